@@ -1,0 +1,330 @@
+//! The engine: every view, the caller summaries and resource samples, updated by validated
+//! events and asked by queries. Pure and synchronous: time is always an argument.
+
+use crate::config::EngineConfig;
+use crate::error::CoreError;
+use crate::heavy_hitters::{CallerSummaries, Counter, Measure};
+use crate::interner::Interner;
+use crate::model::{Event, ResourceSample};
+use crate::resources::Resources;
+use crate::stats::Stats;
+use crate::view::{Dim, DimValues, View, DIM_COUNT};
+use ahash::AHashMap;
+use serde::{Deserialize, Serialize};
+
+/// Most distinct stage names tracked; others are summed under `other`.
+const MAX_STAGE_NAMES: usize = 256;
+
+/// Counters about the engine itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct EngineCounters {
+    /// Events recorded.
+    pub events: u64,
+    /// Events that arrived already past retention (none through validated ingest).
+    pub too_old: u64,
+    /// Requests dropped from the coarsest level for age.
+    pub expired: u64,
+}
+
+/// The aggregation engine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Engine {
+    config: EngineConfig,
+    interner: Interner,
+    views: Vec<View>,
+    callers: AHashMap<u32, CallerSummaries>,
+    resources: Resources,
+    stage_names: usize,
+    watermark: i64,
+    last_advance: i64,
+    /// Self-observation counters.
+    pub counters: EngineCounters,
+}
+
+/// A filter on dimension values: every listed dimension must equal its value.
+pub type Filter<'a> = &'a [(Dim, &'a str)];
+
+impl Engine {
+    /// An empty engine; refuses an invalid configuration.
+    pub fn new(config: EngineConfig) -> Result<Self, CoreError> {
+        config.validate()?;
+        let views = config.views.iter().cloned().map(View::new).collect();
+        Ok(Engine {
+            config,
+            interner: Interner::default(),
+            views,
+            callers: AHashMap::new(),
+            resources: Resources::default(),
+            stage_names: 0,
+            watermark: i64::MIN,
+            last_advance: i64::MIN,
+            counters: EngineCounters::default(),
+        })
+    }
+
+    /// Rebuilds lookup tables after deserialising a snapshot.
+    pub fn after_load(&mut self) {
+        for v in &mut self.views {
+            v.rebuild_indexes();
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The latest "now" the engine was given.
+    pub fn watermark(&self) -> i64 {
+        self.watermark
+    }
+
+    /// Records validated events at engine time `now`.
+    pub fn ingest(&mut self, events: &[Event], now: i64) {
+        self.advance(now);
+        for e in events {
+            self.record(e);
+        }
+    }
+
+    fn record(&mut self, e: &Event) {
+        let now = self.watermark;
+        let mut values = DimValues {
+            text: [None; DIM_COUNT],
+            ids: [None; DIM_COUNT],
+        };
+        values.text[Dim::Service.slot()] = Some(&e.service);
+        values.text[Dim::Operation.slot()] = Some(&e.operation);
+        values.text[Dim::Node.slot()] = Some(&e.node);
+        values.text[Dim::Tenant.slot()] = e.tenant.as_deref();
+        values.text[Dim::Version.slot()] = e.version.as_deref();
+        values.text[Dim::Class.slot()] = Some(e.class.as_str());
+        for slot in 0..DIM_COUNT {
+            values.ids[slot] = values.text[slot].and_then(|t| self.interner.get(t));
+        }
+        let stage_ids = self.stage_ids(e);
+        let slow_threshold = self.config.slow.of(e.class);
+        let levels = self.config.resolutions.len();
+        let mut recorded = false;
+        for view in &mut self.views {
+            let Some(series) = view.series_for(
+                &mut values,
+                &mut self.interner,
+                self.config.max_series_per_view,
+                levels,
+            ) else {
+                continue;
+            };
+            match series
+                .rollup
+                .bucket_for(&self.config.resolutions, e.ts_ms, now)
+            {
+                Some(stats) => {
+                    stats.record(e, slow_threshold, &stage_ids);
+                    recorded = true;
+                }
+                None => break,
+            }
+        }
+        if !recorded {
+            self.counters.too_old += 1;
+            return;
+        }
+        self.counters.events += 1;
+        if let (Some(entity), Some(service)) = (&e.entity, values.ids[Dim::Service.slot()]) {
+            let hh = self.config.heavy_hitters;
+            self.callers.entry(service).or_default().record(
+                hh.k,
+                hh.bucket,
+                e.ts_ms,
+                entity,
+                !e.ok,
+                e.cost.unwrap_or(0.0),
+                e.latency_ms > slow_threshold,
+            );
+        }
+    }
+
+    fn stage_ids(&mut self, e: &Event) -> Vec<u32> {
+        e.stages
+            .iter()
+            .map(|(name, _)| {
+                let key = format!("stage:{name}");
+                match self.interner.get(&key) {
+                    Some(id) => id,
+                    None if self.stage_names < MAX_STAGE_NAMES => {
+                        self.stage_names += 1;
+                        self.interner.intern(&key)
+                    }
+                    None => self.interner.intern("stage:other"),
+                }
+            })
+            .collect()
+    }
+
+    /// Records resource samples.
+    pub fn ingest_resources(&mut self, samples: &[ResourceSample], now: i64) {
+        self.advance(now);
+        for s in samples {
+            self.resources.record(s, self.config.max_series_per_view);
+        }
+    }
+
+    /// Moves time forward: ages buckets into coarser levels, expires old caller buckets.
+    /// Cheap when called often (works at most once per finest bucket width).
+    pub fn advance(&mut self, now: i64) {
+        if now <= self.watermark {
+            return;
+        }
+        self.watermark = now;
+        let width = self.config.resolutions[0].width;
+        if self.last_advance != i64::MIN && now < self.last_advance + width {
+            return;
+        }
+        self.last_advance = now;
+        let res = &self.config.resolutions;
+        for (i, view) in self.views.iter_mut().enumerate() {
+            for s in view.series_mut() {
+                let dropped = s.rollup.advance(res, now);
+                // The first view holds every event once; the others hold the same events again.
+                if i == 0 {
+                    self.counters.expired += dropped;
+                }
+            }
+        }
+        let hh = self.config.heavy_hitters;
+        for c in self.callers.values_mut() {
+            c.expire(now - hh.keep, hh.bucket);
+        }
+    }
+
+    /// A view by name.
+    pub fn view(&self, name: &str) -> Result<&View, CoreError> {
+        self.views
+            .iter()
+            .find(|v| v.def.name == name)
+            .ok_or_else(|| CoreError::UnknownView(name.into()))
+    }
+
+    /// All views.
+    pub fn views(&self) -> &[View] {
+        &self.views
+    }
+
+    /// The interned string of an id.
+    pub fn name(&self, id: u32) -> &str {
+        self.interner.name(id)
+    }
+
+    /// Every service seen, sorted.
+    pub fn services(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .views
+            .first()
+            .map(|v| {
+                let mut ids: Vec<u32> = v.series().iter().map(|s| s.key[0]).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                ids.into_iter()
+                    .map(|id| self.name(id).to_string())
+                    .filter(|n| n != crate::view::OVERFLOW_VALUE)
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    /// Merged stats of every series of `view` matching `filter`, buckets starting in `[from, to)`.
+    pub fn query(
+        &self,
+        view: &str,
+        filter: Filter,
+        from: i64,
+        to: i64,
+    ) -> Result<Stats, CoreError> {
+        let mut out = Stats::default();
+        for (_, stats) in self.group(view, filter, from, to)? {
+            out.merge(&stats);
+        }
+        Ok(out)
+    }
+
+    /// Stats per series of `view` matching `filter` (key values as text, in the view's
+    /// dimension order), buckets starting in `[from, to)`; series without data are left out.
+    pub fn group(
+        &self,
+        view: &str,
+        filter: Filter,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(Vec<String>, Stats)>, CoreError> {
+        let v = self.view(view)?;
+        let mut wanted = Vec::with_capacity(filter.len());
+        for (dim, value) in filter {
+            let Some(pos) = v.def.dims.iter().position(|d| d == dim) else {
+                return Err(CoreError::InvalidConfig(format!(
+                    "view {view} has no dimension {}",
+                    dim.as_str()
+                )));
+            };
+            match self.interner.get(value) {
+                Some(id) => wanted.push((pos, id)),
+                None => return Ok(Vec::new()),
+            }
+        }
+        let service_filter = wanted.iter().find(|(pos, _)| *pos == 0).map(|(_, id)| *id);
+        let candidates: Box<dyn Iterator<Item = &crate::view::Series>> = match service_filter {
+            Some(id) => Box::new(v.series_of_service(id)),
+            None => Box::new(v.series().iter()),
+        };
+        let mut out = Vec::new();
+        for s in candidates {
+            if !wanted.iter().all(|(pos, id)| s.key[*pos] == *id) {
+                continue;
+            }
+            let mut stats = Stats::default();
+            s.rollup.query_into(from, to, &mut stats);
+            if stats.requests > 0 {
+                let key = (0..v.def.dims.len())
+                    .map(|i| self.name(s.key[i]).to_string())
+                    .collect();
+                out.push((key, stats));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Top callers of a service by a measure over `[from, to)`.
+    pub fn top_callers(
+        &self,
+        service: &str,
+        measure: Measure,
+        from: i64,
+        to: i64,
+        n: usize,
+    ) -> Vec<Counter> {
+        self.interner
+            .get(service)
+            .and_then(|id| self.callers.get(&id))
+            .map(|c| c.top(measure, from, to, n))
+            .unwrap_or_default()
+    }
+
+    /// Resource samples.
+    pub fn resources(&self) -> &Resources {
+        &self.resources
+    }
+
+    /// Approximate heap bytes of all series (for memory accounting).
+    pub fn heap_bytes(&self) -> usize {
+        self.views
+            .iter()
+            .flat_map(|v| v.series())
+            .map(|s| s.rollup.heap_bytes() + std::mem::size_of_val(s))
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests;

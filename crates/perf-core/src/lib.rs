@@ -1,0 +1,24 @@
+//! The pure engine of ecosystem-perf: the data model and its validation, a mergeable latency
+//! sketch, rolling multi-resolution views, caller summaries, and the reports built from
+//! them. No I/O, no clock, no global state: time is always an argument, so everything here
+//! is deterministic, testable and embeddable.
+
+pub mod config;
+pub mod duration;
+pub mod engine;
+pub mod error;
+pub mod heavy_hitters;
+pub mod interner;
+pub mod model;
+pub mod report;
+pub mod resources;
+pub mod rollup;
+pub mod sketch;
+pub mod stats;
+pub mod time;
+pub mod view;
+
+pub use config::EngineConfig;
+pub use engine::Engine;
+pub use error::CoreError;
+pub use model::{Event, ResourceSample};

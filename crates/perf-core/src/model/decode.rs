@@ -1,0 +1,210 @@
+//! Decoding an ingest body (JSON array, a single JSON object, or NDJSON) into validated
+//! events with partial acceptance: every valid element is kept, every invalid one is listed
+//! (up to 100) with its index, field and reason.
+
+use super::event::Event;
+use super::resource::ResourceSample;
+use super::validate::{
+    rule_of, validate_event, validate_resource, FieldError, RawEvent, RawResource, TimeBounds,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use thiserror::Error;
+
+/// At most this many element errors are listed in an answer.
+pub const MAX_LISTED_ERRORS: usize = 100;
+
+/// How the body is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// A JSON array of objects, or one object.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+/// The answer to an ingest request (DESIGN §3).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IngestAnswer {
+    /// Elements kept.
+    pub accepted: usize,
+    /// Elements refused.
+    pub rejected: usize,
+    /// The first refusals, with reasons.
+    pub errors: Vec<FieldError>,
+}
+
+impl IngestAnswer {
+    fn reject(&mut self, e: FieldError) {
+        self.rejected += 1;
+        if self.errors.len() < MAX_LISTED_ERRORS {
+            self.errors.push(e);
+        }
+    }
+}
+
+/// A body that cannot be taken at all.
+#[derive(Debug, Error, PartialEq)]
+pub enum IngestError {
+    /// Not JSON, or not an array/object.
+    #[error("malformed JSON body: {0}")]
+    Malformed(String),
+    /// No element in the body.
+    #[error("the body holds no events: send a JSON array, one object, or NDJSON lines")]
+    Empty,
+    /// More elements than one batch may hold.
+    #[error("the batch holds {count} elements; at most {limit} are allowed per request")]
+    TooManyElements {
+        /// Elements sent.
+        count: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+}
+
+/// Decodes and validates events.
+pub fn decode_events(
+    body: &[u8],
+    format: BodyFormat,
+    bounds: &TimeBounds,
+    max_elements: usize,
+) -> Result<(Vec<Event>, IngestAnswer), IngestError> {
+    decode_with(body, format, max_elements, |i, raw: &RawValue| {
+        let raw: RawEvent = parse_element(i, raw)?;
+        validate_event(i, raw, bounds)
+    })
+}
+
+/// Decodes and validates resource samples.
+pub fn decode_resources(
+    body: &[u8],
+    format: BodyFormat,
+    bounds: &TimeBounds,
+    max_elements: usize,
+) -> Result<(Vec<ResourceSample>, IngestAnswer), IngestError> {
+    decode_with(body, format, max_elements, |i, raw: &RawValue| {
+        let raw: RawResource = parse_element(i, raw)?;
+        validate_resource(i, raw, bounds)
+    })
+}
+
+fn decode_with<T>(
+    body: &[u8],
+    format: BodyFormat,
+    max_elements: usize,
+    mut one: impl FnMut(usize, &RawValue) -> Result<T, FieldError>,
+) -> Result<(Vec<T>, IngestAnswer), IngestError> {
+    let text =
+        std::str::from_utf8(body).map_err(|e| IngestError::Malformed(format!("not UTF-8: {e}")))?;
+    let mut answer = IngestAnswer::default();
+    let mut kept = Vec::new();
+    match format {
+        BodyFormat::Json => {
+            let elements = split_json(text)?;
+            check_count(elements.len(), max_elements)?;
+            kept.reserve(elements.len());
+            for (i, raw) in elements.iter().enumerate() {
+                match one(i, raw) {
+                    Ok(v) => kept.push(v),
+                    Err(e) => answer.reject(e),
+                }
+            }
+        }
+        BodyFormat::Ndjson => {
+            let lines: Vec<(usize, &str)> = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+                .collect();
+            if lines.is_empty() {
+                return Err(IngestError::Empty);
+            }
+            check_count(lines.len(), max_elements)?;
+            kept.reserve(lines.len());
+            for (i, line) in lines {
+                let parsed: Result<&RawValue, _> = serde_json::from_str(line);
+                match parsed {
+                    Err(e) => answer.reject(FieldError::new(
+                        i,
+                        "",
+                        format!("malformed JSON line: {}", clean(&e)),
+                    )),
+                    Ok(raw) => match one(i, raw) {
+                        Ok(v) => kept.push(v),
+                        Err(e) => answer.reject(e),
+                    },
+                }
+            }
+        }
+    }
+    answer.accepted = kept.len();
+    Ok((kept, answer))
+}
+
+fn check_count(count: usize, limit: usize) -> Result<(), IngestError> {
+    if count == 0 {
+        return Err(IngestError::Empty);
+    }
+    if count > limit {
+        return Err(IngestError::TooManyElements { count, limit });
+    }
+    Ok(())
+}
+
+/// A JSON body is an array of elements or a single object.
+fn split_json(text: &str) -> Result<Vec<&RawValue>, IngestError> {
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Err(IngestError::Empty);
+    }
+    if trimmed.starts_with('{') {
+        let one: &RawValue =
+            serde_json::from_str(text).map_err(|e| IngestError::Malformed(clean(&e)))?;
+        return Ok(vec![one]);
+    }
+    if !trimmed.starts_with('[') {
+        return Err(IngestError::Malformed(
+            "expected a JSON array of events or one event object".into(),
+        ));
+    }
+    serde_json::from_str(text).map_err(|e| IngestError::Malformed(clean(&e)))
+}
+
+/// Parses one element into its raw struct, naming the field on a type error.
+fn parse_element<'a, T: serde::Deserialize<'a>>(
+    index: usize,
+    raw: &'a RawValue,
+) -> Result<T, FieldError> {
+    if !raw.get().trim_start().starts_with('{') {
+        return Err(FieldError::new(
+            index,
+            "",
+            "each element must be a JSON object",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let field = e
+            .path()
+            .iter()
+            .next()
+            .map(|s| s.to_string())
+            .unwrap_or_default();
+        let field = field.trim_start_matches('.').to_string();
+        let detail = clean(e.inner());
+        if field.is_empty() || field == "?" {
+            FieldError::new(index, "", format!("malformed element: {detail}"))
+        } else {
+            FieldError::new(index, &field, format!("{} ({detail})", rule_of(&field)))
+        }
+    })
+}
+
+/// A serde_json message without its " at line X column Y" suffix.
+fn clean(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.find(" at line ") {
+        Some(pos) => s[..pos].to_string(),
+        None => s,
+    }
+}

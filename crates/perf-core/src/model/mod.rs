@@ -1,0 +1,15 @@
+//! The data services send (DESIGN §3): events (one per request) and resource samples (what a
+//! node has left), their validation, and the ingest answer.
+
+mod decode;
+mod event;
+mod resource;
+mod validate;
+
+pub use decode::{decode_events, decode_resources, BodyFormat, IngestAnswer, IngestError};
+pub use event::{CacheOutcome, Event, RequestClass};
+pub use resource::ResourceSample;
+pub use validate::{FieldError, TimeBounds};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,24 @@
+//! A resource sample: what one node (or a whole service) has left.
+
+use serde::{Deserialize, Serialize};
+
+/// One validated resource sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceSample {
+    /// Sample time, unix milliseconds.
+    pub ts_ms: i64,
+    /// Service.
+    pub service: String,
+    /// Node.
+    pub node: String,
+    /// CPU utilisation of the allocation, 0–1.
+    pub cpu: Option<f64>,
+    /// Memory utilisation of the allocation, 0–1.
+    pub memory: Option<f64>,
+    /// Requests in flight.
+    pub inflight: Option<u64>,
+    /// Maximum sustainable requests per second.
+    pub capacity_rps: Option<f64>,
+    /// Replicas (service-level sample).
+    pub replicas: Option<u32>,
+}

@@ -1,0 +1,195 @@
+//! Every validation rule of DESIGN §3, each with the field it must name.
+
+use super::*;
+
+const NOW: i64 = 1_700_000_000_000;
+
+fn bounds() -> TimeBounds {
+    TimeBounds {
+        now_ms: NOW,
+        max_age_ms: 86_400_000,
+        max_future_ms: 300_000,
+    }
+}
+
+fn one(json: &str) -> Result<Event, FieldError> {
+    let body = format!("[{json}]");
+    let (mut events, answer) =
+        decode_events(body.as_bytes(), BodyFormat::Json, &bounds(), 100).unwrap();
+    if let Some(e) = answer.errors.into_iter().next() {
+        return Err(e);
+    }
+    Ok(events.remove(0))
+}
+
+fn field_of(json: &str) -> String {
+    one(json).expect_err(json).field
+}
+
+#[test]
+fn a_full_event_is_read_with_defaults() {
+    let e = one(r#"{"service":"qnet","operation":"GET /feed","latencyMs":12.5}"#).unwrap();
+    assert_eq!(e.ts_ms, NOW);
+    assert_eq!(e.node, "default");
+    assert_eq!(e.class, RequestClass::Read);
+    assert!(e.ok);
+    let e = one(r#"{"ts":"2023-11-14T22:13:00Z","service":"s","operation":"o","latencyMs":0,"status":503,
+        "class":"complex_write","cache":"hit","cost":0.1,"stages":{"db":3},"tenant":"dao-1","extra":1}"#)
+    .unwrap();
+    assert_eq!(e.ts_ms, NOW - 20_000);
+    assert!(!e.ok);
+    assert_eq!(e.cache, Some(CacheOutcome::Hit));
+    assert_eq!(e.stages, vec![("db".to_string(), 3.0)]);
+    assert_eq!(e.tenant.as_deref(), Some("dao-1"));
+}
+
+#[test]
+fn each_rule_names_its_field() {
+    let cases = [
+        (r#"{"operation":"o","latencyMs":1}"#, "service"),
+        (r#"{"service":"","operation":"o","latencyMs":1}"#, "service"),
+        (r#"{"service":"s","latencyMs":1}"#, "operation"),
+        (r#"{"service":"s","operation":"o"}"#, "latencyMs"),
+        (
+            r#"{"service":"s","operation":"o","latencyMs":-1}"#,
+            "latencyMs",
+        ),
+        (
+            r#"{"service":"s","operation":"o","latencyMs":"fast"}"#,
+            "latencyMs",
+        ),
+        (
+            r#"{"service":"s","operation":"o","latencyMs":1,"class":"huge"}"#,
+            "class",
+        ),
+        (
+            r#"{"service":"s","operation":"o","latencyMs":1,"cache":"maybe"}"#,
+            "cache",
+        ),
+        (
+            r#"{"service":"s","operation":"o","latencyMs":1,"cost":-0.5}"#,
+            "cost",
+        ),
+        (
+            r#"{"service":"s","operation":"o","latencyMs":1,"status":99}"#,
+            "status",
+        ),
+        (
+            r#"{"service":"s","operation":"o","latencyMs":1,"ok":"yes"}"#,
+            "ok",
+        ),
+        (
+            r#"{"service":"s","operation":"o","latencyMs":1,"ts":"noon"}"#,
+            "ts",
+        ),
+        (
+            r#"{"service":"s","operation":"o","latencyMs":1,"ts":1000}"#,
+            "ts",
+        ),
+        (
+            r#"{"service":"s","operation":"o","latencyMs":1,"ts":1700000900000}"#,
+            "ts",
+        ),
+        (
+            r#"{"service":"s","operation":"o","latencyMs":1,"stages":{"db":-2}}"#,
+            "stages",
+        ),
+        (
+            r#"{"service":"s","operation":"o","latencyMs":1,"stages":[1]}"#,
+            "stages",
+        ),
+        (r#"{"service":1,"operation":"o","latencyMs":1}"#, "service"),
+    ];
+    for (json, field) in cases {
+        assert_eq!(field_of(json), field, "{json}");
+    }
+    let long = "x".repeat(129);
+    assert_eq!(
+        field_of(&format!(
+            r#"{{"service":"{long}","operation":"o","latencyMs":1}}"#
+        )),
+        "service"
+    );
+}
+
+#[test]
+fn out_of_range_numbers_are_malformed_not_infinite() {
+    let e = one(r#"{"service":"s","operation":"o","latencyMs":1e999}"#).unwrap_err();
+    assert_eq!(e.field, "latencyMs");
+}
+
+#[test]
+fn partial_acceptance_keeps_valid_elements() {
+    let body = br#"[{"service":"s","operation":"o","latencyMs":1},{"service":"s"},3]"#;
+    let (events, answer) = decode_events(body, BodyFormat::Json, &bounds(), 100).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!((answer.accepted, answer.rejected), (1, 2));
+    assert_eq!(answer.errors[0].index, 1);
+    assert_eq!(answer.errors[1].index, 2);
+}
+
+#[test]
+fn ndjson_lines_fail_alone() {
+    let body = b"{\"service\":\"s\",\"operation\":\"o\",\"latencyMs\":1}\n{oops\n\n{\"service\":\"s\",\"operation\":\"o\",\"latencyMs\":2}\n";
+    let (events, answer) = decode_events(body, BodyFormat::Ndjson, &bounds(), 100).unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(answer.rejected, 1);
+    assert_eq!(answer.errors[0].index, 1);
+}
+
+#[test]
+fn whole_body_errors() {
+    let b = bounds();
+    assert!(matches!(
+        decode_events(b"", BodyFormat::Json, &b, 10),
+        Err(IngestError::Empty)
+    ));
+    assert!(matches!(
+        decode_events(b"[]", BodyFormat::Json, &b, 10),
+        Err(IngestError::Empty)
+    ));
+    assert!(matches!(
+        decode_events(b"[{", BodyFormat::Json, &b, 10),
+        Err(IngestError::Malformed(_))
+    ));
+    assert!(matches!(
+        decode_events(b"42", BodyFormat::Json, &b, 10),
+        Err(IngestError::Malformed(_))
+    ));
+    assert!(matches!(
+        decode_events(b"[1,2,3]", BodyFormat::Json, &b, 2),
+        Err(IngestError::TooManyElements { .. })
+    ));
+    assert!(matches!(
+        decode_events(b"\n\n", BodyFormat::Ndjson, &b, 2),
+        Err(IngestError::Empty)
+    ));
+}
+
+#[test]
+fn at_most_one_hundred_errors_are_listed() {
+    let body = format!("[{}]", vec!["{}"; 250].join(","));
+    let (_, answer) = decode_events(body.as_bytes(), BodyFormat::Json, &bounds(), 1000).unwrap();
+    assert_eq!(answer.rejected, 250);
+    assert_eq!(answer.errors.len(), 100);
+}
+
+#[test]
+fn resource_rules() {
+    let b = bounds();
+    let ok = br#"[{"service":"s","node":"n","cpu":0.5,"memory":1,"inflight":3,"capacityRps":100}]"#;
+    let (samples, _) = decode_resources(ok, BodyFormat::Json, &b, 10).unwrap();
+    assert_eq!(samples[0].capacity_rps, Some(100.0));
+    for (json, field) in [
+        (r#"[{"service":"s"}]"#, "node"),
+        (r#"[{"service":"s","node":"n","cpu":1.5}]"#, "cpu"),
+        (r#"[{"service":"s","node":"n","inflight":-1}]"#, "inflight"),
+        (
+            r#"[{"service":"s","node":"n","capacityRps":0}]"#,
+            "capacityRps",
+        ),
+    ] {
+        let (_, answer) = decode_resources(json.as_bytes(), BodyFormat::Json, &b, 10).unwrap();
+        assert_eq!(answer.errors[0].field, field, "{json}");
+    }
+}

@@ -1,0 +1,327 @@
+//! Validation of one event or resource sample: every rule of DESIGN §3, each failure named
+//! by field and reason. Parsing is lenient about unknown fields and strict about types.
+
+use super::event::{CacheOutcome, Event, RequestClass};
+use super::resource::ResourceSample;
+use crate::duration::format_duration;
+use crate::time::{integer_timestamp_ms, parse_timestamp};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// Why one element of a batch was rejected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// Position of the element in the batch (0-based).
+    pub index: usize,
+    /// The field at fault (camelCase, as sent), or `""` for the element as a whole.
+    pub field: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl FieldError {
+    pub(crate) fn new(index: usize, field: &str, message: impl Into<String>) -> Self {
+        FieldError {
+            index,
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The accepted time range of event timestamps, relative to the engine's "now".
+#[derive(Debug, Clone, Copy)]
+pub struct TimeBounds {
+    /// The engine's now, unix ms (also the time of events without `ts`).
+    pub now_ms: i64,
+    /// Oldest accepted age (the retention).
+    pub max_age_ms: i64,
+    /// Furthest accepted future (5 minutes by default).
+    pub max_future_ms: i64,
+}
+
+/// A timestamp as sent: text or a number.
+#[derive(Debug)]
+pub(crate) enum RawTs<'a> {
+    Number(i64),
+    Text(Cow<'a, str>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawTs<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = RawTs<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an RFC 3339 string or integer unix milliseconds")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(RawTs::Number(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                i64::try_from(v)
+                    .map(RawTs::Number)
+                    .map_err(|_| E::custom("timestamp out of range"))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                if v.is_finite() && v.fract() == 0.0 && v.abs() < 9e15 {
+                    Ok(RawTs::Number(v as i64))
+                } else {
+                    Err(E::custom("timestamp must be an integer"))
+                }
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(RawTs::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(RawTs::Text(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// An event as sent, before validation.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RawEvent<'a> {
+    #[serde(borrow, default)]
+    ts: Option<RawTs<'a>>,
+    #[serde(borrow, default)]
+    service: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    operation: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    node: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    class: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tenant: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    entity: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    version: Option<Cow<'a, str>>,
+    #[serde(default)]
+    latency_ms: Option<f64>,
+    #[serde(default)]
+    ok: Option<bool>,
+    #[serde(default)]
+    status: Option<i64>,
+    #[serde(borrow, default)]
+    cache: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    cache_space: Option<Cow<'a, str>>,
+    #[serde(default)]
+    cost: Option<f64>,
+    #[serde(borrow, default)]
+    stages: Option<BTreeMap<Cow<'a, str>, f64>>,
+}
+
+/// A resource sample as sent.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RawResource<'a> {
+    #[serde(borrow, default)]
+    ts: Option<RawTs<'a>>,
+    #[serde(borrow, default)]
+    service: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    node: Option<Cow<'a, str>>,
+    #[serde(default)]
+    cpu: Option<f64>,
+    #[serde(default)]
+    memory: Option<f64>,
+    #[serde(default)]
+    inflight: Option<u64>,
+    #[serde(default)]
+    capacity_rps: Option<f64>,
+    #[serde(default)]
+    replicas: Option<u32>,
+}
+
+/// The rule of a field, used in every message about it.
+pub(crate) fn rule_of(field: &str) -> &'static str {
+    match field {
+        "ts" => "must be an RFC 3339 string or integer unix milliseconds",
+        "service" => "required string of 1-128 characters",
+        "operation" => "required string of 1-256 characters",
+        "class" => "must be one of read, write, complex_write",
+        "latencyMs" | "cost" => "must be a finite number >= 0",
+        "ok" => "must be true or false",
+        "status" => "must be an HTTP status code 100-599",
+        "cache" => "must be one of hit, miss",
+        "stages" => "must be an object of stage name to finite milliseconds >= 0 (at most 32)",
+        "cpu" | "memory" => "must be a utilisation between 0 and 1",
+        "inflight" | "replicas" => "must be a non-negative integer",
+        "capacityRps" => "must be a finite number > 0",
+        _ => "must be a string of 1-256 characters",
+    }
+}
+
+fn text(
+    index: usize,
+    field: &str,
+    value: Option<Cow<str>>,
+    max: usize,
+) -> Result<Option<String>, FieldError> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_empty() || v.chars().count() > max => {
+            Err(FieldError::new(index, field, rule_of(field)))
+        }
+        Some(v) => Ok(Some(v.into_owned())),
+    }
+}
+
+fn required(index: usize, field: &str, value: Option<String>) -> Result<String, FieldError> {
+    value.ok_or_else(|| FieldError::new(index, field, format!("is missing: {}", rule_of(field))))
+}
+
+fn non_negative(index: usize, field: &str, v: Option<f64>) -> Result<Option<f64>, FieldError> {
+    match v {
+        Some(x) if !(x.is_finite() && x >= 0.0) => {
+            Err(FieldError::new(index, field, rule_of(field)))
+        }
+        other => Ok(other),
+    }
+}
+
+fn timestamp(index: usize, ts: Option<RawTs>, bounds: &TimeBounds) -> Result<i64, FieldError> {
+    let ms = match ts {
+        None => return Ok(bounds.now_ms),
+        Some(RawTs::Number(n)) => integer_timestamp_ms(n),
+        Some(RawTs::Text(t)) => {
+            parse_timestamp(&t).map_err(|_| FieldError::new(index, "ts", rule_of("ts")))?
+        }
+    };
+    if ms < bounds.now_ms - bounds.max_age_ms {
+        return Err(FieldError::new(
+            index,
+            "ts",
+            format!(
+                "is older than the retention ({})",
+                format_duration(bounds.max_age_ms)
+            ),
+        ));
+    }
+    if ms > bounds.now_ms + bounds.max_future_ms {
+        return Err(FieldError::new(
+            index,
+            "ts",
+            format!(
+                "is more than {} in the future",
+                format_duration(bounds.max_future_ms)
+            ),
+        ));
+    }
+    Ok(ms)
+}
+
+pub(crate) fn validate_event(
+    index: usize,
+    raw: RawEvent,
+    bounds: &TimeBounds,
+) -> Result<Event, FieldError> {
+    let service = required(index, "service", text(index, "service", raw.service, 128)?)?;
+    let operation = required(
+        index,
+        "operation",
+        text(index, "operation", raw.operation, 256)?,
+    )?;
+    let latency_ms = non_negative(index, "latencyMs", raw.latency_ms)?;
+    let latency_ms = latency_ms.ok_or_else(|| {
+        FieldError::new(
+            index,
+            "latencyMs",
+            format!("is missing: {}", rule_of("latencyMs")),
+        )
+    })?;
+    let ts_ms = timestamp(index, raw.ts, bounds)?;
+    let node = text(index, "node", raw.node, 256)?.unwrap_or_else(|| "default".into());
+    let class = match raw.class {
+        None => RequestClass::Read,
+        Some(c) => RequestClass::parse(&c)
+            .ok_or_else(|| FieldError::new(index, "class", rule_of("class")))?,
+    };
+    let ok = match (raw.ok, raw.status) {
+        (_, Some(s)) if !(100..=599).contains(&s) => {
+            return Err(FieldError::new(index, "status", rule_of("status")))
+        }
+        (Some(ok), _) => ok,
+        (None, Some(s)) => s < 500,
+        (None, None) => true,
+    };
+    let cache = match raw.cache.as_deref() {
+        None => None,
+        Some("hit") => Some(CacheOutcome::Hit),
+        Some("miss") => Some(CacheOutcome::Miss),
+        Some(_) => return Err(FieldError::new(index, "cache", rule_of("cache"))),
+    };
+    let cost = non_negative(index, "cost", raw.cost)?;
+    let mut stages = Vec::new();
+    if let Some(map) = raw.stages {
+        if map.len() > 32 {
+            return Err(FieldError::new(index, "stages", rule_of("stages")));
+        }
+        for (name, ms) in map {
+            if name.is_empty() || name.len() > 64 || !(ms.is_finite() && ms >= 0.0) {
+                return Err(FieldError::new(index, "stages", rule_of("stages")));
+            }
+            stages.push((name.into_owned(), ms));
+        }
+    }
+    Ok(Event {
+        ts_ms,
+        service,
+        operation,
+        node,
+        class,
+        tenant: text(index, "tenant", raw.tenant, 256)?,
+        entity: text(index, "entity", raw.entity, 256)?,
+        version: text(index, "version", raw.version, 256)?,
+        latency_ms,
+        ok,
+        cache,
+        cache_space: text(index, "cacheSpace", raw.cache_space, 256)?,
+        cost,
+        stages,
+    })
+}
+
+pub(crate) fn validate_resource(
+    index: usize,
+    raw: RawResource,
+    bounds: &TimeBounds,
+) -> Result<ResourceSample, FieldError> {
+    let service = required(index, "service", text(index, "service", raw.service, 128)?)?;
+    let node = required(index, "node", text(index, "node", raw.node, 256)?)?;
+    let ts_ms = timestamp(index, raw.ts, bounds)?;
+    for (field, v) in [("cpu", raw.cpu), ("memory", raw.memory)] {
+        if let Some(x) = v {
+            if !(x.is_finite() && (0.0..=1.0).contains(&x)) {
+                return Err(FieldError::new(index, field, rule_of(field)));
+            }
+        }
+    }
+    if let Some(c) = raw.capacity_rps {
+        if !(c.is_finite() && c > 0.0) {
+            return Err(FieldError::new(
+                index,
+                "capacityRps",
+                rule_of("capacityRps"),
+            ));
+        }
+    }
+    Ok(ResourceSample {
+        ts_ms,
+        service,
+        node,
+        cpu: raw.cpu,
+        memory: raw.memory,
+        inflight: raw.inflight,
+        capacity_rps: raw.capacity_rps,
+        replicas: raw.replicas,
+    })
+}

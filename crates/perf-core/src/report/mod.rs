@@ -1,0 +1,10 @@
+//! Reports built from the views: the overview of every service and the per-operation profile
+//! of one service (DESIGN §4 shapes, camelCase, latencies in ms, rates as fractions).
+
+mod overview;
+mod profile;
+mod window;
+
+pub use overview::{overview, Overview, ServiceOverview};
+pub use profile::{profile, Bottleneck, OperationProfile, Profile};
+pub use window::Window;

@@ -1,0 +1,114 @@
+//! What nodes report they have left: the latest sample per (service, node) and per-minute
+//! averages for the last hour, bounded in the number of nodes tracked.
+
+use crate::model::ResourceSample;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+const MINUTE: i64 = 60_000;
+const MINUTES_KEPT: usize = 60;
+
+/// One minute of samples of one node.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceMinute {
+    /// Minute start, unix ms.
+    pub start: i64,
+    /// Sum and count of CPU samples.
+    pub cpu: (f64, u32),
+    /// Sum and count of memory samples.
+    pub memory: (f64, u32),
+    /// Largest in-flight count.
+    pub inflight_max: u64,
+}
+
+impl ResourceMinute {
+    /// Mean CPU utilisation.
+    pub fn cpu_mean(&self) -> Option<f64> {
+        (self.cpu.1 > 0).then(|| self.cpu.0 / self.cpu.1 as f64)
+    }
+    /// Mean memory utilisation.
+    pub fn memory_mean(&self) -> Option<f64> {
+        (self.memory.1 > 0).then(|| self.memory.0 / self.memory.1 as f64)
+    }
+}
+
+/// Samples of one node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeResources {
+    /// The newest sample (by timestamp).
+    pub last: ResourceSample,
+    /// Per-minute aggregates, oldest first.
+    pub minutes: VecDeque<ResourceMinute>,
+}
+
+/// Resource samples of every node.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Resources {
+    nodes: BTreeMap<(String, String), NodeResources>,
+    /// Samples refused because the node limit was reached.
+    pub overflow_samples: u64,
+}
+
+impl Resources {
+    /// Records one sample; nodes beyond `max_nodes` are counted, not tracked.
+    pub fn record(&mut self, s: &ResourceSample, max_nodes: usize) {
+        let key = (s.service.clone(), s.node.clone());
+        if !self.nodes.contains_key(&key) && self.nodes.len() >= max_nodes {
+            self.overflow_samples += 1;
+            return;
+        }
+        let node = self.nodes.entry(key).or_insert_with(|| NodeResources {
+            last: s.clone(),
+            minutes: VecDeque::new(),
+        });
+        if s.ts_ms >= node.last.ts_ms {
+            node.last = s.clone();
+        }
+        let start = s.ts_ms.div_euclid(MINUTE) * MINUTE;
+        let pos = match node.minutes.binary_search_by_key(&start, |m| m.start) {
+            Ok(p) => p,
+            Err(p) => {
+                node.minutes.insert(
+                    p,
+                    ResourceMinute {
+                        start,
+                        ..Default::default()
+                    },
+                );
+                p
+            }
+        };
+        let m = &mut node.minutes[pos];
+        if let Some(c) = s.cpu {
+            m.cpu = (m.cpu.0 + c, m.cpu.1 + 1);
+        }
+        if let Some(x) = s.memory {
+            m.memory = (m.memory.0 + x, m.memory.1 + 1);
+        }
+        m.inflight_max = m.inflight_max.max(s.inflight.unwrap_or(0));
+        while node.minutes.len() > MINUTES_KEPT {
+            node.minutes.pop_front();
+        }
+    }
+
+    /// Nodes of one service.
+    pub fn of_service<'a>(
+        &'a self,
+        service: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a NodeResources)> {
+        self.nodes
+            .range((service.to_string(), String::new())..)
+            .take_while(move |((s, _), _)| s == service)
+            .map(|((_, n), r)| (n.as_str(), r))
+    }
+
+    /// Number of nodes tracked.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// True when no node is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+}

@@ -1,0 +1,142 @@
+//! Rolling time buckets of one series at several resolutions.
+//!
+//! An event goes into the finest level whose buckets still cover its time. When a bucket of
+//! level L ages past that level's `keep`, it is merged into the bucket of level L + 1 that
+//! contains it (coarse buckets are built by merging fine ones, never by re-reading events);
+//! past the last level it is dropped. Each event is therefore in exactly one bucket, and a
+//! window query merges every bucket whose start lies in `[from, to)`: exact for windows
+//! aligned to the width of the levels they touch, and off by at most one bucket width of the
+//! coarsest level touched at each edge otherwise.
+
+use crate::config::Resolution;
+use crate::stats::Stats;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// One bucket: its start (unix ms) and content.
+pub type Bucket = (i64, Stats);
+
+/// The buckets of one series, per level, each level sorted by start.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rollup {
+    levels: Vec<VecDeque<Bucket>>,
+}
+
+fn floor_to(ts: i64, width: i64) -> i64 {
+    ts.div_euclid(width) * width
+}
+
+fn expired(start: i64, r: &Resolution, now: i64) -> bool {
+    start + r.width <= now - r.keep
+}
+
+impl Rollup {
+    /// An empty rollup for these resolutions.
+    pub fn new(levels: usize) -> Self {
+        Rollup {
+            levels: (0..levels).map(|_| VecDeque::new()).collect(),
+        }
+    }
+
+    /// The bucket that must take an event at `ts`, or `None` if `ts` is past retention.
+    #[inline]
+    pub fn bucket_for(&mut self, res: &[Resolution], ts: i64, now: i64) -> Option<&mut Stats> {
+        let level = res
+            .iter()
+            .position(|r| !expired(floor_to(ts, r.width), r, now))?;
+        let start = floor_to(ts, res[level].width);
+        Some(slot(&mut self.levels[level], start))
+    }
+
+    /// Moves expired buckets down a level (or drops them past the last); returns how many
+    /// requests were dropped for age.
+    pub fn advance(&mut self, res: &[Resolution], now: i64) -> u64 {
+        let mut dropped = 0;
+        for l in 0..self.levels.len() {
+            while let Some(&(start, _)) = self.levels[l].front() {
+                if !expired(start, &res[l], now) {
+                    break;
+                }
+                let (start, stats) = self.levels[l].pop_front().unwrap_or_default();
+                match res.get(l + 1) {
+                    Some(next) => {
+                        slot(&mut self.levels[l + 1], floor_to(start, next.width)).merge(&stats)
+                    }
+                    None => dropped += stats.requests,
+                }
+            }
+        }
+        dropped
+    }
+
+    /// Merges every bucket whose start is in `[from, to)` into `out`.
+    pub fn query_into(&self, from: i64, to: i64, out: &mut Stats) {
+        for level in &self.levels {
+            let first = level.partition_point(|b| b.0 < from);
+            for (start, stats) in level.range(first..) {
+                if *start >= to {
+                    break;
+                }
+                out.merge(stats);
+            }
+        }
+    }
+
+    /// Calls `f` with every bucket whose start is in `[from, to)`, finest level first.
+    pub fn for_each_bucket(&self, from: i64, to: i64, mut f: impl FnMut(i64, &Stats)) {
+        for level in &self.levels {
+            let first = level.partition_point(|b| b.0 < from);
+            for (start, stats) in level.range(first..) {
+                if *start >= to {
+                    break;
+                }
+                f(*start, stats);
+            }
+        }
+    }
+
+    /// True when no bucket is left.
+    pub fn is_empty(&self) -> bool {
+        self.levels.iter().all(|l| l.is_empty())
+    }
+
+    /// Number of buckets held.
+    pub fn bucket_count(&self) -> usize {
+        self.levels.iter().map(|l| l.len()).sum()
+    }
+
+    /// Approximate heap bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.levels
+            .iter()
+            .map(|l| {
+                l.capacity() * std::mem::size_of::<Bucket>()
+                    + l.iter().map(|b| b.1.heap_bytes()).sum::<usize>()
+            })
+            .sum()
+    }
+}
+
+/// The bucket starting at `start` in a sorted level, created if missing.
+#[inline]
+fn slot(level: &mut VecDeque<Bucket>, start: i64) -> &mut Stats {
+    let pos = match level.back() {
+        Some(b) if b.0 == start => level.len() - 1,
+        Some(b) if b.0 < start => {
+            level.push_back((start, Stats::default()));
+            level.len() - 1
+        }
+        None => {
+            level.push_back((start, Stats::default()));
+            0
+        }
+        Some(_) => match level.binary_search_by_key(&start, |b| b.0) {
+            Ok(p) => p,
+            Err(p) => {
+                level.insert(p, (start, Stats::default()));
+                p
+            }
+        },
+    };
+    &mut level[pos].1
+}

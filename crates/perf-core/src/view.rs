@@ -1,0 +1,216 @@
+//! An aggregation view: a grouping of dimensions (e.g. service × operation) with one rolling
+//! series per key. Series are bounded: once a view holds `max_series` keys, events of new
+//! keys go into the view's single overflow series (key values `__overflow__`), so totals stay
+//! right, and the overflow is counted.
+
+use crate::config::ViewDef;
+use crate::interner::Interner;
+use crate::rollup::Rollup;
+use ahash::AHashMap;
+use serde::{Deserialize, Serialize};
+
+/// Most dimensions one view may group by.
+pub const MAX_DIMS: usize = 4;
+/// The value of the dimensions a view does not use.
+const UNUSED: u32 = u32::MAX;
+/// The key value of overflow series.
+pub const OVERFLOW_VALUE: &str = "__overflow__";
+
+/// A series key: interned values of the view's dimensions.
+pub type Key = [u32; MAX_DIMS];
+
+/// A dimension an event can be grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dim {
+    /// Service name.
+    Service,
+    /// Operation.
+    Operation,
+    /// Node.
+    Node,
+    /// Tenant (events without one are not in the view).
+    Tenant,
+    /// Version (events without one are not in the view).
+    Version,
+    /// Request class.
+    Class,
+}
+
+/// Number of [`Dim`] variants.
+pub const DIM_COUNT: usize = 6;
+
+impl Dim {
+    /// Position in per-event value arrays.
+    pub fn slot(self) -> usize {
+        self as usize
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dim::Service => "service",
+            Dim::Operation => "operation",
+            Dim::Node => "node",
+            Dim::Tenant => "tenant",
+            Dim::Version => "version",
+            Dim::Class => "class",
+        }
+    }
+}
+
+/// The dimension values of one event: text and, when interned, id.
+pub struct DimValues<'a> {
+    /// Text per dimension slot (`None`: the event has no such value).
+    pub text: [Option<&'a str>; DIM_COUNT],
+    /// Id per dimension slot, when interned.
+    pub ids: [Option<u32>; DIM_COUNT],
+}
+
+/// One series of a view.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Series {
+    /// Interned key values (unused dims are `u32::MAX`).
+    pub key: Key,
+    /// Its buckets.
+    pub rollup: Rollup,
+}
+
+/// A view and its series.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct View {
+    /// Definition.
+    pub def: ViewDef,
+    series: Vec<Series>,
+    overflow: Option<usize>,
+    /// Events that went to the overflow series.
+    pub overflow_events: u64,
+    #[serde(skip)]
+    index: AHashMap<Key, usize>,
+    #[serde(skip)]
+    by_service: AHashMap<u32, Vec<usize>>,
+}
+
+impl View {
+    /// An empty view.
+    pub fn new(def: ViewDef) -> Self {
+        View {
+            def,
+            series: Vec::new(),
+            overflow: None,
+            overflow_events: 0,
+            index: AHashMap::new(),
+            by_service: AHashMap::new(),
+        }
+    }
+
+    /// Rebuilds lookup tables (after a snapshot is loaded).
+    pub fn rebuild_indexes(&mut self) {
+        self.index.clear();
+        self.by_service.clear();
+        for (i, s) in self.series.iter().enumerate() {
+            self.index.insert(s.key, i);
+            if Some(i) != self.overflow {
+                self.by_service.entry(s.key[0]).or_default().push(i);
+            }
+        }
+    }
+
+    /// The series an event belongs to, created (or the overflow series) if new; `None` if the
+    /// event lacks one of the view's dimensions.
+    #[inline]
+    pub fn series_for(
+        &mut self,
+        values: &mut DimValues,
+        interner: &mut Interner,
+        max_series: usize,
+        levels: usize,
+    ) -> Option<&mut Series> {
+        let mut key = [UNUSED; MAX_DIMS];
+        let mut known = true;
+        for (k, dim) in key.iter_mut().zip(&self.def.dims) {
+            values.text[dim.slot()]?;
+            match values.ids[dim.slot()] {
+                Some(id) => *k = id,
+                None => known = false,
+            }
+        }
+        if known {
+            if let Some(&i) = self.index.get(&key) {
+                return Some(&mut self.series[i]);
+            }
+        }
+        let regular = self.series.len() - usize::from(self.overflow.is_some());
+        if regular >= max_series {
+            self.overflow_events += 1;
+            let i = match self.overflow {
+                Some(i) => i,
+                None => {
+                    let id = interner.intern(OVERFLOW_VALUE);
+                    let mut key = [UNUSED; MAX_DIMS];
+                    key[..self.def.dims.len()].fill(id);
+                    self.series.push(Series {
+                        key,
+                        rollup: Rollup::new(levels),
+                    });
+                    let i = self.series.len() - 1;
+                    self.index.insert(key, i);
+                    self.overflow = Some(i);
+                    i
+                }
+            };
+            return Some(&mut self.series[i]);
+        }
+        for (k, dim) in key.iter_mut().zip(&self.def.dims) {
+            let slot = dim.slot();
+            let id = match values.ids[slot] {
+                Some(id) => id,
+                None => {
+                    let id = interner.intern(values.text[slot].unwrap_or_default());
+                    values.ids[slot] = Some(id);
+                    id
+                }
+            };
+            *k = id;
+        }
+        if let Some(&i) = self.index.get(&key) {
+            return Some(&mut self.series[i]);
+        }
+        self.series.push(Series {
+            key,
+            rollup: Rollup::new(levels),
+        });
+        let i = self.series.len() - 1;
+        self.index.insert(key, i);
+        self.by_service.entry(key[0]).or_default().push(i);
+        Some(&mut self.series[i])
+    }
+
+    /// All series (including the overflow series).
+    pub fn series(&self) -> &[Series] {
+        &self.series
+    }
+
+    /// Mutable series, for advancing time.
+    pub fn series_mut(&mut self) -> &mut [Series] {
+        &mut self.series
+    }
+
+    /// The series of one service (by interned id).
+    pub fn series_of_service(&self, service: u32) -> impl Iterator<Item = &Series> {
+        self.by_service
+            .get(&service)
+            .into_iter()
+            .flat_map(move |ix| ix.iter().map(move |&i| &self.series[i]))
+    }
+
+    /// The overflow series, if any event overflowed.
+    pub fn overflow_series(&self) -> Option<&Series> {
+        self.overflow.map(|i| &self.series[i])
+    }
+
+    /// Number of regular series.
+    pub fn series_count(&self) -> usize {
+        self.series.len() - usize::from(self.overflow.is_some())
+    }
+}
