@@ -1,0 +1,111 @@
+//! The embedded default store: one SQLite file in the data directory, WAL mode, migrations
+//! applied in order at open and recorded in `PRAGMA user_version`; a database from a newer
+//! binary is refused rather than touched.
+
+use crate::{Snapshot, Store, StoreError};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Migrations, in order; the schema version is their count.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_init.sql")];
+
+/// Schema version this binary writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// SQLite implementation of [`Store`].
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema { found, supported: SCHEMA_VERSION });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as u32)?;
+            tx.commit()?;
+        }
+        Ok(SqliteStore { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Store for SqliteStore {
+    fn schema_version(&self) -> Result<u32, StoreError> {
+        Ok(self.conn().pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    fn save_snapshot(&self, s: &Snapshot) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO snapshot (id, seq, taken_at_ms, data) VALUES (1, ?1, ?2, ?3)
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, taken_at_ms = excluded.taken_at_ms, data = excluded.data",
+            params![s.seq as i64, s.taken_at_ms, s.data],
+        )?;
+        Ok(())
+    }
+
+    fn load_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT seq, taken_at_ms, data FROM snapshot WHERE id = 1", [], |r| {
+                Ok(Snapshot { seq: r.get::<_, i64>(0)? as u64, taken_at_ms: r.get(1)?, data: r.get(2)? })
+            })
+            .optional()?)
+    }
+
+    fn put_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.conn().query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_and_meta_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("perf.db");
+        {
+            let s = SqliteStore::open(&path).unwrap();
+            assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+            assert_eq!(s.load_snapshot().unwrap(), None);
+            s.save_snapshot(&Snapshot { seq: 7, taken_at_ms: 1, data: vec![1, 2] }).unwrap();
+            s.save_snapshot(&Snapshot { seq: 9, taken_at_ms: 2, data: vec![3] }).unwrap();
+            s.put_meta("k", "v").unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.load_snapshot().unwrap(), Some(Snapshot { seq: 9, taken_at_ms: 2, data: vec![3] }));
+        assert_eq!(s.get_meta("k").unwrap().as_deref(), Some("v"));
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("perf.db");
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        let err = SqliteStore::open(&path).err().unwrap();
+        assert!(matches!(err, StoreError::NewerSchema { found: 99, .. }), "{err}");
+    }
+}
