@@ -1,1 +1,130 @@
-//! placeholder
+//! The HTTP server of ecosystem-perf: `app(state) -> Router` with ingest, reports, the
+//! WebSocket stream, `/metrics` and the dashboard; and `run`, which serves it with periodic
+//! snapshots and a graceful shutdown that flushes everything acknowledged.
+
+mod auth;
+pub mod config;
+mod dashboard;
+pub mod error;
+mod ingest;
+pub mod metrics;
+mod query;
+pub mod state;
+pub mod stream;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use config::Config;
+pub use state::AppState;
+
+/// The router with every route and middleware.
+pub fn app(state: Arc<AppState>) -> Router {
+    let limit = state.config.server.limits.max_body_bytes;
+    Router::new()
+        .route("/", get(dashboard::page))
+        .route("/healthz", get(query::healthz))
+        .route("/readyz", get(query::readyz))
+        .route("/metrics", get(query::metrics))
+        .route("/v1/events", post(ingest::post_events))
+        .route("/v1/resources", post(ingest::post_resources))
+        .route("/v1/overview", get(query::get_overview))
+        .route("/v1/services/{service}/profile", get(query::get_profile))
+        .route("/v1/stream", get(stream::stream))
+        .fallback(query::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::require_token))
+        .layer(middleware::from_fn_with_state(state.clone(), observe_duration))
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+async fn observe_duration(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let response = next.run(req).await;
+    state.metrics.observe(&method, &route, start.elapsed().as_secs_f64());
+    response
+}
+
+/// Refuses a non-loopback listen address when no token is configured.
+pub fn check_exposure(config: &Config) -> anyhow::Result<SocketAddr> {
+    let addr: SocketAddr = config.server.listen.parse()?;
+    if config.auth.tokens.is_empty() && !addr.ip().is_loopback() {
+        anyhow::bail!(
+            "refusing to listen on {addr} without authentication: add a token under auth.tokens in the \
+             configuration (e.g. {{name: ops, token: \"${{PERF_TOKEN}}\", scopes: [ingest, read]}}) or listen on 127.0.0.1"
+        );
+    }
+    Ok(addr)
+}
+
+/// Serves `state` on `listener` until `shutdown` completes; then refuses new writes, lets
+/// in-flight requests finish, and writes a final snapshot.
+pub async fn run(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let snapshots = tokio::spawn(snapshot_every(state.clone()));
+    let publisher = tokio::spawn(stream::publish_overview_every_second(state.clone()));
+    let flag = state.clone();
+    axum::serve(listener, app(state.clone()))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            flag.begin_shutdown();
+            tracing::info!("shutting down: no new writes, finishing requests in flight");
+        })
+        .await?;
+    snapshots.abort();
+    publisher.abort();
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || s.snapshot()).await??;
+    tracing::info!("final snapshot written");
+    Ok(())
+}
+
+async fn snapshot_every(state: Arc<AppState>) {
+    let every = Duration::from_millis(state.config.server.snapshot_interval.max(1000) as u64);
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let s = state.clone();
+        match tokio::task::spawn_blocking(move || s.snapshot()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "snapshot failed; the log keeps everything until the next one"),
+            Err(e) => tracing::error!(error = %e, "snapshot task failed"),
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

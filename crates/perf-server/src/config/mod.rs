@@ -1,0 +1,116 @@
+//! The configuration file (`ecosystem-perf.yaml`, `version: 1`, DESIGN §6): serde types with
+//! `deny_unknown_fields` (a typo is an error naming the key's path), `${VAR}` interpolation,
+//! validation, and the conversion into the engine's configuration. Defaults live in
+//! `Default` impls and in `DEFAULT_YAML`, which a test keeps identical to them.
+
+mod interpolate;
+mod types;
+
+pub use interpolate::interpolate_env;
+pub use types::*;
+
+use perf_core::EngineConfig;
+use std::path::Path;
+
+/// The documented default configuration, printed by `config default`.
+pub const DEFAULT_YAML: &str = include_str!("default.yaml");
+
+/// A configuration error, with the path of the offending key where there is one.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// File.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// A `${VAR}` names an unset variable.
+    #[error("environment variable {0} is not set (referenced as ${{{0}}})")]
+    MissingVar(String),
+    /// The YAML does not match the schema.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// Key path, e.g. `server.limits.maxBodyBytes`.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Parses configuration text (after `${VAR}` interpolation) and validates it.
+    pub fn from_yaml(text: &str) -> Result<Config, ConfigError> {
+        let text = interpolate_env(text)?;
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        let de = serde_yaml_ng::Deserializer::from_str(&text);
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let message = e.inner().to_string();
+            ConfigError::Invalid { path: if path == "." { "(top level)".into() } else { path }, message }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        Config::from_yaml(&text)
+    }
+
+    /// Checks rules that types alone cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |path: &str, message: String| Err(ConfigError::Invalid { path: path.into(), message });
+        if self.version != 1 {
+            return invalid("version", format!("unsupported version {}; this binary reads version 1", self.version));
+        }
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            return invalid("server.listen", format!("{:?} is not an address like 127.0.0.1:9470", self.server.listen));
+        }
+        let l = &self.server.limits;
+        if l.max_body_bytes == 0 || l.max_batch_events == 0 || l.max_decompressed_bytes < l.max_body_bytes {
+            return invalid("server.limits", "limits must be positive and maxDecompressedBytes >= maxBodyBytes".into());
+        }
+        for (i, t) in self.auth.tokens.iter().enumerate() {
+            if t.token.len() < 16 {
+                return invalid(&format!("auth.tokens[{i}].token"), "must be at least 16 characters".into());
+            }
+            if t.scopes.is_empty() {
+                return invalid(&format!("auth.tokens[{i}].scopes"), "list at least one of ingest, read, admin".into());
+            }
+        }
+        for (name, r) in [("budgets.cacheHitRate", self.budgets.cache_hit_rate), ("budgets.headroom", self.budgets.headroom)] {
+            if !(0.0..=1.0).contains(&r) {
+                return invalid(name, "must be a fraction between 0 and 1".into());
+            }
+        }
+        self.engine_config()
+            .validate()
+            .map_err(|e| ConfigError::Invalid { path: "retention/views".into(), message: e.to_string() })
+    }
+
+    /// The engine's configuration.
+    pub fn engine_config(&self) -> EngineConfig {
+        let base = EngineConfig::default();
+        EngineConfig {
+            resolutions: self.retention.resolutions.clone(),
+            views: self.views.clone(),
+            max_series_per_view: self.server.limits.max_series_per_view,
+            heavy_hitters: self.heavy_hitters,
+            slow: perf_core::config::SlowThresholds {
+                read_ms: self.budgets.read.p99_ms,
+                write_ms: self.budgets.write.p99_ms,
+                complex_write_ms: self.budgets.complex_write.p99_ms,
+            },
+            max_future: base.max_future,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,202 @@
+//! The sections of the configuration file, with their defaults.
+
+use perf_core::config::{HeavyHitterConfig, Resolution, ViewDef};
+use perf_core::duration::serde_label;
+use perf_core::EngineConfig;
+use serde::{Deserialize, Serialize};
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Config {
+    /// File format version (1).
+    pub version: u32,
+    /// Listening, storage, limits.
+    pub server: ServerConfig,
+    /// Bearer tokens.
+    pub auth: AuthConfig,
+    /// Go-live guardrails.
+    pub budgets: Budgets,
+    /// Bucket resolutions.
+    pub retention: RetentionConfig,
+    /// Caller summaries.
+    pub heavy_hitters: HeavyHitterConfig,
+    /// Aggregation views.
+    pub views: Vec<ViewDef>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let engine = EngineConfig::default();
+        Config {
+            version: 1,
+            server: ServerConfig::default(),
+            auth: AuthConfig::default(),
+            budgets: Budgets::default(),
+            retention: RetentionConfig { resolutions: engine.resolutions },
+            heavy_hitters: engine.heavy_hitters,
+            views: engine.views,
+        }
+    }
+}
+
+/// Engine time source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockMode {
+    /// The wall clock (live serving).
+    #[default]
+    Wall,
+    /// The newest event time seen (replays, offline analysis).
+    Event,
+}
+
+/// `server:` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct ServerConfig {
+    /// Listen address.
+    pub listen: String,
+    /// Data directory (SQLite database and ingest log).
+    pub data_dir: String,
+    /// Engine time source.
+    pub clock: ClockMode,
+    /// How often the aggregates are snapshotted (the log tail after it is replayed at start).
+    #[serde(with = "serde_label")]
+    pub snapshot_interval: i64,
+    /// Bounds.
+    pub limits: Limits,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:9470".into(),
+            data_dir: "./ecosystem-perf-data".into(),
+            clock: ClockMode::Wall,
+            snapshot_interval: 30_000,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// `server.limits:` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Limits {
+    /// Largest request body, bytes (as sent, compressed or not).
+    pub max_body_bytes: usize,
+    /// Largest body after gzip decompression, bytes.
+    pub max_decompressed_bytes: usize,
+    /// Most events or samples in one request.
+    pub max_batch_events: usize,
+    /// Series per view before new keys overflow.
+    pub max_series_per_view: usize,
+    /// Messages buffered per WebSocket client before it is dropped as too slow.
+    pub stream_buffer: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 16 << 20,
+            max_decompressed_bytes: 64 << 20,
+            max_batch_events: 50_000,
+            max_series_per_view: EngineConfig::default().max_series_per_view,
+            stream_buffer: 256,
+        }
+    }
+}
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Send events and resource samples.
+    Ingest,
+    /// Read reports, metrics and the stream.
+    Read,
+    /// Change configuration.
+    Admin,
+}
+
+/// One bearer token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Who holds it (logged, never the token).
+    pub name: String,
+    /// The secret (write `${VAR}`).
+    pub token: String,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+}
+
+/// `auth:` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Tokens; without any, the server only listens on loopback.
+    pub tokens: Vec<TokenConfig>,
+}
+
+/// Latency budgets of one request class.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LatencyBudget {
+    /// p95 budget, ms.
+    pub p95_ms: f64,
+    /// p99 budget, ms (also the "slow request" threshold).
+    pub p99_ms: f64,
+}
+
+/// `budgets:` section: the go-live guardrails.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Budgets {
+    /// Reads.
+    pub read: LatencyBudget,
+    /// Writes.
+    pub write: LatencyBudget,
+    /// Complex writes.
+    pub complex_write: LatencyBudget,
+    /// Minimum cache hit rate.
+    pub cache_hit_rate: f64,
+    /// Minimum capacity headroom at peak.
+    pub headroom: f64,
+    /// Maximum share of the error budget burnt per week.
+    pub weekly_error_budget_burn: f64,
+    /// Monthly cost budget (currency units), none by default.
+    pub monthly_cost_budget: Option<f64>,
+    /// Share of the monthly cost budget not to exceed.
+    pub cost_ceiling: f64,
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Budgets {
+            read: LatencyBudget { p95_ms: 150.0, p99_ms: 200.0 },
+            write: LatencyBudget { p95_ms: 200.0, p99_ms: 300.0 },
+            complex_write: LatencyBudget { p95_ms: 200.0, p99_ms: 300.0 },
+            cache_hit_rate: 0.85,
+            headroom: 0.30,
+            weekly_error_budget_burn: 0.10,
+            monthly_cost_budget: None,
+            cost_ceiling: 0.80,
+        }
+    }
+}
+
+/// `retention:` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Finest first.
+    pub resolutions: Vec<Resolution>,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig { resolutions: EngineConfig::default().resolutions }
+    }
+}

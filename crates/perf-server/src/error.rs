@@ -1,0 +1,59 @@
+//! One error type for every handler, mapped to a status in one table, answered as
+//! `{"error": {"code": "…", "message": "…"}}`. Client errors are not logged; internal errors
+//! log their cause and answer a generic message.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+/// What a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request is malformed or invalid.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No or a wrong bearer token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The token lacks the scope.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Nothing by that name.
+    #[error("{0}")]
+    NotFound(String),
+    /// The body is over the limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The server is shutting down or cannot take writes now.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Anything else.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if let AppError::Internal(cause) = &self {
+            tracing::error!(error = ?cause, "request failed");
+        }
+        let body = json!({"error": {"code": code, "message": self.to_string()}});
+        (status, Json(body)).into_response()
+    }
+}

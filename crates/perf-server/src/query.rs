@@ -1,0 +1,85 @@
+//! Read endpoints: health, readiness, `/metrics`, the overview and service profiles.
+
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use perf_core::duration::parse_duration;
+use perf_core::report::{overview, profile, Overview, Profile};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// `?window=5m`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowParam {
+    window: Option<String>,
+}
+
+const DEFAULT_WINDOW: i64 = 5 * 60_000;
+
+fn window_of(p: &WindowParam, retention: i64) -> Result<i64, AppError> {
+    let Some(text) = &p.window else { return Ok(DEFAULT_WINDOW) };
+    let ms = parse_duration(text).map_err(|e| AppError::BadRequest(format!("window: {e}")))?;
+    if ms > retention {
+        return Err(AppError::BadRequest(format!("window: {text} is longer than the retention")));
+    }
+    Ok(ms)
+}
+
+/// `GET /healthz`: the process is alive.
+pub async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: the store answers and the server is not shutting down.
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, AppError> {
+    if state.is_shutting_down() || !state.store_ready() {
+        return Err(AppError::Unavailable("not ready".into()));
+    }
+    Ok(Json(serde_json::json!({"status": "ready"})))
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, AppError> {
+    let mut text = String::new();
+    {
+        let engine = state.engine();
+        state.metrics.render(&mut text, &engine, state.log_bytes()).map_err(|e| AppError::Internal(e.into()))?;
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text))
+}
+
+/// The overview at the state's current time.
+pub fn current_overview(state: &AppState, window: i64) -> Overview {
+    let now = state.now();
+    overview(&state.engine(), now, window)
+}
+
+/// `GET /v1/overview?window=5m`.
+pub async fn get_overview(State(state): State<Arc<AppState>>, Query(p): Query<WindowParam>) -> Result<Json<Overview>, AppError> {
+    let window = window_of(&p, state.engine().config().retention())?;
+    Ok(Json(current_overview(&state, window)))
+}
+
+/// `GET /v1/services/{service}/profile?window=5m`.
+pub async fn get_profile(
+    State(state): State<Arc<AppState>>,
+    Path(service): Path<String>,
+    Query(p): Query<WindowParam>,
+) -> Result<Json<Profile>, AppError> {
+    let now = state.now();
+    let engine = state.engine();
+    let window = window_of(&p, engine.config().retention())?;
+    profile(&engine, &service, now, window)
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map(Json)
+        .ok_or_else(|| AppError::NotFound(format!("no data for service {service:?}")))
+}
+
+/// Unknown routes.
+pub async fn not_found() -> AppError {
+    AppError::NotFound("no such endpoint; see the API table in the README".into())
+}

@@ -1,0 +1,203 @@
+//! Shared server state and the durability protocol around the engine.
+//!
+//! Order of an ingest: decode and validate outside any lock; then, under the engine lock,
+//! append the batch to the ingest log and apply it to the engine (so the log order is the
+//! apply order); then wait, without the lock, until the log record is on disk (group
+//! commit); only then answer 200. A snapshot serialises the engine together with the last
+//! log sequence number it contains, under the same lock, so a restart that loads the
+//! snapshot and replays the records after that number counts every acknowledged event
+//! exactly once.
+
+use crate::config::{ClockMode, Config};
+use crate::metrics::Metrics;
+use anyhow::Context;
+use perf_core::model::TimeBounds;
+use perf_core::{Engine, Event, ResourceSample};
+use perf_store::{IngestLog, Snapshot, SqliteStore, Store};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::broadcast;
+
+/// What one ingest-log record holds.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum LogBatch {
+    /// Validated events.
+    Events(Vec<Event>),
+    /// Validated resource samples.
+    Resources(Vec<ResourceSample>),
+}
+
+/// Everything handlers share.
+pub struct AppState {
+    /// The configuration in force.
+    pub config: Config,
+    engine: Mutex<Engine>,
+    log: IngestLog,
+    store: Box<dyn Store>,
+    /// Own metrics.
+    pub metrics: Metrics,
+    /// Typed JSON envelopes for `/v1/stream`.
+    pub bus: broadcast::Sender<Arc<str>>,
+    shutting_down: AtomicBool,
+    /// Wall-clock source (tests pin it).
+    pub wall_clock: fn() -> i64,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn system_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl AppState {
+    /// Opens the data directory: loads the snapshot, replays the log tail.
+    pub fn open(config: Config) -> anyhow::Result<Arc<AppState>> {
+        let dir = PathBuf::from(&config.server.data_dir);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+        let store = SqliteStore::open(&dir.join("perf.db")).with_context(|| format!("opening {}", dir.join("perf.db").display()))?;
+        let wanted = config.engine_config();
+        let (mut engine, after) = match store.load_snapshot()? {
+            Some(s) => {
+                let mut engine: Engine = postcard::from_bytes(&s.data).context("decoding the aggregate snapshot")?;
+                engine.after_load();
+                if engine.config() != &wanted {
+                    tracing::warn!("views, resolutions or limits differ from the stored aggregates; they keep their layout until the data directory is renewed");
+                }
+                (engine, s.seq)
+            }
+            None => (Engine::new(wanted)?, 0),
+        };
+        let mut replayed = 0usize;
+        let mut bad = None;
+        let log = IngestLog::open(&dir.join("log"), after, |seq, payload| match decode_record(payload) {
+            Ok((now, LogBatch::Events(events))) => {
+                replayed += events.len();
+                engine.ingest(&events, now);
+            }
+            Ok((now, LogBatch::Resources(samples))) => engine.ingest_resources(&samples, now),
+            Err(e) => bad = Some(format!("log record {seq}: {e}")),
+        })?;
+        if let Some(e) = bad {
+            anyhow::bail!("the ingest log holds a record this binary cannot read ({e})");
+        }
+        tracing::info!(snapshot_seq = after, replayed_events = replayed, "aggregates restored");
+        let (bus, _) = broadcast::channel(1024);
+        Ok(Arc::new(AppState {
+            config,
+            engine: Mutex::new(engine),
+            log,
+            store: Box::new(store),
+            metrics: Metrics::default(),
+            bus,
+            shutting_down: AtomicBool::new(false),
+            wall_clock: system_now,
+        }))
+    }
+
+    /// The engine, locked.
+    pub fn engine(&self) -> MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The engine's "now": wall clock, or newest event time under `clock: event`.
+    pub fn now(&self) -> i64 {
+        match self.config.server.clock {
+            ClockMode::Wall => (self.wall_clock)(),
+            ClockMode::Event => self.engine().watermark().max(0),
+        }
+    }
+
+    /// The accepted timestamp range for a batch arriving now.
+    pub fn bounds(&self) -> TimeBounds {
+        let engine = self.engine();
+        let retention = engine.config().retention();
+        match self.config.server.clock {
+            ClockMode::Wall => TimeBounds { now_ms: (self.wall_clock)(), max_age_ms: retention, max_future_ms: engine.config().max_future },
+            ClockMode::Event => {
+                let w = engine.watermark();
+                if w == i64::MIN {
+                    TimeBounds { now_ms: (self.wall_clock)(), max_age_ms: i64::MAX / 4, max_future_ms: i64::MAX / 4 }
+                } else {
+                    TimeBounds { now_ms: w, max_age_ms: retention, max_future_ms: i64::MAX / 4 }
+                }
+            }
+        }
+    }
+
+    /// Logs and applies a batch, then waits until it is durable. Blocking: call it from
+    /// `spawn_blocking`.
+    pub fn commit(&self, batch: LogBatch) -> anyhow::Result<()> {
+        if self.is_shutting_down() {
+            anyhow::bail!(ShuttingDown);
+        }
+        // 8 bytes for the engine time of the batch, written under the lock.
+        let mut payload = postcard::to_extend(&batch, vec![0u8; 8]).context("encoding the batch")?;
+        let seq = {
+            let mut engine = self.engine();
+            let now = match (&batch, self.config.server.clock) {
+                (_, ClockMode::Wall) => (self.wall_clock)(),
+                (LogBatch::Events(e), ClockMode::Event) => e.iter().map(|e| e.ts_ms).max().unwrap_or(0).max(engine.watermark()),
+                (LogBatch::Resources(r), ClockMode::Event) => r.iter().map(|r| r.ts_ms).max().unwrap_or(0).max(engine.watermark()),
+            };
+            payload[..8].copy_from_slice(&now.to_le_bytes());
+            let seq = self.log.append(&payload).context("appending to the ingest log")?;
+            match &batch {
+                LogBatch::Events(events) => engine.ingest(events, now),
+                LogBatch::Resources(samples) => engine.ingest_resources(samples, now),
+            }
+            seq
+        };
+        self.log.wait_durable(seq).context("syncing the ingest log")?;
+        Ok(())
+    }
+
+    /// Writes a snapshot of the aggregates and drops the log segments it covers.
+    pub fn snapshot(&self) -> anyhow::Result<()> {
+        let (seq, data, taken_at_ms) = {
+            let engine = self.engine();
+            let data = postcard::to_stdvec(&*engine).context("encoding the snapshot")?;
+            (self.log.last_seq(), data, engine.watermark())
+        };
+        self.log.wait_durable(seq)?;
+        self.store.save_snapshot(&Snapshot { seq, taken_at_ms, data })?;
+        self.log.rotate()?;
+        self.log.remove_through(seq)?;
+        self.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Stops accepting writes (ingest answers 503 from now on).
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    /// True once shutdown began.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Bytes in the ingest log.
+    pub fn log_bytes(&self) -> u64 {
+        self.log.bytes()
+    }
+
+    /// Schema version of the store (readiness check).
+    pub fn store_ready(&self) -> bool {
+        self.store.schema_version().is_ok()
+    }
+}
+
+/// The error of a write refused during shutdown.
+#[derive(Debug, thiserror::Error)]
+#[error("the server is shutting down")]
+pub struct ShuttingDown;
+
+fn decode_record(payload: &[u8]) -> anyhow::Result<(i64, LogBatch)> {
+    anyhow::ensure!(payload.len() >= 8, "record too short");
+    let now = i64::from_le_bytes(payload[..8].try_into()?);
+    Ok((now, postcard::from_bytes(&payload[8..])?))
+}

@@ -1,0 +1,86 @@
+//! `GET /v1/stream`: a WebSocket of typed JSON envelopes `{"type", "ts", "data"}` fed by a
+//! broadcast bus. Publishers never wait for clients: a client that falls more than the
+//! buffer behind, or whose socket does not take a message within 5 s, is dropped.
+
+use crate::state::AppState;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+/// Publishes one envelope on the bus (a no-op without subscribers).
+pub fn publish<T: Serialize>(state: &AppState, kind: &str, ts: i64, data: &T) {
+    if state.bus.receiver_count() == 0 {
+        return;
+    }
+    let envelope = serde_json::json!({"type": kind, "ts": perf_core::time::format_rfc3339(ts), "data": data});
+    let _ = state.bus.send(envelope.to_string().into());
+}
+
+/// The upgrade handler.
+pub async fn stream(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| serve_client(state, socket))
+}
+
+async fn serve_client(state: Arc<AppState>, socket: WebSocket) {
+    let (mut sink, mut incoming) = socket.split();
+    let mut rx = state.bus.subscribe();
+    let buffer = state.config.server.limits.stream_buffer as u64;
+    loop {
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Ok(text) => {
+                    if rx.len() as u64 > buffer {
+                        drop_slow(&state, &mut sink).await;
+                        return;
+                    }
+                    let send = sink.send(Message::Text(text.as_ref().into()));
+                    match tokio::time::timeout(Duration::from_secs(5), send).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => return,
+                        Err(_) => {
+                            state.metrics.stream_dropped.fetch_add(1, Ordering::Relaxed);
+                            return;
+                        }
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {
+                    drop_slow(&state, &mut sink).await;
+                    return;
+                }
+                Err(RecvError::Closed) => return,
+            },
+            frame = incoming.next() => match frame {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+async fn drop_slow(state: &AppState, sink: &mut futures_util::stream::SplitSink<WebSocket, Message>) {
+    state.metrics.stream_dropped.fetch_add(1, Ordering::Relaxed);
+    let close = axum::extract::ws::CloseFrame { code: 1008, reason: "client too slow; reconnect".into() };
+    let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Close(Some(close)))).await;
+}
+
+/// Publishes the overview once a second until the process ends.
+pub async fn publish_overview_every_second(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if state.bus.receiver_count() == 0 {
+            continue;
+        }
+        let s = state.clone();
+        let Ok((now, ov)) = tokio::task::spawn_blocking(move || (s.now(), crate::query::current_overview(&s, 60_000))).await else {
+            continue;
+        };
+        publish(&state, "overview", now, &ov);
+    }
+}
