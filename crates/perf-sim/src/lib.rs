@@ -1,1 +1,13 @@
-//! placeholder
+//! Deterministic generator of the demo ecosystem (DESIGN §9): five services with their
+//! operations and nodes, DAO tenants, thousands of callers with a Zipf-like popularity, a
+//! daily traffic shape, lognormal latency bodies with heavy Pareto tails, errors, cache hits,
+//! costs, stage timings and resource samples. Incidents are pluggable ([`Incident`]): each
+//! one may rewrite the events of its time span. Same seed, same events.
+
+mod ecosystem;
+mod generator;
+mod incident;
+
+pub use ecosystem::{demo_ecosystem, Ecosystem, OperationSpec, ServiceSpec};
+pub use generator::Generator;
+pub use incident::{ErrorBurst, Incident, NodeSlowdown};

@@ -1,0 +1,205 @@
+//! The event generator: Poisson arrivals at a rate with a daily shape, spread over services,
+//! operations, nodes, tenants and callers by their shares, with seeded randomness.
+
+use crate::ecosystem::Ecosystem;
+use crate::incident::Incident;
+use perf_core::model::CacheOutcome;
+use perf_core::{Event, ResourceSample};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Normal, Pareto, Poisson};
+
+const DAY_MS: f64 = 86_400_000.0;
+/// Share of requests that get a heavy-tail multiplier.
+const TAIL_SHARE: f64 = 0.005;
+
+fn cumulative(weights: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut acc = 0.0;
+    let mut v: Vec<f64> = weights.map(|w| {
+        acc += w;
+        acc
+    }).collect();
+    if let Some(last) = v.last().copied() {
+        v.iter_mut().for_each(|x| *x /= last);
+    }
+    v
+}
+
+fn pick(cum: &[f64], u: f64) -> usize {
+    cum.partition_point(|&c| c < u).min(cum.len().saturating_sub(1))
+}
+
+/// A seeded generator of events and resource samples.
+pub struct Generator {
+    eco: Ecosystem,
+    rng: StdRng,
+    start_ms: i64,
+    elapsed_ms: i64,
+    incidents: Vec<Box<dyn Incident>>,
+    services: Vec<f64>,
+    operations: Vec<Vec<f64>>,
+    tenants: Vec<f64>,
+    callers: Vec<f64>,
+    node_load: Vec<Vec<u64>>,
+    tail: Pareto<f64>,
+    normal: Normal<f64>,
+}
+
+impl Generator {
+    /// A generator starting at `start_ms` (unix ms).
+    pub fn new(eco: Ecosystem, seed: u64, start_ms: i64) -> Self {
+        let services = cumulative(eco.services.iter().map(|s| s.share));
+        let operations = eco.services.iter().map(|s| cumulative(s.operations.iter().map(|o| o.share))).collect();
+        let tenants = cumulative(eco.tenants.iter().map(|t| t.1));
+        let callers = cumulative((1..=eco.callers).map(|r| 1.0 / (r as f64).powf(1.1)));
+        let node_load = eco.services.iter().map(|s| vec![0; s.nodes.len()]).collect();
+        Generator {
+            eco,
+            rng: StdRng::seed_from_u64(seed),
+            start_ms,
+            elapsed_ms: 0,
+            incidents: Vec::new(),
+            services,
+            operations,
+            tenants,
+            callers,
+            node_load,
+            tail: Pareto::new(1.0, 1.6).expect("valid Pareto"),
+            normal: Normal::new(0.0, 1.0).expect("valid normal"),
+        }
+    }
+
+    /// Adds an incident.
+    pub fn add_incident(&mut self, incident: Box<dyn Incident>) {
+        self.incidents.push(incident);
+    }
+
+    /// Current simulated time, unix ms.
+    pub fn now_ms(&self) -> i64 {
+        self.start_ms + self.elapsed_ms
+    }
+
+    /// Incidents active now.
+    pub fn active_incidents(&self) -> Vec<&str> {
+        self.incidents.iter().filter(|i| i.active(self.elapsed_ms)).map(|i| i.name()).collect()
+    }
+
+    /// Mean request rate at a simulated time: the daily shape, lowest at 04:00 UTC.
+    pub fn rate_at(&self, ts_ms: i64) -> f64 {
+        let phase = (ts_ms as f64 % DAY_MS) / DAY_MS;
+        let shape = 1.0 + 0.45 * (2.0 * std::f64::consts::PI * (phase - 10.0 / 24.0)).sin();
+        self.eco.mean_rps * shape
+    }
+
+    /// The events of the next `dt_ms` of simulated time, in time order; advances the clock.
+    pub fn next_events(&mut self, dt_ms: i64) -> Vec<Event> {
+        let from = self.now_ms();
+        let expected = self.rate_at(from) * dt_ms as f64 / 1000.0;
+        let n = if expected > 0.0 {
+            Poisson::new(expected).map(|p| p.sample(&mut self.rng) as usize).unwrap_or(0)
+        } else {
+            0
+        };
+        let mut times: Vec<i64> = (0..n).map(|_| from + self.rng.random_range(0..dt_ms.max(1))).collect();
+        times.sort_unstable();
+        let events = times.into_iter().map(|ts| self.event_at(ts)).collect();
+        self.elapsed_ms += dt_ms;
+        events
+    }
+
+    fn event_at(&mut self, ts: i64) -> Event {
+        let si = pick(&self.services, self.rng.random());
+        let oi = pick(&self.operations[si], self.rng.random());
+        let svc = &self.eco.services[si];
+        let op = &svc.operations[oi];
+        let ni = self.rng.random_range(0..svc.nodes.len());
+        self.node_load[si][ni] += 1;
+        let z: f64 = self.normal.sample(&mut self.rng);
+        let mut latency = op.median_ms * (op.sigma * z).exp();
+        if self.rng.random_bool(TAIL_SHARE) {
+            latency *= self.tail.sample(&mut self.rng).min(50.0);
+        }
+        let mut e = Event::new(ts, &svc.name, &op.name, latency);
+        e.node = svc.nodes[ni].clone();
+        e.class = op.class;
+        e.version = Some(svc.version.clone());
+        e.tenant = Some(self.eco.tenants[pick(&self.tenants, self.rng.random())].0.clone());
+        e.entity = Some(format!("caller-{}", pick(&self.callers, self.rng.random())));
+        e.ok = !self.rng.random_bool(op.error_rate);
+        if let Some(hit) = op.cache_hit_rate {
+            let is_hit = self.rng.random_bool(hit);
+            e.cache = Some(if is_hit { CacheOutcome::Hit } else { CacheOutcome::Miss });
+            if is_hit {
+                e.latency_ms *= 0.4;
+            }
+        }
+        e.cost = Some(op.cost);
+        e.stages = op.stages.iter().map(|(name, share)| (name.to_string(), e.latency_ms * share)).collect();
+        let elapsed = ts - self.start_ms;
+        for inc in &self.incidents {
+            if inc.active(elapsed) {
+                let u = self.rng.random();
+                inc.apply(&mut e, u);
+            }
+        }
+        e
+    }
+
+    /// One resource sample per node for the load generated since the previous call, which
+    /// covered `window_ms`.
+    pub fn resources(&mut self, window_ms: i64) -> Vec<ResourceSample> {
+        let ts = self.now_ms();
+        let mut out = Vec::new();
+        for (si, svc) in self.eco.services.iter().enumerate() {
+            for (ni, node) in svc.nodes.iter().enumerate() {
+                let rps = self.node_load[si][ni] as f64 * 1000.0 / window_ms.max(1) as f64;
+                let util = (rps / svc.node_capacity_rps).min(1.0);
+                let noise: f64 = self.rng.random_range(-0.03..0.03);
+                out.push(ResourceSample {
+                    ts_ms: ts,
+                    service: svc.name.clone(),
+                    node: node.clone(),
+                    cpu: Some((0.05 + 0.85 * util + noise).clamp(0.0, 1.0)),
+                    memory: Some((0.35 + 0.3 * util + noise).clamp(0.0, 1.0)),
+                    inflight: Some((rps * 0.05).round() as u64),
+                    capacity_rps: Some(svc.node_capacity_rps),
+                    replicas: None,
+                });
+                self.node_load[si][ni] = 0;
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{demo_ecosystem, NodeSlowdown};
+
+    #[test]
+    fn same_seed_same_events() {
+        let mk = || {
+            let mut g = Generator::new(demo_ecosystem(200.0), 7, 1_700_000_000_000);
+            g.add_incident(Box::new(NodeSlowdown { service: "qnet".into(), node: "qnet-1".into(), from_ms: 0, to_ms: 5_000, factor: 5.0 }));
+            (0..10).flat_map(|_| g.next_events(1_000)).collect::<Vec<_>>()
+        };
+        assert_eq!(mk(), mk());
+    }
+
+    #[test]
+    fn shares_and_incidents_show_in_the_data() {
+        let mut g = Generator::new(demo_ecosystem(500.0), 1, 1_700_000_000_000);
+        g.add_incident(Box::new(NodeSlowdown { service: "qnet".into(), node: "qnet-1".into(), from_ms: 0, to_ms: 60_000, factor: 10.0 }));
+        let events: Vec<Event> = (0..60).flat_map(|_| g.next_events(1_000)).collect();
+        let qnet = events.iter().filter(|e| e.service == "qnet").count() as f64 / events.len() as f64;
+        assert!((qnet - 0.35).abs() < 0.03, "qnet share {qnet}");
+        let mean = |node: &str| {
+            let v: Vec<f64> = events.iter().filter(|e| e.node == node).map(|e| e.latency_ms).collect();
+            v.iter().sum::<f64>() / v.len() as f64
+        };
+        assert!(mean("qnet-1") > 5.0 * mean("qnet-2"));
+        assert!(events.iter().all(|e| e.latency_ms.is_finite() && e.latency_ms >= 0.0));
+        assert_eq!(g.resources(60_000).len(), 12);
+    }
+}

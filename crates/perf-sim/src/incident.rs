@@ -1,0 +1,72 @@
+//! Pluggable incidents: each may rewrite the events generated during its span.
+
+use perf_core::Event;
+
+/// Something that happens to the ecosystem between two moments.
+pub trait Incident: Send + Sync {
+    /// Short name for logs and the demo screen.
+    fn name(&self) -> &str;
+    /// Whether the incident is active `t_ms` after the simulation start.
+    fn active(&self, t_ms: i64) -> bool;
+    /// Rewrites an event generated while active; `u` is a uniform draw in [0, 1).
+    fn apply(&self, event: &mut Event, u: f64);
+}
+
+/// One node of a service becomes `factor` times slower.
+#[derive(Debug, Clone)]
+pub struct NodeSlowdown {
+    /// Service.
+    pub service: String,
+    /// Node.
+    pub node: String,
+    /// Start, ms after simulation start.
+    pub from_ms: i64,
+    /// End, ms after simulation start.
+    pub to_ms: i64,
+    /// Latency multiplier.
+    pub factor: f64,
+}
+
+impl Incident for NodeSlowdown {
+    fn name(&self) -> &str {
+        "node slowdown"
+    }
+    fn active(&self, t: i64) -> bool {
+        (self.from_ms..self.to_ms).contains(&t)
+    }
+    fn apply(&self, e: &mut Event, _u: f64) {
+        if e.service == self.service && e.node == self.node {
+            e.latency_ms *= self.factor;
+            for s in &mut e.stages {
+                s.1 *= self.factor;
+            }
+        }
+    }
+}
+
+/// A service fails a share of its requests.
+#[derive(Debug, Clone)]
+pub struct ErrorBurst {
+    /// Service.
+    pub service: String,
+    /// Start, ms after simulation start.
+    pub from_ms: i64,
+    /// End, ms after simulation start.
+    pub to_ms: i64,
+    /// Failure probability during the burst.
+    pub error_rate: f64,
+}
+
+impl Incident for ErrorBurst {
+    fn name(&self) -> &str {
+        "error burst"
+    }
+    fn active(&self, t: i64) -> bool {
+        (self.from_ms..self.to_ms).contains(&t)
+    }
+    fn apply(&self, e: &mut Event, u: f64) {
+        if e.service == self.service && u < self.error_rate {
+            e.ok = false;
+        }
+    }
+}
