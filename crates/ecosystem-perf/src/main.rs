@@ -1,1 +1,21 @@
-fn main() {}
+//! The `ecosystem-perf` binary: parses the command line and hands over to `cmd`.
+
+mod cli;
+mod client;
+mod cmd;
+mod exit;
+mod tables;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    let code = match cmd::run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit::code_of(&e)
+        }
+    };
+    std::process::exit(code);
+}

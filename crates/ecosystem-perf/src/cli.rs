@@ -1,0 +1,143 @@
+//! Command-line arguments (clap). Flags override environment variables (`ECOSYSTEM_PERF_*`),
+//! which override the configuration file, which overrides the defaults.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 failure (server unreachable, server error); \
+2 bad input or usage (unreadable file, invalid config, bad flag); 3 some events were rejected (ingest).";
+
+/// ecosystem-perf: a performance control plane for a service ecosystem.
+#[derive(Debug, Parser)]
+#[command(name = "ecosystem-perf", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table (coloured on a terminal).
+    Table,
+    /// JSON, for scripts.
+    Json,
+}
+
+/// Where the server is.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Server URL.
+    #[arg(long, env = "ECOSYSTEM_PERF_SERVER", default_value = "http://127.0.0.1:9470")]
+    pub server: String,
+    /// Bearer token.
+    #[arg(long, env = "ECOSYSTEM_PERF_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+/// Settings shared by `serve` and `demo`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Configuration file (YAML, version 1).
+    #[arg(long, env = "ECOSYSTEM_PERF_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Listen address (overrides server.listen).
+    #[arg(long, env = "ECOSYSTEM_PERF_LISTEN")]
+    pub listen: Option<String>,
+    /// Data directory (overrides server.dataDir).
+    #[arg(long, env = "ECOSYSTEM_PERF_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server with the embedded store.
+    #[command(after_help = "Example: ecosystem-perf serve --config ecosystem-perf.yaml --listen 127.0.0.1:9470")]
+    Serve {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// Engine time: wall (live) or event (newest event time, for replays).
+        #[arg(long, value_parser = ["wall", "event"])]
+        clock: Option<String>,
+    },
+    /// Run the server with a simulated ecosystem and print the dashboard URL.
+    #[command(after_help = "Example: ecosystem-perf demo --speed 10")]
+    Demo {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// Simulated seconds per real second.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Mean requests per simulated second.
+        #[arg(long, default_value_t = 400.0)]
+        rps: f64,
+        /// Random seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Stop after this many real seconds (default: run until Ctrl-C).
+        #[arg(long)]
+        duration: Option<f64>,
+    },
+    /// Send NDJSON event files to a server.
+    #[command(after_help = "Example: ecosystem-perf ingest events.ndjson --batch 5000\n\nExit codes: 0 all accepted; 1 server unreachable or error; 2 unreadable file; 3 some events rejected.")]
+    Ingest {
+        /// NDJSON files (one event per line).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Events per request.
+        #[arg(long, default_value_t = 5000)]
+        batch: usize,
+        /// Output format of the summary.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Every service: rate, errors, latency.
+    #[command(after_help = "Example: ecosystem-perf status --window 15m --format json")]
+    Status {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Window, e.g. 5m.
+        #[arg(long, default_value = "5m")]
+        window: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Per-operation profile of one service.
+    #[command(after_help = "Example: ecosystem-perf profile qnet --window 1h")]
+    Profile {
+        /// Service name.
+        service: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Window, e.g. 5m.
+        #[arg(long, default_value = "5m")]
+        window: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Validate a configuration or print the documented default.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Check a configuration file; prints the first problem with its key path.
+    #[command(after_help = "Example: ecosystem-perf config check ecosystem-perf.yaml")]
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Print every key with its default and a comment.
+    #[command(after_help = "Example: ecosystem-perf config default > ecosystem-perf.yaml")]
+    Default,
+}

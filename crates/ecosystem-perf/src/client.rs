@@ -1,0 +1,89 @@
+//! A small blocking HTTP client for the online commands: base URL, bearer token, JSON
+//! answers, the server's error JSON turned into a readable message, and retries with
+//! exponential backoff for ingest when the server is unreachable or answers 503.
+
+use crate::cli::ServerArgs;
+use anyhow::{bail, Context};
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// Retries after the first attempt.
+const RETRIES: u32 = 5;
+
+/// A client of one server.
+pub struct ApiClient {
+    http: Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl ApiClient {
+    /// A client for `args`.
+    pub fn new(args: &ServerArgs) -> anyhow::Result<Self> {
+        let http = Client::builder().timeout(Duration::from_secs(60)).build()?;
+        Ok(ApiClient { http, base: args.server.trim_end_matches('/').to_string(), token: args.token.clone() })
+    }
+
+    fn auth(&self, req: RequestBuilder) -> RequestBuilder {
+        match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    /// `GET path` as JSON.
+    pub fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        let url = format!("{}{path}", self.base);
+        let resp = self.auth(self.http.get(&url)).send().with_context(|| format!("connecting to {}", self.base))?;
+        let resp = check(resp)?;
+        resp.json().with_context(|| format!("reading the answer of {url}"))
+    }
+
+    /// `POST path` with an NDJSON body, retrying on connection errors and 503. Returns the
+    /// status and the JSON answer (200 and 400 both carry an ingest answer).
+    pub fn post_ndjson(&self, path: &str, body: Vec<u8>) -> anyhow::Result<(StatusCode, serde_json::Value)> {
+        let url = format!("{}{path}", self.base);
+        let mut delay = Duration::from_millis(200);
+        for attempt in 0..=RETRIES {
+            let req = self.auth(self.http.post(&url)).header("content-type", "application/x-ndjson").body(body.clone());
+            match req.send() {
+                Ok(resp) if resp.status() == StatusCode::SERVICE_UNAVAILABLE && attempt < RETRIES => {}
+                Ok(resp) if resp.status() == StatusCode::OK || resp.status() == StatusCode::BAD_REQUEST => {
+                    let status = resp.status();
+                    let value: serde_json::Value = resp.json().context("reading the ingest answer")?;
+                    if value.get("accepted").is_none() {
+                        bail!("{}", error_message(status, &value));
+                    }
+                    return Ok((status, value));
+                }
+                Ok(resp) => {
+                    check(resp)?;
+                    bail!("unexpected answer");
+                }
+                Err(e) if (e.is_connect() || e.is_timeout()) && attempt < RETRIES => {
+                    tracing::debug!(error = %e, attempt, "retrying");
+                }
+                Err(e) => return Err(e).with_context(|| format!("connecting to {}", self.base)),
+            }
+            std::thread::sleep(delay);
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+        bail!("the server at {} kept answering 503 (unavailable)", self.base)
+    }
+}
+
+fn error_message(status: StatusCode, value: &serde_json::Value) -> String {
+    let msg = value.pointer("/error/message").and_then(|m| m.as_str()).unwrap_or("no details");
+    format!("server answered {status}: {msg}")
+}
+
+fn check(resp: Response) -> anyhow::Result<Response> {
+    if resp.status().is_success() {
+        return Ok(resp);
+    }
+    let status = resp.status();
+    let value: serde_json::Value = resp.json().unwrap_or(serde_json::Value::Null);
+    bail!("{}", error_message(status, &value))
+}

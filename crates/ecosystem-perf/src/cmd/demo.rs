@@ -1,0 +1,138 @@
+//! `demo`: the server on the embedded store, fed by the simulated demo ecosystem in real time
+//! (or `--speed` times faster), with scripted incidents and a one-screen live summary.
+//! Engine time follows the simulated clock (`clock: event`), so an accelerated demo shows
+//! the same numbers a real hour would.
+
+use crate::cli::ServeArgs;
+use crate::exit::{BadInput, OK};
+use anyhow::Context;
+use perf_server::config::ClockMode;
+use perf_server::state::LogBatch;
+use perf_server::AppState;
+use perf_sim::{demo_ecosystem, ErrorBurst, Generator, NodeSlowdown};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const TICK: Duration = Duration::from_millis(100);
+const MINUTE: i64 = 60_000;
+
+/// Runs the demo.
+pub fn run(args: &ServeArgs, speed: f64, rps: f64, seed: u64, duration: Option<f64>) -> anyhow::Result<i32> {
+    if !(speed > 0.0 && speed <= 3600.0) {
+        return Err(BadInput("--speed must be in (0, 3600]".into()).into());
+    }
+    if !(rps > 0.0 && rps <= 100_000.0) {
+        return Err(BadInput("--rps must be in (0, 100000]".into()).into());
+    }
+    if std::env::var_os("RUST_LOG").is_none() {
+        std::env::set_var("RUST_LOG", "warn");
+    }
+    super::serve::init_tracing();
+    let mut config = super::serve::load_config(args)?;
+    let temp_dir = args.data_dir.is_none().then(|| std::env::temp_dir().join(format!("ecosystem-perf-demo-{}", std::process::id())));
+    if let Some(dir) = &temp_dir {
+        config.server.data_dir = dir.display().to_string();
+    }
+    config.server.clock = ClockMode::Event;
+    let addr = perf_server::check_exposure(&config).map_err(|e| BadInput(e.to_string()))?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let result = runtime.block_on(async move {
+        let state = tokio::task::spawn_blocking(move || AppState::open(config)).await??;
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let url = format!("http://{}/", listener.local_addr()?);
+        let stop = Arc::new(AtomicBool::new(false));
+        let generator = {
+            let (state, stop) = (state.clone(), stop.clone());
+            std::thread::spawn(move || simulate(&state, &stop, speed, rps, seed))
+        };
+        let summary = {
+            let (state, stop, url) = (state.clone(), stop.clone(), url.clone());
+            std::thread::spawn(move || live_summary(&state, &stop, &url, speed))
+        };
+        let stop_signal = stop.clone();
+        let shutdown = async move {
+            match duration {
+                Some(secs) => tokio::select! {
+                    _ = perf_server::shutdown_signal() => {},
+                    _ = tokio::time::sleep(Duration::from_secs_f64(secs)) => {},
+                },
+                None => perf_server::shutdown_signal().await,
+            }
+            stop_signal.store(true, Ordering::SeqCst);
+        };
+        let served = perf_server::run(state, listener, shutdown).await;
+        stop.store(true, Ordering::SeqCst);
+        let _ = generator.join();
+        let _ = summary.join();
+        served
+    });
+    if let Some(dir) = temp_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    result?;
+    Ok(OK)
+}
+
+/// Feeds the engine through the durable ingest path, paced to `speed`.
+fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64) {
+    let start = perf_server::state::system_now();
+    let mut generator = Generator::new(demo_ecosystem(rps), seed, start);
+    for hour in 0..24 {
+        let base = hour * 60 * MINUTE;
+        generator.add_incident(Box::new(NodeSlowdown { service: "qnet".into(), node: "qnet-2".into(), from_ms: base + 2 * MINUTE, to_ms: base + 5 * MINUTE, factor: 6.0 }));
+        generator.add_incident(Box::new(ErrorBurst { service: "qwallet".into(), from_ms: base + 7 * MINUTE, to_ms: base + 9 * MINUTE, error_rate: 0.2 }));
+    }
+    let sim_tick = (TICK.as_secs_f64() * 1000.0 * speed).round().max(1.0) as i64;
+    let mut since_resources = 0;
+    let began = Instant::now();
+    let mut ticks = 0u32;
+    while !stop.load(Ordering::SeqCst) {
+        let events = generator.next_events(sim_tick);
+        if !events.is_empty() {
+            if let Err(e) = state.commit(LogBatch::Events(events)) {
+                tracing::warn!(error = %e, "demo ingest stopped");
+                return;
+            }
+        }
+        since_resources += sim_tick;
+        if since_resources >= 5_000 {
+            let samples = generator.resources(since_resources);
+            let _ = state.commit(LogBatch::Resources(samples));
+            since_resources = 0;
+        }
+        ticks += 1;
+        let due = began + TICK * ticks;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+    }
+}
+
+/// Redraws the overview every two seconds (or prints a line every ten when not a terminal).
+fn live_summary(state: &AppState, stop: &AtomicBool, url: &str, speed: f64) {
+    let tty = std::io::stdout().is_terminal();
+    println!("ecosystem-perf demo: dashboard at {url}  (API: {url}v1/overview, Ctrl-C to stop)");
+    let every = if tty { Duration::from_secs(2) } else { Duration::from_secs(10) };
+    let mut last = Instant::now();
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(200));
+        if last.elapsed() < every {
+            continue;
+        }
+        last = Instant::now();
+        let now = state.now();
+        let overview = perf_core::report::overview(&state.engine(), now, MINUTE);
+        let header = format!(
+            "ecosystem-perf demo · {url} · simulated {} · speed ×{speed}",
+            perf_core::time::format_rfc3339(now)
+        );
+        if tty {
+            print!("\x1b[2J\x1b[H{header}\n{}\n", crate::tables::overview(&overview));
+        } else {
+            let total: f64 = overview.services.iter().map(|s| s.rps).sum();
+            println!("{header} · {} services · {total:.0} rps", overview.services.len());
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Tables for the terminal: the overview and a service profile. Colour only when standard
+//! output is a terminal, so piped output and golden files stay plain.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Cell, CellAlignment, Color, Table};
+use perf_core::report::{Overview, Profile};
+use std::io::IsTerminal;
+
+fn ms(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "–".into())
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|x| format!("{:.2} %", x * 100.0)).unwrap_or_else(|| "–".into())
+}
+
+fn new_table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    if !std::io::stdout().is_terminal() {
+        t.force_no_tty();
+    }
+    t.set_header(header.iter().map(|h| Cell::new(h)));
+    for i in 1..header.len() {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t
+}
+
+fn error_cell(rate: f64) -> Cell {
+    let cell = Cell::new(pct(Some(rate)));
+    if rate >= 0.01 {
+        cell.fg(Color::Red)
+    } else if rate >= 0.001 {
+        cell.fg(Color::Yellow)
+    } else {
+        cell.fg(Color::Green)
+    }
+}
+
+/// The overview as a table.
+pub fn overview(o: &Overview) -> String {
+    let mut t = new_table(&["service", "requests", "rps", "errors", "p50 ms", "p95 ms", "p99 ms", "SLO", "level", "alerts"]);
+    for s in &o.services {
+        t.add_row(vec![
+            Cell::new(&s.service),
+            Cell::new(s.requests),
+            Cell::new(format!("{:.1}", s.rps)),
+            error_cell(s.error_rate),
+            Cell::new(ms(s.p50)),
+            Cell::new(ms(s.p95)),
+            Cell::new(ms(s.p99)),
+            Cell::new(&s.slo_status),
+            Cell::new(format!("L{}", s.degradation_level)),
+            Cell::new(s.open_alerts),
+        ]);
+    }
+    format!("window {}\n{t}", o.window)
+}
+
+/// A profile as a table, with bottlenecks below.
+pub fn profile(p: &Profile) -> String {
+    let mut t = new_table(&["operation", "count", "rps", "errors", "p50 ms", "p95 ms", "p99 ms", "max ms", "cache hit", "cost/req"]);
+    for o in &p.operations {
+        t.add_row(vec![
+            Cell::new(&o.operation),
+            Cell::new(o.count),
+            Cell::new(format!("{:.1}", o.rps)),
+            error_cell(o.error_rate),
+            Cell::new(ms(o.p50)),
+            Cell::new(ms(o.p95)),
+            Cell::new(ms(o.p99)),
+            Cell::new(ms(o.max)),
+            Cell::new(pct(o.cache_hit_rate)),
+            Cell::new(o.cost_per_request.map(|c| format!("{c:.6}")).unwrap_or_else(|| "–".into())),
+        ]);
+    }
+    let mut out = format!("{} · window {}\n{t}", p.service, p.window);
+    if !p.bottlenecks.is_empty() {
+        let mut b = new_table(&["operation", "stage", "share of tail", "p99 ms"]);
+        for x in &p.bottlenecks {
+            b.add_row(vec![Cell::new(&x.operation), Cell::new(&x.stage), Cell::new(pct(Some(x.share_of_tail))), Cell::new(ms(x.p99))]);
+        }
+        out.push_str(&format!("\nbottlenecks (time of requests over their latency budget)\n{b}"));
+    }
+    out
+}
