@@ -1,0 +1,140 @@
+//! Ingest through `app()`: formats, partial acceptance, and every bad-input class of
+//! DESIGN §8 with its status, a clear message, and no change to any count.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::*;
+use flate2::write::GzEncoder;
+use std::io::Write;
+
+const JSON: &str = "application/json";
+
+fn ev(service: &str, latency: f64) -> serde_json::Value {
+    serde_json::json!({"service": service, "operation": "GET /x", "latencyMs": latency})
+}
+
+#[tokio::test]
+async fn a_json_array_is_accepted_and_counted() {
+    let t = server();
+    let body = serde_json::json!([ev("qnet", 10.0), ev("qnet", 20.0), ev("qflow", 5.0)]).to_string();
+    let (status, answer) = post(&t.state, "/v1/events", JSON, body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer, serde_json::json!({"accepted": 3, "rejected": 0, "errors": []}));
+    assert_eq!(total_requests(&t.state), 3);
+    let (status, overview) = get(&t.state, "/v1/overview").await;
+    assert_eq!(status, StatusCode::OK);
+    let services = overview["services"].as_array().unwrap();
+    assert_eq!(services.len(), 2);
+    assert_eq!(services[1]["service"], "qnet");
+    assert_eq!(services[1]["requests"], 2);
+}
+
+#[tokio::test]
+async fn ndjson_and_gzip_bodies_are_read() {
+    let t = server();
+    let ndjson = format!("{}\n{}\n", ev("a", 1.0), ev("a", 2.0));
+    let (status, answer) = post(&t.state, "/v1/events", "application/x-ndjson", ndjson.clone()).await;
+    assert_eq!((status, answer["accepted"].as_u64()), (StatusCode::OK, Some(2)));
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(ndjson.as_bytes()).unwrap();
+    let req = axum::http::Request::post("/v1/events")
+        .header("content-type", "application/x-ndjson")
+        .header("content-encoding", "gzip")
+        .body(axum::body::Body::from(gz.finish().unwrap()))
+        .unwrap();
+    let (status, _) = send(&t.state, req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(total_requests(&t.state), 4);
+}
+
+#[tokio::test]
+async fn partial_batches_keep_the_valid_events() {
+    let t = server();
+    let body = serde_json::json!([ev("a", 1.0), {"service": "a", "operation": "o", "latencyMs": -3}, ev("a", 2.0)]).to_string();
+    let (status, answer) = post(&t.state, "/v1/events", JSON, body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((answer["accepted"].as_u64(), answer["rejected"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(answer["errors"][0]["index"], 1);
+    assert_eq!(answer["errors"][0]["field"], "latencyMs");
+    assert_eq!(total_requests(&t.state), 2);
+}
+
+/// Each case: body, expected status, and a fragment the message must contain.
+#[tokio::test]
+async fn bad_input_is_refused_and_changes_nothing() {
+    let t = server();
+    let future = perf_server::state::system_now() + 3_600_000;
+    let cases: Vec<(String, StatusCode, &str)> = vec![
+        ("{not json".into(), StatusCode::BAD_REQUEST, "malformed JSON"),
+        ("[{\"service\":\"a\",\"operation\":\"o\",\"latencyMs\":NaN}]".into(), StatusCode::BAD_REQUEST, "malformed JSON"),
+        ("[{\"service\":\"a\",\"operation\":\"o\",\"latencyMs\":1e999}]".into(), StatusCode::BAD_REQUEST, "latencyMs"),
+        ("[{\"service\":\"a\",\"operation\":\"o\",\"latencyMs\":\"12\"}]".into(), StatusCode::BAD_REQUEST, "latencyMs"),
+        ("[{\"service\":\"a\",\"operation\":\"o\",\"latencyMs\":-1}]".into(), StatusCode::BAD_REQUEST, "finite number >= 0"),
+        ("[{\"service\":\"a\",\"operation\":\"o\",\"latencyMs\":1,\"class\":\"bulk\"}]".into(), StatusCode::BAD_REQUEST, "read, write, complex_write"),
+        (format!("[{{\"service\":\"a\",\"operation\":\"o\",\"latencyMs\":1,\"ts\":{future}}}]"), StatusCode::BAD_REQUEST, "in the future"),
+        ("[{\"service\":\"a\",\"operation\":\"o\",\"latencyMs\":1,\"ts\":\"1999-01-01T00:00:00Z\"}]".into(), StatusCode::BAD_REQUEST, "older than the retention"),
+        ("".into(), StatusCode::BAD_REQUEST, "no events"),
+        ("[]".into(), StatusCode::BAD_REQUEST, "no events"),
+        ("\"hello\"".into(), StatusCode::BAD_REQUEST, "expected a JSON array"),
+    ];
+    for (body, want, fragment) in cases {
+        let (status, answer) = post(&t.state, "/v1/events", JSON, body.clone()).await;
+        assert_eq!(status, want, "{body}: {answer}");
+        assert!(answer.to_string().contains(fragment), "{body}: {answer} lacks {fragment:?}");
+    }
+    assert_eq!(total_requests(&t.state), 0);
+    let (_, metrics) = send(&t.state, axum::http::Request::get("/metrics").body(axum::body::Body::empty()).unwrap()).await;
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(metrics.contains("ecosystem_perf_events_rejected_total{reason=\"latencyMs\"} 3"), "{metrics}");
+    assert!(metrics.contains("ecosystem_perf_events_accepted_total 0"));
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_get_413_and_nothing_is_kept() {
+    let mut config = perf_server::Config::default();
+    config.server.limits.max_body_bytes = 10_000;
+    config.server.limits.max_decompressed_bytes = 20_000;
+    config.server.limits.max_batch_events = 50;
+    let t = server_with(config);
+    let big: Vec<_> = (0..400).map(|_| ev("a", 1.0)).collect();
+    let (status, answer) = post(&t.state, "/v1/events", JSON, serde_json::to_string(&big).unwrap()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+    assert_eq!(answer["error"]["code"], "payload_too_large");
+    let many: Vec<_> = (0..60).map(|_| ev("a", 1.0)).collect();
+    let (status, _) = post(&t.state, "/v1/events", JSON, serde_json::to_string(&many).unwrap()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&vec![b' '; 100_000]).unwrap();
+    let req = axum::http::Request::post("/v1/events")
+        .header("content-encoding", "gzip")
+        .body(axum::body::Body::from(gz.finish().unwrap()))
+        .unwrap();
+    assert_eq!(send(&t.state, req).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(total_requests(&t.state), 0);
+}
+
+#[tokio::test]
+async fn resources_are_validated_and_kept() {
+    let t = server();
+    let body = r#"[{"service":"qnet","node":"n1","cpu":0.5,"capacityRps":300},{"service":"qnet","node":"n2","cpu":2}]"#;
+    let (status, answer) = post(&t.state, "/v1/resources", JSON, body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["errors"][0]["field"], "cpu");
+    assert_eq!(t.state.engine().resources().len(), 1);
+}
+
+#[tokio::test]
+async fn reports_refuse_bad_parameters() {
+    let t = server();
+    post(&t.state, "/v1/events", JSON, serde_json::json!([ev("qnet", 3.0)]).to_string()).await;
+    let (status, profile) = get(&t.state, "/v1/services/qnet/profile?window=15m").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(profile["operations"][0]["count"], 1);
+    assert_eq!(get(&t.state, "/v1/services/nope/profile").await.0, StatusCode::NOT_FOUND);
+    let (status, err) = get(&t.state, "/v1/overview?window=soon").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(err["error"]["message"].as_str().unwrap().contains("window"));
+    assert_eq!(get(&t.state, "/v1/overview?window=90d").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(get(&t.state, "/v1/nothing").await.0, StatusCode::NOT_FOUND);
+}
