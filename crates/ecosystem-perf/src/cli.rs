@@ -29,7 +29,11 @@ pub enum Format {
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
     /// Server URL.
-    #[arg(long, env = "ECOSYSTEM_PERF_SERVER", default_value = "http://127.0.0.1:9470")]
+    #[arg(
+        long,
+        env = "ECOSYSTEM_PERF_SERVER",
+        default_value = "http://127.0.0.1:9470"
+    )]
     pub server: String,
     /// Bearer token.
     #[arg(long, env = "ECOSYSTEM_PERF_TOKEN", hide_env_values = true)]
@@ -54,7 +58,9 @@ pub struct ServeArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server with the embedded store.
-    #[command(after_help = "Example: ecosystem-perf serve --config ecosystem-perf.yaml --listen 127.0.0.1:9470")]
+    #[command(
+        after_help = "Example: ecosystem-perf serve --config ecosystem-perf.yaml --listen 127.0.0.1:9470"
+    )]
     Serve {
         #[command(flatten)]
         serve: ServeArgs,
@@ -81,7 +87,9 @@ pub enum Command {
         duration: Option<f64>,
     },
     /// Send NDJSON event files to a server.
-    #[command(after_help = "Example: ecosystem-perf ingest events.ndjson --batch 5000\n\nExit codes: 0 all accepted; 1 server unreachable or error; 2 unreadable file; 3 some events rejected.")]
+    #[command(
+        after_help = "Example: ecosystem-perf ingest events.ndjson --batch 5000\n\nExit codes: 0 all accepted; 1 server unreachable or error; 2 unreadable file; 3 some events rejected."
+    )]
     Ingest {
         /// NDJSON files (one event per line).
         #[arg(required = true)]

@@ -23,7 +23,11 @@ impl ApiClient {
     /// A client for `args`.
     pub fn new(args: &ServerArgs) -> anyhow::Result<Self> {
         let http = Client::builder().timeout(Duration::from_secs(60)).build()?;
-        Ok(ApiClient { http, base: args.server.trim_end_matches('/').to_string(), token: args.token.clone() })
+        Ok(ApiClient {
+            http,
+            base: args.server.trim_end_matches('/').to_string(),
+            token: args.token.clone(),
+        })
     }
 
     fn auth(&self, req: RequestBuilder) -> RequestBuilder {
@@ -36,23 +40,39 @@ impl ApiClient {
     /// `GET path` as JSON.
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         let url = format!("{}{path}", self.base);
-        let resp = self.auth(self.http.get(&url)).send().with_context(|| format!("connecting to {}", self.base))?;
+        let resp = self
+            .auth(self.http.get(&url))
+            .send()
+            .with_context(|| format!("connecting to {}", self.base))?;
         let resp = check(resp)?;
-        resp.json().with_context(|| format!("reading the answer of {url}"))
+        resp.json()
+            .with_context(|| format!("reading the answer of {url}"))
     }
 
     /// `POST path` with an NDJSON body, retrying on connection errors and 503. Returns the
     /// status and the JSON answer (200 and 400 both carry an ingest answer).
-    pub fn post_ndjson(&self, path: &str, body: Vec<u8>) -> anyhow::Result<(StatusCode, serde_json::Value)> {
+    pub fn post_ndjson(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<(StatusCode, serde_json::Value)> {
         let url = format!("{}{path}", self.base);
         let mut delay = Duration::from_millis(200);
         for attempt in 0..=RETRIES {
-            let req = self.auth(self.http.post(&url)).header("content-type", "application/x-ndjson").body(body.clone());
+            let req = self
+                .auth(self.http.post(&url))
+                .header("content-type", "application/x-ndjson")
+                .body(body.clone());
             match req.send() {
-                Ok(resp) if resp.status() == StatusCode::SERVICE_UNAVAILABLE && attempt < RETRIES => {}
-                Ok(resp) if resp.status() == StatusCode::OK || resp.status() == StatusCode::BAD_REQUEST => {
+                Ok(resp)
+                    if resp.status() == StatusCode::SERVICE_UNAVAILABLE && attempt < RETRIES => {}
+                Ok(resp)
+                    if resp.status() == StatusCode::OK
+                        || resp.status() == StatusCode::BAD_REQUEST =>
+                {
                     let status = resp.status();
-                    let value: serde_json::Value = resp.json().context("reading the ingest answer")?;
+                    let value: serde_json::Value =
+                        resp.json().context("reading the ingest answer")?;
                     if value.get("accepted").is_none() {
                         bail!("{}", error_message(status, &value));
                     }
@@ -70,12 +90,18 @@ impl ApiClient {
             std::thread::sleep(delay);
             delay = (delay * 2).min(Duration::from_secs(5));
         }
-        bail!("the server at {} kept answering 503 (unavailable)", self.base)
+        bail!(
+            "the server at {} kept answering 503 (unavailable)",
+            self.base
+        )
     }
 }
 
 fn error_message(status: StatusCode, value: &serde_json::Value) -> String {
-    let msg = value.pointer("/error/message").and_then(|m| m.as_str()).unwrap_or("no details");
+    let msg = value
+        .pointer("/error/message")
+        .and_then(|m| m.as_str())
+        .unwrap_or("no details");
     format!("server answered {status}: {msg}")
 }
 

@@ -11,7 +11,8 @@ fn ms(v: Option<f64>) -> String {
 }
 
 fn pct(v: Option<f64>) -> String {
-    v.map(|x| format!("{:.2} %", x * 100.0)).unwrap_or_else(|| "–".into())
+    v.map(|x| format!("{:.2} %", x * 100.0))
+        .unwrap_or_else(|| "–".into())
 }
 
 fn new_table(header: &[&str]) -> Table {
@@ -42,7 +43,10 @@ fn error_cell(rate: f64) -> Cell {
 
 /// The overview as a table.
 pub fn overview(o: &Overview) -> String {
-    let mut t = new_table(&["service", "requests", "rps", "errors", "p50 ms", "p95 ms", "p99 ms", "SLO", "level", "alerts"]);
+    let mut t = new_table(&[
+        "service", "requests", "rps", "errors", "p50 ms", "p95 ms", "p99 ms", "SLO", "level",
+        "alerts",
+    ]);
     for s in &o.services {
         t.add_row(vec![
             Cell::new(&s.service),
@@ -62,7 +66,18 @@ pub fn overview(o: &Overview) -> String {
 
 /// A profile as a table, with bottlenecks below.
 pub fn profile(p: &Profile) -> String {
-    let mut t = new_table(&["operation", "count", "rps", "errors", "p50 ms", "p95 ms", "p99 ms", "max ms", "cache hit", "cost/req"]);
+    let mut t = new_table(&[
+        "operation",
+        "count",
+        "rps",
+        "errors",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "cache hit",
+        "cost/req",
+    ]);
     for o in &p.operations {
         t.add_row(vec![
             Cell::new(&o.operation),
@@ -74,16 +89,27 @@ pub fn profile(p: &Profile) -> String {
             Cell::new(ms(o.p99)),
             Cell::new(ms(o.max)),
             Cell::new(pct(o.cache_hit_rate)),
-            Cell::new(o.cost_per_request.map(|c| format!("{c:.6}")).unwrap_or_else(|| "–".into())),
+            Cell::new(
+                o.cost_per_request
+                    .map(|c| format!("{c:.6}"))
+                    .unwrap_or_else(|| "–".into()),
+            ),
         ]);
     }
     let mut out = format!("{} · window {}\n{t}", p.service, p.window);
     if !p.bottlenecks.is_empty() {
         let mut b = new_table(&["operation", "stage", "share of tail", "p99 ms"]);
         for x in &p.bottlenecks {
-            b.add_row(vec![Cell::new(&x.operation), Cell::new(&x.stage), Cell::new(pct(Some(x.share_of_tail))), Cell::new(ms(x.p99))]);
+            b.add_row(vec![
+                Cell::new(&x.operation),
+                Cell::new(&x.stage),
+                Cell::new(pct(Some(x.share_of_tail))),
+                Cell::new(ms(x.p99)),
+            ]);
         }
-        out.push_str(&format!("\nbottlenecks (time of requests over their latency budget)\n{b}"));
+        out.push_str(&format!(
+            "\nbottlenecks (time of requests over their latency budget)\n{b}"
+        ));
     }
     out
 }

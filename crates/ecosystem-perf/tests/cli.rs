@@ -18,10 +18,23 @@ fn ingest_status_profile_against_a_real_server() {
     let server = Server::start(dir.path(), &["--clock", "event"]);
 
     let out = server.cli(&["ingest", FIXTURE, "--batch", "128", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((summary["accepted"].as_u64(), summary["rejected"].as_u64()), (Some(600), Some(2)));
-    let lines: Vec<u64> = summary["errors"].as_array().unwrap().iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    assert_eq!(
+        (summary["accepted"].as_u64(), summary["rejected"].as_u64()),
+        (Some(600), Some(2))
+    );
+    let lines: Vec<u64> = summary["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
     assert_eq!(lines, vec![101, 201], "rejections name their file line");
 
     let out = server.cli(&["status", "--window", "5m"]);
@@ -34,7 +47,12 @@ fn ingest_status_profile_against_a_real_server() {
 
     let out = server.cli(&["status", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let qnet = v["services"].as_array().unwrap().iter().find(|s| s["service"] == "qnet").unwrap();
+    let qnet = v["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == "qnet")
+        .unwrap();
     assert_eq!(qnet["requests"], 400);
 
     let out = server.cli(&["profile", "nosuch"]);
@@ -43,36 +61,69 @@ fn ingest_status_profile_against_a_real_server() {
     let out = server.cli(&["status", "--window", "later"]);
     assert_eq!(out.status.code(), Some(2));
 
-    assert_eq!(server.terminate(), Some(0), "SIGTERM exits 0 after flushing");
+    assert_eq!(
+        server.terminate(),
+        Some(0),
+        "SIGTERM exits 0 after flushing"
+    );
     let server = Server::start(dir.path(), &["--clock", "event"]);
-    assert_eq!(total_requests(&server.url), 600, "everything survives a graceful restart");
+    assert_eq!(
+        total_requests(&server.url),
+        600,
+        "everything survives a graceful restart"
+    );
 }
 
 #[test]
 fn unreachable_servers_and_missing_files_have_their_exit_codes() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let out = Command::new(bin()).args(["status", "--server", &url]).output().unwrap();
+    let out = Command::new(bin())
+        .args(["status", "--server", &url])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("connecting to"));
-    let out = Command::new(bin()).args(["ingest", "/nonexistent.ndjson", "--server", &url]).output().unwrap();
+    let out = Command::new(bin())
+        .args(["ingest", "/nonexistent.ndjson", "--server", &url])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = Command::new(bin()).args(["status", "--format", "yaml"]).output().unwrap();
+    let out = Command::new(bin())
+        .args(["status", "--format", "yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn config_default_and_check() {
-    let out = Command::new(bin()).args(["config", "default"]).output().unwrap();
+    let out = Command::new(bin())
+        .args(["config", "default"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.yaml");
     std::fs::write(&good, &out.stdout).unwrap();
-    let out = Command::new(bin()).args(["config", "check"]).arg(&good).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(bin())
+        .args(["config", "check"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bad = dir.path().join("bad.yaml");
     std::fs::write(&bad, "version: 1\nserver:\n  listn: 127.0.0.1:1\n").unwrap();
-    let out = Command::new(bin()).args(["config", "check"]).arg(&bad).output().unwrap();
+    let out = Command::new(bin())
+        .args(["config", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("server") && err.contains("listn"), "{err}");
@@ -96,6 +147,9 @@ fn help_documents_exit_codes_and_examples() {
     assert!(text(&out).contains("Exit codes"));
     for cmd in ["serve", "demo", "ingest", "status", "profile"] {
         let out = Command::new(bin()).args([cmd, "--help"]).output().unwrap();
-        assert!(text(&out).contains("Example"), "{cmd} --help has no example");
+        assert!(
+            text(&out).contains("Example"),
+            "{cmd} --help has no example"
+        );
     }
 }

@@ -34,16 +34,30 @@ fn kill_9_during_ingest_loses_no_acknowledged_event_and_counts_none_twice() {
         let server = Server::start(&data, &["--config", &config_arg]);
         let counted = total_requests(&server.url);
         let (a, s) = (acked.load(Ordering::SeqCst), sent.load(Ordering::SeqCst));
-        assert!(counted >= a, "round {round}: {counted} counted < {a} acknowledged");
-        assert!(counted <= s, "round {round}: {counted} counted > {s} ever sent (double counting)");
+        assert!(
+            counted >= a,
+            "round {round}: {counted} counted < {a} acknowledged"
+        );
+        assert!(
+            counted <= s,
+            "round {round}: {counted} counted > {s} ever sent (double counting)"
+        );
         acked.store(counted, Ordering::SeqCst);
 
         let stop = Arc::new(AtomicBool::new(false));
         let clients: Vec<_> = (0..3)
             .map(|c| {
-                let (url, stop, acked, sent) = (server.url.clone(), stop.clone(), acked.clone(), sent.clone());
+                let (url, stop, acked, sent) = (
+                    server.url.clone(),
+                    stop.clone(),
+                    acked.clone(),
+                    sent.clone(),
+                );
                 std::thread::spawn(move || {
-                    let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+                    let http = reqwest::blocking::Client::builder()
+                        .timeout(Duration::from_secs(10))
+                        .build()
+                        .unwrap();
                     let mut n = 0;
                     while !stop.load(Ordering::SeqCst) {
                         sent.fetch_add(BATCH as u64, Ordering::SeqCst);
@@ -74,6 +88,9 @@ fn kill_9_during_ingest_loses_no_acknowledged_event_and_counts_none_twice() {
     }
     let server = Server::start(&data, &["--config", &config_arg]);
     let counted = total_requests(&server.url);
-    assert!(acked.load(Ordering::SeqCst) > 10 * BATCH as u64, "the test ingested too little to mean anything");
+    assert!(
+        acked.load(Ordering::SeqCst) > 10 * BATCH as u64,
+        "the test ingested too little to mean anything"
+    );
     assert!(counted >= acked.load(Ordering::SeqCst) && counted <= sent.load(Ordering::SeqCst));
 }

@@ -1,1 +1,74 @@
-fn main() {}
+//! The whole engine update per event (five default views, caller summaries, stages), and the
+//! profile of a service with 100 operations over one hour.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use perf_core::model::CacheOutcome;
+use perf_core::report::profile;
+use perf_core::{Engine, EngineConfig, Event};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, LogNormal};
+use std::hint::black_box;
+
+const T0: i64 = 1_699_999_200_000;
+
+fn events(n: usize, ops: usize, span_ms: i64, seed: u64) -> Vec<Event> {
+    let d = LogNormal::new(3.0, 0.8).unwrap();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut v: Vec<Event> = (0..n)
+        .map(|i| {
+            let mut e = Event::new(
+                T0 + (i as i64 * span_ms) / n as i64,
+                "qnet",
+                &format!("op{}", rng.random_range(0..ops)),
+                d.sample(&mut rng),
+            );
+            e.node = format!("node-{}", rng.random_range(0..6));
+            e.tenant = Some(format!("dao-{}", rng.random_range(0..4)));
+            e.version = Some("v1".into());
+            e.entity = Some(format!("caller-{}", rng.random_range(0..5000)));
+            e.cost = Some(0.001);
+            e.cache = Some(if rng.random_bool(0.9) {
+                CacheOutcome::Hit
+            } else {
+                CacheOutcome::Miss
+            });
+            e.stages = vec![
+                ("db".into(), e.latency_ms * 0.6),
+                ("render".into(), e.latency_ms * 0.4),
+            ];
+            e
+        })
+        .collect();
+    v.sort_by_key(|e| e.ts_ms);
+    v
+}
+
+fn update(c: &mut Criterion) {
+    let batch = events(10_000, 20, 10_000, 1);
+    let mut g = c.benchmark_group("engine_update");
+    g.throughput(Throughput::Elements(batch.len() as u64));
+    g.bench_function("five_views_callers_stages", |b| {
+        let mut engine = Engine::new(EngineConfig::default()).unwrap();
+        engine.ingest(&batch, T0 + 10_000);
+        b.iter(|| engine.ingest(black_box(&batch), T0 + 10_000))
+    });
+    g.finish();
+}
+
+fn profile_query(c: &mut Criterion) {
+    let mut engine = Engine::new(EngineConfig::default()).unwrap();
+    let all = events(1_000_000, 100, 3_600_000, 2);
+    for chunk in all.chunks(10_000) {
+        engine.ingest(chunk, chunk.last().unwrap().ts_ms);
+    }
+    let now = T0 + 3_600_000;
+    let mut g = c.benchmark_group("profile");
+    g.bench_function("100_operations_1h", |b| {
+        b.iter(|| black_box(profile(&engine, "qnet", now, 3_600_000).unwrap()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, update, profile_query);
+criterion_main!(benches);

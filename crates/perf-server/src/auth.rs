@@ -26,7 +26,11 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn presented_token(req: &Request) -> Option<String> {
-    if let Some(v) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         return v.strip_prefix("Bearer ").map(|t| t.trim().to_string());
     }
     if req.uri().path() == "/v1/stream" {
@@ -40,7 +44,11 @@ fn presented_token(req: &Request) -> Option<String> {
 }
 
 /// The middleware.
-pub async fn require_token(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Result<Response, AppError> {
+pub async fn require_token(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Result<Response, AppError> {
     let tokens = &state.config.auth.tokens;
     let Some(scope) = required_scope(req.method(), req.uri().path()) else {
         return Ok(next.run(req).await);
@@ -55,7 +63,9 @@ pub async fn require_token(State(state): State<Arc<AppState>>, req: Request, nex
         .find(|t| same(t.token.as_bytes(), presented.as_bytes()))
         .ok_or_else(|| AppError::Unauthorized("unknown token".into()))?;
     if !token.scopes.contains(&scope) && !token.scopes.contains(&Scope::Admin) {
-        return Err(AppError::Forbidden(format!("token {:?} lacks the {scope:?} scope", token.name).to_lowercase()));
+        return Err(AppError::Forbidden(
+            format!("token {:?} lacks the {scope:?} scope", token.name).to_lowercase(),
+        ));
     }
     Ok(next.run(req).await)
 }

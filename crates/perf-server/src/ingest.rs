@@ -45,13 +45,18 @@ async fn ingest(
     kind: Kind,
 ) -> Result<Response, AppError> {
     if state.is_shutting_down() {
-        return Err(AppError::Unavailable("the server is shutting down; retry against another replica or after restart".into()));
+        return Err(AppError::Unavailable(
+            "the server is shutting down; retry against another replica or after restart".into(),
+        ));
     }
     let limits = state.config.server.limits.clone();
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             state.metrics.reject("body_too_large", 1);
-            AppError::TooLarge(format!("the body is over the limit of {} bytes; send smaller batches", limits.max_body_bytes))
+            AppError::TooLarge(format!(
+                "the body is over the limit of {} bytes; send smaller batches",
+                limits.max_body_bytes
+            ))
         } else {
             AppError::BadRequest(format!("could not read the body: {e}"))
         }
@@ -62,53 +67,73 @@ async fn ingest(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
     let worker = state.clone();
-    let outcome = tokio::task::spawn_blocking(move || -> Result<(StatusCode, IngestAnswer), AppError> {
-        let raw = if gzip { gunzip(&body, limits.max_decompressed_bytes)? } else { body.to_vec() };
-        let bounds = worker.bounds();
-        let (batch, answer) = match kind {
-            Kind::Events => decode_events(&raw, format, &bounds, limits.max_batch_events).map(|(v, a)| (LogBatch::Events(v), a)),
-            Kind::Resources => decode_resources(&raw, format, &bounds, limits.max_batch_events).map(|(v, a)| (LogBatch::Resources(v), a)),
-        }
-        .map_err(|e| {
-            worker.metrics.reject("body", 1);
-            match e {
-                IngestError::TooManyElements { .. } => AppError::TooLarge(e.to_string()),
-                _ => AppError::BadRequest(e.to_string()),
-            }
-        })?;
-        for err in &answer.errors {
-            worker.metrics.reject(&err.field, 1);
-        }
-        if answer.rejected > answer.errors.len() {
-            worker.metrics.reject("unlisted", (answer.rejected - answer.errors.len()) as u64);
-        }
-        if answer.accepted == 0 {
-            return Ok((StatusCode::BAD_REQUEST, answer));
-        }
-        worker.commit(batch).map_err(|e| {
-            if e.is::<ShuttingDown>() {
-                AppError::Unavailable(e.to_string())
+    let outcome =
+        tokio::task::spawn_blocking(move || -> Result<(StatusCode, IngestAnswer), AppError> {
+            let raw = if gzip {
+                gunzip(&body, limits.max_decompressed_bytes)?
             } else {
-                AppError::Internal(e)
+                body.to_vec()
+            };
+            let bounds = worker.bounds();
+            let (batch, answer) = match kind {
+                Kind::Events => decode_events(&raw, format, &bounds, limits.max_batch_events)
+                    .map(|(v, a)| (LogBatch::Events(v), a)),
+                Kind::Resources => decode_resources(&raw, format, &bounds, limits.max_batch_events)
+                    .map(|(v, a)| (LogBatch::Resources(v), a)),
             }
-        })?;
-        let counter = match kind {
-            Kind::Events => &worker.metrics.events_accepted,
-            Kind::Resources => &worker.metrics.resources_accepted,
-        };
-        counter.fetch_add(answer.accepted as u64, Ordering::Relaxed);
-        Ok((StatusCode::OK, answer))
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("ingest task failed: {e}")))??;
+            .map_err(|e| {
+                worker.metrics.reject("body", 1);
+                match e {
+                    IngestError::TooManyElements { .. } => AppError::TooLarge(e.to_string()),
+                    _ => AppError::BadRequest(e.to_string()),
+                }
+            })?;
+            for err in &answer.errors {
+                worker.metrics.reject(&err.field, 1);
+            }
+            if answer.rejected > answer.errors.len() {
+                worker
+                    .metrics
+                    .reject("unlisted", (answer.rejected - answer.errors.len()) as u64);
+            }
+            if answer.accepted == 0 {
+                return Ok((StatusCode::BAD_REQUEST, answer));
+            }
+            worker.commit(batch).map_err(|e| {
+                if e.is::<ShuttingDown>() {
+                    AppError::Unavailable(e.to_string())
+                } else {
+                    AppError::Internal(e)
+                }
+            })?;
+            let counter = match kind {
+                Kind::Events => &worker.metrics.events_accepted,
+                Kind::Resources => &worker.metrics.resources_accepted,
+            };
+            counter.fetch_add(answer.accepted as u64, Ordering::Relaxed);
+            Ok((StatusCode::OK, answer))
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("ingest task failed: {e}")))??;
     Ok((outcome.0, Json(outcome.1)).into_response())
 }
 
 fn body_format(headers: &HeaderMap) -> BodyFormat {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let ct = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let ct = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match ct.as_str() {
-        "application/x-ndjson" | "application/ndjson" | "application/jsonlines" | "application/x-jsonlines" => BodyFormat::Ndjson,
+        "application/x-ndjson"
+        | "application/ndjson"
+        | "application/jsonlines"
+        | "application/x-jsonlines" => BodyFormat::Ndjson,
         _ => BodyFormat::Json,
     }
 }
@@ -118,9 +143,13 @@ fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, AppError> {
     flate2::read::MultiGzDecoder::new(body)
         .take(limit as u64 + 1)
         .read_to_end(&mut out)
-        .map_err(|e| AppError::BadRequest(format!("the gzip body could not be decompressed: {e}")))?;
+        .map_err(|e| {
+            AppError::BadRequest(format!("the gzip body could not be decompressed: {e}"))
+        })?;
     if out.len() > limit {
-        return Err(AppError::TooLarge(format!("the body decompresses to more than {limit} bytes; send smaller batches")));
+        return Err(AppError::TooLarge(format!(
+            "the body decompresses to more than {limit} bytes; send smaller batches"
+        )));
     }
     Ok(out)
 }

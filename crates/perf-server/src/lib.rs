@@ -39,13 +39,23 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/services/{service}/profile", get(query::get_profile))
         .route("/v1/stream", get(stream::stream))
         .fallback(query::not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), auth::require_token))
-        .layer(middleware::from_fn_with_state(state.clone(), observe_duration))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            observe_duration,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(state)
 }
 
-async fn observe_duration(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+async fn observe_duration(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -54,7 +64,9 @@ async fn observe_duration(State(state): State<Arc<AppState>>, req: Request, next
     let method = req.method().to_string();
     let start = Instant::now();
     let response = next.run(req).await;
-    state.metrics.observe(&method, &route, start.elapsed().as_secs_f64());
+    state
+        .metrics
+        .observe(&method, &route, start.elapsed().as_secs_f64());
     response
 }
 
@@ -104,7 +116,9 @@ async fn snapshot_every(state: Arc<AppState>) {
         let s = state.clone();
         match tokio::task::spawn_blocking(move || s.snapshot()).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "snapshot failed; the log keeps everything until the next one"),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "snapshot failed; the log keeps everything until the next one")
+            }
             Err(e) => tracing::error!(error = %e, "snapshot task failed"),
         }
     }

@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Upper bounds (seconds) of the request-duration histogram.
-const DURATION_BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+const DURATION_BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -38,13 +40,20 @@ impl Metrics {
     /// Counts rejected elements by reason (the field at fault, or `body`).
     pub fn reject(&self, reason: &str, n: u64) {
         let mut map = self.rejected.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry(if reason.is_empty() { "element".into() } else { reason.to_string() }).or_default() += n;
+        *map.entry(if reason.is_empty() {
+            "element".into()
+        } else {
+            reason.to_string()
+        })
+        .or_default() += n;
     }
 
     /// Records a request's duration under its route template.
     pub fn observe(&self, method: &str, route: &str, seconds: f64) {
         let mut map = self.durations.lock().unwrap_or_else(|p| p.into_inner());
-        let h = map.entry((method.to_string(), route.to_string())).or_default();
+        let h = map
+            .entry((method.to_string(), route.to_string()))
+            .or_default();
         for (i, bound) in DURATION_BUCKETS.iter().enumerate() {
             if seconds <= *bound {
                 h.buckets[i] += 1;
@@ -55,48 +64,144 @@ impl Metrics {
     }
 
     /// Writes the exposition.
-    pub fn render(&self, out: &mut impl Write, engine: &Engine, log_bytes: u64) -> std::fmt::Result {
+    pub fn render(
+        &self,
+        out: &mut impl Write,
+        engine: &Engine,
+        log_bytes: u64,
+    ) -> std::fmt::Result {
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        counter(out, "ecosystem_perf_events_accepted_total", "Events accepted and made durable.", load(&self.events_accepted))?;
-        counter(out, "ecosystem_perf_resources_accepted_total", "Resource samples accepted.", load(&self.resources_accepted))?;
-        writeln!(out, "# HELP ecosystem_perf_events_rejected_total Elements rejected, by the field at fault.")?;
+        counter(
+            out,
+            "ecosystem_perf_events_accepted_total",
+            "Events accepted and made durable.",
+            load(&self.events_accepted),
+        )?;
+        counter(
+            out,
+            "ecosystem_perf_resources_accepted_total",
+            "Resource samples accepted.",
+            load(&self.resources_accepted),
+        )?;
+        writeln!(
+            out,
+            "# HELP ecosystem_perf_events_rejected_total Elements rejected, by the field at fault."
+        )?;
         writeln!(out, "# TYPE ecosystem_perf_events_rejected_total counter")?;
-        for (reason, n) in self.rejected.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            writeln!(out, "ecosystem_perf_events_rejected_total{{reason=\"{}\"}} {n}", escape(reason))?;
+        for (reason, n) in self
+            .rejected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            writeln!(
+                out,
+                "ecosystem_perf_events_rejected_total{{reason=\"{}\"}} {n}",
+                escape(reason)
+            )?;
         }
-        writeln!(out, "# HELP ecosystem_perf_series Series per aggregation view.")?;
+        writeln!(
+            out,
+            "# HELP ecosystem_perf_series Series per aggregation view."
+        )?;
         writeln!(out, "# TYPE ecosystem_perf_series gauge")?;
         for v in engine.views() {
-            writeln!(out, "ecosystem_perf_series{{view=\"{}\"}} {}", escape(&v.def.name), v.series_count())?;
+            writeln!(
+                out,
+                "ecosystem_perf_series{{view=\"{}\"}} {}",
+                escape(&v.def.name),
+                v.series_count()
+            )?;
         }
         writeln!(out, "# HELP ecosystem_perf_series_overflow_events_total Events of new keys beyond the series limit, counted in the view's __overflow__ series.")?;
-        writeln!(out, "# TYPE ecosystem_perf_series_overflow_events_total counter")?;
+        writeln!(
+            out,
+            "# TYPE ecosystem_perf_series_overflow_events_total counter"
+        )?;
         for v in engine.views() {
-            writeln!(out, "ecosystem_perf_series_overflow_events_total{{view=\"{}\"}} {}", escape(&v.def.name), v.overflow_events)?;
+            writeln!(
+                out,
+                "ecosystem_perf_series_overflow_events_total{{view=\"{}\"}} {}",
+                escape(&v.def.name),
+                v.overflow_events
+            )?;
         }
-        counter(out, "ecosystem_perf_resource_overflow_samples_total", "Resource samples of nodes beyond the node limit.", engine.resources().overflow_samples)?;
-        counter(out, "ecosystem_perf_events_expired_total", "Requests dropped from the coarsest resolution for age.", engine.counters.expired)?;
-        gauge(out, "ecosystem_perf_log_bytes", "Bytes in ingest log segments.", log_bytes as f64)?;
-        gauge(out, "ecosystem_perf_series_heap_bytes", "Approximate heap bytes of all series.", engine.heap_bytes() as f64)?;
-        counter(out, "ecosystem_perf_stream_clients_dropped_total", "WebSocket clients dropped as too slow.", load(&self.stream_dropped))?;
-        counter(out, "ecosystem_perf_snapshots_total", "Snapshots of the aggregates written.", load(&self.snapshots))?;
+        counter(
+            out,
+            "ecosystem_perf_resource_overflow_samples_total",
+            "Resource samples of nodes beyond the node limit.",
+            engine.resources().overflow_samples,
+        )?;
+        counter(
+            out,
+            "ecosystem_perf_events_expired_total",
+            "Requests dropped from the coarsest resolution for age.",
+            engine.counters.expired,
+        )?;
+        gauge(
+            out,
+            "ecosystem_perf_log_bytes",
+            "Bytes in ingest log segments.",
+            log_bytes as f64,
+        )?;
+        gauge(
+            out,
+            "ecosystem_perf_series_heap_bytes",
+            "Approximate heap bytes of all series.",
+            engine.heap_bytes() as f64,
+        )?;
+        counter(
+            out,
+            "ecosystem_perf_stream_clients_dropped_total",
+            "WebSocket clients dropped as too slow.",
+            load(&self.stream_dropped),
+        )?;
+        counter(
+            out,
+            "ecosystem_perf_snapshots_total",
+            "Snapshots of the aggregates written.",
+            load(&self.snapshots),
+        )?;
         writeln!(out, "# HELP ecosystem_perf_http_request_duration_seconds HTTP request duration by route template.")?;
-        writeln!(out, "# TYPE ecosystem_perf_http_request_duration_seconds histogram")?;
-        for ((method, route), h) in self.durations.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        writeln!(
+            out,
+            "# TYPE ecosystem_perf_http_request_duration_seconds histogram"
+        )?;
+        for ((method, route), h) in self
+            .durations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
             let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
             for (bound, n) in DURATION_BUCKETS.iter().zip(h.buckets) {
                 writeln!(out, "ecosystem_perf_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}")?;
             }
-            writeln!(out, "ecosystem_perf_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count)?;
-            writeln!(out, "ecosystem_perf_http_request_duration_seconds_sum{{{labels}}} {}", h.sum)?;
-            writeln!(out, "ecosystem_perf_http_request_duration_seconds_count{{{labels}}} {}", h.count)?;
+            writeln!(
+                out,
+                "ecosystem_perf_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                h.count
+            )?;
+            writeln!(
+                out,
+                "ecosystem_perf_http_request_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            )?;
+            writeln!(
+                out,
+                "ecosystem_perf_http_request_duration_seconds_count{{{labels}}} {}",
+                h.count
+            )?;
         }
         Ok(())
     }
 }
 
 fn counter(out: &mut impl Write, name: &str, help: &str, v: u64) -> std::fmt::Result {
-    writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}")
+    writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+    )
 }
 
 fn gauge(out: &mut impl Write, name: &str, help: &str, v: f64) -> std::fmt::Result {
@@ -104,5 +209,7 @@ fn gauge(out: &mut impl Write, name: &str, help: &str, v: f64) -> std::fmt::Resu
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

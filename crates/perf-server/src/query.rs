@@ -21,10 +21,14 @@ pub struct WindowParam {
 const DEFAULT_WINDOW: i64 = 5 * 60_000;
 
 fn window_of(p: &WindowParam, retention: i64) -> Result<i64, AppError> {
-    let Some(text) = &p.window else { return Ok(DEFAULT_WINDOW) };
+    let Some(text) = &p.window else {
+        return Ok(DEFAULT_WINDOW);
+    };
     let ms = parse_duration(text).map_err(|e| AppError::BadRequest(format!("window: {e}")))?;
     if ms > retention {
-        return Err(AppError::BadRequest(format!("window: {text} is longer than the retention")));
+        return Err(AppError::BadRequest(format!(
+            "window: {text} is longer than the retention"
+        )));
     }
     Ok(ms)
 }
@@ -47,9 +51,18 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
     let mut text = String::new();
     {
         let engine = state.engine();
-        state.metrics.render(&mut text, &engine, state.log_bytes()).map_err(|e| AppError::Internal(e.into()))?;
+        state
+            .metrics
+            .render(&mut text, &engine, state.log_bytes())
+            .map_err(|e| AppError::Internal(e.into()))?;
     }
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text))
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    ))
 }
 
 /// The overview at the state's current time.
@@ -59,7 +72,10 @@ pub fn current_overview(state: &AppState, window: i64) -> Overview {
 }
 
 /// `GET /v1/overview?window=5m`.
-pub async fn get_overview(State(state): State<Arc<AppState>>, Query(p): Query<WindowParam>) -> Result<Json<Overview>, AppError> {
+pub async fn get_overview(
+    State(state): State<Arc<AppState>>,
+    Query(p): Query<WindowParam>,
+) -> Result<Json<Overview>, AppError> {
     let window = window_of(&p, state.engine().config().retention())?;
     Ok(Json(current_overview(&state, window)))
 }

@@ -57,12 +57,15 @@ impl AppState {
     /// Opens the data directory: loads the snapshot, replays the log tail.
     pub fn open(config: Config) -> anyhow::Result<Arc<AppState>> {
         let dir = PathBuf::from(&config.server.data_dir);
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating data directory {}", dir.display()))?;
-        let store = SqliteStore::open(&dir.join("perf.db")).with_context(|| format!("opening {}", dir.join("perf.db").display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("creating data directory {}", dir.display()))?;
+        let store = SqliteStore::open(&dir.join("perf.db"))
+            .with_context(|| format!("opening {}", dir.join("perf.db").display()))?;
         let wanted = config.engine_config();
         let (mut engine, after) = match store.load_snapshot()? {
             Some(s) => {
-                let mut engine: Engine = postcard::from_bytes(&s.data).context("decoding the aggregate snapshot")?;
+                let mut engine: Engine =
+                    postcard::from_bytes(&s.data).context("decoding the aggregate snapshot")?;
                 engine.after_load();
                 if engine.config() != &wanted {
                     tracing::warn!("views, resolutions or limits differ from the stored aggregates; they keep their layout until the data directory is renewed");
@@ -73,7 +76,9 @@ impl AppState {
         };
         let mut replayed = 0usize;
         let mut bad = None;
-        let log = IngestLog::open(&dir.join("log"), after, |seq, payload| match decode_record(payload) {
+        let log = IngestLog::open(&dir.join("log"), after, |seq, payload| match decode_record(
+            payload,
+        ) {
             Ok((now, LogBatch::Events(events))) => {
                 replayed += events.len();
                 engine.ingest(&events, now);
@@ -84,7 +89,11 @@ impl AppState {
         if let Some(e) = bad {
             anyhow::bail!("the ingest log holds a record this binary cannot read ({e})");
         }
-        tracing::info!(snapshot_seq = after, replayed_events = replayed, "aggregates restored");
+        tracing::info!(
+            snapshot_seq = after,
+            replayed_events = replayed,
+            "aggregates restored"
+        );
         let (bus, _) = broadcast::channel(1024);
         Ok(Arc::new(AppState {
             config,
@@ -116,13 +125,25 @@ impl AppState {
         let engine = self.engine();
         let retention = engine.config().retention();
         match self.config.server.clock {
-            ClockMode::Wall => TimeBounds { now_ms: (self.wall_clock)(), max_age_ms: retention, max_future_ms: engine.config().max_future },
+            ClockMode::Wall => TimeBounds {
+                now_ms: (self.wall_clock)(),
+                max_age_ms: retention,
+                max_future_ms: engine.config().max_future,
+            },
             ClockMode::Event => {
                 let w = engine.watermark();
                 if w == i64::MIN {
-                    TimeBounds { now_ms: (self.wall_clock)(), max_age_ms: i64::MAX / 4, max_future_ms: i64::MAX / 4 }
+                    TimeBounds {
+                        now_ms: (self.wall_clock)(),
+                        max_age_ms: i64::MAX / 4,
+                        max_future_ms: i64::MAX / 4,
+                    }
                 } else {
-                    TimeBounds { now_ms: w, max_age_ms: retention, max_future_ms: i64::MAX / 4 }
+                    TimeBounds {
+                        now_ms: w,
+                        max_age_ms: retention,
+                        max_future_ms: i64::MAX / 4,
+                    }
                 }
             }
         }
@@ -135,23 +156,39 @@ impl AppState {
             anyhow::bail!(ShuttingDown);
         }
         // 8 bytes for the engine time of the batch, written under the lock.
-        let mut payload = postcard::to_extend(&batch, vec![0u8; 8]).context("encoding the batch")?;
+        let mut payload =
+            postcard::to_extend(&batch, vec![0u8; 8]).context("encoding the batch")?;
         let seq = {
             let mut engine = self.engine();
             let now = match (&batch, self.config.server.clock) {
                 (_, ClockMode::Wall) => (self.wall_clock)(),
-                (LogBatch::Events(e), ClockMode::Event) => e.iter().map(|e| e.ts_ms).max().unwrap_or(0).max(engine.watermark()),
-                (LogBatch::Resources(r), ClockMode::Event) => r.iter().map(|r| r.ts_ms).max().unwrap_or(0).max(engine.watermark()),
+                (LogBatch::Events(e), ClockMode::Event) => e
+                    .iter()
+                    .map(|e| e.ts_ms)
+                    .max()
+                    .unwrap_or(0)
+                    .max(engine.watermark()),
+                (LogBatch::Resources(r), ClockMode::Event) => r
+                    .iter()
+                    .map(|r| r.ts_ms)
+                    .max()
+                    .unwrap_or(0)
+                    .max(engine.watermark()),
             };
             payload[..8].copy_from_slice(&now.to_le_bytes());
-            let seq = self.log.append(&payload).context("appending to the ingest log")?;
+            let seq = self
+                .log
+                .append(&payload)
+                .context("appending to the ingest log")?;
             match &batch {
                 LogBatch::Events(events) => engine.ingest(events, now),
                 LogBatch::Resources(samples) => engine.ingest_resources(samples, now),
             }
             seq
         };
-        self.log.wait_durable(seq).context("syncing the ingest log")?;
+        self.log
+            .wait_durable(seq)
+            .context("syncing the ingest log")?;
         Ok(())
     }
 
@@ -163,7 +200,11 @@ impl AppState {
             (self.log.last_seq(), data, engine.watermark())
         };
         self.log.wait_durable(seq)?;
-        self.store.save_snapshot(&Snapshot { seq, taken_at_ms, data })?;
+        self.store.save_snapshot(&Snapshot {
+            seq,
+            taken_at_ms,
+            data,
+        })?;
         self.log.rotate()?;
         self.log.remove_through(seq)?;
         self.metrics.snapshots.fetch_add(1, Ordering::Relaxed);

@@ -18,7 +18,8 @@ pub fn publish<T: Serialize>(state: &AppState, kind: &str, ts: i64, data: &T) {
     if state.bus.receiver_count() == 0 {
         return;
     }
-    let envelope = serde_json::json!({"type": kind, "ts": perf_core::time::format_rfc3339(ts), "data": data});
+    let envelope =
+        serde_json::json!({"type": kind, "ts": perf_core::time::format_rfc3339(ts), "data": data});
     let _ = state.bus.send(envelope.to_string().into());
 }
 
@@ -63,10 +64,20 @@ async fn serve_client(state: Arc<AppState>, socket: WebSocket) {
     }
 }
 
-async fn drop_slow(state: &AppState, sink: &mut futures_util::stream::SplitSink<WebSocket, Message>) {
+async fn drop_slow(
+    state: &AppState,
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+) {
     state.metrics.stream_dropped.fetch_add(1, Ordering::Relaxed);
-    let close = axum::extract::ws::CloseFrame { code: 1008, reason: "client too slow; reconnect".into() };
-    let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Close(Some(close)))).await;
+    let close = axum::extract::ws::CloseFrame {
+        code: 1008,
+        reason: "client too slow; reconnect".into(),
+    };
+    let _ = tokio::time::timeout(
+        Duration::from_secs(1),
+        sink.send(Message::Close(Some(close))),
+    )
+    .await;
 }
 
 /// Publishes the overview once a second until the process ends.
@@ -78,7 +89,11 @@ pub async fn publish_overview_every_second(state: Arc<AppState>) {
             continue;
         }
         let s = state.clone();
-        let Ok((now, ov)) = tokio::task::spawn_blocking(move || (s.now(), crate::query::current_overview(&s, 60_000))).await else {
+        let Ok((now, ov)) = tokio::task::spawn_blocking(move || {
+            (s.now(), crate::query::current_overview(&s, 60_000))
+        })
+        .await
+        else {
             continue;
         };
         publish(&state, "overview", now, &ov);

@@ -17,10 +17,14 @@ fn ev(service: &str, latency: f64) -> serde_json::Value {
 #[tokio::test]
 async fn a_json_array_is_accepted_and_counted() {
     let t = server();
-    let body = serde_json::json!([ev("qnet", 10.0), ev("qnet", 20.0), ev("qflow", 5.0)]).to_string();
+    let body =
+        serde_json::json!([ev("qnet", 10.0), ev("qnet", 20.0), ev("qflow", 5.0)]).to_string();
     let (status, answer) = post(&t.state, "/v1/events", JSON, body).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(answer, serde_json::json!({"accepted": 3, "rejected": 0, "errors": []}));
+    assert_eq!(
+        answer,
+        serde_json::json!({"accepted": 3, "rejected": 0, "errors": []})
+    );
     assert_eq!(total_requests(&t.state), 3);
     let (status, overview) = get(&t.state, "/v1/overview").await;
     assert_eq!(status, StatusCode::OK);
@@ -34,8 +38,17 @@ async fn a_json_array_is_accepted_and_counted() {
 async fn ndjson_and_gzip_bodies_are_read() {
     let t = server();
     let ndjson = format!("{}\n{}\n", ev("a", 1.0), ev("a", 2.0));
-    let (status, answer) = post(&t.state, "/v1/events", "application/x-ndjson", ndjson.clone()).await;
-    assert_eq!((status, answer["accepted"].as_u64()), (StatusCode::OK, Some(2)));
+    let (status, answer) = post(
+        &t.state,
+        "/v1/events",
+        "application/x-ndjson",
+        ndjson.clone(),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["accepted"].as_u64()),
+        (StatusCode::OK, Some(2))
+    );
     let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(ndjson.as_bytes()).unwrap();
     let req = axum::http::Request::post("/v1/events")
@@ -54,7 +67,10 @@ async fn partial_batches_keep_the_valid_events() {
     let body = serde_json::json!([ev("a", 1.0), {"service": "a", "operation": "o", "latencyMs": -3}, ev("a", 2.0)]).to_string();
     let (status, answer) = post(&t.state, "/v1/events", JSON, body).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((answer["accepted"].as_u64(), answer["rejected"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        (answer["accepted"].as_u64(), answer["rejected"].as_u64()),
+        (Some(2), Some(1))
+    );
     assert_eq!(answer["errors"][0]["index"], 1);
     assert_eq!(answer["errors"][0]["field"], "latencyMs");
     assert_eq!(total_requests(&t.state), 2);
@@ -81,12 +97,24 @@ async fn bad_input_is_refused_and_changes_nothing() {
     for (body, want, fragment) in cases {
         let (status, answer) = post(&t.state, "/v1/events", JSON, body.clone()).await;
         assert_eq!(status, want, "{body}: {answer}");
-        assert!(answer.to_string().contains(fragment), "{body}: {answer} lacks {fragment:?}");
+        assert!(
+            answer.to_string().contains(fragment),
+            "{body}: {answer} lacks {fragment:?}"
+        );
     }
     assert_eq!(total_requests(&t.state), 0);
-    let (_, metrics) = send(&t.state, axum::http::Request::get("/metrics").body(axum::body::Body::empty()).unwrap()).await;
+    let (_, metrics) = send(
+        &t.state,
+        axum::http::Request::get("/metrics")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
     let metrics = String::from_utf8(metrics).unwrap();
-    assert!(metrics.contains("ecosystem_perf_events_rejected_total{reason=\"latencyMs\"} 3"), "{metrics}");
+    assert!(
+        metrics.contains("ecosystem_perf_events_rejected_total{reason=\"latencyMs\"} 3"),
+        "{metrics}"
+    );
     assert!(metrics.contains("ecosystem_perf_events_accepted_total 0"));
 }
 
@@ -98,11 +126,23 @@ async fn bodies_over_the_limit_get_413_and_nothing_is_kept() {
     config.server.limits.max_batch_events = 50;
     let t = server_with(config);
     let big: Vec<_> = (0..400).map(|_| ev("a", 1.0)).collect();
-    let (status, answer) = post(&t.state, "/v1/events", JSON, serde_json::to_string(&big).unwrap()).await;
+    let (status, answer) = post(
+        &t.state,
+        "/v1/events",
+        JSON,
+        serde_json::to_string(&big).unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
     assert_eq!(answer["error"]["code"], "payload_too_large");
     let many: Vec<_> = (0..60).map(|_| ev("a", 1.0)).collect();
-    let (status, _) = post(&t.state, "/v1/events", JSON, serde_json::to_string(&many).unwrap()).await;
+    let (status, _) = post(
+        &t.state,
+        "/v1/events",
+        JSON,
+        serde_json::to_string(&many).unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(&vec![b' '; 100_000]).unwrap();
@@ -127,14 +167,26 @@ async fn resources_are_validated_and_kept() {
 #[tokio::test]
 async fn reports_refuse_bad_parameters() {
     let t = server();
-    post(&t.state, "/v1/events", JSON, serde_json::json!([ev("qnet", 3.0)]).to_string()).await;
+    post(
+        &t.state,
+        "/v1/events",
+        JSON,
+        serde_json::json!([ev("qnet", 3.0)]).to_string(),
+    )
+    .await;
     let (status, profile) = get(&t.state, "/v1/services/qnet/profile?window=15m").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(profile["operations"][0]["count"], 1);
-    assert_eq!(get(&t.state, "/v1/services/nope/profile").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&t.state, "/v1/services/nope/profile").await.0,
+        StatusCode::NOT_FOUND
+    );
     let (status, err) = get(&t.state, "/v1/overview?window=soon").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(err["error"]["message"].as_str().unwrap().contains("window"));
-    assert_eq!(get(&t.state, "/v1/overview?window=90d").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        get(&t.state, "/v1/overview?window=90d").await.0,
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(get(&t.state, "/v1/nothing").await.0, StatusCode::NOT_FOUND);
 }

@@ -18,8 +18,16 @@ fn events(n: usize) -> String {
 async fn tokens_and_scopes_are_enforced() {
     let mut config = Config::default();
     config.auth.tokens = vec![
-        TokenConfig { name: "collector".into(), token: "ingest-token-0123456789".into(), scopes: vec![Scope::Ingest] },
-        TokenConfig { name: "viewer".into(), token: "read-token-0123456789ab".into(), scopes: vec![Scope::Read] },
+        TokenConfig {
+            name: "collector".into(),
+            token: "ingest-token-0123456789".into(),
+            scopes: vec![Scope::Ingest],
+        },
+        TokenConfig {
+            name: "viewer".into(),
+            token: "read-token-0123456789ab".into(),
+            scopes: vec![Scope::Read],
+        },
     ];
     let t = server_with(config);
     let post_with = |token: Option<&str>| {
@@ -29,13 +37,42 @@ async fn tokens_and_scopes_are_enforced() {
         }
         req.body(Body::from(events(2))).unwrap()
     };
-    assert_eq!(send(&t.state, post_with(None)).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(send(&t.state, post_with(Some("wrong-token-000000000"))).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(send(&t.state, post_with(Some("read-token-0123456789ab"))).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(send(&t.state, post_with(Some("ingest-token-0123456789"))).await.0, StatusCode::OK);
-    let read = |tok: &str| Request::get("/v1/overview").header("authorization", format!("Bearer {tok}")).body(Body::empty()).unwrap();
-    assert_eq!(send(&t.state, read("ingest-token-0123456789")).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(send(&t.state, read("read-token-0123456789ab")).await.0, StatusCode::OK);
+    assert_eq!(
+        send(&t.state, post_with(None)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(&t.state, post_with(Some("wrong-token-000000000")))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(&t.state, post_with(Some("read-token-0123456789ab")))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send(&t.state, post_with(Some("ingest-token-0123456789")))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let read = |tok: &str| {
+        Request::get("/v1/overview")
+            .header("authorization", format!("Bearer {tok}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        send(&t.state, read("ingest-token-0123456789")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send(&t.state, read("read-token-0123456789ab")).await.0,
+        StatusCode::OK
+    );
     assert_eq!(get(&t.state, "/healthz").await.0, StatusCode::OK);
     assert_eq!(get(&t.state, "/metrics").await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(total_requests(&t.state), 2);
@@ -45,9 +82,15 @@ async fn tokens_and_scopes_are_enforced() {
 fn without_tokens_only_loopback_is_allowed() {
     let mut config = Config::default();
     config.server.listen = "0.0.0.0:9470".into();
-    let err = perf_server::check_exposure(&config).unwrap_err().to_string();
+    let err = perf_server::check_exposure(&config)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("auth.tokens"), "{err}");
-    config.auth.tokens = vec![TokenConfig { name: "a".into(), token: "0123456789abcdefgh".into(), scopes: vec![Scope::Read] }];
+    config.auth.tokens = vec![TokenConfig {
+        name: "a".into(),
+        token: "0123456789abcdefgh".into(),
+        scopes: vec![Scope::Read],
+    }];
     assert!(perf_server::check_exposure(&config).is_ok());
 }
 
@@ -61,8 +104,14 @@ async fn the_stream_sends_typed_overview_envelopes() {
     let server = tokio::spawn(perf_server::run(t.state.clone(), listener, async move {
         let _ = stop_rx.await;
     }));
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/stream")).await.unwrap();
-    let msg = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/stream"))
+        .await
+        .unwrap();
+    let msg = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     let envelope: serde_json::Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
     assert_eq!(envelope["type"], "overview");
     assert!(envelope["ts"].as_str().unwrap().ends_with('Z'));
@@ -81,14 +130,20 @@ async fn a_restart_restores_snapshot_and_log_tail_exactly_once() {
         let state = perf_server::AppState::open(config.clone()).unwrap();
         post(&state, "/v1/events", "application/json", events(10)).await;
         let s = state.clone();
-        tokio::task::spawn_blocking(move || s.snapshot()).await.unwrap().unwrap();
+        tokio::task::spawn_blocking(move || s.snapshot())
+            .await
+            .unwrap()
+            .unwrap();
         post(&state, "/v1/events", "application/json", events(7)).await;
         assert_eq!(total_requests(&state), 17);
     }
     let state = perf_server::AppState::open(config.clone()).unwrap();
     assert_eq!(total_requests(&state), 17);
     let s = state.clone();
-    tokio::task::spawn_blocking(move || s.snapshot()).await.unwrap().unwrap();
+    tokio::task::spawn_blocking(move || s.snapshot())
+        .await
+        .unwrap()
+        .unwrap();
     drop(state);
     let state = perf_server::AppState::open(config).unwrap();
     assert_eq!(total_requests(&state), 17);

@@ -56,26 +56,64 @@ pub struct Ecosystem {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn op(name: &str, class: RequestClass, share: f64, median_ms: f64, sigma: f64, error_rate: f64, cache: Option<f64>, cost: f64) -> OperationSpec {
+fn op(
+    name: &str,
+    class: RequestClass,
+    share: f64,
+    median_ms: f64,
+    sigma: f64,
+    error_rate: f64,
+    cache: Option<f64>,
+    cost: f64,
+) -> OperationSpec {
     let stages = match class {
         RequestClass::Read => vec![("db", 0.45), ("render", 0.2), ("upstream", 0.35)],
         _ => vec![("db", 0.6), ("queue", 0.15), ("upstream", 0.25)],
     };
-    OperationSpec { name: name.into(), class, share, median_ms, sigma, error_rate, cache_hit_rate: cache, cost, stages }
+    OperationSpec {
+        name: name.into(),
+        class,
+        share,
+        median_ms,
+        sigma,
+        error_rate,
+        cache_hit_rate: cache,
+        cost,
+        stages,
+    }
 }
 
 /// The demo ecosystem: `qnet`, `qflow`, `qerberos`, `qwallet`, `qindex`; 12 nodes; four DAO
 /// tenants; 5,000 callers.
 pub fn demo_ecosystem(mean_rps: f64) -> Ecosystem {
     use RequestClass::*;
-    let nodes = |prefix: &str, n: usize| (1..=n).map(|i| format!("{prefix}-{i}")).collect::<Vec<_>>();
+    let nodes =
+        |prefix: &str, n: usize| (1..=n).map(|i| format!("{prefix}-{i}")).collect::<Vec<_>>();
     let services = vec![
         ServiceSpec {
             name: "qnet".into(),
             share: 0.35,
             operations: vec![
-                op("GET /feed", Read, 0.5, 22.0, 0.55, 0.001, Some(0.9), 0.00012),
-                op("GET /peers", Read, 0.3, 15.0, 0.5, 0.0005, Some(0.93), 0.00008),
+                op(
+                    "GET /feed",
+                    Read,
+                    0.5,
+                    22.0,
+                    0.55,
+                    0.001,
+                    Some(0.9),
+                    0.00012,
+                ),
+                op(
+                    "GET /peers",
+                    Read,
+                    0.3,
+                    15.0,
+                    0.5,
+                    0.0005,
+                    Some(0.93),
+                    0.00008,
+                ),
                 op("POST /route", Write, 0.2, 45.0, 0.6, 0.002, None, 0.0003),
             ],
             nodes: nodes("qnet", 3),
@@ -86,9 +124,36 @@ pub fn demo_ecosystem(mean_rps: f64) -> Ecosystem {
             name: "qflow".into(),
             share: 0.25,
             operations: vec![
-                op("POST /flows", ComplexWrite, 0.3, 80.0, 0.6, 0.004, None, 0.0009),
-                op("GET /flows/{id}", Read, 0.5, 18.0, 0.5, 0.001, Some(0.88), 0.0001),
-                op("POST /flows/{id}/step", Write, 0.2, 55.0, 0.55, 0.002, None, 0.0004),
+                op(
+                    "POST /flows",
+                    ComplexWrite,
+                    0.3,
+                    80.0,
+                    0.6,
+                    0.004,
+                    None,
+                    0.0009,
+                ),
+                op(
+                    "GET /flows/{id}",
+                    Read,
+                    0.5,
+                    18.0,
+                    0.5,
+                    0.001,
+                    Some(0.88),
+                    0.0001,
+                ),
+                op(
+                    "POST /flows/{id}/step",
+                    Write,
+                    0.2,
+                    55.0,
+                    0.55,
+                    0.002,
+                    None,
+                    0.0004,
+                ),
             ],
             nodes: nodes("qflow", 3),
             node_capacity_rps: 300.0,
@@ -98,8 +163,26 @@ pub fn demo_ecosystem(mean_rps: f64) -> Ecosystem {
             name: "qerberos".into(),
             share: 0.15,
             operations: vec![
-                op("POST /assess", Read, 0.7, 30.0, 0.5, 0.001, Some(0.86), 0.0002),
-                op("GET /entities/{id}", Read, 0.3, 12.0, 0.45, 0.0005, Some(0.95), 0.00005),
+                op(
+                    "POST /assess",
+                    Read,
+                    0.7,
+                    30.0,
+                    0.5,
+                    0.001,
+                    Some(0.86),
+                    0.0002,
+                ),
+                op(
+                    "GET /entities/{id}",
+                    Read,
+                    0.3,
+                    12.0,
+                    0.45,
+                    0.0005,
+                    Some(0.95),
+                    0.00005,
+                ),
             ],
             nodes: nodes("qerberos", 2),
             node_capacity_rps: 300.0,
@@ -109,8 +192,26 @@ pub fn demo_ecosystem(mean_rps: f64) -> Ecosystem {
             name: "qwallet".into(),
             share: 0.15,
             operations: vec![
-                op("POST /transfer", ComplexWrite, 0.35, 95.0, 0.55, 0.003, None, 0.002),
-                op("GET /balance", Read, 0.65, 14.0, 0.45, 0.0005, Some(0.91), 0.00006),
+                op(
+                    "POST /transfer",
+                    ComplexWrite,
+                    0.35,
+                    95.0,
+                    0.55,
+                    0.003,
+                    None,
+                    0.002,
+                ),
+                op(
+                    "GET /balance",
+                    Read,
+                    0.65,
+                    14.0,
+                    0.45,
+                    0.0005,
+                    Some(0.91),
+                    0.00006,
+                ),
             ],
             nodes: nodes("qwallet", 2),
             node_capacity_rps: 250.0,
@@ -120,7 +221,16 @@ pub fn demo_ecosystem(mean_rps: f64) -> Ecosystem {
             name: "qindex".into(),
             share: 0.10,
             operations: vec![
-                op("GET /search", Read, 0.8, 40.0, 0.65, 0.002, Some(0.7), 0.0004),
+                op(
+                    "GET /search",
+                    Read,
+                    0.8,
+                    40.0,
+                    0.65,
+                    0.002,
+                    Some(0.7),
+                    0.0004,
+                ),
                 op("POST /reindex", Write, 0.2, 120.0, 0.5, 0.003, None, 0.001),
             ],
             nodes: nodes("qindex", 2),
@@ -134,5 +244,10 @@ pub fn demo_ecosystem(mean_rps: f64) -> Ecosystem {
         ("dao-gamma".to_string(), 0.2),
         ("dao-delta".to_string(), 0.1),
     ];
-    Ecosystem { services, tenants, callers: 5_000, mean_rps }
+    Ecosystem {
+        services,
+        tenants,
+        callers: 5_000,
+        mean_rps,
+    }
 }

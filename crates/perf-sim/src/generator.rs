@@ -15,10 +15,12 @@ const TAIL_SHARE: f64 = 0.005;
 
 fn cumulative(weights: impl Iterator<Item = f64>) -> Vec<f64> {
     let mut acc = 0.0;
-    let mut v: Vec<f64> = weights.map(|w| {
-        acc += w;
-        acc
-    }).collect();
+    let mut v: Vec<f64> = weights
+        .map(|w| {
+            acc += w;
+            acc
+        })
+        .collect();
     if let Some(last) = v.last().copied() {
         v.iter_mut().for_each(|x| *x /= last);
     }
@@ -26,7 +28,8 @@ fn cumulative(weights: impl Iterator<Item = f64>) -> Vec<f64> {
 }
 
 fn pick(cum: &[f64], u: f64) -> usize {
-    cum.partition_point(|&c| c < u).min(cum.len().saturating_sub(1))
+    cum.partition_point(|&c| c < u)
+        .min(cum.len().saturating_sub(1))
 }
 
 /// A seeded generator of events and resource samples.
@@ -49,10 +52,18 @@ impl Generator {
     /// A generator starting at `start_ms` (unix ms).
     pub fn new(eco: Ecosystem, seed: u64, start_ms: i64) -> Self {
         let services = cumulative(eco.services.iter().map(|s| s.share));
-        let operations = eco.services.iter().map(|s| cumulative(s.operations.iter().map(|o| o.share))).collect();
+        let operations = eco
+            .services
+            .iter()
+            .map(|s| cumulative(s.operations.iter().map(|o| o.share)))
+            .collect();
         let tenants = cumulative(eco.tenants.iter().map(|t| t.1));
         let callers = cumulative((1..=eco.callers).map(|r| 1.0 / (r as f64).powf(1.1)));
-        let node_load = eco.services.iter().map(|s| vec![0; s.nodes.len()]).collect();
+        let node_load = eco
+            .services
+            .iter()
+            .map(|s| vec![0; s.nodes.len()])
+            .collect();
         Generator {
             eco,
             rng: StdRng::seed_from_u64(seed),
@@ -81,7 +92,11 @@ impl Generator {
 
     /// Incidents active now.
     pub fn active_incidents(&self) -> Vec<&str> {
-        self.incidents.iter().filter(|i| i.active(self.elapsed_ms)).map(|i| i.name()).collect()
+        self.incidents
+            .iter()
+            .filter(|i| i.active(self.elapsed_ms))
+            .map(|i| i.name())
+            .collect()
     }
 
     /// Mean request rate at a simulated time: the daily shape, lowest at 04:00 UTC.
@@ -96,11 +111,15 @@ impl Generator {
         let from = self.now_ms();
         let expected = self.rate_at(from) * dt_ms as f64 / 1000.0;
         let n = if expected > 0.0 {
-            Poisson::new(expected).map(|p| p.sample(&mut self.rng) as usize).unwrap_or(0)
+            Poisson::new(expected)
+                .map(|p| p.sample(&mut self.rng) as usize)
+                .unwrap_or(0)
         } else {
             0
         };
-        let mut times: Vec<i64> = (0..n).map(|_| from + self.rng.random_range(0..dt_ms.max(1))).collect();
+        let mut times: Vec<i64> = (0..n)
+            .map(|_| from + self.rng.random_range(0..dt_ms.max(1)))
+            .collect();
         times.sort_unstable();
         let events = times.into_iter().map(|ts| self.event_at(ts)).collect();
         self.elapsed_ms += dt_ms;
@@ -123,18 +142,30 @@ impl Generator {
         e.node = svc.nodes[ni].clone();
         e.class = op.class;
         e.version = Some(svc.version.clone());
-        e.tenant = Some(self.eco.tenants[pick(&self.tenants, self.rng.random())].0.clone());
+        e.tenant = Some(
+            self.eco.tenants[pick(&self.tenants, self.rng.random())]
+                .0
+                .clone(),
+        );
         e.entity = Some(format!("caller-{}", pick(&self.callers, self.rng.random())));
         e.ok = !self.rng.random_bool(op.error_rate);
         if let Some(hit) = op.cache_hit_rate {
             let is_hit = self.rng.random_bool(hit);
-            e.cache = Some(if is_hit { CacheOutcome::Hit } else { CacheOutcome::Miss });
+            e.cache = Some(if is_hit {
+                CacheOutcome::Hit
+            } else {
+                CacheOutcome::Miss
+            });
             if is_hit {
                 e.latency_ms *= 0.4;
             }
         }
         e.cost = Some(op.cost);
-        e.stages = op.stages.iter().map(|(name, share)| (name.to_string(), e.latency_ms * share)).collect();
+        e.stages = op
+            .stages
+            .iter()
+            .map(|(name, share)| (name.to_string(), e.latency_ms * share))
+            .collect();
         let elapsed = ts - self.start_ms;
         for inc in &self.incidents {
             if inc.active(elapsed) {
@@ -181,8 +212,16 @@ mod tests {
     fn same_seed_same_events() {
         let mk = || {
             let mut g = Generator::new(demo_ecosystem(200.0), 7, 1_700_000_000_000);
-            g.add_incident(Box::new(NodeSlowdown { service: "qnet".into(), node: "qnet-1".into(), from_ms: 0, to_ms: 5_000, factor: 5.0 }));
-            (0..10).flat_map(|_| g.next_events(1_000)).collect::<Vec<_>>()
+            g.add_incident(Box::new(NodeSlowdown {
+                service: "qnet".into(),
+                node: "qnet-1".into(),
+                from_ms: 0,
+                to_ms: 5_000,
+                factor: 5.0,
+            }));
+            (0..10)
+                .flat_map(|_| g.next_events(1_000))
+                .collect::<Vec<_>>()
         };
         assert_eq!(mk(), mk());
     }
@@ -190,16 +229,29 @@ mod tests {
     #[test]
     fn shares_and_incidents_show_in_the_data() {
         let mut g = Generator::new(demo_ecosystem(500.0), 1, 1_700_000_000_000);
-        g.add_incident(Box::new(NodeSlowdown { service: "qnet".into(), node: "qnet-1".into(), from_ms: 0, to_ms: 60_000, factor: 10.0 }));
+        g.add_incident(Box::new(NodeSlowdown {
+            service: "qnet".into(),
+            node: "qnet-1".into(),
+            from_ms: 0,
+            to_ms: 60_000,
+            factor: 10.0,
+        }));
         let events: Vec<Event> = (0..60).flat_map(|_| g.next_events(1_000)).collect();
-        let qnet = events.iter().filter(|e| e.service == "qnet").count() as f64 / events.len() as f64;
+        let qnet =
+            events.iter().filter(|e| e.service == "qnet").count() as f64 / events.len() as f64;
         assert!((qnet - 0.35).abs() < 0.03, "qnet share {qnet}");
         let mean = |node: &str| {
-            let v: Vec<f64> = events.iter().filter(|e| e.node == node).map(|e| e.latency_ms).collect();
+            let v: Vec<f64> = events
+                .iter()
+                .filter(|e| e.node == node)
+                .map(|e| e.latency_ms)
+                .collect();
             v.iter().sum::<f64>() / v.len() as f64
         };
         assert!(mean("qnet-1") > 5.0 * mean("qnet-2"));
-        assert!(events.iter().all(|e| e.latency_ms.is_finite() && e.latency_ms >= 0.0));
+        assert!(events
+            .iter()
+            .all(|e| e.latency_ms.is_finite() && e.latency_ms >= 0.0));
         assert_eq!(g.resources(60_000).len(), 12);
     }
 }

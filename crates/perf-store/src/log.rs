@@ -53,7 +53,10 @@ fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     for entry in fs::read_dir(dir).map_err(StoreError::io(format!("listing {}", dir.display())))? {
         let path = entry.map_err(StoreError::io("listing the log"))?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if let Some(num) = name.strip_suffix(".seg").and_then(|n| n.parse::<u64>().ok()) {
+        if let Some(num) = name
+            .strip_suffix(".seg")
+            .and_then(|n| n.parse::<u64>().ok())
+        {
             out.push((num, path));
         }
     }
@@ -93,7 +96,11 @@ fn read_segment(path: &Path) -> Result<(Vec<(u64, Vec<u8>)>, u64, u64), StoreErr
 impl IngestLog {
     /// Opens the log in `dir` (created if missing), repairing a torn last record, and calls
     /// `replay` with every record whose sequence number is above `after_seq`, in order.
-    pub fn open(dir: &Path, after_seq: u64, mut replay: impl FnMut(u64, &[u8])) -> Result<Self, StoreError> {
+    pub fn open(
+        dir: &Path,
+        after_seq: u64,
+        mut replay: impl FnMut(u64, &[u8]),
+    ) -> Result<Self, StoreError> {
         fs::create_dir_all(dir).map_err(StoreError::io(format!("creating {}", dir.display())))?;
         let segs = segments(dir)?;
         let mut next_seq = after_seq + 1;
@@ -104,7 +111,10 @@ impl IngestLog {
             let last = i + 1 == segs.len();
             if valid < total {
                 if !last {
-                    return Err(StoreError::CorruptLog { segment: path.display().to_string(), offset: valid });
+                    return Err(StoreError::CorruptLog {
+                        segment: path.display().to_string(),
+                        offset: valid,
+                    });
                 }
                 tracing::warn!(segment = %path.display(), dropped_bytes = total - valid, "truncating an incomplete last log record");
                 OpenOptions::new()
@@ -136,8 +146,18 @@ impl IngestLog {
         sync_dir(dir)?;
         Ok(IngestLog {
             dir: dir.to_path_buf(),
-            writer: Mutex::new(Writer { file: Arc::new(file), first_seq, next_seq, closed, bytes }),
-            sync: Mutex::new(SyncState { written: next_seq - 1, synced: next_seq - 1, leader: false }),
+            writer: Mutex::new(Writer {
+                file: Arc::new(file),
+                first_seq,
+                next_seq,
+                closed,
+                bytes,
+            }),
+            sync: Mutex::new(SyncState {
+                written: next_seq - 1,
+                synced: next_seq - 1,
+                leader: false,
+            }),
             synced_cv: Condvar::new(),
         })
     }
@@ -161,7 +181,9 @@ impl IngestLog {
         record.extend_from_slice(payload);
         let crc = crc32fast::hash(&record[8..]);
         record[4..8].copy_from_slice(&crc.to_le_bytes());
-        (&*w.file).write_all(&record).map_err(StoreError::io("appending to the ingest log"))?;
+        (&*w.file)
+            .write_all(&record)
+            .map_err(StoreError::io("appending to the ingest log"))?;
         w.next_seq += 1;
         w.bytes += record.len() as u64;
         self.sync_state().written = seq;
@@ -210,7 +232,9 @@ impl IngestLog {
         if w.next_seq == w.first_seq {
             return Ok(());
         }
-        w.file.sync_data().map_err(StoreError::io("syncing the ingest log"))?;
+        w.file
+            .sync_data()
+            .map_err(StoreError::io("syncing the ingest log"))?;
         {
             let mut st = self.sync_state();
             st.synced = st.synced.max(w.next_seq - 1);
@@ -240,7 +264,8 @@ impl IngestLog {
             let next_first = closed.get(i + 1).map(|c| c.0).unwrap_or(current_first);
             if next_first - 1 <= seq {
                 let len = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-                fs::remove_file(path).map_err(StoreError::io(format!("removing {}", path.display())))?;
+                fs::remove_file(path)
+                    .map_err(StoreError::io(format!("removing {}", path.display())))?;
                 w.bytes = w.bytes.saturating_sub(len);
             } else {
                 keep.push((*first, path.clone()));
@@ -254,7 +279,10 @@ impl IngestLog {
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(StoreError::io(format!("syncing directory {}", dir.display())))
+        .map_err(StoreError::io(format!(
+            "syncing directory {}",
+            dir.display()
+        )))
 }
 
 #[cfg(test)]

@@ -27,7 +27,10 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if found > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema { found, supported: SCHEMA_VERSION });
+            return Err(StoreError::NewerSchema {
+                found,
+                supported: SCHEMA_VERSION,
+            });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
             let tx = conn.transaction()?;
@@ -35,7 +38,9 @@ impl SqliteStore {
             tx.pragma_update(None, "user_version", (i + 1) as u32)?;
             tx.commit()?;
         }
-        Ok(SqliteStore { conn: Mutex::new(conn) })
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -45,7 +50,9 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn schema_version(&self) -> Result<u32, StoreError> {
-        Ok(self.conn().pragma_query_value(None, "user_version", |r| r.get(0))?)
+        Ok(self
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     fn save_snapshot(&self, s: &Snapshot) -> Result<(), StoreError> {
@@ -60,9 +67,17 @@ impl Store for SqliteStore {
     fn load_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
         Ok(self
             .conn()
-            .query_row("SELECT seq, taken_at_ms, data FROM snapshot WHERE id = 1", [], |r| {
-                Ok(Snapshot { seq: r.get::<_, i64>(0)? as u64, taken_at_ms: r.get(1)?, data: r.get(2)? })
-            })
+            .query_row(
+                "SELECT seq, taken_at_ms, data FROM snapshot WHERE id = 1",
+                [],
+                |r| {
+                    Ok(Snapshot {
+                        seq: r.get::<_, i64>(0)? as u64,
+                        taken_at_ms: r.get(1)?,
+                        data: r.get(2)?,
+                    })
+                },
+            )
             .optional()?)
     }
 
@@ -75,7 +90,10 @@ impl Store for SqliteStore {
     }
 
     fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.conn().query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
     }
 }
 
@@ -91,12 +109,29 @@ mod tests {
             let s = SqliteStore::open(&path).unwrap();
             assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
             assert_eq!(s.load_snapshot().unwrap(), None);
-            s.save_snapshot(&Snapshot { seq: 7, taken_at_ms: 1, data: vec![1, 2] }).unwrap();
-            s.save_snapshot(&Snapshot { seq: 9, taken_at_ms: 2, data: vec![3] }).unwrap();
+            s.save_snapshot(&Snapshot {
+                seq: 7,
+                taken_at_ms: 1,
+                data: vec![1, 2],
+            })
+            .unwrap();
+            s.save_snapshot(&Snapshot {
+                seq: 9,
+                taken_at_ms: 2,
+                data: vec![3],
+            })
+            .unwrap();
             s.put_meta("k", "v").unwrap();
         }
         let s = SqliteStore::open(&path).unwrap();
-        assert_eq!(s.load_snapshot().unwrap(), Some(Snapshot { seq: 9, taken_at_ms: 2, data: vec![3] }));
+        assert_eq!(
+            s.load_snapshot().unwrap(),
+            Some(Snapshot {
+                seq: 9,
+                taken_at_ms: 2,
+                data: vec![3]
+            })
+        );
         assert_eq!(s.get_meta("k").unwrap().as_deref(), Some("v"));
     }
 
@@ -104,8 +139,14 @@ mod tests {
     fn refuses_a_newer_schema() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("perf.db");
-        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
         let err = SqliteStore::open(&path).err().unwrap();
-        assert!(matches!(err, StoreError::NewerSchema { found: 99, .. }), "{err}");
+        assert!(
+            matches!(err, StoreError::NewerSchema { found: 99, .. }),
+            "{err}"
+        );
     }
 }

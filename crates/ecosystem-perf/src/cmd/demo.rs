@@ -19,7 +19,13 @@ const TICK: Duration = Duration::from_millis(100);
 const MINUTE: i64 = 60_000;
 
 /// Runs the demo.
-pub fn run(args: &ServeArgs, speed: f64, rps: f64, seed: u64, duration: Option<f64>) -> anyhow::Result<i32> {
+pub fn run(
+    args: &ServeArgs,
+    speed: f64,
+    rps: f64,
+    seed: u64,
+    duration: Option<f64>,
+) -> anyhow::Result<i32> {
     if !(speed > 0.0 && speed <= 3600.0) {
         return Err(BadInput("--speed must be in (0, 3600]".into()).into());
     }
@@ -31,7 +37,10 @@ pub fn run(args: &ServeArgs, speed: f64, rps: f64, seed: u64, duration: Option<f
     }
     super::serve::init_tracing();
     let mut config = super::serve::load_config(args)?;
-    let temp_dir = args.data_dir.is_none().then(|| std::env::temp_dir().join(format!("ecosystem-perf-demo-{}", std::process::id())));
+    let temp_dir = args
+        .data_dir
+        .is_none()
+        .then(|| std::env::temp_dir().join(format!("ecosystem-perf-demo-{}", std::process::id())));
     if let Some(dir) = &temp_dir {
         config.server.data_dir = dir.display().to_string();
     }
@@ -40,7 +49,9 @@ pub fn run(args: &ServeArgs, speed: f64, rps: f64, seed: u64, duration: Option<f
     let runtime = tokio::runtime::Runtime::new()?;
     let result = runtime.block_on(async move {
         let state = tokio::task::spawn_blocking(move || AppState::open(config)).await??;
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
         let url = format!("http://{}/", listener.local_addr()?);
         let stop = Arc::new(AtomicBool::new(false));
         let generator = {
@@ -81,8 +92,19 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
     let mut generator = Generator::new(demo_ecosystem(rps), seed, start);
     for hour in 0..24 {
         let base = hour * 60 * MINUTE;
-        generator.add_incident(Box::new(NodeSlowdown { service: "qnet".into(), node: "qnet-2".into(), from_ms: base + 2 * MINUTE, to_ms: base + 5 * MINUTE, factor: 6.0 }));
-        generator.add_incident(Box::new(ErrorBurst { service: "qwallet".into(), from_ms: base + 7 * MINUTE, to_ms: base + 9 * MINUTE, error_rate: 0.2 }));
+        generator.add_incident(Box::new(NodeSlowdown {
+            service: "qnet".into(),
+            node: "qnet-2".into(),
+            from_ms: base + 2 * MINUTE,
+            to_ms: base + 5 * MINUTE,
+            factor: 6.0,
+        }));
+        generator.add_incident(Box::new(ErrorBurst {
+            service: "qwallet".into(),
+            from_ms: base + 7 * MINUTE,
+            to_ms: base + 9 * MINUTE,
+            error_rate: 0.2,
+        }));
     }
     let sim_tick = (TICK.as_secs_f64() * 1000.0 * speed).round().max(1.0) as i64;
     let mut since_resources = 0;
@@ -114,7 +136,11 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
 fn live_summary(state: &AppState, stop: &AtomicBool, url: &str, speed: f64) {
     let tty = std::io::stdout().is_terminal();
     println!("ecosystem-perf demo: dashboard at {url}  (API: {url}v1/overview, Ctrl-C to stop)");
-    let every = if tty { Duration::from_secs(2) } else { Duration::from_secs(10) };
+    let every = if tty {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_secs(10)
+    };
     let mut last = Instant::now();
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(200));
@@ -129,10 +155,16 @@ fn live_summary(state: &AppState, stop: &AtomicBool, url: &str, speed: f64) {
             perf_core::time::format_rfc3339(now)
         );
         if tty {
-            print!("\x1b[2J\x1b[H{header}\n{}\n", crate::tables::overview(&overview));
+            print!(
+                "\x1b[2J\x1b[H{header}\n{}\n",
+                crate::tables::overview(&overview)
+            );
         } else {
             let total: f64 = overview.services.iter().map(|s| s.rps).sum();
-            println!("{header} · {} services · {total:.0} rps", overview.services.len());
+            println!(
+                "{header} · {} services · {total:.0} rps",
+                overview.services.len()
+            );
         }
     }
 }

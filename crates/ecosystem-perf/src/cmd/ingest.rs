@@ -18,17 +18,33 @@ struct Summary {
 }
 
 /// Runs `ingest`.
-pub fn run(files: &[PathBuf], server: &ServerArgs, batch: usize, format: Format) -> anyhow::Result<i32> {
+pub fn run(
+    files: &[PathBuf],
+    server: &ServerArgs,
+    batch: usize,
+    format: Format,
+) -> anyhow::Result<i32> {
     if batch == 0 {
         return Err(BadInput("--batch must be at least 1".into()).into());
     }
     let client = ApiClient::new(server)?;
-    let total: u64 = files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum();
-    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(total) } else { ProgressBar::hidden() };
-    bar.set_style(ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let total: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     let mut summary = Summary::default();
     for file in files {
-        let f = std::fs::File::open(file).map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
+        let f =
+            std::fs::File::open(file).map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
         let mut lines = Vec::with_capacity(batch);
         let mut first_line = 1usize;
         let mut line_no = 0usize;
@@ -52,21 +68,38 @@ pub fn run(files: &[PathBuf], server: &ServerArgs, batch: usize, format: Format)
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
         Format::Table => {
-            println!("accepted {} · rejected {}", summary.accepted, summary.rejected);
+            println!(
+                "accepted {} · rejected {}",
+                summary.accepted, summary.rejected
+            );
             for e in summary.errors.iter().take(20) {
-                println!("  {}:{} {}: {}", e["file"].as_str().unwrap_or(""), e["line"], e["field"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or(""));
+                println!(
+                    "  {}:{} {}: {}",
+                    e["file"].as_str().unwrap_or(""),
+                    e["line"],
+                    e["field"].as_str().unwrap_or(""),
+                    e["message"].as_str().unwrap_or("")
+                );
             }
         }
     }
     Ok(if summary.rejected > 0 { PARTIAL } else { OK })
 }
 
-fn send(client: &ApiClient, file: &std::path::Path, first_line: usize, lines: &[String], summary: &mut Summary) -> anyhow::Result<()> {
+fn send(
+    client: &ApiClient,
+    file: &std::path::Path,
+    first_line: usize,
+    lines: &[String],
+    summary: &mut Summary,
+) -> anyhow::Result<()> {
     if lines.iter().all(|l| l.trim().is_empty()) {
         return Ok(());
     }
     let body = lines.join("\n").into_bytes();
-    let (_, answer) = client.post_ndjson("/v1/events", body).with_context(|| format!("sending {}", file.display()))?;
+    let (_, answer) = client
+        .post_ndjson("/v1/events", body)
+        .with_context(|| format!("sending {}", file.display()))?;
     summary.accepted += answer["accepted"].as_u64().unwrap_or(0);
     summary.rejected += answer["rejected"].as_u64().unwrap_or(0);
     for e in answer["errors"].as_array().into_iter().flatten() {

@@ -12,10 +12,30 @@ use crate::cli::Command;
 pub fn run(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Serve { serve, clock } => serve::run(&serve, clock.as_deref()),
-        Command::Demo { serve, speed, rps, seed, duration } => demo::run(&serve, speed, rps, seed, duration),
-        Command::Ingest { files, server, batch, format } => ingest::run(&files, &server, batch, format),
-        Command::Status { server, window, format } => report::status(&server, &window, format),
-        Command::Profile { service, server, window, format } => report::profile(&service, &server, &window, format),
+        Command::Demo {
+            serve,
+            speed,
+            rps,
+            seed,
+            duration,
+        } => demo::run(&serve, speed, rps, seed, duration),
+        Command::Ingest {
+            files,
+            server,
+            batch,
+            format,
+        } => ingest::run(&files, &server, batch, format),
+        Command::Status {
+            server,
+            window,
+            format,
+        } => report::status(&server, &window, format),
+        Command::Profile {
+            service,
+            server,
+            window,
+            format,
+        } => report::profile(&service, &server, &window, format),
         Command::Config { action } => config::run(action),
     }
 }

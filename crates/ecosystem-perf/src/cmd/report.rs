@@ -13,7 +13,8 @@ fn check_window(window: &str) -> anyhow::Result<()> {
 /// `status`.
 pub fn status(server: &ServerArgs, window: &str, format: Format) -> anyhow::Result<i32> {
     check_window(window)?;
-    let overview: Overview = ApiClient::new(server)?.get(&format!("/v1/overview?window={window}"))?;
+    let overview: Overview =
+        ApiClient::new(server)?.get(&format!("/v1/overview?window={window}"))?;
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&overview)?),
         Format::Table => println!("{}", crate::tables::overview(&overview)),
@@ -22,13 +23,25 @@ pub fn status(server: &ServerArgs, window: &str, format: Format) -> anyhow::Resu
 }
 
 /// `profile SERVICE`.
-pub fn profile(service: &str, server: &ServerArgs, window: &str, format: Format) -> anyhow::Result<i32> {
+pub fn profile(
+    service: &str,
+    server: &ServerArgs,
+    window: &str,
+    format: Format,
+) -> anyhow::Result<i32> {
     check_window(window)?;
     let encoded: String = service
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect();
-    let profile: Profile = ApiClient::new(server)?.get(&format!("/v1/services/{encoded}/profile?window={window}"))?;
+    let profile: Profile =
+        ApiClient::new(server)?.get(&format!("/v1/services/{encoded}/profile?window={window}"))?;
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&profile)?),
         Format::Table => println!("{}", crate::tables::profile(&profile)),

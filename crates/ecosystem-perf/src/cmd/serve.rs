@@ -26,8 +26,12 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
 
 /// Logs to standard error; `RUST_LOG` overrides the level.
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Runs the server.
@@ -41,7 +45,9 @@ pub fn run(args: &ServeArgs, clock: Option<&str>) -> anyhow::Result<i32> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let state = tokio::task::spawn_blocking(move || AppState::open(config)).await??;
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
         tracing::info!(address = %listener.local_addr()?, "listening");
         perf_server::run(state, listener, perf_server::shutdown_signal()).await
     })?;

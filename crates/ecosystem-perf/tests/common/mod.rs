@@ -11,7 +11,11 @@ pub fn bin() -> PathBuf {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub struct Server {
@@ -28,7 +32,12 @@ impl Server {
 
     pub fn start_on(data_dir: &Path, port: u16, extra: &[&str]) -> Server {
         let child = Command::new(bin())
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
             .arg(data_dir)
             .args(extra)
             .env("RUST_LOG", "warn")
@@ -39,7 +48,9 @@ impl Server {
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if reqwest::blocking::get(format!("{url}/readyz")).is_ok_and(|r| r.status().is_success()) {
+            if reqwest::blocking::get(format!("{url}/readyz"))
+                .is_ok_and(|r| r.status().is_success())
+            {
                 return Server { child, url, port };
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -48,12 +59,19 @@ impl Server {
     }
 
     pub fn cli(&self, args: &[&str]) -> Output {
-        Command::new(bin()).args(args).args(["--server", &self.url]).env("NO_COLOR", "1").output().unwrap()
+        Command::new(bin())
+            .args(args)
+            .args(["--server", &self.url])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
     }
 
     /// SIGTERM and wait; returns the exit status code.
     pub fn terminate(mut self) -> Option<i32> {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let status = self.child.wait().unwrap();
         std::mem::forget(self);
         status.code()
@@ -68,16 +86,31 @@ impl Drop for Server {
 }
 
 pub fn total_requests(url: &str) -> u64 {
-    let v: serde_json::Value = reqwest::blocking::get(format!("{url}/v1/overview?window=35d")).unwrap().json().unwrap();
-    v["services"].as_array().unwrap().iter().map(|s| s["requests"].as_u64().unwrap()).sum()
+    let v: serde_json::Value = reqwest::blocking::get(format!("{url}/v1/overview?window=35d"))
+        .unwrap()
+        .json()
+        .unwrap();
+    v["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["requests"].as_u64().unwrap())
+        .sum()
 }
 
 /// Compares with a golden file; `UPDATE_GOLDEN=1` rewrites it.
 pub fn assert_golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, actual).unwrap();
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden file {}; run with UPDATE_GOLDEN=1", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing golden file {}; run with UPDATE_GOLDEN=1",
+            path.display()
+        )
+    });
     assert_eq!(actual, expected, "output differs from {}", path.display());
 }

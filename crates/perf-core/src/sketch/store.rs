@@ -65,12 +65,32 @@ impl BinStore {
         *self = BinStore::Dense { offset: lo, counts };
     }
 
-    /// Adds every count of `other`.
+    /// Adds every count of `other`. A sparse store that would grow past the sparse limit
+    /// turns dense first (query accumulators then merge with slice adds).
     pub fn merge(&mut self, other: &BinStore) {
+        if let BinStore::Sparse(mine) = self {
+            match other {
+                BinStore::Sparse(theirs) if mine.len() + theirs.len() <= SPARSE_LIMIT => {
+                    for &(i, c) in theirs {
+                        self.add(i, c);
+                    }
+                    return;
+                }
+                _ => self.force_dense(),
+            }
+        }
+        let BinStore::Dense { offset, counts } = self else {
+            return;
+        };
         match other {
             BinStore::Sparse(pairs) => {
+                let (Some(first), Some(last)) = (pairs.first(), pairs.last()) else {
+                    return;
+                };
+                grow_to_cover(offset, counts, first.0);
+                grow_to_cover(offset, counts, last.0);
                 for &(i, c) in pairs {
-                    self.add(i, c);
+                    counts[(i - *offset) as usize] += c;
                 }
             }
             BinStore::Dense {
@@ -80,18 +100,6 @@ impl BinStore {
                 if o_counts.is_empty() {
                     return;
                 }
-                if let BinStore::Sparse(_) = self {
-                    let mine = std::mem::replace(self, other.clone());
-                    if let BinStore::Sparse(pairs) = mine {
-                        for (i, c) in pairs {
-                            self.add(i, c);
-                        }
-                    }
-                    return;
-                }
-                let BinStore::Dense { offset, counts } = self else {
-                    return;
-                };
                 grow_to_cover(offset, counts, *o_off);
                 grow_to_cover(offset, counts, *o_off + o_counts.len() as i32 - 1);
                 let start = (*o_off - *offset) as usize;
@@ -103,6 +111,23 @@ impl BinStore {
                 }
             }
         }
+    }
+
+    /// Turns a sparse store dense whatever the sizes.
+    fn force_dense(&mut self) {
+        let BinStore::Sparse(pairs) = self else {
+            return;
+        };
+        let mut offset = 0;
+        let mut counts = Vec::new();
+        if let (Some(first), Some(last)) = (pairs.first(), pairs.last()) {
+            offset = first.0;
+            counts = vec![0u32; (last.0 - first.0 + 1) as usize];
+            for &(i, c) in pairs.iter() {
+                counts[(i - offset) as usize] = c;
+            }
+        }
+        *self = BinStore::Dense { offset, counts };
     }
 
     /// The bin index holding the value of zero-based rank `rank` among the binned values.

@@ -157,3 +157,10 @@ proptest! {
         prop_assert_eq!(left.count(), right.count());
     }
 }
+
+#[test]
+fn mapping_constants_match_the_accuracy() {
+    let gamma = (1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY);
+    assert!((GAMMA - gamma).abs() < 1e-15);
+    assert!((LN_GAMMA - gamma.ln()).abs() < 1e-15);
+}

@@ -8,7 +8,10 @@ pub fn interpolate_env(text: &str) -> Result<String, ConfigError> {
     interpolate_with(text, |name| std::env::var(name).ok())
 }
 
-pub(crate) fn interpolate_with(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+pub(crate) fn interpolate_with(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
         // Comment lines are documentation: `${VAR}` there is an example, not a reference.
@@ -21,7 +24,10 @@ pub(crate) fn interpolate_with(text: &str, lookup: impl Fn(&str) -> Option<Strin
     Ok(out)
 }
 
-fn interpolate_line(text: &str, lookup: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+fn interpolate_line(
+    text: &str,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(pos) = rest.find("${") {

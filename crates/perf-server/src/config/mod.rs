@@ -50,7 +50,14 @@ impl Config {
         let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let message = e.inner().to_string();
-            ConfigError::Invalid { path: if path == "." { "(top level)".into() } else { path }, message }
+            ConfigError::Invalid {
+                path: if path == "." {
+                    "(top level)".into()
+                } else {
+                    path
+                },
+                message,
+            }
         })?;
         config.validate()?;
         Ok(config)
@@ -58,40 +65,77 @@ impl Config {
 
     /// Reads and parses a file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         Config::from_yaml(&text)
     }
 
     /// Checks rules that types alone cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |path: &str, message: String| Err(ConfigError::Invalid { path: path.into(), message });
+        let invalid = |path: &str, message: String| {
+            Err(ConfigError::Invalid {
+                path: path.into(),
+                message,
+            })
+        };
         if self.version != 1 {
-            return invalid("version", format!("unsupported version {}; this binary reads version 1", self.version));
+            return invalid(
+                "version",
+                format!(
+                    "unsupported version {}; this binary reads version 1",
+                    self.version
+                ),
+            );
         }
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
-            return invalid("server.listen", format!("{:?} is not an address like 127.0.0.1:9470", self.server.listen));
+            return invalid(
+                "server.listen",
+                format!(
+                    "{:?} is not an address like 127.0.0.1:9470",
+                    self.server.listen
+                ),
+            );
         }
         let l = &self.server.limits;
-        if l.max_body_bytes == 0 || l.max_batch_events == 0 || l.max_decompressed_bytes < l.max_body_bytes {
-            return invalid("server.limits", "limits must be positive and maxDecompressedBytes >= maxBodyBytes".into());
+        if l.max_body_bytes == 0
+            || l.max_batch_events == 0
+            || l.max_decompressed_bytes < l.max_body_bytes
+        {
+            return invalid(
+                "server.limits",
+                "limits must be positive and maxDecompressedBytes >= maxBodyBytes".into(),
+            );
         }
         for (i, t) in self.auth.tokens.iter().enumerate() {
             if t.token.len() < 16 {
-                return invalid(&format!("auth.tokens[{i}].token"), "must be at least 16 characters".into());
+                return invalid(
+                    &format!("auth.tokens[{i}].token"),
+                    "must be at least 16 characters".into(),
+                );
             }
             if t.scopes.is_empty() {
-                return invalid(&format!("auth.tokens[{i}].scopes"), "list at least one of ingest, read, admin".into());
+                return invalid(
+                    &format!("auth.tokens[{i}].scopes"),
+                    "list at least one of ingest, read, admin".into(),
+                );
             }
         }
-        for (name, r) in [("budgets.cacheHitRate", self.budgets.cache_hit_rate), ("budgets.headroom", self.budgets.headroom)] {
+        for (name, r) in [
+            ("budgets.cacheHitRate", self.budgets.cache_hit_rate),
+            ("budgets.headroom", self.budgets.headroom),
+        ] {
             if !(0.0..=1.0).contains(&r) {
                 return invalid(name, "must be a fraction between 0 and 1".into());
             }
         }
         self.engine_config()
             .validate()
-            .map_err(|e| ConfigError::Invalid { path: "retention/views".into(), message: e.to_string() })
+            .map_err(|e| ConfigError::Invalid {
+                path: "retention/views".into(),
+                message: e.to_string(),
+            })
     }
 
     /// The engine's configuration.

@@ -11,7 +11,8 @@ fn documented_default_equals_the_built_in_default() {
 
 #[test]
 fn a_typo_names_the_key_path() {
-    let err = Config::from_yaml("version: 1\nserver:\n  limits:\n    maxBodyByte: 10\n").unwrap_err();
+    let err =
+        Config::from_yaml("version: 1\nserver:\n  limits:\n    maxBodyByte: 10\n").unwrap_err();
     let text = err.to_string();
     assert!(text.starts_with("server.limits"), "{text}");
     assert!(text.contains("maxBodyByte"), "{text}");
@@ -23,15 +24,26 @@ fn bad_values_are_refused_with_their_key() {
         ("version: 2\n", "version"),
         ("server:\n  listen: nowhere\n", "server.listen"),
         ("server:\n  clock: sundial\n", "server.clock"),
-        ("server:\n  snapshotInterval: soon\n", "server.snapshotInterval"),
+        (
+            "server:\n  snapshotInterval: soon\n",
+            "server.snapshotInterval",
+        ),
         ("budgets:\n  cacheHitRate: 85\n", "budgets.cacheHitRate"),
-        ("auth:\n  tokens: [{name: a, token: short, scopes: [read]}]\n", "auth.tokens[0].token"),
+        (
+            "auth:\n  tokens: [{name: a, token: short, scopes: [read]}]\n",
+            "auth.tokens[0].token",
+        ),
         ("views: [{name: v, dims: [operation]}]\n", "retention/views"),
-        ("retention:\n  resolutions: [{width: 1m, keep: 1h}, {width: 90s, keep: 2h}]\n", "retention/views"),
+        (
+            "retention:\n  resolutions: [{width: 1m, keep: 1h}, {width: 90s, keep: 2h}]\n",
+            "retention/views",
+        ),
     ];
     for (yaml, path) in cases {
         match Config::from_yaml(yaml) {
-            Err(ConfigError::Invalid { path: p, .. }) => assert!(p.starts_with(path), "{yaml}: {p}"),
+            Err(ConfigError::Invalid { path: p, .. }) => {
+                assert!(p.starts_with(path), "{yaml}: {p}")
+            }
             other => panic!("{yaml}: {other:?}"),
         }
     }
@@ -40,7 +52,15 @@ fn bad_values_are_refused_with_their_key() {
 #[test]
 fn interpolation_reads_variables_and_refuses_unset_ones() {
     let lookup = |n: &str| (n == "TOKEN").then(|| "s3cret".to_string());
-    assert_eq!(interpolate_with("a: ${TOKEN}", lookup).unwrap(), "a: s3cret");
-    assert_eq!(interpolate_with("a: $${TOKEN}", lookup).unwrap(), "a: ${TOKEN}");
-    assert!(matches!(interpolate_with("a: ${NOPE}", lookup), Err(ConfigError::MissingVar(v)) if v == "NOPE"));
+    assert_eq!(
+        interpolate_with("a: ${TOKEN}", lookup).unwrap(),
+        "a: s3cret"
+    );
+    assert_eq!(
+        interpolate_with("a: $${TOKEN}", lookup).unwrap(),
+        "a: ${TOKEN}"
+    );
+    assert!(
+        matches!(interpolate_with("a: ${NOPE}", lookup), Err(ConfigError::MissingVar(v)) if v == "NOPE")
+    );
 }

@@ -33,7 +33,9 @@ impl Default for Config {
             server: ServerConfig::default(),
             auth: AuthConfig::default(),
             budgets: Budgets::default(),
-            retention: RetentionConfig { resolutions: engine.resolutions },
+            retention: RetentionConfig {
+                resolutions: engine.resolutions,
+            },
             heavy_hitters: engine.heavy_hitters,
             views: engine.views,
         }
@@ -175,9 +177,18 @@ pub struct Budgets {
 impl Default for Budgets {
     fn default() -> Self {
         Budgets {
-            read: LatencyBudget { p95_ms: 150.0, p99_ms: 200.0 },
-            write: LatencyBudget { p95_ms: 200.0, p99_ms: 300.0 },
-            complex_write: LatencyBudget { p95_ms: 200.0, p99_ms: 300.0 },
+            read: LatencyBudget {
+                p95_ms: 150.0,
+                p99_ms: 200.0,
+            },
+            write: LatencyBudget {
+                p95_ms: 200.0,
+                p99_ms: 300.0,
+            },
+            complex_write: LatencyBudget {
+                p95_ms: 200.0,
+                p99_ms: 300.0,
+            },
             cache_hit_rate: 0.85,
             headroom: 0.30,
             weekly_error_budget_burn: 0.10,
@@ -197,6 +208,8 @@ pub struct RetentionConfig {
 
 impl Default for RetentionConfig {
     fn default() -> Self {
-        RetentionConfig { resolutions: EngineConfig::default().resolutions }
+        RetentionConfig {
+            resolutions: EngineConfig::default().resolutions,
+        }
     }
 }

@@ -19,7 +19,10 @@ pub struct TestServer {
 pub fn server_with(mut config: Config) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     config.server.data_dir = dir.path().display().to_string();
-    TestServer { state: AppState::open(config).unwrap(), dir }
+    TestServer {
+        state: AppState::open(config).unwrap(),
+        dir,
+    }
 }
 
 pub fn server() -> TestServer {
@@ -29,22 +32,46 @@ pub fn server() -> TestServer {
 pub async fn send(state: &Arc<AppState>, req: Request<Body>) -> (StatusCode, Vec<u8>) {
     let resp = app(state.clone()).oneshot(req).await.unwrap();
     let status = resp.status();
-    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
     (status, body)
 }
 
-pub async fn post(state: &Arc<AppState>, path: &str, content_type: &str, body: impl Into<Body>) -> (StatusCode, serde_json::Value) {
-    let req = Request::post(path).header("content-type", content_type).body(body.into()).unwrap();
+pub async fn post(
+    state: &Arc<AppState>,
+    path: &str,
+    content_type: &str,
+    body: impl Into<Body>,
+) -> (StatusCode, serde_json::Value) {
+    let req = Request::post(path)
+        .header("content-type", content_type)
+        .body(body.into())
+        .unwrap();
     let (status, bytes) = send(state, req).await;
-    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 pub async fn get(state: &Arc<AppState>, path: &str) -> (StatusCode, serde_json::Value) {
     let (status, bytes) = send(state, Request::get(path).body(Body::empty()).unwrap()).await;
-    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 /// Requests counted by the engine over its whole retention.
 pub fn total_requests(state: &AppState) -> u64 {
-    state.engine().query("service_operation", &[], i64::MIN / 2, i64::MAX / 2).unwrap().requests
+    state
+        .engine()
+        .query("service_operation", &[], i64::MIN / 2, i64::MAX / 2)
+        .unwrap()
+        .requests
 }

@@ -36,7 +36,12 @@ fn a_torn_last_record_is_cut_and_earlier_ones_kept() {
     }
     let seg = segments(dir.path()).unwrap().pop().unwrap().1;
     let len = fs::metadata(&seg).unwrap().len();
-    OpenOptions::new().write(true).open(&seg).unwrap().set_len(len - 3).unwrap();
+    OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .unwrap()
+        .set_len(len - 3)
+        .unwrap();
     let (log, got) = collect(dir.path(), 0);
     assert_eq!(got, vec![(1, b"first".to_vec())]);
     assert_eq!(log.append(b"again").unwrap(), 2);
