@@ -25,7 +25,7 @@ fn body(batch: usize, seed: usize) -> String {
             format!(
                 "{{\"service\":\"{}\",\"operation\":\"op{}\",\"node\":\"node-{}\",\"tenant\":\"dao-{}\",\"entity\":\"caller-{}\",\"version\":\"v1\",\"latencyMs\":{}.{},\"ok\":{},\"cache\":\"{}\",\"cost\":0.0002}}",
                 services[k % 5], k % 20, k % 12, k % 4, k % 5000, 5 + k % 300, k % 10,
-                k % 200 != 0, if k % 10 == 0 { "miss" } else { "hit" }
+                !k.is_multiple_of(200), if k.is_multiple_of(10) { "miss" } else { "hit" }
             )
         })
         .collect::<Vec<_>>()

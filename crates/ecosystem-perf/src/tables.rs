@@ -21,7 +21,7 @@ fn new_table(header: &[&str]) -> Table {
     if !std::io::stdout().is_terminal() {
         t.force_no_tty();
     }
-    t.set_header(header.iter().map(|h| Cell::new(h)));
+    t.set_header(header.iter().map(Cell::new));
     for i in 1..header.len() {
         if let Some(c) = t.column_mut(i) {
             c.set_cell_alignment(CellAlignment::Right);

@@ -1,6 +1,8 @@
 //! The whole engine update per event (five default views, caller summaries, stages), and the
 //! profile of a service with 100 operations over one hour.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use perf_core::model::CacheOutcome;
 use perf_core::report::profile;

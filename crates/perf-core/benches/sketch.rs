@@ -1,6 +1,8 @@
 //! Sketch insert and merge: ours against `sketches-ddsketch` and `hdrhistogram`, measured in
 //! the same run on the same lognormal latencies (ms).
 
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use perf_core::sketch::LatencySketch;
 use rand::rngs::StdRng;
@@ -76,8 +78,9 @@ fn merge(c: &mut Criterion) {
         .map(|ch| {
             let mut h =
                 hdrhistogram::Histogram::<u32>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
-            ch.iter()
-                .for_each(|&v| drop(h.record((v * 1000.0).max(1.0) as u64)));
+            ch.iter().for_each(|&v| {
+                let _ = h.record((v * 1000.0).max(1.0) as u64);
+            });
             h
         })
         .collect();
@@ -97,7 +100,9 @@ fn merge(c: &mut Criterion) {
         b.iter_batched(
             || sketches_ddsketch::DDSketch::new(sketches_ddsketch::Config::new(0.009, 2048, 1e-9)),
             |mut acc| {
-                theirs.iter().for_each(|s| drop(acc.merge(s)));
+                theirs.iter().for_each(|s| {
+                    let _ = acc.merge(s);
+                });
                 black_box(acc.quantile(0.99).ok())
             },
             BatchSize::SmallInput,
@@ -107,7 +112,9 @@ fn merge(c: &mut Criterion) {
         b.iter_batched(
             || hdrhistogram::Histogram::<u32>::new_with_bounds(1, 3_600_000_000, 3).unwrap(),
             |mut acc| {
-                hdr.iter().for_each(|h| drop(acc.add(h)));
+                hdr.iter().for_each(|h| {
+                    let _ = acc.add(h);
+                });
                 black_box(acc.value_at_quantile(0.99))
             },
             BatchSize::SmallInput,

@@ -64,8 +64,15 @@ fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     Ok(out)
 }
 
-/// Reads the valid records of a segment; returns them and the length of the valid prefix.
-fn read_segment(path: &Path) -> Result<(Vec<(u64, Vec<u8>)>, u64, u64), StoreError> {
+/// What a segment holds: its valid records, the length of the valid prefix, the file length.
+struct SegmentContent {
+    records: Vec<(u64, Vec<u8>)>,
+    valid: u64,
+    total: u64,
+}
+
+/// Reads the valid records of a segment.
+fn read_segment(path: &Path) -> Result<SegmentContent, StoreError> {
     let mut data = Vec::new();
     File::open(path)
         .and_then(|mut f| f.read_to_end(&mut data))
@@ -90,7 +97,11 @@ fn read_segment(path: &Path) -> Result<(Vec<(u64, Vec<u8>)>, u64, u64), StoreErr
         records.push((seq, body[8..].to_vec()));
         pos += 8 + len;
     }
-    Ok((records, pos as u64, data.len() as u64))
+    Ok(SegmentContent {
+        records,
+        valid: pos as u64,
+        total: data.len() as u64,
+    })
 }
 
 impl IngestLog {
@@ -107,7 +118,11 @@ impl IngestLog {
         let mut bytes = 0;
         let mut closed = Vec::new();
         for (i, (first, path)) in segs.iter().enumerate() {
-            let (records, valid, total) = read_segment(path)?;
+            let SegmentContent {
+                records,
+                valid,
+                total,
+            } = read_segment(path)?;
             let last = i + 1 == segs.len();
             if valid < total {
                 if !last {

@@ -31,7 +31,7 @@ impl Server {
     }
 
     pub fn start_on(data_dir: &Path, port: u16, extra: &[&str]) -> Server {
-        let child = Command::new(bin())
+        let mut child = Command::new(bin())
             .args([
                 "serve",
                 "--listen",
@@ -55,6 +55,8 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("server did not become ready on {url}");
     }
 

@@ -36,7 +36,7 @@ fn event(ts: i64, svc: u8, op: u8, node: u8, latency: f64, ok: bool, cost: f64) 
     e.node = format!("node{node}");
     e.ok = ok;
     e.cost = Some(cost);
-    e.cache = if op % 2 == 0 {
+    e.cache = if op.is_multiple_of(2) {
         Some(CacheOutcome::Hit)
     } else {
         Some(CacheOutcome::Miss)

@@ -145,7 +145,7 @@ impl LatencySketch {
         }
         let rank = (q * (self.count - 1) as f64).floor() as u64;
         if rank < self.zero_count {
-            return Some(self.min.max(0.0).min(MIN_POSITIVE));
+            return Some(self.min);
         }
         let target = rank - self.zero_count;
         let index = self.bins.index_at_rank(target)?;
