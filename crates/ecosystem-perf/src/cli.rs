@@ -40,6 +40,19 @@ pub struct ServerArgs {
     pub token: Option<String>,
 }
 
+/// What the report commands share: server, window and output format.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Window, e.g. 5m.
+    #[arg(long, default_value = "5m")]
+    pub window: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
 /// Settings shared by `serve` and `demo`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -107,13 +120,7 @@ pub enum Command {
     #[command(after_help = "Example: ecosystem-perf status --window 15m --format json")]
     Status {
         #[command(flatten)]
-        server: ServerArgs,
-        /// Window, e.g. 5m.
-        #[arg(long, default_value = "5m")]
-        window: String,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        report: ReportArgs,
     },
     /// Per-operation profile of one service.
     #[command(after_help = "Example: ecosystem-perf profile qnet --window 1h")]
@@ -121,13 +128,7 @@ pub enum Command {
         /// Service name.
         service: String,
         #[command(flatten)]
-        server: ServerArgs,
-        /// Window, e.g. 5m.
-        #[arg(long, default_value = "5m")]
-        window: String,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        report: ReportArgs,
     },
     /// Validate a configuration or print the documented default.
     Config {

@@ -25,17 +25,8 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             batch,
             format,
         } => ingest::run(&files, &server, batch, format),
-        Command::Status {
-            server,
-            window,
-            format,
-        } => report::status(&server, &window, format),
-        Command::Profile {
-            service,
-            server,
-            window,
-            format,
-        } => report::profile(&service, &server, &window, format),
+        Command::Status { report } => report::status(&report),
+        Command::Profile { service, report } => report::profile(&service, &report),
         Command::Config { action } => config::run(action),
     }
 }
