@@ -69,10 +69,10 @@ async fn ingest(
     let worker = state.clone();
     let outcome =
         tokio::task::spawn_blocking(move || -> Result<(StatusCode, IngestAnswer), AppError> {
-            let raw = if gzip {
-                gunzip(&body, limits.max_decompressed_bytes)?
+            let raw: std::borrow::Cow<[u8]> = if gzip {
+                gunzip(&body, limits.max_decompressed_bytes)?.into()
             } else {
-                body.to_vec()
+                body.as_ref().into()
             };
             let bounds = worker.bounds();
             let (batch, answer) = match kind {

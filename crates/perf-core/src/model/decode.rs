@@ -182,6 +182,11 @@ fn parse_element<'a, T: serde::Deserialize<'a>>(
             "each element must be a JSON object",
         ));
     }
+    // The fast path parses without path tracking; only a failure is parsed again to name
+    // the field.
+    if let Ok(v) = serde_json::from_str(raw.get()) {
+        return Ok(v);
+    }
     let mut de = serde_json::Deserializer::from_str(raw.get());
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let field = e
