@@ -34,7 +34,7 @@ pub struct Engine {
     views: Vec<View>,
     callers: AHashMap<u32, CallerSummaries>,
     resources: Resources,
-    stage_names: usize,
+    stages: Interner,
     watermark: i64,
     last_advance: i64,
     /// Self-observation counters.
@@ -55,7 +55,7 @@ impl Engine {
             views,
             callers: AHashMap::new(),
             resources: Resources::default(),
-            stage_names: 0,
+            stages: Interner::default(),
             watermark: i64::MIN,
             last_advance: i64::MIN,
             counters: EngineCounters::default(),
@@ -148,18 +148,17 @@ impl Engine {
     fn stage_ids(&mut self, e: &Event) -> Vec<u32> {
         e.stages
             .iter()
-            .map(|(name, _)| {
-                let key = format!("stage:{name}");
-                match self.interner.get(&key) {
-                    Some(id) => id,
-                    None if self.stage_names < MAX_STAGE_NAMES => {
-                        self.stage_names += 1;
-                        self.interner.intern(&key)
-                    }
-                    None => self.interner.intern("stage:other"),
-                }
+            .map(|(name, _)| match self.stages.get(name) {
+                Some(id) => id,
+                None if self.stages.len() < MAX_STAGE_NAMES => self.stages.intern(name),
+                None => self.stages.intern("other"),
             })
             .collect()
+    }
+
+    /// The name of an interned stage.
+    pub fn stage_name(&self, id: u32) -> &str {
+        self.stages.name(id)
     }
 
     /// Records resource samples.

@@ -69,7 +69,7 @@ pub fn decode_events(
     bounds: &TimeBounds,
     max_elements: usize,
 ) -> Result<(Vec<Event>, IngestAnswer), IngestError> {
-    decode_with(body, format, max_elements, |i, raw: &RawValue| {
+    decode_with(body, format, max_elements, |i, raw: &str| {
         let raw: RawEvent = parse_element(i, raw)?;
         validate_event(i, raw, bounds)
     })
@@ -82,7 +82,7 @@ pub fn decode_resources(
     bounds: &TimeBounds,
     max_elements: usize,
 ) -> Result<(Vec<ResourceSample>, IngestAnswer), IngestError> {
-    decode_with(body, format, max_elements, |i, raw: &RawValue| {
+    decode_with(body, format, max_elements, |i, raw: &str| {
         let raw: RawResource = parse_element(i, raw)?;
         validate_resource(i, raw, bounds)
     })
@@ -92,7 +92,7 @@ fn decode_with<T>(
     body: &[u8],
     format: BodyFormat,
     max_elements: usize,
-    mut one: impl FnMut(usize, &RawValue) -> Result<T, FieldError>,
+    mut one: impl FnMut(usize, &str) -> Result<T, FieldError>,
 ) -> Result<(Vec<T>, IngestAnswer), IngestError> {
     let text =
         std::str::from_utf8(body).map_err(|e| IngestError::Malformed(format!("not UTF-8: {e}")))?;
@@ -104,7 +104,7 @@ fn decode_with<T>(
             check_count(elements.len(), max_elements)?;
             kept.reserve(elements.len());
             for (i, raw) in elements.iter().enumerate() {
-                match one(i, raw) {
+                match one(i, raw.get()) {
                     Ok(v) => kept.push(v),
                     Err(e) => answer.reject(e),
                 }
@@ -122,17 +122,11 @@ fn decode_with<T>(
             check_count(lines.len(), max_elements)?;
             kept.reserve(lines.len());
             for (i, line) in lines {
-                let parsed: Result<&RawValue, _> = serde_json::from_str(line);
-                match parsed {
-                    Err(e) => answer.reject(FieldError::new(
-                        i,
-                        "",
-                        format!("malformed JSON line: {}", clean(&e)),
-                    )),
-                    Ok(raw) => match one(i, raw) {
-                        Ok(v) => kept.push(v),
-                        Err(e) => answer.reject(e),
-                    },
+                // One pass on the fast path: the line is parsed straight into its element;
+                // a syntax error there is a malformed line, a type error names its field.
+                match one(i, line) {
+                    Ok(v) => kept.push(v),
+                    Err(e) => answer.reject(e),
                 }
             }
         }
@@ -173,9 +167,9 @@ fn split_json(text: &str) -> Result<Vec<&RawValue>, IngestError> {
 /// Parses one element into its raw struct, naming the field on a type error.
 fn parse_element<'a, T: serde::Deserialize<'a>>(
     index: usize,
-    raw: &'a RawValue,
+    raw: &'a str,
 ) -> Result<T, FieldError> {
-    if !raw.get().trim_start().starts_with('{') {
+    if !raw.trim_start().starts_with('{') {
         return Err(FieldError::new(
             index,
             "",
@@ -184,10 +178,10 @@ fn parse_element<'a, T: serde::Deserialize<'a>>(
     }
     // The fast path parses without path tracking; only a failure is parsed again to name
     // the field.
-    if let Ok(v) = serde_json::from_str(raw.get()) {
+    if let Ok(v) = serde_json::from_str(raw) {
         return Ok(v);
     }
-    let mut de = serde_json::Deserializer::from_str(raw.get());
+    let mut de = serde_json::Deserializer::from_str(raw);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let field = e
             .path()
@@ -198,7 +192,7 @@ fn parse_element<'a, T: serde::Deserialize<'a>>(
         let field = field.trim_start_matches('.').to_string();
         let detail = clean(e.inner());
         if field.is_empty() || field == "?" {
-            FieldError::new(index, "", format!("malformed element: {detail}"))
+            FieldError::new(index, "", format!("malformed JSON element: {detail}"))
         } else {
             FieldError::new(index, &field, format!("{} ({detail})", rule_of(&field)))
         }

@@ -168,7 +168,7 @@ fn text(
 ) -> Result<Option<String>, FieldError> {
     match value {
         None => Ok(None),
-        Some(v) if v.is_empty() || v.chars().count() > max => {
+        Some(v) if v.is_empty() || (v.len() > max && v.chars().count() > max) => {
             Err(FieldError::new(index, field, rule_of(field)))
         }
         Some(v) => Ok(Some(v.into_owned())),

@@ -89,10 +89,7 @@ pub fn profile(
         if s.slow_latency_ms > 0.0 {
             for st in &s.stages {
                 if st.slow_ms > 0.0 {
-                    let name = engine
-                        .name(st.stage)
-                        .trim_start_matches("stage:")
-                        .to_string();
+                    let name = engine.stage_name(st.stage).to_string();
                     tails.push((
                         st.slow_ms,
                         Bottleneck {
