@@ -61,7 +61,25 @@ pub fn overview(o: &Overview) -> String {
             Cell::new(s.open_alerts),
         ]);
     }
-    format!("window {}\n{t}", o.window)
+    let series: Vec<String> = o
+        .views
+        .iter()
+        .map(|v| format!("{} {}", v.view, v.series))
+        .collect();
+    let mut out = format!("window {}\n{t}\nseries: {}", o.window, series.join(", "));
+    let overflowing: Vec<String> = o
+        .views
+        .iter()
+        .filter(|v| v.overflow_events > 0)
+        .map(|v| format!("{} ({} events)", v.view, v.overflow_events))
+        .collect();
+    if !overflowing.is_empty() {
+        out.push_str(&format!(
+            "\nseries limit reached, events counted in __overflow__: {}",
+            overflowing.join(", ")
+        ));
+    }
+    out
 }
 
 /// A profile as a table, with bottlenecks below.

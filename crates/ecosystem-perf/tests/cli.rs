@@ -153,3 +153,29 @@ fn help_documents_exit_codes_and_examples() {
         );
     }
 }
+
+#[test]
+fn status_reports_views_that_reached_their_series_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("perf.yaml");
+    std::fs::write(
+        &config,
+        "version: 1\nserver:\n  limits:\n    maxSeriesPerView: 2\n",
+    )
+    .unwrap();
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--clock", "event", "--config", config.to_str().unwrap()],
+    );
+    let out = server.cli(&["ingest", FIXTURE]);
+    assert_eq!(out.status.code(), Some(3));
+    let out = server.cli(&["status"]);
+    let table = text(&out);
+    assert!(table.contains("series limit reached"), "{table}");
+    assert!(table.contains("service_operation (200 events)"), "{table}");
+    assert_eq!(
+        total_requests(&server.url),
+        600,
+        "overflowing events still count"
+    );
+}

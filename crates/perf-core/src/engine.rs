@@ -294,6 +294,21 @@ impl Engine {
         Ok(out)
     }
 
+    /// Stats of a view's overflow series over `[from, to)`, if it holds any request there.
+    pub fn overflow_stats(
+        &self,
+        view: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Option<Stats>, CoreError> {
+        let Some(series) = self.view(view)?.overflow_series() else {
+            return Ok(None);
+        };
+        let mut stats = Stats::default();
+        series.rollup.query_into(from, to, &mut stats);
+        Ok((stats.requests > 0).then_some(stats))
+    }
+
     /// Top callers of a service by a measure over `[from, to)`.
     pub fn top_callers(
         &self,

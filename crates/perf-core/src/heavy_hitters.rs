@@ -12,7 +12,6 @@
 use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
-use std::hash::BuildHasher;
 
 /// One tracked caller.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

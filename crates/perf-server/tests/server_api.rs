@@ -148,3 +148,42 @@ async fn a_restart_restores_snapshot_and_log_tail_exactly_once() {
     let state = perf_server::AppState::open(config).unwrap();
     assert_eq!(total_requests(&state), 17);
 }
+
+#[tokio::test]
+async fn a_client_that_does_not_read_is_dropped_and_never_stalls_ingest() {
+    let t = server();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(perf_server::run(t.state.clone(), listener, async move {
+        let _ = stop_rx.await;
+    }));
+    let (_silent, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/stream"))
+        .await
+        .unwrap();
+    while t.state.bus.receiver_count() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let payload = "x".repeat(64 * 1024);
+    for i in 0..5_000 {
+        perf_server::stream::publish(&t.state, "test", i, &payload);
+    }
+    let (status, _) = post(&t.state, "/v1/events", "application/json", events(3)).await;
+    assert_eq!(status, StatusCode::OK, "ingest goes on while a client lags");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while t
+        .state
+        .metrics
+        .stream_dropped
+        .load(std::sync::atomic::Ordering::Relaxed)
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow client was never dropped"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stop_tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}

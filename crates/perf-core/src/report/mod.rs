@@ -5,6 +5,6 @@ mod overview;
 mod profile;
 mod window;
 
-pub use overview::{overview, Overview, ServiceOverview};
+pub use overview::{overview, Overview, ServiceOverview, ViewSeries};
 pub use profile::{profile, Bottleneck, OperationProfile, Profile};
 pub use window::Window;

@@ -1,9 +1,12 @@
 //! `GET /v1/overview`: every service's rate, errors and latency over a recent window.
 //! SLO status, degradation level and alerts are filled by the layers that own them; the
-//! engine alone reports `sloStatus: "none"` (no SLO defined), level 0 and no alerts.
+//! engine alone reports `sloStatus: "none"` (no SLO defined), level 0 and no alerts. Events
+//! of keys beyond the series limit appear as a service named `__overflow__`.
 
 use super::window::Window;
 use crate::engine::Engine;
+use crate::stats::Stats;
+use crate::view::{Dim, OVERFLOW_VALUE};
 use serde::{Deserialize, Serialize};
 
 /// One service in the overview.
@@ -32,6 +35,19 @@ pub struct ServiceOverview {
     pub open_alerts: u32,
 }
 
+/// Series bookkeeping of one view: how many keys it holds and how many events went to its
+/// `__overflow__` series because the series limit was reached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ViewSeries {
+    /// View name.
+    pub view: String,
+    /// Regular series held.
+    pub series: usize,
+    /// Events counted in the overflow series.
+    pub overflow_events: u64,
+}
+
 /// The overview.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -40,32 +56,33 @@ pub struct Overview {
     pub window: String,
     /// Services, by name.
     pub services: Vec<ServiceOverview>,
+    /// Series per view and overflow.
+    #[serde(default)]
+    pub views: Vec<ViewSeries>,
 }
 
 /// The overview over the last `length` ms before `now`.
 pub fn overview(engine: &Engine, now: i64, length: i64) -> Overview {
     let width = engine.config().resolutions[0].width;
     let w = Window::last(now, length, width);
-    let mut services = Vec::new();
-    for service in engine.services() {
-        let stats = engine
-            .query(
-                "service_operation",
-                &[(crate::view::Dim::Service, &service)],
-                w.from,
-                w.to,
-            )
-            .or_else(|_| {
-                let first = engine.views()[0].def.name.clone();
-                engine.query(
-                    &first,
-                    &[(crate::view::Dim::Service, &service)],
-                    w.from,
-                    w.to,
-                )
-            })
-            .unwrap_or_default();
-        services.push(ServiceOverview {
+    let first_view = engine.views()[0].def.name.clone();
+    let mut rows: Vec<(String, Stats)> = engine
+        .services()
+        .into_iter()
+        .map(|service| {
+            let stats = engine
+                .query(&first_view, &[(Dim::Service, &service)], w.from, w.to)
+                .unwrap_or_default();
+            (service, stats)
+        })
+        .collect();
+    // Events of keys beyond the series limit are shown, not hidden, so totals add up.
+    if let Ok(Some(stats)) = engine.overflow_stats(&first_view, w.from, w.to) {
+        rows.push((OVERFLOW_VALUE.to_string(), stats));
+    }
+    let services = rows
+        .into_iter()
+        .map(|(service, stats)| ServiceOverview {
             service,
             requests: stats.requests,
             rps: w.rate(stats.requests),
@@ -76,10 +93,20 @@ pub fn overview(engine: &Engine, now: i64, length: i64) -> Overview {
             slo_status: "none".into(),
             degradation_level: 0,
             open_alerts: 0,
-        });
-    }
+        })
+        .collect();
+    let views = engine
+        .views()
+        .iter()
+        .map(|v| ViewSeries {
+            view: v.def.name.clone(),
+            series: v.series_count(),
+            overflow_events: v.overflow_events,
+        })
+        .collect();
     Overview {
         window: crate::duration::format_duration(length),
         services,
+        views,
     }
 }
