@@ -179,3 +179,22 @@ fn status_reports_views_that_reached_their_series_limit() {
         "overflowing events still count"
     );
 }
+
+#[test]
+fn ingest_retries_until_the_server_is_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let ingest = Command::new(bin())
+        .args(["ingest", FIXTURE, "--format", "json", "--server", &url])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let server = Server::start_on(dir.path(), port, &["--clock", "event"]);
+    let out = ingest.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "partial acceptance after retrying");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["accepted"], 600);
+    assert_eq!(total_requests(&server.url), 600);
+}
