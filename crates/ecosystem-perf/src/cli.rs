@@ -130,6 +130,49 @@ pub enum Command {
         #[command(flatten)]
         report: ReportArgs,
     },
+    /// Any view: filter on its dimensions, any window, per key or rolled up, any quantiles.
+    #[command(
+        after_help = "Example: ecosystem-perf query service_node --service qnet --window 15m --quantiles 0.5,0.99,0.999"
+    )]
+    Query {
+        /// View name (see `status`: service_operation, service_node, …).
+        view: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Only this service.
+        #[arg(long)]
+        service: Option<String>,
+        /// Only this operation.
+        #[arg(long)]
+        operation: Option<String>,
+        /// Only this node.
+        #[arg(long)]
+        node: Option<String>,
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only this version.
+        #[arg(long)]
+        version: Option<String>,
+        /// Window ending now, e.g. 15m (default 5m; or give --from and --to).
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        window: Option<String>,
+        /// Window start: RFC 3339 or unix ms.
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// Window end (exclusive).
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// Merge all matching keys into one row.
+        #[arg(long)]
+        rollup: bool,
+        /// Quantiles, comma-separated.
+        #[arg(long, default_value = "0.5,0.95,0.99")]
+        quantiles: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Validate a configuration or print the documented default.
     Config {
         #[command(subcommand)]

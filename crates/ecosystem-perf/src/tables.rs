@@ -3,7 +3,7 @@
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Color, Table};
-use perf_core::report::{Overview, Profile};
+use perf_core::report::{Overview, Profile, QueryResult};
 use std::io::IsTerminal;
 
 fn ms(v: Option<f64>) -> String {
@@ -130,4 +130,41 @@ pub fn profile(p: &Profile) -> String {
         ));
     }
     out
+}
+
+/// A view query as a table: the view's dimensions, then counts, rates and quantiles.
+pub fn query(r: &QueryResult) -> String {
+    let dims: Vec<&str> = r.dims.iter().map(|d| d.as_str()).collect();
+    let quantiles: Vec<String> = r
+        .groups
+        .first()
+        .map(|g| g.quantiles.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut header: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+    header.extend(["count", "rps", "errors", "cache hit"].map(String::from));
+    header.extend(quantiles.iter().map(|q| format!("q{q} ms")));
+    header.push("max ms".into());
+    let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut t = new_table(&header_refs);
+    for g in &r.groups {
+        let mut row: Vec<Cell> = dims
+            .iter()
+            .map(|d| Cell::new(g.key.get(*d).map(String::as_str).unwrap_or("*")))
+            .collect();
+        row.push(Cell::new(g.count));
+        row.push(Cell::new(format!("{:.1}", g.rps)));
+        row.push(error_cell(g.error_rate.unwrap_or(0.0)));
+        row.push(Cell::new(pct(g.cache_hit_rate)));
+        for q in &quantiles {
+            row.push(Cell::new(ms(g.quantiles.get(q).copied().flatten())));
+        }
+        row.push(Cell::new(ms(g.max)));
+        t.add_row(row);
+    }
+    format!(
+        "{} · {} … {}\n{t}",
+        r.view,
+        perf_core::time::format_rfc3339(r.from),
+        perf_core::time::format_rfc3339(r.to)
+    )
 }

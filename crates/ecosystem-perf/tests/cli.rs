@@ -193,8 +193,50 @@ fn ingest_retries_until_the_server_is_up() {
     std::thread::sleep(std::time::Duration::from_millis(700));
     let server = Server::start_on(dir.path(), port, &["--clock", "event"]);
     let out = ingest.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(3), "partial acceptance after retrying");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "partial acceptance after retrying"
+    );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["accepted"], 600);
     assert_eq!(total_requests(&server.url), 600);
+}
+
+#[test]
+fn query_any_view_as_table_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--clock", "event"]);
+    server.cli(&["ingest", FIXTURE]);
+    let out = server.cli(&[
+        "query",
+        "service_node",
+        "--service",
+        "qnet",
+        "--quantiles",
+        "0.5,0.999",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_golden("query_service_node.txt", &text(&out));
+    let out = server.cli(&[
+        "query",
+        "service_tenant",
+        "--rollup",
+        "--format",
+        "json",
+        "--from",
+        "1764450000000",
+        "--to",
+        "1764450300000",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["groups"][0]["count"], 600);
+    let out = server.cli(&["query", "nosuch"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown view"));
 }

@@ -262,7 +262,7 @@ impl Engine {
         let mut wanted = Vec::with_capacity(filter.len());
         for (dim, value) in filter {
             let Some(pos) = v.def.dims.iter().position(|d| d == dim) else {
-                return Err(CoreError::InvalidConfig(format!(
+                return Err(CoreError::InvalidQuery(format!(
                     "view {view} has no dimension {}",
                     dim.as_str()
                 )));

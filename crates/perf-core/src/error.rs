@@ -15,8 +15,11 @@ pub enum CoreError {
     #[error("invalid engine configuration: {0}")]
     InvalidConfig(String),
     /// A query names a view that does not exist.
-    #[error("unknown view {0:?}")]
+    #[error("unknown view {0:?}; the views are listed in GET /v1/overview (views) and the configuration")]
     UnknownView(String),
+    /// A query is malformed.
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
     /// A snapshot could not be decoded.
     #[error("snapshot is unreadable: {0}")]
     Snapshot(String),

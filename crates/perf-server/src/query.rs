@@ -2,6 +2,7 @@
 
 use crate::error::AppError;
 use crate::state::AppState;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -20,7 +21,11 @@ pub struct WindowParam {
 
 const DEFAULT_WINDOW: i64 = 5 * 60_000;
 
-fn window_of(p: &WindowParam, retention: i64) -> Result<i64, AppError> {
+fn window_of(
+    params: Result<Query<WindowParam>, QueryRejection>,
+    retention: i64,
+) -> Result<i64, AppError> {
+    let Query(p) = params.map_err(|e| AppError::BadRequest(e.body_text()))?;
     let Some(text) = &p.window else {
         return Ok(DEFAULT_WINDOW);
     };
@@ -74,9 +79,9 @@ pub fn current_overview(state: &AppState, window: i64) -> Overview {
 /// `GET /v1/overview?window=5m`.
 pub async fn get_overview(
     State(state): State<Arc<AppState>>,
-    Query(p): Query<WindowParam>,
+    params: Result<Query<WindowParam>, QueryRejection>,
 ) -> Result<Json<Overview>, AppError> {
-    let window = window_of(&p, state.engine().config().retention())?;
+    let window = window_of(params, state.engine().config().retention())?;
     Ok(Json(current_overview(&state, window)))
 }
 
@@ -84,11 +89,11 @@ pub async fn get_overview(
 pub async fn get_profile(
     State(state): State<Arc<AppState>>,
     Path(service): Path<String>,
-    Query(p): Query<WindowParam>,
+    params: Result<Query<WindowParam>, QueryRejection>,
 ) -> Result<Json<Profile>, AppError> {
     let now = state.now();
     let engine = state.engine();
-    let window = window_of(&p, engine.config().retention())?;
+    let window = window_of(params, engine.config().retention())?;
     profile(&engine, &service, now, window)
         .map_err(|e| AppError::Internal(e.into()))?
         .map(Json)

@@ -190,3 +190,58 @@ async fn reports_refuse_bad_parameters() {
     );
     assert_eq!(get(&t.state, "/v1/nothing").await.0, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_query_endpoint_answers_any_view_key_window_and_quantile() {
+    let t = server();
+    let now = perf_server::state::system_now();
+    let body: Vec<_> = (0..40)
+        .map(|i| serde_json::json!({"service": "qnet", "operation": "GET /x", "node": format!("n{}", i % 2), "latencyMs": i as f64 + 1.0, "ts": now - 1000}))
+        .collect();
+    post(
+        &t.state,
+        "/v1/events",
+        JSON,
+        serde_json::to_string(&body).unwrap(),
+    )
+    .await;
+    let (status, r) = get(
+        &t.state,
+        "/v1/query?view=service_node&service=qnet&window=1h&quantiles=0.5,1",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["groups"].as_array().unwrap().len(), 2);
+    assert_eq!(r["groups"][0]["count"], 20);
+    let (_, r) = get(
+        &t.state,
+        "/v1/query?view=service_node&node=n1&rollup=true&quantiles=1",
+    )
+    .await;
+    assert_eq!(
+        r["groups"][0]["quantiles"]["1"].as_f64().unwrap().round(),
+        40.0
+    );
+    let from = perf_core::time::format_rfc3339(now - 60_000);
+    let to = perf_core::time::format_rfc3339(now + 60_000);
+    let (status, r) = get(
+        &t.state,
+        &format!("/v1/query?view=service_operation&rollup=true&from={from}&to={to}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["groups"][0]["count"], 40);
+    for bad in [
+        "/v1/query?view=nope",
+        "/v1/query?view=service_node&quantiles=2",
+        "/v1/query?view=service_node&quantiles=abc",
+        "/v1/query?view=service_node&tenant=dao-1",
+        "/v1/query?view=service_node&window=1h&from=1&to=2",
+        "/v1/query?view=service_node&from=1",
+        "/v1/query?view=service_node&colour=red",
+        "/v1/query",
+    ] {
+        let (status, err) = get(&t.state, bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {err}");
+    }
+}

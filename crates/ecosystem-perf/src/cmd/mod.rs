@@ -3,6 +3,7 @@
 mod config;
 mod demo;
 mod ingest;
+mod query;
 mod report;
 mod serve;
 
@@ -28,5 +29,6 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Status { report } => report::status(&report),
         Command::Profile { service, report } => report::profile(&service, &report),
         Command::Config { action } => config::run(action),
+        query @ Command::Query { .. } => query::run(query),
     }
 }

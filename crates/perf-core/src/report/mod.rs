@@ -3,8 +3,10 @@
 
 mod overview;
 mod profile;
+mod query;
 mod window;
 
 pub use overview::{overview, Overview, ServiceOverview, ViewSeries};
 pub use profile::{profile, Bottleneck, OperationProfile, Profile};
+pub use query::{run_query, QueryGroup, QueryResult, QuerySpec};
 pub use window::Window;
