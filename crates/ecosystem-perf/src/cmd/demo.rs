@@ -114,7 +114,9 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
         let events = generator.next_events(sim_tick);
         if !events.is_empty() {
             if let Err(e) = state.commit(LogBatch::Events(events)) {
-                tracing::warn!(error = %e, "demo ingest stopped");
+                if !state.is_shutting_down() {
+                    tracing::warn!(error = %e, "demo ingest stopped");
+                }
                 return;
             }
         }

@@ -1,0 +1,104 @@
+//! The dashboard in a real headless Chromium: the page loads from the real binary, opens the
+//! WebSocket stream and renders the services it receives. Driven over the DevTools protocol;
+//! a screenshot is left in the target directory for people to look at.
+
+mod common;
+
+use common::*;
+use futures_util::{SinkExt, StreamExt};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/events.ndjson");
+
+fn chromium() -> String {
+    let path = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&path).exists(),
+        "the dashboard test needs Chromium at {path} (apt-get install chromium; .ci/run installs it)"
+    );
+    path
+}
+
+struct Browser(std::process::Child);
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn cdp(ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>, id: u64, method: &str, params: serde_json::Value) -> serde_json::Value {
+    let msg = serde_json::json!({"id": id, "method": method, "params": params});
+    ws.send(Message::Text(msg.to_string().into())).await.unwrap();
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+        let v: serde_json::Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+        if v["id"] == id {
+            return v["result"].clone();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_renders_live_services_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = tokio::task::spawn_blocking({
+        let data = dir.path().join("data");
+        move || Server::start(&data, &["--clock", "event"])
+    })
+    .await
+    .unwrap();
+    let out = server.cli(&["ingest", FIXTURE]);
+    assert_eq!(out.status.code(), Some(3));
+
+    let port = free_port();
+    let profile = dir.path().join("chromium-profile");
+    let _browser = Browser(
+        Command::new(chromium())
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
+            .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            .arg(format!("--remote-debugging-port={port}"))
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("--window-size=1200,500")
+            .arg(format!("{}/", server.url))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let page_ws = loop {
+        assert!(Instant::now() < deadline, "Chromium did not open its DevTools port");
+        let list = reqwest::get(format!("http://127.0.0.1:{port}/json/list")).await;
+        if let Ok(resp) = list {
+            let pages: serde_json::Value = resp.json().await.unwrap_or_default();
+            if let Some(url) = pages.as_array().and_then(|p| p.iter().find(|p| p["type"] == "page")).and_then(|p| p["webSocketDebuggerUrl"].as_str()) {
+                break url.to_string();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (mut ws, _) = tokio_tungstenite::connect_async(&page_ws).await.unwrap();
+    let mut id = 0;
+    let text = loop {
+        id += 1;
+        let r = cdp(&mut ws, id, "Runtime.evaluate", serde_json::json!({"expression": "document.getElementById('rows') ? document.getElementById('rows').innerText + '|' + document.getElementById('status').innerText : ''", "returnByValue": true})).await;
+        let text = r["result"]["value"].as_str().unwrap_or("").to_string();
+        if text.contains("qnet") && text.contains("live") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "the dashboard never rendered the stream: {text:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(text.contains("qflow"), "{text}");
+    assert!(text.contains("2 services"), "{text}");
+    id += 1;
+    let shot = cdp(&mut ws, id, "Page.captureScreenshot", serde_json::json!({"format": "png"})).await;
+    use base64::Engine as _;
+    let png = base64::engine::general_purpose::STANDARD.decode(shot["data"].as_str().unwrap()).unwrap();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
+    std::fs::write(&path, png).unwrap();
+}
