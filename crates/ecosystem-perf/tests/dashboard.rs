@@ -30,11 +30,24 @@ impl Drop for Browser {
     }
 }
 
-async fn cdp(ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>, id: u64, method: &str, params: serde_json::Value) -> serde_json::Value {
+async fn cdp(
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    id: u64,
+    method: &str,
+    params: serde_json::Value,
+) -> serde_json::Value {
     let msg = serde_json::json!({"id": id, "method": method, "params": params});
-    ws.send(Message::Text(msg.to_string().into())).await.unwrap();
+    ws.send(Message::Text(msg.to_string().into()))
+        .await
+        .unwrap();
     loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         let v: serde_json::Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
         if v["id"] == id {
             return v["result"].clone();
@@ -58,8 +71,18 @@ async fn the_dashboard_renders_live_services_in_a_real_browser() {
     let profile = dir.path().join("chromium-profile");
     let _browser = Browser(
         Command::new(chromium())
-            .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
-            .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+            ])
+            .args([
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ])
             .arg(format!("--remote-debugging-port={port}"))
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg("--window-size=1200,500")
@@ -71,11 +94,18 @@ async fn the_dashboard_renders_live_services_in_a_real_browser() {
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     let page_ws = loop {
-        assert!(Instant::now() < deadline, "Chromium did not open its DevTools port");
+        assert!(
+            Instant::now() < deadline,
+            "Chromium did not open its DevTools port"
+        );
         let list = reqwest::get(format!("http://127.0.0.1:{port}/json/list")).await;
         if let Ok(resp) = list {
             let pages: serde_json::Value = resp.json().await.unwrap_or_default();
-            if let Some(url) = pages.as_array().and_then(|p| p.iter().find(|p| p["type"] == "page")).and_then(|p| p["webSocketDebuggerUrl"].as_str()) {
+            if let Some(url) = pages
+                .as_array()
+                .and_then(|p| p.iter().find(|p| p["type"] == "page"))
+                .and_then(|p| p["webSocketDebuggerUrl"].as_str())
+            {
                 break url.to_string();
             }
         }
@@ -90,15 +120,26 @@ async fn the_dashboard_renders_live_services_in_a_real_browser() {
         if text.contains("qnet") && text.contains("live") {
             break text;
         }
-        assert!(Instant::now() < deadline, "the dashboard never rendered the stream: {text:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the dashboard never rendered the stream: {text:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert!(text.contains("qflow"), "{text}");
     assert!(text.contains("2 services"), "{text}");
     id += 1;
-    let shot = cdp(&mut ws, id, "Page.captureScreenshot", serde_json::json!({"format": "png"})).await;
+    let shot = cdp(
+        &mut ws,
+        id,
+        "Page.captureScreenshot",
+        serde_json::json!({"format": "png"}),
+    )
+    .await;
     use base64::Engine as _;
-    let png = base64::engine::general_purpose::STANDARD.decode(shot["data"].as_str().unwrap()).unwrap();
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().unwrap())
+        .unwrap();
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
     std::fs::write(&path, png).unwrap();
 }
