@@ -72,5 +72,25 @@ fn profile_query(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, update, profile_query);
+fn decode(c: &mut Criterion) {
+    use perf_core::model::{decode_events, BodyFormat, TimeBounds};
+    let body: String = events(10_000, 20, 10_000, 3)
+        .iter()
+        .map(|e| {
+            format!(
+                "{{\"ts\":{},\"service\":\"{}\",\"operation\":\"{}\",\"node\":\"{}\",\"tenant\":\"dao-1\",\"entity\":\"{}\",\"version\":\"v1\",\"latencyMs\":{:.3},\"ok\":true,\"cache\":\"hit\",\"cost\":0.001}}\n",
+                e.ts_ms, e.service, e.operation, e.node, e.entity.as_deref().unwrap_or(""), e.latency_ms
+            )
+        })
+        .collect();
+    let bounds = TimeBounds { now_ms: T0 + 10_000, max_age_ms: 86_400_000, max_future_ms: 300_000 };
+    let mut g = c.benchmark_group("decode");
+    g.throughput(Throughput::Elements(10_000));
+    g.bench_function("ndjson_validate_10k", |b| {
+        b.iter(|| black_box(decode_events(body.as_bytes(), BodyFormat::Ndjson, &bounds, 50_000).unwrap()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, update, profile_query, decode);
 criterion_main!(benches);
