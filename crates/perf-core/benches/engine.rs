@@ -83,11 +83,17 @@ fn decode(c: &mut Criterion) {
             )
         })
         .collect();
-    let bounds = TimeBounds { now_ms: T0 + 10_000, max_age_ms: 86_400_000, max_future_ms: 300_000 };
+    let bounds = TimeBounds {
+        now_ms: T0 + 10_000,
+        max_age_ms: 86_400_000,
+        max_future_ms: 300_000,
+    };
     let mut g = c.benchmark_group("decode");
     g.throughput(Throughput::Elements(10_000));
     g.bench_function("ndjson_validate_10k", |b| {
-        b.iter(|| black_box(decode_events(body.as_bytes(), BodyFormat::Ndjson, &bounds, 50_000).unwrap()))
+        b.iter(|| {
+            black_box(decode_events(body.as_bytes(), BodyFormat::Ndjson, &bounds, 50_000).unwrap())
+        })
     });
     g.finish();
 }

@@ -130,19 +130,24 @@ impl AppState {
                 max_age_ms: retention,
                 max_future_ms: engine.config().max_future,
             },
+            // Under the event clock "now" is the newest event time, so age is measured from
+            // it; the future is still bounded by the wall clock, so that one bogus timestamp
+            // cannot move the watermark years ahead and expire everything.
             ClockMode::Event => {
+                let wall = (self.wall_clock)();
+                let future_limit = wall + engine.config().max_future;
                 let w = engine.watermark();
                 if w == i64::MIN {
                     TimeBounds {
-                        now_ms: (self.wall_clock)(),
+                        now_ms: wall,
                         max_age_ms: i64::MAX / 4,
-                        max_future_ms: i64::MAX / 4,
+                        max_future_ms: engine.config().max_future,
                     }
                 } else {
                     TimeBounds {
                         now_ms: w,
                         max_age_ms: retention,
-                        max_future_ms: i64::MAX / 4,
+                        max_future_ms: (future_limit - w).max(0),
                     }
                 }
             }

@@ -245,3 +245,30 @@ async fn the_query_endpoint_answers_any_view_key_window_and_quantile() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {err}");
     }
 }
+
+#[tokio::test]
+async fn under_the_event_clock_a_bogus_future_timestamp_cannot_move_time() {
+    let mut config = perf_server::Config::default();
+    config.server.clock = perf_server::config::ClockMode::Event;
+    let t = server_with(config);
+    let old = r#"[{"ts":"2025-01-01T00:00:00Z","service":"a","operation":"o","latencyMs":1}]"#;
+    assert_eq!(
+        post(&t.state, "/v1/events", JSON, old).await.0,
+        StatusCode::OK
+    );
+    let bogus = r#"[{"ts":"2099-01-01T00:00:00Z","service":"a","operation":"o","latencyMs":1}]"#;
+    let (status, answer) = post(&t.state, "/v1/events", JSON, bogus).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(answer.to_string().contains("in the future"));
+    let next = r#"[{"ts":"2025-01-01T00:01:00Z","service":"a","operation":"o","latencyMs":1}]"#;
+    assert_eq!(
+        post(&t.state, "/v1/events", JSON, next).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(total_requests(&t.state), 2);
+    let (_, overview) = get(&t.state, "/v1/overview").await;
+    assert_eq!(
+        overview["services"][0]["requests"], 2,
+        "event time follows the replayed data"
+    );
+}

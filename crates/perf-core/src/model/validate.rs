@@ -4,7 +4,7 @@
 use super::event::{CacheOutcome, Event, RequestClass};
 use super::resource::ResourceSample;
 use crate::duration::format_duration;
-use crate::time::{integer_timestamp_ms, parse_timestamp};
+use crate::time::{format_rfc3339, integer_timestamp_ms, parse_timestamp};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -211,8 +211,8 @@ fn timestamp(index: usize, ts: Option<RawTs>, bounds: &TimeBounds) -> Result<i64
             index,
             "ts",
             format!(
-                "is more than {} in the future",
-                format_duration(bounds.max_future_ms)
+                "is in the future, after the latest accepted time {}",
+                format_rfc3339(bounds.now_ms.saturating_add(bounds.max_future_ms))
             ),
         ));
     }
