@@ -114,7 +114,10 @@ async fn snapshot_every(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = state.snapshot_due.notified() => {}
+        }
         let s = state.clone();
         match tokio::task::spawn_blocking(move || s.snapshot()).await {
             Ok(Ok(())) => {}

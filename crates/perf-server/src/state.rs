@@ -16,9 +16,9 @@ use perf_core::{Engine, Event, ResourceSample};
 use perf_store::{IngestLog, Snapshot, SqliteStore, Store};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Notify};
 
 /// What one ingest-log record holds.
 #[derive(Debug, Serialize, Deserialize)]
@@ -41,6 +41,10 @@ pub struct AppState {
     /// Typed JSON envelopes for `/v1/stream`.
     pub bus: broadcast::Sender<Arc<str>>,
     shutting_down: AtomicBool,
+    /// Log size right after the last snapshot.
+    log_bytes_at_snapshot: AtomicU64,
+    /// Woken when the log grew past `maxLogBytes` since the last snapshot.
+    pub snapshot_due: Notify,
     /// Wall-clock source (tests pin it).
     pub wall_clock: fn() -> i64,
 }
@@ -103,6 +107,8 @@ impl AppState {
             metrics: Metrics::default(),
             bus,
             shutting_down: AtomicBool::new(false),
+            log_bytes_at_snapshot: AtomicU64::new(0),
+            snapshot_due: Notify::new(),
             wall_clock: system_now,
         }))
     }
@@ -194,6 +200,13 @@ impl AppState {
         self.log
             .wait_durable(seq)
             .context("syncing the ingest log")?;
+        let since = self
+            .log
+            .bytes()
+            .saturating_sub(self.log_bytes_at_snapshot.load(Ordering::Relaxed));
+        if since > self.config.server.limits.max_log_bytes {
+            self.snapshot_due.notify_one();
+        }
         Ok(())
     }
 
@@ -212,6 +225,8 @@ impl AppState {
         })?;
         self.log.rotate()?;
         self.log.remove_through(seq)?;
+        self.log_bytes_at_snapshot
+            .store(self.log.bytes(), Ordering::Relaxed);
         self.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }

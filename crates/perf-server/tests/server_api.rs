@@ -187,3 +187,34 @@ async fn a_client_that_does_not_read_is_dropped_and_never_stalls_ingest() {
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_growing_log_triggers_a_snapshot_before_the_interval() {
+    let mut config = Config::default();
+    config.server.snapshot_interval = 3_600_000;
+    config.server.limits.max_log_bytes = 2_000;
+    let t = server_with(config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(perf_server::run(t.state.clone(), listener, async move {
+        let _ = stop_rx.await;
+    }));
+    let snapshots = || {
+        t.state
+            .metrics
+            .snapshots
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    post(&t.state, "/v1/events", "application/json", events(100)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while snapshots() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no snapshot although the log passed maxLogBytes"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(t.state.log_bytes() < 2_000, "covered segments were removed");
+    stop_tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}

@@ -96,6 +96,8 @@ pub struct Limits {
     pub max_series_per_view: usize,
     /// Messages buffered per WebSocket client before it is dropped as too slow.
     pub stream_buffer: usize,
+    /// Ingest-log bytes written since the last snapshot that trigger an early snapshot.
+    pub max_log_bytes: u64,
 }
 
 impl Default for Limits {
@@ -106,6 +108,7 @@ impl Default for Limits {
             max_batch_events: 50_000,
             max_series_per_view: EngineConfig::default().max_series_per_view,
             stream_buffer: 256,
+            max_log_bytes: 1 << 30,
         }
     }
 }
