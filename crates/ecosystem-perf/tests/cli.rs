@@ -240,3 +240,23 @@ fn query_any_view_as_table_and_json() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown view"));
 }
+
+#[test]
+fn ingest_reads_gzip_files() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let gz_path = dir.path().join("events.ndjson.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz_path).unwrap(),
+        flate2::Compression::default(),
+    );
+    gz.write_all(&std::fs::read(FIXTURE).unwrap()).unwrap();
+    gz.finish().unwrap();
+    let server = Server::start(&dir.path().join("data"), &["--clock", "event"]);
+    let out = server.cli(&["ingest", gz_path.to_str().unwrap(), "--format", "json"]);
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (summary["accepted"].as_u64(), summary["rejected"].as_u64()),
+        (Some(600), Some(2))
+    );
+}

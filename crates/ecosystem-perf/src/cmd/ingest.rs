@@ -1,6 +1,7 @@
 //! `ingest FILE…`: streams NDJSON files to the server in batches with a progress bar,
 //! retrying while the server is unreachable, and prints what was accepted and rejected.
-//! Rejections are reported with the file and line they came from.
+//! Rejections are reported with the file and line they came from. Files ending in `.gz` are
+//! decompressed on the fly.
 
 use crate::cli::{Format, ServerArgs};
 use crate::client::ApiClient;
@@ -45,13 +46,19 @@ pub fn run(
     for file in files {
         let f =
             std::fs::File::open(file).map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
+        // Progress counts bytes of the file as stored (compressed or not).
+        let counted = bar.wrap_read(f);
+        let reader: Box<dyn std::io::Read> = if file.extension().is_some_and(|e| e == "gz") {
+            Box::new(flate2::read::MultiGzDecoder::new(counted))
+        } else {
+            Box::new(counted)
+        };
         let mut lines = Vec::with_capacity(batch);
         let mut first_line = 1usize;
         let mut line_no = 0usize;
-        for line in BufReader::new(f).lines() {
+        for line in BufReader::new(reader).lines() {
             let line = line.map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
             line_no += 1;
-            bar.inc(line.len() as u64 + 1);
             lines.push(line);
             if lines.len() == batch {
                 send(&client, file, first_line, &lines, &mut summary)?;
