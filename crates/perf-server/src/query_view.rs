@@ -50,7 +50,7 @@ pub fn spec_of(p: QueryParams, now: i64, finest_width: i64) -> Result<QuerySpec,
         }
         (_, Some(f), Some(t)) => {
             let (from, to) = (timestamp("from", f)?, timestamp("to", t)?);
-            (from, to, to - from)
+            (from, to, to.saturating_sub(from))
         }
         (_, Some(_), None) | (_, None, Some(_)) => return Err(bad("from and to go together")),
         (window, None, None) => {

@@ -272,3 +272,26 @@ async fn under_the_event_clock_a_bogus_future_timestamp_cannot_move_time() {
         "event time follows the replayed data"
     );
 }
+
+#[tokio::test]
+async fn extreme_windows_do_not_crash() {
+    let t = server();
+    post(
+        &t.state,
+        "/v1/events",
+        JSON,
+        serde_json::json!([ev("qnet", 3.0)]).to_string(),
+    )
+    .await;
+    for path in [
+        "/v1/query?view=service_node&window=99999999999999w",
+        "/v1/query?view=service_node&from=-9223372036854775000&to=9223372036854775000",
+        "/v1/query?view=service_node&window=10000000d&rollup=true",
+    ] {
+        let (status, body) = get(&t.state, path).await;
+        assert!(
+            status == StatusCode::OK || status == StatusCode::BAD_REQUEST,
+            "{path}: {status} {body}"
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! Every validation rule of DESIGN §3, each with the field it must name.
 
 use super::*;
+use proptest::prop_oneof;
 
 const NOW: i64 = 1_700_000_000_000;
 
@@ -191,5 +192,46 @@ fn resource_rules() {
     ] {
         let (_, answer) = decode_resources(json.as_bytes(), BodyFormat::Json, &b, 10).unwrap();
         assert_eq!(answer.errors[0].field, field, "{json}");
+    }
+}
+
+proptest::proptest! {
+    /// Any body, however broken, gives an answer or a whole-body error, never a panic, and
+    /// every element is either accepted or rejected.
+    #[test]
+    fn arbitrary_bodies_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+        for format in [BodyFormat::Json, BodyFormat::Ndjson] {
+            let _ = decode_events(&body, format, &bounds(), 1000);
+            let _ = decode_resources(&body, format, &bounds(), 1000);
+        }
+    }
+
+    /// Events with random field values: accepted + rejected = elements, and each accepted
+    /// event satisfies every rule.
+    #[test]
+    fn random_events_are_sorted_into_accepted_and_rejected(
+        rows in proptest::collection::vec(
+            (proptest::option::of("[a-z]{0,3}"), proptest::option::of(-10.0f64..1e6), proptest::option::of(0i64..2_000_000_000_000),
+             proptest::option::of(prop_oneof!["read", "write", "bulk"]), proptest::option::of(-1.0f64..2.0)),
+            1..40)
+    ) {
+        let body: Vec<serde_json::Value> = rows.iter().map(|(svc, lat, ts, class, cost)| {
+            let mut o = serde_json::Map::new();
+            if let Some(s) = svc { o.insert("service".into(), s.clone().into()); }
+            o.insert("operation".into(), "op".into());
+            if let Some(l) = lat { o.insert("latencyMs".into(), (*l).into()); }
+            if let Some(t) = ts { o.insert("ts".into(), (*t).into()); }
+            if let Some(c) = class { o.insert("class".into(), c.to_string().into()); }
+            if let Some(c) = cost { o.insert("cost".into(), (*c).into()); }
+            serde_json::Value::Object(o)
+        }).collect();
+        let text = serde_json::to_string(&body).unwrap();
+        let (events, answer) = decode_events(text.as_bytes(), BodyFormat::Json, &bounds(), 1000).unwrap();
+        proptest::prop_assert_eq!(answer.accepted + answer.rejected, rows.len());
+        for e in &events {
+            proptest::prop_assert!(!e.service.is_empty() && e.latency_ms >= 0.0 && e.latency_ms.is_finite());
+            proptest::prop_assert!(e.cost.is_none_or(|c| c >= 0.0));
+            proptest::prop_assert!(e.ts_ms >= NOW - 86_400_000 && e.ts_ms <= NOW + 300_000);
+        }
     }
 }

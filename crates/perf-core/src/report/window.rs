@@ -16,12 +16,16 @@ pub struct Window {
 impl Window {
     /// The window of nominal `length` ending at `now`, on buckets `width` wide.
     pub fn last(now: i64, length: i64, width: i64) -> Window {
-        let to = now.div_euclid(width) * width + width;
-        let from = to - length.max(width).div_euclid(width) * width;
+        let to = now
+            .div_euclid(width)
+            .saturating_mul(width)
+            .saturating_add(width);
+        let span = length.max(width).div_euclid(width).saturating_mul(width);
+        let from = to.saturating_sub(span);
         Window {
             from,
             to,
-            covered_ms: (now - from + 1).max(1),
+            covered_ms: now.saturating_sub(from).saturating_add(1).max(1),
         }
     }
 
