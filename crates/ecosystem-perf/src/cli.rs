@@ -130,6 +130,20 @@ pub enum Command {
         #[command(flatten)]
         report: ReportArgs,
     },
+    /// The heaviest callers of a service by requests, errors, cost or slow requests.
+    #[command(after_help = "Example: ecosystem-perf callers qnet --by cost --window 1h")]
+    Callers {
+        /// Service name.
+        service: String,
+        #[command(flatten)]
+        report: ReportArgs,
+        /// Ranking measure.
+        #[arg(long, value_parser = ["requests", "errors", "cost", "slow"], default_value = "requests")]
+        by: String,
+        /// How many callers.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
     /// Any view: filter on its dimensions, any window, per key or rolled up, any quantiles.
     #[command(
         after_help = "Example: ecosystem-perf query service_node --service qnet --window 15m --quantiles 0.5,0.99,0.999"

@@ -113,3 +113,16 @@ fn check(resp: Response) -> anyhow::Result<Response> {
     let value: serde_json::Value = resp.json().unwrap_or(serde_json::Value::Null);
     bail!("{}", error_message(status, &value))
 }
+
+/// Percent-encodes a path segment or query value (everything but unreserved characters).
+pub fn encode_component(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

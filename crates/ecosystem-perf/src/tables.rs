@@ -3,7 +3,7 @@
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Color, Table};
-use perf_core::report::{Overview, Profile, QueryResult};
+use perf_core::report::{Callers, Overview, Profile, QueryResult};
 use std::io::IsTerminal;
 
 fn ms(v: Option<f64>) -> String {
@@ -166,5 +166,32 @@ pub fn query(r: &QueryResult) -> String {
         r.view,
         perf_core::time::format_rfc3339(r.from),
         perf_core::time::format_rfc3339(r.to)
+    )
+}
+
+/// Top callers as a table.
+pub fn callers(c: &Callers) -> String {
+    let by = serde_json::to_value(c.by)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    let mut t = new_table(&["entity", &by, "max error"]);
+    for row in &c.callers {
+        let fmt = |v: f64| {
+            if by == "cost" {
+                format!("{v:.4}")
+            } else {
+                format!("{v:.0}")
+            }
+        };
+        t.add_row(vec![
+            Cell::new(&row.entity),
+            Cell::new(fmt(row.count)),
+            Cell::new(fmt(row.max_error)),
+        ]);
+    }
+    format!(
+        "{} · top callers by {by} · window {} · k = {}\n{t}",
+        c.service, c.window, c.k
     )
 }

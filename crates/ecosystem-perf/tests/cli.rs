@@ -260,3 +260,30 @@ fn ingest_reads_gzip_files() {
         (Some(600), Some(2))
     );
 }
+
+#[test]
+fn callers_are_ranked_by_each_measure() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--clock", "event"]);
+    server.cli(&["ingest", FIXTURE]);
+    let out = server.cli(&["callers", "qnet", "--by", "requests", "--limit", "5"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_golden("callers_qnet.txt", &text(&out));
+    let out = server.cli(&["callers", "qnet", "--by", "slow", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let slow: f64 = v["callers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_f64().unwrap())
+        .sum();
+    assert!(slow > 0.0 && slow < 400.0, "{v}");
+    let out = server.cli(&["callers", "qnet", "--window", "2h"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("heavyHitters.keep"));
+}

@@ -38,6 +38,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/resources", post(ingest::post_resources))
         .route("/v1/overview", get(query::get_overview))
         .route("/v1/services/{service}/profile", get(query::get_profile))
+        .route("/v1/services/{service}/callers", get(query::get_callers))
         .route("/v1/query", get(query_view::get_query))
         .route("/v1/stream", get(stream::stream))
         .fallback(query::not_found)

@@ -8,7 +8,8 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 use perf_core::duration::parse_duration;
-use perf_core::report::{overview, profile, Overview, Profile};
+use perf_core::heavy_hitters::Measure;
+use perf_core::report::{overview, profile, top_callers, Callers, Overview, Profile};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -98,6 +99,50 @@ pub async fn get_profile(
         .map_err(|e| AppError::Internal(e.into()))?
         .map(Json)
         .ok_or_else(|| AppError::NotFound(format!("no data for service {service:?}")))
+}
+
+/// `?by=requests&window=1h&limit=20`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallerParams {
+    by: Option<Measure>,
+    window: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/services/{service}/callers?by=requests|errors|cost|slow&window=1h&limit=20`.
+pub async fn get_callers(
+    State(state): State<Arc<AppState>>,
+    Path(service): Path<String>,
+    params: Result<Query<CallerParams>, QueryRejection>,
+) -> Result<Json<Callers>, AppError> {
+    let Query(p) = params.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let now = state.now();
+    let engine = state.engine();
+    let keep = engine.config().heavy_hitters.keep;
+    let window = match &p.window {
+        Some(w) => parse_duration(w).map_err(|e| AppError::BadRequest(format!("window: {e}")))?,
+        None => keep,
+    };
+    if window > keep {
+        return Err(AppError::BadRequest(format!(
+            "window: caller summaries are kept for {} (heavyHitters.keep)",
+            perf_core::duration::format_duration(keep)
+        )));
+    }
+    let limit = p.limit.unwrap_or(20);
+    if limit == 0 || limit > 1000 {
+        return Err(AppError::BadRequest(
+            "limit must be between 1 and 1000".into(),
+        ));
+    }
+    if !engine.services().contains(&service) {
+        return Err(AppError::NotFound(format!(
+            "no data for service {service:?}"
+        )));
+    }
+    let by = p.by.unwrap_or(Measure::Requests);
+    Ok(Json(top_callers(&engine, &service, by, now, window, limit)))
 }
 
 /// Unknown routes.

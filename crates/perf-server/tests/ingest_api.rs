@@ -295,3 +295,39 @@ async fn extreme_windows_do_not_crash() {
         );
     }
 }
+
+#[tokio::test]
+async fn callers_endpoint_ranks_and_refuses_bad_parameters() {
+    let t = server();
+    let body: Vec<_> = (0..30)
+        .map(|i| serde_json::json!({"service": "qnet", "operation": "o", "latencyMs": 1, "entity": if i % 3 == 0 { "heavy" } else { "light" }, "cost": 0.5}))
+        .collect();
+    post(
+        &t.state,
+        "/v1/events",
+        JSON,
+        serde_json::to_string(&body).unwrap(),
+    )
+    .await;
+    let (status, v) = get(&t.state, "/v1/services/qnet/callers?by=requests&window=5m").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["callers"][0]["entity"], "light");
+    assert_eq!(v["callers"][0]["count"], 20.0);
+    assert_eq!(v["callers"][1]["count"], 10.0);
+    let (_, v) = get(&t.state, "/v1/services/qnet/callers?by=cost").await;
+    assert_eq!(v["callers"][1]["count"], 5.0);
+    for (path, want) in [
+        (
+            "/v1/services/qnet/callers?by=height",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/v1/services/qnet/callers?limit=0", StatusCode::BAD_REQUEST),
+        (
+            "/v1/services/qnet/callers?window=2h",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/v1/services/none/callers", StatusCode::NOT_FOUND),
+    ] {
+        assert_eq!(get(&t.state, path).await.0, want, "{path}");
+    }
+}

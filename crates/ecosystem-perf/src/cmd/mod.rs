@@ -28,6 +28,12 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         } => ingest::run(&files, &server, batch, format),
         Command::Status { report } => report::status(&report),
         Command::Profile { service, report } => report::profile(&service, &report),
+        Command::Callers {
+            service,
+            report,
+            by,
+            limit,
+        } => report::callers(&service, &report, &by, limit),
         Command::Config { action } => config::run(action),
         query @ Command::Query { .. } => query::run(query),
     }

@@ -1,21 +1,9 @@
 //! `query VIEW`: the generic view query, as a table or JSON.
 
 use crate::cli::{Command, Format};
-use crate::client::ApiClient;
+use crate::client::{encode_component, ApiClient};
 use crate::exit::{BadInput, OK};
 use perf_core::report::QueryResult;
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
 
 /// Runs `query`.
 pub fn run(command: Command) -> anyhow::Result<i32> {
@@ -60,7 +48,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
     }
     let query: Vec<String> = params
         .iter()
-        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .map(|(k, v)| format!("{k}={}", encode_component(v)))
         .collect();
     let result: QueryResult =
         ApiClient::new(&server)?.get(&format!("/v1/query?{}", query.join("&")))?;

@@ -1,9 +1,9 @@
 //! `status` and `profile`: read the server's reports and print a table or JSON.
 
 use crate::cli::{Format, ReportArgs};
-use crate::client::ApiClient;
+use crate::client::{encode_component, ApiClient};
 use crate::exit::{BadInput, OK};
-use perf_core::report::{Overview, Profile};
+use perf_core::report::{Callers, Overview, Profile};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -14,7 +14,11 @@ fn show<T: DeserializeOwned + Serialize>(
     table: fn(&T) -> String,
 ) -> anyhow::Result<i32> {
     perf_core::duration::parse_duration(&args.window).map_err(|e| BadInput(e.to_string()))?;
-    let report: T = ApiClient::new(&args.server)?.get(&format!("{path}?window={}", args.window))?;
+    let report: T = ApiClient::new(&args.server)?.get(&format!(
+        "{path}{}window={}",
+        if path.contains('?') { '&' } else { '?' },
+        encode_component(&args.window)
+    ))?;
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Table => println!("{}", table(&report)),
@@ -29,19 +33,15 @@ pub fn status(args: &ReportArgs) -> anyhow::Result<i32> {
 
 /// `profile SERVICE`.
 pub fn profile(service: &str, args: &ReportArgs) -> anyhow::Result<i32> {
-    let encoded: String = service
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    show::<Profile>(
-        args,
-        &format!("/v1/services/{encoded}/profile"),
-        crate::tables::profile,
-    )
+    let path = format!("/v1/services/{}/profile", encode_component(service));
+    show::<Profile>(args, &path, crate::tables::profile)
+}
+
+/// `callers SERVICE`.
+pub fn callers(service: &str, args: &ReportArgs, by: &str, limit: usize) -> anyhow::Result<i32> {
+    let path = format!(
+        "/v1/services/{}/callers?by={by}&limit={limit}",
+        encode_component(service)
+    );
+    show::<Callers>(args, &path, crate::tables::callers)
 }

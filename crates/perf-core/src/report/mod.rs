@@ -1,11 +1,13 @@
 //! Reports built from the views: the overview of every service and the per-operation profile
 //! of one service (DESIGN §4 shapes, camelCase, latencies in ms, rates as fractions).
 
+mod callers;
 mod overview;
 mod profile;
 mod query;
 mod window;
 
+pub use callers::{top_callers, CallerRow, Callers};
 pub use overview::{overview, Overview, ServiceOverview, ViewSeries};
 pub use profile::{profile, Bottleneck, OperationProfile, Profile};
 pub use query::{run_query, QueryGroup, QueryResult, QuerySpec};
