@@ -12,6 +12,8 @@ use crate::view::{Dim, DimValues, View, DIM_COUNT};
 use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
 
+/// Tenant instances per `perTenant` SLO.
+const MAX_TENANTS_PER_SLO: usize = 1_000;
 /// Most distinct stage names tracked; others are summed under `other`.
 const MAX_STAGE_NAMES: usize = 256;
 
@@ -37,6 +39,8 @@ pub struct Engine {
     stages: Interner,
     watermark: i64,
     last_advance: i64,
+    #[serde(default)]
+    slos: crate::slo::SloSet,
     /// Self-observation counters.
     pub counters: EngineCounters,
 }
@@ -58,6 +62,7 @@ impl Engine {
             stages: Interner::default(),
             watermark: i64::MIN,
             last_advance: i64::MIN,
+            slos: crate::slo::SloSet::new(MAX_TENANTS_PER_SLO),
             counters: EngineCounters::default(),
         })
     }
@@ -67,6 +72,7 @@ impl Engine {
         for v in &mut self.views {
             v.rebuild_indexes();
         }
+        self.slos.rebuild_index();
     }
 
     /// The configuration.
@@ -131,6 +137,7 @@ impl Engine {
             return;
         }
         self.counters.events += 1;
+        self.slos.record(e, now);
         if let (Some(entity), Some(service)) = (&e.entity, values.ids[Dim::Service.slot()]) {
             let hh = self.config.heavy_hitters;
             self.callers.entry(service).or_default().record(
@@ -191,6 +198,7 @@ impl Engine {
                 }
             }
         }
+        self.slos.advance(now);
         let hh = self.config.heavy_hitters;
         for c in self.callers.values_mut() {
             c.expire(now - hh.keep, hh.bucket);
@@ -323,6 +331,16 @@ impl Engine {
             .and_then(|id| self.callers.get(&id))
             .map(|c| c.top(measure, from, to, n))
             .unwrap_or_default()
+    }
+
+    /// The SLOs.
+    pub fn slos(&self) -> &crate::slo::SloSet {
+        &self.slos
+    }
+
+    /// The SLOs, to change definitions or evaluate (alert states change on evaluation).
+    pub fn slos_mut(&mut self) -> &mut crate::slo::SloSet {
+        &mut self.slos
     }
 
     /// Resource samples.

@@ -14,6 +14,7 @@ pub mod report;
 pub mod resources;
 pub mod rollup;
 pub mod sketch;
+pub mod slo;
 pub mod stats;
 pub mod time;
 pub mod view;

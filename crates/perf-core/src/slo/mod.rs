@@ -1,0 +1,22 @@
+//! Service level objectives computed from exact counts: definitions, two-tier counters,
+//! rolling and calendar windows, error budgets and burn rates, multi-window multi-burn-rate
+//! alerts, and the set of SLOs the engine feeds.
+
+mod alert;
+mod counter;
+mod definition;
+mod set;
+mod status;
+mod window;
+
+pub use alert::{Alert, AlertState, TierReading, TierState, Transition};
+pub use counter::{aligned_from, Counts, Slices, SloCounter};
+pub use definition::{
+    default_tiers, AlertTier, Budgeting, CalendarUnit, Selector, Severity, Sli, SloDef, SloWindow,
+};
+pub use set::{Evaluation, SloEntry, SloInstance, SloSet};
+pub use status::{evaluate, ErrorBudget, SloStatus, BURN_WINDOWS};
+pub use window::{calendar_start, last, slo_window, window_end};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,233 @@
+//! Every SLO of the engine with its counters and alert states. Events reach only the SLOs of
+//! their service (an index by service), so 1,000 SLOs cost one map lookup per event for
+//! services without SLOs. `perTenant` SLOs keep one instance per tenant seen (bounded; the
+//! overflow is counted), besides the instance over all tenants.
+
+use super::alert::{TierState, Transition};
+use super::counter::SloCounter;
+use super::definition::{Budgeting, SloDef};
+use super::status::{evaluate, SloStatus};
+use crate::model::Event;
+use ahash::AHashMap;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+const DAY: i64 = 86_400_000;
+
+/// One counted instance (all tenants, or one tenant).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SloInstance {
+    /// Exact counts.
+    pub counter: SloCounter,
+    /// Alert state per tier.
+    pub tiers: Vec<TierState>,
+}
+
+/// An SLO and its instances.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SloEntry {
+    /// Definition.
+    pub def: SloDef,
+    /// Over all matching events.
+    pub all: SloInstance,
+    /// Per tenant (perTenant SLOs).
+    pub tenants: BTreeMap<String, SloInstance>,
+    /// Events of tenants beyond the limit (counted in `all` only).
+    pub tenant_overflow: u64,
+}
+
+/// One evaluated instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Its status.
+    pub status: SloStatus,
+    /// Alert state changes of this evaluation.
+    pub transitions: Vec<Transition>,
+}
+
+/// All SLOs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SloSet {
+    entries: Vec<SloEntry>,
+    max_tenants: usize,
+    #[serde(skip)]
+    by_service: AHashMap<String, Vec<usize>>,
+}
+
+fn keep_ms(def: &SloDef) -> i64 {
+    let longest_tier = def.tiers.iter().map(|t| t.long_ms).max().unwrap_or(0);
+    def.period_ms().max(7 * DAY).max(longest_tier)
+        + 2 * DAY
+        + if matches!(def.window, super::SloWindow::Calendar { .. }) {
+            2 * DAY
+        } else {
+            0
+        }
+}
+
+fn slice_of(def: &SloDef) -> (i64, f64) {
+    match def.budgeting {
+        Budgeting::Timeslices {
+            slice_ms,
+            threshold,
+        } => (slice_ms, threshold),
+        Budgeting::RatioTimeslices { slice_ms } => (slice_ms, 1.0),
+        Budgeting::Occurrences => (60_000, 1.0),
+    }
+}
+
+/// Whether two definitions count the same events the same way (counters can be kept).
+fn same_counting(a: &SloDef, b: &SloDef) -> bool {
+    a.selector == b.selector
+        && a.sli == b.sli
+        && a.budgeting == b.budgeting
+        && a.per_tenant == b.per_tenant
+}
+
+impl SloSet {
+    /// An empty set keeping at most `max_tenants` tenant instances per SLO.
+    pub fn new(max_tenants: usize) -> Self {
+        SloSet {
+            entries: Vec::new(),
+            max_tenants,
+            by_service: AHashMap::new(),
+        }
+    }
+
+    /// Rebuilds the service index (after a snapshot is loaded or the set changed).
+    pub fn rebuild_index(&mut self) {
+        self.by_service.clear();
+        for (i, e) in self.entries.iter().enumerate() {
+            self.by_service
+                .entry(e.def.selector.service.clone())
+                .or_default()
+                .push(i);
+        }
+    }
+
+    /// Adds or replaces an SLO; counts are kept when it still counts the same events the
+    /// same way. Returns whether counts were kept.
+    pub fn upsert(&mut self, def: SloDef) -> Result<bool, String> {
+        def.validate()?;
+        let kept = match self.entries.iter_mut().find(|e| e.def.name == def.name) {
+            Some(entry) => {
+                let keep = same_counting(&entry.def, &def);
+                if !keep {
+                    entry.all = SloInstance::default();
+                    entry.tenants.clear();
+                    entry.tenant_overflow = 0;
+                }
+                entry.def = def;
+                keep
+            }
+            None => {
+                self.entries.push(SloEntry {
+                    def,
+                    all: SloInstance::default(),
+                    tenants: BTreeMap::new(),
+                    tenant_overflow: 0,
+                });
+                false
+            }
+        };
+        self.rebuild_index();
+        Ok(kept)
+    }
+
+    /// Removes an SLO.
+    pub fn remove(&mut self, name: &str) -> Option<SloDef> {
+        let pos = self.entries.iter().position(|e| e.def.name == name)?;
+        let entry = self.entries.remove(pos);
+        self.rebuild_index();
+        Some(entry.def)
+    }
+
+    /// An SLO by name.
+    pub fn get(&self, name: &str) -> Option<&SloEntry> {
+        self.entries.iter().find(|e| e.def.name == name)
+    }
+
+    /// All SLOs.
+    pub fn entries(&self) -> &[SloEntry] {
+        &self.entries
+    }
+
+    /// Counts one event in every SLO of its service that selects it.
+    #[inline]
+    pub fn record(&mut self, e: &Event, now: i64) {
+        if self.by_service.is_empty() {
+            return;
+        }
+        let Some(ids) = self.by_service.get(&e.service) else {
+            return;
+        };
+        for &i in ids {
+            let entry = &mut self.entries[i];
+            if !entry.def.selector.matches(e) {
+                continue;
+            }
+            let good = entry.def.sli.is_good(e);
+            let keep = keep_ms(&entry.def);
+            entry.all.counter.record(e.ts_ms, good, now, keep);
+            if entry.def.per_tenant {
+                if let Some(t) = &e.tenant {
+                    let full = entry.tenants.len() >= self.max_tenants;
+                    match entry.tenants.get_mut(t) {
+                        Some(inst) => inst.counter.record(e.ts_ms, good, now, keep),
+                        None if full => entry.tenant_overflow += 1,
+                        None => entry
+                            .tenants
+                            .entry(t.clone())
+                            .or_default()
+                            .counter
+                            .record(e.ts_ms, good, now, keep),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ages every counter.
+    pub fn advance(&mut self, now: i64) {
+        for entry in &mut self.entries {
+            let keep = keep_ms(&entry.def);
+            let (slice, threshold) = slice_of(&entry.def);
+            entry.all.counter.advance(now, keep, slice, threshold);
+            for inst in entry.tenants.values_mut() {
+                inst.counter.advance(now, keep, slice, threshold);
+            }
+        }
+    }
+
+    /// Evaluates every instance at `now` (statuses and alert transitions).
+    pub fn evaluate(&mut self, now: i64) -> Vec<Evaluation> {
+        let mut out = Vec::new();
+        for entry in &mut self.entries {
+            let (status, transitions) = evaluate(
+                &entry.def,
+                None,
+                &entry.all.counter,
+                &mut entry.all.tiers,
+                now,
+            );
+            out.push(Evaluation {
+                status,
+                transitions,
+            });
+            for (tenant, inst) in entry.tenants.iter_mut() {
+                let (status, transitions) = evaluate(
+                    &entry.def,
+                    Some(tenant),
+                    &inst.counter,
+                    &mut inst.tiers,
+                    now,
+                );
+                out.push(Evaluation {
+                    status,
+                    transitions,
+                });
+            }
+        }
+        out
+    }
+}
