@@ -1,5 +1,5 @@
 //! Storage of ecosystem-perf: the [`Store`] trait (configuration, engine snapshots and
-//! metadata; later SLOs, baselines, decisions and alert history), its embedded SQLite
+//! metadata, SLO definitions and alert history; later baselines and decisions), its embedded SQLite
 //! implementation, and the ingest log that makes acknowledged events crash-safe.
 
 mod error;
@@ -21,6 +21,21 @@ pub struct Snapshot {
     pub data: Vec<u8>,
 }
 
+/// One alert state change, as kept in the history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRecord {
+    /// When (unix ms, engine time).
+    pub at_ms: i64,
+    /// `slo` (later: regression, anomaly, capacity…).
+    pub kind: String,
+    /// What it is about (SLO name, with `/tenant` for a tenant instance).
+    pub subject: String,
+    /// `pending`, `firing`, `resolved`.
+    pub state: String,
+    /// The alert as JSON.
+    pub payload: String,
+}
+
 /// What every storage backend provides.
 pub trait Store: Send + Sync {
     /// The schema version of the open database.
@@ -33,4 +48,14 @@ pub trait Store: Send + Sync {
     fn put_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
     /// Reads a metadata value.
     fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Saves an SLO definition made over the API (JSON).
+    fn put_slo(&self, name: &str, definition: &str, at_ms: i64) -> Result<(), StoreError>;
+    /// Deletes an SLO definition; false if there was none.
+    fn delete_slo(&self, name: &str) -> Result<bool, StoreError>;
+    /// All SLO definitions made over the API, by name.
+    fn list_slos(&self) -> Result<Vec<(String, String)>, StoreError>;
+    /// Appends to the alert history.
+    fn append_alert(&self, record: &AlertRecord) -> Result<(), StoreError>;
+    /// The newest `limit` history records, newest first.
+    fn recent_alerts(&self, limit: usize) -> Result<Vec<AlertRecord>, StoreError>;
 }

@@ -2,13 +2,16 @@
 //! applied in order at open and recorded in `PRAGMA user_version`; a database from a newer
 //! binary is refused rather than touched.
 
-use crate::{Snapshot, Store, StoreError};
+use crate::{AlertRecord, Snapshot, Store, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::Mutex;
 
 /// Migrations, in order; the schema version is their count.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/sqlite/0002_slos_alerts.sql"),
+];
 
 /// Schema version this binary writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -89,6 +92,54 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn put_slo(&self, name: &str, definition: &str, at_ms: i64) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO slos (name, definition, updated_at_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_at_ms = excluded.updated_at_ms",
+            params![name, definition, at_ms],
+        )?;
+        Ok(())
+    }
+
+    fn delete_slo(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM slos WHERE name = ?1", [name])?
+            > 0)
+    }
+
+    fn list_slos(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT name, definition FROM slos ORDER BY name")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn append_alert(&self, record: &AlertRecord) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO alert_history (at_ms, kind, subject, state, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![record.at_ms, record.kind, record.subject, record.state, record.payload],
+        )?;
+        Ok(())
+    }
+
+    fn recent_alerts(&self, limit: usize) -> Result<Vec<AlertRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT at_ms, kind, subject, state, payload FROM alert_history ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(AlertRecord {
+                at_ms: r.get(0)?,
+                kind: r.get(1)?,
+                subject: r.get(2)?,
+                state: r.get(3)?,
+                payload: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn()
@@ -133,6 +184,36 @@ mod tests {
             })
         );
         assert_eq!(s.get_meta("k").unwrap().as_deref(), Some("v"));
+    }
+
+    #[test]
+    fn slos_and_alert_history_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("perf.db")).unwrap();
+        s.put_slo("a", "{}", 1).unwrap();
+        s.put_slo("a", "{\"x\":1}", 2).unwrap();
+        s.put_slo("b", "{}", 2).unwrap();
+        assert_eq!(
+            s.list_slos().unwrap(),
+            vec![("a".into(), "{\"x\":1}".into()), ("b".into(), "{}".into())]
+        );
+        assert!(s.delete_slo("a").unwrap());
+        assert!(!s.delete_slo("a").unwrap());
+        for i in 0..3 {
+            let r = AlertRecord {
+                at_ms: i,
+                kind: "slo".into(),
+                subject: "b".into(),
+                state: "firing".into(),
+                payload: "{}".into(),
+            };
+            s.append_alert(&r).unwrap();
+        }
+        let recent = s.recent_alerts(2).unwrap();
+        assert_eq!(
+            recent.iter().map(|r| r.at_ms).collect::<Vec<_>>(),
+            vec![2, 1]
+        );
     }
 
     #[test]
