@@ -4,6 +4,7 @@
 //! `Default` impls and in `DEFAULT_YAML`, which a test keeps identical to them.
 
 mod interpolate;
+pub mod slo;
 mod types;
 
 pub use interpolate::interpolate_env;
@@ -128,6 +129,22 @@ impl Config {
         ] {
             if !(0.0..=1.0).contains(&r) {
                 return invalid(name, "must be a fraction between 0 and 1".into());
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, slo) in self.slos.iter().enumerate() {
+            slo.to_def(true).map_err(|m| {
+                let (field, message) = m.split_once(": ").unwrap_or(("", m.as_str()));
+                ConfigError::Invalid {
+                    path: format!("slos[{i}].{field}"),
+                    message: message.to_string(),
+                }
+            })?;
+            if !names.insert(slo.name.as_str()) {
+                return invalid(
+                    &format!("slos[{i}].name"),
+                    format!("{:?} is used twice", slo.name),
+                );
             }
         }
         self.engine_config()

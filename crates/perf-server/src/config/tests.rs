@@ -64,3 +64,18 @@ fn interpolation_reads_variables_and_refuses_unset_ones() {
         matches!(interpolate_with("a: ${NOPE}", lookup), Err(ConfigError::MissingVar(v)) if v == "NOPE")
     );
 }
+
+#[test]
+fn slo_entries_are_checked_with_their_path() {
+    let ok = "slos:\n  - {name: a, service: qnet, sli: availability, objective: 99.9}\n";
+    assert_eq!(Config::from_yaml(ok).unwrap().slos.len(), 1);
+    let bad = "slos:\n  - {name: a, service: qnet, sli: latency, objective: 99.9}\n";
+    match Config::from_yaml(bad) {
+        Err(ConfigError::Invalid { path, .. }) => assert_eq!(path, "slos[0].thresholdMs"),
+        other => panic!("{other:?}"),
+    }
+    let twice = "slos:\n  - {name: a, service: q, sli: availability, objective: 99}\n  - {name: a, service: q, sli: availability, objective: 99}\n";
+    assert!(
+        matches!(Config::from_yaml(twice), Err(ConfigError::Invalid { path, .. }) if path == "slos[1].name")
+    );
+}

@@ -23,6 +23,8 @@ pub struct Config {
     pub heavy_hitters: HeavyHitterConfig,
     /// Aggregation views.
     pub views: Vec<ViewDef>,
+    /// SLOs (read-only over the API).
+    pub slos: Vec<super::slo::SloConfig>,
 }
 
 impl Default for Config {
@@ -38,6 +40,7 @@ impl Default for Config {
             },
             heavy_hitters: engine.heavy_hitters,
             views: engine.views,
+            slos: Vec::new(),
         }
     }
 }

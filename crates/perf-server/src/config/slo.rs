@@ -1,0 +1,333 @@
+//! Native SLO entries (`slos:` in the configuration, and the body of `PUT /v1/slos/{name}`),
+//! turned into the engine's `SloDef`. Objectives are written in percent (99.9) as people do
+//! in SLO tools, and kept as fractions (0.999) everywhere else.
+
+use perf_core::duration::{format_duration, parse_duration};
+use perf_core::model::RequestClass;
+use perf_core::slo::{
+    default_tiers, AlertTier, Budgeting, CalendarUnit, Selector, Severity, Sli, SloDef, SloWindow,
+};
+use serde::{Deserialize, Serialize};
+
+/// The window: a duration (`28d`) or a calendar period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WindowConfig {
+    /// Rolling, e.g. `28d`.
+    Rolling(String),
+    /// `{calendar: month, timeZone: Europe/Berlin}`.
+    Calendar {
+        /// `week`, `month` or `quarter`.
+        calendar: CalendarUnit,
+        /// IANA time zone (default UTC).
+        #[serde(rename = "timeZone", default)]
+        time_zone: Option<String>,
+    },
+}
+
+/// One alert tier as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TierConfig {
+    /// `page` or `ticket`.
+    pub severity: Severity,
+    /// Share of the period's budget, in percent (2 = 2 %).
+    pub budget_percent: f64,
+    /// Long window, e.g. `1h`.
+    pub long_window: String,
+    /// Short window, e.g. `5m`.
+    pub short_window: String,
+    /// Hold time before firing (default 0s).
+    #[serde(default)]
+    pub r#for: Option<String>,
+}
+
+/// `alerting:` of an SLO.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AlertingConfig {
+    /// Tiers (default: the SRE Workbook's four).
+    pub tiers: Option<Vec<TierConfig>>,
+    /// Minimum events in a tier's short window before it may alert (default 10).
+    pub min_events: Option<u64>,
+}
+
+/// A native SLO entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SloConfig {
+    /// Unique name.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Service.
+    pub service: String,
+    /// Only this operation.
+    #[serde(default)]
+    pub operation: Option<String>,
+    /// Only this class (`read`, `write`, `complex_write`).
+    #[serde(default)]
+    pub class: Option<RequestClass>,
+    /// Only this node.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// Only this tenant.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// Only this version.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// `availability` or `latency`.
+    pub sli: String,
+    /// Latency threshold (latency SLIs).
+    #[serde(default)]
+    pub threshold_ms: Option<f64>,
+    /// Objective in percent, e.g. 99.9.
+    pub objective: f64,
+    /// Window (default 28d).
+    #[serde(default)]
+    pub window: Option<WindowConfig>,
+    /// `occurrences` (default), `timeslices`, `ratio_timeslices`.
+    #[serde(default)]
+    pub budgeting_method: Option<String>,
+    /// Slice length for timeslices (default 1m).
+    #[serde(default)]
+    pub time_slice: Option<String>,
+    /// Good ratio a slice needs, in percent (timeslices; default = the objective).
+    #[serde(default)]
+    pub time_slice_target: Option<f64>,
+    /// One instance per tenant.
+    #[serde(default)]
+    pub per_tenant: bool,
+    /// Alerting.
+    #[serde(default)]
+    pub alerting: Option<AlertingConfig>,
+}
+
+fn dur(field: &str, s: &str) -> Result<i64, String> {
+    parse_duration(s).map_err(|e| format!("{field}: {e}"))
+}
+
+impl SloConfig {
+    /// The engine definition; the error names the field.
+    pub fn to_def(&self, from_config: bool) -> Result<SloDef, String> {
+        let sli = match (self.sli.as_str(), self.threshold_ms) {
+            ("availability", None) => Sli::Availability,
+            ("availability", Some(_)) => {
+                return Err("thresholdMs: only latency SLIs take a threshold".into())
+            }
+            ("latency", Some(t)) => Sli::Latency { threshold_ms: t },
+            ("latency", None) => {
+                return Err("thresholdMs: a latency SLI needs a threshold in ms".into())
+            }
+            (other, _) => return Err(format!("sli: {other:?} is not availability or latency")),
+        };
+        if !(1.0..100.0).contains(&self.objective) {
+            return Err(format!(
+                "objective: {} is not a percentage from 1 to below 100 (write 99.9 for 99.9 %)",
+                self.objective
+            ));
+        }
+        let window = match &self.window {
+            None => SloWindow::Rolling {
+                length_ms: 28 * 86_400_000,
+            },
+            Some(WindowConfig::Rolling(s)) => SloWindow::Rolling {
+                length_ms: dur("window", s)?,
+            },
+            Some(WindowConfig::Calendar {
+                calendar,
+                time_zone,
+            }) => {
+                let tz = match time_zone {
+                    None => chrono_tz::UTC,
+                    Some(z) => z
+                        .parse()
+                        .map_err(|_| format!("window.timeZone: {z:?} is not an IANA time zone"))?,
+                };
+                SloWindow::Calendar {
+                    unit: *calendar,
+                    tz,
+                }
+            }
+        };
+        let slice_ms = dur("timeSlice", self.time_slice.as_deref().unwrap_or("1m"))?;
+        let budgeting =
+            match self.budgeting_method.as_deref().unwrap_or("occurrences") {
+                "occurrences" => Budgeting::Occurrences,
+                "timeslices" => Budgeting::Timeslices {
+                    slice_ms,
+                    threshold: self.time_slice_target.unwrap_or(self.objective) / 100.0,
+                },
+                "ratio_timeslices" => Budgeting::RatioTimeslices { slice_ms },
+                other => return Err(format!(
+                    "budgetingMethod: {other:?} is not occurrences, timeslices or ratio_timeslices"
+                )),
+            };
+        let alerting = self.alerting.clone().unwrap_or_default();
+        let tiers = match &alerting.tiers {
+            None => default_tiers(),
+            Some(list) => list
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    Ok(AlertTier {
+                        severity: t.severity,
+                        budget_fraction: t.budget_percent / 100.0,
+                        long_ms: dur(&format!("alerting.tiers[{i}].longWindow"), &t.long_window)?,
+                        short_ms: dur(
+                            &format!("alerting.tiers[{i}].shortWindow"),
+                            &t.short_window,
+                        )?,
+                        for_ms: match &t.r#for {
+                            Some(f) => dur(&format!("alerting.tiers[{i}].for"), f)?,
+                            None => 0,
+                        },
+                    })
+                })
+                .collect::<Result<_, String>>()?,
+        };
+        let def = SloDef {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            selector: Selector {
+                service: self.service.clone(),
+                operation: self.operation.clone(),
+                class: self.class,
+                node: self.node.clone(),
+                tenant: self.tenant.clone(),
+                version: self.version.clone(),
+            },
+            sli,
+            objective: self.objective / 100.0,
+            window,
+            budgeting,
+            per_tenant: self.per_tenant,
+            tiers,
+            min_events: alerting.min_events.unwrap_or(10),
+            from_config,
+        };
+        def.validate()?;
+        Ok(def)
+    }
+
+    /// The entry that describes a definition (for `GET` answers and the store).
+    pub fn from_def(def: &SloDef) -> SloConfig {
+        let (budgeting_method, time_slice, time_slice_target) = match def.budgeting {
+            Budgeting::Occurrences => (None, None, None),
+            Budgeting::Timeslices {
+                slice_ms,
+                threshold,
+            } => (
+                Some("timeslices".into()),
+                Some(format_duration(slice_ms)),
+                Some(threshold * 100.0),
+            ),
+            Budgeting::RatioTimeslices { slice_ms } => (
+                Some("ratio_timeslices".into()),
+                Some(format_duration(slice_ms)),
+                None,
+            ),
+        };
+        SloConfig {
+            name: def.name.clone(),
+            description: def.description.clone(),
+            service: def.selector.service.clone(),
+            operation: def.selector.operation.clone(),
+            class: def.selector.class,
+            node: def.selector.node.clone(),
+            tenant: def.selector.tenant.clone(),
+            version: def.selector.version.clone(),
+            sli: def.sli.name().into(),
+            threshold_ms: match def.sli {
+                Sli::Latency { threshold_ms } => Some(threshold_ms),
+                Sli::Availability => None,
+            },
+            objective: (def.objective * 1e6).round() / 1e4,
+            window: Some(match def.window {
+                SloWindow::Rolling { length_ms } => {
+                    WindowConfig::Rolling(format_duration(length_ms))
+                }
+                SloWindow::Calendar { unit, tz } => WindowConfig::Calendar {
+                    calendar: unit,
+                    time_zone: Some(tz.name().into()),
+                },
+            }),
+            budgeting_method,
+            time_slice,
+            time_slice_target,
+            per_tenant: def.per_tenant,
+            alerting: Some(AlertingConfig {
+                tiers: Some(
+                    def.tiers
+                        .iter()
+                        .map(|t| TierConfig {
+                            severity: t.severity,
+                            budget_percent: t.budget_fraction * 100.0,
+                            long_window: format_duration(t.long_ms),
+                            short_window: format_duration(t.short_ms),
+                            r#for: (t.for_ms > 0).then(|| format_duration(t.for_ms)),
+                        })
+                        .collect(),
+                ),
+                min_events: Some(def.min_events),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<SloDef, String> {
+        let c: SloConfig = serde_yaml_ng::from_str(yaml).map_err(|e| e.to_string())?;
+        c.to_def(true)
+    }
+
+    #[test]
+    fn native_entries_become_definitions_and_round_trip() {
+        let d = parse("name: feed-latency\nservice: qnet\noperation: GET /feed\nsli: latency\nthresholdMs: 200\nobjective: 99.5\nwindow: {calendar: month, timeZone: Europe/Berlin}\n").unwrap();
+        assert_eq!(d.objective, 0.995);
+        assert_eq!(
+            d.sli,
+            Sli::Latency {
+                threshold_ms: 200.0
+            }
+        );
+        assert_eq!(
+            d.window,
+            SloWindow::Calendar {
+                unit: CalendarUnit::Month,
+                tz: chrono_tz::Europe::Berlin
+            }
+        );
+        assert_eq!(d.tiers.len(), 4);
+        let back = SloConfig::from_def(&d).to_def(true).unwrap();
+        assert_eq!(back, d);
+    }
+
+    #[test]
+    fn mistakes_name_their_field() {
+        for (yaml, field) in [
+            ("name: a\nservice: s\nsli: latency\nobjective: 99\n", "thresholdMs"),
+            ("name: a\nservice: s\nsli: speed\nobjective: 99\n", "sli"),
+            ("name: a\nservice: s\nsli: availability\nobjective: 0.999\nwindow: 1d\n", "objective"),
+            ("name: a\nservice: s\nsli: availability\nobjective: 100\n", "objective"),
+            ("name: a\nservice: s\nsli: availability\nobjective: 99\nwindow: 4 weeks\n", "window"),
+            ("name: a\nservice: s\nsli: availability\nobjective: 99\nwindow: {calendar: month, timeZone: Mars/Olympus}\n", "window.timeZone"),
+            ("name: a\nservice: s\nsli: availability\nobjective: 99\nbudgetingMethod: vibes\n", "budgetingMethod"),
+            ("name: a\nservice: s\nsli: availability\nobjective: 99\nbudgetingMethod: timeslices\ntimeSlice: 7m\n", "timeSlice"),
+            ("name: a\nservice: s\nsli: availability\nobjective: 99\nalerting: {tiers: [{severity: page, budgetPercent: 2, longWindow: 5m, shortWindow: 1h}]}\n", "alerting.tiers[0]"),
+        ] {
+            let err = parse(yaml).unwrap_err();
+            assert!(err.starts_with(field), "{yaml}: {err}");
+        }
+        assert!(
+            parse("name: a\nservice: s\nsli: availability\nobjective: 99\ncolour: red\n")
+                .unwrap_err()
+                .contains("colour")
+        );
+    }
+}
