@@ -22,6 +22,9 @@ pub enum AppError {
     /// Nothing by that name.
     #[error("{0}")]
     NotFound(String),
+    /// The request conflicts with the current state (e.g. a read-only SLO).
+    #[error("{0}")]
+    Conflict(String),
     /// The body is over the limit.
     #[error("{0}")]
     TooLarge(String),
@@ -40,6 +43,7 @@ impl AppError {
             AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

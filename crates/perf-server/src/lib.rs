@@ -10,6 +10,7 @@ mod ingest;
 pub mod metrics;
 mod query;
 mod query_view;
+mod slos;
 pub mod state;
 pub mod stream;
 
@@ -40,6 +41,12 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/services/{service}/profile", get(query::get_profile))
         .route("/v1/services/{service}/callers", get(query::get_callers))
         .route("/v1/query", get(query_view::get_query))
+        .route("/v1/slos", get(slos::list))
+        .route(
+            "/v1/slos/{name}",
+            get(slos::get_one).put(slos::put).delete(slos::delete),
+        )
+        .route("/v1/alerts", get(slos::alerts))
         .route("/v1/stream", get(stream::stream))
         .fallback(query::not_found)
         .layer(middleware::from_fn_with_state(
@@ -94,6 +101,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let snapshots = tokio::spawn(snapshot_every(state.clone()));
     let publisher = tokio::spawn(stream::publish_overview_every_second(state.clone()));
+    let evaluator = tokio::spawn(evaluate_every(state.clone()));
     let flag = state.clone();
     axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(async move {
@@ -104,6 +112,7 @@ pub async fn run(
         .await?;
     snapshots.abort();
     publisher.abort();
+    evaluator.abort();
     let s = state.clone();
     tokio::task::spawn_blocking(move || s.snapshot()).await??;
     tracing::info!("final snapshot written");
@@ -128,6 +137,26 @@ async fn snapshot_every(state: Arc<AppState>) {
             Err(e) => tracing::error!(error = %e, "snapshot task failed"),
         }
     }
+}
+
+/// Runs the SLO evaluation cycle every `server.evaluationInterval`.
+async fn evaluate_every(state: Arc<AppState>) {
+    let every = Duration::from_millis(state.config.server.evaluation_interval.max(100) as u64);
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let s = state.clone();
+        match tokio::task::spawn_blocking(move || slos::evaluate(&s)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "SLO evaluation failed"),
+            Err(e) => tracing::error!(error = %e, "SLO evaluation task failed"),
+        }
+    }
+}
+
+/// Evaluates every SLO now (the cycle does it every `server.evaluationInterval`).
+pub fn evaluate_slos(state: &AppState) -> anyhow::Result<()> {
+    slos::evaluate(state)
 }
 
 /// Resolves on SIGINT or SIGTERM.

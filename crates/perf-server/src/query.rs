@@ -74,7 +74,15 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
 /// The overview at the state's current time.
 pub fn current_overview(state: &AppState, window: i64) -> Overview {
     let now = state.now();
-    overview(&state.engine(), now, window)
+    let mut ov = overview(&state.engine(), now, window);
+    if let Ok(statuses) = crate::slos::statuses(state) {
+        for s in &mut ov.services {
+            let (status, open) = crate::slos::service_summary(&statuses, &s.service);
+            s.slo_status = status;
+            s.open_alerts = open;
+        }
+    }
+    ov
 }
 
 /// `GET /v1/overview?window=5m`.
@@ -83,7 +91,10 @@ pub async fn get_overview(
     params: Result<Query<WindowParam>, QueryRejection>,
 ) -> Result<Json<Overview>, AppError> {
     let window = window_of(params, state.engine().config().retention())?;
-    Ok(Json(current_overview(&state, window)))
+    let overview = tokio::task::spawn_blocking(move || current_overview(&state, window))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Json(overview))
 }
 
 /// `GET /v1/services/{service}/profile?window=5m`.

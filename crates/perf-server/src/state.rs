@@ -45,6 +45,8 @@ pub struct AppState {
     log_bytes_at_snapshot: AtomicU64,
     /// Woken when the log grew past `maxLogBytes` since the last snapshot.
     pub snapshot_due: Notify,
+    /// SLO statuses of the last evaluation cycle.
+    pub slo_statuses: std::sync::RwLock<Option<Vec<perf_core::slo::SloStatus>>>,
     /// Wall-clock source (tests pin it).
     pub wall_clock: fn() -> i64,
 }
@@ -98,6 +100,8 @@ impl AppState {
             replayed_events = replayed,
             "aggregates restored"
         );
+        crate::slos::load_definitions(&mut engine, &config.slos, &store)
+            .context("loading SLO definitions")?;
         let (bus, _) = broadcast::channel(1024);
         Ok(Arc::new(AppState {
             config,
@@ -109,6 +113,7 @@ impl AppState {
             shutting_down: AtomicBool::new(false),
             log_bytes_at_snapshot: AtomicU64::new(0),
             snapshot_due: Notify::new(),
+            slo_statuses: std::sync::RwLock::new(None),
             wall_clock: system_now,
         }))
     }
@@ -244,6 +249,11 @@ impl AppState {
     /// Bytes in the ingest log.
     pub fn log_bytes(&self) -> u64 {
         self.log.bytes()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 
     /// Schema version of the store (readiness check).

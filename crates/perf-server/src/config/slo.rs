@@ -153,18 +153,19 @@ impl SloConfig {
             }
         };
         let slice_ms = dur("timeSlice", self.time_slice.as_deref().unwrap_or("1m"))?;
-        let budgeting =
-            match self.budgeting_method.as_deref().unwrap_or("occurrences") {
-                "occurrences" => Budgeting::Occurrences,
-                "timeslices" => Budgeting::Timeslices {
-                    slice_ms,
-                    threshold: self.time_slice_target.unwrap_or(self.objective) / 100.0,
-                },
-                "ratio_timeslices" => Budgeting::RatioTimeslices { slice_ms },
-                other => return Err(format!(
+        let budgeting = match self.budgeting_method.as_deref().unwrap_or("occurrences") {
+            "occurrences" => Budgeting::Occurrences,
+            "timeslices" => Budgeting::Timeslices {
+                slice_ms,
+                threshold: self.time_slice_target.unwrap_or(self.objective) / 100.0,
+            },
+            "ratio_timeslices" => Budgeting::RatioTimeslices { slice_ms },
+            other => {
+                return Err(format!(
                     "budgetingMethod: {other:?} is not occurrences, timeslices or ratio_timeslices"
-                )),
-            };
+                ))
+            }
+        };
         let alerting = self.alerting.clone().unwrap_or_default();
         let tiers = match &alerting.tiers {
             None => default_tiers(),

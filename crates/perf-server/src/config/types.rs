@@ -69,6 +69,9 @@ pub struct ServerConfig {
     /// How often the aggregates are snapshotted (the log tail after it is replayed at start).
     #[serde(with = "serde_label")]
     pub snapshot_interval: i64,
+    /// How often SLOs (and their alerts) are evaluated.
+    #[serde(with = "serde_label")]
+    pub evaluation_interval: i64,
     /// Bounds.
     pub limits: Limits,
 }
@@ -80,6 +83,7 @@ impl Default for ServerConfig {
             data_dir: "./ecosystem-perf-data".into(),
             clock: ClockMode::Wall,
             snapshot_interval: 30_000,
+            evaluation_interval: 10_000,
             limits: Limits::default(),
         }
     }
