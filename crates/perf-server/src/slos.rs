@@ -232,6 +232,16 @@ pub async fn put(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<impl IntoResponse, AppError> {
+    if state
+        .engine()
+        .slos()
+        .get(&name)
+        .is_some_and(|e| e.def.from_config)
+    {
+        return Err(AppError::Conflict(format!(
+            "SLO {name:?} is defined in the configuration file; change it there"
+        )));
+    }
     let mut config = parse_body(&headers, &body)?;
     if config.name.is_empty() {
         config.name = name.clone();

@@ -56,7 +56,8 @@ pub struct AlertingConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SloConfig {
-    /// Unique name.
+    /// Unique name (in `PUT /v1/slos/{name}` it may be left out).
+    #[serde(default)]
     pub name: String,
     /// Free text.
     #[serde(default)]

@@ -1,0 +1,193 @@
+//! SLOs over the API: read-only configured SLOs, create/update/delete with JSON and YAML,
+//! persistence across a restart, alerts firing on a burst and showing in the overview.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::*;
+use perf_server::config::slo::SloConfig;
+use perf_server::config::{ClockMode, Config};
+
+fn config_with_slo() -> Config {
+    let mut c = Config::default();
+    c.server.clock = ClockMode::Event;
+    c.slos = vec![serde_yaml_ng::from_str::<SloConfig>(
+        "{name: feed-availability, service: qnet, sli: availability, objective: 99.9, window: 30d}",
+    )
+    .unwrap()];
+    c
+}
+
+async fn put(
+    state: &std::sync::Arc<perf_server::AppState>,
+    name: &str,
+    ct: &str,
+    body: &str,
+) -> (StatusCode, serde_json::Value) {
+    let req = Request::put(format!("/v1/slos/{name}"))
+        .header("content-type", ct)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let (status, bytes) = send(state, req).await;
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+async fn delete(state: &std::sync::Arc<perf_server::AppState>, name: &str) -> StatusCode {
+    send(
+        state,
+        Request::delete(format!("/v1/slos/{name}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+    .0
+}
+
+#[tokio::test]
+async fn configured_slos_are_read_only_and_api_slos_are_managed_and_kept() {
+    let t = server_with(config_with_slo());
+    let (status, list) = get(&t.state, "/v1/slos").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["slos"][0]["name"], "feed-availability");
+    assert_eq!(list["slos"][0]["status"], "no_data");
+    assert_eq!(
+        put(
+            &t.state,
+            "feed-availability",
+            "application/json",
+            r#"{"service":"qnet","sli":"availability","objective":99}"#
+        )
+        .await
+        .0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        delete(&t.state, "feed-availability").await,
+        StatusCode::CONFLICT
+    );
+
+    let (status, _) = put(&t.state, "route-latency", "application/json", r#"{"service":"qnet","operation":"POST /route","sli":"latency","thresholdMs":300,"objective":99}"#).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let yaml = "service: qnet\noperation: POST /route\nsli: latency\nthresholdMs: 250\nobjective: 99.5\nwindow: {calendar: month, timeZone: Europe/Berlin}\n";
+    assert_eq!(
+        put(&t.state, "route-latency", "application/yaml", yaml)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, err) = put(
+        &t.state,
+        "bad",
+        "application/json",
+        r#"{"service":"qnet","sli":"latency","objective":99}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("thresholdMs"));
+    let (status, err) = put(
+        &t.state,
+        "other",
+        "application/json",
+        r#"{"name":"x","service":"qnet","sli":"availability","objective":99}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    let (status, err) = put(
+        &t.state,
+        "typo",
+        "application/json",
+        r#"{"service":"qnet","sli":"availability","objectve":99}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+
+    let (status, one) = get(&t.state, "/v1/slos/route-latency").await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["objective"], 0.995);
+    assert_eq!(one["thresholdMs"], 250.0);
+    assert_eq!(one["window"], "month Europe/Berlin");
+    assert_eq!(one["readOnly"], false);
+
+    // Kept across a restart.
+    let config = {
+        let mut c = config_with_slo();
+        c.server.data_dir = t.dir.path().display().to_string();
+        c
+    };
+    drop(t.state);
+    let state = perf_server::AppState::open(config).unwrap();
+    assert_eq!(
+        get(&state, "/v1/slos/route-latency").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        delete(&state, "route-latency").await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        get(&state, "/v1/slos/route-latency").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(delete(&state, "route-latency").await, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_error_burst_fires_a_page_that_shows_everywhere() {
+    let t = server_with(config_with_slo());
+    let t0 = 1_780_000_000_000i64 - 1_780_000_000_000i64 % 60_000;
+    // An hour of clean traffic, then five minutes at 50 % errors.
+    let mut body = String::new();
+    for m in 0..65 {
+        for k in 0..20 {
+            let ok = m < 60 || k % 2 == 0;
+            body.push_str(&format!("{{\"ts\":{},\"service\":\"qnet\",\"operation\":\"GET /feed\",\"latencyMs\":5,\"ok\":{ok}}}\n", t0 + m * 60_000 + k * 1000));
+        }
+    }
+    let (status, answer) = post(&t.state, "/v1/events", "application/x-ndjson", body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    perf_server::evaluate_slos(&t.state).unwrap();
+    let (_, slo) = get(&t.state, "/v1/slos/feed-availability").await;
+    assert_eq!(slo["total"], 1300);
+    assert_eq!(slo["good"], 1250);
+    let page = slo["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["longWindow"] == "1h")
+        .expect("the 1h/5m page")
+        .clone();
+    assert_eq!(page["state"], "firing", "{slo}");
+    assert_eq!(page["severity"], "page");
+    assert!(page["burnRateShort"].as_f64().unwrap() >= page["factor"].as_f64().unwrap());
+    let (_, alerts) = get(&t.state, "/v1/alerts").await;
+    assert!(alerts["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["alert"]["state"] == "firing"));
+    assert!(alerts["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["state"] == "firing" && h["subject"] == "feed-availability"));
+    let (_, overview) = get(&t.state, "/v1/overview").await;
+    let qnet = &overview["services"][0];
+    assert_ne!(qnet["sloStatus"], "none");
+    assert!(qnet["openAlerts"].as_u64().unwrap() >= 1);
+    // The same evaluation again records nothing new.
+    let before = alerts["history"].as_array().unwrap().len();
+    perf_server::evaluate_slos(&t.state).unwrap();
+    let (_, again) = get(&t.state, "/v1/alerts").await;
+    assert_eq!(
+        again["history"].as_array().unwrap().len(),
+        before,
+        "no duplicate alerts"
+    );
+}
