@@ -187,10 +187,57 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Service level objectives: list, show, or check a file of events offline.
+    Slo {
+        #[command(subcommand)]
+        action: SloAction,
+    },
     /// Validate a configuration or print the documented default.
     Config {
         #[command(subcommand)]
         action: ConfigAction,
+    },
+}
+
+/// `slo` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SloAction {
+    /// Every SLO with compliance, budget and alerts.
+    #[command(after_help = "Example: ecosystem-perf slo list --format json")]
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One SLO: budget, burn rates per window, alerts, tenants.
+    #[command(after_help = "Example: ecosystem-perf slo show feed-availability")]
+    Show {
+        /// SLO name.
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Offline: evaluate the SLOs of a configuration over an NDJSON event file (event time;
+    /// the same numbers the server gives for the same events). Exit 0 when no SLO is in
+    /// violation and no page fires, 1 otherwise, 2 on bad input.
+    #[command(
+        after_help = "Example: ecosystem-perf slo check --config ecosystem-perf.yaml --events events.ndjson"
+    )]
+    Check {
+        /// Configuration with `slos:`.
+        #[arg(long)]
+        config: PathBuf,
+        /// NDJSON events.
+        #[arg(long)]
+        events: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 

@@ -195,3 +195,122 @@ pub fn callers(c: &Callers) -> String {
         c.service, c.window, c.k
     )
 }
+
+fn opt_pct(v: Option<f64>, digits: usize) -> String {
+    v.map(|x| format!("{:.*} %", digits, x * 100.0))
+        .unwrap_or_else(|| "–".into())
+}
+
+fn status_cell(status: &str) -> Cell {
+    let cell = Cell::new(status);
+    match status {
+        "violation" => cell.fg(Color::Red),
+        "warning" => cell.fg(Color::Yellow),
+        "ok" => cell.fg(Color::Green),
+        _ => cell,
+    }
+}
+
+/// SLOs as a table.
+pub fn slos(list: &[perf_core::slo::SloStatus]) -> String {
+    let mut t = new_table(&[
+        "slo",
+        "tenant",
+        "service",
+        "sli",
+        "objective",
+        "window",
+        "compliance",
+        "budget left",
+        "burn 1h",
+        "status",
+        "alerts",
+    ]);
+    for s in list {
+        let firing = s
+            .alerts
+            .iter()
+            .filter(|a| a.state == perf_core::slo::AlertState::Firing)
+            .count();
+        t.add_row(vec![
+            Cell::new(&s.name),
+            Cell::new(s.tenant.as_deref().unwrap_or("–")),
+            Cell::new(&s.service),
+            Cell::new(&s.sli),
+            Cell::new(format!("{} %", s.objective * 100.0)),
+            Cell::new(&s.window),
+            Cell::new(opt_pct(s.compliance, 3)),
+            Cell::new(format!("{:.1} %", s.error_budget.remaining * 100.0)),
+            Cell::new(format!(
+                "{:.2}",
+                s.burn_rates.get("1h").copied().unwrap_or(0.0)
+            )),
+            status_cell(&s.status),
+            Cell::new(firing),
+        ]);
+    }
+    t.to_string()
+}
+
+/// One SLO in detail: budget, burn rates, alerts.
+pub fn slo_detail(s: &perf_core::slo::SloStatus) -> String {
+    let mut out = format!(
+        "{} · {} {} on {} · objective {} % over {}\ncompliance {} · {} of {} good · budget {:.1} of {:.1} spent ({:.1} % left) · weekly burn {:.1} % · exhausted in {}\nstatus {}\n",
+        s.name,
+        s.sli,
+        s.threshold_ms.map(|t| format!("≤ {t} ms")).unwrap_or_default(),
+        s.service,
+        s.objective * 100.0,
+        s.window,
+        opt_pct(s.compliance, 3),
+        s.good,
+        s.total,
+        s.error_budget.spent,
+        s.error_budget.total,
+        s.error_budget.remaining * 100.0,
+        s.weekly_budget_burn * 100.0,
+        s.time_to_exhaustion.as_deref().unwrap_or("never at this rate"),
+        s.status
+    );
+    let mut burn = new_table(&["window", "burn rate", "events"]);
+    for w in perf_core::slo::BURN_WINDOWS
+        .iter()
+        .map(|w| perf_core::duration::format_duration(*w))
+    {
+        burn.add_row(vec![
+            Cell::new(&w),
+            Cell::new(format!(
+                "{:.2}",
+                s.burn_rates.get(&w).copied().unwrap_or(0.0)
+            )),
+            Cell::new(s.burn_rate_events.get(&w).copied().unwrap_or(0)),
+        ]);
+    }
+    out.push_str(&burn.to_string());
+    if !s.alerts.is_empty() {
+        let mut a = new_table(&[
+            "severity",
+            "state",
+            "windows",
+            "factor",
+            "burn long",
+            "burn short",
+            "since",
+            "why",
+        ]);
+        for x in &s.alerts {
+            a.add_row(vec![
+                Cell::new(format!("{:?}", x.severity).to_lowercase()),
+                Cell::new(format!("{:?}", x.state).to_lowercase()),
+                Cell::new(format!("{}/{}", x.long_window, x.short_window)),
+                Cell::new(format!("{:.1}", x.factor)),
+                Cell::new(format!("{:.1}", x.burn_rate_long)),
+                Cell::new(format!("{:.1}", x.burn_rate_short)),
+                Cell::new(perf_core::time::format_rfc3339(x.since_ms)),
+                Cell::new(x.reason.as_deref().unwrap_or("")),
+            ]);
+        }
+        out.push_str(&format!("\nalerts\n{a}"));
+    }
+    out
+}

@@ -1,6 +1,7 @@
 //! SLOs on the server: loading definitions (configuration file, then those made over the API
 //! and kept in the store) into the engine, the evaluation cycle (statuses cached, alert
-//! transitions written to the history and published on the stream), and the
+//! transitions written to the history and published on the stream; reads evaluate too),
+//! and the
 //! `/v1/slos` and `/v1/alerts` endpoints.
 
 use crate::config::slo::SloConfig;
@@ -99,16 +100,9 @@ pub fn evaluate(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The cached statuses (evaluating once if the cycle has not run yet).
+/// Current statuses: reading evaluates (so answers are never older than the data; alert
+/// transitions found on the way are recorded as in the cycle).
 pub fn statuses(state: &AppState) -> anyhow::Result<Vec<SloStatus>> {
-    if let Some(s) = state
-        .slo_statuses
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone()
-    {
-        return Ok(s);
-    }
     evaluate(state)?;
     Ok(state
         .slo_statuses
@@ -181,24 +175,11 @@ pub async fn get_one(
         .await
         .map_err(|e| AppError::Internal(e.into()))??;
     let mut mine: Vec<SloStatus> = all.into_iter().filter(|s| s.name == name).collect();
-    let pos = mine.iter().position(|s| s.tenant.is_none());
-    let status = match pos {
-        Some(p) => mine.remove(p),
-        // Defined after the last cycle: evaluate now.
-        None => {
-            let s = state.clone();
-            tokio::task::spawn_blocking(move || evaluate(&s))
-                .await
-                .map_err(|e| AppError::Internal(e.into()))??;
-            let all = statuses(&state)?;
-            mine = all.into_iter().filter(|s| s.name == name).collect();
-            let p = mine
-                .iter()
-                .position(|s| s.tenant.is_none())
-                .ok_or_else(|| AppError::NotFound(format!("no SLO named {name:?}")))?;
-            mine.remove(p)
-        }
-    };
+    let pos = mine
+        .iter()
+        .position(|s| s.tenant.is_none())
+        .ok_or_else(|| AppError::NotFound(format!("no SLO named {name:?}")))?;
+    let status = mine.remove(pos);
     Ok(Json(SloDetail {
         status,
         read_only: def.from_config,

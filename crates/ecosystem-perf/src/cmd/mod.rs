@@ -6,6 +6,7 @@ mod ingest;
 mod query;
 mod report;
 mod serve;
+mod slo;
 
 use crate::cli::Command;
 
@@ -35,6 +36,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             limit,
         } => report::callers(&service, &report, &by, limit),
         Command::Config { action } => config::run(action),
+        Command::Slo { action } => slo::run(action),
         query @ Command::Query { .. } => query::run(query),
     }
 }

@@ -1,0 +1,136 @@
+//! `slo list`, `slo show NAME` (online) and `slo check` (offline, for CI: the SLOs of a
+//! configuration over an NDJSON file, with the engine the server runs).
+
+use crate::cli::{Format, SloAction};
+use crate::client::{encode_component, ApiClient};
+use crate::exit::{BadInput, FAILURE, OK};
+use perf_core::model::{decode_events, BodyFormat, TimeBounds};
+use perf_core::slo::{AlertState, Severity, SloStatus};
+use perf_core::Engine;
+use perf_server::config::Config;
+use std::io::{BufRead, BufReader};
+
+/// Runs an `slo` subcommand.
+pub fn run(action: SloAction) -> anyhow::Result<i32> {
+    match action {
+        SloAction::List { server, format } => {
+            let v: serde_json::Value = ApiClient::new(&server)?.get("/v1/slos")?;
+            let list: Vec<SloStatus> = serde_json::from_value(v["slos"].clone())?;
+            print(&list, format, &v)
+        }
+        SloAction::Show {
+            name,
+            server,
+            format,
+        } => {
+            let v: serde_json::Value =
+                ApiClient::new(&server)?.get(&format!("/v1/slos/{}", encode_component(&name)))?;
+            let one: SloStatus = serde_json::from_value(v.clone())?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&v)?),
+                Format::Table => println!("{}", crate::tables::slo_detail(&one)),
+            }
+            Ok(OK)
+        }
+        SloAction::Check {
+            config,
+            events,
+            format,
+        } => check(&config, &events, format),
+    }
+}
+
+fn print(list: &[SloStatus], format: Format, raw: &serde_json::Value) -> anyhow::Result<i32> {
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(raw)?),
+        Format::Table => println!("{}", crate::tables::slos(list)),
+    }
+    Ok(OK)
+}
+
+fn check(
+    config_path: &std::path::Path,
+    events_path: &std::path::Path,
+    format: Format,
+) -> anyhow::Result<i32> {
+    let config = Config::load(config_path)
+        .map_err(|e| BadInput(format!("{}: {e}", config_path.display())))?;
+    if config.slos.is_empty() {
+        return Err(BadInput(format!("{}: no SLO under slos:", config_path.display())).into());
+    }
+    let mut engine = Engine::new(config.engine_config())?;
+    for c in &config.slos {
+        let def = c
+            .to_def(true)
+            .map_err(|e| BadInput(format!("{}: slo {}: {e}", config_path.display(), c.name)))?;
+        engine.slos_mut().upsert(def).map_err(BadInput)?;
+    }
+    let file = std::fs::File::open(events_path)
+        .map_err(|e| BadInput(format!("{}: {e}", events_path.display())))?;
+    let bounds = TimeBounds {
+        now_ms: 0,
+        max_age_ms: i64::MAX / 4,
+        max_future_ms: i64::MAX / 4,
+    };
+    let mut batch = String::new();
+    let mut first_line = 1;
+    let flush =
+        |batch: &mut String, first_line: usize, engine: &mut Engine| -> anyhow::Result<()> {
+            if batch.trim().is_empty() {
+                batch.clear();
+                return Ok(());
+            }
+            let (events, answer) =
+                decode_events(batch.as_bytes(), BodyFormat::Ndjson, &bounds, usize::MAX)
+                    .map_err(|e| BadInput(format!("{}: {e}", events_path.display())))?;
+            if let Some(err) = answer.errors.first() {
+                return Err(BadInput(format!(
+                    "{}:{}: {}: {}",
+                    events_path.display(),
+                    first_line + err.index,
+                    err.field,
+                    err.message
+                ))
+                .into());
+            }
+            let now = events
+                .iter()
+                .map(|e| e.ts_ms)
+                .max()
+                .unwrap_or(0)
+                .max(engine.watermark());
+            engine.ingest(&events, now);
+            batch.clear();
+            Ok(())
+        };
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| BadInput(format!("{}: {e}", events_path.display())))?;
+        batch.push_str(&line);
+        batch.push('\n');
+        if (i + 1) % 10_000 == 0 {
+            flush(&mut batch, first_line, &mut engine)?;
+            first_line = i + 2;
+        }
+    }
+    flush(&mut batch, first_line, &mut engine)?;
+    let now = engine.watermark();
+    if now == i64::MIN {
+        return Err(BadInput(format!("{}: no events", events_path.display())).into());
+    }
+    engine.advance(now);
+    let statuses: Vec<SloStatus> = engine
+        .slos_mut()
+        .evaluate(now)
+        .into_iter()
+        .map(|e| e.status)
+        .collect();
+    let raw = serde_json::json!({"slos": statuses});
+    print(&statuses, format, &raw)?;
+    let failing = statuses.iter().any(|s| {
+        s.status == "violation"
+            || s.alerts
+                .iter()
+                .any(|a| a.state == AlertState::Firing && a.severity == Severity::Page)
+    });
+    Ok(if failing { FAILURE } else { OK })
+}
