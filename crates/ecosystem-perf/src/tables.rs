@@ -281,9 +281,9 @@ pub fn slo_detail(s: &perf_core::slo::SloStatus) -> String {
             Cell::new(&w),
             Cell::new(format!(
                 "{:.2}",
-                s.burn_rates.get(&w).copied().unwrap_or(0.0)
+                s.burn_rates.get(w.as_str()).copied().unwrap_or(0.0)
             )),
-            Cell::new(s.burn_rate_events.get(&w).copied().unwrap_or(0)),
+            Cell::new(s.burn_rate_events.get(w.as_str()).copied().unwrap_or(0)),
         ]);
     }
     out.push_str(&burn.to_string());

@@ -127,7 +127,7 @@ pub fn service_summary(statuses: &[SloStatus], service: &str) -> (String, u32) {
         .collect();
     let worst = mine
         .iter()
-        .map(|s| s.status.as_str())
+        .map(|s| s.status.as_ref())
         .max_by_key(|s| rank(s))
         .unwrap_or("none");
     let open = mine

@@ -6,6 +6,22 @@
 
 use super::definition::{AlertTier, Severity};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// A window label without allocating for the standard windows.
+fn label(ms: i64) -> Cow<'static, str> {
+    const M: i64 = 60_000;
+    match ms {
+        x if x == 5 * M => Cow::Borrowed("5m"),
+        x if x == 30 * M => Cow::Borrowed("30m"),
+        x if x == 60 * M => Cow::Borrowed("1h"),
+        x if x == 120 * M => Cow::Borrowed("2h"),
+        x if x == 360 * M => Cow::Borrowed("6h"),
+        x if x == 1440 * M => Cow::Borrowed("1d"),
+        x if x == 4320 * M => Cow::Borrowed("3d"),
+        other => Cow::Owned(crate::duration::format_duration(other)),
+    }
+}
 
 /// Alert state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,9 +44,9 @@ pub struct Alert {
     /// Current state.
     pub state: AlertState,
     /// Long window label.
-    pub long_window: String,
+    pub long_window: Cow<'static, str>,
     /// Short window label.
-    pub short_window: String,
+    pub short_window: Cow<'static, str>,
     /// Burn-rate factor both windows must reach.
     pub factor: f64,
     /// Burn rate over the long window.
@@ -92,8 +108,8 @@ impl TierState {
         let make = |state, since_ms, reason| Alert {
             severity: tier.severity,
             state,
-            long_window: crate::duration::format_duration(tier.long_ms),
-            short_window: crate::duration::format_duration(tier.short_ms),
+            long_window: label(tier.long_ms),
+            short_window: label(tier.short_ms),
             factor,
             burn_rate_long: r.burn_long,
             burn_rate_short: r.burn_short,

@@ -221,6 +221,37 @@ impl SloCounter {
         c
     }
 
+    /// Counts for several ranges that share their end `to`: `out[i]` gets `[froms[i], to)`,
+    /// touching every bucket once (evaluation asks for a dozen windows per SLO). At most 32
+    /// ranges.
+    pub fn counts_since(&self, froms: &[i64], to: i64, out: &mut [Counts]) {
+        debug_assert!(froms.len() <= 32 && out.len() >= froms.len());
+        let mut order = [(0i64, 0usize); 32];
+        let n = froms.len().min(32);
+        for (i, f) in froms.iter().take(n).enumerate() {
+            order[i] = (*f, i);
+        }
+        order[..n].sort_unstable_by_key(|o| std::cmp::Reverse(o.0));
+        let (mut m_end, mut h_end) = (
+            self.minutes.partition_point(|m| m.0 < to),
+            self.hours.partition_point(|h| h.start < to),
+        );
+        let mut acc = Counts::default();
+        for &(from, i) in &order[..n] {
+            let m_start = self.minutes.partition_point(|m| m.0 < from).min(m_end);
+            for (_, c) in self.minutes.range(m_start..m_end) {
+                acc.add(*c);
+            }
+            m_end = m_start;
+            let h_start = self.hours.partition_point(|h| h.start < from).min(h_end);
+            for h in self.hours.range(h_start..h_end) {
+                acc.add(h.counts);
+            }
+            h_end = h_start;
+            out[i] = acc;
+        }
+    }
+
     /// Slice tallies in `[from, to)`: closed slices from the hour tier, open ones computed
     /// from the minutes.
     pub fn slices(&self, from: i64, to: i64, slice_ms: i64, threshold: f64) -> Slices {
@@ -291,6 +322,13 @@ mod tests {
             let total = want.clone().count() as u64;
             let good = want.filter(|(_, g)| *g).count() as u64;
             prop_assert_eq!(c.counts(from, to), Counts { good, total });
+            let end = aligned_from(now, now) + MINUTE;
+            let froms = [from, aligned_from(now - 2 * HOUR, now), aligned_from(now - 30 * HOUR, now)];
+            let mut many = [Counts::default(); 3];
+            c.counts_since(&froms, end, &mut many);
+            for (f, got) in froms.iter().zip(many) {
+                prop_assert_eq!(got, c.counts(*f, end));
+            }
         }
     }
 

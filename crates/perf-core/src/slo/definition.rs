@@ -271,6 +271,9 @@ impl SloDef {
                 return Err("timeSliceTarget: a fraction in (0, 1]".into());
             }
         }
+        if self.tiers.len() > 8 {
+            return Err("alerting.tiers: at most 8 tiers".into());
+        }
         for (i, t) in self.tiers.iter().enumerate() {
             if !(t.budget_fraction > 0.0 && t.budget_fraction <= 1.0)
                 || t.short_ms <= 0

@@ -14,6 +14,7 @@ use super::definition::{Budgeting, SloDef, SloWindow};
 use super::window::{last, slo_window};
 use crate::duration::format_duration;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 const MINUTE: i64 = 60_000;
@@ -28,6 +29,8 @@ pub const BURN_WINDOWS: [i64; 7] = [
     24 * HOUR,
     72 * HOUR,
 ];
+/// Their labels.
+const BURN_LABELS: [&str; 7] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
 const WEEK: i64 = 7 * 24 * HOUR;
 
 /// The error budget.
@@ -54,7 +57,7 @@ pub struct SloStatus {
     /// Tenant of a per-tenant instance.
     pub tenant: Option<String>,
     /// `availability` or `latency`.
-    pub sli: String,
+    pub sli: Cow<'static, str>,
     /// Latency threshold of a latency SLI.
     pub threshold_ms: Option<f64>,
     /// Objective as a fraction.
@@ -64,7 +67,7 @@ pub struct SloStatus {
     /// Window start (unix ms).
     pub window_start_ms: i64,
     /// `occurrences`, `timeslices`, `ratio_timeslices`.
-    pub budgeting_method: String,
+    pub budgeting_method: Cow<'static, str>,
     /// Good share (events or slices), `null` without data.
     pub compliance: Option<f64>,
     /// Events in the window.
@@ -74,15 +77,15 @@ pub struct SloStatus {
     /// The error budget.
     pub error_budget: ErrorBudget,
     /// Burn rate per window label.
-    pub burn_rates: BTreeMap<String, f64>,
+    pub burn_rates: BTreeMap<Cow<'static, str>, f64>,
     /// Events per burn-rate window (to judge the rates).
-    pub burn_rate_events: BTreeMap<String, u64>,
+    pub burn_rate_events: BTreeMap<Cow<'static, str>, u64>,
     /// Share of the period's budget burnt per week at the last 7 days' rate.
     pub weekly_budget_burn: f64,
     /// Time left at the current (1h) burn, `null` when not burning.
     pub time_to_exhaustion: Option<String>,
     /// `no_data`, `ok`, `warning` (an alert fires or ≥ 75 % consumed), `violation` (overspent).
-    pub status: String,
+    pub status: Cow<'static, str>,
     /// Alerts that are pending, firing or recently resolved.
     pub alerts: Vec<Alert>,
 }
@@ -97,14 +100,14 @@ fn burn(c: Counts, objective: f64) -> f64 {
 fn window_label(w: &SloWindow) -> String {
     match w {
         SloWindow::Rolling { length_ms } => format_duration(*length_ms),
-        SloWindow::Calendar { unit, tz } => format!(
-            "{} {}",
-            serde_json::to_value(unit)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default(),
-            tz.name()
-        ),
+        SloWindow::Calendar { unit, tz } => {
+            let unit = match unit {
+                super::definition::CalendarUnit::Week => "week",
+                super::definition::CalendarUnit::Month => "month",
+                super::definition::CalendarUnit::Quarter => "quarter",
+            };
+            format!("{unit} {}", tz.name())
+        }
     }
 }
 
@@ -117,7 +120,34 @@ pub fn evaluate(
     now: i64,
 ) -> (SloStatus, Vec<Transition>) {
     let (from, to) = slo_window(&def.window, now);
-    let counts = counter.counts(from, to);
+    // Every window ends at `to`: collect their starts and count them in one pass.
+    let mut lengths = [0i64; 31];
+    let mut n = 0;
+    for w in BURN_WINDOWS
+        .into_iter()
+        .chain([WEEK])
+        .chain(def.tiers.iter().flat_map(|t| [t.long_ms, t.short_ms]))
+    {
+        if n < lengths.len() && !lengths[..n].contains(&w) {
+            lengths[n] = w;
+            n += 1;
+        }
+    }
+    let mut froms = [0i64; 32];
+    for (f, w) in froms.iter_mut().zip(&lengths[..n]) {
+        *f = last(now, *w).0;
+    }
+    froms[n] = from;
+    let mut all = [Counts::default(); 32];
+    counter.counts_since(&froms[..=n], to, &mut all);
+    let counts = all[n];
+    let window_counts = |w: i64| {
+        lengths[..n]
+            .iter()
+            .position(|x| *x == w)
+            .map(|i| all[i])
+            .unwrap_or_default()
+    };
     let budget_share = 1.0 - def.objective;
     let (compliance, budget_total, spent, method) = match def.budgeting {
         Budgeting::Occurrences => (
@@ -153,16 +183,12 @@ pub fn evaluate(
     } else {
         0.0
     };
-    let window_counts = |w: i64| {
-        let (f, t) = last(now, w);
-        counter.counts(f, t)
-    };
     let mut burn_rates = BTreeMap::new();
     let mut burn_rate_events = BTreeMap::new();
-    for w in BURN_WINDOWS {
+    for (w, label) in BURN_WINDOWS.into_iter().zip(BURN_LABELS) {
         let c = window_counts(w);
-        burn_rates.insert(format_duration(w), burn(c, def.objective));
-        burn_rate_events.insert(format_duration(w), c.total);
+        burn_rates.insert(Cow::Borrowed(label), burn(c, def.objective));
+        burn_rate_events.insert(Cow::Borrowed(label), c.total);
     }
     let period = def.period_ms();
     let weekly_budget_burn = burn(window_counts(WEEK), def.objective) * WEEK as f64 / period as f64;
@@ -211,12 +237,12 @@ pub fn evaluate(
         name: def.name.clone(),
         service: def.selector.service.clone(),
         tenant: tenant.map(String::from),
-        sli: def.sli.name().into(),
+        sli: Cow::Borrowed(def.sli.name()),
         threshold_ms,
         objective: def.objective,
         window: window_label(&def.window),
         window_start_ms: from,
-        budgeting_method: method.into(),
+        budgeting_method: Cow::Borrowed(method),
         compliance,
         total: counts.total,
         good: counts.good,
@@ -230,7 +256,7 @@ pub fn evaluate(
         burn_rate_events,
         weekly_budget_burn,
         time_to_exhaustion,
-        status: status.into(),
+        status: Cow::Borrowed(status),
         alerts,
     };
     (status, transitions)

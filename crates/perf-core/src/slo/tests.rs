@@ -189,12 +189,12 @@ fn compliance_budget_and_every_burn_window_match_brute_force() {
             };
             let label = crate::duration::format_duration(w);
             assert!(
-                (s.burn_rates[&label] - want).abs() < 1e-9,
+                (s.burn_rates[label.as_str()] - want).abs() < 1e-9,
                 "{} {label}: {} vs {want}",
                 def.name,
-                s.burn_rates[&label]
+                s.burn_rates[label.as_str()]
             );
-            assert_eq!(s.burn_rate_events[&label], n);
+            assert_eq!(s.burn_rate_events[label.as_str()], n);
         }
     }
     // The month window starts at midnight New York time, 05:00 UTC.
