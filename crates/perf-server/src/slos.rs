@@ -195,6 +195,16 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<SloConfig, AppError> {
         .unwrap_or("");
     let text = std::str::from_utf8(body)
         .map_err(|_| AppError::BadRequest("the body is not UTF-8".into()))?;
+    if text.contains("apiVersion") || text.contains("prometheus/v1") {
+        let mut slos = crate::config::import_slos(text).map_err(AppError::BadRequest)?;
+        if slos.len() != 1 {
+            return Err(AppError::BadRequest(format!(
+                "the document holds {} SLOs; PUT takes exactly one",
+                slos.len()
+            )));
+        }
+        return Ok(slos.remove(0));
+    }
     if ct.contains("json") {
         let de = &mut serde_json::Deserializer::from_str(text);
         serde_path_to_error::deserialize(de)
@@ -206,7 +216,7 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<SloConfig, AppError> {
     }
 }
 
-/// `PUT /v1/slos/{name}` (JSON or YAML).
+/// `PUT /v1/slos/{name}`: a native entry (JSON or YAML), or one OpenSLO v1 / Sloth SLO.
 pub async fn put(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,

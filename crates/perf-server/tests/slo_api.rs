@@ -108,6 +108,21 @@ async fn configured_slos_are_read_only_and_api_slos_are_managed_and_kept() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
 
+    let openslo = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/slo/openslo-valid.yaml"
+    ))
+    .unwrap();
+    let one_doc = openslo.split("---").nth(1).unwrap().to_string();
+    let (status, body) = put(&t.state, "feed-latency", "application/yaml", &one_doc).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        put(&t.state, "feed-latency", "application/yaml", &openslo)
+            .await
+            .0,
+        StatusCode::BAD_REQUEST,
+        "two SLOs in one PUT"
+    );
     let (status, one) = get(&t.state, "/v1/slos/route-latency").await;
     assert_eq!(status, StatusCode::OK, "{one}");
     assert_eq!(one["objective"], 0.995);

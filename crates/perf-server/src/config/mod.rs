@@ -4,7 +4,9 @@
 //! `Default` impls and in `DEFAULT_YAML`, which a test keeps identical to them.
 
 mod interpolate;
+pub mod openslo;
 pub mod slo;
+pub mod sloth;
 mod types;
 
 pub use interpolate::interpolate_env;
@@ -64,13 +66,28 @@ impl Config {
         Ok(config)
     }
 
-    /// Reads and parses a file.
+    /// Reads and parses a file, with the SLO files it names.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        Config::from_yaml(&text)
+        let mut config = Config::from_yaml(&text)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for (i, file) in config.slo_files.clone().iter().enumerate() {
+            let full = base.join(file);
+            let text = std::fs::read_to_string(&full).map_err(|source| ConfigError::Read {
+                path: full.display().to_string(),
+                source,
+            })?;
+            let slos = import_slos(&text).map_err(|message| ConfigError::Invalid {
+                path: format!("sloFiles[{i}] ({})", full.display()),
+                message,
+            })?;
+            config.slos.extend(slos);
+        }
+        config.validate()?;
+        Ok(config)
     }
 
     /// Checks rules that types alone cannot express.
@@ -170,6 +187,26 @@ impl Config {
             },
             max_future: base.max_future,
         }
+    }
+}
+
+/// SLOs of an OpenSLO v1 or Sloth `prometheus/v1` document, recognised by its header.
+pub fn import_slos(text: &str) -> Result<Vec<slo::SloConfig>, String> {
+    let head: serde_yaml_ng::Value = serde_yaml_ng::Deserializer::from_str(text)
+        .next()
+        .map(serde::Deserialize::deserialize)
+        .transpose()
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    if head.get("apiVersion").is_some() {
+        openslo::parse(text)
+    } else if head.get("version").and_then(|v| v.as_str()) == Some("prometheus/v1") {
+        sloth::parse(text)
+    } else {
+        Err(
+            "not an OpenSLO (apiVersion: openslo/v1) or Sloth (version: prometheus/v1) document"
+                .into(),
+        )
     }
 }
 

@@ -25,6 +25,9 @@ pub struct Config {
     pub views: Vec<ViewDef>,
     /// SLOs (read-only over the API).
     pub slos: Vec<super::slo::SloConfig>,
+    /// OpenSLO v1 or Sloth files whose SLOs are added to `slos` (paths relative to the
+    /// configuration file).
+    pub slo_files: Vec<String>,
 }
 
 impl Default for Config {
@@ -41,6 +44,7 @@ impl Default for Config {
             heavy_hitters: engine.heavy_hitters,
             views: engine.views,
             slos: Vec::new(),
+            slo_files: Vec::new(),
         }
     }
 }
