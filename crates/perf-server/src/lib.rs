@@ -13,6 +13,7 @@ mod query_view;
 mod slos;
 pub mod state;
 pub mod stream;
+pub mod webhooks;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
@@ -102,6 +103,7 @@ pub async fn run(
     let snapshots = tokio::spawn(snapshot_every(state.clone()));
     let publisher = tokio::spawn(stream::publish_overview_every_second(state.clone()));
     let evaluator = tokio::spawn(evaluate_every(state.clone()));
+    let notifier = tokio::spawn(webhooks::deliver_forever(state.clone()));
     let flag = state.clone();
     axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(async move {
@@ -113,6 +115,7 @@ pub async fn run(
     snapshots.abort();
     publisher.abort();
     evaluator.abort();
+    notifier.abort();
     let s = state.clone();
     tokio::task::spawn_blocking(move || s.snapshot()).await??;
     tracing::info!("final snapshot written");

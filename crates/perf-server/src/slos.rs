@@ -91,6 +91,7 @@ pub fn evaluate(state: &AppState) -> anyhow::Result<()> {
             })?;
             crate::stream::publish(state, "alert", now, &payload);
         }
+        crate::webhooks::enqueue(state, &e.status, &e.transitions, now)?;
         statuses.push(e.status);
     }
     *state

@@ -70,9 +70,7 @@ impl AppState {
         let wanted = config.engine_config();
         let (mut engine, after) = match store.load_snapshot()? {
             Some(s) => {
-                let mut engine: Engine =
-                    postcard::from_bytes(&s.data).context("decoding the aggregate snapshot")?;
-                engine.after_load();
+                let engine = decode_snapshot(&s.data)?;
                 if engine.config() != &wanted {
                     tracing::warn!("views, resolutions or limits differ from the stored aggregates; they keep their layout until the data directory is renewed");
                 }
@@ -219,7 +217,7 @@ impl AppState {
     pub fn snapshot(&self) -> anyhow::Result<()> {
         let (seq, data, taken_at_ms) = {
             let engine = self.engine();
-            let data = postcard::to_stdvec(&*engine).context("encoding the snapshot")?;
+            let data = encode_snapshot(&engine)?;
             (self.log.last_seq(), data, engine.watermark())
         };
         self.log.wait_durable(seq)?;
@@ -266,6 +264,28 @@ impl AppState {
 #[derive(Debug, thiserror::Error)]
 #[error("the server is shutting down")]
 pub struct ShuttingDown;
+
+/// Format of the snapshot bytes: a little-endian `u32` version, then the postcard engine.
+/// Postcard is positional, so any change to the engine's serialised fields must bump it.
+const SNAPSHOT_FORMAT: u32 = 2;
+
+fn encode_snapshot(engine: &Engine) -> anyhow::Result<Vec<u8>> {
+    postcard::to_extend(engine, SNAPSHOT_FORMAT.to_le_bytes().to_vec())
+        .context("encoding the snapshot")
+}
+
+fn decode_snapshot(data: &[u8]) -> anyhow::Result<Engine> {
+    anyhow::ensure!(data.len() >= 4, "the aggregate snapshot is truncated");
+    let format = u32::from_le_bytes(data[..4].try_into()?);
+    anyhow::ensure!(
+        format == SNAPSHOT_FORMAT,
+        "the aggregate snapshot has format {format}, this binary reads format {SNAPSHOT_FORMAT}; start the version that wrote it, or move the data directory away to start empty"
+    );
+    let mut engine: Engine =
+        postcard::from_bytes(&data[4..]).context("decoding the aggregate snapshot")?;
+    engine.after_load();
+    Ok(engine)
+}
 
 fn decode_record(payload: &[u8]) -> anyhow::Result<(i64, LogBatch)> {
     anyhow::ensure!(payload.len() >= 8, "record too short");

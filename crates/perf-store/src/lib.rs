@@ -36,6 +36,19 @@ pub struct AlertRecord {
     pub payload: String,
 }
 
+/// A notification waiting for delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxItem {
+    /// Row id.
+    pub id: i64,
+    /// Receiver name.
+    pub receiver: String,
+    /// JSON body to send.
+    pub payload: String,
+    /// Attempts so far.
+    pub attempts: i64,
+}
+
 /// What every storage backend provides.
 pub trait Store: Send + Sync {
     /// The schema version of the open database.
@@ -58,4 +71,19 @@ pub trait Store: Send + Sync {
     fn append_alert(&self, record: &AlertRecord) -> Result<(), StoreError>;
     /// The newest `limit` history records, newest first.
     fn recent_alerts(&self, limit: usize) -> Result<Vec<AlertRecord>, StoreError>;
+    /// Queues a notification for a webhook receiver (durably, before anyone is told).
+    fn enqueue_webhook(
+        &self,
+        receiver: &str,
+        payload: &str,
+        now_ms: i64,
+    ) -> Result<i64, StoreError>;
+    /// Undelivered notifications due at `now_ms`, oldest first.
+    fn due_webhooks(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxItem>, StoreError>;
+    /// Marks a notification delivered.
+    fn webhook_delivered(&self, id: i64, now_ms: i64) -> Result<(), StoreError>;
+    /// Records a failed attempt and when to try again.
+    fn webhook_failed(&self, id: i64, next_at_ms: i64, error: &str) -> Result<(), StoreError>;
+    /// Notifications not delivered yet.
+    fn webhook_backlog(&self) -> Result<u64, StoreError>;
 }

@@ -2,7 +2,7 @@
 //! applied in order at open and recorded in `PRAGMA user_version`; a database from a newer
 //! binary is refused rather than touched.
 
-use crate::{AlertRecord, Snapshot, Store, StoreError};
+use crate::{AlertRecord, OutboxItem, Snapshot, Store, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::Mutex;
@@ -11,6 +11,7 @@ use std::sync::Mutex;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_slos_alerts.sql"),
+    include_str!("../migrations/sqlite/0003_webhook_outbox.sql"),
 ];
 
 /// Schema version this binary writes.
@@ -140,6 +141,61 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn enqueue_webhook(
+        &self,
+        receiver: &str,
+        payload: &str,
+        now_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO webhook_outbox (receiver, payload, created_at_ms, next_at_ms) VALUES (?1, ?2, ?3, ?3)",
+            params![receiver, payload, now_ms],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn due_webhooks(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, receiver, payload, attempts FROM webhook_outbox
+             WHERE delivered_at_ms IS NULL AND next_at_ms <= ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![now_ms, limit as i64], |r| {
+            Ok(OutboxItem {
+                id: r.get(0)?,
+                receiver: r.get(1)?,
+                payload: r.get(2)?,
+                attempts: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn webhook_delivered(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE webhook_outbox SET delivered_at_ms = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+            params![id, now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn webhook_failed(&self, id: i64, next_at_ms: i64, error: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE webhook_outbox SET attempts = attempts + 1, next_at_ms = ?2, last_error = ?3 WHERE id = ?1",
+            params![id, next_at_ms, error],
+        )?;
+        Ok(())
+    }
+
+    fn webhook_backlog(&self) -> Result<u64, StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*) FROM webhook_outbox WHERE delivered_at_ms IS NULL",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
     fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn()
@@ -184,6 +240,21 @@ mod tests {
             })
         );
         assert_eq!(s.get_meta("k").unwrap().as_deref(), Some("v"));
+    }
+
+    #[test]
+    fn webhook_outbox_retries_until_delivered() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("perf.db")).unwrap();
+        let a = s.enqueue_webhook("ops", "{1}", 10).unwrap();
+        let b = s.enqueue_webhook("ops", "{2}", 10).unwrap();
+        assert_eq!(s.due_webhooks(10, 10).unwrap().len(), 2);
+        s.webhook_failed(a, 20, "503").unwrap();
+        s.webhook_delivered(b, 11).unwrap();
+        assert!(s.due_webhooks(15, 10).unwrap().is_empty());
+        let due = s.due_webhooks(20, 10).unwrap();
+        assert_eq!((due[0].id, due[0].attempts), (a, 1));
+        assert_eq!(s.webhook_backlog().unwrap(), 1);
     }
 
     #[test]

@@ -5,9 +5,10 @@
 use crate::model::{Event, RequestClass};
 use serde::{Deserialize, Serialize};
 
-/// What makes an event good.
+/// What makes an event good. (Externally tagged in serde, so that non-self-describing
+/// snapshot formats can hold it.)
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Sli {
     /// Good = the request succeeded.
     Availability,
@@ -86,7 +87,7 @@ pub enum CalendarUnit {
 
 /// The compliance window.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum SloWindow {
     /// The last `length_ms`.
     Rolling {
@@ -104,7 +105,7 @@ pub enum SloWindow {
 
 /// How the error budget is counted (OpenSLO `budgetingMethod`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Budgeting {
     /// Good events over all events.
     Occurrences,

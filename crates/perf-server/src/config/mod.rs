@@ -148,6 +148,17 @@ impl Config {
                 return invalid(name, "must be a fraction between 0 and 1".into());
             }
         }
+        for (i, w) in self.alerting.webhooks.iter().enumerate() {
+            if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
+                return invalid(
+                    &format!("alerting.webhooks[{i}].url"),
+                    format!("{:?} is not an http(s) URL", w.url),
+                );
+            }
+        }
+        if self.alerting.retry_initial > self.alerting.retry_max {
+            return invalid("alerting.retryInitial", "must not exceed retryMax".into());
+        }
         let mut names = std::collections::HashSet::new();
         for (i, slo) in self.slos.iter().enumerate() {
             slo.to_def(true).map_err(|m| {

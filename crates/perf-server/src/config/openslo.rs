@@ -191,9 +191,11 @@ fn window(windows: &[TimeWindow]) -> Result<WindowConfig, String> {
                 "1w" | "7d" | "1W" => CalendarUnit::Week,
                 "1M" => CalendarUnit::Month,
                 "1Q" | "3M" => CalendarUnit::Quarter,
-                other => return Err(format!(
+                other => {
+                    return Err(format!(
                     "spec.timeWindow[0].duration: {other:?} is not a calendar period (1w, 1M, 1Q)"
-                )),
+                ))
+                }
             };
             Ok(WindowConfig::Calendar {
                 calendar,
@@ -316,28 +318,30 @@ fn convert(doc: Document) -> Result<SloConfig, String> {
             return Err("spec.indicator.spec: exactly one of ratioMetric or thresholdMetric".into())
         }
     };
-    let (budgeting_method, time_slice, time_slice_target) =
-        match doc.spec.budgeting_method.as_str() {
-            "Occurrences" => (None, None, None),
-            "Timeslices" => (
-                Some("timeslices".to_string()),
-                objective.time_slice_window.clone(),
-                Some(
-                    objective
-                        .time_slice_target
-                        .ok_or("spec.objectives[0].timeSliceTarget: required for Timeslices")?
-                        * 100.0,
-                ),
+    let (budgeting_method, time_slice, time_slice_target) = match doc.spec.budgeting_method.as_str()
+    {
+        "Occurrences" => (None, None, None),
+        "Timeslices" => (
+            Some("timeslices".to_string()),
+            objective.time_slice_window.clone(),
+            Some(
+                objective
+                    .time_slice_target
+                    .ok_or("spec.objectives[0].timeSliceTarget: required for Timeslices")?
+                    * 100.0,
             ),
-            "RatioTimeslices" => (
-                Some("ratio_timeslices".to_string()),
-                objective.time_slice_window.clone(),
-                None,
-            ),
-            other => return Err(format!(
+        ),
+        "RatioTimeslices" => (
+            Some("ratio_timeslices".to_string()),
+            objective.time_slice_window.clone(),
+            None,
+        ),
+        other => {
+            return Err(format!(
                 "spec.budgetingMethod: {other:?} is not Occurrences, Timeslices or RatioTimeslices"
-            )),
-        };
+            ))
+        }
+    };
     let _ = (
         &objective.display_name,
         &indicator.metadata,

@@ -28,6 +28,55 @@ pub struct Config {
     /// OpenSLO v1 or Sloth files whose SLOs are added to `slos` (paths relative to the
     /// configuration file).
     pub slo_files: Vec<String>,
+    /// Where alert notifications go.
+    pub alerting: AlertingSection,
+}
+
+/// A webhook receiver (Alertmanager-compatible JSON payload).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WebhookConfig {
+    /// Receiver name (in the payload's `receiver`).
+    pub name: String,
+    /// URL to POST to.
+    pub url: String,
+    /// Extra headers (e.g. `Authorization: "Bearer ${HOOK_TOKEN}"`).
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Request timeout.
+    #[serde(default = "default_webhook_timeout", with = "serde_label")]
+    pub timeout: i64,
+}
+
+fn default_webhook_timeout() -> i64 {
+    5_000
+}
+
+/// `alerting:` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct AlertingSection {
+    /// Receivers; every firing and resolved alert goes to each.
+    pub webhooks: Vec<WebhookConfig>,
+    /// First retry delay; doubles per attempt.
+    #[serde(with = "serde_label")]
+    pub retry_initial: i64,
+    /// Longest retry delay.
+    #[serde(with = "serde_label")]
+    pub retry_max: i64,
+    /// Base URL put in the payload's `externalURL` (default: the listen address).
+    pub external_url: Option<String>,
+}
+
+impl Default for AlertingSection {
+    fn default() -> Self {
+        AlertingSection {
+            webhooks: Vec::new(),
+            retry_initial: 1_000,
+            retry_max: 300_000,
+            external_url: None,
+        }
+    }
 }
 
 impl Default for Config {
@@ -45,6 +94,7 @@ impl Default for Config {
             views: engine.views,
             slos: Vec::new(),
             slo_files: Vec::new(),
+            alerting: AlertingSection::default(),
         }
     }
 }

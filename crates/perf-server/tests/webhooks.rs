@@ -1,0 +1,194 @@
+//! Webhook delivery against a real local HTTP receiver that is down at first, across a
+//! restart of ecosystem-perf, and then back: every alert arrives, none twice.
+
+mod common;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post as route_post;
+use axum::Json;
+use common::*;
+use perf_server::config::slo::SloConfig;
+use perf_server::config::{ClockMode, Config, WebhookConfig};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct Receiver {
+    up: AtomicBool,
+    received: Mutex<Vec<serde_json::Value>>,
+}
+
+async fn hook(State(r): State<Arc<Receiver>>, Json(body): Json<serde_json::Value>) -> StatusCode {
+    if !r.up.load(Ordering::SeqCst) {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    r.received.lock().unwrap().push(body);
+    StatusCode::OK
+}
+
+async fn start_receiver() -> (Arc<Receiver>, String) {
+    let r = Arc::new(Receiver::default());
+    let app = axum::Router::new()
+        .route("/hook", route_post(hook))
+        .with_state(r.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (r, url)
+}
+
+fn config(dir: &std::path::Path, url: &str) -> Config {
+    let mut c = Config::default();
+    c.server.data_dir = dir.display().to_string();
+    c.server.clock = ClockMode::Event;
+    c.server.evaluation_interval = 3_600_000;
+    c.slos = vec![serde_yaml_ng::from_str::<SloConfig>(
+        "{name: feed, service: qnet, sli: availability, objective: 99.9, window: 30d}",
+    )
+    .unwrap()];
+    c.alerting.webhooks = vec![WebhookConfig {
+        name: "oncall".into(),
+        url: url.into(),
+        headers: Default::default(),
+        timeout: 2_000,
+    }];
+    c.alerting.retry_initial = 50;
+    c.alerting.retry_max = 200;
+    c
+}
+
+fn traffic(t0: i64, minutes: std::ops::Range<i64>, errors: bool) -> String {
+    let mut body = String::new();
+    for m in minutes {
+        for k in 0..20 {
+            let ok = !errors || k % 2 == 0;
+            body.push_str(&format!("{{\"ts\":{},\"service\":\"qnet\",\"operation\":\"o\",\"latencyMs\":5,\"ok\":{ok}}}\n", t0 + m * 60_000 + k * 1000));
+        }
+    }
+    body
+}
+
+async fn serve(
+    state: Arc<perf_server::AppState>,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(perf_server::run(state, listener, async move {
+        let _ = rx.await;
+    }));
+    (tx, handle)
+}
+
+async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_reach_a_receiver_that_was_down_exactly_once() {
+    let (receiver, url) = start_receiver().await;
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = 1_780_000_000_000i64 - 1_780_000_000_000i64 % 60_000;
+
+    // Round 1: the receiver is down; alerts fire and wait in the outbox.
+    let state = perf_server::AppState::open(config(dir.path(), &url)).unwrap();
+    let (stop, server) = serve(state.clone()).await;
+    let mut body = traffic(t0, 0..60, false);
+    body.push_str(&traffic(t0, 60..66, true));
+    assert_eq!(
+        post(&state, "/v1/events", "application/x-ndjson", body)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    perf_server::evaluate_slos(&state).unwrap();
+    let queued = state.store().webhook_backlog().unwrap();
+    assert!(queued >= 2, "both page tiers fire: {queued}");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(receiver.received.lock().unwrap().is_empty());
+    assert_eq!(
+        state.store().webhook_backlog().unwrap(),
+        queued,
+        "failed attempts keep notifications queued"
+    );
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    drop(state);
+
+    // Round 2: ecosystem-perf restarts and the receiver comes back.
+    let state = perf_server::AppState::open(config(dir.path(), &url)).unwrap();
+    let (stop, server) = serve(state.clone()).await;
+    receiver.up.store(true, Ordering::SeqCst);
+    wait_until("the backlog to drain", || {
+        state.store().webhook_backlog().unwrap() == 0
+    })
+    .await;
+    let firing: Vec<serde_json::Value> = receiver.received.lock().unwrap().clone();
+    assert_eq!(
+        firing.len() as u64,
+        queued,
+        "every queued alert delivered once"
+    );
+    for n in &firing {
+        assert_eq!(n["version"], "4");
+        assert_eq!(n["status"], "firing");
+        assert_eq!(n["receiver"], "oncall");
+        assert_eq!(n["alerts"][0]["labels"]["slo"], "feed");
+        assert!(n["alerts"][0]["annotations"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("burns its error budget"));
+    }
+    let mut prints: Vec<String> = firing
+        .iter()
+        .map(|n| n["alerts"][0]["fingerprint"].as_str().unwrap().to_string())
+        .collect();
+    prints.sort();
+    prints.dedup();
+    assert_eq!(prints.len(), firing.len(), "no duplicates");
+
+    // The burst ends: the fast page resolves and that is delivered too.
+    assert_eq!(
+        post(
+            &state,
+            "/v1/events",
+            "application/x-ndjson",
+            traffic(t0, 66..80, false)
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    perf_server::evaluate_slos(&state).unwrap();
+    wait_until("the resolution", || {
+        receiver
+            .received
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|n| n["status"] == "resolved")
+    })
+    .await;
+    wait_until("the backlog to drain", || {
+        state.store().webhook_backlog().unwrap() == 0
+    })
+    .await;
+    let resolved = receiver
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|n| n["status"] == "resolved")
+        .count();
+    assert!(resolved >= 1);
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
