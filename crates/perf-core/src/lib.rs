@@ -16,6 +16,7 @@ pub mod rollup;
 pub mod sketch;
 pub mod slo;
 pub mod stats;
+pub mod tenant;
 pub mod time;
 pub mod view;
 
