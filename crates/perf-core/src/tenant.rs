@@ -13,7 +13,8 @@
 //! * `isolationRecommendation`, from the burn-rate tiers and the load share s (tenant's
 //!   requests / all requests of the services it uses, last 5 minutes): `isolate` when burn ≥
 //!   14.4 (the fast page rate) and s ≥ 0.5; `traffic_throttling` when burn ≥ 6, or s ≥ 0.4
-//!   while the tenant surges (rate ≥ 2× its last-hour mean) and others' p99 rose ≥ 20 %;
+//!   while the tenant surges (rate ≥ 2× its rate earlier in the hour) and others' p99 rose
+//!   ≥ 20 %;
 //!   `monitor` when burn ≥ 1 or s ≥ 0.4; `none` otherwise, and always without traffic.
 //!   Hysteresis: a stricter level applies at once; a milder one only after it has been
 //!   the raw verdict for `dwell` (default 5 minutes), one level at a time.
@@ -54,7 +55,8 @@ pub struct SliCompliance {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NoisyNeighbour {
-    /// The tenant's request rate now over its last-hour mean.
+    /// The tenant's request rate over the last 5 minutes over its rate in the rest of the
+    /// hour (0 when there is no earlier data to compare with).
     pub surge_ratio: f64,
     /// Whether that is a surge (≥ 2×).
     pub surging: bool,
@@ -225,8 +227,25 @@ pub fn evaluate(
         0.0
     };
     let rps = recent.rate(mine_now.requests);
-    let hour_rps = hour.rate(mine_hour.requests);
-    let surge_ratio = if hour_rps > 0.0 { rps / hour_rps } else { 0.0 };
+    // The tenant's rate before the last 5 minutes, over the part of the hour that has data
+    // for its services (a young service has less than an hour of history).
+    let first_with_data = (0..11).map(|k| hour.from + k * 5 * MINUTE).find(|&from| {
+        services
+            .iter()
+            .any(|svc| query(&[(Dim::Service, svc)], from, from + 5 * MINUTE).requests > 0)
+    });
+    let before_rps = match first_with_data {
+        Some(start) if start < recent.from => {
+            let mine_before = query(&[(Dim::Tenant, tenant)], start, recent.from);
+            mine_before.requests as f64 * 1000.0 / (recent.from - start) as f64
+        }
+        _ => 0.0,
+    };
+    let surge_ratio = if before_rps > 0.0 {
+        rps / before_rps
+    } else {
+        0.0
+    };
     let (p_now, p_before) = (
         others_now.latency.quantile(0.99),
         others_before.latency.quantile(0.99),

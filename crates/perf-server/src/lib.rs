@@ -13,6 +13,7 @@ mod query_view;
 mod slos;
 pub mod state;
 pub mod stream;
+mod tenants;
 pub mod webhooks;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -48,6 +49,8 @@ pub fn app(state: Arc<AppState>) -> Router {
             get(slos::get_one).put(slos::put).delete(slos::delete),
         )
         .route("/v1/alerts", get(slos::alerts))
+        .route("/v1/tenants", get(tenants::list))
+        .route("/v1/tenants/{id}/evaluation", get(tenants::get_one))
         .route("/v1/stream", get(stream::stream))
         .fallback(query::not_found)
         .layer(middleware::from_fn_with_state(

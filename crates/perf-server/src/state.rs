@@ -47,6 +47,8 @@ pub struct AppState {
     pub snapshot_due: Notify,
     /// SLO statuses of the last evaluation cycle.
     pub slo_statuses: std::sync::RwLock<Option<Vec<perf_core::slo::SloStatus>>>,
+    /// Tenant isolation hysteresis.
+    pub tenant_states: Mutex<std::collections::BTreeMap<String, perf_core::tenant::IsolationState>>,
     /// Wall-clock source (tests pin it).
     pub wall_clock: fn() -> i64,
 }
@@ -112,6 +114,7 @@ impl AppState {
             log_bytes_at_snapshot: AtomicU64::new(0),
             snapshot_due: Notify::new(),
             slo_statuses: std::sync::RwLock::new(None),
+            tenant_states: Mutex::new(Default::default()),
             wall_clock: system_now,
         }))
     }

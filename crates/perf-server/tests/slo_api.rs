@@ -206,3 +206,50 @@ async fn an_error_burst_fires_a_page_that_shows_everywhere() {
         "no duplicate alerts"
     );
 }
+
+#[tokio::test]
+async fn tenants_are_evaluated_with_the_dao_shape() {
+    let t = server_with(config_with_slo());
+    let t0 = 1_780_000_000_000i64 - 1_780_000_000_000i64 % 60_000;
+    let mut body = String::new();
+    for s in 0..600 {
+        for (tenant, ok) in [("dao-alpha", true), ("dao-beta", s % 10 != 0)] {
+            body.push_str(&format!("{{\"ts\":{},\"service\":\"qnet\",\"operation\":\"o\",\"latencyMs\":30,\"tenant\":\"{tenant}\",\"ok\":{ok}}}\n", t0 + s * 1000));
+        }
+    }
+    assert_eq!(
+        post(&t.state, "/v1/events", "application/x-ndjson", body)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, list) = get(&t.state, "/v1/tenants").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let ids: Vec<&str> = list["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["daoId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["dao-alpha", "dao-beta"]);
+    let (_, beta) = get(&t.state, "/v1/tenants/dao-beta/evaluation").await;
+    assert_eq!(beta["sloCompliance"]["availability"]["status"], "violation");
+    assert_eq!(beta["sloCompliance"]["latency"]["status"], "compliant");
+    assert!(beta["errorBudgetBurn"].as_f64().unwrap() > 50.0);
+    assert_eq!(
+        beta["isolationRecommendation"], "isolate",
+        "burn ≥ 14.4 with half the load: {beta}"
+    );
+    assert_eq!(
+        beta["noisyNeighbour"]["surging"], false,
+        "steady traffic is no surge"
+    );
+    let (_, alpha) = get(&t.state, "/v1/tenants/dao-alpha/evaluation").await;
+    assert_eq!(
+        alpha["isolationRecommendation"], "monitor",
+        "half the load is watched: {alpha}"
+    );
+    assert_eq!(alpha["performanceScore"], 100);
+    let (_, nobody) = get(&t.state, "/v1/tenants/dao-zeta/evaluation").await;
+    assert_eq!(nobody["isolationRecommendation"], "none");
+}
