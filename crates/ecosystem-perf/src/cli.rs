@@ -192,6 +192,11 @@ pub enum Command {
         #[command(subcommand)]
         action: SloAction,
     },
+    /// Tenants (DAO subnets): evaluation, isolation recommendation and the evidence.
+    Tenant {
+        #[command(subcommand)]
+        action: TenantAction,
+    },
     /// Validate a configuration or print the documented default.
     Config {
         #[command(subcommand)]
@@ -235,6 +240,31 @@ pub enum SloAction {
         /// NDJSON events.
         #[arg(long)]
         events: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// `tenant` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TenantAction {
+    /// Every tenant seen in the last hour.
+    #[command(after_help = "Example: ecosystem-perf tenant list")]
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One tenant's evaluation.
+    #[command(after_help = "Example: ecosystem-perf tenant show dao-alpha --format json")]
+    Show {
+        /// Tenant id.
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,

@@ -314,3 +314,69 @@ pub fn slo_detail(s: &perf_core::slo::SloStatus) -> String {
     }
     out
 }
+
+fn isolation(i: perf_core::tenant::Isolation) -> Cell {
+    use perf_core::tenant::Isolation::*;
+    match i {
+        None => Cell::new("none").fg(Color::Green),
+        Monitor => Cell::new("monitor"),
+        TrafficThrottling => Cell::new("traffic_throttling").fg(Color::Yellow),
+        Isolate => Cell::new("isolate").fg(Color::Red),
+    }
+}
+
+/// Tenants as a table.
+pub fn tenants(list: &[perf_core::tenant::TenantEvaluation]) -> String {
+    let mut t = new_table(&[
+        "tenant",
+        "score",
+        "rps",
+        "load share",
+        "burn 1h",
+        "availability",
+        "p99 ms",
+        "recommendation",
+    ]);
+    for e in list {
+        t.add_row(vec![
+            Cell::new(&e.dao_id),
+            Cell::new(
+                e.performance_score
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "–".into()),
+            ),
+            Cell::new(format!("{:.1}", e.rps)),
+            Cell::new(format!("{:.0} %", e.load_share * 100.0)),
+            Cell::new(format!("{:.2}", e.error_budget_burn)),
+            Cell::new(opt_pct(
+                e.slo_compliance.get("availability").and_then(|c| c.actual),
+                3,
+            )),
+            Cell::new(ms(e.slo_compliance.get("latency").and_then(|c| c.actual))),
+            isolation(e.isolation_recommendation),
+        ]);
+    }
+    t.to_string()
+}
+
+/// One tenant in detail.
+pub fn tenant_detail(e: &perf_core::tenant::TenantEvaluation) -> String {
+    let mut out = tenants(std::slice::from_ref(e));
+    for r in &e.reasons {
+        out.push_str(&format!("\n· {r}"));
+    }
+    let n = &e.noisy_neighbour;
+    out.push_str(&format!(
+        "\nsurge ×{:.1}{} · other tenants' p99 {} → {} ms{}",
+        n.surge_ratio,
+        if n.surging { " (surging)" } else { "" },
+        ms(n.others_p99_before),
+        ms(n.others_p99_now),
+        if n.degrading_others {
+            " (degrading)"
+        } else {
+            ""
+        }
+    ));
+    out
+}

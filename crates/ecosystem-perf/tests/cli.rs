@@ -376,3 +376,22 @@ fn slo_check_offline_gives_the_numbers_the_server_gives() {
     let out = server.cli(&["slo", "show", "nope"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn tenant_list_and_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--clock", "event"]);
+    server.cli(&["ingest", FIXTURE]);
+    let out = server.cli(&["tenant", "list"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_golden("tenant_list.txt", &text(&out));
+    let out = server.cli(&["tenant", "show", "dao-beta", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["daoId"], "dao-beta");
+    assert!(v["performanceScore"].as_u64().is_some());
+}

@@ -7,6 +7,7 @@ mod query;
 mod report;
 mod serve;
 mod slo;
+mod tenant;
 
 use crate::cli::Command;
 
@@ -37,6 +38,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         } => report::callers(&service, &report, &by, limit),
         Command::Config { action } => config::run(action),
         Command::Slo { action } => slo::run(action),
+        Command::Tenant { action } => tenant::run(action),
         query @ Command::Query { .. } => query::run(query),
     }
 }

@@ -33,7 +33,10 @@ fn engine(surge: usize, slowdown: f64, a_error_every: usize) -> (Engine, i64) {
                 if t != "dao-a" && last5 {
                     e.latency_ms += slowdown;
                 }
-                if t == "dao-a" && a_error_every > 0 && (s as usize + k) % a_error_every == 0 {
+                if t == "dao-a"
+                    && a_error_every > 0
+                    && (s as usize + k).is_multiple_of(a_error_every)
+                {
                     e.ok = false;
                 }
                 batch.push(e);
