@@ -10,12 +10,14 @@
 //! * `performanceScore` = round(50 × a + 50 × l) with a = 1 / (1 + max(0, burn − 1)) (1 within
 //!   budget, ½ at twice the budget rate) and l = min(1, target p99 / actual p99): 100 when
 //!   both targets hold, falling smoothly as either is missed. Monotone in both.
-//! * `isolationRecommendation`, from the burn-rate tiers and the load share s (tenant's
-//!   requests / all requests of the services it uses, last 5 minutes): `isolate` when burn ≥
-//!   14.4 (the fast page rate) and s ≥ 0.5; `traffic_throttling` when burn ≥ 6, or s ≥ 0.4
-//!   while the tenant surges (rate ≥ 2× its rate earlier in the hour) and others' p99 rose
-//!   ≥ 20 %;
-//!   `monitor` when burn ≥ 1 or s ≥ 0.4; `none` otherwise, and always without traffic.
+//! * The subnet is the service the tenant weighs on most; s is its share of that service's
+//!   requests over the last 5 minutes; the surge ratio compares its rate there with its rate
+//!   earlier in the hour (at least 10 minutes of it, else no surge is called); the others'
+//!   p99 is measured on that service before and now.
+//! * `isolationRecommendation`: `isolate` when burn ≥ 14.4 (the fast page rate) and s ≥ 0.5;
+//!   `traffic_throttling` when burn ≥ 6, or s ≥ 0.4 while the tenant surges (≥ 2×) and the
+//!   others' p99 rose ≥ 20 %; `monitor` when burn ≥ 1, or it surges with s ≥ 0.25; `none`
+//!   otherwise, and always without traffic.
 //!   Hysteresis: a stricter level applies at once; a milder one only after it has been
 //!   the raw verdict for `dwell` (default 5 minutes), one level at a time.
 
@@ -88,8 +90,10 @@ pub struct TenantEvaluation {
     pub reasons: Vec<String>,
     /// 1h burn rate.
     pub error_budget_burn: f64,
-    /// Share of its services' requests (last 5 minutes).
+    /// Its share of the requests of its subnet (last 5 minutes).
     pub load_share: f64,
+    /// The service it weighs on most (where share and noisy-neighbour evidence are measured).
+    pub subnet: Option<String>,
     /// Requests per second (last 5 minutes).
     pub rps: f64,
     /// Services it used.
@@ -145,6 +149,90 @@ impl IsolationState {
     }
 }
 
+/// What a tenant does to one service (its subnet).
+#[derive(Debug, Clone, Default)]
+struct SubnetReading {
+    service: String,
+    share: f64,
+    surge_ratio: f64,
+    others_p99_now: Option<f64>,
+    others_p99_before: Option<f64>,
+}
+
+fn subnet_reading(
+    engine: &Engine,
+    service: &str,
+    tenant: &str,
+    recent: crate::report::Window,
+    hour: crate::report::Window,
+) -> SubnetReading {
+    let by_tenant = |from, to| {
+        engine
+            .group("service_tenant", &[(Dim::Service, service)], from, to)
+            .unwrap_or_default()
+    };
+    let (mut all_now, mut mine_now) = (0u64, 0u64);
+    let (mut others_now, mut others_before) = (
+        crate::stats::Stats::default(),
+        crate::stats::Stats::default(),
+    );
+    for (key, s) in by_tenant(recent.from, recent.to) {
+        all_now += s.requests;
+        if key[1] == tenant {
+            mine_now = s.requests;
+        } else {
+            others_now.merge(&s);
+        }
+    }
+    // Earlier rate over the part of the hour that has data for the service (a young
+    // service has less than an hour of history), found to the minute.
+    let first_with_data = (0..55).map(|k| hour.from + k * MINUTE).find(|&from| {
+        engine
+            .query(
+                "service_tenant",
+                &[(Dim::Service, service)],
+                from,
+                from + MINUTE,
+            )
+            .map(|s| s.requests > 0)
+            .unwrap_or(false)
+    });
+    let mut mine_before = 0u64;
+    let mut before_ms = 0i64;
+    if let Some(start) = first_with_data.filter(|s| *s < recent.from) {
+        before_ms = recent.from - start;
+        for (key, s) in by_tenant(start, recent.from) {
+            if key[1] == tenant {
+                mine_before = s.requests;
+            } else {
+                others_before.merge(&s);
+            }
+        }
+    }
+    let rate_now = mine_now as f64 * 1000.0 / recent.covered_ms as f64;
+    // Less than 10 minutes of history is too little to call anything a surge.
+    let rate_before = if before_ms >= 10 * MINUTE {
+        mine_before as f64 * 1000.0 / before_ms as f64
+    } else {
+        0.0
+    };
+    SubnetReading {
+        service: service.to_string(),
+        share: if all_now > 0 {
+            mine_now as f64 / all_now as f64
+        } else {
+            0.0
+        },
+        surge_ratio: if rate_before > 0.0 {
+            rate_now / rate_before
+        } else {
+            0.0
+        },
+        others_p99_now: others_now.latency.quantile(0.99),
+        others_p99_before: others_before.latency.quantile(0.99),
+    }
+}
+
 /// Every tenant seen in the last `window_ms`.
 pub fn tenants(engine: &Engine, now: i64, window_ms: i64) -> Vec<String> {
     let Ok(groups) = engine.group("service_tenant", &[], now - window_ms, now + MINUTE) else {
@@ -186,70 +274,21 @@ pub fn evaluate(
         )
         .unwrap_or_default();
     let services: Vec<String> = groups.iter().map(|(k, _)| k[0].clone()).collect();
-    // Load of the services it uses, and the other tenants there.
-    let (mut all_now, mut others_now, mut others_before) = (
-        0u64,
-        crate::stats::Stats::default(),
-        crate::stats::Stats::default(),
-    );
+    // Per service: the tenant's share of the last 5 minutes' requests, its rate against its
+    // earlier rate, and the other tenants' p99 now and before. The subnet the tenant weighs
+    // on most is the one judged.
+    let mut subnet: Option<SubnetReading> = None;
     for svc in &services {
-        for (key, s) in engine
-            .group(
-                "service_tenant",
-                &[(Dim::Service, svc)],
-                recent.from,
-                recent.to,
-            )
-            .unwrap_or_default()
-        {
-            all_now += s.requests;
-            if key[1] != tenant {
-                others_now.merge(&s);
-            }
-        }
-        for (key, s) in engine
-            .group(
-                "service_tenant",
-                &[(Dim::Service, svc)],
-                hour.from,
-                recent.from,
-            )
-            .unwrap_or_default()
-        {
-            if key[1] != tenant {
-                others_before.merge(&s);
-            }
+        let r = subnet_reading(engine, svc, tenant, recent, hour);
+        if subnet.as_ref().is_none_or(|best| r.share > best.share) {
+            subnet = Some(r);
         }
     }
-    let load_share = if all_now > 0 {
-        mine_now.requests as f64 / all_now as f64
-    } else {
-        0.0
-    };
+    let subnet = subnet.unwrap_or_default();
+    let load_share = subnet.share;
     let rps = recent.rate(mine_now.requests);
-    // The tenant's rate before the last 5 minutes, over the part of the hour that has data
-    // for its services (a young service has less than an hour of history).
-    let first_with_data = (0..11).map(|k| hour.from + k * 5 * MINUTE).find(|&from| {
-        services
-            .iter()
-            .any(|svc| query(&[(Dim::Service, svc)], from, from + 5 * MINUTE).requests > 0)
-    });
-    let before_rps = match first_with_data {
-        Some(start) if start < recent.from => {
-            let mine_before = query(&[(Dim::Tenant, tenant)], start, recent.from);
-            mine_before.requests as f64 * 1000.0 / (recent.from - start) as f64
-        }
-        _ => 0.0,
-    };
-    let surge_ratio = if before_rps > 0.0 {
-        rps / before_rps
-    } else {
-        0.0
-    };
-    let (p_now, p_before) = (
-        others_now.latency.quantile(0.99),
-        others_before.latency.quantile(0.99),
-    );
+    let surge_ratio = subnet.surge_ratio;
+    let (p_now, p_before) = (subnet.others_p99_now, subnet.others_p99_before);
     let change = match (p_now, p_before) {
         (Some(a), Some(b)) if b > 0.0 => Some(a / b - 1.0),
         _ => None,
@@ -322,11 +361,15 @@ pub fn evaluate(
             ));
         }
         Isolation::TrafficThrottling
-    } else if burn >= 1.0 || load_share >= 0.4 {
+    } else if burn >= 1.0 || (noisy.surging && load_share >= 0.25) {
         reasons.push(if burn >= 1.0 {
             format!("burns error budget faster than allowed ({burn:.1}×)")
         } else {
-            format!("carries {:.0} % of its services' load", load_share * 100.0)
+            format!(
+                "surges to {surge_ratio:.1}× with {:.0} % of {}'s load",
+                load_share * 100.0,
+                subnet.service
+            )
         });
         Isolation::Monitor
     } else {
@@ -341,6 +384,7 @@ pub fn evaluate(
         reasons,
         error_budget_burn: burn,
         load_share,
+        subnet: (!subnet.service.is_empty()).then(|| subnet.service.clone()),
         rps,
         services,
         noisy_neighbour: noisy,

@@ -246,9 +246,10 @@ async fn tenants_are_evaluated_with_the_dao_shape() {
     );
     let (_, alpha) = get(&t.state, "/v1/tenants/dao-alpha/evaluation").await;
     assert_eq!(
-        alpha["isolationRecommendation"], "monitor",
-        "half the load is watched: {alpha}"
+        alpha["isolationRecommendation"], "none",
+        "a steady, healthy tenant: {alpha}"
     );
+    assert_eq!(alpha["subnet"], "qnet");
     assert_eq!(alpha["performanceScore"], 100);
     let (_, nobody) = get(&t.state, "/v1/tenants/dao-zeta/evaluation").await;
     assert_eq!(nobody["isolationRecommendation"], "none");

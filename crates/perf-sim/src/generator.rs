@@ -109,25 +109,57 @@ impl Generator {
     /// The events of the next `dt_ms` of simulated time, in time order; advances the clock.
     pub fn next_events(&mut self, dt_ms: i64) -> Vec<Event> {
         let from = self.now_ms();
-        let expected = self.rate_at(from) * dt_ms as f64 / 1000.0;
-        let n = if expected > 0.0 {
-            Poisson::new(expected)
-                .map(|p| p.sample(&mut self.rng) as usize)
-                .unwrap_or(0)
-        } else {
-            0
-        };
-        let mut times: Vec<i64> = (0..n)
-            .map(|_| from + self.rng.random_range(0..dt_ms.max(1)))
+        let rate = self.rate_at(from);
+        let mut plan: Vec<(i64, Option<(usize, String)>)> = Vec::new();
+        let normal = self.poisson(rate * dt_ms as f64 / 1000.0);
+        for _ in 0..normal {
+            plan.push((from + self.rng.random_range(0..dt_ms.max(1)), None));
+        }
+        let surges: Vec<(usize, String, f64)> = self
+            .incidents
+            .iter()
+            .filter(|i| i.active(self.elapsed_ms))
+            .filter_map(|i| i.surge())
+            .filter_map(|(svc, tenant, share)| {
+                self.eco
+                    .services
+                    .iter()
+                    .position(|s| s.name == svc)
+                    .map(|si| (si, tenant.to_string(), share))
+            })
             .collect();
-        times.sort_unstable();
-        let events = times.into_iter().map(|ts| self.event_at(ts)).collect();
+        for (si, tenant, share) in surges {
+            let extra = self.poisson(rate * share * dt_ms as f64 / 1000.0);
+            for _ in 0..extra {
+                plan.push((
+                    from + self.rng.random_range(0..dt_ms.max(1)),
+                    Some((si, tenant.clone())),
+                ));
+            }
+        }
+        plan.sort_by_key(|p| p.0);
+        let events = plan
+            .into_iter()
+            .map(|(ts, forced)| self.event_at(ts, forced))
+            .collect();
         self.elapsed_ms += dt_ms;
         events
     }
 
-    fn event_at(&mut self, ts: i64) -> Event {
-        let si = pick(&self.services, self.rng.random());
+    fn poisson(&mut self, expected: f64) -> usize {
+        if expected <= 0.0 {
+            return 0;
+        }
+        Poisson::new(expected)
+            .map(|p| p.sample(&mut self.rng) as usize)
+            .unwrap_or(0)
+    }
+
+    fn event_at(&mut self, ts: i64, forced: Option<(usize, String)>) -> Event {
+        let si = match &forced {
+            Some((si, _)) => *si,
+            None => pick(&self.services, self.rng.random()),
+        };
         let oi = pick(&self.operations[si], self.rng.random());
         let svc = &self.eco.services[si];
         let op = &svc.operations[oi];
@@ -142,11 +174,10 @@ impl Generator {
         e.node = svc.nodes[ni].clone();
         e.class = op.class;
         e.version = Some(svc.version.clone());
-        e.tenant = Some(
-            self.eco.tenants[pick(&self.tenants, self.rng.random())]
-                .0
-                .clone(),
-        );
+        let tenant = self.eco.tenants[pick(&self.tenants, self.rng.random())]
+            .0
+            .clone();
+        e.tenant = Some(forced.map(|f| f.1).unwrap_or(tenant));
         e.entity = Some(format!("caller-{}", pick(&self.callers, self.rng.random())));
         e.ok = !self.rng.random_bool(op.error_rate);
         if let Some(hit) = op.cache_hit_rate {
@@ -253,5 +284,38 @@ mod tests {
             .iter()
             .all(|e| e.latency_ms.is_finite() && e.latency_ms >= 0.0));
         assert_eq!(g.resources(60_000).len(), 12);
+    }
+
+    #[test]
+    fn a_tenant_surge_adds_its_requests_and_slows_the_others() {
+        let mut g = Generator::new(demo_ecosystem(500.0), 3, 1_700_000_000_000);
+        g.add_incident(Box::new(crate::TenantSurge {
+            tenant: "dao-gamma".into(),
+            service: "qflow".into(),
+            from_ms: 60_000,
+            to_ms: 120_000,
+            extra_share: 0.5,
+            slowdown: 2.0,
+        }));
+        let before: Vec<Event> = (0..60).flat_map(|_| g.next_events(1_000)).collect();
+        let during: Vec<Event> = (0..60).flat_map(|_| g.next_events(1_000)).collect();
+        let gamma_qflow = |v: &[Event]| {
+            v.iter()
+                .filter(|e| e.service == "qflow" && e.tenant.as_deref() == Some("dao-gamma"))
+                .count() as f64
+        };
+        assert!(
+            gamma_qflow(&during) > 4.0 * gamma_qflow(&before),
+            "{} vs {}",
+            gamma_qflow(&during),
+            gamma_qflow(&before)
+        );
+        assert!(during.len() as f64 > 1.35 * before.len() as f64);
+        assert!(
+            during
+                .iter()
+                .all(|e| e.service != "qflow" || e.node.starts_with("qflow-")),
+            "surge requests land on the service's own nodes"
+        );
     }
 }

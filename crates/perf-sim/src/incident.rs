@@ -10,6 +10,11 @@ pub trait Incident: Send + Sync {
     fn active(&self, t_ms: i64) -> bool;
     /// Rewrites an event generated while active; `u` is a uniform draw in [0, 1).
     fn apply(&self, event: &mut Event, u: f64);
+    /// Extra requests while active: `(service, tenant, share)` adds `share` × the normal
+    /// total rate as requests of that tenant on that service.
+    fn surge(&self) -> Option<(&str, &str, f64)> {
+        None
+    }
 }
 
 /// One node of a service becomes `factor` times slower.
@@ -67,6 +72,44 @@ impl Incident for ErrorBurst {
     fn apply(&self, e: &mut Event, u: f64) {
         if e.service == self.service && u < self.error_rate {
             e.ok = false;
+        }
+    }
+}
+
+/// A tenant surges on one service: it adds requests there, and the other tenants of that
+/// service get slower.
+#[derive(Debug, Clone)]
+pub struct TenantSurge {
+    /// Tenant.
+    pub tenant: String,
+    /// Service it floods.
+    pub service: String,
+    /// Start, ms after simulation start.
+    pub from_ms: i64,
+    /// End, ms after simulation start.
+    pub to_ms: i64,
+    /// Extra requests as a share of the ecosystem's normal total rate.
+    pub extra_share: f64,
+    /// Latency multiplier for the other tenants of the service.
+    pub slowdown: f64,
+}
+
+impl Incident for TenantSurge {
+    fn name(&self) -> &str {
+        "tenant surge"
+    }
+    fn active(&self, t: i64) -> bool {
+        (self.from_ms..self.to_ms).contains(&t)
+    }
+    fn surge(&self) -> Option<(&str, &str, f64)> {
+        Some((&self.service, &self.tenant, self.extra_share))
+    }
+    fn apply(&self, e: &mut Event, _u: f64) {
+        if e.service == self.service && e.tenant.as_deref() != Some(self.tenant.as_str()) {
+            e.latency_ms *= self.slowdown;
+            for s in &mut e.stages {
+                s.1 *= self.slowdown;
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use anyhow::Context;
 use perf_server::config::ClockMode;
 use perf_server::state::LogBatch;
 use perf_server::AppState;
-use perf_sim::{demo_ecosystem, ErrorBurst, Generator, NodeSlowdown};
+use perf_sim::{demo_ecosystem, ErrorBurst, Generator, NodeSlowdown, TenantSurge};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -45,6 +45,9 @@ pub fn run(
         config.server.data_dir = dir.display().to_string();
     }
     config.server.clock = ClockMode::Event;
+    if config.slos.is_empty() {
+        config.slos = demo_slos();
+    }
     let addr = perf_server::check_exposure(&config).map_err(|e| BadInput(e.to_string()))?;
     let runtime = tokio::runtime::Runtime::new()?;
     let result = runtime.block_on(async move {
@@ -86,6 +89,17 @@ pub fn run(
     Ok(OK)
 }
 
+/// The SLOs the demo watches when no configuration gives any: the scripted qwallet error
+/// burst pages and resolves; per-tenant qflow availability shows the DAO instances.
+fn demo_slos() -> Vec<perf_server::config::slo::SloConfig> {
+    let yaml = "
+- {name: qwallet-availability, service: qwallet, sli: availability, objective: 99.9, window: 30d}
+- {name: qnet-feed-latency, service: qnet, operation: GET /feed, sli: latency, thresholdMs: 200, objective: 99}
+- {name: qflow-availability, service: qflow, sli: availability, objective: 99.5, perTenant: true, window: {calendar: month}}
+";
+    serde_yaml_ng::from_str(yaml).expect("the demo SLOs parse")
+}
+
 /// Feeds the engine through the durable ingest path, paced to `speed`.
 fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64) {
     let start = perf_server::state::system_now();
@@ -99,11 +113,19 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
             to_ms: base + 5 * MINUTE,
             factor: 6.0,
         }));
+        generator.add_incident(Box::new(TenantSurge {
+            tenant: "dao-gamma".into(),
+            service: "qflow".into(),
+            from_ms: base + 12 * MINUTE,
+            to_ms: base + 18 * MINUTE,
+            extra_share: 0.4,
+            slowdown: 1.8,
+        }));
         generator.add_incident(Box::new(ErrorBurst {
             service: "qwallet".into(),
-            from_ms: base + 7 * MINUTE,
-            to_ms: base + 9 * MINUTE,
-            error_rate: 0.2,
+            from_ms: base + 25 * MINUTE,
+            to_ms: base + 31 * MINUTE,
+            error_rate: 0.25,
         }));
     }
     let sim_tick = (TICK.as_secs_f64() * 1000.0 * speed).round().max(1.0) as i64;

@@ -1,0 +1,82 @@
+//! The demo with the real binary, accelerated: its scripted incidents show as decisions —
+//! the DAO surge throttles that tenant only, the qwallet error burst fires a page that
+//! then resolves.
+
+mod common;
+
+use common::*;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn get(url: &str) -> Option<serde_json::Value> {
+    reqwest::blocking::get(url).ok()?.json().ok()
+}
+
+#[test]
+fn the_demo_plays_its_incidents_into_decisions() {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut demo = Command::new(bin())
+        .args([
+            "demo",
+            "--speed",
+            "120",
+            "--rps",
+            "150",
+            "--duration",
+            "30",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let (mut throttled_alone, mut paged, mut resolved) = (false, false, false);
+    while Instant::now() < deadline && !(throttled_alone && paged && resolved) {
+        std::thread::sleep(Duration::from_millis(400));
+        if let Some(t) = get(&format!("{url}/v1/tenants")) {
+            let recs: Vec<(String, String)> = t["tenants"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|x| {
+                    (
+                        x["daoId"].as_str().unwrap_or("").to_string(),
+                        x["isolationRecommendation"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string(),
+                    )
+                })
+                .collect();
+            let gamma = recs
+                .iter()
+                .any(|(id, r)| id == "dao-gamma" && r == "traffic_throttling");
+            let others_calm = recs
+                .iter()
+                .filter(|(id, _)| id != "dao-gamma")
+                .all(|(_, r)| r == "none");
+            throttled_alone |= gamma && others_calm && recs.len() == 4;
+        }
+        if let Some(a) = get(&format!("{url}/v1/alerts")) {
+            for h in a["history"].as_array().into_iter().flatten() {
+                if h["subject"] == "qwallet-availability"
+                    && h["detail"]["alert"]["severity"] == "page"
+                {
+                    paged |= h["state"] == "firing";
+                    resolved |= h["state"] == "resolved";
+                }
+            }
+        }
+    }
+    let _ = demo.kill();
+    let _ = demo.wait();
+    assert!(
+        throttled_alone,
+        "dao-gamma's surge throttles dao-gamma and nobody else"
+    );
+    assert!(paged, "the qwallet error burst pages");
+    assert!(resolved, "and the page resolves after it");
+}
