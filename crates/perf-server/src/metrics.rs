@@ -126,6 +126,19 @@ impl Metrics {
                 v.overflow_events
             )?;
         }
+        writeln!(out, "# HELP ecosystem_perf_slo_tenant_overflow_events_total Events of tenants beyond the per-SLO tenant limit (counted in the SLO's all-tenant instance only).")?;
+        writeln!(
+            out,
+            "# TYPE ecosystem_perf_slo_tenant_overflow_events_total counter"
+        )?;
+        for e in engine.slos().entries().iter().filter(|e| e.def.per_tenant) {
+            writeln!(
+                out,
+                "ecosystem_perf_slo_tenant_overflow_events_total{{slo=\"{}\"}} {}",
+                escape(&e.def.name),
+                e.tenant_overflow
+            )?;
+        }
         counter(
             out,
             "ecosystem_perf_resource_overflow_samples_total",

@@ -147,6 +147,7 @@ pub struct SloDetail {
     status: SloStatus,
     read_only: bool,
     definition: SloConfig,
+    tenant_overflow_events: u64,
     tenants: Vec<SloStatus>,
 }
 
@@ -181,10 +182,17 @@ pub async fn get_one(
         .position(|s| s.tenant.is_none())
         .ok_or_else(|| AppError::NotFound(format!("no SLO named {name:?}")))?;
     let status = mine.remove(pos);
+    let tenant_overflow_events = state
+        .engine()
+        .slos()
+        .get(&name)
+        .map(|e| e.tenant_overflow)
+        .unwrap_or(0);
     Ok(Json(SloDetail {
         status,
         read_only: def.from_config,
         definition: SloConfig::from_def(&def),
+        tenant_overflow_events,
         tenants: mine,
     }))
 }
