@@ -57,6 +57,9 @@ pub struct Alert {
     pub short_window_events: u64,
     /// When the current state began (unix ms).
     pub since_ms: i64,
+    /// The same, RFC 3339 (DESIGN §4's `since`).
+    #[serde(default)]
+    pub since: String,
     /// Why a holding rule is not firing, if so.
     pub reason: Option<String>,
 }
@@ -115,6 +118,7 @@ impl TierState {
             burn_rate_short: r.burn_short,
             short_window_events: r.short_events,
             since_ms,
+            since: crate::time::format_rfc3339(since_ms),
             reason,
         };
         let since = |state| match &self.current {
