@@ -253,18 +253,8 @@ pub async fn put(
         )));
     }
     let def = config.to_def(false).map_err(AppError::BadRequest)?;
-    if state
-        .engine()
-        .slos()
-        .get(&name)
-        .is_some_and(|e| e.def.from_config)
-    {
-        return Err(AppError::Conflict(format!(
-            "SLO {name:?} is defined in the configuration file; change it there"
-        )));
-    }
-    let json = serde_json::to_string(&SloConfig::from_def(&def))
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let stored = SloConfig::from_def(&def);
+    let json = serde_json::to_string(&stored).map_err(|e| AppError::Internal(e.into()))?;
     let created = state.engine().slos().get(&name).is_none();
     state
         .store()
@@ -286,9 +276,7 @@ pub async fn put(
     };
     Ok((
         status,
-        Json(
-            serde_json::json!({"name": name, "definition": SloConfig::from_def(&config.to_def(false).map_err(AppError::BadRequest)?)}),
-        ),
+        Json(serde_json::json!({"name": name, "definition": stored})),
     ))
 }
 
