@@ -82,19 +82,6 @@ impl Rollup {
         }
     }
 
-    /// Calls `f` with every bucket whose start is in `[from, to)`, finest level first.
-    pub fn for_each_bucket(&self, from: i64, to: i64, mut f: impl FnMut(i64, &Stats)) {
-        for level in &self.levels {
-            let first = level.partition_point(|b| b.0 < from);
-            for (start, stats) in level.range(first..) {
-                if *start >= to {
-                    break;
-                }
-                f(*start, stats);
-            }
-        }
-    }
-
     /// True when no bucket is left.
     pub fn is_empty(&self) -> bool {
         self.levels.iter().all(|l| l.is_empty())

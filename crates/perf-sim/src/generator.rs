@@ -90,15 +90,6 @@ impl Generator {
         self.start_ms + self.elapsed_ms
     }
 
-    /// Incidents active now.
-    pub fn active_incidents(&self) -> Vec<&str> {
-        self.incidents
-            .iter()
-            .filter(|i| i.active(self.elapsed_ms))
-            .map(|i| i.name())
-            .collect()
-    }
-
     /// Mean request rate at a simulated time: the daily shape, lowest at 04:00 UTC.
     pub fn rate_at(&self, ts_ms: i64) -> f64 {
         let phase = (ts_ms as f64 % DAY_MS) / DAY_MS;
