@@ -30,6 +30,8 @@ pub struct Stats {
     pub cache_misses: u64,
     /// Total cost.
     pub cost: f64,
+    /// Sum of squared cost per request (for the variance of cost per request).
+    pub cost_sq: f64,
     /// Requests over their class's slow threshold.
     pub slow: u64,
     /// Sum of latency of slow requests, ms.
@@ -51,7 +53,9 @@ impl Stats {
             Some(CacheOutcome::Miss) => self.cache_misses += 1,
             None => {}
         }
-        self.cost += event.cost.unwrap_or(0.0);
+        let cost = event.cost.unwrap_or(0.0);
+        self.cost += cost;
+        self.cost_sq += cost * cost;
         let slow = event.latency_ms > slow_threshold;
         if slow {
             self.slow += 1;
@@ -91,6 +95,7 @@ impl Stats {
         self.cache_hits += other.cache_hits;
         self.cache_misses += other.cache_misses;
         self.cost += other.cost;
+        self.cost_sq += other.cost_sq;
         self.slow += other.slow;
         self.slow_latency_ms += other.slow_latency_ms;
         self.latency.merge(&other.latency);

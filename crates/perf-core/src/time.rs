@@ -41,6 +41,23 @@ pub fn format_rfc3339(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
+/// Serde for unix-millisecond fields written as RFC 3339 (and read in any documented
+/// timestamp format).
+pub mod serde_rfc3339 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes RFC 3339.
+    pub fn serialize<S: Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_rfc3339(*ms))
+    }
+
+    /// Reads any documented timestamp format.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse_timestamp(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

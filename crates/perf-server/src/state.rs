@@ -270,7 +270,7 @@ pub struct ShuttingDown;
 
 /// Format of the snapshot bytes: a little-endian `u32` version, then the postcard engine.
 /// Postcard is positional, so any change to the engine's serialised fields must bump it.
-const SNAPSHOT_FORMAT: u32 = 2;
+const SNAPSHOT_FORMAT: u32 = 3;
 
 fn encode_snapshot(engine: &Engine) -> anyhow::Result<Vec<u8>> {
     postcard::to_extend(engine, SNAPSHOT_FORMAT.to_le_bytes().to_vec())

@@ -161,6 +161,34 @@ impl LatencySketch {
         self.zero_count + self.bins.count_at_most(Self::index_of(threshold))
     }
 
+    /// The value of zero-based rank `rank` among the sorted values (within α), `None` when
+    /// `rank >= count`.
+    pub fn value_at_rank(&self, rank: u64) -> Option<f64> {
+        if rank >= self.count {
+            return None;
+        }
+        if rank < self.zero_count {
+            return Some(self.min);
+        }
+        let index = self.bins.index_at_rank(rank - self.zero_count)?;
+        Some(Self::value_of(index).clamp(self.min, self.max))
+    }
+
+    /// The counts behind the sketch: values counted as zero, and the non-empty logarithmic
+    /// bins `(index, count)` ascending. Two sketches share one bin scale, so bins of
+    /// different sketches with the same index hold the same values (rank tests use this).
+    pub fn histogram(&self) -> (u64, Vec<(i32, u64)>) {
+        (self.zero_count, self.bins.nonzero())
+    }
+
+    /// Representative value of bin `index` of [`LatencySketch::histogram`].
+    pub fn bin_value(index: i32) -> f64 {
+        Self::value_of(index)
+    }
+
+    /// Width of one bin on the natural-log scale (`ln γ`).
+    pub const LN_BIN_WIDTH: f64 = LN_GAMMA;
+
     /// Heap bytes held by the bins (for memory accounting).
     pub fn heap_bytes(&self) -> usize {
         self.bins.heap_bytes()

@@ -172,6 +172,19 @@ impl BinStore {
         }
     }
 
+    /// Non-empty bins as `(index, count)`, ascending by index.
+    pub fn nonzero(&self) -> Vec<(i32, u64)> {
+        match self {
+            BinStore::Sparse(pairs) => pairs.iter().map(|&(i, c)| (i, u64::from(c))).collect(),
+            BinStore::Dense { offset, counts } => counts
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| c > 0)
+                .map(|(k, &c)| (*offset + k as i32, u64::from(c)))
+                .collect(),
+        }
+    }
+
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         match self {
