@@ -197,6 +197,22 @@ pub enum Command {
         #[command(subcommand)]
         action: TenantAction,
     },
+    /// Offline deployment gate for CI: a candidate against a baseline (NDJSON event files or
+    /// a baseline file from `baseline freeze --out`).
+    #[command(
+        after_help = "Example: ecosystem-perf gate --baseline main.ndjson --candidate pr.ndjson --format markdown\n\nExit codes: 0 proceed; 1 block (a significant regression past a threshold); 2 bad input (file and line); 3 inconclusive: insufficient data or manual review (see --inconclusive)."
+    )]
+    Gate(GateArgs),
+    /// Baselines: freeze one from a server or from an event file, list them.
+    Baseline {
+        #[command(subcommand)]
+        action: BaselineAction,
+    },
+    /// Canary rollouts: start, evaluate (promote / hold / rollback), show.
+    Rollout {
+        #[command(subcommand)]
+        action: RolloutAction,
+    },
     /// Validate a configuration or print the documented default.
     Config {
         #[command(subcommand)]
@@ -283,4 +299,174 @@ pub enum ConfigAction {
     /// Print every key with its default and a comment.
     #[command(after_help = "Example: ecosystem-perf config default > ecosystem-perf.yaml")]
     Default,
+}
+
+/// Output of `gate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GateFormat {
+    /// A table.
+    Table,
+    /// The report as JSON.
+    Json,
+    /// A compact pull-request comment.
+    Markdown,
+}
+
+/// How CI treats an inconclusive gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Inconclusive {
+    /// Exit 3.
+    #[value(name = "exit3")]
+    Exit3,
+    /// Exit 0.
+    Pass,
+    /// Exit 1.
+    Fail,
+}
+
+/// Arguments of `gate`.
+#[derive(Debug, Clone, Args)]
+pub struct GateArgs {
+    /// Baseline: NDJSON events (.gz allowed) or a baseline file.
+    #[arg(long)]
+    pub baseline: PathBuf,
+    /// Candidate: NDJSON events (.gz allowed) or a baseline file.
+    #[arg(long)]
+    pub candidate: PathBuf,
+    /// The service (required when the files hold several).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Only this operation.
+    #[arg(long)]
+    pub operation: Option<String>,
+    /// Only baseline events of this version.
+    #[arg(long)]
+    pub baseline_version: Option<String>,
+    /// Only candidate events of this version.
+    #[arg(long)]
+    pub candidate_version: Option<String>,
+    /// Name of the deployment in the report (default: the candidate's version).
+    #[arg(long)]
+    pub deployment: Option<String>,
+    /// Configuration whose `gates:` section sets thresholds and confidence.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Confidence (overrides the configuration), e.g. 0.99.
+    #[arg(long)]
+    pub confidence: Option<f64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GateFormat::Table)]
+    pub format: GateFormat,
+    /// Exit code of an inconclusive gate (insufficient data, manual review).
+    #[arg(long, value_enum, default_value_t = Inconclusive::Exit3)]
+    pub inconclusive: Inconclusive,
+}
+
+/// `baseline` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BaselineAction {
+    /// Freeze a baseline: on the server from its live aggregates (default), or offline from
+    /// an event file with --events. --out writes the baseline file for `gate --baseline`.
+    #[command(
+        after_help = "Examples:\n  ecosystem-perf baseline freeze --service qnet --version v1.4.0 --window 1h\n  ecosystem-perf baseline freeze --service qnet --events main.ndjson --out qnet-main.json"
+    )]
+    Freeze {
+        /// Service.
+        #[arg(long)]
+        service: String,
+        /// Only this operation.
+        #[arg(long)]
+        operation: Option<String>,
+        /// Only this version.
+        #[arg(long)]
+        version: Option<String>,
+        /// Window ending now (online).
+        #[arg(long, default_value = "1h")]
+        window: String,
+        /// Offline: build from this NDJSON file instead of asking a server.
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// Write the baseline file here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Baseline id (default: service-version-time).
+        #[arg(long)]
+        id: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Baselines stored on the server.
+    #[command(after_help = "Example: ecosystem-perf baseline list --format json")]
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Delete a stored baseline.
+    #[command(after_help = "Example: ecosystem-perf baseline delete qnet-v1.4.0")]
+    Delete {
+        /// Baseline id.
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+/// `rollout` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RolloutAction {
+    /// Start a canary rollout.
+    #[command(
+        after_help = "Example: ecosystem-perf rollout start --service qnet --baseline-version v1 --canary-version v2 --steps 5,25,50,100 --min-step 5m"
+    )]
+    Start {
+        /// Service.
+        #[arg(long)]
+        service: String,
+        /// Version serving the rest of the traffic.
+        #[arg(long)]
+        baseline_version: String,
+        /// The new version.
+        #[arg(long)]
+        canary_version: String,
+        /// Traffic weights in percent, ascending, ending at 100.
+        #[arg(long, default_value = "5,25,50,100")]
+        steps: String,
+        /// Minimum time at each step before a promotion.
+        #[arg(long, default_value = "5m")]
+        min_step: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Evaluate a rollout now: promote (with the next weight), hold, rollback or complete.
+    /// Exit 0 promote/complete/hold, 1 rollback.
+    #[command(after_help = "Example: ecosystem-perf rollout evaluate r-20261129-qnet-v2")]
+    Evaluate {
+        /// Rollout id.
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// A rollout with its history.
+    #[command(after_help = "Example: ecosystem-perf rollout show r-20261129-qnet-v2")]
+    Show {
+        /// Rollout id.
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }

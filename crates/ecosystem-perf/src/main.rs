@@ -3,7 +3,9 @@
 mod cli;
 mod client;
 mod cmd;
+mod event_file;
 mod exit;
+mod gate_render;
 mod tables;
 
 use clap::Parser;

@@ -2,6 +2,7 @@
 
 mod config;
 mod demo;
+mod gate;
 mod ingest;
 mod query;
 mod report;
@@ -37,6 +38,8 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             limit,
         } => report::callers(&service, &report, &by, limit),
         Command::Config { action } => config::run(action),
+        Command::Gate(args) => gate::run(&args),
+        Command::Baseline { .. } | Command::Rollout { .. } => anyhow::bail!("not wired yet"),
         Command::Slo { action } => slo::run(action),
         Command::Tenant { action } => tenant::run(action),
         query @ Command::Query { .. } => query::run(query),

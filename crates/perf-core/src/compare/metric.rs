@@ -20,6 +20,11 @@ use super::quantile;
 use super::sample::OperationSample;
 use serde::{Deserialize, Serialize};
 
+/// Level at which a quantile counts as having moved differently from the body. Looser than
+/// the gate's α on purpose: choosing the quantile's own (wider) ratio costs only precision,
+/// while wrongly choosing the body shift would hide a tail regression.
+const SELECT_ALPHA: f64 = 0.05;
+
 /// The metrics a comparison judges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -243,7 +248,7 @@ fn measure_quantile(
     let baseline = ctx.baseline.ln_quantile(p)?.exp();
     let current = ctx.candidate.ln_quantile(p)?.exp();
     let pct = |x: f64| format!("{:+.1} %", x.exp_m1() * 100.0);
-    let m = if excess_p < cfg.alpha() {
+    let m = if excess_p < SELECT_ALPHA {
         Measured {
             metric,
             baseline,

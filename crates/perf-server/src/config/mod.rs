@@ -159,6 +159,15 @@ impl Config {
         if self.alerting.retry_initial > self.alerting.retry_max {
             return invalid("alerting.retryInitial", "must not exceed retryMax".into());
         }
+        self.gates.validate().map_err(|e| {
+            let text = e.to_string();
+            let message = text.split_once(": ").map_or(text.as_str(), |(_, m)| m);
+            let path = message.split_whitespace().next().unwrap_or("gates");
+            ConfigError::Invalid {
+                path: path.to_string(),
+                message: message.to_string(),
+            }
+        })?;
         let mut names = std::collections::HashSet::new();
         for (i, slo) in self.slos.iter().enumerate() {
             slo.to_def(true).map_err(|m| {

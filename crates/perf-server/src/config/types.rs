@@ -30,6 +30,8 @@ pub struct Config {
     pub slo_files: Vec<String>,
     /// Where alert notifications go.
     pub alerting: AlertingSection,
+    /// Deployment gates, canary analysis and regression monitoring.
+    pub gates: perf_core::compare::GateConfig,
 }
 
 /// A webhook receiver (Alertmanager-compatible JSON payload).
@@ -95,6 +97,7 @@ impl Default for Config {
             slos: Vec::new(),
             slo_files: Vec::new(),
             alerting: AlertingSection::default(),
+            gates: perf_core::compare::GateConfig::default(),
         }
     }
 }

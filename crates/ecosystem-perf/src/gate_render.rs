@@ -1,0 +1,173 @@
+//! A gate report for people: a terminal table (every metric of every operation with its
+//! estimate, interval, p-value, threshold and verdict) and a compact Markdown PR comment
+//! (verdict line, what failed or needs review, the full table folded away).
+
+use comfy_table::{Cell, Color};
+use perf_core::compare::gate::{MetricResult, Verdict};
+use perf_core::compare::metric::Metric;
+use perf_core::compare::{GateReport, Recommendation};
+use std::fmt::Write;
+
+fn value(metric: Metric, v: Option<f64>) -> String {
+    match v {
+        None => "–".into(),
+        Some(x) => match metric {
+            Metric::ErrorRate | Metric::CacheHitRate => format!("{:.2} %", x * 100.0),
+            Metric::CostPerRequest => format!("{x:.6}"),
+            _ => format!("{x:.1} ms"),
+        },
+    }
+}
+
+fn change(m: &MetricResult) -> String {
+    let Some(c) = m.change else {
+        return "–".into();
+    };
+    let f = |x: f64| {
+        if m.metric.is_relative() {
+            format!("{:+.1} %", x * 100.0)
+        } else {
+            format!("{:+.2} pt", x * 100.0)
+        }
+    };
+    match m.interval {
+        Some([lo, hi]) => format!("{} [{} … {}]", f(c), f(lo), f(hi)),
+        None => f(c),
+    }
+}
+
+fn verdict(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Regressed => "REGRESSED",
+        Verdict::Improved => "improved",
+        Verdict::Inconclusive => "inconclusive",
+        Verdict::InsufficientData => "insufficient data",
+    }
+}
+
+fn headline(r: &GateReport) -> String {
+    let o = &r.outcome;
+    format!(
+        "{} {} — {} on {} vs {} ({} vs {} requests; {:.0} % confidence, {} tests, {:?} correction)",
+        match o.recommendation {
+            Recommendation::Proceed => "✅",
+            Recommendation::BlockDeployment => "❌",
+            _ => "⚠️",
+        },
+        o.recommendation.as_str(),
+        r.deployment,
+        r.service,
+        r.baseline.source,
+        r.candidate.requests,
+        r.baseline.requests,
+        o.confidence * 100.0,
+        o.tests,
+        o.correction
+    )
+}
+
+/// Terminal table.
+pub fn table(r: &GateReport) -> String {
+    let mut t = crate::tables::new_table(&[
+        "operation",
+        "metric",
+        "baseline",
+        "candidate",
+        "change [interval]",
+        "p",
+        "threshold",
+        "verdict",
+    ]);
+    for op in &r.outcome.operations {
+        if op.metrics.is_empty() {
+            t.add_row(vec![
+                Cell::new(&op.operation),
+                Cell::new("–"),
+                Cell::new(op.samples.baseline),
+                Cell::new(op.samples.candidate),
+                Cell::new(format!("{:?}", op.status)),
+                Cell::new(""),
+                Cell::new(""),
+                Cell::new(""),
+            ]);
+        }
+        for m in &op.metrics {
+            let colour = match m.verdict {
+                Verdict::Regressed => Color::Red,
+                Verdict::Inconclusive | Verdict::InsufficientData => Color::Yellow,
+                _ => Color::Green,
+            };
+            t.add_row(vec![
+                Cell::new(&op.operation),
+                Cell::new(m.metric.as_str()),
+                Cell::new(value(m.metric, m.baseline)),
+                Cell::new(value(m.metric, m.current)),
+                Cell::new(change(m)),
+                Cell::new(m.p_value.map_or("–".into(), |p| format!("{p:.1e}"))),
+                Cell::new(value(m.metric, m.threshold)),
+                Cell::new(verdict(m.verdict)).fg(colour),
+            ]);
+        }
+    }
+    format!("{}\n{}\n{}", headline(r), r.outcome.summary, t)
+}
+
+/// Markdown for a pull-request comment.
+pub fn markdown(r: &GateReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "### {}\n", headline(r));
+    let _ = writeln!(s, "{}\n", r.outcome.summary);
+    let row = |s: &mut String, op: &str, m: &MetricResult| {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            op,
+            m.metric.as_str(),
+            value(m.metric, m.baseline),
+            value(m.metric, m.current),
+            change(m),
+            value(m.metric, m.threshold),
+            verdict(m.verdict)
+        );
+    };
+    let header = "| operation | metric | baseline | candidate | change [interval] | threshold | verdict |\n|---|---|---|---|---|---|---|\n";
+    let notable: Vec<(&str, &MetricResult)> = r
+        .outcome
+        .operations
+        .iter()
+        .flat_map(|o| o.metrics.iter().map(move |m| (o.operation.as_str(), m)))
+        .filter(|(_, m)| !matches!(m.verdict, Verdict::Pass | Verdict::Improved))
+        .collect();
+    if !notable.is_empty() {
+        s.push_str(header);
+        for (op, m) in &notable {
+            row(&mut s, op, m);
+        }
+        s.push('\n');
+        for (op, m) in notable
+            .iter()
+            .filter(|(_, m)| m.verdict != Verdict::InsufficientData)
+        {
+            let _ = writeln!(s, "- **{op}** {}", m.explanation);
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(
+        s,
+        "<details><summary>All {} checks</summary>\n",
+        r.outcome
+            .operations
+            .iter()
+            .map(|o| o.metrics.len())
+            .sum::<usize>()
+    );
+    s.push_str(header);
+    for o in &r.outcome.operations {
+        for m in &o.metrics {
+            row(&mut s, &o.operation, m);
+        }
+    }
+    s.push_str("\n</details>\n");
+    s
+}
