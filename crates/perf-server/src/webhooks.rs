@@ -108,6 +108,87 @@ fn external_url(state: &AppState) -> String {
         .unwrap_or_else(|| format!("http://{}", state.config.server.listen))
 }
 
+/// An alert that is not an SLO burn (a regression, a rollback), for the same receivers.
+pub struct Notice<'a> {
+    /// `alertname` label, e.g. `EcosystemPerfRegression`.
+    pub alertname: &'a str,
+    /// Further labels (service, operation, …).
+    pub labels: Vec<(&'a str, String)>,
+    /// One line.
+    pub summary: String,
+    /// Detail.
+    pub description: String,
+    /// Firing (true) or resolved.
+    pub firing: bool,
+    /// When it started.
+    pub since_ms: i64,
+    /// API path that shows it, e.g. `/v1/regressions`.
+    pub path: String,
+}
+
+/// The Alertmanager-format body of a [`Notice`].
+pub fn notice_payload(
+    receiver: &str,
+    external_url: &str,
+    n: &Notice,
+    now_ms: i64,
+) -> serde_json::Value {
+    let mut labels: BTreeMap<&str, String> = BTreeMap::new();
+    labels.insert("alertname", n.alertname.to_string());
+    for (k, v) in &n.labels {
+        labels.insert(k, v.clone());
+    }
+    let status = if n.firing { "firing" } else { "resolved" };
+    let alert = serde_json::json!({
+        "status": status,
+        "labels": labels,
+        "annotations": {"summary": n.summary, "description": n.description},
+        "startsAt": format_rfc3339(n.since_ms.min(now_ms)),
+        "endsAt": if n.firing { "0001-01-01T00:00:00Z".to_string() } else { format_rfc3339(now_ms) },
+        "generatorURL": format!("{}{}", external_url.trim_end_matches('/'), n.path),
+        "fingerprint": fingerprint(&labels),
+    });
+    serde_json::json!({
+        "version": "4",
+        "groupKey": format!("{{}}:{{alertname=\"{}\"}}", n.alertname),
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": receiver,
+        "groupLabels": {"alertname": n.alertname},
+        "commonLabels": labels,
+        "commonAnnotations": {"summary": n.summary},
+        "externalURL": external_url,
+        "alerts": [alert],
+    })
+}
+
+/// Records a notice in the alert history, on the stream, and in every receiver's outbox.
+pub fn raise(
+    state: &AppState,
+    kind: &str,
+    subject: &str,
+    n: &Notice,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    let payload = serde_json::json!({"alertname": n.alertname, "labels": n.labels.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<BTreeMap<String, String>>(), "summary": n.summary, "description": n.description});
+    state.store().append_alert(&perf_store::AlertRecord {
+        at_ms: now_ms,
+        kind: kind.into(),
+        subject: subject.into(),
+        state: if n.firing { "firing" } else { "resolved" }.into(),
+        payload: payload.to_string(),
+    })?;
+    crate::stream::publish(state, "alert", now_ms, &payload);
+    let url = external_url(state);
+    for w in &state.config.alerting.webhooks {
+        let body = notice_payload(&w.name, &url, n, now_ms);
+        state
+            .store()
+            .enqueue_webhook(&w.name, &body.to_string(), crate::state::system_now())?;
+    }
+    Ok(())
+}
+
 /// Queues firing and resolved transitions for every receiver.
 pub fn enqueue(
     state: &AppState,

@@ -49,6 +49,21 @@ pub struct OutboxItem {
     pub attempts: i64,
 }
 
+/// A JSON document kept by kind and id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// e.g. `baseline`, `rollout`.
+    pub kind: String,
+    /// Unique within the kind.
+    pub id: String,
+    /// Service it belongs to.
+    pub service: String,
+    /// JSON body.
+    pub body: String,
+    /// Write time.
+    pub at_ms: i64,
+}
+
 /// What every storage backend provides.
 pub trait Store: Send + Sync {
     /// The schema version of the open database.
@@ -61,6 +76,14 @@ pub trait Store: Send + Sync {
     fn put_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
     /// Reads a metadata value.
     fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Inserts or replaces a JSON document (baselines, rollouts).
+    fn put_document(&self, doc: &Document) -> Result<(), StoreError>;
+    /// One document's body.
+    fn get_document(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError>;
+    /// Every document of a kind, oldest first.
+    fn list_documents(&self, kind: &str) -> Result<Vec<String>, StoreError>;
+    /// Deletes a document; false when it did not exist.
+    fn delete_document(&self, kind: &str, id: &str) -> Result<bool, StoreError>;
     /// Saves an SLO definition made over the API (JSON).
     fn put_slo(&self, name: &str, definition: &str, at_ms: i64) -> Result<(), StoreError>;
     /// Deletes an SLO definition; false if there was none.

@@ -2,7 +2,7 @@
 //! applied in order at open and recorded in `PRAGMA user_version`; a database from a newer
 //! binary is refused rather than touched.
 
-use crate::{AlertRecord, OutboxItem, Snapshot, Store, StoreError};
+use crate::{AlertRecord, Document, OutboxItem, Snapshot, Store, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::Mutex;
@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_slos_alerts.sql"),
     include_str!("../migrations/sqlite/0003_webhook_outbox.sql"),
+    include_str!("../migrations/sqlite/0004_documents.sql"),
 ];
 
 /// Schema version this binary writes.
@@ -91,6 +92,37 @@ impl Store for SqliteStore {
             params![key, value],
         )?;
         Ok(())
+    }
+
+    fn put_document(&self, doc: &Document) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO documents (kind, id, service, body, created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+             ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, service = excluded.service, updated_at_ms = excluded.updated_at_ms",
+            params![doc.kind, doc.id, doc.service, doc.body, doc.at_ms],
+        )?;
+        Ok(())
+    }
+
+    fn get_document(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT body FROM documents WHERE kind = ?1 AND id = ?2")?;
+        let mut rows = stmt.query_map(params![kind, id], |r| r.get(0))?;
+        Ok(rows.next().transpose()?)
+    }
+
+    fn list_documents(&self, kind: &str) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT body FROM documents WHERE kind = ?1 ORDER BY created_at_ms, id")?;
+        let rows = stmt.query_map([kind], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn delete_document(&self, kind: &str, id: &str) -> Result<bool, StoreError> {
+        Ok(self.conn().execute(
+            "DELETE FROM documents WHERE kind = ?1 AND id = ?2",
+            params![kind, id],
+        )? > 0)
     }
 
     fn put_slo(&self, name: &str, definition: &str, at_ms: i64) -> Result<(), StoreError> {
@@ -255,6 +287,34 @@ mod tests {
         let due = s.due_webhooks(20, 10).unwrap();
         assert_eq!((due[0].id, due[0].attempts), (a, 1));
         assert_eq!(s.webhook_backlog().unwrap(), 1);
+    }
+
+    #[test]
+    fn documents_round_trip_by_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("perf.db")).unwrap();
+        let doc = |id: &str, body: &str, at_ms| Document {
+            kind: "baseline".into(),
+            id: id.into(),
+            service: "qnet".into(),
+            body: body.into(),
+            at_ms,
+        };
+        s.put_document(&doc("b1", "{}", 1)).unwrap();
+        s.put_document(&doc("b2", "{\"x\":2}", 2)).unwrap();
+        s.put_document(&doc("b1", "{\"x\":1}", 3)).unwrap();
+        assert_eq!(
+            s.get_document("baseline", "b1").unwrap().as_deref(),
+            Some("{\"x\":1}")
+        );
+        assert_eq!(s.get_document("rollout", "b1").unwrap(), None);
+        assert_eq!(s.list_documents("baseline").unwrap().len(), 2);
+        assert!(s.delete_document("baseline", "b1").unwrap());
+        assert!(!s.delete_document("baseline", "b1").unwrap());
+        assert_eq!(
+            s.list_documents("baseline").unwrap(),
+            vec!["{\"x\":2}".to_string()]
+        );
     }
 
     #[test]

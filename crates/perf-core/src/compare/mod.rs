@@ -29,6 +29,7 @@ pub mod normal;
 pub mod proportion;
 pub mod quantile;
 pub mod report;
+pub mod rollout;
 pub mod sample;
 pub mod sequential;
 pub mod trend;
@@ -38,3 +39,6 @@ pub use config::{GateConfig, Thresholds};
 pub use gate::{evaluate, GateOutcome, Recommendation, Verdict};
 pub use report::{GateReport, SideInfo};
 pub use sample::OperationSample;
+
+#[cfg(test)]
+mod tests;
