@@ -49,6 +49,39 @@ impl ApiClient {
             .with_context(|| format!("reading the answer of {url}"))
     }
 
+    /// `POST path` with a JSON body; the JSON answer. A 400 or 409 is the user's input.
+    pub fn post_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<T> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .auth(self.http.post(&url))
+            .json(body)
+            .send()
+            .with_context(|| format!("connecting to {}", self.base))?;
+        let status = resp.status();
+        if status == StatusCode::BAD_REQUEST || status == StatusCode::CONFLICT {
+            let value: serde_json::Value = resp.json().unwrap_or(serde_json::Value::Null);
+            return Err(crate::exit::BadInput(error_message(status, &value)).into());
+        }
+        check(resp)?
+            .json()
+            .with_context(|| format!("reading the answer of {url}"))
+    }
+
+    /// `DELETE path`.
+    pub fn delete(&self, path: &str) -> anyhow::Result<()> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .auth(self.http.delete(&url))
+            .send()
+            .with_context(|| format!("connecting to {}", self.base))?;
+        check(resp)?;
+        Ok(())
+    }
+
     /// `POST path` with an NDJSON body, retrying on connection errors and 503. Returns the
     /// status and the JSON answer (200 and 400 both carry an ingest answer).
     pub fn post_ndjson(

@@ -5,6 +5,7 @@
 mod auth;
 pub mod config;
 mod dashboard;
+pub mod deploy;
 pub mod error;
 mod ingest;
 pub mod metrics;
@@ -49,6 +50,25 @@ pub fn app(state: Arc<AppState>) -> Router {
             get(slos::get_one).put(slos::put).delete(slos::delete),
         )
         .route("/v1/alerts", get(slos::alerts))
+        .route(
+            "/v1/baselines",
+            get(deploy::baselines::list).post(deploy::baselines::post),
+        )
+        .route(
+            "/v1/baselines/{id}",
+            get(deploy::baselines::get_one).delete(deploy::baselines::delete),
+        )
+        .route("/v1/gates/evaluate", post(deploy::gates::post))
+        .route(
+            "/v1/rollouts",
+            get(deploy::rollouts::list).post(deploy::rollouts::post),
+        )
+        .route("/v1/rollouts/{id}", get(deploy::rollouts::get_one))
+        .route(
+            "/v1/rollouts/{id}/evaluate",
+            post(deploy::rollouts::evaluate),
+        )
+        .route("/v1/regressions", get(deploy::regressions::get))
         .route("/v1/tenants", get(tenants::list))
         .route("/v1/tenants/{id}/evaluation", get(tenants::get_one))
         .route("/v1/stream", get(stream::stream))
@@ -107,6 +127,7 @@ pub async fn run(
     let publisher = tokio::spawn(stream::publish_overview_every_second(state.clone()));
     let evaluator = tokio::spawn(evaluate_every(state.clone()));
     let notifier = tokio::spawn(webhooks::deliver_forever(state.clone()));
+    let deployments = tokio::spawn(deploy::cycle_forever(state.clone()));
     let flag = state.clone();
     axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(async move {
@@ -119,6 +140,7 @@ pub async fn run(
     publisher.abort();
     evaluator.abort();
     notifier.abort();
+    deployments.abort();
     let s = state.clone();
     tokio::task::spawn_blocking(move || s.snapshot()).await??;
     tracing::info!("final snapshot written");

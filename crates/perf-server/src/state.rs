@@ -51,6 +51,10 @@ pub struct AppState {
     pub tenant_states: Mutex<std::collections::BTreeMap<String, perf_core::tenant::IsolationState>>,
     /// Wall-clock source (tests pin it).
     pub wall_clock: fn() -> i64,
+    /// Services whose regression alert is firing.
+    pub regressions_firing: Mutex<std::collections::BTreeSet<String>>,
+    /// Serialises rollout evaluations (read, decide, store).
+    pub rollout_lock: Mutex<()>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -116,6 +120,8 @@ impl AppState {
             slo_statuses: std::sync::RwLock::new(None),
             tenant_states: Mutex::new(Default::default()),
             wall_clock: system_now,
+            regressions_firing: Mutex::new(Default::default()),
+            rollout_lock: Mutex::new(()),
         }))
     }
 

@@ -81,16 +81,15 @@ pub fn read_side(path: &Path, selector: &Selector) -> anyhow::Result<Side> {
     })
 }
 
+/// Operation → sample.
+type Operations = BTreeMap<String, OperationSample>;
+
 /// Picks the one service both sides are about; several without `--service` is bad input.
 pub fn pick_service(
     a: &Side,
     b: &Side,
     wanted: Option<&str>,
-) -> anyhow::Result<(
-    String,
-    BTreeMap<String, OperationSample>,
-    BTreeMap<String, OperationSample>,
-)> {
+) -> anyhow::Result<(String, Operations, Operations)> {
     let counts = |s: &Side| -> BTreeMap<String, u64> {
         s.services
             .iter()

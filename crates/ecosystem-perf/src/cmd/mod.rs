@@ -1,11 +1,13 @@
 //! One module per command; `run` dispatches and returns the exit code.
 
+mod baseline;
 mod config;
 mod demo;
 mod gate;
 mod ingest;
 mod query;
 mod report;
+mod rollout;
 mod serve;
 mod slo;
 mod tenant;
@@ -39,7 +41,8 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         } => report::callers(&service, &report, &by, limit),
         Command::Config { action } => config::run(action),
         Command::Gate(args) => gate::run(&args),
-        Command::Baseline { .. } | Command::Rollout { .. } => anyhow::bail!("not wired yet"),
+        Command::Baseline { action } => baseline::run(action),
+        Command::Rollout { action } => rollout::run(action),
         Command::Slo { action } => slo::run(action),
         Command::Tenant { action } => tenant::run(action),
         query @ Command::Query { .. } => query::run(query),

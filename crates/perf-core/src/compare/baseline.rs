@@ -83,7 +83,7 @@ pub fn collect_events<'a>(
         into.entry(e.service.clone())
             .or_default()
             .entry(e.operation.clone())
-            .or_insert_with(OperationSample::new)
+            .or_insert_with(OperationSample::keeping_values)
             .record(e);
     }
 }

@@ -39,7 +39,7 @@ pub struct OperationSample {
 
 impl OperationSample {
     /// An empty sample that keeps raw values.
-    pub fn new() -> Self {
+    pub fn keeping_values() -> Self {
         OperationSample {
             values: Some(Vec::new()),
             ..Default::default()

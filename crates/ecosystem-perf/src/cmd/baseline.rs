@@ -1,0 +1,127 @@
+//! `baseline freeze / list / delete`. Freezing asks the server (its live aggregates) or,
+//! with `--events`, builds the baseline offline from an NDJSON file; `--out` writes the
+//! baseline file that `gate --baseline` reads in CI.
+
+use crate::cli::{BaselineAction, Format};
+use crate::client::{encode_component, ApiClient};
+use crate::exit::{BadInput, OK};
+use perf_core::compare::baseline::{collect_events, ByService, Selector};
+use perf_core::compare::Baseline;
+
+/// Runs a `baseline` subcommand.
+pub fn run(action: BaselineAction) -> anyhow::Result<i32> {
+    match action {
+        BaselineAction::Freeze {
+            service,
+            operation,
+            version,
+            window,
+            events,
+            out,
+            id,
+            server,
+            format,
+        } => {
+            let baseline: Baseline = match events {
+                Some(path) => {
+                    let selector = Selector {
+                        service: Some(service.clone()),
+                        operation,
+                        version,
+                    };
+                    let mut by = ByService::new();
+                    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+                    crate::event_file::for_each_batch(&path, |batch| {
+                        for e in batch {
+                            if e.service == service {
+                                lo = lo.min(e.ts_ms);
+                                hi = hi.max(e.ts_ms);
+                            }
+                        }
+                        collect_events(batch, &selector, &mut by);
+                    })?;
+                    let ops = by.remove(&service).unwrap_or_default();
+                    if ops.is_empty() {
+                        return Err(BadInput(format!(
+                            "{}: no events of service {service:?} match",
+                            path.display()
+                        ))
+                        .into());
+                    }
+                    let now = perf_server::state::system_now();
+                    let id = id.unwrap_or_else(|| {
+                        format!("{service}-{}", selector.version.as_deref().unwrap_or("all"))
+                    });
+                    Baseline::new(id, &selector, service, (lo, hi + 1), now, ops)
+                }
+                None => {
+                    let client = ApiClient::new(&server)?;
+                    let body = serde_json::json!({
+                        "service": service, "operation": operation, "version": version,
+                        "window": window, "id": id,
+                    });
+                    client.post_json("/v1/baselines", &body)?
+                }
+            };
+            if let Some(path) = &out {
+                std::fs::write(path, serde_json::to_string_pretty(&baseline)?)
+                    .map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
+            }
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&perf_server::deploy::baselines::summary(
+                        &baseline
+                    ))?
+                ),
+                Format::Table => println!(
+                    "baseline {} of {}{}: {} requests over {} operations, {} … {}{}",
+                    baseline.id,
+                    baseline.service,
+                    baseline
+                        .version
+                        .as_deref()
+                        .map(|v| format!(" {v}"))
+                        .unwrap_or_default(),
+                    baseline.requests,
+                    baseline.operations.len(),
+                    perf_core::time::format_rfc3339(baseline.from),
+                    perf_core::time::format_rfc3339(baseline.to),
+                    out.as_ref()
+                        .map(|p| format!("; written to {}", p.display()))
+                        .unwrap_or_default()
+                ),
+            }
+            Ok(OK)
+        }
+        BaselineAction::List { server, format } => {
+            let v: serde_json::Value = ApiClient::new(&server)?.get("/v1/baselines")?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&v)?),
+                Format::Table => {
+                    let mut t = crate::tables::new_table(&[
+                        "id", "service", "version", "requests", "from", "to",
+                    ]);
+                    for b in v["baselines"].as_array().into_iter().flatten() {
+                        let s = |k: &str| b[k].as_str().unwrap_or("–").to_string();
+                        t.add_row(vec![
+                            s("id"),
+                            s("service"),
+                            s("version"),
+                            b["requests"].to_string(),
+                            s("from"),
+                            s("to"),
+                        ]);
+                    }
+                    println!("{t}");
+                }
+            }
+            Ok(OK)
+        }
+        BaselineAction::Delete { id, server } => {
+            ApiClient::new(&server)?.delete(&format!("/v1/baselines/{}", encode_component(&id)))?;
+            println!("deleted baseline {id}");
+            Ok(OK)
+        }
+    }
+}

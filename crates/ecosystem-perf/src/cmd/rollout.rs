@@ -1,0 +1,110 @@
+//! `rollout start / evaluate / show`: canary control against a server. `evaluate` exits 1
+//! on a rollback so a pipeline step can stop on it.
+
+use crate::cli::{Format, RolloutAction};
+use crate::client::{encode_component, ApiClient};
+use crate::exit::{BadInput, FAILURE, OK};
+use perf_core::compare::rollout::{Decision, Rollout, RolloutEvaluation};
+
+fn steps(text: &str) -> anyhow::Result<Vec<u32>> {
+    text.split(',')
+        .map(|s| {
+            s.trim()
+                .trim_end_matches('%')
+                .parse::<u32>()
+                .map_err(|_| BadInput(format!("--steps: {s:?} is not a whole percentage")).into())
+        })
+        .collect()
+}
+
+fn show(r: &Rollout) -> String {
+    let mut t = crate::tables::new_table(&[
+        "at",
+        "decision",
+        "weight",
+        "requests (baseline/canary)",
+        "reasons",
+    ]);
+    for h in &r.history {
+        t.add_row(vec![
+            perf_core::time::format_rfc3339(h.at),
+            format!("{:?}", h.decision).to_lowercase(),
+            format!("{} → {} %", h.weight_before, h.weight),
+            format!("{} / {}", h.samples[0], h.samples[1]),
+            h.reasons.join("; "),
+        ]);
+    }
+    format!(
+        "rollout {}: {} {} → {}, {:?} at {} % (steps {:?})\n{t}",
+        r.id,
+        r.spec.service,
+        r.spec.baseline_version,
+        r.spec.canary_version,
+        r.state,
+        r.weight,
+        r.spec.steps
+    )
+}
+
+/// Runs a `rollout` subcommand.
+pub fn run(action: RolloutAction) -> anyhow::Result<i32> {
+    match action {
+        RolloutAction::Start {
+            service,
+            baseline_version,
+            canary_version,
+            steps: step_text,
+            min_step,
+            server,
+            format,
+        } => {
+            let body = serde_json::json!({
+                "service": service, "baselineVersion": baseline_version,
+                "canaryVersion": canary_version, "steps": steps(&step_text)?,
+                "minStepDuration": min_step,
+            });
+            let r: serde_json::Value = ApiClient::new(&server)?.post_json("/v1/rollouts", &body)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&r)?),
+                Format::Table => println!(
+                    "started rollout {} at {} % canary traffic",
+                    r["id"].as_str().unwrap_or("?"),
+                    r["weight"]
+                ),
+            }
+            Ok(OK)
+        }
+        RolloutAction::Evaluate { id, server, format } => {
+            let path = format!("/v1/rollouts/{}/evaluate", encode_component(&id));
+            let raw: serde_json::Value =
+                ApiClient::new(&server)?.post_json(&path, &serde_json::json!({}))?;
+            let e: RolloutEvaluation = serde_json::from_value(raw.clone())?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&raw)?),
+                Format::Table => {
+                    println!(
+                        "{}: {:?} → canary weight {} % ({:?})",
+                        e.id, e.decision, e.weight, e.state
+                    );
+                    for r in &e.reasons {
+                        println!("  - {r}");
+                    }
+                }
+            }
+            Ok(if e.decision == Decision::Rollback {
+                FAILURE
+            } else {
+                OK
+            })
+        }
+        RolloutAction::Show { id, server, format } => {
+            let raw: serde_json::Value =
+                ApiClient::new(&server)?.get(&format!("/v1/rollouts/{}", encode_component(&id)))?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&raw)?),
+                Format::Table => println!("{}", show(&serde_json::from_value(raw)?)),
+            }
+            Ok(OK)
+        }
+    }
+}
