@@ -6,16 +6,18 @@
 use crate::exit::BadInput;
 use perf_core::model::{decode_events, BodyFormat, IngestError, TimeBounds};
 use perf_core::Event;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
-const BATCH_LINES: usize = 20_000;
+
+/// Bytes read at a time; each chunk is cut after its last newline and decoded in place.
+const CHUNK_BYTES: usize = 4 << 20;
 
 /// Calls `f` with each batch of valid events; returns the number of events.
 pub fn for_each_batch(path: &Path, mut f: impl FnMut(&[Event])) -> anyhow::Result<u64> {
     let file =
         std::fs::File::open(path).map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
-    let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+    let mut reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
         Box::new(flate2::read::MultiGzDecoder::new(file))
     } else {
         Box::new(file)
@@ -25,25 +27,16 @@ pub fn for_each_batch(path: &Path, mut f: impl FnMut(&[Event])) -> anyhow::Resul
         max_age_ms: i64::MAX / 4,
         max_future_ms: i64::MAX / 4,
     };
-    let mut reader = BufReader::with_capacity(1 << 20, reader);
-    let mut batch = String::new();
-    let mut first_line = 1usize;
-    let mut lines_in_batch = 0usize;
     let mut total = 0u64;
-    let mut flush = |batch: &mut String, first_line: usize| -> anyhow::Result<()> {
-        if batch.trim().is_empty() {
-            batch.clear();
-            return Ok(());
-        }
-        let (events, answer) =
-            match decode_events(batch.as_bytes(), BodyFormat::Ndjson, &bounds, usize::MAX) {
-                Ok(x) => x,
-                Err(IngestError::Empty) => {
-                    batch.clear();
-                    return Ok(());
-                }
-                Err(e) => return Err(BadInput(format!("{}: {e}", path.display())).into()),
-            };
+    let mut first_line = 1usize;
+    let mut decode = |chunk: &[u8], first_line: usize| -> anyhow::Result<()> {
+        let (events, answer) = match decode_events(chunk, BodyFormat::Ndjson, &bounds, usize::MAX) {
+            Ok(x) => x,
+            Err(IngestError::Empty) => return Ok(()),
+            Err(e) => {
+                return Err(BadInput(format!("{}:{first_line}…: {e}", path.display())).into())
+            }
+        };
         if let Some(err) = answer.errors.first() {
             return Err(BadInput(format!(
                 "{}:{}: {}: {}",
@@ -56,28 +49,38 @@ pub fn for_each_batch(path: &Path, mut f: impl FnMut(&[Event])) -> anyhow::Resul
         }
         total += events.len() as u64;
         f(&events);
-        batch.clear();
         Ok(())
     };
+    // `buf[..filled]` holds unread bytes; complete lines are decoded, the tail carried over.
+    let mut buf = vec![0u8; CHUNK_BYTES];
+    let mut filled = 0usize;
     loop {
-        let before = batch.len();
-        let read = reader
-            .read_line(&mut batch)
+        if filled == buf.len() {
+            // A single line longer than the buffer: grow.
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = reader
+            .read(&mut buf[filled..])
             .map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
-        if read == 0 {
+        filled += n;
+        let end = if n == 0 {
+            filled
+        } else {
+            match buf[..filled].iter().rposition(|&b| b == b'\n') {
+                Some(p) => p + 1,
+                None => continue,
+            }
+        };
+        if end > 0 {
+            let chunk = &buf[..end];
+            decode(chunk, first_line)?;
+            first_line += chunk.iter().filter(|&&b| b == b'\n').count();
+            buf.copy_within(end..filled, 0);
+            filled -= end;
+        }
+        if n == 0 {
             break;
         }
-        if !batch.ends_with('\n') {
-            batch.push('\n');
-        }
-        debug_assert!(batch.len() > before);
-        lines_in_batch += 1;
-        if lines_in_batch == BATCH_LINES {
-            flush(&mut batch, first_line)?;
-            first_line += lines_in_batch;
-            lines_in_batch = 0;
-        }
     }
-    flush(&mut batch, first_line)?;
     Ok(total)
 }

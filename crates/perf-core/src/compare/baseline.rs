@@ -80,11 +80,18 @@ pub fn collect_events<'a>(
         if !selector.takes(e) {
             continue;
         }
-        into.entry(e.service.clone())
-            .or_default()
-            .entry(e.operation.clone())
-            .or_insert_with(OperationSample::keeping_values)
-            .record(e);
+        // Look up before inserting: no key allocation per event on the hot path.
+        let ops = match into.get_mut(&e.service) {
+            Some(ops) => ops,
+            None => into.entry(e.service.clone()).or_default(),
+        };
+        let sample = match ops.get_mut(&e.operation) {
+            Some(s) => s,
+            None => ops
+                .entry(e.operation.clone())
+                .or_insert_with(OperationSample::keeping_values),
+        };
+        sample.record(e);
     }
 }
 
