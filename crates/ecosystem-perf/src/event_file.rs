@@ -9,7 +9,6 @@ use perf_core::Event;
 use std::io::Read;
 use std::path::Path;
 
-
 /// Bytes read at a time; each chunk is cut after its last newline and decoded in place.
 const CHUNK_BYTES: usize = 4 << 20;
 
@@ -33,9 +32,7 @@ pub fn for_each_batch(path: &Path, mut f: impl FnMut(&[Event])) -> anyhow::Resul
         let (events, answer) = match decode_events(chunk, BodyFormat::Ndjson, &bounds, usize::MAX) {
             Ok(x) => x,
             Err(IngestError::Empty) => return Ok(()),
-            Err(e) => {
-                return Err(BadInput(format!("{}:{first_line}…: {e}", path.display())).into())
-            }
+            Err(e) => return Err(BadInput(format!("{}:{first_line}…: {e}", path.display())).into()),
         };
         if let Some(err) = answer.errors.first() {
             return Err(BadInput(format!(

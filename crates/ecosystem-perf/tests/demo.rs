@@ -1,6 +1,7 @@
 //! The demo with the real binary, accelerated: its scripted incidents show as decisions —
 //! the DAO surge throttles that tenant only, the qwallet error burst fires a page that
-//! then resolves.
+//! then resolves; the clean qerberos canary completes step by step and the qnet canary
+//! with a slow mode is rolled back.
 
 mod common;
 
@@ -34,7 +35,10 @@ fn the_demo_plays_its_incidents_into_decisions() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(40);
     let (mut throttled_alone, mut paged, mut resolved) = (false, false, false);
-    while Instant::now() < deadline && !(throttled_alone && paged && resolved) {
+    let (mut completed, mut rolled_back, mut promoted) = (false, false, false);
+    while Instant::now() < deadline
+        && !(throttled_alone && paged && resolved && completed && rolled_back)
+    {
         std::thread::sleep(Duration::from_millis(400));
         if let Some(t) = get(&format!("{url}/v1/tenants")) {
             let recs: Vec<(String, String)> = t["tenants"]
@@ -60,6 +64,18 @@ fn the_demo_plays_its_incidents_into_decisions() {
                 .all(|(_, r)| r == "none");
             throttled_alone |= gamma && others_calm && recs.len() == 4;
         }
+        if let Some(r) = get(&format!("{url}/v1/rollouts/demo-qerberos-v3.2.0-h0")) {
+            completed |= r["state"] == "completed";
+            promoted |= r["history"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|h| h["decision"] == "promote");
+        }
+        if let Some(r) = get(&format!("{url}/v1/rollouts/demo-qnet-v2.1.0-h0")) {
+            rolled_back |= r["state"] == "rolled_back"
+                && r["history"].to_string().contains("latency_degradation");
+        }
         if let Some(a) = get(&format!("{url}/v1/alerts")) {
             for h in a["history"].as_array().into_iter().flatten() {
                 if h["subject"] == "qwallet-availability"
@@ -79,4 +95,6 @@ fn the_demo_plays_its_incidents_into_decisions() {
     );
     assert!(paged, "the qwallet error burst pages");
     assert!(resolved, "and the page resolves after it");
+    assert!(completed && promoted, "the clean canary is promoted step by step to the end");
+    assert!(rolled_back, "the canary with a p99 regression is rolled back");
 }

@@ -36,7 +36,10 @@ fn bench(c: &mut Criterion) {
     c.bench_function("gate_10_ops_100k_each_side", |b| {
         b.iter(|| evaluate(&base, &cand, &cfg, None))
     });
-    let (hb, hc) = (Histogram::of(&base["op0"].latency), Histogram::of(&cand["op0"].latency));
+    let (hb, hc) = (
+        Histogram::of(&base["op0"].latency),
+        Histogram::of(&cand["op0"].latency),
+    );
     c.bench_function("mann_whitney_from_sketches", |b| {
         b.iter(|| mann_whitney::from_histograms(&hc, &hb))
     });

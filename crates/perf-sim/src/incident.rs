@@ -113,3 +113,51 @@ impl Incident for TenantSurge {
         }
     }
 }
+
+/// A canary deployment: while active, a share of a service's requests (the weight a
+/// rollout controller sets, in percent) runs a new version; a regressed canary makes a share
+/// of its own requests slower (a slow mode that leaves the median alone).
+#[derive(Debug, Clone)]
+pub struct Canary {
+    /// Service.
+    pub service: String,
+    /// The canary's version.
+    pub version: String,
+    /// Start, ms after simulation start.
+    pub from_ms: i64,
+    /// End, ms after simulation start.
+    pub to_ms: i64,
+    /// Canary traffic in percent, set by the controller while the simulation runs.
+    pub weight: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    /// Share of canary requests that are slow (0 for a clean canary).
+    pub slow_share: f64,
+    /// Latency multiplier of those.
+    pub slow_factor: f64,
+}
+
+impl Incident for Canary {
+    fn name(&self) -> &str {
+        "canary"
+    }
+    fn active(&self, t: i64) -> bool {
+        (self.from_ms..self.to_ms).contains(&t)
+    }
+    fn apply(&self, e: &mut Event, u: f64) {
+        if e.service != self.service {
+            return;
+        }
+        let weight = f64::from(self.weight.load(std::sync::atomic::Ordering::Relaxed)) / 100.0;
+        if u >= weight {
+            return;
+        }
+        e.version = Some(self.version.clone());
+        // A second, practically independent uniform from the same draw.
+        let v = (u * 7919.0).fract();
+        if v < self.slow_share {
+            e.latency_ms *= self.slow_factor;
+            for s in &mut e.stages {
+                s.1 *= self.slow_factor;
+            }
+        }
+    }
+}

@@ -10,4 +10,4 @@ mod incident;
 
 pub use ecosystem::{demo_ecosystem, Ecosystem, OperationSpec, ServiceSpec};
 pub use generator::Generator;
-pub use incident::{ErrorBurst, Incident, NodeSlowdown, TenantSurge};
+pub use incident::{Canary, ErrorBurst, Incident, NodeSlowdown, TenantSurge};

@@ -1,5 +1,6 @@
 //! `demo`: the server on the embedded store, fed by the simulated demo ecosystem in real time
-//! (or `--speed` times faster), with scripted incidents and a one-screen live summary.
+//! (or `--speed` times faster), with scripted incidents (and canary deployments, see
+//! `demo_deploy`) and a one-screen live summary.
 //! Engine time follows the simulated clock (`clock: event`), so an accelerated demo shows
 //! the same numbers a real hour would.
 
@@ -128,6 +129,7 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
             error_rate: 0.25,
         }));
     }
+    let mut deployments = super::demo_deploy::Deployments::schedule(&mut generator, 24);
     let sim_tick = (TICK.as_secs_f64() * 1000.0 * speed).round().max(1.0) as i64;
     let mut since_resources = 0;
     let began = Instant::now();
@@ -142,6 +144,7 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
                 return;
             }
         }
+        deployments.tick(state, generator.now_ms() - start);
         since_resources += sim_tick;
         if since_resources >= 5_000 {
             let samples = generator.resources(since_resources);

@@ -3,6 +3,7 @@
 mod baseline;
 mod config;
 mod demo;
+mod demo_deploy;
 mod gate;
 mod ingest;
 mod query;

@@ -125,6 +125,36 @@ pub fn evaluate_running(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Starts and stores a rollout (blocking work); a taken id is a conflict.
+pub fn start(
+    state: &AppState,
+    id: String,
+    spec: RolloutSpec,
+    now: i64,
+) -> Result<Rollout, AppError> {
+    let rollout = Rollout::start(id, spec, now).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let _one_at_a_time = state.rollout_lock.lock().unwrap_or_else(|p| p.into_inner());
+    let taken = state
+        .store()
+        .get_document(DOC_KIND, &rollout.id)
+        .map_err(|e| AppError::Internal(e.into()))?
+        .is_some();
+    if taken {
+        return Err(AppError::Conflict(format!(
+            "a rollout {:?} exists",
+            rollout.id
+        )));
+    }
+    save(state, &rollout, now)?;
+    crate::stream::publish(
+        state,
+        "rollout",
+        now,
+        &serde_json::json!({"id": rollout.id, "decision": "start", "weight": rollout.weight}),
+    );
+    Ok(rollout)
+}
+
 /// `POST /v1/rollouts`: a RolloutSpec, optionally with an `id`.
 pub async fn post(
     State(state): State<Arc<AppState>>,
@@ -149,29 +179,9 @@ pub async fn post(
                 .replace(".000", "")
         )
     });
-    let rollout =
-        Rollout::start(id.clone(), spec, now).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let s = state.clone();
-    let r = rollout.clone();
-    tokio::task::spawn_blocking(move || -> Result<(), AppError> {
-        let _g = s.rollout_lock.lock().unwrap_or_else(|p| p.into_inner());
-        if s.store()
-            .get_document(DOC_KIND, &r.id)
-            .map_err(|e| AppError::Internal(e.into()))?
-            .is_some()
-        {
-            return Err(AppError::Conflict(format!("a rollout {:?} exists", r.id)));
-        }
-        save(&s, &r, now)
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))??;
-    crate::stream::publish(
-        &state,
-        "rollout",
-        now,
-        &serde_json::json!({"id": id, "decision": "start", "weight": rollout.weight}),
-    );
+    let rollout = tokio::task::spawn_blocking(move || start(&state, id, spec, now))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))??;
     Ok((StatusCode::CREATED, Json(rollout)))
 }
 
