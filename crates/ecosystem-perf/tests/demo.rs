@@ -95,6 +95,12 @@ fn the_demo_plays_its_incidents_into_decisions() {
     );
     assert!(paged, "the qwallet error burst pages");
     assert!(resolved, "and the page resolves after it");
-    assert!(completed && promoted, "the clean canary is promoted step by step to the end");
-    assert!(rolled_back, "the canary with a p99 regression is rolled back");
+    assert!(
+        completed && promoted,
+        "the clean canary is promoted step by step to the end"
+    );
+    assert!(
+        rolled_back,
+        "the canary with a p99 regression is rolled back"
+    );
 }
