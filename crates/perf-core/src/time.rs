@@ -41,6 +41,13 @@ pub fn format_rfc3339(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
+/// A compact UTC time for generated ids, e.g. `20261129T215500` (seconds resolution).
+pub fn compact_utc(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|d| d.format("%Y%m%dT%H%M%S").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}
+
 /// Serde for unix-millisecond fields written as RFC 3339 (and read in any documented
 /// timestamp format).
 pub mod serde_rfc3339 {

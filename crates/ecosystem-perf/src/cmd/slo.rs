@@ -4,11 +4,9 @@
 use crate::cli::{Format, SloAction};
 use crate::client::{encode_component, ApiClient};
 use crate::exit::{BadInput, FAILURE, OK};
-use perf_core::model::{decode_events, BodyFormat, TimeBounds};
 use perf_core::slo::{AlertState, Severity, SloStatus};
 use perf_core::Engine;
 use perf_server::config::Config;
-use std::io::{BufRead, BufReader};
 
 /// Runs an `slo` subcommand.
 pub fn run(action: SloAction) -> anyhow::Result<i32> {
@@ -65,54 +63,15 @@ fn check(
             .map_err(|e| BadInput(format!("{}: slo {}: {e}", config_path.display(), c.name)))?;
         engine.slos_mut().upsert(def).map_err(BadInput)?;
     }
-    let file = std::fs::File::open(events_path)
-        .map_err(|e| BadInput(format!("{}: {e}", events_path.display())))?;
-    let bounds = TimeBounds {
-        now_ms: 0,
-        max_age_ms: i64::MAX / 4,
-        max_future_ms: i64::MAX / 4,
-    };
-    let mut batch = String::new();
-    let mut first_line = 1;
-    let flush =
-        |batch: &mut String, first_line: usize, engine: &mut Engine| -> anyhow::Result<()> {
-            if batch.trim().is_empty() {
-                batch.clear();
-                return Ok(());
-            }
-            let (events, answer) =
-                decode_events(batch.as_bytes(), BodyFormat::Ndjson, &bounds, usize::MAX)
-                    .map_err(|e| BadInput(format!("{}: {e}", events_path.display())))?;
-            if let Some(err) = answer.errors.first() {
-                return Err(BadInput(format!(
-                    "{}:{}: {}: {}",
-                    events_path.display(),
-                    first_line + err.index,
-                    err.field,
-                    err.message
-                ))
-                .into());
-            }
-            let now = events
-                .iter()
-                .map(|e| e.ts_ms)
-                .max()
-                .unwrap_or(0)
-                .max(engine.watermark());
-            engine.ingest(&events, now);
-            batch.clear();
-            Ok(())
-        };
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| BadInput(format!("{}: {e}", events_path.display())))?;
-        batch.push_str(&line);
-        batch.push('\n');
-        if (i + 1) % 10_000 == 0 {
-            flush(&mut batch, first_line, &mut engine)?;
-            first_line = i + 2;
-        }
-    }
-    flush(&mut batch, first_line, &mut engine)?;
+    crate::event_file::for_each_batch(events_path, |events| {
+        let now = events
+            .iter()
+            .map(|e| e.ts_ms)
+            .max()
+            .unwrap_or(0)
+            .max(engine.watermark());
+        engine.ingest(events, now);
+    })?;
     let now = engine.watermark();
     if now == i64::MIN {
         return Err(BadInput(format!("{}: no events", events_path.display())).into());

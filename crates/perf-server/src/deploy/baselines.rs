@@ -160,10 +160,7 @@ pub async fn post(
                 "{}-{}-{}",
                 req.service,
                 req.version.as_deref().unwrap_or("all"),
-                perf_core::time::format_rfc3339(now)
-                    .replace([':', '-'], "")
-                    .trim_end_matches('Z')
-                    .replace(".000", "")
+                perf_core::time::compact_utc(now)
             )
         });
         Baseline::new(id, &selector, req.service.clone(), (from, to), now, ops)

@@ -173,10 +173,7 @@ pub async fn post(
             "r-{}-{}-{}",
             spec.service,
             spec.canary_version,
-            perf_core::time::format_rfc3339(now)
-                .replace([':', '-'], "")
-                .trim_end_matches('Z')
-                .replace(".000", "")
+            perf_core::time::compact_utc(now)
         )
     });
     let rollout = tokio::task::spawn_blocking(move || start(&state, id, spec, now))
