@@ -213,6 +213,11 @@ pub enum Command {
         #[command(subcommand)]
         action: RolloutAction,
     },
+    /// Anomaly detection over a series, offline.
+    Anomaly {
+        #[command(subcommand)]
+        action: AnomalyAction,
+    },
     /// Validate a configuration or print the documented default.
     Config {
         #[command(subcommand)]
@@ -468,5 +473,26 @@ pub enum RolloutAction {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+}
+
+/// `anomaly` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AnomalyAction {
+    /// Score every row of a `timestamp,value` CSV with the streaming detector; writes
+    /// `timestamp,value,anomaly_score,is_anomaly`, one row per input row, in input order.
+    #[command(
+        after_help = "Example: ecosystem-perf anomaly detect --input cpu.csv --output cpu-scored.csv\n\nRows must have strictly increasing timestamps; gaps are fine. Exit 2 on a bad file (with its line)."
+    )]
+    Detect {
+        /// Series CSV with the header timestamp,value.
+        #[arg(long)]
+        input: PathBuf,
+        /// Output CSV (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Score at and above which a row is an anomaly (default 0.5).
+        #[arg(long)]
+        threshold: Option<f64>,
     },
 }

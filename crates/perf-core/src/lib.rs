@@ -3,6 +3,7 @@
 //! them. No I/O, no clock, no global state: time is always an argument, so everything here
 //! is deterministic, testable and embeddable.
 
+pub mod anomaly;
 pub mod compare;
 pub mod config;
 pub mod duration;

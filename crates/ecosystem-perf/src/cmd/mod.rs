@@ -1,5 +1,6 @@
 //! One module per command; `run` dispatches and returns the exit code.
 
+mod anomaly;
 mod baseline;
 mod config;
 mod demo;
@@ -42,6 +43,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         } => report::callers(&service, &report, &by, limit),
         Command::Config { action } => config::run(action),
         Command::Gate(args) => gate::run(&args),
+        Command::Anomaly { action } => anomaly::run(action),
         Command::Baseline { action } => baseline::run(action),
         Command::Rollout { action } => rollout::run(action),
         Command::Slo { action } => slo::run(action),
