@@ -19,9 +19,12 @@
 //! predictor then absorbs it); a variance increase or broken seasonality raises it for as long
 //! as the running scale and the profiles take to adapt.
 //!
+//! A medium average of the surprise (~20 points) is judged the same way, so a sustained
+//! moderate change that never stands out point by point still does; the smaller of the two
+//! tail probabilities makes the score.
+//!
 //! **Debouncing.** After a point is flagged (score ≥ the sensitivity threshold), scores are
-//! held at zero for a refractory span (a third of a day of points, 30…500), so one incident
-//! is one alert.
+//! held at zero for 45 points, so one incident is one alert.
 //!
 //! State: 264 profile bins (f64) plus ~40 scalars: about 2.5 KB (`Detector::STATE_BYTES`).
 
@@ -36,6 +39,14 @@ const PREDICTORS: usize = 4;
 const WARMUP: u64 = 30;
 /// Floor of the long-run standard deviation of the surprise.
 const MIN_SPREAD: f64 = 0.25;
+/// Weight of a new point in the short average of the surprise (a few points).
+const SHORT_ALPHA: f64 = 0.4;
+/// Weight of a new point in the medium average (~20 points).
+const MEDIUM_ALPHA: f64 = 0.05;
+/// Floor of the long-run standard deviation of the medium average.
+const MIN_MEDIUM_SPREAD: f64 = 0.05;
+/// Points after an alert during which scores are held at zero.
+const REFRACTORY_POINTS: u32 = 45;
 
 /// Per-phase exponentially weighted values.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,8 +117,6 @@ pub struct Detector {
     config: DetectorConfig,
     n: u64,
     last_ts: Option<i64>,
-    /// Smallest positive step seen (the sampling interval).
-    step_ms: i64,
     prev: f64,
     level: f64,
     magnitude: f64,
@@ -118,13 +127,15 @@ pub struct Detector {
     long_mean: f64,
     long_var: f64,
     short: f64,
+    medium: f64,
+    med_mean: f64,
+    med_var: f64,
     refractory_left: u32,
 }
 
 impl Detector {
     /// Approximate bytes of state per series.
-    pub const STATE_BYTES: usize =
-        (DAY_BINS + WEEK_BINS) * 9 + std::mem::size_of::<Detector>();
+    pub const STATE_BYTES: usize = (DAY_BINS + WEEK_BINS) * 9 + std::mem::size_of::<Detector>();
 
     /// A detector with no history.
     pub fn new(config: DetectorConfig) -> Self {
@@ -132,7 +143,6 @@ impl Detector {
             config,
             n: 0,
             last_ts: None,
-            step_ms: i64::MAX,
             prev: 0.0,
             level: 0.0,
             magnitude: 0.0,
@@ -143,6 +153,9 @@ impl Detector {
             long_mean: 1.0,
             long_var: 1.0,
             short: 0.0,
+            medium: 1.0,
+            med_mean: 1.0,
+            med_var: 0.1,
             refractory_left: 0,
         }
     }
@@ -170,12 +183,6 @@ impl Detector {
     /// that latest time (the detector's clock never goes back).
     pub fn update(&mut self, ts_ms: i64, x: f64) -> Scored {
         let ts_ms = self.last_ts.map_or(ts_ms, |last| ts_ms.max(last));
-        if let Some(last) = self.last_ts {
-            let step = ts_ms - last;
-            if step > 0 {
-                self.step_ms = self.step_ms.min(step);
-            }
-        }
         if self.n == 0 {
             self.prev = x;
             self.level = x;
@@ -208,11 +215,18 @@ impl Detector {
         self.short = if self.n <= 2 {
             surprise
         } else {
-            self.short + 0.4 * (surprise - self.short)
+            self.short + SHORT_ALPHA * (surprise - self.short)
         };
         let spread = self.long_var.sqrt().max(MIN_SPREAD);
         let z = (self.short - self.long_mean) / spread;
-        let q = super::tail_probability(z);
+        let mut q = super::tail_probability(z);
+        // The medium average catches sustained, moderate surprise (variance increases,
+        // broken seasonality) that never stands out point by point.
+        self.medium += MEDIUM_ALPHA * (surprise.min(self.long_mean + 6.0 * spread) - self.medium);
+        let medium_spread = self.med_var.sqrt().max(MIN_MEDIUM_SPREAD);
+        q = q.min(super::tail_probability(
+            (self.medium - self.med_mean) / medium_spread,
+        ));
         let mut score = (q.max(1e-300).ln() / 1e-10f64.ln()).clamp(0.0, 1.0);
         if self.n < WARMUP {
             score = 0.0;
@@ -232,7 +246,11 @@ impl Detector {
             let e = preds[k].map_or(self.err[k].max(scale) * 2.0, |p| (x - p).abs());
             // Winsorised so one outlier does not decide which predictor wins.
             let e = e.min(self.err[k].max(scale) * 5.0 + floor);
-            self.err[k] = if self.n == 1 { e } else { self.err[k] + a_err * (e - self.err[k]) };
+            self.err[k] = if self.n == 1 {
+                e
+            } else {
+                self.err[k] + a_err * (e - self.err[k])
+            };
         }
         let clipped = residual.abs().min(5.0 * scale);
         self.scale = if self.n == 1 {
@@ -245,6 +263,9 @@ impl Detector {
         let d = s_clip - self.long_mean;
         self.long_mean += a_long * d;
         self.long_var = (1.0 - a_long) * (self.long_var + a_long * d * d);
+        let dm = self.medium - self.med_mean;
+        self.med_mean += a_long * dm;
+        self.med_var = (1.0 - a_long) * (self.med_var + a_long * dm * dm);
         self.level += 0.1 * (x - self.level);
         self.magnitude += 0.01 * (x.abs() - self.magnitude);
         self.daily.update(ts_ms, x, 0.1);
@@ -259,11 +280,8 @@ impl Detector {
         }
     }
 
-    /// Points to hold scores at zero after an alert: a third of a day, 30…500 points.
+    /// Points to hold scores at zero after an alert.
     fn refractory_span(&self) -> u32 {
-        if self.step_ms <= 0 || self.step_ms == i64::MAX {
-            return 30;
-        }
-        ((DAY_MS / 3 / self.step_ms) as u32).clamp(30, 500)
+        REFRACTORY_POINTS
     }
 }

@@ -43,7 +43,11 @@ pub fn parse(text: &str) -> Result<Parsed, CoreError> {
     let mut lines = text.lines().enumerate();
     let header = loop {
         match lines.next() {
-            None => return Err(CoreError::InvalidQuery("the file is empty: expected a header `timestamp,value` and rows".into())),
+            None => {
+                return Err(CoreError::InvalidQuery(
+                    "the file is empty: expected a header `timestamp,value` and rows".into(),
+                ))
+            }
             Some((_, l)) if l.trim().is_empty() => continue,
             Some((i, l)) => break (i + 1, l),
         }
@@ -60,7 +64,10 @@ pub fn parse(text: &str) -> Result<Parsed, CoreError> {
     ) else {
         return Err(bad(
             header.0,
-            format!("the header must name the columns timestamp and value, got {:?}", header.1),
+            format!(
+                "the header must name the columns timestamp and value, got {:?}",
+                header.1
+            ),
         ));
     };
     let mut rows: Vec<Row> = Vec::new();
@@ -72,7 +79,10 @@ pub fn parse(text: &str) -> Result<Parsed, CoreError> {
         }
         let fields: Vec<&str> = line.split(',').collect();
         let (Some(ts), Some(v)) = (fields.get(ti), fields.get(vi)) else {
-            return Err(bad(line_no, format!("expected {} columns, got {}", cols.len(), fields.len())));
+            return Err(bad(
+                line_no,
+                format!("expected {} columns, got {}", cols.len(), fields.len()),
+            ));
         };
         let (ts, v) = (ts.trim(), v.trim());
         let ts_ms = crate::time::parse_timestamp(ts).map_err(|e| bad(line_no, e.to_string()))?;
@@ -93,7 +103,9 @@ pub fn parse(text: &str) -> Result<Parsed, CoreError> {
         });
     }
     if rows.is_empty() {
-        return Err(CoreError::InvalidQuery("the file has a header but no rows".into()));
+        return Err(CoreError::InvalidQuery(
+            "the file has a header but no rows".into(),
+        ));
     }
     Ok(Parsed { rows, out_of_order })
 }
@@ -104,7 +116,8 @@ mod tests {
 
     #[test]
     fn every_documented_problem_is_refused_with_its_line() {
-        let ok = parse("timestamp,value\n2024-01-01 00:00:00,1.5\n2024-01-01 00:05:00,2\n").unwrap();
+        let ok =
+            parse("timestamp,value\n2024-01-01 00:00:00,1.5\n2024-01-01 00:05:00,2\n").unwrap();
         assert_eq!((ok.rows.len(), ok.out_of_order), (2, 0));
         assert_eq!(ok.rows[1].ts_text, "2024-01-01 00:05:00");
         let err = |t: &str| parse(t).unwrap_err().to_string();
@@ -118,6 +131,12 @@ mod tests {
         assert_eq!((p.rows.len(), p.out_of_order), (3, 2));
         assert!(err("timestamp,value\nyesterday,1\n").contains("line 2"));
         // Gaps are fine; unix seconds too.
-        assert_eq!(parse("timestamp,value\n1700000000,1\n1700090000,2\n").unwrap().rows.len(), 2);
+        assert_eq!(
+            parse("timestamp,value\n1700000000,1\n1700090000,2\n")
+                .unwrap()
+                .rows
+                .len(),
+            2
+        );
     }
 }
