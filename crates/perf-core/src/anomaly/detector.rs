@@ -45,6 +45,10 @@ const SHORT_ALPHA: f64 = 0.4;
 const MEDIUM_ALPHA: f64 = 0.05;
 /// Floor of the long-run standard deviation of the medium average.
 const MIN_MEDIUM_SPREAD: f64 = 0.05;
+/// An alert needs a recent point this many typical residuals off (≈ 4.8 σ for Gaussian noise).
+const MIN_ALERT_SURPRISE: f64 = 6.0;
+/// How fast the recent largest surprise fades (per point).
+const PEAK_DECAY: f64 = 0.9;
 /// Points after an alert during which scores are held at zero.
 const REFRACTORY_POINTS: u32 = 45;
 
@@ -131,6 +135,7 @@ pub struct Detector {
     med_mean: f64,
     med_var: f64,
     refractory_left: u32,
+    peak: f64,
 }
 
 impl Detector {
@@ -157,6 +162,7 @@ impl Detector {
             med_mean: 1.0,
             med_var: 0.1,
             refractory_left: 0,
+            peak: 0.0,
         }
     }
 
@@ -218,8 +224,7 @@ impl Detector {
             self.short + SHORT_ALPHA * (surprise - self.short)
         };
         let spread = self.long_var.sqrt().max(MIN_SPREAD);
-        let z = (self.short - self.long_mean) / spread;
-        let mut q = super::tail_probability(z);
+        let mut q = super::tail_probability((self.short - self.long_mean) / spread);
         // The medium average catches sustained, moderate surprise (variance increases,
         // broken seasonality) that never stands out point by point.
         self.medium += MEDIUM_ALPHA * (surprise.min(self.long_mean + 6.0 * spread) - self.medium);
@@ -235,10 +240,18 @@ impl Detector {
             self.refractory_left -= 1;
             score = 0.0;
         }
-        let is_anomaly = score >= self.config.threshold;
-        if is_anomaly {
+        let flagged = score >= self.config.threshold;
+        if flagged {
             self.refractory_left = self.refractory_span();
         }
+        // The likelihood's Gaussian approximation overstates how rare a run of ordinary noise
+        // is; an alert also needs a point that is itself far off (or a sustained change).
+        self.peak = if flagged {
+            surprise
+        } else {
+            self.peak.max(surprise) * PEAK_DECAY
+        };
+        let is_anomaly = flagged && self.peak.max(surprise) >= MIN_ALERT_SURPRISE;
 
         // Learn.
         let a_err = if self.n < 200 { 0.05 } else { 0.01 };

@@ -10,3 +10,6 @@ pub use detector::{Detector, DetectorConfig, Scored};
 pub(crate) fn tail_probability(z: f64) -> f64 {
     crate::compare::normal::sf(z)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,139 @@
+//! The detector on synthetic series with known anomalies: each kind is flagged within a
+//! stated number of points, clean seasonal and noisy series raise no alert, scores are causal
+//! and deterministic.
+
+use super::*;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rand_distr::{Distribution, Normal};
+
+const STEP: i64 = 300_000; // 5 minutes
+const T0: i64 = 1_700_000_000_000;
+const WARM: usize = 4_000; // two weeks of 5-minute points
+
+/// A daily sine (amplitude 10) around 100 with N(0, 1) noise.
+fn seasonal(n: usize, seed: u64) -> Vec<f64> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let noise = Normal::new(0.0, 1.0).unwrap();
+    (0..n)
+        .map(|i| {
+            let phase = (i as f64 * STEP as f64) / 86_400_000.0;
+            100.0 + 10.0 * (2.0 * std::f64::consts::PI * phase).sin() + noise.sample(&mut rng)
+        })
+        .collect()
+}
+
+/// Runs the detector; returns the index of the first alert at or after `from`, and whether
+/// any alert came before `from` (after warm-up).
+fn first_alert(values: &[f64], from: usize) -> (Option<usize>, usize) {
+    let mut d = Detector::new(DetectorConfig::default());
+    let mut early = 0;
+    let mut first = None;
+    for (i, &v) in values.iter().enumerate() {
+        let s = d.update(T0 + i as i64 * STEP, v);
+        if s.is_anomaly {
+            if i < from {
+                early += 1;
+            } else if first.is_none() {
+                first = Some(i);
+            }
+        }
+    }
+    (first, early)
+}
+
+fn detected_within(values: &[f64], at: usize, within: usize, what: &str) {
+    let (first, early) = first_alert(values, at);
+    let delay = first.map(|f| f - at);
+    assert!(
+        delay.is_some_and(|d| d <= within),
+        "{what}: first alert {delay:?} points after the change (allowed {within})"
+    );
+    assert!(early <= 2, "{what}: {early} alerts before the change");
+}
+
+#[test]
+fn spikes_and_dips_are_flagged_at_once() {
+    let mut v = seasonal(WARM + 200, 1);
+    v[WARM] += 12.0;
+    detected_within(&v, WARM, 0, "spike");
+    let mut v = seasonal(WARM + 200, 2);
+    v[WARM] -= 12.0;
+    detected_within(&v, WARM, 0, "dip");
+}
+
+#[test]
+fn a_level_shift_is_flagged_within_three_points() {
+    let mut v = seasonal(WARM + 500, 3);
+    for x in &mut v[WARM..] {
+        *x += 8.0;
+    }
+    detected_within(&v, WARM, 3, "level shift");
+}
+
+#[test]
+fn a_variance_increase_is_flagged_within_sixty_points() {
+    let mut v = seasonal(WARM + 500, 4);
+    let mut rng = StdRng::seed_from_u64(40);
+    let extra = Normal::new(0.0, 4.0).unwrap();
+    for x in &mut v[WARM..] {
+        *x += extra.sample(&mut rng);
+    }
+    detected_within(&v, WARM, 60, "variance increase");
+}
+
+#[test]
+fn broken_seasonality_is_flagged_within_a_quarter_day() {
+    // The daily pattern stops: the series stays at its mean.
+    let mut v = seasonal(WARM + 600, 5);
+    let mut rng = StdRng::seed_from_u64(50);
+    let noise = Normal::new(0.0, 1.0).unwrap();
+    for x in &mut v[WARM..] {
+        *x = 100.0 + noise.sample(&mut rng);
+    }
+    // A quarter day of 5-minute points is 72; the flat line departs from the sine as it rises.
+    detected_within(&v, WARM, 72, "broken seasonality");
+}
+
+#[test]
+fn clean_seasonal_and_noisy_series_raise_no_alert() {
+    for seed in 10..13 {
+        let (_, early) = first_alert(&seasonal(12_000, seed), usize::MAX);
+        assert_eq!(early, 0, "seasonal seed {seed}");
+    }
+    let mut rng = StdRng::seed_from_u64(20);
+    let noise = Normal::new(50.0, 5.0).unwrap();
+    let noisy: Vec<f64> = (0..12_000).map(|_| noise.sample(&mut rng)).collect();
+    assert_eq!(first_alert(&noisy, usize::MAX).1, 0, "noise");
+}
+
+#[test]
+fn scores_are_causal_and_deterministic() {
+    let mut v = seasonal(3_000, 7);
+    v[2_500] += 20.0;
+    let run = |values: &[f64]| -> Vec<(u64, bool)> {
+        let mut d = Detector::new(DetectorConfig::default());
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let s = d.update(T0 + i as i64 * STEP, x);
+                (s.score.to_bits(), s.is_anomaly)
+            })
+            .collect()
+    };
+    let full = run(&v);
+    assert_eq!(full, run(&v), "two runs, same output");
+    let prefix = run(&v[..1_700]);
+    assert_eq!(
+        prefix[..],
+        full[..1_700],
+        "a prefix scores like the start of the whole"
+    );
+    assert!(full.iter().any(|s| s.1));
+}
+
+#[test]
+fn state_stays_within_four_kilobytes() {
+    assert!(Detector::STATE_BYTES <= 4_096, "{}", Detector::STATE_BYTES);
+}
