@@ -1,7 +1,8 @@
 //! The demo with the real binary, accelerated: its scripted incidents show as decisions —
 //! the DAO surge throttles that tenant only, the qwallet error burst fires a page that
 //! then resolves; the clean qerberos canary completes step by step and the qnet canary
-//! with a slow mode is rolled back.
+//! with a slow mode is rolled back; the anomaly detectors cluster the node slowdown, the
+//! tenant surge and the error burst into incidents with the right probable cause.
 
 mod common;
 
@@ -25,7 +26,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
             "--rps",
             "150",
             "--duration",
-            "30",
+            "75",
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
@@ -33,12 +34,28 @@ fn the_demo_plays_its_incidents_into_decisions() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(40);
+    let deadline = Instant::now() + Duration::from_secs(85);
     let (mut throttled_alone, mut paged, mut resolved) = (false, false, false);
     let (mut completed, mut rolled_back, mut promoted) = (false, false, false);
+    let (mut slow_node, mut surge, mut burst) = (false, false, false);
     while Instant::now() < deadline
-        && !(throttled_alone && paged && resolved && completed && rolled_back)
+        && !(throttled_alone
+            && paged
+            && resolved
+            && completed
+            && rolled_back
+            && slow_node
+            && surge
+            && burst)
     {
+        if let Some(a) = get(&format!("{url}/v1/anomalies?window=3h")) {
+            for i in a["incidents"].as_array().into_iter().flatten() {
+                let cause = i["probableCause"].as_str().unwrap_or("");
+                slow_node |= cause.contains("node qnet-2");
+                surge |= cause.contains("tenant dao-gamma carries");
+                burst |= cause.contains("service qwallet");
+            }
+        }
         std::thread::sleep(Duration::from_millis(400));
         if let Some(t) = get(&format!("{url}/v1/tenants")) {
             let recs: Vec<(String, String)> = t["tenants"]

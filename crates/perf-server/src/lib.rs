@@ -2,6 +2,7 @@
 //! WebSocket stream, `/metrics` and the dashboard; and `run`, which serves it with periodic
 //! snapshots and a graceful shutdown that flushes everything acknowledged.
 
+mod anomalies;
 mod auth;
 pub mod config;
 mod dashboard;
@@ -69,6 +70,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             post(deploy::rollouts::evaluate),
         )
         .route("/v1/regressions", get(deploy::regressions::get))
+        .route("/v1/anomalies", get(anomalies::list))
         .route("/v1/tenants", get(tenants::list))
         .route("/v1/tenants/{id}/evaluation", get(tenants::get_one))
         .route("/v1/stream", get(stream::stream))
@@ -174,7 +176,12 @@ async fn evaluate_every(state: Arc<AppState>) {
     loop {
         tick.tick().await;
         let s = state.clone();
-        match tokio::task::spawn_blocking(move || slos::evaluate(&s)).await {
+        match tokio::task::spawn_blocking(move || {
+            slos::evaluate(&s)?;
+            anomalies::evaluate(&s)
+        })
+        .await
+        {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "SLO evaluation failed"),
             Err(e) => tracing::error!(error = %e, "SLO evaluation task failed"),

@@ -206,8 +206,8 @@ impl Detector {
         let preds = self.predictions(ts_ms);
         // The most accurate predictor so far (profiles only once they have seen this phase).
         let mut best = 0;
-        for k in 1..PREDICTORS {
-            if preds[k].is_some() && self.err[k] < self.err[best] * 0.95 {
+        for (k, p) in preds.iter().enumerate().skip(1) {
+            if p.is_some() && self.err[k] < self.err[best] * 0.95 {
                 best = k;
             }
         }
@@ -255,14 +255,14 @@ impl Detector {
 
         // Learn.
         let a_err = if self.n < 200 { 0.05 } else { 0.01 };
-        for k in 0..PREDICTORS {
-            let e = preds[k].map_or(self.err[k].max(scale) * 2.0, |p| (x - p).abs());
+        for (err, pred) in self.err.iter_mut().zip(preds) {
+            let e = pred.map_or(err.max(scale) * 2.0, |p| (x - p).abs());
             // Winsorised so one outlier does not decide which predictor wins.
-            let e = e.min(self.err[k].max(scale) * 5.0 + floor);
-            self.err[k] = if self.n == 1 {
+            let e = e.min(err.max(scale) * 5.0 + floor);
+            *err = if self.n == 1 {
                 e
             } else {
-                self.err[k] + a_err * (e - self.err[k])
+                *err + a_err * (e - *err)
             };
         }
         let clipped = residual.abs().min(5.0 * scale);

@@ -1,7 +1,10 @@
-//! Streaming anomaly detection: a per-series detector ([`detector`]) and the series CSV
-//! format of the offline command ([`series`]).
+//! Streaming anomaly detection: a per-series detector ([`detector`]), the series CSV format
+//! of the offline command ([`series`]), detectors over the live views ([`online`]) and the
+//! clustering of concurrent anomalies into incidents ([`cluster`]).
 
+pub mod cluster;
 pub mod detector;
+pub mod online;
 pub mod series;
 
 pub use detector::{Detector, DetectorConfig, Scored};

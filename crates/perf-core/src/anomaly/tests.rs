@@ -135,5 +135,5 @@ fn scores_are_causal_and_deterministic() {
 
 #[test]
 fn state_stays_within_four_kilobytes() {
-    assert!(Detector::STATE_BYTES <= 4_096, "{}", Detector::STATE_BYTES);
+    const { assert!(Detector::STATE_BYTES <= 4_096) };
 }

@@ -1,0 +1,121 @@
+//! `anomaly detect` through the real binary: one output row per input row with the input's
+//! timestamp text, deterministic, causal (a prefix scores like the start of the whole file),
+//! bad files refused with their line.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn detect(input: &Path, output: &Path) -> Output {
+    Command::new(bin())
+        .args([
+            "anomaly",
+            "detect",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap()
+}
+
+fn series(n: usize, spike_at: usize) -> String {
+    let mut text = String::from("timestamp,value\n");
+    for i in 0..n {
+        let t = 1_700_000_000 + i as i64 * 300;
+        let ts = chrono_like(t);
+        let mut v = 50.0
+            + 10.0 * ((i as f64) * 2.0 * std::f64::consts::PI / 288.0).sin()
+            + ((i * 7919) % 13) as f64 * 0.1;
+        if i == spike_at {
+            v += 80.0;
+        }
+        text.push_str(&format!("{ts},{v:.3}\n"));
+    }
+    text
+}
+
+/// `YYYY-MM-DD HH:MM:SS` without a date library: days since the epoch by civil arithmetic.
+fn chrono_like(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+#[test]
+fn output_rows_match_input_and_runs_are_causal_and_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.csv");
+    std::fs::write(&full, series(3_000, 2_500)).unwrap();
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    assert_eq!(detect(&full, &a).status.code(), Some(0));
+    assert_eq!(detect(&full, &b).status.code(), Some(0));
+    let out_a = std::fs::read_to_string(&a).unwrap();
+    assert_eq!(out_a, std::fs::read_to_string(&b).unwrap(), "deterministic");
+    let lines: Vec<&str> = out_a.lines().collect();
+    assert_eq!(lines[0], "timestamp,value,anomaly_score,is_anomaly");
+    assert_eq!(lines.len(), 3_001);
+    let input = std::fs::read_to_string(&full).unwrap();
+    for (o, i) in lines.iter().zip(input.lines()).skip(1) {
+        assert!(o.starts_with(i), "{o} does not repeat {i}");
+    }
+    assert!(
+        lines[2_501].ends_with(",1"),
+        "the spike is flagged: {}",
+        lines[2_501]
+    );
+
+    let prefix = dir.path().join("prefix.csv");
+    std::fs::write(
+        &prefix,
+        input.lines().take(1_801).collect::<Vec<_>>().join("\n"),
+    )
+    .unwrap();
+    let p = dir.path().join("p.csv");
+    assert_eq!(detect(&prefix, &p).status.code(), Some(0));
+    let out_p = std::fs::read_to_string(&p).unwrap();
+    assert_eq!(
+        out_p.lines().collect::<Vec<_>>(),
+        lines[..1_801].to_vec(),
+        "causal"
+    );
+}
+
+#[test]
+fn bad_files_are_refused_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.csv");
+    for (text, needle) in [
+        ("", "empty"),
+        ("2024-01-01 00:00:00,1\n", "header"),
+        (
+            "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:05:00,abc\n",
+            "line 3",
+        ),
+        ("timestamp,value\n", "no rows"),
+    ] {
+        let f = dir.path().join("bad.csv");
+        std::fs::write(&f, text).unwrap();
+        let o = detect(&f, &out);
+        assert_eq!(o.status.code(), Some(2), "{text:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle), "{text:?}: {err}");
+    }
+}

@@ -1,0 +1,547 @@
+//! Incidents: anomalies of many series that happen together are one incident, described by
+//! the dimension values they share and a probable cause.
+//!
+//! An anomaly joins the open incident whose last anomaly is at most `gap` earlier; otherwise
+//! it opens a new one; an incident closes when `gap` passes without a new anomaly. The cause:
+//! 1. **Contribution** — when throughput surged, the share of the surge (observed minus
+//!    expected requests) each value of a dimension carries: "tenant dao-gamma carries 92 % of
+//!    the surge" when one value carries at least half.
+//! 2. **Concentration** — otherwise, for each dimension other than the service, the value
+//!    most of the anomalous series of that dimension share: "3 of 3 anomalous node series
+//!    share node qnet-2" when at least 60 % do.
+//! 3. Otherwise the service most anomalous series belong to.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// Incidents kept (oldest dropped first).
+const MAX_INCIDENTS: usize = 200;
+/// Member anomalies kept per incident.
+const MAX_MEMBERS: usize = 200;
+
+/// One anomalous point of one series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeriesAnomaly {
+    /// View.
+    pub view: String,
+    /// Dimension values of the series, in the view's order.
+    pub key: Vec<(String, String)>,
+    /// `throughput`, `error_rate`, `p95` or `p99`.
+    pub metric: String,
+    /// Bucket start.
+    #[serde(with = "crate::time::serde_rfc3339")]
+    pub at: i64,
+    /// Observed value (requests/s, fraction, ms).
+    pub value: f64,
+    /// What the detector expected.
+    pub expected: f64,
+    /// Anomaly score in [0, 1].
+    pub score: f64,
+}
+
+impl SeriesAnomaly {
+    /// `view{dim=value,…}`.
+    pub fn series(&self) -> String {
+        let dims: Vec<String> = self.key.iter().map(|(d, v)| format!("{d}={v}")).collect();
+        format!("{}{{{}}}", self.view, dims.join(","))
+    }
+
+    fn value_of(&self, dim: &str) -> Option<&str> {
+        self.key
+            .iter()
+            .find(|(d, _)| d == dim)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A dimension value shared by anomalous series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shared {
+    /// Dimension.
+    pub dimension: String,
+    /// Value.
+    pub value: String,
+    /// Anomalous series with it.
+    pub series: usize,
+    /// Anomalous series that have the dimension at all.
+    pub of: usize,
+}
+
+/// A value's share of a throughput surge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Contribution {
+    /// Dimension.
+    pub dimension: String,
+    /// Value.
+    pub value: String,
+    /// Share of the excess requests, 0–1.
+    pub share: f64,
+}
+
+/// A cluster of concurrent anomalies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Incident {
+    /// Identifier (increasing).
+    pub id: u64,
+    /// First anomaly.
+    #[serde(with = "crate::time::serde_rfc3339")]
+    pub start: i64,
+    /// Latest anomaly.
+    #[serde(with = "crate::time::serde_rfc3339")]
+    pub end: i64,
+    /// Still open.
+    pub open: bool,
+    /// Anomalous points.
+    pub anomalies: usize,
+    /// Distinct anomalous series (view and key, any metric).
+    pub series: usize,
+    /// Metrics involved.
+    pub metrics: BTreeSet<String>,
+    /// Services involved.
+    pub services: BTreeSet<String>,
+    /// Most shared dimension values, most shared first.
+    pub shared: Vec<Shared>,
+    /// Shares of a throughput surge, largest first.
+    pub contributions: Vec<Contribution>,
+    /// The probable cause in one sentence.
+    pub probable_cause: String,
+    /// The anomalies (the first 200).
+    pub members: Vec<SeriesAnomaly>,
+}
+
+impl Incident {
+    fn new(id: u64, a: &SeriesAnomaly) -> Self {
+        Incident {
+            id,
+            start: a.at,
+            end: a.at,
+            open: true,
+            anomalies: 0,
+            series: 0,
+            metrics: BTreeSet::new(),
+            services: BTreeSet::new(),
+            shared: Vec::new(),
+            contributions: Vec::new(),
+            probable_cause: String::new(),
+            members: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, a: &SeriesAnomaly) {
+        self.end = self.end.max(a.at);
+        self.start = self.start.min(a.at);
+        self.anomalies += 1;
+        self.metrics.insert(a.metric.clone());
+        if let Some(s) = a.value_of("service") {
+            self.services.insert(s.to_string());
+        }
+        if self.members.len() < MAX_MEMBERS {
+            self.members.push(a.clone());
+        }
+    }
+
+    /// Recomputes shared values, contributions and the cause from the members. `siblings`
+    /// tells how many values a dimension has within a service among all monitored series.
+    fn analyse(&mut self, siblings: &dyn Fn(&str, &str, &str) -> usize) {
+        let mut series: BTreeMap<String, &SeriesAnomaly> = BTreeMap::new();
+        for m in &self.members {
+            series.entry(m.series()).or_insert(m);
+        }
+        self.series = series.len();
+        // Concentration per dimension.
+        let mut by_dim: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+        for s in series.values() {
+            for (d, v) in &s.key {
+                *by_dim.entry(d).or_default().entry(v).or_default() += 1;
+            }
+        }
+        let mut shared = Vec::new();
+        for (dim, values) in &by_dim {
+            let of: usize = values.values().sum();
+            for (value, n) in values {
+                shared.push(Shared {
+                    dimension: dim.to_string(),
+                    value: value.to_string(),
+                    series: *n,
+                    of,
+                });
+            }
+        }
+        shared.sort_by(|a, b| {
+            let ra = a.series as f64 / a.of as f64;
+            let rb = b.series as f64 / b.of as f64;
+            rb.total_cmp(&ra)
+                .then(b.series.cmp(&a.series))
+                .then((a.dimension == "service").cmp(&(b.dimension == "service")))
+        });
+        shared.truncate(10);
+        self.shared = shared;
+        // Contribution to throughput surges, per dimension other than the service.
+        let mut excess: BTreeMap<(&str, &str), f64> = BTreeMap::new();
+        let mut per_dim_total: BTreeMap<&str, f64> = BTreeMap::new();
+        let mut latest: BTreeMap<String, &SeriesAnomaly> = BTreeMap::new();
+        for m in self
+            .members
+            .iter()
+            .filter(|m| m.metric == "throughput" && m.value > m.expected)
+        {
+            latest.insert(format!("{}@{}", m.series(), m.at), m);
+        }
+        for m in latest.values() {
+            for (d, v) in m.key.iter().filter(|(d, _)| d != "service") {
+                *excess.entry((d, v)).or_default() += m.value - m.expected;
+                *per_dim_total.entry(d).or_default() += m.value - m.expected;
+            }
+        }
+        let mut contributions: Vec<Contribution> = excess
+            .iter()
+            .filter_map(|((d, v), e)| {
+                let total = per_dim_total.get(d).copied().unwrap_or(0.0);
+                (total > 0.0).then(|| Contribution {
+                    dimension: d.to_string(),
+                    value: v.to_string(),
+                    share: e / total,
+                })
+            })
+            .collect();
+        contributions.sort_by(|a, b| b.share.total_cmp(&a.share));
+        contributions.truncate(10);
+        self.contributions = contributions;
+        let surging = latest.len();
+        self.probable_cause = self.cause(surging, &series, siblings);
+    }
+
+    fn cause(
+        &self,
+        surging: usize,
+        series: &BTreeMap<String, &SeriesAnomaly>,
+        siblings: &dyn Fn(&str, &str, &str) -> usize,
+    ) -> String {
+        // A value is informative only if its service has other values of that dimension (a
+        // service's only version says nothing beyond the service).
+        let informative = |dim: &str, value: &str| {
+            series
+                .values()
+                .filter(|s| s.value_of(dim) == Some(value))
+                .filter_map(|s| s.value_of("service"))
+                .any(|svc| siblings(svc, dim, value) > 1)
+        };
+        let surge_matters = surging * 3 >= self.series.max(1);
+        if let Some(c) = self
+            .contributions
+            .iter()
+            .find(|c| c.share >= 0.5 && surge_matters && informative(&c.dimension, &c.value))
+        {
+            return format!(
+                "{} {} carries {:.0} % of the surge",
+                c.dimension,
+                c.value,
+                c.share * 100.0
+            );
+        }
+        if let Some(s) = self.shared.iter().find(|s| {
+            s.dimension != "service"
+                && s.series as f64 >= 0.6 * s.of as f64
+                && informative(&s.dimension, &s.value)
+        }) {
+            return format!(
+                "{} of {} anomalous {} series share {} {}",
+                s.series, s.of, s.dimension, s.dimension, s.value
+            );
+        }
+        match self
+            .shared
+            .iter()
+            .filter(|s| s.dimension == "service")
+            .max_by_key(|s| s.series)
+        {
+            Some(s) => format!(
+                "{} of {} anomalous series are in service {}",
+                s.series, self.series, s.value
+            ),
+            None => "no shared dimension".into(),
+        }
+    }
+}
+
+/// Incidents, newest last.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Incidents {
+    gap_ms: i64,
+    next_id: u64,
+    list: VecDeque<Incident>,
+}
+
+/// Incidents that opened or closed during an update.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Newly opened.
+    pub opened: Vec<u64>,
+    /// Newly closed.
+    pub closed: Vec<u64>,
+}
+
+impl Incidents {
+    /// No incidents; anomalies at most `gap_ms` apart join one.
+    pub fn new(gap_ms: i64) -> Self {
+        Incidents {
+            gap_ms,
+            next_id: 1,
+            list: VecDeque::new(),
+        }
+    }
+
+    /// All kept, oldest first.
+    pub fn all(&self) -> impl Iterator<Item = &Incident> {
+        self.list.iter()
+    }
+
+    /// One by id.
+    pub fn get(&self, id: u64) -> Option<&Incident> {
+        self.list.iter().find(|i| i.id == id)
+    }
+
+    /// Adds anomalies (in time order) and closes incidents quiet for longer than the gap.
+    /// `siblings(service, dimension, value)` is the number of values the dimension has in
+    /// that service among the monitored series.
+    pub fn add(
+        &mut self,
+        found: &[SeriesAnomaly],
+        now: i64,
+        siblings: &dyn Fn(&str, &str, &str) -> usize,
+    ) -> Changes {
+        let mut changes = Changes::default();
+        let mut touched = BTreeSet::new();
+        for a in found {
+            let gap = self.gap_ms;
+            let open = self
+                .list
+                .iter_mut()
+                .rev()
+                .find(|i| i.open && a.at - i.end <= gap);
+            let id = match open {
+                Some(inc) => {
+                    inc.add(a);
+                    inc.id
+                }
+                None => {
+                    let mut inc = Incident::new(self.next_id, a);
+                    self.next_id += 1;
+                    inc.add(a);
+                    changes.opened.push(inc.id);
+                    let id = inc.id;
+                    self.list.push_back(inc);
+                    if self.list.len() > MAX_INCIDENTS {
+                        self.list.pop_front();
+                    }
+                    id
+                }
+            };
+            touched.insert(id);
+        }
+        for inc in self.list.iter_mut() {
+            if touched.contains(&inc.id) {
+                inc.analyse(siblings);
+            }
+            if inc.open && now - inc.end > self.gap_ms + 60_000 {
+                inc.open = false;
+                changes.closed.push(inc.id);
+            }
+        }
+        changes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn anomaly(
+        view: &str,
+        key: &[(&str, &str)],
+        metric: &str,
+        at: i64,
+        value: f64,
+        expected: f64,
+    ) -> SeriesAnomaly {
+        SeriesAnomaly {
+            view: view.into(),
+            key: key
+                .iter()
+                .map(|(d, v)| (d.to_string(), v.to_string()))
+                .collect(),
+            metric: metric.into(),
+            at,
+            value,
+            expected,
+            score: 0.9,
+        }
+    }
+
+    #[test]
+    fn a_slow_node_is_the_shared_dimension_of_its_incident() {
+        let mut inc = Incidents::new(300_000);
+        let found = vec![
+            anomaly(
+                "service_node",
+                &[("service", "qnet"), ("node", "qnet-2")],
+                "p99",
+                0,
+                900.0,
+                100.0,
+            ),
+            anomaly(
+                "service_node",
+                &[("service", "qnet"), ("node", "qnet-2")],
+                "p95",
+                60_000,
+                500.0,
+                80.0,
+            ),
+            anomaly(
+                "service_operation",
+                &[("service", "qnet"), ("operation", "GET /feed")],
+                "p99",
+                60_000,
+                300.0,
+                100.0,
+            ),
+            anomaly(
+                "service_tenant",
+                &[("service", "qnet"), ("tenant", "dao-alpha")],
+                "p99",
+                60_000,
+                300.0,
+                100.0,
+            ),
+        ];
+        let changes = inc.add(&found, 120_000, &|_, _, _| 3);
+        assert_eq!(changes.opened.len(), 1);
+        let i = inc.all().next().unwrap().clone();
+        assert_eq!((i.anomalies, i.series), (4, 3));
+        assert!(
+            i.probable_cause.contains("node qnet-2"),
+            "{}",
+            i.probable_cause
+        );
+        // Quiet for longer than the gap: closed.
+        let changes = inc.add(&[], 60_000 + 300_000 + 120_000, &|_, _, _| 3);
+        assert_eq!(changes.closed, vec![i.id]);
+    }
+
+    #[test]
+    fn a_tenant_carrying_the_surge_is_named_with_its_share() {
+        let mut inc = Incidents::new(300_000);
+        let found = vec![
+            anomaly(
+                "service_tenant",
+                &[("service", "qflow"), ("tenant", "dao-gamma")],
+                "throughput",
+                0,
+                90.0,
+                10.0,
+            ),
+            anomaly(
+                "service_tenant",
+                &[("service", "qflow"), ("tenant", "dao-beta")],
+                "throughput",
+                0,
+                25.0,
+                15.0,
+            ),
+            anomaly(
+                "service_tenant",
+                &[("service", "qflow"), ("tenant", "dao-beta")],
+                "p99",
+                0,
+                400.0,
+                100.0,
+            ),
+        ];
+        inc.add(&found, 60_000, &|_, _, _| 4);
+        let cause = inc.all().next().unwrap().probable_cause.clone();
+        assert!(cause.contains("tenant dao-gamma carries 89 %"), "{cause}");
+        // Far apart in time: two incidents.
+        inc.add(
+            &[anomaly(
+                "service_tenant",
+                &[("service", "qflow"), ("tenant", "dao-gamma")],
+                "throughput",
+                3_600_000,
+                90.0,
+                10.0,
+            )],
+            3_600_000,
+            &|_, _, _| 4,
+        );
+        assert_eq!(inc.all().count(), 2);
+    }
+
+    #[test]
+    fn without_a_shared_value_the_service_is_the_cause() {
+        let mut inc = Incidents::new(300_000);
+        let found: Vec<SeriesAnomaly> = (1..=3)
+            .map(|n| {
+                anomaly(
+                    "service_node",
+                    &[("service", "qwallet"), ("node", &format!("qwallet-{n}"))],
+                    "error_rate",
+                    0,
+                    0.25,
+                    0.001,
+                )
+            })
+            .collect();
+        inc.add(&found, 60_000, &|_, _, _| 3);
+        let i = inc.all().next().unwrap();
+        assert_eq!(
+            i.probable_cause,
+            "3 of 3 anomalous series are in service qwallet"
+        );
+        // A service's only version is not a cause of its own.
+        let mut inc = Incidents::new(300_000);
+        let found = vec![
+            anomaly(
+                "service_version",
+                &[("service", "qwallet"), ("version", "v1")],
+                "error_rate",
+                0,
+                0.25,
+                0.001,
+            ),
+            anomaly(
+                "service_node",
+                &[("service", "qwallet"), ("node", "a")],
+                "error_rate",
+                0,
+                0.25,
+                0.001,
+            ),
+            anomaly(
+                "service_node",
+                &[("service", "qwallet"), ("node", "b")],
+                "error_rate",
+                0,
+                0.25,
+                0.001,
+            ),
+        ];
+        inc.add(&found, 60_000, &|_, dim, _| {
+            if dim == "version" {
+                1
+            } else {
+                2
+            }
+        });
+        assert!(inc
+            .all()
+            .next()
+            .unwrap()
+            .probable_cause
+            .contains("service qwallet"));
+    }
+}

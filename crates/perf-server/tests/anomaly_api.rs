@@ -1,0 +1,66 @@
+//! `GET /v1/anomalies`: minutes of live data go through the detectors of every view; a node
+//! that slows down becomes an incident whose probable cause is that node, with an alert.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::*;
+use perf_server::config::{ClockMode, Config};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rand_distr::{Distribution, LogNormal};
+use serde_json::json;
+
+const T0: i64 = 1_764_000_000_000;
+
+#[tokio::test]
+async fn a_slow_node_becomes_an_incident_caused_by_that_node() {
+    let mut c = Config::default();
+    c.server.clock = ClockMode::Event;
+    let t = server_with(c);
+    let mut rng = StdRng::seed_from_u64(3);
+    let d = LogNormal::new(30f64.ln(), 0.3).unwrap();
+    for minute in 0..75i64 {
+        let mut body = String::new();
+        for node in ["n1", "n2", "n3"] {
+            for i in 0..60 {
+                let mut lat = d.sample(&mut rng);
+                if node == "n2" && (62..66).contains(&minute) {
+                    lat *= 8.0;
+                }
+                let e = json!({"ts": T0 + minute * 60_000 + i * 1_000, "service": "qsvc",
+                    "operation": "GET /x", "node": node, "latencyMs": lat});
+                body.push_str(&e.to_string());
+                body.push('\n');
+            }
+        }
+        let (status, _) = post(&t.state, "/v1/events", "application/x-ndjson", body).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = get(&t.state, "/v1/anomalies").await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (_, a) = get(&t.state, "/v1/anomalies?window=3h").await;
+    let incidents = a["incidents"].as_array().unwrap();
+    let slow = incidents
+        .iter()
+        .find(|i| {
+            i["probableCause"]
+                .as_str()
+                .unwrap_or("")
+                .contains("node n2")
+        })
+        .unwrap_or_else(|| panic!("no incident caused by node n2: {a}"));
+    assert!(slow["metrics"].to_string().contains("p9"), "{slow}");
+    assert!(a["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["key"].to_string().contains("n2")));
+    let (_, alerts) = get(&t.state, "/v1/alerts").await;
+    assert!(
+        alerts.to_string().contains("EcosystemPerfAnomalyIncident"),
+        "{alerts}"
+    );
+    let (status, _) = get(&t.state, "/v1/anomalies?window=banana").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
