@@ -4,7 +4,9 @@
 //! against the wall clock: CI files replay the past.
 
 use crate::exit::BadInput;
-use perf_core::model::{decode_events, BodyFormat, IngestError, TimeBounds};
+use perf_core::model::{
+    decode_events, for_each_event, BodyFormat, EventRef, IngestAnswer, IngestError, TimeBounds,
+};
 use perf_core::Event;
 use std::io::Read;
 use std::path::Path;
@@ -14,6 +16,72 @@ const CHUNK_BYTES: usize = 4 << 20;
 
 /// Calls `f` with each batch of valid events; returns the number of events.
 pub fn for_each_batch(path: &Path, mut f: impl FnMut(&[Event])) -> anyhow::Result<u64> {
+    let bounds = wide_bounds();
+    for_each_chunk(path, |chunk, first_line| {
+        let (events, answer) = match decode_events(chunk, BodyFormat::Ndjson, &bounds, usize::MAX) {
+            Ok(x) => x,
+            Err(IngestError::Empty) => return Ok(0),
+            Err(e) => return Err(malformed(path, first_line, e)),
+        };
+        reject(path, first_line, &answer)?;
+        f(&events);
+        Ok(events.len() as u64)
+    })
+}
+
+/// Calls `f` with every valid event, borrowed from the read buffer (no event is built: the
+/// offline gate's path); returns the number of events.
+pub fn for_each_ref(path: &Path, mut f: impl FnMut(&EventRef<'_>)) -> anyhow::Result<u64> {
+    let bounds = wide_bounds();
+    for_each_chunk(path, |chunk, first_line| {
+        let mut n = 0u64;
+        let answer = match for_each_event(chunk, BodyFormat::Ndjson, &bounds, usize::MAX, |e| {
+            n += 1;
+            f(&e);
+        }) {
+            Ok(a) => a,
+            Err(IngestError::Empty) => return Ok(0),
+            Err(e) => return Err(malformed(path, first_line, e)),
+        };
+        reject(path, first_line, &answer)?;
+        Ok(n)
+    })
+}
+
+fn wide_bounds() -> TimeBounds {
+    TimeBounds {
+        now_ms: 0,
+        max_age_ms: i64::MAX / 4,
+        max_future_ms: i64::MAX / 4,
+    }
+}
+
+fn malformed(path: &Path, first_line: usize, e: IngestError) -> anyhow::Error {
+    BadInput(format!("{}:{first_line}…: {e}", path.display())).into()
+}
+
+/// The first rejection of a chunk as `file:line: field: message`.
+fn reject(path: &Path, first_line: usize, answer: &IngestAnswer) -> anyhow::Result<()> {
+    match answer.errors.first() {
+        Some(err) => Err(BadInput(format!(
+            "{}:{}: {}: {}",
+            path.display(),
+            first_line + err.index,
+            err.field,
+            err.message
+        ))
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// Reads the file in chunks cut after their last newline and hands each with the number of
+/// its first line to `decode`, which returns how many events it took. A failed event is
+/// bad input (the whole file is refused: a CI gate never runs on part of its data).
+fn for_each_chunk(
+    path: &Path,
+    mut decode: impl FnMut(&[u8], usize) -> anyhow::Result<u64>,
+) -> anyhow::Result<u64> {
     let file =
         std::fs::File::open(path).map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
     let mut reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
@@ -21,33 +89,8 @@ pub fn for_each_batch(path: &Path, mut f: impl FnMut(&[Event])) -> anyhow::Resul
     } else {
         Box::new(file)
     };
-    let bounds = TimeBounds {
-        now_ms: 0,
-        max_age_ms: i64::MAX / 4,
-        max_future_ms: i64::MAX / 4,
-    };
     let mut total = 0u64;
     let mut first_line = 1usize;
-    let mut decode = |chunk: &[u8], first_line: usize| -> anyhow::Result<()> {
-        let (events, answer) = match decode_events(chunk, BodyFormat::Ndjson, &bounds, usize::MAX) {
-            Ok(x) => x,
-            Err(IngestError::Empty) => return Ok(()),
-            Err(e) => return Err(BadInput(format!("{}:{first_line}…: {e}", path.display())).into()),
-        };
-        if let Some(err) = answer.errors.first() {
-            return Err(BadInput(format!(
-                "{}:{}: {}: {}",
-                path.display(),
-                first_line + err.index,
-                err.field,
-                err.message
-            ))
-            .into());
-        }
-        total += events.len() as u64;
-        f(&events);
-        Ok(())
-    };
     // `buf[..filled]` holds unread bytes; complete lines are decoded, the tail carried over.
     let mut buf = vec![0u8; CHUNK_BYTES];
     let mut filled = 0usize;
@@ -70,7 +113,7 @@ pub fn for_each_batch(path: &Path, mut f: impl FnMut(&[Event])) -> anyhow::Resul
         };
         if end > 0 {
             let chunk = &buf[..end];
-            decode(chunk, first_line)?;
+            total += decode(chunk, first_line)?;
             first_line += chunk.iter().filter(|&&b| b == b'\n').count();
             buf.copy_within(end..filled, 0);
             filled -= end;

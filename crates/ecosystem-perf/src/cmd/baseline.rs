@@ -5,7 +5,7 @@
 use crate::cli::{BaselineAction, Format};
 use crate::client::{encode_component, ApiClient};
 use crate::exit::{BadInput, OK};
-use perf_core::compare::baseline::{collect_events, ByService, Selector};
+use perf_core::compare::baseline::{collect_event_ref, ByService, Selector};
 use perf_core::compare::Baseline;
 
 /// Runs a `baseline` subcommand.
@@ -31,14 +31,12 @@ pub fn run(action: BaselineAction) -> anyhow::Result<i32> {
                     };
                     let mut by = ByService::new();
                     let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-                    crate::event_file::for_each_batch(&path, |batch| {
-                        for e in batch {
-                            if e.service == service {
-                                lo = lo.min(e.ts_ms);
-                                hi = hi.max(e.ts_ms);
-                            }
+                    crate::event_file::for_each_ref(&path, |e| {
+                        if e.service == service.as_str() {
+                            lo = lo.min(e.ts_ms);
+                            hi = hi.max(e.ts_ms);
                         }
-                        collect_events(batch, &selector, &mut by);
+                        collect_event_ref(e, &selector, &mut by);
                     })?;
                     let ops = by.remove(&service).unwrap_or_default();
                     if ops.is_empty() {

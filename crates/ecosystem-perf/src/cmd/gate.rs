@@ -6,7 +6,7 @@
 use crate::cli::{GateArgs, GateFormat, Inconclusive};
 use crate::event_file;
 use crate::exit::{BadInput, FAILURE, OK};
-use perf_core::compare::baseline::{collect_events, ByService, Selector, KIND};
+use perf_core::compare::baseline::{collect_event_ref, ByService, Selector, KIND};
 use perf_core::compare::{
     evaluate, Baseline, GateConfig, GateReport, OperationSample, Recommendation, SideInfo,
 };
@@ -61,13 +61,11 @@ pub fn read_side(path: &Path, selector: &Selector) -> anyhow::Result<Side> {
     }
     let mut services = ByService::new();
     let mut versions = BTreeSet::new();
-    event_file::for_each_batch(path, |events| {
-        for e in events {
-            if versions.len() < 2 {
-                versions.insert(e.version.clone());
-            }
+    event_file::for_each_ref(path, |e| {
+        if versions.len() < 2 && !versions.contains(&e.version.as_deref().map(str::to_string)) {
+            versions.insert(e.version.as_deref().map(str::to_string));
         }
-        collect_events(events, selector, &mut services);
+        collect_event_ref(e, selector, &mut services);
     })?;
     let version = selector.version.clone().or_else(|| {
         (versions.len() == 1)

@@ -6,7 +6,7 @@
 use super::sample::OperationSample;
 use crate::engine::Engine;
 use crate::error::CoreError;
-use crate::model::Event;
+use crate::model::{Event, EventRef};
 use crate::view::Dim;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -57,13 +57,10 @@ pub struct Selector {
 }
 
 impl Selector {
-    fn takes(&self, e: &Event) -> bool {
-        self.service.as_deref().is_none_or(|s| s == e.service)
-            && self.operation.as_deref().is_none_or(|o| o == e.operation)
-            && self
-                .version
-                .as_deref()
-                .is_none_or(|v| Some(v) == e.version.as_deref())
+    fn takes(&self, service: &str, operation: &str, version: Option<&str>) -> bool {
+        self.service.as_deref().is_none_or(|s| s == service)
+            && self.operation.as_deref().is_none_or(|o| o == operation)
+            && self.version.as_deref().is_none_or(|v| Some(v) == version)
     }
 }
 
@@ -77,22 +74,31 @@ pub fn collect_events<'a>(
     into: &mut ByService,
 ) {
     for e in events {
-        if !selector.takes(e) {
-            continue;
+        if selector.takes(&e.service, &e.operation, e.version.as_deref()) {
+            sample_of(into, &e.service, &e.operation).record(e);
         }
-        // Look up before inserting: no key allocation per event on the hot path.
-        let ops = match into.get_mut(&e.service) {
-            Some(ops) => ops,
-            None => into.entry(e.service.clone()).or_default(),
-        };
-        let sample = match ops.get_mut(&e.operation) {
-            Some(s) => s,
-            None => ops
-                .entry(e.operation.clone())
-                .or_insert_with(OperationSample::keeping_values),
-        };
-        sample.record(e);
     }
+}
+
+/// Adds one borrowed event if it matches `selector` (the offline readers' path: no event is
+/// built).
+pub fn collect_event_ref(e: &EventRef<'_>, selector: &Selector, into: &mut ByService) {
+    if selector.takes(&e.service, &e.operation, e.version.as_deref()) {
+        sample_of(into, &e.service, &e.operation).record_parts(e.latency_ms, e.ok, e.cache, e.cost);
+    }
+}
+
+/// The sample of a service and operation, created on first use (looked up before inserting:
+/// no key allocation per event on the hot path).
+fn sample_of<'m>(into: &'m mut ByService, service: &str, operation: &str) -> &'m mut OperationSample {
+    if !into.contains_key(service) {
+        into.insert(service.to_string(), BTreeMap::new());
+    }
+    let ops = into.get_mut(service).expect("inserted above");
+    if !ops.contains_key(operation) {
+        ops.insert(operation.to_string(), OperationSample::keeping_values());
+    }
+    ops.get_mut(operation).expect("inserted above")
 }
 
 impl Baseline {

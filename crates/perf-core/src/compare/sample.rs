@@ -62,20 +62,31 @@ impl OperationSample {
 
     /// Adds one request.
     pub fn record(&mut self, event: &Event) {
+        self.record_parts(event.latency_ms, event.ok, event.cache, event.cost);
+    }
+
+    /// Adds one request from its parts.
+    pub fn record_parts(
+        &mut self,
+        latency_ms: f64,
+        ok: bool,
+        cache: Option<CacheOutcome>,
+        cost: Option<f64>,
+    ) {
         self.requests += 1;
-        self.errors += u64::from(!event.ok);
-        match event.cache {
+        self.errors += u64::from(!ok);
+        match cache {
             Some(CacheOutcome::Hit) => self.cache_hits += 1,
             Some(CacheOutcome::Miss) => self.cache_misses += 1,
             None => {}
         }
-        let cost = event.cost.unwrap_or(0.0);
+        let cost = cost.unwrap_or(0.0);
         self.cost += cost;
         self.cost_sq += cost * cost;
-        self.latency.insert(event.latency_ms);
+        self.latency.insert(latency_ms);
         if let Some(v) = &mut self.values {
             if v.len() < RESERVOIR {
-                v.push(event.latency_ms);
+                v.push(latency_ms);
             } else {
                 self.values = None;
             }

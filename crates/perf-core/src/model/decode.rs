@@ -5,7 +5,8 @@
 use super::event::Event;
 use super::resource::ResourceSample;
 use super::validate::{
-    rule_of, validate_event, validate_resource, FieldError, RawEvent, RawResource, TimeBounds,
+    EventRef,
+    rule_of, validate_event, validate_event_ref, validate_resource, FieldError, RawEvent, RawResource, TimeBounds,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -75,6 +76,23 @@ pub fn decode_events(
     })
 }
 
+/// Decodes and validates events, handing each valid one to `f` while its text still borrows
+/// from `body` (no per-event allocation on the common path); invalid ones are in the answer.
+pub fn for_each_event<'a>(
+    body: &'a [u8],
+    format: BodyFormat,
+    bounds: &TimeBounds,
+    max_elements: usize,
+    mut f: impl FnMut(EventRef<'a>),
+) -> Result<IngestAnswer, IngestError> {
+    let (_, answer) = decode_with(body, format, max_elements, |i, raw: &'a str| {
+        let raw: RawEvent = parse_element(i, raw)?;
+        f(validate_event_ref(i, raw, bounds)?);
+        Ok(())
+    })?;
+    Ok(answer)
+}
+
 /// Decodes and validates resource samples.
 pub fn decode_resources(
     body: &[u8],
@@ -88,11 +106,11 @@ pub fn decode_resources(
     })
 }
 
-fn decode_with<T>(
-    body: &[u8],
+fn decode_with<'a, T>(
+    body: &'a [u8],
     format: BodyFormat,
     max_elements: usize,
-    mut one: impl FnMut(usize, &str) -> Result<T, FieldError>,
+    mut one: impl FnMut(usize, &'a str) -> Result<T, FieldError>,
 ) -> Result<(Vec<T>, IngestAnswer), IngestError> {
     let text =
         std::str::from_utf8(body).map_err(|e| IngestError::Malformed(format!("not UTF-8: {e}")))?;

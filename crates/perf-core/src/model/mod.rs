@@ -6,10 +6,12 @@ mod event;
 mod resource;
 mod validate;
 
-pub use decode::{decode_events, decode_resources, BodyFormat, IngestAnswer, IngestError};
+pub use decode::{
+    decode_events, decode_resources, for_each_event, BodyFormat, IngestAnswer, IngestError,
+};
 pub use event::{CacheOutcome, Event, RequestClass};
 pub use resource::ResourceSample;
-pub use validate::{FieldError, TimeBounds};
+pub use validate::{EventRef, FieldError, TimeBounds};
 
 #[cfg(test)]
 mod tests;

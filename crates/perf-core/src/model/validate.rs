@@ -160,22 +160,26 @@ pub(crate) fn rule_of(field: &str) -> &'static str {
     }
 }
 
-fn text(
+fn text<'a>(
     index: usize,
     field: &str,
-    value: Option<Cow<str>>,
+    value: Option<Cow<'a, str>>,
     max: usize,
-) -> Result<Option<String>, FieldError> {
+) -> Result<Option<Cow<'a, str>>, FieldError> {
     match value {
         None => Ok(None),
         Some(v) if v.is_empty() || (v.len() > max && v.chars().count() > max) => {
             Err(FieldError::new(index, field, rule_of(field)))
         }
-        Some(v) => Ok(Some(v.into_owned())),
+        Some(v) => Ok(Some(v)),
     }
 }
 
-fn required(index: usize, field: &str, value: Option<String>) -> Result<String, FieldError> {
+fn owned(v: Option<Cow<'_, str>>) -> Option<String> {
+    v.map(Cow::into_owned)
+}
+
+fn required<T>(index: usize, field: &str, value: Option<T>) -> Result<T, FieldError> {
     value.ok_or_else(|| FieldError::new(index, field, format!("is missing: {}", rule_of(field))))
 }
 
@@ -219,11 +223,79 @@ fn timestamp(index: usize, ts: Option<RawTs>, bounds: &TimeBounds) -> Result<i64
     Ok(ms)
 }
 
+/// A validated event whose text still borrows from the request body (no allocation when the
+/// strings hold no escapes): what offline readers aggregate without building an [`Event`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRef<'a> {
+    /// When the request finished, unix milliseconds.
+    pub ts_ms: i64,
+    /// Service name.
+    pub service: Cow<'a, str>,
+    /// Operation.
+    pub operation: Cow<'a, str>,
+    /// Node (`default` when absent).
+    pub node: Cow<'a, str>,
+    /// Latency budget class.
+    pub class: RequestClass,
+    /// Tenant.
+    pub tenant: Option<Cow<'a, str>>,
+    /// Caller identity.
+    pub entity: Option<Cow<'a, str>>,
+    /// Deployed version.
+    pub version: Option<Cow<'a, str>>,
+    /// Duration in milliseconds.
+    pub latency_ms: f64,
+    /// Outcome.
+    pub ok: bool,
+    /// Cache outcome.
+    pub cache: Option<CacheOutcome>,
+    /// Cache key space.
+    pub cache_space: Option<Cow<'a, str>>,
+    /// Cost.
+    pub cost: Option<f64>,
+    /// Time per stage.
+    pub stages: Vec<(Cow<'a, str>, f64)>,
+}
+
+impl EventRef<'_> {
+    /// The owned event.
+    pub fn into_owned(self) -> Event {
+        Event {
+            ts_ms: self.ts_ms,
+            service: self.service.into_owned(),
+            operation: self.operation.into_owned(),
+            node: self.node.into_owned(),
+            class: self.class,
+            tenant: owned(self.tenant),
+            entity: owned(self.entity),
+            version: owned(self.version),
+            latency_ms: self.latency_ms,
+            ok: self.ok,
+            cache: self.cache,
+            cache_space: owned(self.cache_space),
+            cost: self.cost,
+            stages: self
+                .stages
+                .into_iter()
+                .map(|(n, ms)| (n.into_owned(), ms))
+                .collect(),
+        }
+    }
+}
+
 pub(crate) fn validate_event(
     index: usize,
     raw: RawEvent,
     bounds: &TimeBounds,
 ) -> Result<Event, FieldError> {
+    validate_event_ref(index, raw, bounds).map(EventRef::into_owned)
+}
+
+pub(crate) fn validate_event_ref<'a>(
+    index: usize,
+    raw: RawEvent<'a>,
+    bounds: &TimeBounds,
+) -> Result<EventRef<'a>, FieldError> {
     let service = required(index, "service", text(index, "service", raw.service, 128)?)?;
     let operation = required(
         index,
@@ -239,7 +311,7 @@ pub(crate) fn validate_event(
         )
     })?;
     let ts_ms = timestamp(index, raw.ts, bounds)?;
-    let node = text(index, "node", raw.node, 256)?.unwrap_or_else(|| "default".into());
+    let node = text(index, "node", raw.node, 256)?.unwrap_or(Cow::Borrowed("default"));
     let class = match raw.class {
         None => RequestClass::Read,
         Some(c) => RequestClass::parse(&c)
@@ -269,10 +341,10 @@ pub(crate) fn validate_event(
             if name.is_empty() || name.len() > 64 || !(ms.is_finite() && ms >= 0.0) {
                 return Err(FieldError::new(index, "stages", rule_of("stages")));
             }
-            stages.push((name.into_owned(), ms));
+            stages.push((name, ms));
         }
     }
-    Ok(Event {
+    Ok(EventRef {
         ts_ms,
         service,
         operation,
@@ -316,8 +388,8 @@ pub(crate) fn validate_resource(
     }
     Ok(ResourceSample {
         ts_ms,
-        service,
-        node,
+        service: service.into_owned(),
+        node: node.into_owned(),
         cpu: raw.cpu,
         memory: raw.memory,
         inflight: raw.inflight,
