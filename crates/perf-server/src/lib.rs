@@ -6,6 +6,7 @@ mod anomalies;
 mod auth;
 pub mod config;
 mod dashboard;
+mod decision_metrics;
 pub mod deploy;
 pub mod error;
 mod ingest;

@@ -62,6 +62,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
             .render(&mut text, &engine, state.log_bytes())
             .map_err(|e| AppError::Internal(e.into()))?;
     }
+    crate::decision_metrics::render(&mut text, &state).map_err(|e| AppError::Internal(e.into()))?;
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -90,7 +90,11 @@ pub fn collect_event_ref(e: &EventRef<'_>, selector: &Selector, into: &mut BySer
 
 /// The sample of a service and operation, created on first use (looked up before inserting:
 /// no key allocation per event on the hot path).
-fn sample_of<'m>(into: &'m mut ByService, service: &str, operation: &str) -> &'m mut OperationSample {
+fn sample_of<'m>(
+    into: &'m mut ByService,
+    service: &str,
+    operation: &str,
+) -> &'m mut OperationSample {
     if !into.contains_key(service) {
         into.insert(service.to_string(), BTreeMap::new());
     }

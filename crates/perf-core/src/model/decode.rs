@@ -5,8 +5,8 @@
 use super::event::Event;
 use super::resource::ResourceSample;
 use super::validate::{
-    EventRef,
-    rule_of, validate_event, validate_event_ref, validate_resource, FieldError, RawEvent, RawResource, TimeBounds,
+    rule_of, validate_event, validate_event_ref, validate_resource, EventRef, FieldError, RawEvent,
+    RawResource, TimeBounds,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;

@@ -1,0 +1,89 @@
+//! The decisions of this release on `/metrics`, for Grafana and alerting rules: anomaly
+//! detectors and open incidents, rollouts by state with the weight of each running canary,
+//! and the services whose regression alert is firing.
+
+use crate::state::AppState;
+use perf_core::compare::rollout::{Rollout, RolloutState};
+use std::fmt::Write;
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Appends the decision metrics.
+pub fn render(out: &mut String, state: &AppState) -> std::fmt::Result {
+    {
+        let monitor = state
+            .anomaly_monitor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        writeln!(
+            out,
+            "# HELP ecosystem_perf_anomaly_detectors Series-metrics with an anomaly detector."
+        )?;
+        writeln!(out, "# TYPE ecosystem_perf_anomaly_detectors gauge")?;
+        writeln!(
+            out,
+            "ecosystem_perf_anomaly_detectors {}",
+            monitor.detector_count()
+        )?;
+        writeln!(
+            out,
+            "# HELP ecosystem_perf_anomaly_incidents_open Anomaly incidents still open."
+        )?;
+        writeln!(out, "# TYPE ecosystem_perf_anomaly_incidents_open gauge")?;
+        writeln!(
+            out,
+            "ecosystem_perf_anomaly_incidents_open {}",
+            monitor.incidents.all().filter(|i| i.open).count()
+        )?;
+    }
+    let rollouts: Vec<Rollout> = state
+        .store()
+        .list_documents(crate::deploy::rollouts::DOC_KIND)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|d| serde_json::from_str(d).ok())
+        .collect();
+    writeln!(
+        out,
+        "# HELP ecosystem_perf_rollouts Canary rollouts by state."
+    )?;
+    writeln!(out, "# TYPE ecosystem_perf_rollouts gauge")?;
+    for (st, name) in [
+        (RolloutState::Running, "running"),
+        (RolloutState::Completed, "completed"),
+        (RolloutState::RolledBack, "rolled_back"),
+    ] {
+        let n = rollouts.iter().filter(|r| r.state == st).count();
+        writeln!(out, "ecosystem_perf_rollouts{{state=\"{name}\"}} {n}")?;
+    }
+    writeln!(out, "# HELP ecosystem_perf_rollout_canary_weight Canary traffic weight (percent) of running rollouts.")?;
+    writeln!(out, "# TYPE ecosystem_perf_rollout_canary_weight gauge")?;
+    for r in rollouts.iter().filter(|r| r.state == RolloutState::Running) {
+        writeln!(
+            out,
+            "ecosystem_perf_rollout_canary_weight{{rollout=\"{}\",service=\"{}\"}} {}",
+            escape(&r.id),
+            escape(&r.spec.service),
+            r.weight
+        )?;
+    }
+    writeln!(out, "# HELP ecosystem_perf_regression_firing Services whose current window regressed against their baseline.")?;
+    writeln!(out, "# TYPE ecosystem_perf_regression_firing gauge")?;
+    for s in state
+        .regressions_firing
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
+        writeln!(
+            out,
+            "ecosystem_perf_regression_firing{{service=\"{}\"}} 1",
+            escape(s)
+        )?;
+    }
+    Ok(())
+}
