@@ -213,6 +213,11 @@ pub enum Command {
         #[command(subcommand)]
         action: RolloutAction,
     },
+    /// Capacity planning: demand forecasts (offline).
+    Capacity {
+        #[command(subcommand)]
+        action: CapacityAction,
+    },
     /// Anomaly detection over a series, offline.
     Anomaly {
         #[command(subcommand)]
@@ -494,5 +499,29 @@ pub enum AnomalyAction {
         /// Score at and above which a row is an anomaly (default 0.5).
         #[arg(long)]
         threshold: Option<f64>,
+    },
+}
+
+/// `capacity` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CapacityAction {
+    /// Forecast a `timestamp,value` series: writes `timestamp,forecast,lower,upper` for the
+    /// N steps after the last row (step = the series' sampling interval).
+    #[command(
+        after_help = "Example: ecosystem-perf capacity forecast --input rps.csv --horizon 96 --interval 0.95 --output forecast.csv\n\nAt least 16 rows, increasing timestamps; gaps are fine. Exit 2 on a bad file."
+    )]
+    Forecast {
+        /// Series CSV with the header timestamp,value.
+        #[arg(long)]
+        input: PathBuf,
+        /// Steps to forecast.
+        #[arg(long)]
+        horizon: usize,
+        /// Central probability of the interval.
+        #[arg(long, default_value_t = 0.95)]
+        interval: f64,
+        /// Output CSV (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
 }

@@ -119,3 +119,57 @@ fn bad_files_are_refused_with_their_line() {
         assert!(err.contains(needle), "{text:?}: {err}");
     }
 }
+
+#[test]
+fn capacity_forecast_writes_the_steps_after_the_last_row_in_the_input_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("s.csv");
+    std::fs::write(&input, series(3_000, usize::MAX)).unwrap();
+    let out = Command::new(bin())
+        .args([
+            "capacity",
+            "forecast",
+            "--input",
+            input.to_str().unwrap(),
+            "--horizon",
+            "12",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "timestamp,forecast,lower,upper");
+    assert_eq!(lines.len(), 13);
+    let last_in = chrono_like(1_700_000_000 + 2_999 * 300);
+    let first_out = chrono_like(1_700_000_000 + 3_000 * 300);
+    assert!(
+        lines[1].starts_with(&format!("{first_out},")),
+        "{} after {last_in}",
+        lines[1]
+    );
+    for l in &lines[1..] {
+        let v: Vec<f64> = l.split(',').skip(1).map(|x| x.parse().unwrap()).collect();
+        assert!(v[1] <= v[0] && v[0] <= v[2], "{l}");
+    }
+    let short = dir.path().join("short.csv");
+    std::fs::write(&short, "timestamp,value\n2024-01-01 00:00:00,1\n").unwrap();
+    let out = Command::new(bin())
+        .args([
+            "capacity",
+            "forecast",
+            "--input",
+            short.to_str().unwrap(),
+            "--horizon",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 16"));
+}

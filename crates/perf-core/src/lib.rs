@@ -9,6 +9,7 @@ pub mod config;
 pub mod duration;
 pub mod engine;
 pub mod error;
+pub mod forecast;
 pub mod heavy_hitters;
 pub mod interner;
 pub mod model;

@@ -2,6 +2,7 @@
 
 mod anomaly;
 mod baseline;
+mod capacity;
 mod config;
 mod demo;
 mod demo_deploy;
@@ -44,6 +45,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Config { action } => config::run(action),
         Command::Gate(args) => gate::run(&args),
         Command::Anomaly { action } => anomaly::run(action),
+        Command::Capacity { action } => capacity::run(action),
         Command::Baseline { action } => baseline::run(action),
         Command::Rollout { action } => rollout::run(action),
         Command::Slo { action } => slo::run(action),
