@@ -55,6 +55,8 @@ pub struct AppState {
     pub regressions_firing: Mutex<std::collections::BTreeSet<String>>,
     /// Serialises rollout evaluations (read, decide, store).
     pub rollout_lock: Mutex<()>,
+    /// Services whose headroom alert is firing.
+    pub capacity_firing: Mutex<std::collections::BTreeSet<String>>,
     /// Anomaly detectors over the views, and their incidents.
     pub anomaly_monitor: Mutex<perf_core::anomaly::online::Monitor>,
 }
@@ -124,6 +126,7 @@ impl AppState {
             wall_clock: system_now,
             regressions_firing: Mutex::new(Default::default()),
             rollout_lock: Mutex::new(()),
+            capacity_firing: Mutex::new(Default::default()),
             anomaly_monitor: Mutex::new(perf_core::anomaly::online::Monitor::new(
                 Default::default(),
             )),

@@ -23,6 +23,7 @@
 //! it — so the interval reflects how well the profile predicts a cycle it has not seen (the
 //! level correction is left out of these errors, which keeps them conservative).
 
+pub mod capacity;
 pub mod eval;
 mod model;
 

@@ -41,7 +41,11 @@ pub enum ForecastError {
 /// One forecast step.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ForecastPoint {
-    /// Time, unix ms.
+    /// Time, unix ms (RFC 3339 in JSON).
+    #[serde(
+        rename = "ts",
+        serialize_with = "crate::time::serde_rfc3339::serialize"
+    )]
     pub ts_ms: i64,
     /// Point forecast.
     pub forecast: f64,

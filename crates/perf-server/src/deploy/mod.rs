@@ -2,7 +2,8 @@
 //! regression monitoring (`/v1/baselines`, `/v1/gates/evaluate`, `/v1/rollouts`,
 //! `/v1/regressions`). The statistics live in `perf_core::compare`; this module picks the
 //! data out of the engine, keeps baselines and rollouts in the store, and runs the
-//! background cycle that evaluates running rollouts and raises regression alerts.
+//! background cycle that evaluates running rollouts and raises regression alerts (and, from
+//! the capacity module, headroom alerts).
 
 pub mod baselines;
 pub mod gates;
@@ -70,6 +71,7 @@ pub async fn cycle_forever(state: Arc<AppState>) {
         let result = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             rollouts::evaluate_running(&s)?;
             regressions::alert_cycle(&s)?;
+            crate::capacity::alert_cycle(&s)?;
             Ok(())
         })
         .await;
