@@ -502,9 +502,34 @@ pub enum AnomalyAction {
     },
 }
 
+/// Output of `capacity plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// A summary and the schedule.
+    Table,
+    /// The plan as JSON.
+    Json,
+    /// The Kubernetes HorizontalPodAutoscaler manifest (YAML).
+    Hpa,
+}
+
 /// `capacity` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum CapacityAction {
+    /// A service's scaling plan from the server: replicas for the 48 h forecast, HPA bounds,
+    /// pre-scaling schedule; `--format hpa` prints the autoscaling/v2 manifest.
+    #[command(
+        after_help = "Example: ecosystem-perf capacity plan qnet --format hpa | kubectl apply -f -"
+    )]
+    Plan {
+        /// Service.
+        service: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
+        format: PlanFormat,
+    },
     /// Forecast a `timestamp,value` series: writes `timestamp,forecast,lower,upper` for the
     /// N steps after the last row (step = the series' sampling interval).
     #[command(

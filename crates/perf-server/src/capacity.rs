@@ -71,3 +71,80 @@ pub fn alert_cycle(state: &AppState) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Current replicas of a service: the largest `replicas` its nodes declared, else the number
+/// of nodes reporting resources.
+pub fn current_replicas(state: &AppState, service: &str) -> u32 {
+    let engine = state.engine();
+    let nodes: Vec<_> = engine.resources().of_service(service).collect();
+    nodes
+        .iter()
+        .filter_map(|(_, r)| r.last.replicas)
+        .max()
+        .unwrap_or(nodes.len() as u32)
+}
+
+/// The plan of one service (blocking work).
+pub fn plan_of(
+    state: &AppState,
+    service: &str,
+) -> Result<crate::capacity_plan::ScalingPlan, AppError> {
+    let r = report(state, service)?;
+    crate::capacity_plan::plan(&r, current_replicas(state, service)).ok_or_else(|| {
+        AppError::BadRequest(format!(
+            "no capacity known for {service}: send capacityRps (or cpu) resource samples for its nodes"
+        ))
+    })
+}
+
+/// `GET /v1/capacity/{service}/plan`: replicas, HPA bounds and the pre-scaling schedule.
+pub async fn get_plan(
+    State(state): State<Arc<AppState>>,
+    Path(service): Path<String>,
+) -> Result<Json<crate::capacity_plan::ScalingPlan>, AppError> {
+    let p = tokio::task::spawn_blocking(move || plan_of(&state, &service))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))??;
+    Ok(Json(p))
+}
+
+/// Query of `GET /v1/capacity/{service}/hpa`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HpaQuery {
+    format: Option<String>,
+}
+
+/// `GET /v1/capacity/{service}/hpa`: the manifest as YAML (default) or JSON (`?format=json`).
+pub async fn get_hpa(
+    State(state): State<Arc<AppState>>,
+    Path(service): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<HpaQuery>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    let p = tokio::task::spawn_blocking(move || plan_of(&state, &service))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))??;
+    let manifest = crate::capacity_plan::hpa_manifest(&p);
+    let mut value = serde_json::to_value(&manifest).map_err(|e| AppError::Internal(e.into()))?;
+    // k8s-openapi leaves apiVersion and kind to its resource trait; a manifest needs them.
+    if let Some(o) = value.as_object_mut() {
+        o.insert("apiVersion".into(), "autoscaling/v2".into());
+        o.insert("kind".into(), "HorizontalPodAutoscaler".into());
+    }
+    match q.format.as_deref() {
+        None | Some("yaml") => {
+            let yaml =
+                serde_yaml_ng::to_string(&value).map_err(|e| AppError::Internal(e.into()))?;
+            Ok((
+                [(axum::http::header::CONTENT_TYPE, "application/yaml")],
+                yaml,
+            )
+                .into_response())
+        }
+        Some("json") => Ok(Json(value).into_response()),
+        Some(other) => Err(AppError::BadRequest(format!(
+            "format: {other:?} is not yaml or json"
+        ))),
+    }
+}

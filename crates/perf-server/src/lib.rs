@@ -5,6 +5,7 @@
 mod anomalies;
 mod auth;
 pub mod capacity;
+pub mod capacity_plan;
 pub mod config;
 mod dashboard;
 mod decision_metrics;
@@ -74,6 +75,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/regressions", get(deploy::regressions::get))
         .route("/v1/anomalies", get(anomalies::list))
         .route("/v1/capacity/{service}", get(capacity::get))
+        .route("/v1/capacity/{service}/plan", get(capacity::get_plan))
+        .route("/v1/capacity/{service}/hpa", get(capacity::get_hpa))
         .route("/v1/tenants", get(tenants::list))
         .route("/v1/tenants/{id}/evaluation", get(tenants::get_one))
         .route("/v1/stream", get(stream::stream))

@@ -75,6 +75,63 @@ async fn headroom_follows_declared_capacity_and_alerts_under_the_budget() {
         "{alerts}"
     );
 
+    // The plan scales out to keep the budget, and the HPA manifest says so.
+    let (status, plan) = get(&t.state, "/v1/capacity/qsvc/plan").await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    assert_eq!(plan["currentReplicas"], 2);
+    let needed = plan["neededReplicas"].as_u64().unwrap();
+    let upper = r["peakUpperRps"].as_f64().unwrap();
+    assert_eq!(
+        needed,
+        (upper / (0.15 * 0.7) - 1e-9).ceil() as u64,
+        "hand formula"
+    );
+    assert_eq!(plan["scaleOut"], true);
+    assert_eq!(plan["schedule"].as_array().unwrap().len(), 48);
+    assert!(
+        plan["schedule"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["replicas"].as_u64().unwrap() >= 2),
+        "never below the current replicas"
+    );
+    let (status, json) = get(&t.state, "/v1/capacity/qsvc/hpa?format=json").await;
+    assert_eq!(status, StatusCode::OK);
+    let hpa: k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler =
+        serde_json::from_value(json.clone()).unwrap();
+    let spec = hpa.spec.unwrap();
+    assert_eq!(json["apiVersion"], "autoscaling/v2");
+    assert_eq!(spec.scale_target_ref.name, "qsvc");
+    assert_eq!(
+        spec.max_replicas as u64,
+        plan["maxReplicas"].as_u64().unwrap()
+    );
+    assert_eq!(
+        spec.min_replicas.map(|m| m as u64),
+        plan["minReplicas"].as_u64()
+    );
+    let target = &spec.metrics.unwrap()[0];
+    assert_eq!(
+        target.resource.as_ref().unwrap().target.average_utilization,
+        Some(70)
+    );
+    let down = spec.behavior.unwrap().scale_down.unwrap();
+    assert_eq!(down.stabilization_window_seconds, Some(300));
+    let (status, bytes) = send(
+        &t.state,
+        axum::http::Request::get("/v1/capacity/qsvc/hpa")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let yaml = String::from_utf8(bytes).unwrap();
+    assert!(
+        yaml.contains("kind: HorizontalPodAutoscaler") && yaml.contains("maxReplicas:"),
+        "{yaml}"
+    );
+
     let (status, _) = get(&t.state, "/v1/capacity/nosuch").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -35,6 +35,43 @@ fn format_like(example: &str, ms: i64) -> String {
 /// Runs a `capacity` subcommand.
 pub fn run(action: CapacityAction) -> anyhow::Result<i32> {
     match action {
+        CapacityAction::Plan {
+            service,
+            server,
+            format,
+        } => {
+            let client = crate::client::ApiClient::new(&server)?;
+            let svc = crate::client::encode_component(&service);
+            match format {
+                crate::cli::PlanFormat::Hpa => {
+                    let v: serde_json::Value =
+                        client.get(&format!("/v1/capacity/{svc}/hpa?format=json"))?;
+                    print!("{}", serde_yaml_ng::to_string(&v)?);
+                }
+                crate::cli::PlanFormat::Json => {
+                    let v: serde_json::Value = client.get(&format!("/v1/capacity/{svc}/plan"))?;
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                }
+                crate::cli::PlanFormat::Table => {
+                    let v: serde_json::Value = client.get(&format!("/v1/capacity/{svc}/plan"))?;
+                    println!("{}", v["explanation"].as_str().unwrap_or(""));
+                    println!(
+                        "HPA: min {} max {} replicas, target CPU {} %",
+                        v["minReplicas"], v["maxReplicas"], v["targetCpuUtilization"]
+                    );
+                    let mut t = crate::tables::new_table(&["hour", "upper rps", "replicas"]);
+                    for h in v["schedule"].as_array().into_iter().flatten() {
+                        t.add_row(vec![
+                            h["at"].as_str().unwrap_or("").to_string(),
+                            format!("{:.1}", h["upperRps"].as_f64().unwrap_or(0.0)),
+                            h["replicas"].to_string(),
+                        ]);
+                    }
+                    println!("{t}");
+                }
+            }
+            Ok(OK)
+        }
         CapacityAction::Forecast {
             input,
             horizon,
