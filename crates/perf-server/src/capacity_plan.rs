@@ -220,7 +220,7 @@ mod tests {
         assert_eq!(replicas_for(700.1, 100.0, 0.3), 11);
         assert_eq!(replicas_for(0.0, 100.0, 0.3), 1);
         // Headroom of 12 replicas at 700 rps: 1 − 700 / 1,200 = 41.7 %.
-        let headroom = 1.0 - 700.0 / (12.0 * 100.0);
+        let headroom: f64 = 1.0 - 700.0 / (12.0 * 100.0);
         assert!((headroom - 0.4167).abs() < 1e-3);
     }
 
