@@ -148,3 +148,110 @@ pub async fn get_hpa(
         ))),
     }
 }
+
+/// A service that could run with fewer replicas.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Saving {
+    /// Service.
+    pub service: String,
+    /// Headroom at the peak hour of the last 7 days.
+    pub headroom_7d: f64,
+    /// Replicas now.
+    pub current_replicas: u32,
+    /// Replicas that would have carried the week's peak within the budget.
+    pub replicas_needed: u32,
+    /// Replicas to drop.
+    pub drop_replicas: u32,
+    /// Share of the service's capacity that is saved.
+    pub capacity_saved: f64,
+    /// One sentence.
+    pub recommendation: String,
+}
+
+/// Services whose headroom stayed above 60 % at every hour of the last week.
+pub fn savings(state: &AppState) -> Vec<Saving> {
+    const WEEK_HOURS: i64 = 168;
+    let now = state.now();
+    let budget = state.config.budgets.headroom;
+    let mut out = Vec::new();
+    // Collected first: the engine lock must not be held while `report` takes it again.
+    let services = state.engine().services();
+    for svc in services {
+        let Ok(r) = report(state, &svc) else { continue };
+        let Some(cap) = r.capacity_rps else { continue };
+        let peak_7d = {
+            let engine = state.engine();
+            let view = engine.views()[0].def.name.clone();
+            let end = now.div_euclid(3_600_000) * 3_600_000;
+            (1..=WEEK_HOURS)
+                .filter_map(|h| {
+                    let from = end - h * 3_600_000;
+                    engine
+                        .query(
+                            &view,
+                            &[(perf_core::view::Dim::Service, svc.as_str())],
+                            from,
+                            from + 3_600_000,
+                        )
+                        .ok()
+                        .map(|s| s.requests as f64 / 3600.0)
+                })
+                .fold(0.0, f64::max)
+        };
+        let headroom_7d = 1.0 - peak_7d.max(r.peak_upper_rps) / cap;
+        if headroom_7d <= 0.6 {
+            continue;
+        }
+        let current = current_replicas(state, &svc).max(1);
+        let per_replica = cap / f64::from(current);
+        let needed =
+            crate::capacity_plan::replicas_for(peak_7d.max(r.peak_upper_rps), per_replica, budget);
+        if needed >= current {
+            continue;
+        }
+        let drop = current - needed;
+        out.push(Saving {
+            recommendation: format!(
+                "{svc} kept {:.0} % headroom all week: {needed} of its {current} replicas carry its peak within the {:.0} % budget; drop {drop} ({:.0} % of its capacity)",
+                headroom_7d * 100.0,
+                budget * 100.0,
+                f64::from(drop) / f64::from(current) * 100.0
+            ),
+            service: svc,
+            headroom_7d,
+            current_replicas: current,
+            replicas_needed: needed,
+            drop_replicas: drop,
+            capacity_saved: f64::from(drop) / f64::from(current),
+        });
+    }
+    out
+}
+
+/// `GET /v1/cost`: cost per service and operation, month to date, 30-day forecast against the
+/// monthly budget, and replicas that could be dropped.
+pub async fn get_cost(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let answer = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, AppError> {
+        let now = state.now();
+        let report = {
+            let engine = state.engine();
+            perf_core::forecast::cost::cost_report(
+                &engine,
+                now,
+                state.config.budgets.monthly_cost_budget,
+                state.config.budgets.cost_ceiling,
+            )
+            .map_err(|e| AppError::BadRequest(e.to_string()))?
+        };
+        let mut v = serde_json::to_value(&report).map_err(|e| AppError::Internal(e.into()))?;
+        v["recommendations"] =
+            serde_json::to_value(savings(&state)).map_err(|e| AppError::Internal(e.into()))?;
+        Ok(v)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))??;
+    Ok(Json(answer))
+}

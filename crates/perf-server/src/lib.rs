@@ -74,6 +74,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .route("/v1/regressions", get(deploy::regressions::get))
         .route("/v1/anomalies", get(anomalies::list))
+        .route("/v1/cost", get(capacity::get_cost))
         .route("/v1/capacity/{service}", get(capacity::get))
         .route("/v1/capacity/{service}/plan", get(capacity::get_plan))
         .route("/v1/capacity/{service}/hpa", get(capacity::get_hpa))

@@ -135,3 +135,68 @@ async fn headroom_follows_declared_capacity_and_alerts_under_the_budget() {
     let (status, _) = get(&t.state, "/v1/capacity/nosuch").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn cost_per_operation_month_to_date_forecast_and_savings() {
+    let mut c = Config::default();
+    c.server.clock = ClockMode::Event;
+    c.budgets.monthly_cost_budget = Some(100.0);
+    let t = server_with(c);
+    // Three days from the 1st of a month: 600 requests an hour, a tenth of them costly.
+    let month = 1_764_547_200_000; // 2025-12-01T00:00:00Z
+    for day in 0..3i64 {
+        let mut body = String::new();
+        for hour in 0..24i64 {
+            for i in 0..600i64 {
+                let ts = month + (day * 24 + hour) * 3_600_000 + i * 6_000;
+                let (op, cost) = if i % 10 == 0 {
+                    ("POST /y", 0.01)
+                } else {
+                    ("GET /x", 0.001)
+                };
+                body.push_str(&json!({"ts": ts, "service": "qsvc", "operation": op, "latencyMs": 20.0, "cost": cost}).to_string());
+                body.push('\n');
+            }
+        }
+        let (status, _) = post(&t.state, "/v1/events", "application/x-ndjson", body).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let end = month + 3 * 86_400_000 - 1_000;
+    let nodes = json!([{"ts": end, "service": "qsvc", "node": "a", "capacityRps": 5.0},
+                       {"ts": end, "service": "qsvc", "node": "b", "capacityRps": 5.0}]);
+    post(
+        &t.state,
+        "/v1/resources",
+        "application/json",
+        nodes.to_string(),
+    )
+    .await;
+    let (status, r) = get(&t.state, "/v1/cost").await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let svc = &r["services"][0];
+    assert_eq!(svc["service"], "qsvc");
+    // Per day: 24 × (60 × 0.01 + 540 × 0.001) = 27.36; month to date three days = 82.08.
+    assert!(
+        (svc["last24h"].as_f64().unwrap() - 27.36).abs() < 0.2,
+        "{svc}"
+    );
+    assert!(
+        (r["monthToDate"].as_f64().unwrap() - 82.08).abs() < 0.01,
+        "{r}"
+    );
+    let post_op = svc["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["operation"] == "POST /y")
+        .unwrap();
+    assert!((post_op["costPerRequest"].as_f64().unwrap() - 0.01).abs() < 1e-9);
+    // About 27 a day: ~820 over 30 days against a budget of 100.
+    let f = r["forecast30d"].as_f64().unwrap();
+    assert!((f / 820.8 - 1.0).abs() < 0.05, "forecast {f}");
+    assert_eq!(r["status"], "over_budget");
+    // 0.17 rps against 10 rps of capacity: one of the two replicas is enough.
+    let rec = &r["recommendations"][0];
+    assert_eq!(rec["service"], "qsvc");
+    assert_eq!(rec["dropReplicas"], 1, "{rec}");
+}

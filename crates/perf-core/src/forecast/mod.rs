@@ -24,6 +24,7 @@
 //! level correction is left out of these errors, which keeps them conservative).
 
 pub mod capacity;
+pub mod cost;
 pub mod eval;
 mod model;
 
