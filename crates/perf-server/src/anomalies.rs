@@ -20,30 +20,13 @@ pub fn evaluate(state: &AppState) -> anyhow::Result<()> {
             .anomaly_monitor
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        let before: std::collections::BTreeSet<u64> = monitor
-            .incidents
-            .all()
-            .filter(|i| i.open)
-            .map(|i| i.id)
-            .collect();
-        let found = monitor.advance(&engine, now);
-        let open_now: Vec<perf_core::anomaly::cluster::Incident> = monitor
-            .incidents
-            .all()
-            .filter(|i| i.open)
-            .cloned()
-            .collect();
-        let opened: Vec<_> = open_now
-            .iter()
-            .filter(|i| !before.contains(&i.id))
-            .cloned()
-            .collect();
-        let closed: Vec<_> = monitor
-            .incidents
-            .all()
-            .filter(|i| !i.open && before.contains(&i.id))
-            .cloned()
-            .collect();
+        let (found, changes) = monitor.advance(&engine, now);
+        let by_id = |ids: &[u64]| -> Vec<perf_core::anomaly::cluster::Incident> {
+            ids.iter()
+                .filter_map(|id| monitor.incidents.get(*id).cloned())
+                .collect()
+        };
+        let (opened, closed) = (by_id(&changes.opened), by_id(&changes.closed));
         (found, opened, closed)
     };
     for a in &found {

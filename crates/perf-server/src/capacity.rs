@@ -46,9 +46,6 @@ pub fn alert_cycle(state: &AppState) -> anyhow::Result<()> {
     for svc in services {
         let Ok(r) = report(state, &svc) else { continue };
         let low = r.status == "below_budget";
-        if low == firing.contains(&svc) {
-            continue;
-        }
         let notice = crate::webhooks::Notice {
             alertname: "EcosystemPerfCapacityHeadroom",
             labels: vec![("service", svc.clone()), ("severity", "ticket".into())],
@@ -62,12 +59,7 @@ pub fn alert_cycle(state: &AppState) -> anyhow::Result<()> {
             since_ms: now,
             path: format!("/v1/capacity/{svc}"),
         };
-        crate::webhooks::raise(state, "capacity", &svc, &notice, now)?;
-        if low {
-            firing.insert(svc);
-        } else {
-            firing.remove(&svc);
-        }
+        crate::webhooks::raise_on_change(state, &mut firing, "capacity", &svc, &notice, now)?;
     }
     Ok(())
 }

@@ -2,15 +2,10 @@
 //! detectors and open incidents, rollouts by state with the weight of each running canary,
 //! and the services whose regression alert is firing.
 
+use crate::metrics::escape;
 use crate::state::AppState;
 use perf_core::compare::rollout::{Rollout, RolloutState};
 use std::fmt::Write;
-
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
 
 /// Appends the decision metrics.
 pub fn render(out: &mut String, state: &AppState) -> std::fmt::Result {

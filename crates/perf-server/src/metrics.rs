@@ -221,7 +221,8 @@ fn gauge(out: &mut impl Write, name: &str, help: &str, v: f64) -> std::fmt::Resu
     writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}")
 }
 
-fn escape(s: &str) -> String {
+/// A Prometheus label value escaped.
+pub(crate) fn escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")

@@ -189,6 +189,28 @@ pub fn raise(
     Ok(())
 }
 
+/// Raises `n` only when it changes the state of `key` in `firing` (the set of keys whose
+/// alert of this kind is firing), and records the new state.
+pub fn raise_on_change(
+    state: &AppState,
+    firing: &mut std::collections::BTreeSet<String>,
+    kind: &str,
+    key: &str,
+    n: &Notice,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    if n.firing == firing.contains(key) {
+        return Ok(());
+    }
+    raise(state, kind, key, n, now_ms)?;
+    if n.firing {
+        firing.insert(key.to_string());
+    } else {
+        firing.remove(key);
+    }
+    Ok(())
+}
+
 /// Queues firing and resolved transitions for every receiver.
 pub fn enqueue(
     state: &AppState,

@@ -11,7 +11,7 @@ use perf_core::compare::{
     evaluate, Baseline, GateConfig, GateReport, OperationSample, Recommendation, SideInfo,
 };
 use perf_server::config::Config;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -60,18 +60,20 @@ pub fn read_side(path: &Path, selector: &Selector) -> anyhow::Result<Side> {
         });
     }
     let mut services = ByService::new();
-    let mut versions = BTreeSet::new();
+    // The one version all events share, if they do (compared without allocating per event).
+    let mut first: Option<Option<String>> = None;
+    let mut mixed = false;
     event_file::for_each_ref(path, |e| {
-        if versions.len() < 2 && !versions.contains(&e.version.as_deref().map(str::to_string)) {
-            versions.insert(e.version.as_deref().map(str::to_string));
+        match &first {
+            None => first = Some(e.version.as_deref().map(str::to_string)),
+            Some(v) => mixed |= v.as_deref() != e.version.as_deref(),
         }
         collect_event_ref(e, selector, &mut services);
     })?;
-    let version = selector.version.clone().or_else(|| {
-        (versions.len() == 1)
-            .then(|| versions.into_iter().next().flatten())
-            .flatten()
-    });
+    let version = selector
+        .version
+        .clone()
+        .or_else(|| if mixed { None } else { first.flatten() });
     Ok(Side {
         services,
         source: path.display().to_string(),

@@ -224,12 +224,12 @@ impl Detector {
             self.short + SHORT_ALPHA * (surprise - self.short)
         };
         let spread = self.long_var.sqrt().max(MIN_SPREAD);
-        let mut q = super::tail_probability((self.short - self.long_mean) / spread);
+        let mut q = crate::compare::normal::sf((self.short - self.long_mean) / spread);
         // The medium average catches sustained, moderate surprise (variance increases,
         // broken seasonality) that never stands out point by point.
         self.medium += MEDIUM_ALPHA * (surprise.min(self.long_mean + 6.0 * spread) - self.medium);
         let medium_spread = self.med_var.sqrt().max(MIN_MEDIUM_SPREAD);
-        q = q.min(super::tail_probability(
+        q = q.min(crate::compare::normal::sf(
             (self.medium - self.med_mean) / medium_spread,
         ));
         let mut score = (q.max(1e-300).ln() / 1e-10f64.ln()).clamp(0.0, 1.0);
@@ -242,7 +242,7 @@ impl Detector {
         }
         let flagged = score >= self.config.threshold;
         if flagged {
-            self.refractory_left = self.refractory_span();
+            self.refractory_left = REFRACTORY_POINTS;
         }
         // The likelihood's Gaussian approximation overstates how rare a run of ordinary noise
         // is; an alert also needs a point that is itself far off (or a sustained change).
@@ -291,10 +291,5 @@ impl Detector {
             is_anomaly,
             expected,
         }
-    }
-
-    /// Points to hold scores at zero after an alert.
-    fn refractory_span(&self) -> u32 {
-        REFRACTORY_POINTS
     }
 }

@@ -4,10 +4,11 @@
 //! clustered into incidents ([`super::cluster`]).
 //!
 //! Bounds: at most `max_detectors` detectors (≈ 2.6 KB each; 4,000 by default ≈ 10 MB); a
-//! series seen after that is not monitored (counted in `unmonitored`). A minute without any
+//! series seen after that is not monitored (its skipped points are counted in
+//! `unmonitored`). A minute without any
 //! request of a series is skipped for that series.
 
-use super::cluster::{Incidents, SeriesAnomaly};
+use super::cluster::{Changes, Incidents, SeriesAnomaly};
 use super::detector::{Detector, DetectorConfig};
 use crate::engine::Engine;
 use serde::{Deserialize, Serialize};
@@ -53,7 +54,7 @@ pub struct Monitor {
     anomalies: VecDeque<SeriesAnomaly>,
     /// Incidents.
     pub incidents: Incidents,
-    /// Series-metrics not monitored because of the bound.
+    /// Points (series-metric minutes) skipped because the detector bound was reached.
     pub unmonitored: u64,
     /// Values seen per (service, dimension), for the cause analysis.
     values: HashMap<(String, String), std::collections::BTreeSet<String>>,
@@ -84,8 +85,8 @@ impl Monitor {
     }
 
     /// Feeds every minute completed before `now` (with a minute of slack for late events);
-    /// returns the new anomalies.
-    pub fn advance(&mut self, engine: &Engine, now: i64) -> Vec<SeriesAnomaly> {
+    /// returns the new anomalies and the incidents that opened or closed.
+    pub fn advance(&mut self, engine: &Engine, now: i64) -> (Vec<SeriesAnomaly>, Changes) {
         let last_complete = (now - MINUTE).div_euclid(MINUTE) * MINUTE - MINUTE;
         let mut minute = match self.next_minute {
             Some(m) => m,
@@ -111,8 +112,8 @@ impl Monitor {
                 .get(&(service.to_string(), dim.to_string()))
                 .map_or(0, |v| v.len())
         };
-        self.incidents.add(&found, now, &siblings);
-        found
+        let changes = self.incidents.add(&found, now, &siblings);
+        (found, changes)
     }
 
     fn evaluate_minute(&mut self, engine: &Engine, minute: i64) -> Vec<SeriesAnomaly> {

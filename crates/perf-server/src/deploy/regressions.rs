@@ -205,10 +205,6 @@ pub fn alert_cycle(state: &AppState) -> anyhow::Result<()> {
         .unwrap_or_else(|p| p.into_inner());
     for r in &current {
         let blocked = r.outcome.recommendation == Recommendation::BlockDeployment;
-        let was = firing.contains(&r.service);
-        if blocked == was {
-            continue;
-        }
         let notice = crate::webhooks::Notice {
             alertname: "EcosystemPerfRegression",
             labels: vec![
@@ -231,12 +227,14 @@ pub fn alert_cycle(state: &AppState) -> anyhow::Result<()> {
             since_ms: now,
             path: format!("/v1/regressions?service={}", r.service),
         };
-        crate::webhooks::raise(state, "regression", &r.service, &notice, now)?;
-        if blocked {
-            firing.insert(r.service.clone());
-        } else {
-            firing.remove(&r.service);
-        }
+        crate::webhooks::raise_on_change(
+            state,
+            &mut firing,
+            "regression",
+            &r.service,
+            &notice,
+            now,
+        )?;
     }
     Ok(())
 }
