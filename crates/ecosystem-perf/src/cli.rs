@@ -516,6 +516,28 @@ pub enum PlanFormat {
 /// `capacity` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum CapacityAction {
+    /// A service's capacity report from the server: demand forecast, capacity, headroom now
+    /// and at the forecast peak, time to exhaustion, p99 against load.
+    #[command(after_help = "Example: ecosystem-perf capacity show qnet")]
+    Show {
+        /// Service.
+        service: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Cost from the server: per service and operation, month to date, 30-day forecast
+    /// against the monthly budget, replicas that could be dropped.
+    #[command(after_help = "Example: ecosystem-perf capacity cost --format json")]
+    Cost {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// A service's scaling plan from the server: replicas for the 48 h forecast, HPA bounds,
     /// pre-scaling schedule; `--format hpa` prints the autoscaling/v2 manifest.
     #[command(

@@ -38,6 +38,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
     let (mut throttled_alone, mut paged, mut resolved) = (false, false, false);
     let (mut completed, mut rolled_back, mut promoted) = (false, false, false);
     let (mut slow_node, mut surge, mut burst) = (false, false, false);
+    let (mut scaled_out_early, mut plans) = (false, 0);
     while Instant::now() < deadline
         && !(throttled_alone
             && paged
@@ -46,8 +47,17 @@ fn the_demo_plays_its_incidents_into_decisions() {
             && rolled_back
             && slow_node
             && surge
-            && burst)
+            && burst
+            && scaled_out_early)
     {
+        if let (Some(plan), Some(report)) = (
+            get(&format!("{url}/v1/capacity/qindex/plan")),
+            get(&format!("{url}/v1/capacity/qindex")),
+        ) {
+            plans += 1;
+            scaled_out_early |= plan["scaleOut"] == true
+                && report["currentHeadroom"].as_f64().unwrap_or(0.0) >= 0.3;
+        }
         if let Some(a) = get(&format!("{url}/v1/anomalies?window=3h")) {
             for i in a["incidents"].as_array().into_iter().flatten() {
                 let cause = i["probableCause"].as_str().unwrap_or("");
@@ -119,5 +129,9 @@ fn the_demo_plays_its_incidents_into_decisions() {
     assert!(
         rolled_back,
         "the canary with a p99 regression is rolled back"
+    );
+    assert!(
+        scaled_out_early,
+        "qindex's growth makes its plan scale out while its headroom is still ≥ 30 % ({plans} plans read)"
     );
 }

@@ -1,5 +1,5 @@
 //! `GET /v1/capacity/{service}`: the service's 48-hour demand forecast against its capacity,
-//! headroom against the `budgets.headroom` budget, time to exhaustion
+//! headroom against the `budgets.headroom` budget, time to exhaustion, p99 against load
 //! (`perf_core::forecast::capacity`). The deployment cycle raises
 //! `EcosystemPerfCapacityHeadroom` when a service's headroom falls under the budget and
 //! resolves it when it recovers.
@@ -20,8 +20,30 @@ pub fn report(state: &AppState, service: &str) -> Result<CapacityReport, AppErro
             "no data for service {service:?}"
         )));
     }
-    capacity_report(&engine, service, now, state.config.budgets.headroom)
-        .map_err(|e| AppError::BadRequest(e.to_string()))
+    capacity_report(
+        &engine,
+        service,
+        now,
+        state.config.budgets.headroom,
+        Some(p99_budget_ms(state, service)),
+    )
+    .map_err(|e| AppError::BadRequest(e.to_string()))
+}
+
+/// The p99 budget a service's replicas must keep: the threshold of its whole-service latency
+/// SLO with an objective of 99 % or more when it has one, else the read budget (the strictest
+/// class budget, `budgets.read.p99Ms`).
+pub fn p99_budget_ms(state: &AppState, service: &str) -> f64 {
+    state
+        .config
+        .slos
+        .iter()
+        .filter(|s| s.service == service && s.sli == "latency" && s.objective >= 99.0)
+        .filter(|s| s.operation.is_none() && s.class.is_none() && s.node.is_none())
+        .filter(|s| s.tenant.is_none() && s.version.is_none())
+        .filter_map(|s| s.threshold_ms)
+        .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.min(t))))
+        .unwrap_or(state.config.budgets.read.p99_ms)
 }
 
 /// `GET /v1/capacity/{service}`.
@@ -172,6 +194,9 @@ pub fn savings(state: &AppState) -> Vec<Saving> {
     for svc in services {
         let Ok(r) = report(state, &svc) else { continue };
         let Some(cap) = r.capacity_rps else { continue };
+        if r.step_minutes != 60 || r.history_steps < WEEK_HOURS as usize {
+            continue; // not a week of history yet
+        }
         let peak_7d = {
             let engine = state.engine();
             let view = engine.views()[0].def.name.clone();
@@ -197,8 +222,9 @@ pub fn savings(state: &AppState) -> Vec<Saving> {
         }
         let current = current_replicas(state, &svc).max(1);
         let per_replica = cap / f64::from(current);
+        let (target, _) = crate::capacity_plan::target_utilization(&r);
         let needed =
-            crate::capacity_plan::replicas_for(peak_7d.max(r.peak_upper_rps), per_replica, budget);
+            crate::capacity_plan::replicas_for(peak_7d.max(r.peak_upper_rps), per_replica, target);
         if needed >= current {
             continue;
         }

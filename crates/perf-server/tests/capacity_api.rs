@@ -48,7 +48,7 @@ async fn headroom_follows_declared_capacity_and_alerts_under_the_budget() {
     assert_eq!(status, StatusCode::OK);
     let (status, r) = get(&t.state, "/v1/capacity/qsvc").await;
     assert_eq!(status, StatusCode::OK, "{r}");
-    assert_eq!(r["periodHours"], 24, "{r}");
+    assert_eq!(r["periodSteps"], 24, "{r}");
     assert_eq!(r["capacitySource"], "capacity_rps");
     assert_eq!(r["capacityRps"], 1.0);
     let peak = r["peakForecastRps"].as_f64().unwrap();
@@ -199,4 +199,71 @@ async fn cost_per_operation_month_to_date_forecast_and_savings() {
     let rec = &r["recommendations"][0];
     assert_eq!(rec["service"], "qsvc");
     assert_eq!(rec["dropReplicas"], 1, "{rec}");
+}
+
+#[tokio::test]
+async fn a_young_growing_service_is_read_per_minute_and_scales_out_before_its_headroom_runs_out() {
+    let mut c = Config::default();
+    c.server.clock = ClockMode::Event;
+    let t = server_with(c);
+    // 90 minutes of traffic growing 1.2 % per minute (from 100 to ~290 requests per minute),
+    // latency growing with load; two nodes declaring 5 rps each (600 per minute in all).
+    let mut body = String::new();
+    for minute in 0..90i64 {
+        let per_minute = (100.0 * 1.012f64.powi(minute as i32)).round() as i64;
+        let util = per_minute as f64 / 600.0;
+        for i in 0..per_minute {
+            let ts = T0 + minute * 60_000 + i * 60_000 / per_minute;
+            let latency = 20.0 * (1.0 + 2.0 * util / (1.0 - util)) * (1.0 + (i % 10) as f64 / 10.0);
+            body.push_str(
+                &json!({"ts": ts, "service": "young", "operation": "GET /x", "latencyMs": latency})
+                    .to_string(),
+            );
+            body.push('\n');
+        }
+    }
+    let (status, a) = post(&t.state, "/v1/events", "application/x-ndjson", body).await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    let end = T0 + 90 * 60_000 - 1_000;
+    let resources = json!([{"ts": end, "service": "young", "node": "a", "capacityRps": 5.0},
+                           {"ts": end, "service": "young", "node": "b", "capacityRps": 5.0}]);
+    let (status, _) = post(
+        &t.state,
+        "/v1/resources",
+        "application/json",
+        resources.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, r) = get(&t.state, "/v1/capacity/young").await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["stepMinutes"], 1, "{r}");
+    assert_eq!(r["periodSteps"], 1);
+    // Half the history ahead: 89 or 90 whole minutes → 44–45 minutes.
+    let horizon = r["horizonHours"].as_f64().unwrap();
+    assert!((0.73..=0.76).contains(&horizon), "{horizon}");
+    // Growth 1.2 % per minute (trendPerDay is that compounded over a day).
+    let per_minute = r["trendPerDay"].as_f64().unwrap().ln_1p() / 1440.0;
+    assert!(
+        (per_minute - 0.012f64.ln_1p()).abs() < 0.002,
+        "{per_minute}"
+    );
+    // Now ~4.8 rps of 10: 52 % headroom now; the forecast peak leaves less than 30 %.
+    let now = r["currentHeadroom"].as_f64().unwrap();
+    assert!((0.45..0.58).contains(&now), "{now}");
+    assert_eq!(r["status"], "below_budget", "{}", r["explanation"]);
+    // p99 grows with load: the fit finds it.
+    let l = &r["latency"];
+    assert!(l["queueingMs"].as_f64().unwrap() > 0.0, "{l}");
+
+    let (status, p) = get(&t.state, "/v1/capacity/young/plan").await;
+    assert_eq!(status, StatusCode::OK, "{p}");
+    assert_eq!(p["currentReplicas"], 2);
+    assert_eq!(p["scaleOut"], true, "{}", p["explanation"]);
+    assert!(p["neededReplicas"].as_u64().unwrap() >= 3);
+    assert_eq!(
+        p["schedule"].as_array().unwrap().len(),
+        r["forecast"].as_array().unwrap().len()
+    );
 }

@@ -83,9 +83,22 @@ fn op(
     }
 }
 
+/// Utilisation of every demo service at the mean request rate (nodes are sized for it).
+pub const DEMO_MEAN_UTILISATION: f64 = 0.2;
+
 /// The demo ecosystem: `qnet`, `qflow`, `qerberos`, `qwallet`, `qindex`; 12 nodes; four DAO
-/// tenants; 5,000 callers.
+/// tenants; 5,000 callers. Node capacities scale with `mean_rps`, so every service runs at
+/// [`DEMO_MEAN_UTILISATION`] on average whatever the rate.
 pub fn demo_ecosystem(mean_rps: f64) -> Ecosystem {
+    let mut eco = demo_services(mean_rps);
+    for svc in &mut eco.services {
+        svc.node_capacity_rps =
+            mean_rps * svc.share / svc.nodes.len() as f64 / DEMO_MEAN_UTILISATION;
+    }
+    eco
+}
+
+fn demo_services(mean_rps: f64) -> Ecosystem {
     use RequestClass::*;
     let nodes =
         |prefix: &str, n: usize| (1..=n).map(|i| format!("{prefix}-{i}")).collect::<Vec<_>>();
@@ -117,7 +130,7 @@ pub fn demo_ecosystem(mean_rps: f64) -> Ecosystem {
                 op("POST /route", Write, 0.2, 45.0, 0.6, 0.002, None, 0.0003),
             ],
             nodes: nodes("qnet", 3),
-            node_capacity_rps: 400.0,
+            node_capacity_rps: 0.0,
             version: "v2.0.3".into(),
         },
         ServiceSpec {
@@ -156,7 +169,7 @@ pub fn demo_ecosystem(mean_rps: f64) -> Ecosystem {
                 ),
             ],
             nodes: nodes("qflow", 3),
-            node_capacity_rps: 300.0,
+            node_capacity_rps: 0.0,
             version: "v1.8.0".into(),
         },
         ServiceSpec {
@@ -185,7 +198,7 @@ pub fn demo_ecosystem(mean_rps: f64) -> Ecosystem {
                 ),
             ],
             nodes: nodes("qerberos", 2),
-            node_capacity_rps: 300.0,
+            node_capacity_rps: 0.0,
             version: "v3.1.1".into(),
         },
         ServiceSpec {
@@ -214,7 +227,7 @@ pub fn demo_ecosystem(mean_rps: f64) -> Ecosystem {
                 ),
             ],
             nodes: nodes("qwallet", 2),
-            node_capacity_rps: 250.0,
+            node_capacity_rps: 0.0,
             version: "v1.2.9".into(),
         },
         ServiceSpec {
@@ -234,7 +247,7 @@ pub fn demo_ecosystem(mean_rps: f64) -> Ecosystem {
                 op("POST /reindex", Write, 0.2, 120.0, 0.5, 0.003, None, 0.001),
             ],
             nodes: nodes("qindex", 2),
-            node_capacity_rps: 200.0,
+            node_capacity_rps: 0.0,
             version: "v0.9.4".into(),
         },
     ];

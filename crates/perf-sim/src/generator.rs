@@ -1,5 +1,9 @@
 //! The event generator: Poisson arrivals at a rate with a daily shape, spread over services,
 //! operations, nodes, tenants and callers by their shares, with seeded randomness.
+//!
+//! Latency grows with load as in a queue: each request's latency is multiplied by
+//! `1 + 0.3 · u / (1 − u)`, `u` the service's utilisation (its rate over its nodes' capacity,
+//! capped at 0.95) — 1.08× at 20 %, 1.7× at 70 %, 3.7× at 90 %.
 
 use crate::ecosystem::Ecosystem;
 use crate::incident::Incident;
@@ -12,6 +16,10 @@ use rand_distr::{Distribution, Normal, Pareto, Poisson};
 const DAY_MS: f64 = 86_400_000.0;
 /// Share of requests that get a heavy-tail multiplier.
 const TAIL_SHARE: f64 = 0.005;
+/// Weight of the queueing term in the latency multiplier.
+const QUEUEING: f64 = 0.3;
+/// Highest utilisation the latency model takes.
+const MAX_UTILISATION: f64 = 0.95;
 
 fn cumulative(weights: impl Iterator<Item = f64>) -> Vec<f64> {
     let mut acc = 0.0;
@@ -32,6 +40,9 @@ fn pick(cum: &[f64], u: f64) -> usize {
         .min(cum.len().saturating_sub(1))
 }
 
+/// An extra request's service and tenant (`None`: drawn as usual), or `None` for a normal one.
+type Forced = Option<(usize, Option<String>)>;
+
 /// A seeded generator of events and resource samples.
 pub struct Generator {
     eco: Ecosystem,
@@ -44,6 +55,7 @@ pub struct Generator {
     tenants: Vec<f64>,
     callers: Vec<f64>,
     node_load: Vec<Vec<u64>>,
+    utilisation: Vec<f64>,
     tail: Pareto<f64>,
     normal: Normal<f64>,
 }
@@ -64,6 +76,7 @@ impl Generator {
             .iter()
             .map(|s| vec![0; s.nodes.len()])
             .collect();
+        let utilisation = vec![0.0; eco.services.len()];
         Generator {
             eco,
             rng: StdRng::seed_from_u64(seed),
@@ -75,8 +88,19 @@ impl Generator {
             tenants,
             callers,
             node_load,
+            utilisation,
             tail: Pareto::new(1.0, 1.6).expect("valid Pareto"),
             normal: Normal::new(0.0, 1.0).expect("valid normal"),
+        }
+    }
+
+    /// Sizes the nodes of `service` so that it runs at `utilisation` at the current request
+    /// rate (a service provisioned for today's traffic, before it grows).
+    pub fn provision(&mut self, service: &str, utilisation: f64) {
+        let rate = self.rate_at(self.now_ms());
+        if let Some(svc) = self.eco.services.iter_mut().find(|s| s.name == service) {
+            svc.node_capacity_rps =
+                rate * svc.share / svc.nodes.len() as f64 / utilisation.max(0.01);
         }
     }
 
@@ -101,24 +125,33 @@ impl Generator {
     pub fn next_events(&mut self, dt_ms: i64) -> Vec<Event> {
         let from = self.now_ms();
         let rate = self.rate_at(from);
-        let mut plan: Vec<(i64, Option<(usize, String)>)> = Vec::new();
+        let mut plan: Vec<(i64, Forced)> = Vec::new();
         let normal = self.poisson(rate * dt_ms as f64 / 1000.0);
         for _ in 0..normal {
             plan.push((from + self.rng.random_range(0..dt_ms.max(1)), None));
         }
-        let surges: Vec<(usize, String, f64)> = self
+        let surges: Vec<(usize, Option<String>, f64)> = self
             .incidents
             .iter()
             .filter(|i| i.active(self.elapsed_ms))
-            .filter_map(|i| i.surge())
+            .filter_map(|i| i.surge(self.elapsed_ms))
             .filter_map(|(svc, tenant, share)| {
                 self.eco
                     .services
                     .iter()
                     .position(|s| s.name == svc)
-                    .map(|si| (si, tenant.to_string(), share))
+                    .map(|si| (si, tenant.map(str::to_string), share))
             })
             .collect();
+        for (si, svc) in self.eco.services.iter().enumerate() {
+            let extra: f64 = surges.iter().filter(|s| s.0 == si).map(|s| s.2).sum();
+            let capacity = svc.node_capacity_rps * svc.nodes.len() as f64;
+            self.utilisation[si] = if capacity > 0.0 {
+                (rate * (svc.share + extra) / capacity).min(MAX_UTILISATION)
+            } else {
+                0.0
+            };
+        }
         for (si, tenant, share) in surges {
             let extra = self.poisson(rate * share * dt_ms as f64 / 1000.0);
             for _ in 0..extra {
@@ -146,7 +179,7 @@ impl Generator {
             .unwrap_or(0)
     }
 
-    fn event_at(&mut self, ts: i64, forced: Option<(usize, String)>) -> Event {
+    fn event_at(&mut self, ts: i64, forced: Forced) -> Event {
         let si = match &forced {
             Some((si, _)) => *si,
             None => pick(&self.services, self.rng.random()),
@@ -157,7 +190,8 @@ impl Generator {
         let ni = self.rng.random_range(0..svc.nodes.len());
         self.node_load[si][ni] += 1;
         let z: f64 = self.normal.sample(&mut self.rng);
-        let mut latency = op.median_ms * (op.sigma * z).exp();
+        let u = self.utilisation[si];
+        let mut latency = op.median_ms * (op.sigma * z).exp() * (1.0 + QUEUEING * u / (1.0 - u));
         if self.rng.random_bool(TAIL_SHARE) {
             latency *= self.tail.sample(&mut self.rng).min(50.0);
         }
@@ -168,7 +202,7 @@ impl Generator {
         let tenant = self.eco.tenants[pick(&self.tenants, self.rng.random())]
             .0
             .clone();
-        e.tenant = Some(forced.map(|f| f.1).unwrap_or(tenant));
+        e.tenant = Some(forced.and_then(|f| f.1).unwrap_or(tenant));
         e.entity = Some(format!("caller-{}", pick(&self.callers, self.rng.random())));
         e.ok = !self.rng.random_bool(op.error_rate);
         if let Some(hit) = op.cache_hit_rate {
@@ -308,5 +342,41 @@ mod tests {
                 .all(|e| e.service != "qflow" || e.node.starts_with("qflow-")),
             "surge requests land on the service's own nodes"
         );
+    }
+
+    #[test]
+    fn growth_multiplies_a_service_rate_and_load_slows_it_down() {
+        let growth = crate::TrafficGrowth {
+            service: "qindex".into(),
+            share: 0.10,
+            from_ms: 60_000,
+            doubling_ms: 60_000,
+            max_factor: 3.0,
+        };
+        assert_eq!(growth.factor(0), 1.0);
+        assert_eq!(growth.factor(120_000), 2.0);
+        assert_eq!(growth.factor(600_000), 3.0, "capped");
+        let mut g = Generator::new(demo_ecosystem(2_000.0), 5, 1_700_000_000_000);
+        g.provision("qindex", 0.25);
+        g.add_incident(Box::new(growth));
+        let window = |g: &mut Generator| -> Vec<Event> {
+            (0..30)
+                .flat_map(|_| g.next_events(1_000))
+                .filter(|e| e.service == "qindex")
+                .collect()
+        };
+        let before = window(&mut g); // 0–30 s: normal
+        let _ = (0..150).map(|_| g.next_events(1_000)).count();
+        let after = window(&mut g); // 180–210 s: capped at 3×
+        let ratio = after.len() as f64 / before.len() as f64;
+        assert!((2.6..3.4).contains(&ratio), "{ratio}");
+        // Utilisation 0.25 → 0.75: the queueing multiplier goes 1.1 → 1.9.
+        let median = |v: &[Event]| {
+            let mut l: Vec<f64> = v.iter().map(|e| e.latency_ms).collect();
+            l.sort_by(f64::total_cmp);
+            l[l.len() / 2]
+        };
+        let slower = median(&after) / median(&before);
+        assert!((1.4..2.2).contains(&slower), "{slower}");
     }
 }

@@ -10,9 +10,10 @@ pub trait Incident: Send + Sync {
     fn active(&self, t_ms: i64) -> bool;
     /// Rewrites an event generated while active; `u` is a uniform draw in [0, 1).
     fn apply(&self, event: &mut Event, u: f64);
-    /// Extra requests while active: `(service, tenant, share)` adds `share` × the normal
-    /// total rate as requests of that tenant on that service.
-    fn surge(&self) -> Option<(&str, &str, f64)> {
+    /// Extra requests while active, `t_ms` after the simulation start: `(service, tenant,
+    /// share)` adds `share` × the normal total rate as requests on that service, of that
+    /// tenant (or of tenants drawn as usual when `None`).
+    fn surge(&self, _t_ms: i64) -> Option<(&str, Option<&str>, f64)> {
         None
     }
 }
@@ -101,8 +102,8 @@ impl Incident for TenantSurge {
     fn active(&self, t: i64) -> bool {
         (self.from_ms..self.to_ms).contains(&t)
     }
-    fn surge(&self) -> Option<(&str, &str, f64)> {
-        Some((&self.service, &self.tenant, self.extra_share))
+    fn surge(&self, _t_ms: i64) -> Option<(&str, Option<&str>, f64)> {
+        Some((&self.service, Some(&self.tenant), self.extra_share))
     }
     fn apply(&self, e: &mut Event, _u: f64) {
         if e.service == self.service && e.tenant.as_deref() != Some(self.tenant.as_str()) {
@@ -160,4 +161,41 @@ impl Incident for Canary {
             }
         }
     }
+}
+
+/// Organic traffic growth of one service: from `from_ms` its request rate doubles every
+/// `doubling_ms`, up to `max_factor` times its normal rate, and stays there.
+#[derive(Debug, Clone)]
+pub struct TrafficGrowth {
+    /// Service.
+    pub service: String,
+    /// Share of all requests the service normally gets (the growth adds to it).
+    pub share: f64,
+    /// Start, ms after simulation start.
+    pub from_ms: i64,
+    /// Time for the rate to double.
+    pub doubling_ms: i64,
+    /// Largest multiple of the normal rate.
+    pub max_factor: f64,
+}
+
+impl TrafficGrowth {
+    /// The multiple of the normal rate `t_ms` after the simulation start.
+    pub fn factor(&self, t_ms: i64) -> f64 {
+        let doublings = (t_ms - self.from_ms).max(0) as f64 / self.doubling_ms.max(1) as f64;
+        2f64.powf(doublings).min(self.max_factor)
+    }
+}
+
+impl Incident for TrafficGrowth {
+    fn name(&self) -> &str {
+        "traffic growth"
+    }
+    fn active(&self, t: i64) -> bool {
+        t >= self.from_ms
+    }
+    fn surge(&self, t_ms: i64) -> Option<(&str, Option<&str>, f64)> {
+        Some((&self.service, None, self.share * (self.factor(t_ms) - 1.0)))
+    }
+    fn apply(&self, _e: &mut Event, _u: f64) {}
 }

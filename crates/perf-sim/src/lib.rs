@@ -8,6 +8,6 @@ mod ecosystem;
 mod generator;
 mod incident;
 
-pub use ecosystem::{demo_ecosystem, Ecosystem, OperationSpec, ServiceSpec};
+pub use ecosystem::{demo_ecosystem, Ecosystem, OperationSpec, ServiceSpec, DEMO_MEAN_UTILISATION};
 pub use generator::Generator;
-pub use incident::{Canary, ErrorBurst, Incident, NodeSlowdown, TenantSurge};
+pub use incident::{Canary, ErrorBurst, Incident, NodeSlowdown, TenantSurge, TrafficGrowth};

@@ -1,8 +1,10 @@
 //! `capacity forecast`: the forecaster over a series CSV, offline. Writes
 //! `timestamp,forecast,lower,upper` for the `--horizon` steps after the last row (step = the
 //! series' median sampling interval), timestamps in the input's format.
+//! `capacity show`, `plan` and `cost` read the server's capacity, scaling-plan and cost
+//! answers and print them as tables (or JSON / the HPA manifest).
 
-use crate::cli::CapacityAction;
+use crate::cli::{CapacityAction, Format};
 use crate::exit::{BadInput, OK};
 use perf_core::anomaly::series;
 use perf_core::forecast::fit;
@@ -32,9 +34,115 @@ fn format_like(example: &str, ms: i64) -> String {
     }
 }
 
+fn pct(v: &serde_json::Value) -> String {
+    v.as_f64()
+        .map_or_else(|| "–".to_string(), |x| format!("{:.0} %", x * 100.0))
+}
+
+fn num(v: &serde_json::Value, digits: usize) -> String {
+    v.as_f64()
+        .map_or_else(|| "–".to_string(), |x| format!("{x:.digits$}"))
+}
+
+/// Prints a capacity report.
+fn print_report(r: &serde_json::Value) {
+    println!("{}", r["explanation"].as_str().unwrap_or(""));
+    let mut t = crate::tables::new_table(&["", ""]);
+    let rows = [
+        ("current rps", num(&r["currentRps"], 1)),
+        ("capacity rps", num(&r["capacityRps"], 1)),
+        (
+            "capacity from",
+            r["capacitySource"].as_str().unwrap_or("").to_string(),
+        ),
+        ("headroom now", pct(&r["currentHeadroom"])),
+        ("headroom at forecast peak", pct(&r["headroom"])),
+        ("budget", pct(&r["headroomBudget"])),
+        ("status", r["status"].as_str().unwrap_or("").to_string()),
+        ("hours to exhaustion", num(&r["hoursToExhaustion"], 1)),
+        (
+            "step / horizon",
+            format!(
+                "{} min / {} h",
+                r["stepMinutes"],
+                num(&r["horizonHours"], 1)
+            ),
+        ),
+        ("trend per day", pct(&r["trendPerDay"])),
+        (
+            "p99 limit",
+            r["latency"]["explanation"]
+                .as_str()
+                .unwrap_or("–")
+                .to_string(),
+        ),
+    ];
+    for (k, v) in rows {
+        t.add_row(vec![k.to_string(), v]);
+    }
+    println!("{t}");
+}
+
+/// Prints a cost report.
+fn print_cost(c: &serde_json::Value) {
+    println!("{}", c["explanation"].as_str().unwrap_or(""));
+    let mut t = crate::tables::new_table(&[
+        "service",
+        "operation",
+        "cost / request",
+        "last 24 h",
+        "month to date",
+    ]);
+    for s in c["services"].as_array().into_iter().flatten() {
+        t.add_row(vec![
+            s["service"].as_str().unwrap_or("").to_string(),
+            "(all)".to_string(),
+            num(&s["costPerRequest"], 6),
+            num(&s["last24h"], 2),
+            num(&s["monthToDate"], 2),
+        ]);
+        for o in s["operations"].as_array().into_iter().flatten() {
+            t.add_row(vec![
+                String::new(),
+                o["operation"].as_str().unwrap_or("").to_string(),
+                num(&o["costPerRequest"], 6),
+                num(&o["last24h"], 2),
+                num(&o["monthToDate"], 2),
+            ]);
+        }
+    }
+    println!("{t}");
+    for r in c["recommendations"].as_array().into_iter().flatten() {
+        println!("- {}", r["recommendation"].as_str().unwrap_or(""));
+    }
+}
+
 /// Runs a `capacity` subcommand.
 pub fn run(action: CapacityAction) -> anyhow::Result<i32> {
     match action {
+        CapacityAction::Show {
+            service,
+            server,
+            format,
+        } => {
+            let client = crate::client::ApiClient::new(&server)?;
+            let svc = crate::client::encode_component(&service);
+            let v: serde_json::Value = client.get(&format!("/v1/capacity/{svc}"))?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&v)?),
+                Format::Table => print_report(&v),
+            }
+            Ok(OK)
+        }
+        CapacityAction::Cost { server, format } => {
+            let client = crate::client::ApiClient::new(&server)?;
+            let v: serde_json::Value = client.get("/v1/cost")?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&v)?),
+                Format::Table => print_cost(&v),
+            }
+            Ok(OK)
+        }
         CapacityAction::Plan {
             service,
             server,
@@ -56,10 +164,14 @@ pub fn run(action: CapacityAction) -> anyhow::Result<i32> {
                     let v: serde_json::Value = client.get(&format!("/v1/capacity/{svc}/plan"))?;
                     println!("{}", v["explanation"].as_str().unwrap_or(""));
                     println!(
+                        "target utilisation set by: {}",
+                        v["limitedBy"].as_str().unwrap_or("")
+                    );
+                    println!(
                         "HPA: min {} max {} replicas, target CPU {} %",
                         v["minReplicas"], v["maxReplicas"], v["targetCpuUtilization"]
                     );
-                    let mut t = crate::tables::new_table(&["hour", "upper rps", "replicas"]);
+                    let mut t = crate::tables::new_table(&["from", "upper rps", "replicas"]);
                     for h in v["schedule"].as_array().into_iter().flatten() {
                         t.add_row(vec![
                             h["at"].as_str().unwrap_or("").to_string(),

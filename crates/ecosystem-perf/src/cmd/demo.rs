@@ -1,6 +1,11 @@
 //! `demo`: the server on the embedded store, fed by the simulated demo ecosystem in real time
 //! (or `--speed` times faster), with scripted incidents (and canary deployments, see
 //! `demo_deploy`) and a one-screen live summary.
+//!
+//! Besides the hourly incidents, `qindex` is provisioned for a quarter of its nodes' capacity
+//! at the start and its traffic doubles every hour from minute 10 (up to 3.5×): its capacity
+//! plan asks for more replicas (`GET /v1/capacity/qindex/plan`) about half an hour before its
+//! current headroom falls under the 30 % budget.
 //! Engine time follows the simulated clock (`clock: event`), so an accelerated demo shows
 //! the same numbers a real hour would.
 
@@ -10,7 +15,7 @@ use anyhow::Context;
 use perf_server::config::ClockMode;
 use perf_server::state::LogBatch;
 use perf_server::AppState;
-use perf_sim::{demo_ecosystem, ErrorBurst, Generator, NodeSlowdown, TenantSurge};
+use perf_sim::{demo_ecosystem, ErrorBurst, Generator, NodeSlowdown, TenantSurge, TrafficGrowth};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,6 +23,10 @@ use std::time::{Duration, Instant};
 
 const TICK: Duration = Duration::from_millis(100);
 const MINUTE: i64 = 60_000;
+/// The service whose traffic grows.
+const GROWING_SERVICE: &str = "qindex";
+/// Its utilisation at the start.
+const GROWING_START_UTILISATION: f64 = 0.25;
 
 /// Runs the demo.
 pub fn run(
@@ -105,6 +114,19 @@ fn demo_slos() -> Vec<perf_server::config::slo::SloConfig> {
 fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64) {
     let start = perf_server::state::system_now();
     let mut generator = Generator::new(demo_ecosystem(rps), seed, start);
+    let growing = demo_ecosystem(rps)
+        .services
+        .into_iter()
+        .find(|s| s.name == GROWING_SERVICE)
+        .expect("the demo ecosystem has qindex");
+    generator.provision(GROWING_SERVICE, GROWING_START_UTILISATION);
+    generator.add_incident(Box::new(TrafficGrowth {
+        service: GROWING_SERVICE.into(),
+        share: growing.share,
+        from_ms: 10 * MINUTE,
+        doubling_ms: 60 * MINUTE,
+        max_factor: 3.5,
+    }));
     for hour in 0..24 {
         let base = hour * 60 * MINUTE;
         generator.add_incident(Box::new(NodeSlowdown {

@@ -15,12 +15,14 @@
 //! periods are available; the weekly period wins when it explains the data about as well,
 //! since it contains the daily pattern. (4) The profile at each phase of the period is the
 //! median of the last (up to) four cycles — robust to one anomalous day or week. (5) A trend
-//! (Theil–Sen slope over per-cycle means) is added when Mann–Kendall finds it significant.
+//! (Theil–Sen slope over per-cycle means; without a period, over the means of up to 24 blocks
+//! of the series) is added when Mann–Kendall finds it significant.
 //! (6) The level correction is the exponentially weighted recent residual against the
 //! profile, decayed over the horizon by the residuals' own autocorrelation at that lag.
 //! (7) Intervals: empirical quantiles of the errors made inside the training window when each
 //! cycle is predicted, as the forecast is, by the median of the (up to four) cycles before
-//! it — so the interval reflects how well the profile predicts a cycle it has not seen (the
+//! it (without a period: each point by the median of the up to 48 points before it, moved
+//! along the trend) — so the interval reflects how well the profile predicts a cycle it has not seen (the
 //! level correction is left out of these errors, which keeps them conservative).
 
 pub mod capacity;

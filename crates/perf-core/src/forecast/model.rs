@@ -255,6 +255,27 @@ pub fn fit(points: &[(i64, f64)]) -> Result<Fitted, ForecastError> {
                 trend_per_step = t.slope / period as f64;
             }
         }
+    } else if period == 1 {
+        // No season: the trend over the means of (up to) 24 blocks of the whole series.
+        let block = n.div_ceil(24).max(1);
+        let means: Vec<(f64, f64)> = y
+            .chunks(block)
+            .enumerate()
+            .filter_map(|(b, seg)| {
+                let finite: Vec<f64> = seg.iter().copied().filter(|v| v.is_finite()).collect();
+                (!finite.is_empty()).then(|| {
+                    (
+                        (b * block) as f64 + (seg.len() as f64 - 1.0) / 2.0,
+                        finite.iter().sum::<f64>() / finite.len() as f64,
+                    )
+                })
+            })
+            .collect();
+        if let Some(t) = trend::fit(&means) {
+            if t.p_value < 0.05 {
+                trend_per_step = t.slope;
+            }
+        }
     }
     let trend_center = start as f64 + (n - start) as f64 / 2.0;
     let base = |k: usize| profile[k % period] + trend_per_step * (k as f64 - trend_center);
@@ -310,6 +331,20 @@ pub fn fit(points: &[(i64, f64)]) -> Result<Fitted, ForecastError> {
                 if let Some(m) = median(&mut scratch) {
                     errors.push(y[k] - m - shift);
                 }
+            }
+        }
+    } else if period == 1 && cycles.min(n / 2) >= 4 {
+        // No season: every point predicted the way the forecast is made — the median of the
+        // points before it, moved along the trend.
+        let w = cycles.min(n / 2);
+        for k in w..n {
+            if !y[k].is_finite() {
+                continue;
+            }
+            scratch.clear();
+            scratch.extend(y[k - w..k].iter().copied().filter(|v| v.is_finite()));
+            if let Some(m) = median(&mut scratch) {
+                errors.push(y[k] - m - trend_per_step * (w as f64 + 1.0) / 2.0);
             }
         }
     } else {

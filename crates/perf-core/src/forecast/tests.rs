@@ -100,3 +100,44 @@ fn a_constant_series_forecasts_its_constant_with_a_zero_width_interval() {
         assert!((p.forecast - 42.0).abs() < 1e-9 && (p.upper - p.lower).abs() < 1e-9);
     }
 }
+
+#[test]
+fn a_short_series_without_season_follows_its_growth() {
+    // Two hours of minutes growing 1 % per minute with ±3 % noise (a deterministic pattern):
+    // no period can be detected, the trend is, and the forecast continues it.
+    let minute = 60_000;
+    let noise = |i: usize| 1.0 + 0.03 * ((i * 7919) % 13) as f64 / 6.0 - 0.03;
+    let data: Vec<(i64, f64)> = (0..120)
+        .map(|i| {
+            (
+                T0 + i as i64 * minute,
+                100.0 * 1.01f64.powi(i as i32) * noise(i),
+            )
+        })
+        .collect();
+    let fitted = fit(&data).unwrap();
+    assert_eq!(fitted.period(), 1);
+    assert!(
+        (fitted.trend_per_step() - 0.01f64.ln_1p()).abs() < 0.002,
+        "{}",
+        fitted.trend_per_step()
+    );
+    let fc = fitted.forecast(30, 0.95);
+    for (h, p) in fc.iter().enumerate() {
+        let want = 100.0 * 1.01f64.powi(120 + h as i32);
+        assert!(
+            (p.forecast / want - 1.0).abs() < 0.06,
+            "h {h}: {} vs {want}",
+            p.forecast
+        );
+        assert!(
+            p.lower < want && want < p.upper,
+            "h {h}: {want} outside the interval"
+        );
+    }
+    // A flat noisy series gets no trend.
+    let flat: Vec<(i64, f64)> = (0..120)
+        .map(|i| (T0 + i as i64 * minute, 100.0 * noise(i)))
+        .collect();
+    assert_eq!(fit(&flat).unwrap().trend_per_step(), 0.0);
+}
