@@ -16,6 +16,7 @@ pub mod model;
 pub mod report;
 pub mod resources;
 pub mod rollup;
+pub mod routing;
 pub mod sketch;
 pub mod slo;
 pub mod stats;

@@ -142,9 +142,9 @@ async fn cost_per_operation_month_to_date_forecast_and_savings() {
     c.server.clock = ClockMode::Event;
     c.budgets.monthly_cost_budget = Some(100.0);
     let t = server_with(c);
-    // Three days from the 1st of a month: 600 requests an hour, a tenth of them costly.
+    // Eight days from the 1st of a month: 600 requests an hour, a tenth of them costly.
     let month = 1_764_547_200_000; // 2025-12-01T00:00:00Z
-    for day in 0..3i64 {
+    for day in 0..8i64 {
         let mut body = String::new();
         for hour in 0..24i64 {
             for i in 0..600i64 {
@@ -161,7 +161,8 @@ async fn cost_per_operation_month_to_date_forecast_and_savings() {
         let (status, _) = post(&t.state, "/v1/events", "application/x-ndjson", body).await;
         assert_eq!(status, StatusCode::OK);
     }
-    let end = month + 3 * 86_400_000 - 1_000;
+    // A week and a day of history: enough to recommend dropping replicas.
+    let end = month + 8 * 86_400_000 - 1_000;
     let nodes = json!([{"ts": end, "service": "qsvc", "node": "a", "capacityRps": 5.0},
                        {"ts": end, "service": "qsvc", "node": "b", "capacityRps": 5.0}]);
     post(
@@ -175,13 +176,13 @@ async fn cost_per_operation_month_to_date_forecast_and_savings() {
     assert_eq!(status, StatusCode::OK, "{r}");
     let svc = &r["services"][0];
     assert_eq!(svc["service"], "qsvc");
-    // Per day: 24 × (60 × 0.01 + 540 × 0.001) = 27.36; month to date three days = 82.08.
+    // Per day: 24 × (60 × 0.01 + 540 × 0.001) = 27.36; month to date eight days = 218.88.
     assert!(
         (svc["last24h"].as_f64().unwrap() - 27.36).abs() < 0.2,
         "{svc}"
     );
     assert!(
-        (r["monthToDate"].as_f64().unwrap() - 82.08).abs() < 0.01,
+        (r["monthToDate"].as_f64().unwrap() - 218.88).abs() < 0.01,
         "{r}"
     );
     let post_op = svc["operations"]

@@ -1,0 +1,254 @@
+//! Node scores, pure: each node of a service against the others and its budgets.
+//!
+//! - `latencyScore` = √(s95 · s99) × budget term, where `sq = min(1, peer q / node q)`, the
+//!   peer value being the median of the *other* eligible nodes (so a node's own slowness
+//!   never raises its reference), and the budget term `min(1, p99 budget / node p99)`.
+//! - `errorRateScore` = 1 / (1 + excess / 0.02), `excess` = the Wilson 95 % lower bound of the
+//!   node's error rate minus the lowest error rate among the other nodes (≥ 0): what the
+//!   best peer achieves is achievable, so when most nodes fail the one that does not stands
+//!   out (and when all fail alike, all score alike). Failures count
+//!   however fast they are returned — this is what Peak-EWMA misses (a node failing in 1 ms
+//!   looks fast) — and the lower bound keeps a handful of errors on a quiet node from
+//!   counting as a burst. An excess of 2 points halves the score; 80 points leave 0.024.
+//! - `capacityScore` = 1 up to the target utilisation (1 − headroom budget, 0.7), then
+//!   linearly down to 0.1 at 100 %. Utilisation is the largest of CPU, rps over declared
+//!   capacity and in-flight work over its limit that the node reports.
+//! - `regressionScore` = 0.5 while an anomaly is open on the node, else 1.
+//! - `overallScore` = the weighted geometric mean of the four (weights 0.35, 0.35, 0.2, 0.1 by
+//!   default): one very bad score drags it down, unlike an arithmetic mean.
+//! - `recommendation`: `healthy` ≥ 0.8 > `degraded` ≥ 0.4 > `critical`.
+//! - Target weight = overall² × g, within [0.1, 2.0], where g = min(2, 1 / typical²) and
+//!   typical = the median overall score of the eligible nodes. Squared, so a node at half the
+//!   score gets a quarter of the traffic share (one failing 80 % of its requests falls to the
+//!   floor, one twice as slow as its peers and over its budget to ~0.3); g lifts everyone when
+//!   the typical node is degraded, so a healthy minority gets up to twice the neutral weight
+//!   while the degraded majority keeps its relative share.
+//! - A node with fewer than `minRequests` requests in the window cannot be judged: neutral
+//!   scores and weight 1 (`lowTraffic`).
+//!
+//! Every score is non-increasing in the node's own latency and error counts, so its weight
+//! never rises when only they rise (property-tested).
+
+use super::config::RoutingConfig;
+use crate::compare::proportion::wilson;
+use serde::Serialize;
+
+/// An excess error rate of this much halves the error score.
+const ERROR_SCALE: f64 = 0.02;
+/// Score while an anomaly is open on the node.
+const ANOMALY_SCORE: f64 = 0.5;
+/// Capacity score at 100 % utilisation.
+const SATURATED_SCORE: f64 = 0.1;
+/// Overall score at and above which a node is healthy.
+pub const HEALTHY: f64 = 0.8;
+/// Overall score below which a node is critical.
+pub const CRITICAL: f64 = 0.4;
+
+/// What is known of one node over the window.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NodeInput {
+    /// Node.
+    pub node: String,
+    /// Requests in the window.
+    pub requests: u64,
+    /// Failed requests.
+    pub errors: u64,
+    /// p95 latency, ms.
+    pub p95_ms: Option<f64>,
+    /// p99 latency, ms.
+    pub p99_ms: Option<f64>,
+    /// Requests per second over the window.
+    pub rps: f64,
+    /// Utilisation in [0, 1], when the node reports any.
+    pub utilization: Option<f64>,
+    /// Declared capacity, rps.
+    pub capacity_rps: Option<f64>,
+    /// An anomaly is open on the node.
+    pub anomalous: bool,
+}
+
+/// The scores of one node.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeScore {
+    /// Node.
+    pub node: String,
+    /// See the module doc.
+    pub latency_score: f64,
+    /// See the module doc.
+    pub error_rate_score: f64,
+    /// See the module doc.
+    pub capacity_score: f64,
+    /// See the module doc.
+    pub regression_score: f64,
+    /// Weighted geometric mean of the four.
+    pub overall_score: f64,
+    /// `healthy`, `degraded` or `critical`.
+    pub recommendation: &'static str,
+    /// Weight the scores alone ask for.
+    pub target_weight: f64,
+    /// Too few requests to judge.
+    pub low_traffic: bool,
+    /// Requests in the window.
+    pub requests: u64,
+    /// Error rate in the window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<f64>,
+    /// p95, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p95: Option<f64>,
+    /// p99, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p99: Option<f64>,
+    /// Utilisation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub utilization: Option<f64>,
+}
+
+/// The recommendation for an overall score (without hysteresis).
+pub fn recommendation(overall: f64) -> &'static str {
+    if overall >= HEALTHY {
+        "healthy"
+    } else if overall >= CRITICAL {
+        "degraded"
+    } else {
+        "critical"
+    }
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// `min(1, reference / own)`; 1 when either is unknown or zero.
+fn ratio_score(reference: Option<f64>, own: Option<f64>) -> f64 {
+    match (reference, own) {
+        (Some(r), Some(o)) if o > 0.0 && r.is_finite() => (r / o).clamp(0.0, 1.0),
+        _ => 1.0,
+    }
+}
+
+/// Scores every node. `p99_budget_ms`: the service's p99 budget; `capacity_target`: the
+/// utilisation up to which capacity is not a concern (1 − headroom budget).
+pub fn score_nodes(
+    inputs: &[NodeInput],
+    config: &RoutingConfig,
+    p99_budget_ms: Option<f64>,
+    capacity_target: f64,
+) -> Vec<NodeScore> {
+    let eligible: Vec<bool> = inputs
+        .iter()
+        .map(|n| n.requests >= config.min_requests)
+        .collect();
+    let others = |i: usize, f: &dyn Fn(&NodeInput) -> Option<f64>| -> Option<f64> {
+        median(
+            inputs
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i && eligible[*j])
+                .filter_map(|(_, n)| f(n))
+                .collect(),
+        )
+    };
+    let w = &config.weights;
+    let w_total = w.latency + w.errors + w.capacity + w.regression;
+    let mut scores: Vec<NodeScore> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let error_rate = (n.requests > 0).then(|| n.errors as f64 / n.requests as f64);
+            if !eligible[i] {
+                return NodeScore {
+                    node: n.node.clone(),
+                    latency_score: 1.0,
+                    error_rate_score: 1.0,
+                    capacity_score: 1.0,
+                    regression_score: 1.0,
+                    overall_score: 1.0,
+                    recommendation: "healthy",
+                    target_weight: 1.0,
+                    low_traffic: true,
+                    requests: n.requests,
+                    error_rate,
+                    p95: n.p95_ms,
+                    p99: n.p99_ms,
+                    utilization: n.utilization,
+                };
+            }
+            let s95 = ratio_score(others(i, &|m| m.p95_ms), n.p95_ms);
+            let s99 = ratio_score(others(i, &|m| m.p99_ms), n.p99_ms);
+            let budget = ratio_score(p99_budget_ms, n.p99_ms);
+            let latency = (s95 * s99).sqrt() * budget;
+            let reference = inputs
+                .iter()
+                .enumerate()
+                .filter(|(j, m)| *j != i && eligible[*j] && m.requests > 0)
+                .map(|(_, m)| m.errors as f64 / m.requests as f64)
+                .fold(None, |acc: Option<f64>, e| {
+                    Some(acc.map_or(e, |a| a.min(e)))
+                })
+                .unwrap_or(0.0);
+            let lower = wilson(n.errors, n.requests, 1.96).0;
+            let excess = (lower - reference).max(0.0);
+            let errors = 1.0 / (1.0 + excess / ERROR_SCALE);
+            let capacity = match n.utilization {
+                Some(u) if u > capacity_target => {
+                    let over = ((u - capacity_target) / (1.0 - capacity_target).max(1e-6)).min(1.0);
+                    1.0 - over * (1.0 - SATURATED_SCORE)
+                }
+                _ => 1.0,
+            };
+            let regression = if n.anomalous { ANOMALY_SCORE } else { 1.0 };
+            let overall = if w_total > 0.0 {
+                ((w.latency * latency.max(1e-6).ln()
+                    + w.errors * errors.max(1e-6).ln()
+                    + w.capacity * capacity.max(1e-6).ln()
+                    + w.regression * regression.ln())
+                    / w_total)
+                    .exp()
+            } else {
+                1.0
+            };
+            NodeScore {
+                node: n.node.clone(),
+                latency_score: latency,
+                error_rate_score: errors,
+                capacity_score: capacity,
+                regression_score: regression,
+                overall_score: overall,
+                recommendation: recommendation(overall),
+                target_weight: 1.0,
+                low_traffic: false,
+                requests: n.requests,
+                error_rate,
+                p95: n.p95_ms,
+                p99: n.p99_ms,
+                utilization: n.utilization,
+            }
+        })
+        .collect();
+    let typical = median(
+        scores
+            .iter()
+            .filter(|s| !s.low_traffic)
+            .map(|s| s.overall_score)
+            .collect(),
+    );
+    if let Some(typical) = typical {
+        let lift = (1.0 / typical.max(1e-6).powi(2)).min(config.max_weight);
+        for s in scores.iter_mut().filter(|s| !s.low_traffic) {
+            s.target_weight =
+                (s.overall_score.powi(2) * lift).clamp(config.min_weight, config.max_weight);
+        }
+    }
+    scores
+}

@@ -1,0 +1,305 @@
+//! Routing scores on hand-computed cases, the balancer's safety rules, and properties:
+//! weights stay in bounds, never rise when only a node's latency or errors rise, and the
+//! capacity cap always holds.
+
+use super::*;
+use proptest::prelude::*;
+
+fn node(name: &str, requests: u64, errors: u64, p95: f64, p99: f64) -> NodeInput {
+    NodeInput {
+        node: name.into(),
+        requests,
+        errors,
+        p95_ms: Some(p95),
+        p99_ms: Some(p99),
+        rps: requests as f64 / 60.0,
+        utilization: None,
+        capacity_rps: None,
+        anomalous: false,
+    }
+}
+
+fn cfg() -> RoutingConfig {
+    RoutingConfig::default()
+}
+
+#[test]
+fn scores_hand_computed() {
+    // Three equal nodes and one twice as slow at p95 and four times at p99.
+    let inputs = vec![
+        node("a", 1000, 0, 50.0, 100.0),
+        node("b", 1000, 0, 50.0, 100.0),
+        node("c", 1000, 0, 50.0, 100.0),
+        node("d", 1000, 0, 100.0, 400.0),
+    ];
+    let s = score_nodes(&inputs, &cfg(), Some(200.0), 0.7);
+    assert_eq!(s[0].latency_score, 1.0);
+    assert_eq!(s[0].overall_score, 1.0);
+    assert_eq!(s[0].recommendation, "healthy");
+    // d: √(0.5 · 0.25) = 0.35355, × budget 200/400 = 0.17678.
+    assert!(
+        (s[3].latency_score - 0.176_777).abs() < 1e-5,
+        "{}",
+        s[3].latency_score
+    );
+    // Overall = latency^0.35 (the other scores are 1) = 0.5444.
+    let want = 0.176_777f64.powf(0.35);
+    assert!((s[3].overall_score - want).abs() < 1e-5);
+    assert_eq!(s[3].recommendation, "degraded");
+    // Target weight: overall² (the typical node scores 1).
+    assert!((s[3].target_weight - want * want).abs() < 1e-5);
+    assert_eq!(s[0].target_weight, 1.0);
+}
+
+#[test]
+fn failures_count_however_fast() {
+    // d fails 80 % of its requests in 1 ms: fastest node, lowest weight.
+    let inputs = vec![
+        node("a", 1000, 1, 50.0, 100.0),
+        node("b", 1000, 1, 50.0, 100.0),
+        node("c", 1000, 1, 50.0, 100.0),
+        node("d", 1000, 800, 1.0, 2.0),
+    ];
+    let s = score_nodes(&inputs, &cfg(), Some(200.0), 0.7);
+    assert_eq!(s[3].latency_score, 1.0);
+    // Wilson lower bound of 800/1000 at 95 %: 0.77405; excess over 0.001 = 0.77305.
+    let lower = crate::compare::proportion::wilson(800, 1000, 1.96).0;
+    assert!((lower - 0.774_05).abs() < 1e-4, "{lower}");
+    let want = 1.0 / (1.0 + (lower - 0.001) / 0.02);
+    assert!((s[3].error_rate_score - want).abs() < 1e-9);
+    assert_eq!(s[3].recommendation, "critical");
+    assert_eq!(s[3].target_weight, 0.1, "the floor");
+    // Three errors in 40 requests on a quiet node hardly count (lower bound 0.026 − 0.001).
+    let quiet = vec![
+        node("a", 1000, 1, 50.0, 100.0),
+        node("b", 1000, 1, 50.0, 100.0),
+        node("q", 40, 3, 50.0, 100.0),
+    ];
+    let s = score_nodes(&quiet, &cfg(), None, 0.7);
+    assert!(s[2].error_rate_score > 0.4, "{}", s[2].error_rate_score);
+}
+
+#[test]
+fn capacity_and_anomaly_scores() {
+    let mut inputs = vec![
+        node("a", 1000, 0, 50.0, 100.0),
+        node("b", 1000, 0, 50.0, 100.0),
+    ];
+    inputs[0].utilization = Some(0.85); // halfway from 0.7 to 1: 1 − 0.5 · 0.9 = 0.55
+    inputs[1].anomalous = true;
+    let s = score_nodes(&inputs, &cfg(), None, 0.7);
+    assert!((s[0].capacity_score - 0.55).abs() < 1e-9);
+    assert_eq!(s[1].regression_score, 0.5);
+    inputs[0].utilization = Some(0.6);
+    assert_eq!(
+        score_nodes(&inputs, &cfg(), None, 0.7)[0].capacity_score,
+        1.0
+    );
+}
+
+#[test]
+fn low_traffic_nodes_are_neutral() {
+    let inputs = vec![
+        node("a", 1000, 0, 50.0, 100.0),
+        node("b", 5, 5, 900.0, 900.0),
+    ];
+    let s = score_nodes(&inputs, &cfg(), Some(200.0), 0.7);
+    assert!(s[1].low_traffic);
+    assert_eq!(s[1].target_weight, 1.0);
+}
+
+#[test]
+fn falls_at_once_recovers_slowly_with_slow_start() {
+    let c = cfg();
+    let mut b = Balancer::new();
+    let healthy = vec![
+        node("a", 1000, 0, 50.0, 100.0),
+        node("b", 1000, 0, 50.0, 100.0),
+        node("c", 1000, 0, 50.0, 100.0),
+    ];
+    let mut sick = healthy.clone();
+    sick[2].errors = 800;
+    let step = |b: &mut Balancer, inputs: &[NodeInput], t: i64| {
+        let scores = score_nodes(inputs, &c, None, 0.7);
+        b.update("svc", inputs, scores, t, &c)
+    };
+    let (r, _) = step(&mut b, &healthy, 0);
+    assert!(r.nodes.iter().all(|n| n.weight == 1.0 && !n.slow_start));
+    let (r, changes) = step(&mut b, &sick, 5_000);
+    assert!(
+        r.nodes[2].weight <= 0.15,
+        "a fall applies at once: {}",
+        r.nodes[2].weight
+    );
+    assert_eq!(r.nodes[2].score.recommendation, "critical");
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].node, "c");
+    // Healthy again: it leaves critical, slow-starts from 0.1 and reaches 1 after 60 s.
+    let mut weights = Vec::new();
+    for k in 1..=20 {
+        let (r, _) = step(&mut b, &healthy, 5_000 + k * 5_000);
+        weights.push(r.nodes[2].weight);
+    }
+    assert!(weights.windows(2).all(|w| w[1] >= w[0]), "{weights:?}");
+    assert!(weights[0] < 0.4, "{weights:?}");
+    assert!(weights[19] > 0.95, "{weights:?}");
+    // A node that appears later slow-starts too.
+    let mut more = healthy.clone();
+    more.push(node("d", 1000, 0, 50.0, 100.0));
+    let (r, _) = step(&mut b, &more, 200_000);
+    let d = r.nodes.iter().find(|n| n.score.node == "d").unwrap();
+    assert!(d.slow_start && d.weight < 0.2, "{d:?}");
+}
+
+#[test]
+fn hysteresis_ignores_small_moves() {
+    let c = cfg();
+    let mut b = Balancer::new();
+    let mut inputs = vec![
+        node("a", 1000, 0, 50.0, 100.0),
+        node("b", 1000, 0, 50.0, 100.0),
+        node("c", 1000, 0, 50.0, 100.0),
+    ];
+    let scores = score_nodes(&inputs, &c, None, 0.7);
+    b.update("svc", &inputs, scores, 0, &c);
+    // c 3 % slower at p95 and p99: target 0.99^… ≈ 0.99, inside the 0.05 band.
+    inputs[2].p95_ms = Some(51.5);
+    inputs[2].p99_ms = Some(103.0);
+    let scores = score_nodes(&inputs, &c, None, 0.7);
+    assert!(scores[2].target_weight < 1.0);
+    let (r, changes) = b.update("svc", &inputs, scores, 5_000, &c);
+    assert_eq!(r.nodes[2].weight, 1.0);
+    assert!(changes.is_empty());
+}
+
+#[test]
+fn the_ejection_limit_and_capacity_cap_hold() {
+    let c = cfg();
+    // Four nodes of 100 rps capacity each serving 60 rps; three fail: only two may be cut
+    // below 0.5, and the healthy ones must stay under 90 % of their capacity.
+    let mut inputs: Vec<NodeInput> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|n| {
+            let mut x = node(n, 3600, 0, 50.0, 100.0);
+            x.capacity_rps = Some(100.0);
+            x
+        })
+        .collect();
+    for x in inputs.iter_mut().skip(1) {
+        x.errors = 3000;
+    }
+    inputs[1].errors = 3300; // the worst
+    let mut b = Balancer::new();
+    let scores = score_nodes(&inputs, &c, None, 0.7);
+    let (r, _) = b.update("svc", &inputs, scores, 0, &c);
+    let below: Vec<&NodeWeight> = r.nodes.iter().filter(|n| n.weight < 0.5).collect();
+    assert!(below.len() <= 2, "{r:?}");
+    assert!(r.nodes.iter().any(|n| n.capped));
+    // 240 rps in all; node a may take at most 90.
+    let sum: f64 = r.nodes.iter().map(|n| n.weight).sum();
+    for n in r.nodes.iter().filter(|n| n.weight >= 1.0) {
+        assert!(240.0 * n.weight / sum <= 90.0 + 1e-6, "{r:?}");
+    }
+}
+
+#[test]
+fn exports_for_envoy_and_nginx() {
+    let c = cfg();
+    let inputs = vec![
+        node("a", 1000, 0, 50.0, 100.0),
+        node("b", 1000, 0, 100.0, 400.0),
+        node("c", 1000, 0, 50.0, 100.0),
+    ];
+    let scores = score_nodes(&inputs, &c, Some(200.0), 0.7);
+    let (r, _) = Balancer::new().update("qnet", &inputs, scores, 0, &c);
+    let eds = export::envoy_eds(&r, 8080);
+    assert_eq!(eds["cluster_name"], "qnet");
+    let eps = eds["endpoints"][0]["lb_endpoints"].as_array().unwrap();
+    assert_eq!(
+        eps[0]["endpoint"]["address"]["socket_address"]["port_value"],
+        8080
+    );
+    assert_eq!(eps[0]["load_balancing_weight"], 100);
+    let wb = (r.nodes[1].weight * 100.0).round() as u64;
+    assert_eq!(eps[1]["load_balancing_weight"], wb);
+    let nginx = export::nginx_upstream(&r, 80);
+    assert!(
+        nginx.starts_with("upstream qnet {\n    server a:80 weight=10;\n"),
+        "{nginx}"
+    );
+}
+
+fn arb_inputs() -> impl Strategy<Value = Vec<NodeInput>> {
+    prop::collection::vec(
+        (
+            0u64..5000,
+            0.0f64..1.0,
+            1.0f64..500.0,
+            1.0f64..4.0,
+            prop::option::of(0.0f64..1.0),
+            any::<bool>(),
+        ),
+        1..8,
+    )
+    .prop_map(|v| {
+        v.into_iter()
+            .enumerate()
+            .map(|(i, (req, err, p95, tail, util, anomalous))| NodeInput {
+                node: format!("n{i}"),
+                requests: req,
+                errors: (req as f64 * err * err) as u64,
+                p95_ms: Some(p95),
+                p99_ms: Some(p95 * tail),
+                rps: req as f64 / 60.0,
+                utilization: util,
+                capacity_rps: Some(200.0),
+                anomalous,
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    #[test]
+    fn weights_stay_in_bounds_and_the_cap_holds(inputs in arb_inputs()) {
+        let c = cfg();
+        let scores = score_nodes(&inputs, &c, Some(200.0), 0.7);
+        for s in &scores {
+            for v in [s.latency_score, s.error_rate_score, s.capacity_score, s.regression_score, s.overall_score] {
+                prop_assert!((0.0..=1.0).contains(&v));
+            }
+        }
+        let (r, _) = Balancer::new().update("svc", &inputs, scores, 0, &c);
+        for n in &r.nodes {
+            prop_assert!(n.weight >= c.min_weight - 1e-12 && n.weight <= c.max_weight + 1e-12);
+        }
+        let below = r.nodes.iter().filter(|n| n.weight < 0.5).count();
+        prop_assert!(below <= (c.max_ejected_share * r.nodes.len() as f64).floor() as usize);
+        // No node is sent more than 90 % of its capacity (200 rps), or more than an even
+        // split when that is already more.
+        let total: f64 = inputs.iter().map(|n| n.rps).sum();
+        let sum: f64 = r.nodes.iter().map(|n| n.weight).sum();
+        let even = total / inputs.len() as f64;
+        for n in &r.nodes {
+            prop_assert!(total * n.weight / sum <= (0.9 * 200.0f64).max(even) + 1e-6, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn a_weight_never_rises_when_only_its_latency_or_errors_rise(
+        inputs in arb_inputs(),
+        which in 0usize..8,
+        factor in 1.0f64..5.0,
+        extra in 0u64..1000,
+    ) {
+        let c = cfg();
+        let i = which % inputs.len();
+        let before = score_nodes(&inputs, &c, Some(200.0), 0.7)[i].target_weight;
+        let mut worse = inputs.clone();
+        worse[i].p95_ms = worse[i].p95_ms.map(|p| p * factor);
+        worse[i].p99_ms = worse[i].p99_ms.map(|p| p * factor);
+        worse[i].errors = (worse[i].errors + extra).min(worse[i].requests);
+        let after = score_nodes(&worse, &c, Some(200.0), 0.7)[i].target_weight;
+        prop_assert!(after <= before + 1e-9, "{before} → {after}");
+    }
+}
