@@ -213,7 +213,12 @@ pub enum Command {
         #[command(subcommand)]
         action: RolloutAction,
     },
-    /// Capacity planning: demand forecasts (offline).
+    /// Routing weights per node (the QNET hook).
+    Routing {
+        #[command(subcommand)]
+        action: RoutingAction,
+    },
+    /// Capacity planning: demand forecasts (offline), headroom, scaling plans, cost.
     Capacity {
         #[command(subcommand)]
         action: CapacityAction,
@@ -511,6 +516,41 @@ pub enum PlanFormat {
     Json,
     /// The Kubernetes HorizontalPodAutoscaler manifest (YAML).
     Hpa,
+}
+
+/// `routing` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RoutingAction {
+    /// A service's node scores and weights (a table with bars), or the weights as an Envoy
+    /// EDS ClusterLoadAssignment or an nginx upstream block.
+    #[command(
+        after_help = "Example: ecosystem-perf routing weights qnet\n         ecosystem-perf routing weights qnet --format nginx --port 8080 > /etc/nginx/conf.d/qnet.conf"
+    )]
+    Weights {
+        /// Service.
+        service: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = WeightsFormat::Table)]
+        format: WeightsFormat,
+        /// Port of the nodes in the Envoy and nginx outputs.
+        #[arg(long, default_value_t = 80)]
+        port: u16,
+    },
+}
+
+/// Output of `routing weights`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WeightsFormat {
+    /// Scores and weights with bars.
+    Table,
+    /// The API answer.
+    Json,
+    /// Envoy EDS ClusterLoadAssignment (JSON).
+    Envoy,
+    /// nginx upstream block.
+    Nginx,
 }
 
 /// `capacity` subcommands.

@@ -49,6 +49,18 @@ impl ApiClient {
             .with_context(|| format!("reading the answer of {url}"))
     }
 
+    /// `GET path` as text.
+    pub fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .auth(self.http.get(&url))
+            .send()
+            .with_context(|| format!("connecting to {}", self.base))?;
+        check(resp)?
+            .text()
+            .with_context(|| format!("reading the answer of {url}"))
+    }
+
     /// `POST path` with a JSON body; the JSON answer. A 400 or 409 is the user's input.
     pub fn post_json<T: DeserializeOwned>(
         &self,

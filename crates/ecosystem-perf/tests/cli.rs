@@ -481,3 +481,54 @@ fn capacity_show_plan_and_cost_read_the_server() {
     let out = server.cli(&["capacity", "show", "nosuch"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn routing_weights_as_a_table_and_for_proxies() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--clock", "event"]);
+    let t0: i64 = 1_764_028_800_000;
+    let mut events = String::new();
+    for node in ["qnet-1", "qnet-2", "qnet-3"] {
+        for i in 0..200i64 {
+            let latency = if node == "qnet-2" {
+                150.0
+            } else {
+                20.0 + (i % 7) as f64
+            };
+            events.push_str(&format!(
+                "{{\"ts\": {}, \"service\": \"qnet\", \"operation\": \"GET /feed\", \"node\": \"{node}\", \"latencyMs\": {latency}}}\n",
+                t0 + i * 250
+            ));
+        }
+    }
+    let file = dir.path().join("nodes.ndjson");
+    std::fs::write(&file, events).unwrap();
+    let out = server.cli(&["ingest", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+
+    let out = server.cli(&["routing", "weights", "qnet"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = text(&out);
+    assert!(
+        table.contains("qnet-2") && table.contains("█") && table.contains("degraded"),
+        "{table}"
+    );
+    let out = server.cli(&[
+        "routing", "weights", "qnet", "--format", "nginx", "--port", "8080",
+    ]);
+    let nginx = text(&out);
+    assert!(
+        nginx.starts_with("upstream qnet {") && nginx.contains("server qnet-1:8080 weight=10;"),
+        "{nginx}"
+    );
+    let out = server.cli(&["routing", "weights", "qnet", "--format", "envoy"]);
+    let eds: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(eds["cluster_name"], "qnet");
+    let out = server.cli(&["routing", "weights", "nosuch"]);
+    assert_eq!(out.status.code(), Some(1));
+}

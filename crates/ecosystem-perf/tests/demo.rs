@@ -39,6 +39,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
     let (mut completed, mut rolled_back, mut promoted) = (false, false, false);
     let (mut slow_node, mut surge, mut burst) = (false, false, false);
     let (mut scaled_out_early, mut plans) = (false, 0);
+    let (mut node_weighted_down, mut node_weight_recovered) = (false, false);
     while Instant::now() < deadline
         && !(throttled_alone
             && paged
@@ -48,8 +49,21 @@ fn the_demo_plays_its_incidents_into_decisions() {
             && slow_node
             && surge
             && burst
-            && scaled_out_early)
+            && scaled_out_early
+            && node_weight_recovered)
     {
+        if let Some(w) = get(&format!("{url}/v1/routing/weights?service=qnet")) {
+            let weight = w["nodes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|n| n["node"] == "qnet-2")
+                .and_then(|n| n["weight"].as_f64());
+            if let Some(weight) = weight {
+                node_weighted_down |= weight < 0.6;
+                node_weight_recovered |= node_weighted_down && weight >= 0.9;
+            }
+        }
         if let (Some(plan), Some(report)) = (
             get(&format!("{url}/v1/capacity/qindex/plan")),
             get(&format!("{url}/v1/capacity/qindex")),
@@ -129,6 +143,10 @@ fn the_demo_plays_its_incidents_into_decisions() {
     assert!(
         rolled_back,
         "the canary with a p99 regression is rolled back"
+    );
+    assert!(
+        node_weighted_down && node_weight_recovered,
+        "qnet-2's slowdown takes its routing weight down, and it comes back after"
     );
     assert!(
         scaled_out_early,

@@ -15,6 +15,7 @@ mod ingest;
 pub mod metrics;
 mod query;
 mod query_view;
+mod routing;
 mod slos;
 pub mod state;
 pub mod stream;
@@ -75,6 +76,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/regressions", get(deploy::regressions::get))
         .route("/v1/anomalies", get(anomalies::list))
         .route("/v1/cost", get(capacity::get_cost))
+        .route("/v1/routing/weights", get(routing::get_weights))
         .route("/v1/capacity/{service}", get(capacity::get))
         .route("/v1/capacity/{service}/plan", get(capacity::get_plan))
         .route("/v1/capacity/{service}/hpa", get(capacity::get_hpa))
@@ -185,7 +187,9 @@ async fn evaluate_every(state: Arc<AppState>) {
         let s = state.clone();
         match tokio::task::spawn_blocking(move || {
             slos::evaluate(&s)?;
-            anomalies::evaluate(&s)
+            anomalies::evaluate(&s)?;
+            routing::evaluate_all(&s);
+            Ok::<(), anyhow::Error>(())
         })
         .await
         {

@@ -59,6 +59,8 @@ pub struct AppState {
     pub capacity_firing: Mutex<std::collections::BTreeSet<String>>,
     /// Anomaly detectors over the views, and their incidents.
     pub anomaly_monitor: Mutex<perf_core::anomaly::online::Monitor>,
+    /// Routing weights with their memory (smoothing, slow start).
+    pub balancer: Mutex<perf_core::routing::Balancer>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -127,6 +129,7 @@ impl AppState {
             regressions_firing: Mutex::new(Default::default()),
             rollout_lock: Mutex::new(()),
             capacity_firing: Mutex::new(Default::default()),
+            balancer: Mutex::new(perf_core::routing::Balancer::new()),
             anomaly_monitor: Mutex::new(perf_core::anomaly::online::Monitor::new(
                 Default::default(),
             )),

@@ -11,6 +11,7 @@ mod ingest;
 mod query;
 mod report;
 mod rollout;
+mod routing;
 mod serve;
 mod slo;
 mod tenant;
@@ -46,6 +47,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Gate(args) => gate::run(&args),
         Command::Anomaly { action } => anomaly::run(action),
         Command::Capacity { action } => capacity::run(action),
+        Command::Routing { action } => routing::run(action),
         Command::Baseline { action } => baseline::run(action),
         Command::Rollout { action } => rollout::run(action),
         Command::Slo { action } => slo::run(action),

@@ -34,6 +34,11 @@ fn bad_values_are_refused_with_their_key() {
             "auth.tokens[0].token",
         ),
         ("views: [{name: v, dims: [operation]}]\n", "retention/views"),
+        ("routing:\n  minWeight: 0\n", "routing.minWeight"),
+        (
+            "routing:\n  weights: {latency: -1}\n",
+            "routing.weights.latency",
+        ),
         (
             "retention:\n  resolutions: [{width: 1m, keep: 1h}, {width: 90s, keep: 2h}]\n",
             "retention/views",
@@ -77,5 +82,15 @@ fn slo_entries_are_checked_with_their_path() {
     let twice = "slos:\n  - {name: a, service: q, sli: availability, objective: 99}\n  - {name: a, service: q, sli: availability, objective: 99}\n";
     assert!(
         matches!(Config::from_yaml(twice), Err(ConfigError::Invalid { path, .. }) if path == "slos[1].name")
+    );
+}
+
+#[test]
+fn a_routing_typo_names_its_path() {
+    let err = Config::from_yaml("routing:\n  slowStrat: 1m\n").unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with("routing") && text.contains("slowStrat"),
+        "{text}"
     );
 }

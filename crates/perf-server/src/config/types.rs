@@ -32,6 +32,8 @@ pub struct Config {
     pub alerting: AlertingSection,
     /// Deployment gates, canary analysis and regression monitoring.
     pub gates: perf_core::compare::GateConfig,
+    /// Routing weights per node.
+    pub routing: perf_core::routing::RoutingConfig,
 }
 
 /// A webhook receiver (Alertmanager-compatible JSON payload).
@@ -98,6 +100,7 @@ impl Default for Config {
             slo_files: Vec::new(),
             alerting: AlertingSection::default(),
             gates: perf_core::compare::GateConfig::default(),
+            routing: perf_core::routing::RoutingConfig::default(),
         }
     }
 }
