@@ -121,6 +121,11 @@ pub struct IsolationState {
 }
 
 impl IsolationState {
+    /// The recommendation in force (none before the first evaluation).
+    pub fn current(&self) -> Isolation {
+        self.current.unwrap_or(Isolation::None)
+    }
+
     /// Applies hysteresis to a raw verdict at `now`.
     pub fn apply(&mut self, raw: Isolation, now: i64, dwell_ms: i64) -> Isolation {
         let current = self.current.unwrap_or(Isolation::None);

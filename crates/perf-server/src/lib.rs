@@ -13,6 +13,7 @@ pub mod deploy;
 pub mod error;
 mod ingest;
 pub mod metrics;
+mod policy;
 mod query;
 mod query_view;
 mod routing;
@@ -77,6 +78,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/anomalies", get(anomalies::list))
         .route("/v1/cost", get(capacity::get_cost))
         .route("/v1/routing/weights", get(routing::get_weights))
+        .route("/v1/policy/evaluate", post(policy::post_evaluate))
+        .route("/v1/degradation", get(policy::get_degradation))
         .route("/v1/capacity/{service}", get(capacity::get))
         .route("/v1/capacity/{service}/plan", get(capacity::get_plan))
         .route("/v1/capacity/{service}/hpa", get(capacity::get_hpa))
@@ -185,19 +188,22 @@ async fn evaluate_every(state: Arc<AppState>) {
     loop {
         tick.tick().await;
         let s = state.clone();
-        match tokio::task::spawn_blocking(move || {
-            slos::evaluate(&s)?;
-            anomalies::evaluate(&s)?;
-            routing::evaluate_all(&s);
-            Ok::<(), anyhow::Error>(())
-        })
-        .await
-        {
+        match tokio::task::spawn_blocking(move || evaluate_cycle(&s)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "SLO evaluation failed"),
             Err(e) => tracing::error!(error = %e, "SLO evaluation task failed"),
         }
     }
+}
+
+/// One evaluation cycle now: SLOs, anomaly detectors, the degradation ladders and policy
+/// contexts, routing weights (the server runs it every `server.evaluationInterval`).
+pub fn evaluate_cycle(state: &AppState) -> anyhow::Result<()> {
+    slos::evaluate(state)?;
+    anomalies::evaluate(state)?;
+    policy::evaluate(state)?;
+    routing::evaluate_all(state);
+    Ok(())
 }
 
 /// Evaluates every SLO now (the cycle does it every `server.evaluationInterval`).

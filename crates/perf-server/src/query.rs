@@ -76,6 +76,12 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
 pub fn current_overview(state: &AppState, window: i64) -> Overview {
     let now = state.now();
     let mut ov = overview(&state.engine(), now, window);
+    {
+        let ps = state.policy.lock().unwrap_or_else(|p| p.into_inner());
+        for s in &mut ov.services {
+            s.degradation_level = ps.level(&s.service);
+        }
+    }
     if let Ok(statuses) = crate::slos::statuses(state) {
         for s in &mut ov.services {
             let (status, open) = crate::slos::service_summary(&statuses, &s.service);

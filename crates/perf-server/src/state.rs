@@ -61,6 +61,8 @@ pub struct AppState {
     pub anomaly_monitor: Mutex<perf_core::anomaly::online::Monitor>,
     /// Routing weights with their memory (smoothing, slow start).
     pub balancer: Mutex<perf_core::routing::Balancer>,
+    /// Degradation ladders, concurrency limits and policy contexts per service.
+    pub policy: Mutex<crate::policy::PolicyState>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -130,6 +132,7 @@ impl AppState {
             rollout_lock: Mutex::new(()),
             capacity_firing: Mutex::new(Default::default()),
             balancer: Mutex::new(perf_core::routing::Balancer::new()),
+            policy: Mutex::new(Default::default()),
             anomaly_monitor: Mutex::new(perf_core::anomaly::online::Monitor::new(
                 Default::default(),
             )),

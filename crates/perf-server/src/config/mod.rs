@@ -177,6 +177,15 @@ impl Config {
                 message: message.to_string(),
             }
         })?;
+        self.policy.validate().map_err(|e| {
+            let text = e.to_string();
+            let message = text.split_once(": ").map_or(text.as_str(), |(_, m)| m);
+            let path = message.split_whitespace().next().unwrap_or("policy");
+            ConfigError::Invalid {
+                path: path.to_string(),
+                message: message.to_string(),
+            }
+        })?;
         let mut names = std::collections::HashSet::new();
         for (i, slo) in self.slos.iter().enumerate() {
             slo.to_def(true).map_err(|m| {

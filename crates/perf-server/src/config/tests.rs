@@ -36,6 +36,14 @@ fn bad_values_are_refused_with_their_key() {
         ("views: [{name: v, dims: [operation]}]\n", "retention/views"),
         ("routing:\n  minWeight: 0\n", "routing.minWeight"),
         (
+            "policy:\n  ladder:\n    recoverFactor: 2\n",
+            "policy.ladder.recoverFactor",
+        ),
+        (
+            "policy:\n  ladder:\n    levels: []\n",
+            "policy.ladder.levels",
+        ),
+        (
             "routing:\n  weights: {latency: -1}\n",
             "routing.weights.latency",
         ),

@@ -34,6 +34,8 @@ pub struct Config {
     pub gates: perf_core::compare::GateConfig,
     /// Routing weights per node.
     pub routing: perf_core::routing::RoutingConfig,
+    /// Operation policies and the degradation ladder.
+    pub policy: perf_core::policy::PolicyConfig,
 }
 
 /// A webhook receiver (Alertmanager-compatible JSON payload).
@@ -101,6 +103,7 @@ impl Default for Config {
             alerting: AlertingSection::default(),
             gates: perf_core::compare::GateConfig::default(),
             routing: perf_core::routing::RoutingConfig::default(),
+            policy: perf_core::policy::PolicyConfig::default(),
         }
     }
 }

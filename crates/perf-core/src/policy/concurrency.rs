@@ -1,0 +1,90 @@
+//! An adaptive concurrency limit per service, after Netflix's Gradient2 (concurrency-limits):
+//! the limit follows the ratio of a long-run latency to the recent latency.
+//!
+//! Per update (each evaluation cycle, with the recent median latency `short` and the
+//! service's in-flight requests):
+//! - `long` is an exponentially weighted average of `short` (weight 1/60 per update); when
+//!   `long` exceeds twice `short` it decays by 5 % (the drift correction of Gradient2), so a
+//!   lasting improvement is learnt.
+//! - `gradient = clamp(1.5 · long / short, 0.5, 1)`: the limit shrinks when latency rises
+//!   above its long-run level by more than the 1.5 tolerance, halving at worst.
+//! - `new = limit · gradient + queue` (`queue` = √limit unless configured), smoothed as
+//!   `limit = 0.8 · limit + 0.2 · new`, within [minConcurrency, maxConcurrency].
+//! - While fewer than half the limit are in flight the limit does not grow (an idle service
+//!   says nothing about how much it could take).
+//!
+//! `load = inflight / limit` is what the ladder and the policies read: over 1, requests
+//! queue inside the service. In-flight work comes from the nodes' `inflight` samples, or by
+//! Little's law (rate × mean latency) when they send none.
+
+use super::config::PolicyConfig;
+use serde::Serialize;
+
+const LONG_WEIGHT: f64 = 1.0 / 60.0;
+const TOLERANCE: f64 = 1.5;
+const SMOOTHING: f64 = 0.2;
+const DRIFT_DECAY: f64 = 0.95;
+
+/// The limit of one service.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConcurrencyLimit {
+    /// Current limit (requests in flight).
+    pub limit: f64,
+    /// Long-run latency, ms.
+    pub long_rtt_ms: f64,
+    /// Last recent latency, ms.
+    pub short_rtt_ms: f64,
+    /// Last in-flight estimate.
+    pub inflight: f64,
+}
+
+impl ConcurrencyLimit {
+    /// A limit starting at `initial`.
+    pub fn new(initial: f64) -> Self {
+        ConcurrencyLimit {
+            limit: initial,
+            long_rtt_ms: 0.0,
+            short_rtt_ms: 0.0,
+            inflight: 0.0,
+        }
+    }
+
+    /// `inflight / limit`.
+    pub fn load(&self) -> f64 {
+        if self.limit > 0.0 {
+            self.inflight / self.limit
+        } else {
+            0.0
+        }
+    }
+
+    /// One update with the recent median latency and the in-flight requests.
+    pub fn update(&mut self, short_rtt_ms: f64, inflight: f64, config: &PolicyConfig) {
+        if !(short_rtt_ms.is_finite() && short_rtt_ms > 0.0) {
+            return;
+        }
+        self.short_rtt_ms = short_rtt_ms;
+        self.inflight = inflight.max(0.0);
+        if self.long_rtt_ms <= 0.0 {
+            self.long_rtt_ms = short_rtt_ms;
+        } else {
+            self.long_rtt_ms += LONG_WEIGHT * (short_rtt_ms - self.long_rtt_ms);
+            if self.long_rtt_ms > 2.0 * short_rtt_ms {
+                self.long_rtt_ms *= DRIFT_DECAY;
+            }
+        }
+        let gradient = (TOLERANCE * self.long_rtt_ms / short_rtt_ms).clamp(0.5, 1.0);
+        let queue = if config.queue_size > 0.0 {
+            config.queue_size
+        } else {
+            self.limit.sqrt()
+        };
+        let proposed = self.limit * gradient + queue;
+        if proposed > self.limit && self.inflight < self.limit / 2.0 {
+            return; // application-limited: no evidence it could take more
+        }
+        let smoothed = (1.0 - SMOOTHING) * self.limit + SMOOTHING * proposed;
+        self.limit = smoothed.clamp(config.min_concurrency, config.max_concurrency);
+    }
+}

@@ -1,0 +1,134 @@
+//! The `policy` section of the configuration: the degradation ladder's thresholds, dwell time
+//! and runbook lines, and the adaptive concurrency limit's bounds.
+
+use crate::error::CoreError;
+use serde::{Deserialize, Serialize};
+
+/// What enters one level: any signal at or past its threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LevelThresholds {
+    /// Fastest SLO burn rate of the service over 5 minutes.
+    pub burn_rate: f64,
+    /// p99 over the last minute / the p99 budget.
+    pub p99_ratio: f64,
+    /// Load: in-flight work over the concurrency limit, or utilisation of capacity.
+    pub utilization: f64,
+    /// What an operator does at this level.
+    pub runbook: String,
+}
+
+/// The ladder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct LadderConfig {
+    /// Least time at a level before stepping down, and calm time needed for it.
+    #[serde(with = "crate::duration::serde_label")]
+    pub dwell: i64,
+    /// A level is left once every signal is under this share of its thresholds.
+    pub recover_factor: f64,
+    /// L1 (shed batch), L2 (cache fallback), L3 (defer non-critical writes), L4 (essential
+    /// only).
+    pub levels: Vec<LevelThresholds>,
+}
+
+impl Default for LadderConfig {
+    fn default() -> Self {
+        let level = |burn_rate, p99_ratio, utilization, runbook: &str| LevelThresholds {
+            burn_rate,
+            p99_ratio,
+            utilization,
+            runbook: runbook.to_string(),
+        };
+        LadderConfig {
+            dwell: 60_000,
+            recover_factor: 0.8,
+            levels: vec![
+                level(6.0, 1.0, 0.8, "Batch traffic is shed. Check the heaviest callers (ecosystem-perf callers SERVICE) and recent deployments."),
+                level(14.4, 1.5, 0.9, "Cacheable reads are served from cache. Page the owning team; consider scaling out (ecosystem-perf capacity plan SERVICE)."),
+                level(36.0, 2.0, 0.95, "Non-critical writes are deferred to queues. Roll back the latest change if one coincides; isolate noisy tenants."),
+                level(100.0, 3.0, 1.0, "Essential traffic only. Incident command: declare an incident and follow the service's disaster runbook."),
+            ],
+        }
+    }
+}
+
+/// The whole `policy` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct PolicyConfig {
+    /// The degradation ladder.
+    pub ladder: LadderConfig,
+    /// Lowest concurrency limit.
+    pub min_concurrency: f64,
+    /// Highest concurrency limit.
+    pub max_concurrency: f64,
+    /// Queue allowance of the limit's update (Gradient2's `queueSize`): √limit when 0.
+    pub queue_size: f64,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            ladder: LadderConfig::default(),
+            min_concurrency: 4.0,
+            max_concurrency: 10_000.0,
+            queue_size: 0.0,
+        }
+    }
+}
+
+impl PolicyConfig {
+    /// Checks ranges; the message names the setting.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        let bad = |m: String| Err(CoreError::InvalidConfig(m));
+        let l = &self.ladder;
+        if l.levels.len() != 4 {
+            return bad(format!(
+                "policy.ladder.levels must list 4 levels (L1–L4), got {}",
+                l.levels.len()
+            ));
+        }
+        if l.dwell < 0 {
+            return bad("policy.ladder.dwell must be ≥ 0".into());
+        }
+        if !(l.recover_factor > 0.0 && l.recover_factor <= 1.0) {
+            return bad(format!(
+                "policy.ladder.recoverFactor must be in (0, 1], got {}",
+                l.recover_factor
+            ));
+        }
+        for (i, pair) in l.levels.windows(2).enumerate() {
+            let (a, b) = (&pair[0], &pair[1]);
+            if b.burn_rate < a.burn_rate
+                || b.p99_ratio < a.p99_ratio
+                || b.utilization < a.utilization
+            {
+                return bad(format!(
+                    "policy.ladder.levels[{}] must not have lower thresholds than the level before",
+                    i + 1
+                ));
+            }
+        }
+        for (i, t) in l.levels.iter().enumerate() {
+            for (name, v) in [
+                ("burnRate", t.burn_rate),
+                ("p99Ratio", t.p99_ratio),
+                ("utilization", t.utilization),
+            ] {
+                if !(v.is_finite() && v > 0.0) {
+                    return bad(format!(
+                        "policy.ladder.levels[{i}].{name} must be a positive number, got {v}"
+                    ));
+                }
+            }
+        }
+        if !(self.min_concurrency >= 1.0 && self.max_concurrency >= self.min_concurrency) {
+            return bad("policy.minConcurrency must be ≥ 1 and ≤ policy.maxConcurrency".into());
+        }
+        if !(self.queue_size.is_finite() && self.queue_size >= 0.0) {
+            return bad("policy.queueSize must be ≥ 0".into());
+        }
+        Ok(())
+    }
+}

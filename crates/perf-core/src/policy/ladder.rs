@@ -1,0 +1,157 @@
+//! The degradation ladder of one service: L0 normal, L1 shed batch, L2 cache fallback for
+//! cacheable reads, L3 defer non-critical writes, L4 essential only.
+//!
+//! **Up at once.** Each evaluation finds the highest level any of whose thresholds a signal
+//! meets (burn rate over 5 minutes, p99 / budget, load); a higher level than the current one is
+//! entered immediately. **Down one step at a time.** A level is left only when every signal
+//! has stayed under `recoverFactor` (0.8) of that level's thresholds for `dwell` (1 minute),
+//! and at least `dwell` after the level was entered; then the next level down starts its own
+//! dwell. So the ladder never changes level more often than once per dwell on the way down —
+//! the shed load relieving the service cannot make it oscillate — and a signal hovering at a
+//! threshold does not flap it (the 20 % band). Missing signals (no SLO, no capacity) do not
+//! count either way.
+
+use super::config::LadderConfig;
+use serde::Serialize;
+
+/// The level names, L0–L4.
+pub const LEVEL_NAMES: [&str; 5] = [
+    "normal",
+    "shed_batch",
+    "cache_fallback",
+    "defer_writes",
+    "essential_only",
+];
+
+/// The signals of one evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LadderSignals {
+    /// Fastest 5-minute burn rate among the service's SLOs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub burn_rate: Option<f64>,
+    /// p99 / budget.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p99_ratio: Option<f64>,
+    /// Load against capacity or the concurrency limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub utilization: Option<f64>,
+}
+
+/// A change of level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transition {
+    /// Level before.
+    pub from: u8,
+    /// Level after.
+    pub to: u8,
+    /// Why, e.g. `burnRate 250.0 ≥ 100.0`.
+    pub reason: String,
+}
+
+/// One service's ladder.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ladder {
+    /// Current level, 0–4.
+    pub level: u8,
+    /// When the current level was entered (engine ms).
+    #[serde(serialize_with = "crate::time::serde_rfc3339::serialize")]
+    pub since: i64,
+    /// Since when every signal has been calm enough to step down.
+    #[serde(skip)]
+    calm_since: Option<i64>,
+    /// The reason of the last transition.
+    pub reason: String,
+    /// The signals of the last evaluation.
+    pub signals: LadderSignals,
+}
+
+impl Ladder {
+    /// A ladder at L0.
+    pub fn new(now_ms: i64) -> Self {
+        Ladder {
+            level: 0,
+            since: now_ms,
+            calm_since: None,
+            reason: "normal operation".into(),
+            signals: LadderSignals::default(),
+        }
+    }
+
+    /// The level's name.
+    pub fn name(&self) -> &'static str {
+        LEVEL_NAMES[self.level as usize]
+    }
+
+    /// The highest level the signals ask for, with the reason.
+    fn wanted(signals: &LadderSignals, config: &LadderConfig, factor: f64) -> (u8, String) {
+        let mut out = (0u8, String::new());
+        for (i, t) in config.levels.iter().enumerate() {
+            let checks = [
+                ("burnRate", signals.burn_rate, t.burn_rate),
+                ("p99Ratio", signals.p99_ratio, t.p99_ratio),
+                ("utilization", signals.utilization, t.utilization),
+            ];
+            if let Some((name, v, th)) = checks
+                .iter()
+                .find_map(|(n, v, th)| v.filter(|v| *v >= th * factor).map(|v| (*n, v, *th)))
+            {
+                out = ((i + 1) as u8, format!("{name} {v:.2} ≥ {:.2}", th * factor));
+            }
+        }
+        out
+    }
+
+    /// Applies one evaluation at `now_ms`; the transition, if any.
+    pub fn update(
+        &mut self,
+        signals: LadderSignals,
+        now_ms: i64,
+        config: &LadderConfig,
+    ) -> Option<Transition> {
+        self.signals = signals;
+        let (wanted, reason) = Self::wanted(&signals, config, 1.0);
+        if wanted > self.level {
+            let t = Transition {
+                from: self.level,
+                to: wanted,
+                reason: reason.clone(),
+            };
+            self.level = wanted;
+            self.since = now_ms;
+            self.calm_since = None;
+            self.reason = reason;
+            return Some(t);
+        }
+        if self.level == 0 {
+            return None;
+        }
+        // Calm: nothing reaches recoverFactor × the current level's thresholds.
+        let (still, _) = Self::wanted(&signals, config, config.recover_factor);
+        if still >= self.level {
+            self.calm_since = None;
+            return None;
+        }
+        let calm_since = *self.calm_since.get_or_insert(now_ms);
+        if now_ms - calm_since >= config.dwell && now_ms - self.since >= config.dwell {
+            let t = Transition {
+                from: self.level,
+                to: self.level - 1,
+                reason: format!(
+                    "calm for {} s: every signal under {:.0} % of L{}'s thresholds",
+                    (now_ms - calm_since) / 1000,
+                    config.recover_factor * 100.0,
+                    self.level
+                ),
+            };
+            self.level -= 1;
+            self.since = now_ms;
+            self.calm_since = None;
+            self.reason = t.reason.clone();
+            return Some(t);
+        }
+        None
+    }
+}

@@ -1,0 +1,22 @@
+//! Operation policies and the degradation ladder (the Qflow hook).
+//!
+//! - [`ladder`]: levels L0 normal … L4 essential only, entered on burn rate, p99 against its
+//!   budget or utilisation, left one step at a time after a dwell time (hysteresis).
+//! - [`concurrency`]: an adaptive concurrency limit per service (Gradient2-style) that says
+//!   how loaded a service is.
+//! - [`decide`]: one decision — proceed, queue_deferral, cache_fallback or reject — from a
+//!   request's priority and cacheability and the service's context; pure and O(1), the call
+//!   a service embeds.
+
+pub mod concurrency;
+pub mod config;
+pub mod decide;
+pub mod ladder;
+
+pub use concurrency::ConcurrencyLimit;
+pub use config::{LadderConfig, LevelThresholds, PolicyConfig};
+pub use decide::{decide, Decision, PolicyRequest, Priority, ServiceContext};
+pub use ladder::{Ladder, LadderSignals, Transition};
+
+#[cfg(test)]
+mod tests;

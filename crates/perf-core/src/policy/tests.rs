@@ -1,0 +1,261 @@
+//! The ladder under steps and flapping input, the decision table, priorities shed in order,
+//! and the concurrency limit's response to latency and load.
+
+use super::*;
+use proptest::prelude::*;
+
+fn signals(burn: f64) -> LadderSignals {
+    LadderSignals {
+        burn_rate: Some(burn),
+        p99_ratio: Some(0.5),
+        utilization: Some(0.3),
+    }
+}
+
+#[test]
+fn the_ladder_climbs_at_once_and_recovers_one_step_per_dwell() {
+    let c = LadderConfig::default();
+    let mut l = Ladder::new(0);
+    assert_eq!(l.update(signals(0.5), 10_000, &c), None);
+    // A 25 % error burst on a 99.9 % SLO burns at 250: straight to L4.
+    let t = l.update(signals(250.0), 20_000, &c).unwrap();
+    assert_eq!((t.from, t.to), (0, 4));
+    assert!(
+        t.reason.starts_with("burnRate 250.00 ≥ 100.00"),
+        "{}",
+        t.reason
+    );
+    assert_eq!(l.name(), "essential_only");
+    // Calm from 30 s on: one step down per minute of calm, never faster.
+    let mut levels = Vec::new();
+    for s in 3..=60 {
+        let now = s * 10_000;
+        l.update(signals(0.5), now, &c);
+        levels.push((now, l.level));
+    }
+    let changes: Vec<(i64, u8)> = levels
+        .windows(2)
+        .filter(|w| w[1].1 != w[0].1)
+        .map(|w| w[1])
+        .collect();
+    assert_eq!(
+        changes.iter().map(|c| c.1).collect::<Vec<_>>(),
+        vec![3, 2, 1, 0],
+        "{levels:?}"
+    );
+    assert!(
+        changes.windows(2).all(|w| w[1].0 - w[0].0 >= 60_000),
+        "{changes:?}"
+    );
+    assert_eq!(changes[0].0, 90_000, "a minute after the calm began (30 s)");
+}
+
+#[test]
+fn a_signal_hovering_at_a_threshold_does_not_flap() {
+    let c = LadderConfig::default();
+    let mut l = Ladder::new(0);
+    let mut transitions = 0;
+    // Utilisation alternating 0.81 / 0.75 every 10 s: L1 is entered once and held, since
+    // 0.75 is over 0.8 × 0.8 = 0.64.
+    for s in 0..100 {
+        let u = if s % 2 == 0 { 0.81 } else { 0.75 };
+        let sig = LadderSignals {
+            burn_rate: None,
+            p99_ratio: None,
+            utilization: Some(u),
+        };
+        transitions += usize::from(l.update(sig, s * 10_000, &c).is_some());
+    }
+    assert_eq!((transitions, l.level), (1, 1));
+}
+
+proptest! {
+    #[test]
+    fn no_step_down_comes_sooner_than_the_dwell(burns in prop::collection::vec(0.0f64..300.0, 1..200)) {
+        let c = LadderConfig::default();
+        let mut l = Ladder::new(0);
+        let mut last_change = i64::MIN / 2;
+        for (i, b) in burns.iter().enumerate() {
+            let now = i as i64 * 5_000;
+            if let Some(t) = l.update(signals(*b), now, &c) {
+                if t.to < t.from {
+                    prop_assert_eq!(t.from - t.to, 1, "one step at a time");
+                    prop_assert!(now - last_change >= c.dwell);
+                }
+                last_change = now;
+            }
+        }
+    }
+
+    #[test]
+    fn lower_priorities_are_shed_first(level in 0u8..=4, load in 0.0f64..2.0, cacheable: bool, write: bool, throttled: bool) {
+        let ctx = ServiceContext { level, load, concurrency_limit: 100.0, burn_rate: 0.0, p99_ratio: 0.5 };
+        let severity = |d: &str| match d { "proceed" => 0, "cache_fallback" => 1, "queue_deferral" => 2, _ => 3 };
+        let req = |p| PolicyRequest {
+            service: "s".into(),
+            operation: if write { "POST /x".into() } else { "GET /x".into() },
+            tenant: None,
+            priority: p,
+            cacheable,
+            class: None,
+        };
+        let c = severity(decide(&req(Priority::Critical), &ctx, throttled).decision);
+        let d = severity(decide(&req(Priority::Default), &ctx, throttled).decision);
+        let b = severity(decide(&req(Priority::Batch), &ctx, throttled).decision);
+        prop_assert_eq!(c, 0, "critical always proceeds");
+        prop_assert!(d <= b && c <= d, "{} {} {}", c, d, b);
+    }
+}
+
+#[test]
+fn the_decision_table() {
+    let req = |p: Priority, op: &str, cacheable: bool| PolicyRequest {
+        service: "qflow".into(),
+        operation: op.into(),
+        tenant: None,
+        priority: p,
+        cacheable,
+        class: None,
+    };
+    let ctx = |level: u8, load: f64| ServiceContext {
+        level,
+        load,
+        concurrency_limit: 50.0,
+        burn_rate: 0.0,
+        p99_ratio: 0.5,
+    };
+    use Priority::*;
+    let cases = [
+        (
+            req(Default, "GET /x", false),
+            ctx(0, 0.3),
+            false,
+            "proceed",
+            "normal",
+            "low",
+        ),
+        (
+            req(Batch, "POST /x", false),
+            ctx(1, 0.3),
+            false,
+            "reject",
+            "degradation_level_1",
+            "moderate",
+        ),
+        (
+            req(Default, "GET /x", true),
+            ctx(2, 0.3),
+            false,
+            "cache_fallback",
+            "degradation_level_2",
+            "high",
+        ),
+        (
+            req(Default, "GET /x", false),
+            ctx(2, 0.3),
+            false,
+            "proceed",
+            "normal",
+            "high",
+        ),
+        (
+            req(Default, "POST /x", false),
+            ctx(3, 0.3),
+            false,
+            "queue_deferral",
+            "degradation_level_3",
+            "high",
+        ),
+        (
+            req(Default, "GET /x", false),
+            ctx(4, 0.3),
+            false,
+            "reject",
+            "degradation_level_4",
+            "critical",
+        ),
+        (
+            req(Critical, "POST /x", false),
+            ctx(4, 1.5),
+            false,
+            "proceed",
+            "critical_priority",
+            "critical",
+        ),
+        (
+            req(Default, "GET /x", false),
+            ctx(0, 1.05),
+            false,
+            "queue_deferral",
+            "concurrency_limit",
+            "high",
+        ),
+        (
+            req(Default, "GET /x", true),
+            ctx(0, 1.05),
+            false,
+            "cache_fallback",
+            "concurrency_limit",
+            "high",
+        ),
+        (
+            req(Batch, "GET /x", false),
+            ctx(0, 0.85),
+            false,
+            "queue_deferral",
+            "high_load",
+            "moderate",
+        ),
+        (
+            req(Default, "GET /x", false),
+            ctx(0, 0.3),
+            true,
+            "queue_deferral",
+            "tenant_throttled",
+            "low",
+        ),
+    ];
+    for (r, c, throttled, decision, reason, risk) in cases {
+        let d = decide(&r, &c, throttled);
+        assert_eq!(
+            (d.decision, d.reason, d.risk_level),
+            (decision, reason, risk),
+            "{r:?} {c:?}"
+        );
+        assert_eq!(d.alternatives.is_empty(), decision == "proceed");
+    }
+    // The class wins over the method: a GET declared a write is deferred at L3.
+    let mut r = req(Default, "GET /x", false);
+    r.class = Some(crate::model::RequestClass::Write);
+    assert_eq!(decide(&r, &ctx(3, 0.3), false).decision, "queue_deferral");
+}
+
+#[test]
+fn the_concurrency_limit_follows_latency_and_load() {
+    let c = PolicyConfig::default();
+    let mut l = ConcurrencyLimit::new(20.0);
+    // Loaded at steady latency: the limit grows by about √limit · 0.2 per update.
+    for _ in 0..20 {
+        l.update(20.0, l.limit, &c);
+    }
+    assert!(l.limit > 30.0, "{}", l.limit);
+    let grown = l.limit;
+    // Idle: no growth.
+    for _ in 0..20 {
+        l.update(20.0, 1.0, &c);
+    }
+    assert_eq!(l.limit, grown);
+    // Latency triples. First update by hand: long 20 → 20 + 40/60; gradient
+    // 1.5 · long / 60; proposed = limit · gradient + √limit; limit = 0.8 limit + 0.2 proposed.
+    let long = l.long_rtt_ms + (60.0 - l.long_rtt_ms) / 60.0;
+    let gradient = (1.5 * long / 60.0).clamp(0.5, 1.0);
+    let want = 0.8 * grown + 0.2 * (grown * gradient + grown.sqrt());
+    l.update(60.0, l.limit, &c);
+    assert!((l.limit - want).abs() < 1e-9, "{} vs {want}", l.limit);
+    for _ in 0..9 {
+        l.update(60.0, l.limit, &c);
+    }
+    assert!(l.limit < grown * 0.7, "{} vs {grown}", l.limit);
+    assert!(l.limit >= c.min_concurrency);
+    assert!((l.load() - l.inflight / l.limit).abs() < 1e-12);
+}

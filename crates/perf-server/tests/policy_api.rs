@@ -1,0 +1,174 @@
+//! `POST /v1/policy/evaluate` and `GET /v1/degradation`: an error burst burns the SLO budget,
+//! the ladder climbs at once, policies follow the level (batch shed first, critical always
+//! served), and the ladder comes back one step per dwell once the burst is over.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::*;
+use perf_server::config::{ClockMode, Config};
+use serde_json::json;
+
+const T0: i64 = 1_764_028_800_000;
+
+/// `seconds` of traffic from `start`: 20 requests a second, `error_share` of them failing.
+fn traffic(start: i64, seconds: i64, error_share: f64) -> String {
+    let mut body = String::new();
+    for i in 0..seconds * 20 {
+        let failed = (i % 100) < (error_share * 100.0) as i64;
+        body.push_str(
+            &json!({"ts": start + i * 50, "service": "qwallet", "operation": "POST /pay",
+                    "node": "w1", "latencyMs": 30.0 + (i % 10) as f64, "ok": !failed})
+            .to_string(),
+        );
+        body.push('\n');
+    }
+    body
+}
+
+async fn decide(t: &TestServer, body: serde_json::Value) -> serde_json::Value {
+    let (status, d) = post(
+        &t.state,
+        "/v1/policy/evaluate",
+        "application/json",
+        body.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    d
+}
+
+#[tokio::test]
+async fn an_error_burst_climbs_the_ladder_and_policies_follow_it_back_down() {
+    let mut c = Config::default();
+    c.server.clock = ClockMode::Event;
+    c.slos = serde_yaml_ng::from_str(
+        "- {name: wallet, service: qwallet, sli: availability, objective: 99.9, window: 30d}",
+    )
+    .unwrap();
+    let t = server_with(c);
+    let ingest = |body: String| {
+        let state = t.state.clone();
+        async move {
+            let (status, a) = post(&state, "/v1/events", "application/x-ndjson", body).await;
+            assert_eq!(status, StatusCode::OK, "{a}");
+        }
+    };
+    // Before any evaluation: no context, proceed.
+    let d = decide(&t, json!({"service": "qwallet", "operation": "POST /pay"})).await;
+    assert_eq!(
+        (d["decision"].as_str(), d["reason"].as_str()),
+        (Some("proceed"), Some("no_data"))
+    );
+
+    ingest(traffic(T0, 120, 0.0)).await;
+    perf_server::evaluate_cycle(&t.state).unwrap();
+    let (_, g) = get(&t.state, "/v1/degradation").await;
+    assert_eq!(g["services"][0]["level"], 0, "{g}");
+    let d = decide(
+        &t,
+        json!({"service": "qwallet", "operation": "POST /pay", "priority": "batch"}),
+    )
+    .await;
+    assert_eq!(d["decision"], "proceed", "{d}");
+    assert_eq!(d["riskLevel"], "low");
+
+    // 25 % errors for a minute after two clean ones: over the last 5 minutes (3 of data) the
+    // burn rate is 0.25 / 3 / 0.001 = 83 → L3 (≥ 36) at once.
+    ingest(traffic(T0 + 120_000, 60, 0.25)).await;
+    perf_server::evaluate_cycle(&t.state).unwrap();
+    let (_, g) = get(&t.state, "/v1/degradation").await;
+    let s = &g["services"][0];
+    assert_eq!(s["level"], 3, "{g}");
+    assert_eq!(s["name"], "defer_writes");
+    assert!(
+        s["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("burnRate 83.33 ≥ 36.00"),
+        "{s}"
+    );
+    assert!(s["runbook"].as_str().unwrap().contains("deferred"));
+    let d = decide(
+        &t,
+        json!({"service": "qwallet", "operation": "POST /pay", "priority": "critical"}),
+    )
+    .await;
+    assert_eq!(
+        (d["decision"].as_str(), d["riskLevel"].as_str()),
+        (Some("proceed"), Some("high"))
+    );
+    let d = decide(
+        &t,
+        json!({"service": "qwallet", "operation": "GET /balance", "cacheable": true}),
+    )
+    .await;
+    assert_eq!(d["decision"], "cache_fallback", "{d}");
+    assert_eq!(d["alternatives"][0], "use_cached_result");
+    assert!(d["context"]["burnRate"].as_f64().unwrap() > 80.0, "{d}");
+    let d = decide(&t, json!({"service": "qwallet", "operation": "POST /pay"})).await;
+    assert_eq!(
+        (d["decision"].as_str(), d["reason"].as_str()),
+        (Some("queue_deferral"), Some("degradation_level_3"))
+    );
+    let d = decide(
+        &t,
+        json!({"service": "qwallet", "operation": "GET /balance", "priority": "batch", "cacheable": true}),
+    )
+    .await;
+    assert_eq!(d["decision"], "reject");
+    let (_, ov) = get(&t.state, "/v1/overview").await;
+    assert_eq!(ov["services"][0]["degradationLevel"], 3);
+    let (_, alerts) = get(&t.state, "/v1/alerts").await;
+    assert!(
+        alerts.to_string().contains("EcosystemPerfDegradation")
+            || alerts.to_string().contains("degradation"),
+        "{alerts}"
+    );
+
+    // Healthy again: after the 5-minute burn window has passed, one step per minute.
+    let mut levels = Vec::new();
+    for k in 0..12 {
+        ingest(traffic(T0 + 180_000 + k * 60_000, 60, 0.0)).await;
+        perf_server::evaluate_cycle(&t.state).unwrap();
+        let (_, g) = get(&t.state, "/v1/degradation").await;
+        levels.push(g["services"][0]["level"].as_u64().unwrap());
+    }
+    assert_eq!(*levels.last().unwrap(), 0, "{levels:?}");
+    assert!(
+        levels.windows(2).all(|w| w[0] >= w[1] && w[0] - w[1] <= 1),
+        "{levels:?}"
+    );
+    let d = decide(
+        &t,
+        json!({"service": "qwallet", "operation": "POST /pay", "priority": "batch"}),
+    )
+    .await;
+    assert_eq!(d["decision"], "proceed");
+
+    // Bad input.
+    let (status, _) = post(
+        &t.state,
+        "/v1/policy/evaluate",
+        "application/json",
+        "{\"service\": \"q\"}".to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = post(
+        &t.state,
+        "/v1/policy/evaluate",
+        "application/json",
+        json!({"service": "q", "operation": "x", "priority": "urgent"}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = post(
+        &t.state,
+        "/v1/policy/evaluate",
+        "application/json",
+        "not json".to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
