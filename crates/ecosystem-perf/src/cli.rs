@@ -213,6 +213,20 @@ pub enum Command {
         #[command(subcommand)]
         action: RolloutAction,
     },
+    /// Operation policy decisions (the Qflow hook).
+    Policy {
+        #[command(subcommand)]
+        action: PolicyAction,
+    },
+    /// The degradation ladder: every service's level, reason, signals and runbook line.
+    #[command(after_help = "Example: ecosystem-perf degradation --format json")]
+    Degradation {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Routing weights per node (the QNET hook).
     Routing {
         #[command(subcommand)]
@@ -516,6 +530,37 @@ pub enum PlanFormat {
     Json,
     /// The Kubernetes HorizontalPodAutoscaler manifest (YAML).
     Hpa,
+}
+
+/// `policy` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PolicyAction {
+    /// Ask for a decision: proceed, queue_deferral, cache_fallback or reject.
+    #[command(
+        after_help = "Example: ecosystem-perf policy evaluate --service qflow --operation 'POST /flows' --priority batch\n\nExit codes: 0 proceed; 4 any other decision (so scripts can branch); 1 server error; 2 bad input."
+    )]
+    Evaluate {
+        /// Service.
+        #[arg(long)]
+        service: String,
+        /// Operation.
+        #[arg(long)]
+        operation: String,
+        /// Tenant (DAO).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Priority.
+        #[arg(long, value_parser = ["critical", "default", "batch"], default_value = "default")]
+        priority: String,
+        /// A cached or simplified answer is acceptable.
+        #[arg(long)]
+        cacheable: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 /// `routing` subcommands.

@@ -532,3 +532,63 @@ fn routing_weights_as_a_table_and_for_proxies() {
     let out = server.cli(&["routing", "weights", "nosuch"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn policy_evaluate_and_degradation() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--clock", "event"]);
+    let out = server.cli(&[
+        "policy",
+        "evaluate",
+        "--service",
+        "qflow",
+        "--operation",
+        "POST /flows",
+        "--priority",
+        "batch",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text(&out).starts_with("proceed (no_data; risk low)"),
+        "{}",
+        text(&out)
+    );
+    let out = server.cli(&[
+        "policy",
+        "evaluate",
+        "--service",
+        "qflow",
+        "--operation",
+        "GET /x",
+        "--format",
+        "json",
+    ]);
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["decision"], "proceed");
+    let out = server.cli(&[
+        "policy",
+        "evaluate",
+        "--service",
+        "qflow",
+        "--operation",
+        "GET /x",
+        "--priority",
+        "urgent",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "clap refuses an unknown priority"
+    );
+    let out = server.cli(&["degradation", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["services"].is_array());
+    let out = server.cli(&["degradation"]);
+    assert!(text(&out).contains("service"), "{}", text(&out));
+}

@@ -40,6 +40,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
     let (mut slow_node, mut surge, mut burst) = (false, false, false);
     let (mut scaled_out_early, mut plans) = (false, 0);
     let (mut node_weighted_down, mut node_weight_recovered) = (false, false);
+    let (mut ladder_down, mut ladder_back) = (false, false);
     while Instant::now() < deadline
         && !(throttled_alone
             && paged
@@ -50,8 +51,21 @@ fn the_demo_plays_its_incidents_into_decisions() {
             && surge
             && burst
             && scaled_out_early
-            && node_weight_recovered)
+            && node_weight_recovered
+            && ladder_back)
     {
+        if let Some(d) = get(&format!("{url}/v1/degradation")) {
+            let level = d["services"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|s| s["service"] == "qwallet")
+                .and_then(|s| s["level"].as_u64());
+            if let Some(level) = level {
+                ladder_down |= level >= 1;
+                ladder_back |= ladder_down && level == 0;
+            }
+        }
         if let Some(w) = get(&format!("{url}/v1/routing/weights?service=qnet")) {
             let weight = w["nodes"]
                 .as_array()
@@ -143,6 +157,10 @@ fn the_demo_plays_its_incidents_into_decisions() {
     assert!(
         rolled_back,
         "the canary with a p99 regression is rolled back"
+    );
+    assert!(
+        ladder_down && ladder_back,
+        "the qwallet error burst moves its degradation ladder down and back up"
     );
     assert!(
         node_weighted_down && node_weight_recovered,

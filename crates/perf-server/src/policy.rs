@@ -1,7 +1,8 @@
 //! Operation policies and the degradation ladder on the server (the Qflow hook).
 //!
 //! The evaluation cycle refreshes, per service: the fastest 5-minute burn rate of its SLOs,
-//! p99 of the last minute against its budget, the adaptive concurrency limit (median latency
+//! the share of the last minute's requests over their class's p99 budget (per event, so a
+//! service mixing reads and writes is judged against both budgets), the adaptive concurrency limit (median latency
 //! of the last 30 s; in flight from the nodes' `inflight` samples, else by Little's law) and
 //! the ladder. Transitions go on the stream (`degradation`) and out as alerts
 //! (`EcosystemPerfDegradation`, firing while a service is above L0). `POST /v1/policy/evaluate`
@@ -50,7 +51,7 @@ impl PolicyState {
 /// The signals and concurrency inputs of one service at `now`.
 struct Reading {
     burn_rate: Option<f64>,
-    p99_ratio: Option<f64>,
+    slow_ratio: Option<f64>,
     short_rtt_ms: Option<f64>,
     inflight: f64,
     capacity_utilization: Option<f64>,
@@ -64,17 +65,18 @@ fn read(state: &AppState, service: &str, now: i64) -> Reading {
             .filter_map(|s| s.burn_rates.get("5m").copied())
             .fold(None, |m: Option<f64>, b| Some(m.map_or(b, |m| m.max(b))))
     });
-    let budget = crate::capacity::p99_budget_ms(state, service);
     let engine = state.engine();
     let view = engine.views()[0].def.name.clone();
     let filter = [(Dim::Service, service)];
     let minute = engine
         .query(&view, &filter, now - P99_WINDOW_MS, now + 1)
         .ok();
-    let p99_ratio = minute
+    // Requests over their class's p99 budget (the engine counts them per event), in units of
+    // the 1 % a p99 allows.
+    let slow_ratio = minute
         .as_ref()
-        .and_then(|s| s.latency.quantile(0.99))
-        .map(|p| p / budget);
+        .filter(|s| s.requests > 0)
+        .map(|s| s.slow as f64 / s.requests as f64 / 0.01);
     let recent = engine
         .query(&view, &filter, now - SHORT_WINDOW_MS, now + 1)
         .ok();
@@ -104,7 +106,7 @@ fn read(state: &AppState, service: &str, now: i64) -> Reading {
     });
     Reading {
         burn_rate,
-        p99_ratio,
+        slow_ratio,
         short_rtt_ms,
         inflight,
         capacity_utilization,
@@ -133,7 +135,7 @@ pub fn evaluate(state: &AppState) -> anyhow::Result<()> {
         };
         let signals = LadderSignals {
             burn_rate: r.burn_rate,
-            p99_ratio: r.p99_ratio,
+            slow_ratio: r.slow_ratio,
             utilization,
         };
         let ladder = ps
@@ -150,7 +152,7 @@ pub fn evaluate(state: &AppState) -> anyhow::Result<()> {
                 load,
                 concurrency_limit: limit.limit,
                 burn_rate: r.burn_rate.unwrap_or(0.0),
-                p99_ratio: r.p99_ratio.unwrap_or(0.0),
+                slow_ratio: r.slow_ratio.unwrap_or(0.0),
             },
         );
         if let Some(t) = transition {

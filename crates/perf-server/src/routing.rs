@@ -10,7 +10,7 @@ use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use perf_core::routing::{export, score_nodes, NodeInput, WeightsReport};
+use perf_core::routing::{export, node_inputs, score_nodes, NodeInput, WeightsReport};
 use perf_core::view::Dim;
 use std::sync::Arc;
 
@@ -33,50 +33,23 @@ fn inputs(state: &AppState, service: &str, now: i64) -> Result<Vec<NodeInput>, A
         AppError::BadRequest("routing needs a view with dims [service, node]".into())
     })?;
     let window = state.config.routing.window;
-    let mut out: Vec<NodeInput> = Vec::new();
-    {
+    let mut out = {
         let engine = state.engine();
         if !engine.services().iter().any(|s| s == service) {
             return Err(AppError::NotFound(format!(
                 "no data for service {service:?}"
             )));
         }
-        let groups = engine
-            .group(&view, &[(Dim::Service, service)], now - window, now + 1)
-            .map_err(|e| AppError::BadRequest(e.to_string()))?;
-        for (key, stats) in groups {
-            let Some(node) = key.get(1) else { continue };
-            out.push(NodeInput {
-                node: node.clone(),
-                requests: stats.requests,
-                errors: stats.errors,
-                p95_ms: stats.latency.quantile(0.95),
-                p99_ms: stats.latency.quantile(0.99),
-                rps: stats.requests as f64 * 1000.0 / window as f64,
-                ..NodeInput::default()
-            });
-        }
-        for (node, r) in engine.resources().of_service(service) {
-            let i = match out.iter().position(|n| n.node == node) {
-                Some(i) => i,
-                None => {
-                    out.push(NodeInput {
-                        node: node.to_string(),
-                        ..NodeInput::default()
-                    });
-                    out.len() - 1
-                }
-            };
-            let n = &mut out[i];
-            n.capacity_rps = r.last.capacity_rps.filter(|c| *c > 0.0);
-            let cpu = r.minutes.back().and_then(|m| m.cpu_mean());
-            let by_rate = n.capacity_rps.map(|c| n.rps / c);
-            n.utilization = match (cpu, by_rate) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            };
-        }
-    }
+        node_inputs(
+            &engine,
+            &view,
+            service,
+            now,
+            window,
+            state.config.routing.fast_window,
+        )
+        .map_err(|e| AppError::BadRequest(e.to_string()))?
+    };
     let monitor = state
         .anomaly_monitor
         .lock()
@@ -99,7 +72,6 @@ fn inputs(state: &AppState, service: &str, now: i64) -> Result<Vec<NodeInput>, A
             }
         }
     }
-    out.sort_by(|a, b| a.node.cmp(&b.node));
     Ok(out)
 }
 

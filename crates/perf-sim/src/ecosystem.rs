@@ -244,7 +244,7 @@ fn demo_services(mean_rps: f64) -> Ecosystem {
                     Some(0.7),
                     0.0004,
                 ),
-                op("POST /reindex", Write, 0.2, 120.0, 0.5, 0.003, None, 0.001),
+                op("POST /reindex", Write, 0.2, 80.0, 0.5, 0.003, None, 0.001),
             ],
             nodes: nodes("qindex", 2),
             node_capacity_rps: 0.0,

@@ -3,7 +3,11 @@
 //! daily traffic shape, lognormal latency bodies with heavy Pareto tails, errors, cache hits,
 //! costs, stage timings and resource samples. Incidents are pluggable ([`Incident`]): each
 //! one may rewrite the events of its time span. Same seed, same events.
+//!
+//! [`des`] is a discrete-event simulator of routing and overload control that runs
+//! ecosystem-perf's decision code in a closed loop.
 
+pub mod des;
 mod ecosystem;
 mod generator;
 mod incident;

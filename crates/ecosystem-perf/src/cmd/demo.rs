@@ -55,6 +55,10 @@ pub fn run(
         config.server.data_dir = dir.display().to_string();
     }
     config.server.clock = ClockMode::Event;
+    // Evaluate about once a simulated 10 s (at most twice a real second), so an accelerated
+    // demo's ladder and routing weights see its short incidents.
+    config.server.evaluation_interval = ((config.server.evaluation_interval as f64 / speed) as i64)
+        .clamp(500, config.server.evaluation_interval.max(500));
     if config.slos.is_empty() {
         config.slos = demo_slos();
     }

@@ -8,6 +8,7 @@ mod demo;
 mod demo_deploy;
 mod gate;
 mod ingest;
+mod policy;
 mod query;
 mod report;
 mod rollout;
@@ -48,6 +49,8 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Anomaly { action } => anomaly::run(action),
         Command::Capacity { action } => capacity::run(action),
         Command::Routing { action } => routing::run(action),
+        Command::Policy { action } => policy::run(action),
+        Command::Degradation { server, format } => policy::degradation(&server, format),
         Command::Baseline { action } => baseline::run(action),
         Command::Rollout { action } => rollout::run(action),
         Command::Slo { action } => slo::run(action),

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 pub struct LevelThresholds {
     /// Fastest SLO burn rate of the service over 5 minutes.
     pub burn_rate: f64,
-    /// p99 over the last minute / the p99 budget.
-    pub p99_ratio: f64,
+    /// Share of the last minute's requests over their class's p99 budget, in units of the
+    /// 1 % a p99 allows (1 = p99 exactly at its budget).
+    pub slow_ratio: f64,
     /// Load: in-flight work over the concurrency limit, or utilisation of capacity.
     pub utilization: f64,
     /// What an operator does at this level.
@@ -34,9 +35,9 @@ pub struct LadderConfig {
 
 impl Default for LadderConfig {
     fn default() -> Self {
-        let level = |burn_rate, p99_ratio, utilization, runbook: &str| LevelThresholds {
+        let level = |burn_rate, slow_ratio, utilization, runbook: &str| LevelThresholds {
             burn_rate,
-            p99_ratio,
+            slow_ratio,
             utilization,
             runbook: runbook.to_string(),
         };
@@ -45,9 +46,9 @@ impl Default for LadderConfig {
             recover_factor: 0.8,
             levels: vec![
                 level(6.0, 1.0, 0.8, "Batch traffic is shed. Check the heaviest callers (ecosystem-perf callers SERVICE) and recent deployments."),
-                level(14.4, 1.5, 0.9, "Cacheable reads are served from cache. Page the owning team; consider scaling out (ecosystem-perf capacity plan SERVICE)."),
-                level(36.0, 2.0, 0.95, "Non-critical writes are deferred to queues. Roll back the latest change if one coincides; isolate noisy tenants."),
-                level(100.0, 3.0, 1.0, "Essential traffic only. Incident command: declare an incident and follow the service's disaster runbook."),
+                level(14.4, 2.0, 0.9, "Cacheable reads are served from cache. Page the owning team; consider scaling out (ecosystem-perf capacity plan SERVICE)."),
+                level(36.0, 5.0, 0.95, "Non-critical writes are deferred to queues. Roll back the latest change if one coincides; isolate noisy tenants."),
+                level(100.0, 10.0, 1.0, "Essential traffic only. Incident command: declare an incident and follow the service's disaster runbook."),
             ],
         }
     }
@@ -101,7 +102,7 @@ impl PolicyConfig {
         for (i, pair) in l.levels.windows(2).enumerate() {
             let (a, b) = (&pair[0], &pair[1]);
             if b.burn_rate < a.burn_rate
-                || b.p99_ratio < a.p99_ratio
+                || b.slow_ratio < a.slow_ratio
                 || b.utilization < a.utilization
             {
                 return bad(format!(
@@ -113,7 +114,7 @@ impl PolicyConfig {
         for (i, t) in l.levels.iter().enumerate() {
             for (name, v) in [
                 ("burnRate", t.burn_rate),
-                ("p99Ratio", t.p99_ratio),
+                ("slowRatio", t.slow_ratio),
                 ("utilization", t.utilization),
             ] {
                 if !(v.is_finite() && v > 0.0) {

@@ -81,8 +81,8 @@ pub struct ServiceContext {
     pub concurrency_limit: f64,
     /// Fastest 5-minute SLO burn rate.
     pub burn_rate: f64,
-    /// p99 / budget over the last minute.
-    pub p99_ratio: f64,
+    /// Share of the last minute's requests over their class's p99 budget / 1 %.
+    pub slow_ratio: f64,
 }
 
 /// The answer.
@@ -160,7 +160,7 @@ pub fn decide(req: &PolicyRequest, ctx: &ServiceContext, tenant_throttled: bool)
         (Default, _) if ctx.load >= 1.0 && req.cacheable => (CACHE, "concurrency_limit"),
         (Default, _) if ctx.load >= 1.0 => (QUEUE, "concurrency_limit"),
         (Batch, _) if ctx.load >= 0.8 => (QUEUE, "high_load"),
-        _ if ctx.p99_ratio >= 1.0 => (PROCEED, "high_latency_risk"),
+        _ if ctx.slow_ratio >= 1.0 => (PROCEED, "high_latency_risk"),
         _ => (PROCEED, "normal"),
     };
     Decision {

@@ -2,7 +2,8 @@
 //! cacheable reads, L3 defer non-critical writes, L4 essential only.
 //!
 //! **Up at once.** Each evaluation finds the highest level any of whose thresholds a signal
-//! meets (burn rate over 5 minutes, p99 / budget, load); a higher level than the current one is
+//! meets (burn rate over 5 minutes; the share of requests over their class's p99 budget in units
+//! of 1 %, so 1 means p99 at its budget; load); a higher level than the current one is
 //! entered immediately. **Down one step at a time.** A level is left only when every signal
 //! has stayed under `recoverFactor` (0.8) of that level's thresholds for `dwell` (1 minute),
 //! and at least `dwell` after the level was entered; then the next level down starts its own
@@ -30,9 +31,9 @@ pub struct LadderSignals {
     /// Fastest 5-minute burn rate among the service's SLOs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub burn_rate: Option<f64>,
-    /// p99 / budget.
+    /// Share of requests over their class's p99 budget / 1 % (1 = p99 at its budget).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub p99_ratio: Option<f64>,
+    pub slow_ratio: Option<f64>,
     /// Load against capacity or the concurrency limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub utilization: Option<f64>,
@@ -91,7 +92,7 @@ impl Ladder {
         for (i, t) in config.levels.iter().enumerate() {
             let checks = [
                 ("burnRate", signals.burn_rate, t.burn_rate),
-                ("p99Ratio", signals.p99_ratio, t.p99_ratio),
+                ("slowRatio", signals.slow_ratio, t.slow_ratio),
                 ("utilization", signals.utilization, t.utilization),
             ];
             if let Some((name, v, th)) = checks

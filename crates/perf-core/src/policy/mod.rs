@@ -1,6 +1,6 @@
 //! Operation policies and the degradation ladder (the Qflow hook).
 //!
-//! - [`ladder`]: levels L0 normal … L4 essential only, entered on burn rate, p99 against its
+//! - [`ladder`]: levels L0 normal … L4 essential only, entered on burn rate, requests over their
 //!   budget or utilisation, left one step at a time after a dwell time (hysteresis).
 //! - [`concurrency`]: an adaptive concurrency limit per service (Gradient2-style) that says
 //!   how loaded a service is.

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 fn signals(burn: f64) -> LadderSignals {
     LadderSignals {
         burn_rate: Some(burn),
-        p99_ratio: Some(0.5),
+        slow_ratio: Some(0.5),
         utilization: Some(0.3),
     }
 }
@@ -61,7 +61,7 @@ fn a_signal_hovering_at_a_threshold_does_not_flap() {
         let u = if s % 2 == 0 { 0.81 } else { 0.75 };
         let sig = LadderSignals {
             burn_rate: None,
-            p99_ratio: None,
+            slow_ratio: None,
             utilization: Some(u),
         };
         transitions += usize::from(l.update(sig, s * 10_000, &c).is_some());
@@ -89,7 +89,7 @@ proptest! {
 
     #[test]
     fn lower_priorities_are_shed_first(level in 0u8..=4, load in 0.0f64..2.0, cacheable: bool, write: bool, throttled: bool) {
-        let ctx = ServiceContext { level, load, concurrency_limit: 100.0, burn_rate: 0.0, p99_ratio: 0.5 };
+        let ctx = ServiceContext { level, load, concurrency_limit: 100.0, burn_rate: 0.0, slow_ratio: 0.5 };
         let severity = |d: &str| match d { "proceed" => 0, "cache_fallback" => 1, "queue_deferral" => 2, _ => 3 };
         let req = |p| PolicyRequest {
             service: "s".into(),
@@ -122,7 +122,7 @@ fn the_decision_table() {
         load,
         concurrency_limit: 50.0,
         burn_rate: 0.0,
-        p99_ratio: 0.5,
+        slow_ratio: 0.5,
     };
     use Priority::*;
     let cases = [

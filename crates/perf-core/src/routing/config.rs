@@ -36,6 +36,9 @@ pub struct RoutingConfig {
     /// Recent window the scores are computed over.
     #[serde(with = "crate::duration::serde_label")]
     pub window: i64,
+    /// Short window over which errors are also judged (a burst counts within seconds).
+    #[serde(with = "crate::duration::serde_label")]
+    pub fast_window: i64,
     /// Requests in the window below which a node keeps a neutral weight.
     pub min_requests: u64,
     /// Score weights.
@@ -64,6 +67,7 @@ impl Default for RoutingConfig {
     fn default() -> Self {
         RoutingConfig {
             window: 60_000,
+            fast_window: 10_000,
             min_requests: 20,
             weights: ScoreWeights::default(),
             min_weight: 0.1,
@@ -107,6 +111,9 @@ impl RoutingConfig {
                 "routing.maxWeight must be in (1, 100], got {}",
                 self.max_weight
             ));
+        }
+        if !(self.fast_window > 0 && self.fast_window <= self.window) {
+            return bad("routing.fastWindow must be positive and at most routing.window".into());
         }
         if self.window <= 0 || self.recovery < 0 || self.slow_start < 0 {
             return bad("routing.window must be positive; recovery and slowStart ≥ 0".into());

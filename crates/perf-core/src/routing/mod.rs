@@ -11,10 +11,12 @@
 pub mod balancer;
 pub mod config;
 pub mod export;
+pub mod inputs;
 pub mod score;
 
 pub use balancer::{Balancer, NodeWeight, WeightsReport};
 pub use config::RoutingConfig;
+pub use inputs::node_inputs;
 pub use score::{score_nodes, NodeInput, NodeScore};
 
 #[cfg(test)]

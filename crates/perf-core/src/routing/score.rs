@@ -6,7 +6,9 @@
 //! - `errorRateScore` = 1 / (1 + excess / 0.02), `excess` = the Wilson 95 % lower bound of the
 //!   node's error rate minus the lowest error rate among the other nodes (≥ 0): what the
 //!   best peer achieves is achievable, so when most nodes fail the one that does not stands
-//!   out (and when all fail alike, all score alike). Failures count
+//!   out (and when all fail alike, all score alike). The excess is taken over the window and
+//!   over the last `fastWindow` (10 s), whichever is larger, so a burst of failures counts
+//!   within seconds instead of being diluted by a minute of successes. Failures count
 //!   however fast they are returned — this is what Peak-EWMA misses (a node failing in 1 ms
 //!   looks fast) — and the lower bound keeps a handful of errors on a quiet node from
 //!   counting as a burst. An excess of 2 points halves the score; 80 points leave 0.024.
@@ -53,6 +55,10 @@ pub struct NodeInput {
     pub requests: u64,
     /// Failed requests.
     pub errors: u64,
+    /// Requests in the short window (`routing.fastWindow`).
+    pub recent_requests: u64,
+    /// Failed requests in the short window.
+    pub recent_errors: u64,
     /// p95 latency, ms.
     pub p95_ms: Option<f64>,
     /// p99 latency, ms.
@@ -188,17 +194,28 @@ pub fn score_nodes(
             let s99 = ratio_score(others(i, &|m| m.p99_ms), n.p99_ms);
             let budget = ratio_score(p99_budget_ms, n.p99_ms);
             let latency = (s95 * s99).sqrt() * budget;
-            let reference = inputs
-                .iter()
-                .enumerate()
-                .filter(|(j, m)| *j != i && eligible[*j] && m.requests > 0)
-                .map(|(_, m)| m.errors as f64 / m.requests as f64)
-                .fold(None, |acc: Option<f64>, e| {
-                    Some(acc.map_or(e, |a| a.min(e)))
-                })
-                .unwrap_or(0.0);
-            let lower = wilson(n.errors, n.requests, 1.96).0;
-            let excess = (lower - reference).max(0.0);
+            let best_peer = |f: &dyn Fn(&NodeInput) -> (u64, u64)| {
+                inputs
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i && eligible[*j])
+                    .map(|(_, m)| f(m))
+                    .filter(|(_, total)| *total > 0)
+                    .map(|(bad, total)| bad as f64 / total as f64)
+                    .fold(None, |acc: Option<f64>, e| {
+                        Some(acc.map_or(e, |a| a.min(e)))
+                    })
+                    .unwrap_or(0.0)
+            };
+            let excess_over = |bad: u64, total: u64, reference: f64| {
+                (wilson(bad, total, 1.96).0 - reference).max(0.0)
+            };
+            let excess = excess_over(n.errors, n.requests, best_peer(&|m| (m.errors, m.requests)))
+                .max(excess_over(
+                    n.recent_errors,
+                    n.recent_requests,
+                    best_peer(&|m| (m.recent_errors, m.recent_requests)),
+                ));
             let errors = 1.0 / (1.0 + excess / ERROR_SCALE);
             let capacity = match n.utilization {
                 Some(u) if u > capacity_target => {

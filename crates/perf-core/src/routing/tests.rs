@@ -10,6 +10,8 @@ fn node(name: &str, requests: u64, errors: u64, p95: f64, p99: f64) -> NodeInput
         node: name.into(),
         requests,
         errors,
+        recent_requests: requests / 6,
+        recent_errors: errors / 6,
         p95_ms: Some(p95),
         p99_ms: Some(p99),
         rps: requests as f64 / 60.0,
@@ -248,6 +250,8 @@ fn arb_inputs() -> impl Strategy<Value = Vec<NodeInput>> {
                 node: format!("n{i}"),
                 requests: req,
                 errors: (req as f64 * err * err) as u64,
+                recent_requests: req / 6,
+                recent_errors: (req as f64 * err * err) as u64 / 6,
                 p95_ms: Some(p95),
                 p99_ms: Some(p95 * tail),
                 rps: req as f64 / 60.0,
@@ -302,4 +306,20 @@ proptest! {
         let after = score_nodes(&worse, &c, Some(200.0), 0.7)[i].target_weight;
         prop_assert!(after <= before + 1e-9, "{before} → {after}");
     }
+}
+
+#[test]
+fn a_burst_counts_in_the_fast_window_before_the_minute_notices() {
+    let mut inputs = vec![
+        node("a", 6000, 0, 50.0, 100.0),
+        node("b", 6000, 0, 50.0, 100.0),
+        node("c", 6000, 40, 50.0, 100.0),
+    ];
+    // c: 40 errors in a minute of 6,000 (0.7 %), all of them in the last 10 s of 1,000.
+    inputs[2].recent_errors = 40;
+    let s = score_nodes(&inputs, &cfg(), None, 0.7);
+    let minute_only = 1.0 / (1.0 + crate::compare::proportion::wilson(40, 6000, 1.96).0 / 0.02);
+    let recent = 1.0 / (1.0 + crate::compare::proportion::wilson(40, 1000, 1.96).0 / 0.02);
+    assert!((s[2].error_rate_score - recent).abs() < 1e-12);
+    assert!(s[2].error_rate_score < minute_only);
 }

@@ -1,0 +1,67 @@
+//! The inputs of node scoring read from an [`Engine`]: per node of a service, requests,
+//! errors, p95 and p99 from the (service, node) view over the window, and utilisation and
+//! declared capacity from the nodes' resource samples (CPU of the last minute, or the rate
+//! over declared capacity, whichever is higher). Shared by the server and the simulator, so
+//! the simulator's closed loop runs the same code as production.
+
+use super::score::NodeInput;
+use crate::engine::Engine;
+use crate::error::CoreError;
+use crate::view::Dim;
+
+/// Per-node inputs of `service` over `[now − window, now]` (errors also over
+/// `[now − fast_window, now]`) from `view` (dims service, node), in node order; anomaly flags
+/// are left false.
+pub fn node_inputs(
+    engine: &Engine,
+    view: &str,
+    service: &str,
+    now: i64,
+    window: i64,
+    fast_window: i64,
+) -> Result<Vec<NodeInput>, CoreError> {
+    let mut out: Vec<NodeInput> = Vec::new();
+    for (key, stats) in engine.group(view, &[(Dim::Service, service)], now - window, now + 1)? {
+        let Some(node) = key.get(1) else { continue };
+        out.push(NodeInput {
+            node: node.clone(),
+            requests: stats.requests,
+            errors: stats.errors,
+            p95_ms: stats.latency.quantile(0.95),
+            p99_ms: stats.latency.quantile(0.99),
+            rps: stats.requests as f64 * 1000.0 / window.max(1) as f64,
+            ..NodeInput::default()
+        });
+    }
+    for (key, stats) in
+        engine.group(view, &[(Dim::Service, service)], now - fast_window, now + 1)?
+    {
+        let Some(node) = key.get(1) else { continue };
+        if let Some(n) = out.iter_mut().find(|n| &n.node == node) {
+            n.recent_requests = stats.requests;
+            n.recent_errors = stats.errors;
+        }
+    }
+    for (node, r) in engine.resources().of_service(service) {
+        let i = match out.iter().position(|n| n.node == node) {
+            Some(i) => i,
+            None => {
+                out.push(NodeInput {
+                    node: node.to_string(),
+                    ..NodeInput::default()
+                });
+                out.len() - 1
+            }
+        };
+        let n = &mut out[i];
+        n.capacity_rps = r.last.capacity_rps.filter(|c| *c > 0.0);
+        let cpu = r.minutes.back().and_then(|m| m.cpu_mean());
+        let by_rate = n.capacity_rps.map(|c| n.rps / c);
+        n.utilization = match (cpu, by_rate) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    out.sort_by(|a, b| a.node.cmp(&b.node));
+    Ok(out)
+}
