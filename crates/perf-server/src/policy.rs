@@ -125,7 +125,12 @@ pub fn evaluate(state: &AppState) -> anyhow::Result<()> {
             ConcurrencyLimit::new((r.inflight * 2.0).max(config.min_concurrency))
         });
         if let Some(rtt) = r.short_rtt_ms {
-            limit.update(rtt, r.inflight, config);
+            limit.update(
+                rtt,
+                r.inflight,
+                state.config.server.evaluation_interval as f64,
+                config,
+            );
         }
         let limit = *limit;
         let load = limit.load();

@@ -1,11 +1,13 @@
 //! An adaptive concurrency limit per service, after Netflix's Gradient2 (concurrency-limits):
 //! the limit follows the ratio of a long-run latency to the recent latency.
 //!
-//! Per update (each evaluation cycle, with the recent median latency `short` and the
-//! service's in-flight requests):
-//! - `long` is an exponentially weighted average of `short` (weight 1/60 per update); when
-//!   `long` exceeds twice `short` it decays by 5 % (the drift correction of Gradient2), so a
-//!   lasting improvement is learnt.
+//! Per update (each evaluation cycle, with the recent median latency `short`, the service's
+//! in-flight requests and the time since the last update):
+//! - `long` is the no-load latency: it falls to any lower `short` at once and rises towards a
+//!   higher one with a 10-minute time constant. Gradient2 averages `long` over its long
+//!   window, which drifts upwards under sustained overload (the limiter holds latency at 1.5×
+//!   `long`, so `long` keeps rising and the queue with it); a floor that only creeps up, as
+//!   TCP Vegas' minimum RTT, does not, and still learns a lasting change within minutes.
 //! - `gradient = clamp(1.5 · long / short, 0.5, 1)`: the limit shrinks when latency rises
 //!   above its long-run level by more than the 1.5 tolerance, halving at worst.
 //! - `new = limit · gradient + queue` (`queue` = √limit unless configured), smoothed as
@@ -20,10 +22,10 @@
 use super::config::PolicyConfig;
 use serde::Serialize;
 
-const LONG_WEIGHT: f64 = 1.0 / 60.0;
+/// Time constant with which the no-load latency rises, ms.
+const LONG_RISE_MS: f64 = 600_000.0;
 const TOLERANCE: f64 = 1.5;
 const SMOOTHING: f64 = 0.2;
-const DRIFT_DECAY: f64 = 0.95;
 
 /// The limit of one service.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -59,20 +61,19 @@ impl ConcurrencyLimit {
         }
     }
 
-    /// One update with the recent median latency and the in-flight requests.
-    pub fn update(&mut self, short_rtt_ms: f64, inflight: f64, config: &PolicyConfig) {
+    /// One update with the recent median latency, the in-flight requests and the time since
+    /// the previous update.
+    pub fn update(&mut self, short_rtt_ms: f64, inflight: f64, dt_ms: f64, config: &PolicyConfig) {
         if !(short_rtt_ms.is_finite() && short_rtt_ms > 0.0) {
             return;
         }
         self.short_rtt_ms = short_rtt_ms;
         self.inflight = inflight.max(0.0);
-        if self.long_rtt_ms <= 0.0 {
+        if self.long_rtt_ms <= 0.0 || short_rtt_ms < self.long_rtt_ms {
             self.long_rtt_ms = short_rtt_ms;
         } else {
-            self.long_rtt_ms += LONG_WEIGHT * (short_rtt_ms - self.long_rtt_ms);
-            if self.long_rtt_ms > 2.0 * short_rtt_ms {
-                self.long_rtt_ms *= DRIFT_DECAY;
-            }
+            let w = 1.0 - (-dt_ms.max(0.0) / LONG_RISE_MS).exp();
+            self.long_rtt_ms += w * (short_rtt_ms - self.long_rtt_ms);
         }
         let gradient = (TOLERANCE * self.long_rtt_ms / short_rtt_ms).clamp(0.5, 1.0);
         let queue = if config.queue_size > 0.0 {

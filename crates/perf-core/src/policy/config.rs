@@ -42,13 +42,13 @@ impl Default for LadderConfig {
             runbook: runbook.to_string(),
         };
         LadderConfig {
-            dwell: 60_000,
+            dwell: 15_000,
             recover_factor: 0.8,
             levels: vec![
                 level(6.0, 1.0, 0.8, "Batch traffic is shed. Check the heaviest callers (ecosystem-perf callers SERVICE) and recent deployments."),
                 level(14.4, 2.0, 0.9, "Cacheable reads are served from cache. Page the owning team; consider scaling out (ecosystem-perf capacity plan SERVICE)."),
                 level(36.0, 5.0, 0.95, "Non-critical writes are deferred to queues. Roll back the latest change if one coincides; isolate noisy tenants."),
-                level(100.0, 10.0, 1.0, "Essential traffic only. Incident command: declare an incident and follow the service's disaster runbook."),
+                level(100.0, 10.0, 1.2, "Essential traffic only. Incident command: declare an incident and follow the service's disaster runbook."),
             ],
         }
     }

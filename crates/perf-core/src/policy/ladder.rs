@@ -5,7 +5,7 @@
 //! meets (burn rate over 5 minutes; the share of requests over their class's p99 budget in units
 //! of 1 %, so 1 means p99 at its budget; load); a higher level than the current one is
 //! entered immediately. **Down one step at a time.** A level is left only when every signal
-//! has stayed under `recoverFactor` (0.8) of that level's thresholds for `dwell` (1 minute),
+//! has stayed under `recoverFactor` (0.8) of that level's thresholds for `dwell` (15 s),
 //! and at least `dwell` after the level was entered; then the next level down starts its own
 //! dwell. So the ladder never changes level more often than once per dwell on the way down —
 //! the shed load relieving the service cannot make it oscillate — and a signal hovering at a
@@ -149,7 +149,9 @@ impl Ladder {
             };
             self.level -= 1;
             self.since = now_ms;
-            self.calm_since = None;
+            // Calm for the next level down too? Then its dwell starts now.
+            let (below, _) = Self::wanted(&signals, config, config.recover_factor);
+            self.calm_since = (below < self.level).then_some(now_ms);
             self.reason = t.reason.clone();
             return Some(t);
         }

@@ -26,7 +26,7 @@ fn the_ladder_climbs_at_once_and_recovers_one_step_per_dwell() {
         t.reason
     );
     assert_eq!(l.name(), "essential_only");
-    // Calm from 30 s on: one step down per minute of calm, never faster.
+    // Calm from 30 s on: one step down per dwell (15 s) of calm, never faster.
     let mut levels = Vec::new();
     for s in 3..=60 {
         let now = s * 10_000;
@@ -44,10 +44,11 @@ fn the_ladder_climbs_at_once_and_recovers_one_step_per_dwell() {
         "{levels:?}"
     );
     assert!(
-        changes.windows(2).all(|w| w[1].0 - w[0].0 >= 60_000),
+        changes.windows(2).all(|w| w[1].0 - w[0].0 >= 15_000),
         "{changes:?}"
     );
-    assert_eq!(changes[0].0, 90_000, "a minute after the calm began (30 s)");
+    assert_eq!(changes[0].0, 50_000, "the first evaluation 15 s after the calm began (30 s)");
+    assert_eq!(changes[3].0, 110_000, "{changes:?}");
 }
 
 #[test]
@@ -236,26 +237,29 @@ fn the_concurrency_limit_follows_latency_and_load() {
     let mut l = ConcurrencyLimit::new(20.0);
     // Loaded at steady latency: the limit grows by about √limit · 0.2 per update.
     for _ in 0..20 {
-        l.update(20.0, l.limit, &c);
+        l.update(20.0, l.limit, 10_000.0, &c);
     }
     assert!(l.limit > 30.0, "{}", l.limit);
     let grown = l.limit;
     // Idle: no growth.
     for _ in 0..20 {
-        l.update(20.0, 1.0, &c);
+        l.update(20.0, 1.0, 10_000.0, &c);
     }
     assert_eq!(l.limit, grown);
-    // Latency triples. First update by hand: long 20 → 20 + 40/60; gradient
+    // Latency triples. First update by hand: long 20 → 20 + 40 (1 − e^(−10/600)); gradient
     // 1.5 · long / 60; proposed = limit · gradient + √limit; limit = 0.8 limit + 0.2 proposed.
-    let long = l.long_rtt_ms + (60.0 - l.long_rtt_ms) / 60.0;
+    let long = l.long_rtt_ms + (60.0 - l.long_rtt_ms) * (1.0 - (-10_000.0f64 / 600_000.0).exp());
     let gradient = (1.5 * long / 60.0).clamp(0.5, 1.0);
     let want = 0.8 * grown + 0.2 * (grown * gradient + grown.sqrt());
-    l.update(60.0, l.limit, &c);
+    l.update(60.0, l.limit, 10_000.0, &c);
     assert!((l.limit - want).abs() < 1e-9, "{} vs {want}", l.limit);
     for _ in 0..9 {
-        l.update(60.0, l.limit, &c);
+        l.update(60.0, l.limit, 10_000.0, &c);
     }
     assert!(l.limit < grown * 0.7, "{} vs {grown}", l.limit);
     assert!(l.limit >= c.min_concurrency);
+    // A faster answer lowers the no-load latency at once.
+    l.update(10.0, l.limit, 10_000.0, &c);
+    assert_eq!(l.long_rtt_ms, 10.0);
     assert!((l.load() - l.inflight / l.limit).abs() < 1e-12);
 }

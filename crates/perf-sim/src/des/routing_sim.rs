@@ -312,3 +312,94 @@ pub fn run(s: &ScenarioA, kind: RouterKind, seed: u64) -> RunResult {
         completed,
     }
 }
+
+/// The table of scenario A over `seeds` seeds (1, 2, …): per router, mean ± 95 % interval.
+pub fn table(s: &ScenarioA, seeds: u64) -> Vec<[String; 10]> {
+    use super::stats::format_ci;
+    RouterKind::ALL
+        .iter()
+        .map(|&k| {
+            let runs: Vec<RunResult> = (1..=seeds).map(|seed| run(s, k, seed)).collect();
+            let col = |f: &dyn Fn(&RunResult) -> f64, d: usize| {
+                format_ci(&runs.iter().map(f).collect::<Vec<_>>(), d)
+            };
+            let shift = |f: &dyn Fn(&RunResult) -> Option<f64>| {
+                let v: Vec<f64> = runs.iter().filter_map(f).collect();
+                if v.len() < runs.len() {
+                    format!("never in {} of {}", runs.len() - v.len(), runs.len())
+                } else {
+                    format_ci(&v, 1)
+                }
+            };
+            [
+                runs[0].router.to_string(),
+                col(&|r| r.p50, 1),
+                col(&|r| r.p99, 1),
+                col(&|r| r.p999, 1),
+                col(&|r| r.error_rate[2] * 100.0, 2),
+                col(
+                    &|r| (r.error_rate[0] + r.error_rate[1] + r.error_rate[3]) * 100.0 / 3.0,
+                    3,
+                ),
+                col(&|r| r.slow_share * 100.0, 2),
+                shift(&|r| r.slow_shift_s),
+                col(&|r| r.failing_share * 100.0, 2),
+                shift(&|r| r.failing_shift_s),
+            ]
+        })
+        .collect()
+}
+
+/// Column heads of [`table`].
+pub const TABLE_HEADS: [&str; 10] = [
+    "router",
+    "p50 ms",
+    "p99 ms",
+    "p99.9 ms",
+    "errors % (fail-fast phase)",
+    "errors % (other phases)",
+    "slow node share %",
+    "slow: s to shift",
+    "failing node share %",
+    "failing: s to shift",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn short() -> ScenarioA {
+        ScenarioA {
+            duration_s: 40,
+            slow: (3, 10, 20),
+            failing: (7, 20, 30),
+            ..ScenarioA::default()
+        }
+    }
+
+    #[test]
+    fn a_seed_gives_the_same_run() {
+        let s = short();
+        for k in RouterKind::ALL {
+            assert_eq!(run(&s, k, 7), run(&s, k, 7));
+        }
+        assert_ne!(
+            run(&s, RouterKind::PeakEwma, 7),
+            run(&s, RouterKind::PeakEwma, 8)
+        );
+    }
+
+    #[test]
+    fn weights_keep_traffic_off_a_node_that_fails_fast() {
+        let s = short();
+        let ewma = run(&s, RouterKind::PeakEwma, 3);
+        let ours = run(&s, RouterKind::EcosystemPerf, 3);
+        // Peak-EWMA is drawn to the node answering in 1 ms; the weights are not.
+        assert!(ewma.failing_share > 0.1, "{ewma:?}");
+        assert!(
+            ours.error_rate[2] * 2.0 <= ewma.error_rate[2],
+            "{ours:?} vs {ewma:?}"
+        );
+        assert!(ours.failing_shift_s.is_some(), "{ours:?}");
+    }
+}
