@@ -227,6 +227,22 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Discrete-event simulations comparing routers (scenario A) and overload control
+    /// (scenario B), with ecosystem-perf's decisions computed in a closed loop.
+    #[command(
+        after_help = "Example: ecosystem-perf simulate routing --seeds 5\n         ecosystem-perf simulate overload --seeds 5 --format markdown"
+    )]
+    Simulate {
+        /// `routing` (scenario A) or `overload` (scenario B).
+        #[arg(value_parser = ["routing", "overload"])]
+        scenario: String,
+        /// Seeds (1..=N); intervals are 95 % over the seeds.
+        #[arg(long, default_value_t = 5)]
+        seeds: u64,
+        /// Output format.
+        #[arg(long, value_parser = ["table", "markdown"], default_value = "table")]
+        format: String,
+    },
     /// Routing weights per node (the QNET hook).
     Routing {
         #[command(subcommand)]

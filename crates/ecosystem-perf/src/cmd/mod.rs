@@ -14,6 +14,7 @@ mod report;
 mod rollout;
 mod routing;
 mod serve;
+mod simulate;
 mod slo;
 mod tenant;
 
@@ -49,6 +50,11 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Anomaly { action } => anomaly::run(action),
         Command::Capacity { action } => capacity::run(action),
         Command::Routing { action } => routing::run(action),
+        Command::Simulate {
+            scenario,
+            seeds,
+            format,
+        } => simulate::run(&scenario, seeds, &format),
         Command::Policy { action } => policy::run(action),
         Command::Degradation { server, format } => policy::degradation(&server, format),
         Command::Baseline { action } => baseline::run(action),

@@ -47,7 +47,10 @@ fn the_ladder_climbs_at_once_and_recovers_one_step_per_dwell() {
         changes.windows(2).all(|w| w[1].0 - w[0].0 >= 15_000),
         "{changes:?}"
     );
-    assert_eq!(changes[0].0, 50_000, "the first evaluation 15 s after the calm began (30 s)");
+    assert_eq!(
+        changes[0].0, 50_000,
+        "the first evaluation 15 s after the calm began (30 s)"
+    );
     assert_eq!(changes[3].0, 110_000, "{changes:?}");
 }
 

@@ -12,6 +12,7 @@
 //! Time is kept in microseconds; every random draw comes from one seeded generator, so a seed
 //! gives the same run on every machine.
 
+pub mod overload_sim;
 pub mod routers;
 pub mod routing_sim;
 pub mod stats;
