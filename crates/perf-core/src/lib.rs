@@ -13,6 +13,7 @@ pub mod forecast;
 pub mod heavy_hitters;
 pub mod interner;
 pub mod model;
+pub mod numeric;
 pub mod policy;
 pub mod report;
 pub mod resources;

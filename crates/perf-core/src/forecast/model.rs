@@ -1,6 +1,7 @@
 //! The forecasting model (see the module doc of [`super`]).
 
 use crate::compare::trend;
+use crate::numeric::median;
 use serde::Serialize;
 
 const DAY_MS: i64 = 86_400_000;
@@ -97,19 +98,6 @@ pub struct Fitted {
     rho: Vec<f64>,
     /// Sorted out-of-sample errors (transformed scale).
     errors: Vec<f64>,
-}
-
-fn median(v: &mut [f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {

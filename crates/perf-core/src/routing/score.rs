@@ -123,16 +123,7 @@ pub fn recommendation(overall: f64) -> &'static str {
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
+    crate::numeric::median(&mut v)
 }
 
 /// `min(1, reference / own)`; 1 when either is unknown or zero.
