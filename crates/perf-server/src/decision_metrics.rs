@@ -1,6 +1,7 @@
 //! The decisions of this release on `/metrics`, for Grafana and alerting rules: anomaly
 //! detectors and open incidents, rollouts by state with the weight of each running canary,
-//! and the services whose regression alert is firing.
+//! the services whose regression alert is firing, degradation levels and concurrency limits,
+//! and the published routing weight of every node.
 
 use crate::metrics::escape;
 use crate::state::AppState;
@@ -78,6 +79,51 @@ pub fn render(out: &mut String, state: &AppState) -> std::fmt::Result {
             out,
             "ecosystem_perf_regression_firing{{service=\"{}\"}} 1",
             escape(s)
+        )?;
+    }
+    let levels = state
+        .policy
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .levels();
+    writeln!(out, "# HELP ecosystem_perf_degradation_level Degradation ladder level per service (0 normal … 4 essential only).")?;
+    writeln!(out, "# TYPE ecosystem_perf_degradation_level gauge")?;
+    for (svc, level, _) in &levels {
+        writeln!(
+            out,
+            "ecosystem_perf_degradation_level{{service=\"{}\"}} {level}",
+            escape(svc)
+        )?;
+    }
+    writeln!(
+        out,
+        "# HELP ecosystem_perf_concurrency_limit Adaptive concurrency limit per service."
+    )?;
+    writeln!(out, "# TYPE ecosystem_perf_concurrency_limit gauge")?;
+    for (svc, _, limit) in levels.iter().filter(|l| l.2.is_some()) {
+        writeln!(
+            out,
+            "ecosystem_perf_concurrency_limit{{service=\"{}\"}} {:.3}",
+            escape(svc),
+            limit.unwrap_or(0.0)
+        )?;
+    }
+    let weights = state
+        .balancer
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .published();
+    writeln!(
+        out,
+        "# HELP ecosystem_perf_routing_weight Published routing weight per node."
+    )?;
+    writeln!(out, "# TYPE ecosystem_perf_routing_weight gauge")?;
+    for (svc, node, w) in weights {
+        writeln!(
+            out,
+            "ecosystem_perf_routing_weight{{service=\"{}\",node=\"{}\"}} {w:.4}",
+            escape(&svc),
+            escape(&node)
         )?;
     }
     Ok(())

@@ -42,6 +42,17 @@ impl PolicyState {
         self.contexts.get(service).copied()
     }
 
+    /// Every evaluated service with its level and concurrency limit, in name order.
+    pub fn levels(&self) -> Vec<(String, u8, Option<f64>)> {
+        let mut v: Vec<(String, u8, Option<f64>)> = self
+            .ladders
+            .iter()
+            .map(|(s, l)| (s.clone(), l.level, self.limits.get(s).map(|c| c.limit)))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
     /// The degradation level of a service (0 when never evaluated).
     pub fn level(&self, service: &str) -> u8 {
         self.ladders.get(service).map_or(0, |l| l.level)

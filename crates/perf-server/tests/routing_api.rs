@@ -144,6 +144,23 @@ async fn slow_and_failing_nodes_lose_weight_and_recover_with_slow_start() {
     assert!(weight(&r, "n4") < 0.5, "{r}");
     assert!(weight(&r, "n2") > w2, "the slow node recovers: {r}");
 
+    // The weights and the ladder are on /metrics.
+    perf_server::evaluate_cycle(&t.state).unwrap();
+    let (status, bytes) = send(
+        &t.state,
+        axum::http::Request::get("/metrics")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let metrics = String::from_utf8(bytes).unwrap();
+    assert!(
+        metrics.contains("ecosystem_perf_routing_weight{service=\"qnet\",node=\"n4\"} "),
+        "{metrics}"
+    );
+    assert!(metrics.contains("ecosystem_perf_degradation_level{service=\"qnet\"} "));
+
     // All services at once; bad queries.
     let (status, all) = get(&t.state, "/v1/routing/weights").await;
     assert_eq!(status, StatusCode::OK);

@@ -80,6 +80,8 @@ pub struct WeightChange {
 struct NodeState {
     smoothed: f64,
     published: f64,
+    /// The weight answered last (after the ejection limit and the capacity cap).
+    applied: f64,
     streamed: f64,
     recommendation: &'static str,
     ramp_from: Option<i64>,
@@ -233,6 +235,7 @@ impl Balancer {
                 NodeState {
                     smoothed,
                     published,
+                    applied: published,
                     streamed,
                     recommendation: rec,
                     ramp_from,
@@ -275,6 +278,7 @@ impl Balancer {
         for (i, s) in scores.into_iter().enumerate() {
             let w = weights[i].clamp(config.min_weight, config.max_weight);
             if let Some(st) = state.nodes.get_mut(&s.node) {
+                st.applied = w;
                 if (w - st.streamed).abs() >= config.publish_delta {
                     changes.push(WeightChange {
                         service: service.to_string(),
@@ -329,6 +333,21 @@ impl Balancer {
             },
             changes,
         )
+    }
+
+    /// Every node's last answered weight as `(service, node, weight)`, in name order.
+    pub fn published(&self) -> Vec<(String, String, f64)> {
+        let mut v: Vec<(String, String, f64)> = self
+            .services
+            .iter()
+            .flat_map(|(svc, st)| {
+                st.nodes
+                    .iter()
+                    .map(move |(node, n)| (svc.clone(), node.clone(), n.applied))
+            })
+            .collect();
+        v.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        v
     }
 
     /// Forgets the nodes of `service` not in `present` (nodes that left; one that comes back
