@@ -4,7 +4,7 @@
 //!   budget or utilisation, left one step at a time after a dwell time (hysteresis).
 //! - [`concurrency`]: an adaptive concurrency limit per service (Gradient2-style) that says
 //!   how loaded a service is.
-//! - [`decide`]: one decision — proceed, queue_deferral, cache_fallback or reject — from a
+//! - [`mod@decide`]: one decision — proceed, queue_deferral, cache_fallback or reject — from a
 //!   request's priority and cacheability and the service's context; pure and O(1), the call
 //!   a service embeds.
 

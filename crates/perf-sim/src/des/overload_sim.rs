@@ -9,7 +9,7 @@
 //! dequeue while the queue has not been empty within the last 100 ms, else after 100 ms —
 //! packet CoDel's one drop per interval/√n cannot keep up with open-loop arrivals); Gradient2 (reject when in flight ≥ the adaptive limit,
 //! class-blind); ecosystem-perf (the real [`perf_core::policy`] code: each request asks
-//! [`perf_core::policy::decide`] with its priority and the service context — the degradation
+//! [`perf_core::policy::decide()`] with its priority and the service context — the degradation
 //! [`perf_core::policy::Ladder`] updated every second, the same adaptive limit updated every
 //! 100 ms, and the load in flight at that instant — and is admitted on `proceed`).
 //!
