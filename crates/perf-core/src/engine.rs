@@ -333,6 +333,13 @@ impl Engine {
             .unwrap_or_default()
     }
 
+    /// The caller summaries of a service (per-bucket Space-Saving counters).
+    pub fn caller_summaries(&self, service: &str) -> Option<&CallerSummaries> {
+        self.interner
+            .get(service)
+            .and_then(|id| self.callers.get(&id))
+    }
+
     /// The SLOs.
     pub fn slos(&self) -> &crate::slo::SloSet {
         &self.slos

@@ -238,6 +238,11 @@ impl CallerSummaries {
         }
     }
 
+    /// The buckets: start (ms) and the summaries by measure, in [`MEASURES`] order.
+    pub fn buckets(&self) -> impl Iterator<Item = (i64, &[SpaceSaving; 4])> {
+        self.buckets.iter().map(|(start, s)| (*start, s))
+    }
+
     /// Drops buckets that ended before `oldest`.
     pub fn expire(&mut self, oldest: i64, width: i64) {
         while self.buckets.front().is_some_and(|b| b.0 + width <= oldest) {

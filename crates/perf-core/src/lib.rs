@@ -17,6 +17,7 @@ pub mod numeric;
 pub mod policy;
 pub mod report;
 pub mod resources;
+pub mod risk;
 pub mod rollup;
 pub mod routing;
 pub mod sketch;

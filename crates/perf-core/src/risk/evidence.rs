@@ -1,0 +1,159 @@
+//! Per-bucket counts of a service and of each tracked caller, read from an [`Engine`]: the
+//! caller summaries' buckets (5 minutes by default) over the last hour, the service's totals
+//! and p99 per bucket, and which buckets fall inside the given incident windows.
+
+use crate::engine::Engine;
+use crate::error::CoreError;
+use crate::view::Dim;
+use std::collections::BTreeSet;
+
+/// What happened in one bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct BucketCounts {
+    /// Requests.
+    pub requests: f64,
+    /// Failed requests.
+    pub errors: f64,
+    /// Cost.
+    pub cost: f64,
+    /// Requests over their class's p99 budget.
+    pub slow: f64,
+}
+
+/// The service's side.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServiceSeries {
+    /// Service.
+    pub service: String,
+    /// Bucket starts, ms, oldest first.
+    pub starts: Vec<i64>,
+    /// Bucket width, ms.
+    pub width: i64,
+    /// Totals per bucket.
+    pub totals: Vec<BucketCounts>,
+    /// p99 per bucket, ms.
+    pub p99: Vec<Option<f64>>,
+    /// Per anomaly incident, the buckets it overlaps.
+    pub incidents: Vec<Vec<usize>>,
+    /// Buckets during which the service's regression alert fired.
+    pub regression: Vec<usize>,
+}
+
+/// One caller's side, aligned with [`ServiceSeries::starts`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CallerSeries {
+    /// The caller (entity) id.
+    pub caller: String,
+    /// Counts per bucket.
+    pub buckets: Vec<BucketCounts>,
+    /// Largest Space-Saving error of any of its counts (over-count bound).
+    pub max_error: f64,
+}
+
+/// The buckets overlapping `[from, to)`.
+fn overlapping(starts: &[i64], width: i64, from: i64, to: i64) -> Vec<usize> {
+    starts
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| **s < to && **s + width > from)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The evidence of `service` over the buckets of the last `span` before `now`. `incidents` and
+/// `regressions` are time windows `[from, to)`.
+pub fn service_evidence(
+    engine: &Engine,
+    service: &str,
+    now: i64,
+    span: i64,
+    incidents: &[(i64, i64)],
+    regressions: &[(i64, i64)],
+) -> Result<(ServiceSeries, Vec<CallerSeries>), CoreError> {
+    let width = engine.config().heavy_hitters.bucket;
+    let view = engine
+        .views()
+        .first()
+        .ok_or_else(|| CoreError::InvalidQuery("no views".into()))?
+        .def
+        .name
+        .clone();
+    let Some(summaries) = engine.caller_summaries(service) else {
+        return Ok((ServiceSeries::default(), Vec::new()));
+    };
+    let buckets: Vec<_> = summaries
+        .buckets()
+        .filter(|(start, _)| *start + width > now - span && *start <= now)
+        .collect();
+    let starts: Vec<i64> = buckets.iter().map(|b| b.0).collect();
+    let filter = [(Dim::Service, service)];
+    let mut totals = Vec::with_capacity(starts.len());
+    let mut p99 = Vec::with_capacity(starts.len());
+    for s in &starts {
+        let st = engine.query(&view, &filter, *s, s + width)?;
+        totals.push(BucketCounts {
+            requests: st.requests as f64,
+            errors: st.errors as f64,
+            cost: st.cost,
+            slow: st.slow as f64,
+        });
+        p99.push(st.latency.quantile(0.99));
+    }
+    let keys: BTreeSet<&str> = buckets
+        .iter()
+        .flat_map(|(_, s)| {
+            s.iter()
+                .flat_map(|m| m.counters().iter().map(|c| c.key.as_str()))
+        })
+        .collect();
+    let callers = keys
+        .into_iter()
+        .map(|key| {
+            let mut max_error: f64 = 0.0;
+            let series = buckets
+                .iter()
+                .map(|(_, s)| {
+                    let mut get = |m: usize| {
+                        s[m].counters()
+                            .iter()
+                            .find(|c| c.key == key)
+                            .map_or(0.0, |c| {
+                                max_error = max_error.max(c.error);
+                                c.count
+                            })
+                    };
+                    BucketCounts {
+                        requests: get(0),
+                        errors: get(1),
+                        cost: get(2),
+                        slow: get(3),
+                    }
+                })
+                .collect();
+            CallerSeries {
+                caller: key.to_string(),
+                buckets: series,
+                max_error,
+            }
+        })
+        .collect();
+    let series = ServiceSeries {
+        service: service.to_string(),
+        incidents: incidents
+            .iter()
+            .map(|(f, t)| overlapping(&starts, width, *f, *t))
+            .filter(|b| !b.is_empty())
+            .collect(),
+        regression: regressions
+            .iter()
+            .flat_map(|(f, t)| overlapping(&starts, width, *f, *t))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        starts,
+        width,
+        totals,
+        p99,
+    };
+    Ok((series, callers))
+}
