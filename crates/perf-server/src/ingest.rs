@@ -76,8 +76,17 @@ async fn ingest(
             };
             let bounds = worker.bounds();
             let (batch, answer) = match kind {
-                Kind::Events => decode_events(&raw, format, &bounds, limits.max_batch_events)
-                    .map(|(v, a)| (LogBatch::Events(v), a)),
+                Kind::Events => decode_events(&raw, format, &bounds, limits.max_batch_events).map(
+                    |(mut v, a)| {
+                        if worker.config.privacy.hash_callers {
+                            crate::privacy::hash_callers(
+                                worker.config.privacy.key.as_bytes(),
+                                &mut v,
+                            );
+                        }
+                        (LogBatch::Events(v), a)
+                    },
+                ),
                 Kind::Resources => decode_resources(&raw, format, &bounds, limits.max_batch_events)
                     .map(|(v, a)| (LogBatch::Resources(v), a)),
             }

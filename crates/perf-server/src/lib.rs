@@ -14,8 +14,10 @@ pub mod error;
 mod ingest;
 pub mod metrics;
 mod policy;
+pub mod privacy;
 mod query;
 mod query_view;
+mod risk;
 mod routing;
 mod slos;
 pub mod state;
@@ -80,6 +82,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/routing/weights", get(routing::get_weights))
         .route("/v1/policy/evaluate", post(policy::post_evaluate))
         .route("/v1/degradation", get(policy::get_degradation))
+        .route("/v1/risk/signals", get(risk::get_signals))
+        .route("/v1/risk/entities/{id}", get(risk::get_entity))
         .route("/v1/capacity/{service}", get(capacity::get))
         .route("/v1/capacity/{service}/plan", get(capacity::get_plan))
         .route("/v1/capacity/{service}/hpa", get(capacity::get_hpa))
@@ -197,12 +201,14 @@ async fn evaluate_every(state: Arc<AppState>) {
 }
 
 /// One evaluation cycle now: SLOs, anomaly detectors, the degradation ladders and policy
-/// contexts, routing weights (the server runs it every `server.evaluationInterval`).
+/// contexts, routing weights, caller risk (the server runs it every
+/// `server.evaluationInterval`).
 pub fn evaluate_cycle(state: &AppState) -> anyhow::Result<()> {
     slos::evaluate(state)?;
     anomalies::evaluate(state)?;
     policy::evaluate(state)?;
     routing::evaluate_all(state);
+    risk::evaluate(state)?;
     Ok(())
 }
 

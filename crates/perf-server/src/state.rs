@@ -63,6 +63,8 @@ pub struct AppState {
     pub balancer: Mutex<perf_core::routing::Balancer>,
     /// Degradation ladders, concurrency limits and policy contexts per service.
     pub policy: Mutex<crate::policy::PolicyState>,
+    /// Callers whose risk alert is firing.
+    pub risk_firing: Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -133,6 +135,7 @@ impl AppState {
             capacity_firing: Mutex::new(Default::default()),
             balancer: Mutex::new(perf_core::routing::Balancer::new()),
             policy: Mutex::new(Default::default()),
+            risk_firing: Mutex::new(Default::default()),
             anomaly_monitor: Mutex::new(perf_core::anomaly::online::Monitor::new(
                 Default::default(),
             )),

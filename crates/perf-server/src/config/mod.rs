@@ -177,6 +177,12 @@ impl Config {
                 message: message.to_string(),
             }
         })?;
+        if self.privacy.hash_callers && self.privacy.key.chars().count() < 16 {
+            return invalid(
+                "privacy.key",
+                "must be at least 16 characters when hashCallers is on (use ${VAR})".into(),
+            );
+        }
         self.policy.validate().map_err(|e| {
             let text = e.to_string();
             let message = text.split_once(": ").map_or(text.as_str(), |(_, m)| m);

@@ -36,6 +36,18 @@ pub struct Config {
     pub routing: perf_core::routing::RoutingConfig,
     /// Operation policies and the degradation ladder.
     pub policy: perf_core::policy::PolicyConfig,
+    /// Caller identities.
+    pub privacy: PrivacyConfig,
+}
+
+/// `privacy:` section.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct PrivacyConfig {
+    /// Replace every event's caller by a keyed hash at ingest.
+    pub hash_callers: bool,
+    /// The HMAC key (at least 16 characters; use `${VAR}`).
+    pub key: String,
 }
 
 /// A webhook receiver (Alertmanager-compatible JSON payload).
@@ -104,6 +116,7 @@ impl Default for Config {
             gates: perf_core::compare::GateConfig::default(),
             routing: perf_core::routing::RoutingConfig::default(),
             policy: perf_core::policy::PolicyConfig::default(),
+            privacy: PrivacyConfig::default(),
         }
     }
 }
