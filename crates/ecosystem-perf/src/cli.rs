@@ -243,6 +243,11 @@ pub enum Command {
         #[arg(long, value_parser = ["table", "markdown"], default_value = "table")]
         format: String,
     },
+    /// Risk signals per caller (the Qerberos hook).
+    Risk {
+        #[command(subcommand)]
+        action: RiskAction,
+    },
     /// Routing weights per node (the QNET hook).
     Routing {
         #[command(subcommand)]
@@ -571,6 +576,34 @@ pub enum PolicyAction {
         /// A cached or simplified answer is acceptable.
         #[arg(long)]
         cacheable: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// `risk` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RiskAction {
+    /// Callers at or above a risk level, highest score first.
+    #[command(after_help = "Example: ecosystem-perf risk signals --min-level high")]
+    Signals {
+        /// Lowest level listed.
+        #[arg(long, value_parser = ["low", "moderate", "high", "critical"], default_value = "moderate")]
+        min_level: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One caller: score, signals with their evidence, correlations.
+    #[command(after_help = "Example: ecosystem-perf risk show caller-42")]
+    Show {
+        /// Caller (entity) id, as the API shows it (hashed when privacy.hashCallers is on).
+        id: String,
         #[command(flatten)]
         server: ServerArgs,
         /// Output format.

@@ -627,3 +627,60 @@ fn simulate_prints_the_scenario_tables() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn risk_signals_and_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--clock", "event"]);
+    let t0: i64 = 1_767_225_600_000;
+    let mut events = String::new();
+    for minute in 0..60i64 {
+        for i in 0..200i64 {
+            let ts = t0 + minute * 60_000 + i * 300;
+            events.push_str(&format!(
+                "{{\"ts\": {ts}, \"service\": \"qsvc\", \"operation\": \"GET /x\", \"entity\": \"user-{}\", \"latencyMs\": 20, \"cost\": 0.001}}\n",
+                (i * 31 + minute) % 500
+            ));
+            if i % 5 == 0 {
+                let bad = minute >= 52;
+                events.push_str(&format!(
+                    "{{\"ts\": {}, \"service\": \"qsvc\", \"operation\": \"GET /x\", \"entity\": \"mallory\", \"latencyMs\": {}, \"ok\": {}, \"cost\": 0.001}}\n",
+                    ts + 1,
+                    if bad { 900 } else { 25 },
+                    !(bad && i % 10 == 0)
+                ));
+            }
+        }
+    }
+    let file = dir.path().join("callers.ndjson");
+    std::fs::write(&file, events).unwrap();
+    let out = server.cli(&["ingest", file.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = server.cli(&["risk", "signals", "--min-level", "high"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = text(&out);
+    assert!(
+        table.contains("mallory") && table.contains("slow_request_concentration"),
+        "{table}"
+    );
+    assert!(!table.contains("user-"), "{table}");
+    let out = server.cli(&["risk", "show", "mallory", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        ["high", "critical"].contains(&v["riskLevel"].as_str().unwrap()),
+        "{v}"
+    );
+    let out = server.cli(&["risk", "show", "nobody"]);
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -41,6 +41,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
     let (mut scaled_out_early, mut plans) = (false, 0);
     let (mut node_weighted_down, mut node_weight_recovered) = (false, false);
     let (mut ladder_down, mut ladder_back) = (false, false);
+    let mut scraper_flagged = false;
     while Instant::now() < deadline
         && !(throttled_alone
             && paged
@@ -52,8 +53,16 @@ fn the_demo_plays_its_incidents_into_decisions() {
             && burst
             && scaled_out_early
             && node_weight_recovered
-            && ladder_back)
+            && ladder_back
+            && scraper_flagged)
     {
+        if let Some(r) = get(&format!("{url}/v1/risk/signals?minLevel=high")) {
+            scraper_flagged |= r["entities"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|e| e["entityId"] == "caller-scraper");
+        }
         if let Some(d) = get(&format!("{url}/v1/degradation")) {
             let level = d["services"]
                 .as_array()
@@ -157,6 +166,10 @@ fn the_demo_plays_its_incidents_into_decisions() {
     assert!(
         rolled_back,
         "the canary with a p99 regression is rolled back"
+    );
+    assert!(
+        scraper_flagged,
+        "the scripted scraper's slow, costly requests make it a high-risk caller"
     );
     assert!(
         ladder_down && ladder_back,

@@ -40,8 +40,9 @@ fn pick(cum: &[f64], u: f64) -> usize {
         .min(cum.len().saturating_sub(1))
 }
 
-/// An extra request's service and tenant (`None`: drawn as usual), or `None` for a normal one.
-type Forced = Option<(usize, Option<String>)>;
+/// An extra request's service, tenant and caller (`None`: drawn as usual), or `None` for a
+/// normal one.
+type Forced = Option<(usize, Option<String>, Option<String>)>;
 
 /// A seeded generator of events and resource samples.
 pub struct Generator {
@@ -130,21 +131,28 @@ impl Generator {
         for _ in 0..normal {
             plan.push((from + self.rng.random_range(0..dt_ms.max(1)), None));
         }
-        let surges: Vec<(usize, Option<String>, f64)> = self
+        let surges: Vec<(usize, Option<String>, Option<String>, f64)> = self
             .incidents
             .iter()
             .filter(|i| i.active(self.elapsed_ms))
-            .filter_map(|i| i.surge(self.elapsed_ms))
-            .filter_map(|(svc, tenant, share)| {
+            .filter_map(|i| i.surge(self.elapsed_ms).map(|s| (s, i.surge_caller())))
+            .filter_map(|((svc, tenant, share), caller)| {
                 self.eco
                     .services
                     .iter()
                     .position(|s| s.name == svc)
-                    .map(|si| (si, tenant.map(str::to_string), share))
+                    .map(|si| {
+                        (
+                            si,
+                            tenant.map(str::to_string),
+                            caller.map(str::to_string),
+                            share,
+                        )
+                    })
             })
             .collect();
         for (si, svc) in self.eco.services.iter().enumerate() {
-            let extra: f64 = surges.iter().filter(|s| s.0 == si).map(|s| s.2).sum();
+            let extra: f64 = surges.iter().filter(|s| s.0 == si).map(|s| s.3).sum();
             let capacity = svc.node_capacity_rps * svc.nodes.len() as f64;
             self.utilisation[si] = if capacity > 0.0 {
                 (rate * (svc.share + extra) / capacity).min(MAX_UTILISATION)
@@ -152,12 +160,12 @@ impl Generator {
                 0.0
             };
         }
-        for (si, tenant, share) in surges {
+        for (si, tenant, caller, share) in surges {
             let extra = self.poisson(rate * share * dt_ms as f64 / 1000.0);
             for _ in 0..extra {
                 plan.push((
                     from + self.rng.random_range(0..dt_ms.max(1)),
-                    Some((si, tenant.clone())),
+                    Some((si, tenant.clone(), caller.clone())),
                 ));
             }
         }
@@ -181,7 +189,7 @@ impl Generator {
 
     fn event_at(&mut self, ts: i64, forced: Forced) -> Event {
         let si = match &forced {
-            Some((si, _)) => *si,
+            Some((si, _, _)) => *si,
             None => pick(&self.services, self.rng.random()),
         };
         let oi = pick(&self.operations[si], self.rng.random());
@@ -202,8 +210,10 @@ impl Generator {
         let tenant = self.eco.tenants[pick(&self.tenants, self.rng.random())]
             .0
             .clone();
-        e.tenant = Some(forced.and_then(|f| f.1).unwrap_or(tenant));
-        e.entity = Some(format!("caller-{}", pick(&self.callers, self.rng.random())));
+        let (forced_tenant, forced_caller) = forced.map_or((None, None), |f| (f.1, f.2));
+        e.tenant = Some(forced_tenant.unwrap_or(tenant));
+        let caller = format!("caller-{}", pick(&self.callers, self.rng.random()));
+        e.entity = Some(forced_caller.unwrap_or(caller));
         e.ok = !self.rng.random_bool(op.error_rate);
         if let Some(hit) = op.cache_hit_rate {
             let is_hit = self.rng.random_bool(hit);

@@ -16,6 +16,10 @@ pub trait Incident: Send + Sync {
     fn surge(&self, _t_ms: i64) -> Option<(&str, Option<&str>, f64)> {
         None
     }
+    /// The caller of the extra requests (`None`: callers drawn as usual).
+    fn surge_caller(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// One node of a service becomes `factor` times slower.
@@ -198,4 +202,49 @@ impl Incident for TrafficGrowth {
         Some((&self.service, None, self.share * (self.factor(t_ms) - 1.0)))
     }
     fn apply(&self, _e: &mut Event, _u: f64) {}
+}
+
+/// One caller (a scraper, a runaway job) adds slow, costly requests to a service: `share` of
+/// the ecosystem's normal rate, each `slowdown` times slower and `cost_factor` times costlier
+/// than usual, between `from_ms` and `to_ms`.
+#[derive(Debug, Clone)]
+pub struct AbusiveCaller {
+    /// The caller (entity).
+    pub caller: String,
+    /// Service.
+    pub service: String,
+    /// Start, ms after simulation start.
+    pub from_ms: i64,
+    /// End, ms after simulation start.
+    pub to_ms: i64,
+    /// Extra requests as a share of the normal total rate.
+    pub share: f64,
+    /// Latency multiplier of its requests.
+    pub slowdown: f64,
+    /// Cost multiplier of its requests.
+    pub cost_factor: f64,
+}
+
+impl Incident for AbusiveCaller {
+    fn name(&self) -> &str {
+        "abusive caller"
+    }
+    fn active(&self, t: i64) -> bool {
+        (self.from_ms..self.to_ms).contains(&t)
+    }
+    fn surge(&self, _t_ms: i64) -> Option<(&str, Option<&str>, f64)> {
+        Some((&self.service, None, self.share))
+    }
+    fn surge_caller(&self) -> Option<&str> {
+        Some(&self.caller)
+    }
+    fn apply(&self, e: &mut Event, _u: f64) {
+        if e.entity.as_deref() == Some(self.caller.as_str()) {
+            e.latency_ms *= self.slowdown;
+            for s in &mut e.stages {
+                s.1 *= self.slowdown;
+            }
+            e.cost = e.cost.map(|c| c * self.cost_factor);
+        }
+    }
 }

@@ -14,4 +14,6 @@ mod incident;
 
 pub use ecosystem::{demo_ecosystem, Ecosystem, OperationSpec, ServiceSpec, DEMO_MEAN_UTILISATION};
 pub use generator::Generator;
-pub use incident::{Canary, ErrorBurst, Incident, NodeSlowdown, TenantSurge, TrafficGrowth};
+pub use incident::{
+    AbusiveCaller, Canary, ErrorBurst, Incident, NodeSlowdown, TenantSurge, TrafficGrowth,
+};

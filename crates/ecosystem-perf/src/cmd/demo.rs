@@ -5,7 +5,8 @@
 //! Besides the hourly incidents, `qindex` is provisioned for a quarter of its nodes' capacity
 //! at the start and its traffic doubles every hour from minute 10 (up to 3.5×): its capacity
 //! plan asks for more replicas (`GET /v1/capacity/qindex/plan`) about half an hour before its
-//! current headroom falls under the 30 % budget.
+//! current headroom falls under the 30 % budget. From minute 44 to 52 of every hour one caller
+//! (`caller-scraper`) adds slow, costly requests to qnet: its risk rises to high or critical.
 //! Engine time follows the simulated clock (`clock: event`), so an accelerated demo shows
 //! the same numbers a real hour would.
 
@@ -15,7 +16,9 @@ use anyhow::Context;
 use perf_server::config::ClockMode;
 use perf_server::state::LogBatch;
 use perf_server::AppState;
-use perf_sim::{demo_ecosystem, ErrorBurst, Generator, NodeSlowdown, TenantSurge, TrafficGrowth};
+use perf_sim::{
+    demo_ecosystem, AbusiveCaller, ErrorBurst, Generator, NodeSlowdown, TenantSurge, TrafficGrowth,
+};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -147,6 +150,15 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
             to_ms: base + 18 * MINUTE,
             extra_share: 0.4,
             slowdown: 1.8,
+        }));
+        generator.add_incident(Box::new(AbusiveCaller {
+            caller: "caller-scraper".into(),
+            service: "qnet".into(),
+            from_ms: base + 44 * MINUTE,
+            to_ms: base + 52 * MINUTE,
+            share: 0.04,
+            slowdown: 8.0,
+            cost_factor: 20.0,
         }));
         generator.add_incident(Box::new(ErrorBurst {
             service: "qwallet".into(),

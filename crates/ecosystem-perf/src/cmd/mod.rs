@@ -11,6 +11,7 @@ mod ingest;
 mod policy;
 mod query;
 mod report;
+mod risk;
 mod rollout;
 mod routing;
 mod serve;
@@ -50,6 +51,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Anomaly { action } => anomaly::run(action),
         Command::Capacity { action } => capacity::run(action),
         Command::Routing { action } => routing::run(action),
+        Command::Risk { action } => risk::run(action),
         Command::Simulate {
             scenario,
             seeds,

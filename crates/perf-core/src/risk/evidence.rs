@@ -44,8 +44,13 @@ pub struct ServiceSeries {
 pub struct CallerSeries {
     /// The caller (entity) id.
     pub caller: String,
-    /// Counts per bucket.
+    /// Lower bounds per bucket: the Space-Saving count minus its error where tracked, else 0.
+    /// Signals against the caller use these, so an over-count never makes a caller look worse.
     pub buckets: Vec<BucketCounts>,
+    /// Upper bounds per bucket: the count where tracked, else the bucket's Space-Saving floor
+    /// (an untracked caller had at most that much). Comparisons with the caller's own history
+    /// use these, so being untracked earlier never looks like a jump.
+    pub upper: Vec<BucketCounts>,
     /// Largest Space-Saving error of any of its counts (over-count bound).
     pub max_error: f64,
 }
@@ -110,29 +115,33 @@ pub fn service_evidence(
         .into_iter()
         .map(|key| {
             let mut max_error: f64 = 0.0;
-            let series = buckets
-                .iter()
-                .map(|(_, s)| {
-                    let mut get = |m: usize| {
-                        s[m].counters()
-                            .iter()
-                            .find(|c| c.key == key)
-                            .map_or(0.0, |c| {
-                                max_error = max_error.max(c.error);
-                                c.count
-                            })
-                    };
-                    BucketCounts {
-                        requests: get(0),
-                        errors: get(1),
-                        cost: get(2),
-                        slow: get(3),
+            let (mut series, mut upper) = (Vec::new(), Vec::new());
+            for (_, s) in &buckets {
+                let mut get = |m: usize| match s[m].counters().iter().find(|c| c.key == key) {
+                    Some(c) => {
+                        max_error = max_error.max(c.error);
+                        (c.count, c.count)
                     }
-                })
-                .collect();
+                    None => (0.0, s[m].floor()),
+                };
+                let (r, e, c, sl) = (get(0), get(1), get(2), get(3));
+                series.push(BucketCounts {
+                    requests: r.0,
+                    errors: e.0,
+                    cost: c.0,
+                    slow: sl.0,
+                });
+                upper.push(BucketCounts {
+                    requests: r.1,
+                    errors: e.1,
+                    cost: c.1,
+                    slow: sl.1,
+                });
+            }
             CallerSeries {
                 caller: key.to_string(),
                 buckets: series,
+                upper,
                 max_error,
             }
         })

@@ -1,13 +1,15 @@
 //! Signals, correlations and the risk score of one caller of one service.
 //!
 //! "Recent" is the last two buckets (10 minutes by default); "history" the buckets before.
-//! "Others" are the service's totals minus the caller's.
+//! "Others" are the service's totals minus the caller's. The error, slow and cost signals are
+//! judged only when the caller's recent counts are known within 20 % (Space-Saving bounds):
+//! a caller near the bottom of a summary is left alone rather than guessed at.
 //!
 //! | signal | evidence | strength in [0, 1] |
 //! |---|---|---|
-//! | `error_burst` | Wilson 95 % lower bound of the caller's recent error rate minus the others' rate (≥ 10 errors) | excess / 0.25 |
+//! | `error_burst` | Wilson 95 % lower bound of the caller's recent error rate minus the others' rate, when the bound is at least twice the others' rate (≥ 10 errors) | excess / 0.25 |
 //! | `slow_request_concentration` | the same with requests over their p99 budget | excess / 0.25 |
-//! | `cost_spike` | recent cost per request over the others', or the recent cost rate over its own history (the larger), when the caller carries ≥ 1 % of recent cost | (ratio − 2) / 8 |
+//! | `cost_spike` | recent cost per request over the others', or the recent cost rate over its own history (≥ 15 minutes of it) at its upper bound (untracked buckets at their floor), the larger, when the caller carries ≥ 1 % of recent cost | (ratio − 2) / 8 |
 //! | `anomaly_cluster` | share of the service's requests during anomaly incidents over its share outside them ("lift"), for incidents where it carried ≥ 2 % | (lift − 1) / 3 × min(1, incidents / 2) |
 //! | `performance_regression` | the same over the buckets when the service's regression alert fired | (lift − 1) / 3 |
 //!
@@ -130,6 +132,11 @@ fn excess(bad: f64, total: f64, others_bad: f64, others_total: f64) -> f64 {
     } else {
         0.0
     };
+    // A concentration: at least twice the others' rate, not a service-wide condition that the
+    // caller merely shares.
+    if lower < 2.0 * others {
+        return 0.0;
+    }
     (lower - others).max(0.0)
 }
 
@@ -196,9 +203,27 @@ pub fn evaluate_caller(svc: &ServiceSeries, caller: &CallerSeries) -> EntityRisk
     let n = svc.starts.len();
     let split = n.saturating_sub(RECENT_BUCKETS);
     let recent_c = sum(&caller.buckets[split..]);
+    // Rates against the caller divide a lower bound by an upper bound, so they are lower
+    // bounds too (a ratio of two lower bounds would not be).
+    let recent_up = if caller.upper.len() == caller.buckets.len() {
+        sum(&caller.upper[split..])
+    } else {
+        recent_c
+    };
+    let recent_requests_up = recent_up.requests;
+    // A rate is judged only when both of its counts are known within 20 % (a caller near the
+    // bottom of a summary has wide bounds and is left alone rather than guessed at).
+    let certain = |lower: f64, upper: f64| upper > 0.0 && upper - lower <= 0.2 * upper;
+    let requests_known = certain(recent_c.requests, recent_up.requests);
     let recent_s = sum(&svc.totals[split..]);
     let others = minus(recent_s, recent_c);
     let history_c = sum(&caller.buckets[..split]);
+    // Its own history at the most it can have been (untracked buckets at their floor).
+    let history_up = if caller.upper.len() == caller.buckets.len() {
+        sum(&caller.upper[..split])
+    } else {
+        history_c
+    };
     let recent_span = (n - split).max(1) as f64;
     let history_span = split.max(1) as f64;
     let mut signals = Vec::new();
@@ -245,16 +270,25 @@ pub fn evaluate_caller(svc: &ServiceSeries, caller: &CallerSeries) -> EntityRisk
         0.0
     };
     let cpr = |b: BucketCounts| (b.requests > 0.0).then(|| b.cost / b.requests);
-    let vs_others = match (cpr(recent_c), cpr(others)) {
+    let caller_cpr = BucketCounts {
+        requests: recent_requests_up,
+        ..recent_c
+    };
+    let vs_others = match (cpr(caller_cpr), cpr(others)) {
         (Some(a), Some(b)) if b > 0.0 => a / b,
         _ => 0.0,
     };
-    let vs_history = if history_c.cost > 0.0 {
-        (recent_c.cost / recent_span) / (history_c.cost / history_span)
+    // Its own history needs 15 minutes (three buckets) to compare with.
+    let vs_history = if split >= 3 && history_up.cost > 0.0 {
+        (recent_c.cost / recent_span) / (history_up.cost / history_span)
     } else {
         0.0
     };
-    if cost_share >= 0.01 && recent_c.requests >= MIN_EVENTS {
+    if cost_share >= 0.01
+        && recent_c.requests >= MIN_EVENTS
+        && requests_known
+        && certain(recent_c.cost, recent_up.cost)
+    {
         let ratio = vs_others.max(vs_history);
         push(
             "cost_spike",
@@ -291,7 +325,7 @@ pub fn evaluate_caller(svc: &ServiceSeries, caller: &CallerSeries) -> EntityRisk
     let pts: Vec<(f64, f64)> = (0..n)
         .filter_map(|i| svc.p99[i].map(|p| (caller.buckets[i].cost, p)))
         .collect();
-    let cost_increase = if history_c.cost > 0.0 {
+    let cost_increase = if vs_history > 0.0 {
         vs_history - 1.0
     } else {
         0.0
@@ -327,7 +361,7 @@ pub fn evaluate_caller(svc: &ServiceSeries, caller: &CallerSeries) -> EntityRisk
     let evidence = serde_json::json!({
         "service": svc.service,
         "requests": all.requests,
-        "requestRateChange": if history_c.requests > 0.0 { (recent_c.requests / recent_span) / (history_c.requests / history_span) - 1.0 } else { 0.0 },
+        "requestRateChange": if history_up.requests > 0.0 { (recent_c.requests / recent_span) / (history_up.requests / history_span) - 1.0 } else { 0.0 },
         "errorRate": all.errors / all.requests.max(1.0),
         "slowShare": all.slow / all.requests.max(1.0),
         "costPerRequest": all.cost / all.requests.max(1.0),

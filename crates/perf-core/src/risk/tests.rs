@@ -171,11 +171,13 @@ fn synthetic(
         b.slow = slow_recent;
         b.cost = cost_recent;
     }
+    let upper = buckets.clone();
     (
         svc,
         CallerSeries {
             caller: "c".into(),
             buckets,
+            upper,
             max_error: 0.0,
         },
     )
@@ -228,4 +230,45 @@ fn memory_does_not_grow_with_the_number_of_callers() {
         "{small} → {large} bytes"
     );
     assert!(large < 12 * 4 * 64 * 120, "{large} bytes");
+}
+
+#[test]
+fn space_saving_bounds_hold_per_bucket_on_a_zipf_stream() {
+    use std::collections::HashMap;
+    let mut s = crate::heavy_hitters::CallerSummaries::default();
+    let mut truth: HashMap<(i64, String), [f64; 4]> = HashMap::new();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for i in 0..200_000i64 {
+        let rank = (5_000f64.powf(rnd())) as u64;
+        let key = format!("caller-{rank}");
+        let ts = T0 + i * 3; // 10 minutes: two buckets
+        let (failed, slow) = (rnd() < 0.25, rnd() < 0.43);
+        s.record(64, 300_000, ts, &key, failed, 0.001, slow);
+        let b = ts.div_euclid(300_000) * 300_000;
+        let t = truth.entry((b, key)).or_default();
+        t[0] += 1.0;
+        t[1] += f64::from(u8::from(failed));
+        t[2] += 0.001;
+        t[3] += f64::from(u8::from(slow));
+    }
+    for (start, sums) in s.buckets() {
+        for (m, summary) in sums.iter().enumerate() {
+            for c in summary.counters() {
+                let t = truth.get(&(start, c.key.clone())).map_or(0.0, |t| t[m]);
+                assert!(
+                    c.count - c.error <= t + 1e-9 && t <= c.count + 1e-9,
+                    "measure {m}, {}: count {} error {} truth {t}",
+                    c.key,
+                    c.count,
+                    c.error
+                );
+            }
+        }
+    }
 }

@@ -1,0 +1,100 @@
+//! `risk signals` (callers at or above a level) and `risk show ID` (one caller's signals,
+//! evidence and correlations), from the server.
+
+use crate::cli::{Format, RiskAction};
+use crate::exit::OK;
+
+fn signal_summary(e: &serde_json::Value) -> String {
+    e["signals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            format!(
+                "{} {} ×{} ({})",
+                s["type"].as_str().unwrap_or(""),
+                s["severity"].as_str().unwrap_or(""),
+                s["count"],
+                s["service"].as_str().unwrap_or("")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs a `risk` subcommand.
+pub fn run(action: RiskAction) -> anyhow::Result<i32> {
+    match action {
+        RiskAction::Signals {
+            min_level,
+            server,
+            format,
+        } => {
+            let client = crate::client::ApiClient::new(&server)?;
+            let v: serde_json::Value =
+                client.get(&format!("/v1/risk/signals?minLevel={min_level}"))?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&v)?),
+                Format::Table => {
+                    let mut t = crate::tables::new_table(&["caller", "level", "score", "signals"]);
+                    for e in v["entities"].as_array().into_iter().flatten() {
+                        t.add_row(vec![
+                            e["entityId"].as_str().unwrap_or("").to_string(),
+                            e["riskLevel"].as_str().unwrap_or("").to_string(),
+                            format!("{:.0}", e["riskScore"].as_f64().unwrap_or(0.0)),
+                            signal_summary(e),
+                        ]);
+                    }
+                    println!(
+                        "{} tracked callers (heavy hitters of the last hour); at or above {min_level}:",
+                        v["trackedCallers"]
+                    );
+                    println!("{t}");
+                }
+            }
+            Ok(OK)
+        }
+        RiskAction::Show { id, server, format } => {
+            let client = crate::client::ApiClient::new(&server)?;
+            let path = format!("/v1/risk/entities/{}", crate::client::encode_component(&id));
+            let e: serde_json::Value = client.get(&path)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&e)?),
+                Format::Table => {
+                    println!(
+                        "{}: {} ({:.0} / 100)",
+                        e["entityId"].as_str().unwrap_or(""),
+                        e["riskLevel"].as_str().unwrap_or(""),
+                        e["riskScore"].as_f64().unwrap_or(0.0)
+                    );
+                    let mut t = crate::tables::new_table(&[
+                        "signal", "severity", "count", "service", "evidence",
+                    ]);
+                    for s in e["signals"].as_array().into_iter().flatten() {
+                        t.add_row(vec![
+                            s["type"].as_str().unwrap_or("").to_string(),
+                            s["severity"].as_str().unwrap_or("").to_string(),
+                            s["count"].to_string(),
+                            s["service"].as_str().unwrap_or("").to_string(),
+                            s["evidence"].to_string(),
+                        ]);
+                    }
+                    println!("{t}");
+                    for c in e["correlations"].as_array().into_iter().flatten() {
+                        println!(
+                            "- {} on {}: rank correlation {:.2}, cost +{:.0} %",
+                            c["type"].as_str().unwrap_or(""),
+                            c["service"].as_str().unwrap_or(""),
+                            c["rankCorrelation"].as_f64().unwrap_or(0.0),
+                            c["costIncrease"].as_f64().unwrap_or(0.0) * 100.0
+                        );
+                    }
+                    for ev in e["evidence"].as_array().into_iter().flatten() {
+                        println!("- evidence: {ev}");
+                    }
+                }
+            }
+            Ok(OK)
+        }
+    }
+}
