@@ -26,7 +26,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
             "--rps",
             "150",
             "--duration",
-            "75",
+            "95",
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
@@ -34,7 +34,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(85);
+    let deadline = Instant::now() + Duration::from_secs(105);
     let (mut throttled_alone, mut paged, mut resolved) = (false, false, false);
     let (mut completed, mut rolled_back, mut promoted) = (false, false, false);
     let (mut slow_node, mut surge, mut burst) = (false, false, false);

@@ -6,7 +6,7 @@
 //! at the start and its traffic doubles every hour from minute 10 (up to 3.5×): its capacity
 //! plan asks for more replicas (`GET /v1/capacity/qindex/plan`) about half an hour before its
 //! current headroom falls under the 30 % budget. From minute 44 to 52 of every hour one caller
-//! (`caller-scraper`) adds slow, costly requests to qnet: its risk rises to high or critical.
+//! (`caller-scraper`) adds slow, costly requests to qindex: its risk rises to high or critical.
 //! Engine time follows the simulated clock (`clock: event`), so an accelerated demo shows
 //! the same numbers a real hour would.
 
@@ -153,10 +153,10 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
         }));
         generator.add_incident(Box::new(AbusiveCaller {
             caller: "caller-scraper".into(),
-            service: "qnet".into(),
+            service: "qindex".into(),
             from_ms: base + 44 * MINUTE,
             to_ms: base + 52 * MINUTE,
-            share: 0.04,
+            share: 0.02,
             slowdown: 8.0,
             cost_factor: 20.0,
         }));
