@@ -12,6 +12,19 @@ fn text(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Writes NDJSON `events` next to the server's data and ingests them with the CLI.
+fn ingest_ndjson(server: &Server, dir: &std::path::Path, name: &str, events: String) {
+    let file = dir.join(name);
+    std::fs::write(&file, events).unwrap();
+    let out = server.cli(&["ingest", file.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn ingest_status_profile_against_a_real_server() {
     let dir = tempfile::tempdir().unwrap();
@@ -413,15 +426,7 @@ fn capacity_show_plan_and_cost_read_the_server() {
             ));
         }
     }
-    let file = dir.path().join("grow.ndjson");
-    std::fs::write(&file, events).unwrap();
-    let out = server.cli(&["ingest", file.to_str().unwrap()]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ingest_ndjson(&server, dir.path(), "grow.ndjson", events);
     let end = t0 + 40 * 60_000 - 1_000;
     let resources = format!(
         "[{{\"ts\": {end}, \"service\": \"grow\", \"node\": \"a\", \"capacityRps\": 4.0}},
@@ -501,10 +506,7 @@ fn routing_weights_as_a_table_and_for_proxies() {
             ));
         }
     }
-    let file = dir.path().join("nodes.ndjson");
-    std::fs::write(&file, events).unwrap();
-    let out = server.cli(&["ingest", file.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0));
+    ingest_ndjson(&server, dir.path(), "nodes.ndjson", events);
 
     let out = server.cli(&["routing", "weights", "qnet"]);
     assert_eq!(
@@ -652,15 +654,7 @@ fn risk_signals_and_show() {
             }
         }
     }
-    let file = dir.path().join("callers.ndjson");
-    std::fs::write(&file, events).unwrap();
-    let out = server.cli(&["ingest", file.to_str().unwrap()]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ingest_ndjson(&server, dir.path(), "callers.ndjson", events);
 
     let out = server.cli(&["risk", "signals", "--min-level", "high"]);
     assert_eq!(
