@@ -41,7 +41,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
     let (mut scaled_out_early, mut plans) = (false, 0);
     let (mut node_weighted_down, mut node_weight_recovered) = (false, false);
     let (mut ladder_down, mut ladder_back) = (false, false);
-    let mut scraper_flagged = false;
+    let (mut scraper_flagged, mut ordinary_high) = (false, Vec::new());
     while Instant::now() < deadline
         && !(throttled_alone
             && paged
@@ -57,11 +57,13 @@ fn the_demo_plays_its_incidents_into_decisions() {
             && scraper_flagged)
     {
         if let Some(r) = get(&format!("{url}/v1/risk/signals?minLevel=high")) {
-            scraper_flagged |= r["entities"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|e| e["entityId"] == "caller-scraper");
+            for e in r["entities"].as_array().into_iter().flatten() {
+                match e["entityId"].as_str() {
+                    Some("caller-scraper") => scraper_flagged = true,
+                    Some(other) => ordinary_high.push(other.to_string()),
+                    None => {}
+                }
+            }
         }
         if let Some(d) = get(&format!("{url}/v1/degradation")) {
             let level = d["services"]
@@ -170,6 +172,10 @@ fn the_demo_plays_its_incidents_into_decisions() {
     assert!(
         scraper_flagged,
         "the scripted scraper's slow, costly requests make it a high-risk caller"
+    );
+    assert!(
+        ordinary_high.is_empty(),
+        "ordinary callers stay under high: {ordinary_high:?}"
     );
     assert!(
         ladder_down && ladder_back,

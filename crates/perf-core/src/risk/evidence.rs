@@ -119,8 +119,10 @@ pub fn service_evidence(
             for (_, s) in &buckets {
                 let mut get = |m: usize| match s[m].counters().iter().find(|c| c.key == key) {
                     Some(c) => {
+                        // Space-Saving over-counts by at most `error`: the true count lies in
+                        // [count − error, count].
                         max_error = max_error.max(c.error);
-                        (c.count, c.count)
+                        ((c.count - c.error).max(0.0), c.count)
                     }
                     None => (0.0, s[m].floor()),
                 };

@@ -240,29 +240,37 @@ pub fn evaluate_caller(svc: &ServiceSeries, caller: &CallerSeries) -> EntityRisk
             });
         }
     };
-    let e = excess(
-        recent_c.errors,
-        recent_c.requests,
-        others.errors,
-        others.requests,
-    );
+    let e = if requests_known && certain(recent_c.errors, recent_up.errors) {
+        excess(
+            recent_c.errors,
+            recent_requests_up,
+            others.errors,
+            others.requests,
+        )
+    } else {
+        0.0
+    };
     push(
         "error_burst",
         e / 0.25,
         recent_c.errors,
-        serde_json::json!({"errors": recent_c.errors, "requests": recent_c.requests, "othersErrorRate": others.errors / others.requests.max(1.0), "excess": e}),
+        serde_json::json!({"errors": recent_c.errors, "requests": recent_requests_up, "othersErrorRate": others.errors / others.requests.max(1.0), "excess": e}),
     );
-    let s = excess(
-        recent_c.slow,
-        recent_c.requests,
-        others.slow,
-        others.requests,
-    );
+    let s = if requests_known && certain(recent_c.slow, recent_up.slow) {
+        excess(
+            recent_c.slow,
+            recent_requests_up,
+            others.slow,
+            others.requests,
+        )
+    } else {
+        0.0
+    };
     push(
         "slow_request_concentration",
         s / 0.25,
         recent_c.slow,
-        serde_json::json!({"slow": recent_c.slow, "requests": recent_c.requests, "othersSlowShare": others.slow / others.requests.max(1.0), "excess": s}),
+        serde_json::json!({"slow": recent_c.slow, "requests": recent_requests_up, "othersSlowShare": others.slow / others.requests.max(1.0), "excess": s}),
     );
     let cost_share = if recent_s.cost > 0.0 {
         recent_c.cost / recent_s.cost

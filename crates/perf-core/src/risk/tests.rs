@@ -272,3 +272,20 @@ fn space_saving_bounds_hold_per_bucket_on_a_zipf_stream() {
         }
     }
 }
+
+#[test]
+fn evidence_takes_space_saving_counts_at_their_bounds() {
+    let mut engine = Engine::new(EngineConfig::default()).unwrap();
+    // 100 callers with one slow request each fill the slow summary (k = 64); "late" comes
+    // last with one slow request and replaces a counter of 1: count 2, error 1.
+    let mut batch: Vec<Event> = (0..100)
+        .map(|i| event(T0 + i * 100, &format!("user-{i}"), 900.0, true, 0.001))
+        .collect();
+    batch.push(event(T0 + 20_000, "late", 900.0, true, 0.001));
+    engine.ingest(&batch, T0 + 30_000);
+    let (_, callers) = service_evidence(&engine, "qsvc", T0 + 30_000, 60 * MIN, &[], &[]).unwrap();
+    let late = callers.iter().find(|c| c.caller == "late").unwrap();
+    assert_eq!(late.buckets[0].slow, 1.0, "count − error");
+    assert_eq!(late.upper[0].slow, 2.0, "count");
+    assert_eq!(late.max_error, 1.0);
+}
