@@ -33,7 +33,6 @@ pub struct PolicyState {
     ladders: HashMap<String, Ladder>,
     limits: HashMap<String, ConcurrencyLimit>,
     contexts: HashMap<String, ServiceContext>,
-    firing: std::collections::BTreeSet<String>,
 }
 
 impl PolicyState {
@@ -197,11 +196,6 @@ pub fn evaluate(state: &AppState) -> anyhow::Result<()> {
                 path: "/v1/degradation".into(),
             };
             crate::webhooks::raise(state, "degradation", &svc, &notice, now)?;
-            if t.to > 0 {
-                ps.firing.insert(svc.clone());
-            } else {
-                ps.firing.remove(&svc);
-            }
         }
     }
     Ok(())

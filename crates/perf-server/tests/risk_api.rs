@@ -76,7 +76,7 @@ async fn a_misbehaving_caller_rises_and_its_name_stays_hidden() {
     perf_server::evaluate_cycle(&t.state).unwrap();
     let (_, alerts) = get(&t.state, "/v1/alerts").await;
     assert!(
-        alerts.to_string().contains("EcosystemPerfCallerRisk") || alerts.to_string().contains(&id),
+        alerts.to_string().contains("EcosystemPerfCallerRisk") && alerts.to_string().contains(&id),
         "{alerts}"
     );
 
