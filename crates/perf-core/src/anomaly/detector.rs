@@ -28,6 +28,8 @@
 //!
 //! State: 264 profile bins (f64) plus ~40 scalars: about 2.5 KB (`Detector::STATE_BYTES`).
 
+use super::novelty::EventMemory;
+use super::records::Records;
 use serde::{Deserialize, Serialize};
 
 const DAY_MS: i64 = 86_400_000;
@@ -49,6 +51,10 @@ const MIN_MEDIUM_SPREAD: f64 = 0.05;
 const MIN_ALERT_SURPRISE: f64 = 6.0;
 /// How fast the recent largest surprise fades (per point).
 const PEAK_DECAY: f64 = 0.9;
+/// Tail probability given to a record that counts (score 0.6).
+const RECORD_TAIL: f64 = 1e-6;
+/// Scores from which a moment's shape is compared with earlier ones and remembered.
+const LEARN_LEVEL: f64 = 0.3;
 /// Points after an alert during which scores are held at zero.
 const REFRACTORY_POINTS: u32 = 45;
 
@@ -136,6 +142,8 @@ pub struct Detector {
     med_var: f64,
     refractory_left: u32,
     peak: f64,
+    events: EventMemory,
+    records: Records,
 }
 
 impl Detector {
@@ -163,6 +171,8 @@ impl Detector {
             med_var: 0.1,
             refractory_left: 0,
             peak: 0.0,
+            events: EventMemory::default(),
+            records: Records::new(0.0, 0),
         }
     }
 
@@ -192,6 +202,7 @@ impl Detector {
         if self.n == 0 {
             self.prev = x;
             self.level = x;
+            self.records = Records::new(x, ts_ms);
             self.magnitude = x.abs();
             self.daily.update(ts_ms, x, 1.0);
             self.weekly.update(ts_ms, x, 1.0);
@@ -232,9 +243,21 @@ impl Detector {
         q = q.min(crate::compare::normal::sf(
             (self.medium - self.med_mean) / medium_spread,
         ));
+        // Somewhere the series has never been, after days within its range.
+        if self.records.is_news(x, self.n, ts_ms) {
+            q = q.min(RECORD_TAIL);
+        }
         let mut score = (q.max(1e-300).ln() / 1e-10f64.ln()).clamp(0.0, 1.0);
         if self.n < WARMUP {
             score = 0.0;
+        }
+        // A surprising moment shaped like an earlier one is not news.
+        if score >= LEARN_LEVEL {
+            let shape = self.events.shape(x, scale);
+            if let Some(novelty) = self.events.novelty(&shape) {
+                score *= novelty.min(1.0);
+            }
+            self.events.learn(shape, self.n);
         }
         if self.refractory_left > 0 {
             self.refractory_left -= 1;
@@ -284,6 +307,8 @@ impl Detector {
         self.daily.update(ts_ms, x, 0.1);
         self.weekly.update(ts_ms, x, 0.2);
         self.prev = x;
+        self.events.push(x);
+        self.records.update(x, self.n, ts_ms);
         self.last_ts = Some(ts_ms);
         self.n += 1;
         Scored {

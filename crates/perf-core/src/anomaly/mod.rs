@@ -4,6 +4,8 @@
 
 pub mod cluster;
 pub mod detector;
+pub mod novelty;
+pub mod records;
 pub mod online;
 pub mod series;
 
