@@ -29,7 +29,7 @@
 //! State: 264 profile bins (f64) plus ~40 scalars: about 2.5 KB (`Detector::STATE_BYTES`).
 
 use super::novelty::EventMemory;
-use super::records::Records;
+use super::records::{News, Records};
 use serde::{Deserialize, Serialize};
 
 const DAY_MS: i64 = 86_400_000;
@@ -61,7 +61,9 @@ const REFRACTORY_POINTS: u32 = 45;
 /// Per-phase exponentially weighted values.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Profile {
-    values: Vec<f64>,
+    /// f32: a profile is a smoothed level, 7 significant digits are plenty, and the state
+    /// stays under 4 KB.
+    values: Vec<f32>,
     seen: Vec<bool>,
     span_ms: i64,
 }
@@ -82,15 +84,16 @@ impl Profile {
 
     fn predict(&self, ts_ms: i64) -> Option<f64> {
         let b = self.bin(ts_ms);
-        self.seen[b].then_some(self.values[b])
+        self.seen[b].then_some(f64::from(self.values[b]))
     }
 
     fn update(&mut self, ts_ms: i64, x: f64, alpha: f64) {
         let b = self.bin(ts_ms);
         if self.seen[b] {
-            self.values[b] += alpha * (x - self.values[b]);
+            let v = f64::from(self.values[b]);
+            self.values[b] = (v + alpha * (x - v)) as f32;
         } else {
-            self.values[b] = x;
+            self.values[b] = x as f32;
             self.seen[b] = true;
         }
     }
@@ -148,7 +151,9 @@ pub struct Detector {
 
 impl Detector {
     /// Approximate bytes of state per series.
-    pub const STATE_BYTES: usize = (DAY_BINS + WEEK_BINS) * 9 + std::mem::size_of::<Detector>();
+    pub const STATE_BYTES: usize =
+        (DAY_BINS + WEEK_BINS) * 5 + std::mem::size_of::<Detector>() + EventMemory::STATE_BYTES
+            - std::mem::size_of::<EventMemory>();
 
     /// A detector with no history.
     pub fn new(config: DetectorConfig) -> Self {
@@ -244,7 +249,8 @@ impl Detector {
             (self.medium - self.med_mean) / medium_spread,
         ));
         // Somewhere the series has never been, after days within its range.
-        if self.records.is_news(x, self.n, ts_ms) {
+        let record = self.records.news(x, self.n, ts_ms);
+        if record != News::None {
             q = q.min(RECORD_TAIL);
         }
         let mut score = (q.max(1e-300).ln() / 1e-10f64.ln()).clamp(0.0, 1.0);
@@ -274,7 +280,8 @@ impl Detector {
         } else {
             self.peak.max(surprise) * PEAK_DECAY
         };
-        let is_anomaly = flagged && self.peak.max(surprise) >= MIN_ALERT_SURPRISE;
+        let is_anomaly =
+            flagged && (self.peak.max(surprise) >= MIN_ALERT_SURPRISE || record == News::Continued);
 
         // Learn.
         let a_err = if self.n < 200 { 0.05 } else { 0.01 };

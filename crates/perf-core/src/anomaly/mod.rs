@@ -5,8 +5,8 @@
 pub mod cluster;
 pub mod detector;
 pub mod novelty;
-pub mod records;
 pub mod online;
+pub mod records;
 pub mod series;
 
 pub use detector::{Detector, DetectorConfig, Scored};

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 /// Points in a shape (the surprising point and the ones before it).
 pub const WIDTH: usize = 12;
 /// Shapes remembered; the least recently seen one is forgotten first.
-pub const CAPACITY: usize = 16;
+pub const CAPACITY: usize = 32;
 /// Deviations up to this many typical residuals count as noise in a shape.
 const NOISE: f64 = 4.0;
 /// Two shapes match when no point differs by more than this on the compressed scale
@@ -47,7 +47,8 @@ fn distinct(shape: &[f32]) -> bool {
 pub struct EventMemory {
     recent: Vec<f64>,
     head: usize,
-    shapes: Vec<Vec<f32>>,
+    /// Remembered shapes, `WIDTH` values each, one after the other.
+    shapes: Vec<f32>,
     last_seen: Vec<u64>,
 }
 
@@ -63,6 +64,11 @@ impl Default for EventMemory {
 }
 
 impl EventMemory {
+    /// Bytes of state at full memory: the ring of recent values, the shapes and their last
+    /// use (heap), and the struct itself.
+    pub const STATE_BYTES: usize =
+        WIDTH * 8 + CAPACITY * (WIDTH * 4 + 8) + std::mem::size_of::<EventMemory>();
+
     /// Records a value (call for every point, after judging it).
     pub fn push(&mut self, x: f64) {
         self.recent[self.head] = x;
@@ -98,7 +104,7 @@ impl EventMemory {
 
     fn nearest(&self, shape: &[f32]) -> Option<(usize, f64)> {
         self.shapes
-            .iter()
+            .chunks_exact(WIDTH)
             .enumerate()
             .map(|(k, s)| {
                 let d = s
@@ -119,20 +125,21 @@ impl EventMemory {
         }
         match self.nearest(&shape) {
             Some((k, d)) if d < MATCH => {
-                for (a, b) in self.shapes[k].iter_mut().zip(&shape) {
+                let stored = &mut self.shapes[k * WIDTH..(k + 1) * WIDTH];
+                for (a, b) in stored.iter_mut().zip(&shape) {
                     *a += 0.5 * (b - *a);
                 }
                 self.last_seen[k] = n;
             }
-            _ if self.shapes.len() < CAPACITY => {
-                self.shapes.push(shape);
+            _ if self.last_seen.len() < CAPACITY => {
+                self.shapes.extend_from_slice(&shape);
                 self.last_seen.push(n);
             }
             _ => {
-                let oldest = (0..self.shapes.len())
+                let oldest = (0..self.last_seen.len())
                     .min_by_key(|&k| self.last_seen[k])
                     .unwrap_or(0);
-                self.shapes[oldest] = shape;
+                self.shapes[oldest * WIDTH..(oldest + 1) * WIDTH].copy_from_slice(&shape);
                 self.last_seen[oldest] = n;
             }
         }

@@ -27,6 +27,17 @@ pub const RUN_POINTS: u64 = 50;
 /// A record counts when it beats the previous extreme by this share of the range.
 pub const MARGIN: f64 = 0.02;
 
+/// What a value is to the records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum News {
+    /// Not a record that counts.
+    None,
+    /// The first record after the previous one stood (a single point: weak on its own).
+    First,
+    /// A further record of a run that started within [`RUN_POINTS`] (the climb goes on).
+    Continued,
+}
+
 /// One side's record (the highest or the lowest value so far).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Record {
@@ -54,12 +65,18 @@ impl Record {
         n.saturating_sub(self.at) >= QUIET_POINTS && ts_ms.saturating_sub(self.ts_ms) >= QUIET_MS
     }
 
-    /// Whether a record set now belongs to a run that counts.
-    fn in_counting_run(&self, n: u64, ts_ms: i64) -> bool {
-        self.starts_run(n, ts_ms)
-            || self
-                .run_start
-                .is_some_and(|start| n.saturating_sub(start) <= RUN_POINTS)
+    /// What a record set now at point `n` would be.
+    fn kind(&self, n: u64, ts_ms: i64) -> News {
+        if self.starts_run(n, ts_ms) {
+            News::First
+        } else if self
+            .run_start
+            .is_some_and(|start| n.saturating_sub(start) <= RUN_POINTS)
+        {
+            News::Continued
+        } else {
+            News::None
+        }
     }
 
     fn set(&mut self, value: f64, n: u64, ts_ms: i64) {
@@ -89,14 +106,19 @@ impl Records {
     }
 
     /// Whether `x` at point `n`, time `ts_ms` is a record that counts (see the module doc).
-    pub fn is_news(&self, x: f64, n: u64, ts_ms: i64) -> bool {
+    pub fn news(&self, x: f64, n: u64, ts_ms: i64) -> News {
         let range = self.high.value - self.low.value;
         if range <= 0.0 {
-            return false;
+            return News::None;
         }
         let margin = MARGIN * range;
-        (x > self.high.value + margin && self.high.in_counting_run(n, ts_ms))
-            || (x < self.low.value - margin && self.low.in_counting_run(n, ts_ms))
+        if x > self.high.value + margin {
+            self.high.kind(n, ts_ms)
+        } else if x < self.low.value - margin {
+            self.low.kind(n, ts_ms)
+        } else {
+            News::None
+        }
     }
 
     /// Learns `x` at point `n`, time `ts_ms`.
@@ -119,26 +141,37 @@ mod tests {
     #[test]
     fn a_record_after_days_in_range_is_news_and_its_climb_for_a_while() {
         let mut r = Records::new(10.0, 0);
-        assert!(!r.is_news(20.0, 1, HOUR), "no range yet");
+        assert_eq!(r.news(20.0, 1, HOUR), News::None, "no range yet");
         r.update(0.0, 1, HOUR);
-        assert!(!r.is_news(20.0, 2, 2 * HOUR), "the first records have not stood");
+        assert_eq!(
+            r.news(20.0, 2, 2 * HOUR),
+            News::None,
+            "the first records have not stood"
+        );
         // Three days within [0, 10], hourly.
         for i in 2..72u64 {
             let x = if i % 2 == 0 { 0.0 } else { 10.0 };
             r.update(x, i, i as i64 * HOUR);
         }
-        assert!(!r.is_news(10.1, 72, 72 * HOUR), "within the margin");
-        assert!(r.is_news(10.5, 72, 72 * HOUR), "2 % of the range beyond");
-        assert!(r.is_news(-0.5, 72, 72 * HOUR), "new low");
+        assert_eq!(r.news(10.1, 72, 72 * HOUR), News::None, "within the margin");
+        assert!(
+            r.news(10.5, 72, 72 * HOUR) == News::First,
+            "2 % of the range beyond"
+        );
+        assert!(r.news(-0.5, 72, 72 * HOUR) == News::First, "new low");
         r.update(10.5, 72, 72 * HOUR);
         // The climb goes on: still news within the run.
-        assert!(r.is_news(11.0, 80, 80 * HOUR));
+        assert_eq!(r.news(11.0, 80, 80 * HOUR), News::Continued);
         r.update(11.0, 80, 80 * HOUR);
         // Long after the run started, records set a day apart are growth, not news.
         for day in 0..4u64 {
             let n = 124 + 24 * day;
-            assert!(!r.is_news(11.0 + day as f64, n, n as i64 * HOUR), "day {day}");
-            r.update(11.0 + day as f64, n, n as i64 * HOUR);
+            assert_eq!(
+                r.news(11.5 + day as f64, n, n as i64 * HOUR),
+                News::None,
+                "day {day}"
+            );
+            r.update(11.5 + day as f64, n, n as i64 * HOUR);
         }
     }
 
@@ -149,7 +182,7 @@ mod tests {
         for i in 1..20_000u64 {
             let x = i as f64 * 0.01;
             let ts = i as i64 * 300_000;
-            news += usize::from(r.is_news(x + 5.0, i, ts));
+            news += usize::from(r.news(x + 5.0, i, ts) != News::None);
             r.update(x, i, ts);
         }
         assert_eq!(news, 0);

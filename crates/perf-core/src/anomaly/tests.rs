@@ -137,3 +137,63 @@ fn scores_are_causal_and_deterministic() {
 fn state_stays_within_four_kilobytes() {
     const { assert!(Detector::STATE_BYTES <= 4_096) };
 }
+
+#[test]
+fn a_repeated_event_is_news_once_and_a_new_shape_still_is() {
+    // A pair of spikes every 100 points (a batch job): flagged the first times only.
+    let mut v = seasonal(6_000, 30);
+    let mut starts = Vec::new();
+    for start in (WARM / 2..6_000 - 10).step_by(100) {
+        v[start] += 30.0;
+        v[start + 6] += 30.0;
+        starts.push(start);
+    }
+    // Once, a burst of four spikes instead of the pair.
+    let odd = starts[starts.len() - 8];
+    for k in [2, 4] {
+        v[odd + k] += 30.0;
+    }
+    let mut d = Detector::new(DetectorConfig::default());
+    let flagged: Vec<usize> = v
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &x)| d.update(T0 + i as i64 * STEP, x).is_anomaly.then_some(i))
+        .collect();
+    let on_repeats = flagged
+        .iter()
+        .filter(|&&i| i >= starts[5] && !(odd..odd + 12).contains(&i))
+        .count();
+    assert_eq!(
+        on_repeats, 0,
+        "repeats after the fifth were flagged: {flagged:?}"
+    );
+    assert!(
+        flagged.iter().any(|&i| (odd..odd + 12).contains(&i)),
+        "the burst was not flagged: {flagged:?}"
+    );
+}
+
+#[test]
+fn a_climb_beyond_the_range_after_days_in_it_is_flagged() {
+    // Two weeks of a daily cycle, then a slow climb of 0.2 per point: no single step is
+    // surprising, but after ~30 points the series is beyond anything it did before.
+    let mut v = seasonal(WARM + 300, 31);
+    for (k, x) in v[WARM..].iter_mut().enumerate() {
+        *x += 0.2 * k as f64;
+    }
+    let mut d = Detector::new(DetectorConfig::default());
+    let flagged: Vec<bool> = v
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| d.update(T0 + i as i64 * STEP, x).is_anomaly)
+        .collect();
+    let first = flagged[WARM..].iter().position(|&f| f);
+    assert!(
+        first.is_some_and(|f| f <= 150),
+        "first alert at {first:?} points into the climb"
+    );
+    assert!(
+        !flagged[..WARM].iter().any(|&f| f),
+        "alert before the climb"
+    );
+}
