@@ -23,10 +23,26 @@
 //! moderate change that never stands out point by point still does; the smaller of the two
 //! tail probabilities makes the score.
 //!
-//! **Debouncing.** After a point is flagged (score ≥ the sensitivity threshold), scores are
-//! held at zero for 45 points, so one incident is one alert.
+//! **Novelty.** Two things decide whether a surprising moment is news:
+//! - [`EventMemory`](super::novelty::EventMemory): the shape of the last 12 points around a
+//!   surprising moment is compared with the shapes of earlier ones; a match (seen before: the
+//!   nightly backup spike, a batch job's burst) scales the score down by how close it is. A
+//!   spike shaped like nothing before keeps its score.
+//! - [`Records`](super::records::Records): a value beyond the series' whole range, 2 % of the
+//!   range past a record that stood for two days, is given at least score 0.6 (tail 1e−6)
+//!   even when no single step is surprising (a slow climb to a level never seen).
 //!
-//! State: 264 profile bins (f64) plus ~40 scalars: about 2.5 KB (`Detector::STATE_BYTES`).
+//! **Decision.** A point is flagged when its score reaches the sensitivity threshold (0.5 by
+//! default) and, for the boolean `is_anomaly`, it also needs evidence that stands on its own:
+//! a recent point at least 6 typical residuals off, or a climb that goes on setting records
+//! (the first record of a run alone is only a score). The score is what a benchmark's
+//! threshold sweep reads; the boolean is what raises alerts.
+//!
+//! **Debouncing.** After a point is flagged, scores are held at zero for 45 points, so one
+//! incident is one alert.
+//!
+//! State: 264 profile bins (f32 + a seen flag), ~50 scalars, 32 remembered shapes of 12 f32
+//! and a ring of 12 values: about 3.6 KB (`Detector::STATE_BYTES`, ≤ 4 KB checked in tests).
 
 use super::novelty::EventMemory;
 use super::records::{News, Records};

@@ -13,7 +13,7 @@
 //! nothing on ordinary points and `CAPACITY × WIDTH` comparisons on the rare others.
 //!
 //! State: `CAPACITY × WIDTH` f32 signatures, their last use, and a ring of the last `WIDTH`
-//! values: about 0.9 KB.
+//! values: about 1.9 KB.
 
 use serde::{Deserialize, Serialize};
 
