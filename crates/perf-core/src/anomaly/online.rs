@@ -3,7 +3,7 @@
 //! and each point goes through its own [`Detector`]. Anomalous points are kept (bounded) and
 //! clustered into incidents ([`super::cluster`]).
 //!
-//! Bounds: at most `max_detectors` detectors (≈ 2.6 KB each; 4,000 by default ≈ 10 MB); a
+//! Bounds: at most `max_detectors` detectors (≈ 3.6 KB each; 4,000 by default ≈ 15 MB); a
 //! series seen after that is not monitored (its skipped points are counted in
 //! `unmonitored`). A minute without any
 //! request of a series is skipped for that series.
