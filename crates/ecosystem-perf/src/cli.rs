@@ -527,7 +527,7 @@ pub enum AnomalyAction {
     /// Score every row of a `timestamp,value` CSV with the streaming detector; writes
     /// `timestamp,value,anomaly_score,is_anomaly`, one row per input row, in input order.
     #[command(
-        after_help = "Example: ecosystem-perf anomaly detect --input cpu.csv --output cpu-scored.csv\n\nRows must have strictly increasing timestamps; gaps are fine. Exit 2 on a bad file (with its line)."
+        after_help = "Example: ecosystem-perf anomaly detect --input cpu.csv --output cpu-scored.csv\n\nanomaly_score in [0, 1]: 0.5 is as unlikely as 1 in 100,000 under the series' recent behaviour, 1 is 1 in 10^10; repeats of an earlier event's shape score lower, a climb beyond the series' whole range scores at least 0.6. is_anomaly: score at or above the threshold, and a point at least 6 typical residuals off or a climb that goes on setting records.\n\nTimestamps should increase; a row at or before the previous one is scored in file order with the detector's clock held (counted on standard error). Gaps are fine. Exit 2 on a bad file (with its line)."
     )]
     Detect {
         /// Series CSV with the header timestamp,value.
@@ -536,7 +536,7 @@ pub enum AnomalyAction {
         /// Output CSV (default: standard output).
         #[arg(long)]
         output: Option<PathBuf>,
-        /// Score at and above which a row is an anomaly (default 0.5).
+        /// Score at and above which a row is flagged (default 0.5; see below for is_anomaly).
         #[arg(long)]
         threshold: Option<f64>,
     },
