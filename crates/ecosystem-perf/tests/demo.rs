@@ -42,6 +42,8 @@ fn the_demo_plays_its_incidents_into_decisions() {
     let (mut node_weighted_down, mut node_weight_recovered) = (false, false);
     let (mut ladder_down, mut ladder_back) = (false, false);
     let (mut scraper_flagged, mut ordinary_high) = (false, Vec::new());
+    let started = Instant::now();
+    let mut reached_at = std::collections::BTreeMap::new();
     while Instant::now() < deadline
         && !(throttled_alone
             && paged
@@ -152,7 +154,29 @@ fn the_demo_plays_its_incidents_into_decisions() {
                 }
             }
         }
+        for (name, done) in [
+            ("throttled_alone", throttled_alone),
+            ("paged", paged),
+            ("resolved", resolved),
+            ("completed", completed),
+            ("rolled_back", rolled_back),
+            ("slow_node", slow_node),
+            ("surge", surge),
+            ("burst", burst),
+            ("scaled_out_early", scaled_out_early),
+            ("node_weight_recovered", node_weight_recovered),
+            ("ladder_back", ladder_back),
+            ("scraper_flagged", scraper_flagged),
+        ] {
+            if done {
+                reached_at
+                    .entry(name)
+                    .or_insert_with(|| started.elapsed().as_secs());
+            }
+        }
     }
+    // Shown when an assertion below fails: how long each expectation took (real seconds).
+    eprintln!("reached after (s): {reached_at:?}");
     let _ = demo.kill();
     let _ = demo.wait();
     assert!(
