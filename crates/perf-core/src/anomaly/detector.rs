@@ -24,11 +24,11 @@
 //! tail probabilities makes the score.
 //!
 //! **Novelty.** Two things decide whether a surprising moment is news:
-//! - [`EventMemory`](super::novelty::EventMemory): the shape of the last 12 points around a
+//! - [`EventMemory`]: the shape of the last 12 points around a
 //!   surprising moment is compared with the shapes of earlier ones; a match (seen before: the
 //!   nightly backup spike, a batch job's burst) scales the score down by how close it is. A
 //!   spike shaped like nothing before keeps its score.
-//! - [`Records`](super::records::Records): a value beyond the series' whole range, 2 % of the
+//! - [`Records`]: a value beyond the series' whole range, 2 % of the
 //!   range past a record that stood for two days, is given at least score 0.6 (tail 1e−6)
 //!   even when no single step is surprising (a slow climb to a level never seen).
 //!
