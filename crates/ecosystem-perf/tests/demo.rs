@@ -1,8 +1,12 @@
 //! The demo with the real binary, accelerated: its scripted incidents show as decisions —
 //! the DAO surge throttles that tenant only, the qwallet error burst fires a page that
 //! then resolves; the clean qerberos canary completes step by step and the qnet canary
-//! with a slow mode is rolled back; the anomaly detectors cluster the node slowdown, the
-//! tenant surge and the error burst into incidents with the right probable cause.
+//! with a slow mode is rolled back; the anomaly detectors cluster the tenant surge and the
+//! error burst into incidents with the right probable cause. The node slowdown's incident
+//! names node qnet-2 in most runs, but when the qnet canary's versions are live the cause
+//! ranking can prefer "4 of 4 anomalous version series share version v2.0.3" (the version
+//! carrying nearly all traffic) over the one node series; until the ranking weighs a value
+//! by its share of traffic, the test only reports when (or whether) the node was named.
 
 mod common;
 
@@ -182,6 +186,15 @@ fn the_demo_plays_its_incidents_into_decisions() {
     assert!(
         throttled_alone,
         "dao-gamma's surge throttles dao-gamma and nobody else"
+    );
+    // Not asserted: `slow_node` (see the module doc).
+    assert!(
+        surge,
+        "an anomaly incident finds tenant dao-gamma carrying the qflow surge"
+    );
+    assert!(
+        burst,
+        "an anomaly incident puts the error burst in service qwallet"
     );
     assert!(paged, "the qwallet error burst pages");
     assert!(resolved, "and the page resolves after it");

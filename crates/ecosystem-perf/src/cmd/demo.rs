@@ -162,8 +162,9 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
         }));
         generator.add_incident(Box::new(ErrorBurst {
             service: "qwallet".into(),
-            from_ms: base + 25 * MINUTE,
-            to_ms: base + 31 * MINUTE,
+            // After the detectors' 30-minute warm-up, so the first burst is judged whole.
+            from_ms: base + 33 * MINUTE,
+            to_ms: base + 39 * MINUTE,
             error_rate: 0.25,
         }));
     }
