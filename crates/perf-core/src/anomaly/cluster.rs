@@ -8,7 +8,13 @@
 //!    the surge" when one value carries at least half.
 //! 2. **Concentration** — otherwise, for each dimension other than the service, the value
 //!    most of the anomalous series of that dimension share: "3 of 3 anomalous node series
-//!    share node qnet-2" when at least 60 % do.
+//!    share node qnet-2" when at least 60 % do. Among such values the one with the highest
+//!    lift wins: its share of the anomalous series over its share of the service's traffic
+//!    (every anomalous series of a service shares the version carrying 95 % of its traffic;
+//!    that says little, where one node of three says a lot).
+//!
+//! A value that carries 80 % or more of its service's recent traffic is never a cause of its
+//! own (it is the service).
 //! 3. Otherwise the service most anomalous series belong to.
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +22,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Incidents kept (oldest dropped first).
 const MAX_INCIDENTS: usize = 200;
+/// A value carrying this share of its service's traffic or more is not a cause of its own.
+const MAX_CAUSE_SHARE: f64 = 0.8;
 /// Member anomalies kept per incident.
 const MAX_MEMBERS: usize = 200;
 
@@ -144,9 +152,9 @@ impl Incident {
         }
     }
 
-    /// Recomputes shared values, contributions and the cause from the members. `siblings`
-    /// tells how many values a dimension has within a service among all monitored series.
-    fn analyse(&mut self, siblings: &dyn Fn(&str, &str, &str) -> usize) {
+    /// Recomputes shared values, contributions and the cause from the members. `share`
+    /// tells a value's share of its service's recent traffic.
+    fn analyse(&mut self, share: &dyn Fn(&str, &str, &str) -> f64) {
         let mut series: BTreeMap<String, &SeriesAnomaly> = BTreeMap::new();
         for m in &self.members {
             series.entry(m.series()).or_insert(m);
@@ -212,24 +220,27 @@ impl Incident {
         contributions.truncate(10);
         self.contributions = contributions;
         let surging = latest.len();
-        self.probable_cause = self.cause(surging, &series, siblings);
+        self.probable_cause = self.cause(surging, &series, share);
     }
 
     fn cause(
         &self,
         surging: usize,
         series: &BTreeMap<String, &SeriesAnomaly>,
-        siblings: &dyn Fn(&str, &str, &str) -> usize,
+        share: &dyn Fn(&str, &str, &str) -> f64,
     ) -> String {
-        // A value is informative only if its service has other values of that dimension (a
-        // service's only version says nothing beyond the service).
-        let informative = |dim: &str, value: &str| {
+        // The value's smallest share of traffic among the services of its anomalous series.
+        let traffic_share = |dim: &str, value: &str| {
             series
                 .values()
                 .filter(|s| s.value_of(dim) == Some(value))
                 .filter_map(|s| s.value_of("service"))
-                .any(|svc| siblings(svc, dim, value) > 1)
+                .map(|svc| share(svc, dim, value))
+                .fold(1.0f64, f64::min)
         };
+        // A value is informative only if it is not (nearly) all of its service's traffic (a
+        // service's only version says nothing beyond the service).
+        let informative = |dim: &str, value: &str| traffic_share(dim, value) < MAX_CAUSE_SHARE;
         let surge_matters = surging * 3 >= self.series.max(1);
         if let Some(c) = self
             .contributions
@@ -243,11 +254,23 @@ impl Incident {
                 c.share * 100.0
             );
         }
-        if let Some(s) = self.shared.iter().find(|s| {
-            s.dimension != "service"
-                && s.series as f64 >= 0.6 * s.of as f64
-                && informative(&s.dimension, &s.value)
-        }) {
+        let lift = |s: &Shared| {
+            (s.series as f64 / s.of as f64) / traffic_share(&s.dimension, &s.value).max(1e-3)
+        };
+        if let Some(s) = self
+            .shared
+            .iter()
+            .filter(|s| {
+                s.dimension != "service"
+                    && s.series as f64 >= 0.6 * s.of as f64
+                    && informative(&s.dimension, &s.value)
+            })
+            // The highest lift; on a tie the earlier (higher share of the series, more series).
+            .fold(None, |best: Option<&Shared>, s| match best {
+                Some(b) if lift(b) >= lift(s) => Some(b),
+                _ => Some(s),
+            })
+        {
             return format!(
                 "{} of {} anomalous {} series share {} {}",
                 s.series, s.of, s.dimension, s.dimension, s.value
@@ -306,13 +329,13 @@ impl Incidents {
     }
 
     /// Adds anomalies (in time order) and closes incidents quiet for longer than the gap.
-    /// `siblings(service, dimension, value)` is the number of values the dimension has in
-    /// that service among the monitored series.
+    /// `share(service, dimension, value)` is the value's share of the service's recent
+    /// requests (1.0 for a dimension's only value).
     pub fn add(
         &mut self,
         found: &[SeriesAnomaly],
         now: i64,
-        siblings: &dyn Fn(&str, &str, &str) -> usize,
+        share: &dyn Fn(&str, &str, &str) -> f64,
     ) -> Changes {
         let mut changes = Changes::default();
         let mut touched = BTreeSet::new();
@@ -345,7 +368,7 @@ impl Incidents {
         }
         for inc in self.list.iter_mut() {
             if touched.contains(&inc.id) {
-                inc.analyse(siblings);
+                inc.analyse(share);
             }
             if inc.open && now - inc.end > self.gap_ms + 60_000 {
                 inc.open = false;
@@ -419,7 +442,7 @@ mod tests {
                 100.0,
             ),
         ];
-        let changes = inc.add(&found, 120_000, &|_, _, _| 3);
+        let changes = inc.add(&found, 120_000, &|_, _, _| 1.0 / 3.0);
         assert_eq!(changes.opened.len(), 1);
         let i = inc.all().next().unwrap().clone();
         assert_eq!((i.anomalies, i.series), (4, 3));
@@ -429,7 +452,7 @@ mod tests {
             i.probable_cause
         );
         // Quiet for longer than the gap: closed.
-        let changes = inc.add(&[], 60_000 + 300_000 + 120_000, &|_, _, _| 3);
+        let changes = inc.add(&[], 60_000 + 300_000 + 120_000, &|_, _, _| 1.0 / 3.0);
         assert_eq!(changes.closed, vec![i.id]);
     }
 
@@ -462,7 +485,7 @@ mod tests {
                 100.0,
             ),
         ];
-        inc.add(&found, 60_000, &|_, _, _| 4);
+        inc.add(&found, 60_000, &|_, _, _| 0.25);
         let cause = inc.all().next().unwrap().probable_cause.clone();
         assert!(cause.contains("tenant dao-gamma carries 89 %"), "{cause}");
         // Far apart in time: two incidents.
@@ -476,7 +499,7 @@ mod tests {
                 10.0,
             )],
             3_600_000,
-            &|_, _, _| 4,
+            &|_, _, _| 0.25,
         );
         assert_eq!(inc.all().count(), 2);
     }
@@ -496,7 +519,7 @@ mod tests {
                 )
             })
             .collect();
-        inc.add(&found, 60_000, &|_, _, _| 3);
+        inc.add(&found, 60_000, &|_, _, _| 1.0 / 3.0);
         let i = inc.all().next().unwrap();
         assert_eq!(
             i.probable_cause,
@@ -532,9 +555,9 @@ mod tests {
         ];
         inc.add(&found, 60_000, &|_, dim, _| {
             if dim == "version" {
-                1
+                1.0
             } else {
-                2
+                0.5
             }
         });
         assert!(inc
@@ -543,5 +566,49 @@ mod tests {
             .unwrap()
             .probable_cause
             .contains("service qwallet"));
+    }
+
+    #[test]
+    fn the_value_with_the_highest_lift_is_the_cause() {
+        // A slow node (one of three, a third of the traffic): its one series and the four
+        // series of the version that carries nearly all traffic are all anomalous.
+        let mut found = vec![anomaly(
+            "service_node",
+            &[("service", "qnet"), ("node", "qnet-2")],
+            "p95",
+            0,
+            400.0,
+            70.0,
+        )];
+        for op in ["GET /feed", "GET /peers", "POST /route", "GET /status"] {
+            found.push(anomaly(
+                "service_operation_version",
+                &[
+                    ("service", "qnet"),
+                    ("operation", op),
+                    ("version", "v2.0.3"),
+                ],
+                "p95",
+                0,
+                300.0,
+                100.0,
+            ));
+        }
+        let cause = |version_share: f64| {
+            let mut inc = Incidents::new(300_000);
+            inc.add(&found, 60_000, &|_, dim, _| match dim {
+                "version" => version_share,
+                "node" => 1.0 / 3.0,
+                _ => 0.25,
+            });
+            let cause = inc.all().next().unwrap().probable_cause.clone();
+            cause
+        };
+        // Dominant version: not a cause of its own.
+        assert!(cause(0.95).contains("node qnet-2"), "{}", cause(0.95));
+        // Half the traffic (a canary at 50 %): lift 2 against the node's 3.
+        assert!(cause(0.5).contains("node qnet-2"), "{}", cause(0.5));
+        // A canary version with a tenth of the traffic, all four series: lift 10.
+        assert!(cause(0.1).contains("version v2.0.3"), "{}", cause(0.1));
     }
 }

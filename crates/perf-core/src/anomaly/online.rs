@@ -12,9 +12,11 @@ use super::cluster::{Changes, Incidents, SeriesAnomaly};
 use super::detector::{Detector, DetectorConfig};
 use crate::engine::Engine;
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 const MINUTE: i64 = 60_000;
+/// Weight of a minute in each value's requests per minute (~15 minutes).
+const SHARE_ALPHA: f64 = 1.0 / 15.0;
 
 /// The metrics monitored per series.
 pub const METRICS: [&str; 4] = ["throughput", "error_rate", "p95", "p99"];
@@ -56,8 +58,9 @@ pub struct Monitor {
     pub incidents: Incidents,
     /// Points (series-metric minutes) skipped because the detector bound was reached.
     pub unmonitored: u64,
-    /// Values seen per (service, dimension), for the cause analysis.
-    values: HashMap<(String, String), std::collections::BTreeSet<String>>,
+    /// Requests per minute of each value per (service, dimension), exponentially weighted
+    /// over ~15 minutes (from the two-dimension views), for the cause analysis.
+    values: HashMap<(String, String), std::collections::BTreeMap<String, f64>>,
 }
 
 impl Monitor {
@@ -107,17 +110,25 @@ impl Monitor {
             }
         }
         let values = &self.values;
-        let siblings = |service: &str, dim: &str, _value: &str| {
-            values
-                .get(&(service.to_string(), dim.to_string()))
-                .map_or(0, |v| v.len())
+        let share = |service: &str, dim: &str, value: &str| {
+            // A dimension without its own two-dimension view: unknown, taken as half.
+            let Some(rates) = values.get(&(service.to_string(), dim.to_string())) else {
+                return 0.5;
+            };
+            let total: f64 = rates.values().sum();
+            match rates.get(value) {
+                Some(&r) if total > 0.0 => r / total,
+                // A value seen only in wider views: an even split among the known ones.
+                _ => 1.0 / (rates.len() + 1) as f64,
+            }
         };
-        let changes = self.incidents.add(&found, now, &siblings);
+        let changes = self.incidents.add(&found, now, &share);
         (found, changes)
     }
 
     fn evaluate_minute(&mut self, engine: &Engine, minute: i64) -> Vec<SeriesAnomaly> {
         let mut found = Vec::new();
+        let mut minute_requests: HashMap<(String, String), BTreeMap<String, f64>> = HashMap::new();
         for view in engine.views() {
             let name = view.def.name.clone();
             let dims: Vec<&'static str> = view.def.dims.iter().map(|d| d.as_str()).collect();
@@ -125,14 +136,12 @@ impl Monitor {
                 continue;
             };
             for (key, stats) in groups {
-                for (d, v) in dims.iter().zip(&key).skip(1) {
-                    let set = self
-                        .values
-                        .entry((key[0].clone(), d.to_string()))
-                        .or_default();
-                    if set.len() < 1_000 {
-                        set.insert(v.clone());
-                    }
+                if dims.len() == 2 {
+                    *minute_requests
+                        .entry((key[0].clone(), dims[1].to_string()))
+                        .or_default()
+                        .entry(key[1].clone())
+                        .or_default() += stats.requests as f64;
                 }
                 let values = [
                     Some(stats.requests as f64 / 60.0),
@@ -173,6 +182,31 @@ impl Monitor {
                 }
             }
         }
+        self.learn_shares(minute_requests);
         found
+    }
+
+    /// Moves each value's requests per minute toward this minute's (values without requests
+    /// this minute toward 0), so shares follow rollouts, drains and new nodes.
+    fn learn_shares(&mut self, minute_requests: HashMap<(String, String), BTreeMap<String, f64>>) {
+        for rates in self.values.values_mut() {
+            for r in rates.values_mut() {
+                *r *= 1.0 - SHARE_ALPHA;
+            }
+        }
+        for (pair, requests) in minute_requests {
+            let rates = self.values.entry(pair).or_default();
+            for (value, n) in requests {
+                let known = rates.len();
+                match rates.get_mut(&value) {
+                    Some(r) => *r += SHARE_ALPHA * n,
+                    // A new value starts at its current rate.
+                    None if known < 1_000 => {
+                        rates.insert(value, n);
+                    }
+                    None => {}
+                }
+            }
+        }
     }
 }
