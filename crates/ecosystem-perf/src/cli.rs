@@ -533,7 +533,7 @@ pub enum AnomalyAction {
         /// Series CSV with the header timestamp,value.
         #[arg(long)]
         input: PathBuf,
-        /// Output CSV (default: standard output).
+        /// Output CSV (default, or `-`: standard output).
         #[arg(long)]
         output: Option<PathBuf>,
         /// Score at and above which a row is flagged (default 0.5; see below for is_anomaly).

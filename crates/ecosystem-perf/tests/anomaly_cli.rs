@@ -96,6 +96,16 @@ fn output_rows_match_input_and_runs_are_causal_and_deterministic() {
         lines[..1_801].to_vec(),
         "causal"
     );
+
+    // `--output -` is standard output, not a file named "-".
+    let to_stdout = Command::new(bin())
+        .current_dir(dir.path())
+        .args(["anomaly", "detect", "--input", "full.csv", "--output", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(to_stdout.status.code(), Some(0));
+    assert_eq!(String::from_utf8(to_stdout.stdout).unwrap(), out_a);
+    assert!(!dir.path().join("-").exists());
 }
 
 #[test]

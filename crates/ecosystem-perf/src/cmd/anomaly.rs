@@ -50,7 +50,8 @@ pub fn run(action: AnomalyAction) -> anyhow::Result<i32> {
                     u8::from(s.is_anomaly)
                 ));
             }
-            match output {
+            // `-` is standard output, as the help of most CLIs has it.
+            match output.filter(|p| p.as_os_str() != "-") {
                 Some(path) => {
                     std::fs::write(&path, out)
                         .map_err(|e| BadInput(format!("{}: {e}", path.display())))?;

@@ -5,7 +5,7 @@
 //! nightly backup spike is news the first night, not the thirtieth. The residual detector
 //! alone flags every repetition, because each one is far from the prediction. Here, each time
 //! the detector finds a point surprising, the shape of the last [`WIDTH`] points around it —
-//! each point's distance from the prediction in units of the series' typical residual,
+//! each point's distance from the window's median in units of the series' typical residual,
 //! compressed so that ordinary noise reads as 0 and large deviations compare by ratio — is
 //! compared with the shapes of earlier surprising moments. A close match means "seen before":
 //! the detector lowers the score instead of raising an alert, and the memory keeps the
