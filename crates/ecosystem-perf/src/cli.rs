@@ -701,7 +701,7 @@ pub enum CapacityAction {
         /// Central probability of the interval.
         #[arg(long, default_value_t = 0.95)]
         interval: f64,
-        /// Output CSV (default: standard output).
+        /// Output CSV (default, or `-`: standard output).
         #[arg(long)]
         output: Option<PathBuf>,
     },

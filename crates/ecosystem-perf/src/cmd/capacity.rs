@@ -221,7 +221,8 @@ pub fn run(action: CapacityAction) -> anyhow::Result<i32> {
                     p.upper
                 ));
             }
-            match output {
+            // `-` is standard output, as in `anomaly detect`.
+            match output.filter(|p| p.as_os_str() != "-") {
                 Some(path) => {
                     std::fs::write(&path, out)
                         .map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
