@@ -12,9 +12,12 @@
 //! previous one stood for [`QUIET_MS`] (and [`QUIET_POINTS`]) — or comes within
 //! [`RUN_POINTS`] of such a start (the climb of an incident sets several records in a row) —
 //! and beats the previous extreme by [`MARGIN`] of the range seen so far. A series growing day
-//! after day never lets a record stand for two days, so it never qualifies.
+//! after day never lets a record stand for two days, so it never qualifies. The record
+//! that starts a run is [`News::First`] — one point, which a noisy series' tail can also
+//! produce — and the detector lets it raise the score but not, alone, an alert; the records
+//! that follow within the run are [`News::Continued`].
 //!
-//! State: 8 numbers (64 bytes).
+//! State: two records of four numbers each (~80 bytes).
 
 use serde::{Deserialize, Serialize};
 
