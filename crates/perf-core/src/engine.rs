@@ -218,6 +218,15 @@ impl Engine {
         &self.views
     }
 
+    /// The name of the first configured view: every view holds every request, so its
+    /// per-service totals are the service's (reports that need only service totals read it).
+    pub fn first_view_name(&self) -> Result<String, CoreError> {
+        self.views
+            .first()
+            .map(|v| v.def.name.clone())
+            .ok_or_else(|| CoreError::InvalidQuery("no views".into()))
+    }
+
     /// The interned string of an id.
     pub fn name(&self, id: u32) -> &str {
         self.interner.name(id)

@@ -60,7 +60,7 @@ pub struct Monitor {
     pub unmonitored: u64,
     /// Requests per minute of each value per (service, dimension), exponentially weighted
     /// over ~15 minutes (from the two-dimension views), for the cause analysis.
-    values: HashMap<(String, String), std::collections::BTreeMap<String, f64>>,
+    values: HashMap<(String, String), BTreeMap<String, f64>>,
 }
 
 impl Monitor {

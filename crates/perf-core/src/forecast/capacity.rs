@@ -253,13 +253,7 @@ pub fn capacity_report(
     headroom_budget: f64,
     p99_budget_ms: Option<f64>,
 ) -> Result<CapacityReport, CoreError> {
-    let view = engine
-        .views()
-        .first()
-        .ok_or_else(|| CoreError::InvalidQuery("no views".into()))?
-        .def
-        .name
-        .clone();
+    let view = engine.first_view_name()?;
     let mut steps = Vec::new();
     let mut step_ms = HOUR;
     for (step, count) in STEPS {

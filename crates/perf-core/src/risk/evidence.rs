@@ -76,13 +76,7 @@ pub fn service_evidence(
     regressions: &[(i64, i64)],
 ) -> Result<(ServiceSeries, Vec<CallerSeries>), CoreError> {
     let width = engine.config().heavy_hitters.bucket;
-    let view = engine
-        .views()
-        .first()
-        .ok_or_else(|| CoreError::InvalidQuery("no views".into()))?
-        .def
-        .name
-        .clone();
+    let view = engine.first_view_name()?;
     let Some(summaries) = engine.caller_summaries(service) else {
         return Ok((ServiceSeries::default(), Vec::new()));
     };
