@@ -2,8 +2,10 @@
 //! the DAO surge throttles that tenant only, the qwallet error burst fires a page that
 //! then resolves; the clean qerberos canary completes step by step and the qnet canary
 //! with a slow mode is rolled back; the anomaly detectors cluster the tenant surge and the
-//! error burst into incidents with the right probable cause, and the node slowdown's names
-//! node qnet-2 (not the version that carries nearly all of qnet's traffic).
+//! error burst into incidents with the right probable cause (the burst spread across
+//! qwallet, not its busiest operation), and the node slowdown's names node qnet-2 (not the
+//! version that carries nearly all of qnet's traffic, nor another service's rollout that
+//! happens at the same time).
 
 mod common;
 
@@ -27,7 +29,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
             "--rps",
             "150",
             "--duration",
-            "95",
+            "150",
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
@@ -35,7 +37,9 @@ fn the_demo_plays_its_incidents_into_decisions() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(105);
+    // Typically all reached within 50 s; the margin is for a slow, shared machine (the
+    // demo runs in real time, so a starved machine plays fewer simulated minutes).
+    let deadline = Instant::now() + Duration::from_secs(145);
     let (mut throttled_alone, mut paged, mut resolved) = (false, false, false);
     let (mut completed, mut rolled_back, mut promoted) = (false, false, false);
     let (mut slow_node, mut surge, mut burst) = (false, false, false);
@@ -105,7 +109,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
                 let cause = i["probableCause"].as_str().unwrap_or("");
                 slow_node |= cause.contains("node qnet-2");
                 surge |= cause.contains("tenant dao-gamma carries");
-                burst |= cause.contains("service qwallet");
+                burst |= cause.contains("errors rose across service qwallet");
             }
         }
         std::thread::sleep(Duration::from_millis(400));

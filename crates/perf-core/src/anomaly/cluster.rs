@@ -1,12 +1,22 @@
 //! Incidents: anomalies of many series that happen together are one incident, described by
 //! the dimension values they share and a probable cause.
 //!
-//! An anomaly joins the open incident whose last anomaly is at most `gap` earlier; otherwise
-//! it opens a new one; an incident closes when `gap` passes without a new anomaly. The cause:
+//! An anomaly joins the open incident *of its service* whose last anomaly is at most `gap`
+//! earlier; otherwise it opens a new one; an incident closes when `gap` passes without a new
+//! anomaly. Grouping by service as well as by time keeps unrelated things that happen
+//! together apart: a node slowing down in one service while another service's rollout
+//! shifts its traffic between versions are two incidents with a cause each, not one with a
+//! muddled cause. (A cause that spans services — one tenant flooding several — shows as one
+//! incident per service, each naming it; anomalies of views without a service dimension
+//! group among themselves.) The cause:
 //! 1. **Contribution** — when throughput surged, the share of the surge (observed minus
 //!    expected requests) each value of a dimension carries: "tenant dao-gamma carries 92 % of
 //!    the surge" when one value carries at least half.
-//! 2. **Concentration** — otherwise, for each dimension other than the service, the value
+//! 2. **Excess errors** — when error rates make up a third of the anomalous series or more,
+//!    the service's error counts per value decide ([`super::error_cause`]): "node w-2 carries
+//!    90 % of the excess errors with 33 % of the requests", or, when no value carries them
+//!    beyond its share of the requests, "errors rose across service qwallet".
+//! 3. **Concentration** — otherwise, for each dimension other than the service, the value
 //!    most of the anomalous series of that dimension share: "3 of 3 anomalous node series
 //!    share node qnet-2" when at least 60 % do. Among such values the one with the highest
 //!    lift wins: its share of the anomalous series over its share of the service's traffic
@@ -15,10 +25,20 @@
 //!
 //! A value that carries 80 % or more of its service's recent traffic is never a cause of its
 //! own (it is the service).
-//! 3. Otherwise the service most anomalous series belong to.
+//! 4. Otherwise the service most anomalous series belong to.
 
+use super::error_cause::{self, ValueErrors};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// What the cause analysis may ask about the traffic behind the anomalies.
+pub trait Traffic {
+    /// The value's share of its service's recent requests (1.0 for a dimension's only value).
+    fn share(&self, service: &str, dimension: &str, value: &str) -> f64;
+    /// Requests and errors of every value of every dimension of `service` in `[from, to)`
+    /// and in the hour before `from`.
+    fn errors_by_value(&self, service: &str, from: i64, to: i64) -> Vec<ValueErrors>;
+}
 
 /// Incidents kept (oldest dropped first).
 const MAX_INCIDENTS: usize = 200;
@@ -53,6 +73,11 @@ impl SeriesAnomaly {
     pub fn series(&self) -> String {
         let dims: Vec<String> = self.key.iter().map(|(d, v)| format!("{d}={v}")).collect();
         format!("{}{{{}}}", self.view, dims.join(","))
+    }
+
+    /// The service of the series (`""` for a view without one): incidents group by it.
+    fn service(&self) -> &str {
+        self.value_of("service").unwrap_or("")
     }
 
     fn value_of(&self, dim: &str) -> Option<&str> {
@@ -109,12 +134,16 @@ pub struct Incident {
     pub series: usize,
     /// Metrics involved.
     pub metrics: BTreeSet<String>,
-    /// Services involved.
+    /// Services involved (the one service its anomalies share; empty for views without a
+    /// service dimension).
     pub services: BTreeSet<String>,
     /// Most shared dimension values, most shared first.
     pub shared: Vec<Shared>,
     /// Shares of a throughput surge, largest first.
     pub contributions: Vec<Contribution>,
+    /// Shares of the excess errors (errors beyond each value's rate of the hour before),
+    /// largest first; empty unless error rates are a third of the anomalous series or more.
+    pub error_contributions: Vec<Contribution>,
     /// The probable cause in one sentence.
     pub probable_cause: String,
     /// The anomalies (the first 200).
@@ -134,9 +163,15 @@ impl Incident {
             services: BTreeSet::new(),
             shared: Vec::new(),
             contributions: Vec::new(),
+            error_contributions: Vec::new(),
             probable_cause: String::new(),
             members: Vec::new(),
         }
+    }
+
+    /// The service its anomalies belong to (`""` for views without one).
+    fn service(&self) -> &str {
+        self.services.first().map_or("", String::as_str)
     }
 
     fn add(&mut self, a: &SeriesAnomaly) {
@@ -152,9 +187,9 @@ impl Incident {
         }
     }
 
-    /// Recomputes shared values, contributions and the cause from the members. `share`
-    /// tells a value's share of its service's recent traffic.
-    fn analyse(&mut self, share: &dyn Fn(&str, &str, &str) -> f64) {
+    /// Recomputes shared values, contributions and the cause from the members and the
+    /// traffic behind them.
+    fn analyse(&mut self, traffic: &dyn Traffic) {
         let mut series: BTreeMap<String, &SeriesAnomaly> = BTreeMap::new();
         for m in &self.members {
             series.entry(m.series()).or_insert(m);
@@ -220,14 +255,31 @@ impl Incident {
         contributions.truncate(10);
         self.contributions = contributions;
         let surging = latest.len();
-        self.probable_cause = self.cause(surging, &series, share);
+        let failing: BTreeSet<String> = self
+            .members
+            .iter()
+            .filter(|m| m.metric == "error_rate")
+            .map(|m| m.series())
+            .collect();
+        let errors = if failing.len() * 3 >= self.series.max(1) && !self.service().is_empty() {
+            let rows = traffic.errors_by_value(self.service(), self.start, self.end + 60_000);
+            error_cause::attribute(&rows)
+        } else {
+            None
+        };
+        self.error_contributions = errors
+            .as_ref()
+            .map(|e| e.contributions.clone())
+            .unwrap_or_default();
+        self.probable_cause = self.cause(surging, errors, &series, traffic);
     }
 
     fn cause(
         &self,
         surging: usize,
+        errors: Option<error_cause::ErrorAttribution>,
         series: &BTreeMap<String, &SeriesAnomaly>,
-        share: &dyn Fn(&str, &str, &str) -> f64,
+        traffic: &dyn Traffic,
     ) -> String {
         // The value's smallest share of traffic among the services of its anomalous series.
         let traffic_share = |dim: &str, value: &str| {
@@ -235,7 +287,7 @@ impl Incident {
                 .values()
                 .filter(|s| s.value_of(dim) == Some(value))
                 .filter_map(|s| s.value_of("service"))
-                .map(|svc| share(svc, dim, value))
+                .map(|svc| traffic.share(svc, dim, value))
                 .fold(1.0f64, f64::min)
         };
         // A value is informative only if it is not (nearly) all of its service's traffic (a
@@ -253,6 +305,21 @@ impl Incident {
                 c.value,
                 c.share * 100.0
             );
+        }
+        if let Some(e) = errors {
+            return match e.cause {
+                Some((c, request_share)) => format!(
+                    "{} {} carries {:.0} % of the excess errors with {:.0} % of the requests",
+                    c.dimension,
+                    c.value,
+                    c.share * 100.0,
+                    request_share * 100.0
+                ),
+                None => format!(
+                    "errors rose across service {}: no value carries them beyond its share of the requests",
+                    self.service()
+                ),
+            };
         }
         let lift = |s: &Shared| {
             (s.series as f64 / s.of as f64) / traffic_share(&s.dimension, &s.value).max(1e-3)
@@ -328,15 +395,10 @@ impl Incidents {
         self.list.iter().find(|i| i.id == id)
     }
 
-    /// Adds anomalies (in time order) and closes incidents quiet for longer than the gap.
-    /// `share(service, dimension, value)` is the value's share of the service's recent
-    /// requests (1.0 for a dimension's only value).
-    pub fn add(
-        &mut self,
-        found: &[SeriesAnomaly],
-        now: i64,
-        share: &dyn Fn(&str, &str, &str) -> f64,
-    ) -> Changes {
+    /// Adds anomalies (in time order), each to the open incident of its service when that
+    /// one's last anomaly is at most the gap earlier, and closes incidents quiet for longer
+    /// than the gap. `traffic` answers the cause analysis's questions.
+    pub fn add(&mut self, found: &[SeriesAnomaly], now: i64, traffic: &dyn Traffic) -> Changes {
         let mut changes = Changes::default();
         let mut touched = BTreeSet::new();
         for a in found {
@@ -345,7 +407,7 @@ impl Incidents {
                 .list
                 .iter_mut()
                 .rev()
-                .find(|i| i.open && a.at - i.end <= gap);
+                .find(|i| i.open && a.at - i.end <= gap && i.service() == a.service());
             let id = match open {
                 Some(inc) => {
                     inc.add(a);
@@ -368,7 +430,7 @@ impl Incidents {
         }
         for inc in self.list.iter_mut() {
             if touched.contains(&inc.id) {
-                inc.analyse(share);
+                inc.analyse(traffic);
             }
             if inc.open && now - inc.end > self.gap_ms + 60_000 {
                 inc.open = false;
@@ -382,6 +444,22 @@ impl Incidents {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Traffic known only by its shares (no error counts).
+    struct Shares<F>(F);
+
+    impl<F: Fn(&str, &str, &str) -> f64> Traffic for Shares<F> {
+        fn share(&self, service: &str, dimension: &str, value: &str) -> f64 {
+            (self.0)(service, dimension, value)
+        }
+        fn errors_by_value(&self, _: &str, _: i64, _: i64) -> Vec<ValueErrors> {
+            Vec::new()
+        }
+    }
+
+    fn shares(f: impl Fn(&str, &str, &str) -> f64) -> Shares<impl Fn(&str, &str, &str) -> f64> {
+        Shares(f)
+    }
 
     fn anomaly(
         view: &str,
@@ -442,7 +520,7 @@ mod tests {
                 100.0,
             ),
         ];
-        let changes = inc.add(&found, 120_000, &|_, _, _| 1.0 / 3.0);
+        let changes = inc.add(&found, 120_000, &shares(|_, _, _| 1.0 / 3.0));
         assert_eq!(changes.opened.len(), 1);
         let i = inc.all().next().unwrap().clone();
         assert_eq!((i.anomalies, i.series), (4, 3));
@@ -452,8 +530,108 @@ mod tests {
             i.probable_cause
         );
         // Quiet for longer than the gap: closed.
-        let changes = inc.add(&[], 60_000 + 300_000 + 120_000, &|_, _, _| 1.0 / 3.0);
+        let changes = inc.add(
+            &[],
+            60_000 + 300_000 + 120_000,
+            &shares(|_, _, _| 1.0 / 3.0),
+        );
         assert_eq!(changes.closed, vec![i.id]);
+    }
+
+    #[test]
+    fn concurrent_anomalies_of_two_services_are_two_incidents() {
+        // qnet's node slows down in the minute another service's traffic moves back to its
+        // old version: one incident each, each with its own cause.
+        let mut found = vec![
+            anomaly(
+                "service_version",
+                &[("service", "qerberos"), ("version", "v3.1.1")],
+                "throughput",
+                0,
+                25.0,
+                3.5,
+            ),
+            anomaly(
+                "service_operation_version",
+                &[
+                    ("service", "qerberos"),
+                    ("operation", "POST /assess"),
+                    ("version", "v3.1.1"),
+                ],
+                "throughput",
+                0,
+                16.0,
+                2.0,
+            ),
+            anomaly(
+                "service_operation_version",
+                &[
+                    ("service", "qerberos"),
+                    ("operation", "GET /entities/{id}"),
+                    ("version", "v3.1.1"),
+                ],
+                "throughput",
+                0,
+                8.0,
+                1.0,
+            ),
+            anomaly(
+                "service_node",
+                &[("service", "qnet"), ("node", "qnet-2")],
+                "p95",
+                120_000,
+                400.0,
+                100.0,
+            ),
+        ];
+        for tenant in ["dao-alpha", "dao-beta"] {
+            found.push(anomaly(
+                "service_tenant",
+                &[("service", "qnet"), ("tenant", tenant)],
+                "p99",
+                120_000,
+                500.0,
+                130.0,
+            ));
+        }
+        let mut inc = Incidents::new(300_000);
+        let changes = inc.add(
+            &found,
+            180_000,
+            &shares(|_, dim, _| match dim {
+                "version" => 0.3,
+                "node" => 1.0 / 3.0,
+                _ => 0.25,
+            }),
+        );
+        assert_eq!(changes.opened.len(), 2);
+        let causes: Vec<(String, String)> = inc
+            .all()
+            .map(|i| {
+                let services: Vec<&String> = i.services.iter().collect();
+                assert_eq!(services.len(), 1, "{services:?}");
+                (services[0].clone(), i.probable_cause.clone())
+            })
+            .collect();
+        assert_eq!(causes[0].0, "qerberos");
+        assert!(causes[0].1.contains("version v3.1.1"), "{causes:?}");
+        assert_eq!(causes[1].0, "qnet");
+        assert!(causes[1].1.contains("node qnet-2"), "{causes:?}");
+        // A later anomaly of qnet joins qnet's incident.
+        inc.add(
+            &[anomaly(
+                "service_node",
+                &[("service", "qnet"), ("node", "qnet-2")],
+                "p99",
+                180_000,
+                900.0,
+                150.0,
+            )],
+            240_000,
+            &shares(|_, _, _| 1.0 / 3.0),
+        );
+        assert_eq!(inc.all().count(), 2);
+        assert_eq!(inc.all().nth(1).unwrap().anomalies, 4);
     }
 
     #[test]
@@ -485,7 +663,7 @@ mod tests {
                 100.0,
             ),
         ];
-        inc.add(&found, 60_000, &|_, _, _| 0.25);
+        inc.add(&found, 60_000, &shares(|_, _, _| 0.25));
         let cause = inc.all().next().unwrap().probable_cause.clone();
         assert!(cause.contains("tenant dao-gamma carries 89 %"), "{cause}");
         // Far apart in time: two incidents.
@@ -499,7 +677,7 @@ mod tests {
                 10.0,
             )],
             3_600_000,
-            &|_, _, _| 0.25,
+            &shares(|_, _, _| 0.25),
         );
         assert_eq!(inc.all().count(), 2);
     }
@@ -519,7 +697,7 @@ mod tests {
                 )
             })
             .collect();
-        inc.add(&found, 60_000, &|_, _, _| 1.0 / 3.0);
+        inc.add(&found, 60_000, &shares(|_, _, _| 1.0 / 3.0));
         let i = inc.all().next().unwrap();
         assert_eq!(
             i.probable_cause,
@@ -553,13 +731,11 @@ mod tests {
                 0.001,
             ),
         ];
-        inc.add(&found, 60_000, &|_, dim, _| {
-            if dim == "version" {
-                1.0
-            } else {
-                0.5
-            }
-        });
+        inc.add(
+            &found,
+            60_000,
+            &shares(|_, dim, _| if dim == "version" { 1.0 } else { 0.5 }),
+        );
         assert!(inc
             .all()
             .next()
@@ -596,11 +772,15 @@ mod tests {
         }
         let cause = |version_share: f64| {
             let mut inc = Incidents::new(300_000);
-            inc.add(&found, 60_000, &|_, dim, _| match dim {
-                "version" => version_share,
-                "node" => 1.0 / 3.0,
-                _ => 0.25,
-            });
+            inc.add(
+                &found,
+                60_000,
+                &shares(|_, dim, _| match dim {
+                    "version" => version_share,
+                    "node" => 1.0 / 3.0,
+                    _ => 0.25,
+                }),
+            );
             let cause = inc.all().next().unwrap().probable_cause.clone();
             cause
         };

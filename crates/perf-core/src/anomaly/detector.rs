@@ -219,6 +219,16 @@ impl Detector {
     /// Scores a point and learns from it. A timestamp before the latest one seen is taken as
     /// that latest time (the detector's clock never goes back).
     pub fn update(&mut self, ts_ms: i64, x: f64) -> Scored {
+        self.update_with_noise(ts_ms, x, 0.0)
+    }
+
+    /// [`Detector::update`] for a point known to carry sampling noise of about `noise`
+    /// (a standard error, in the value's unit): residuals are measured in units of at
+    /// least that. A rate of rare events is mostly zeros, so its learned scale is near zero
+    /// and one event looks like a thousand typical residuals; with the sampling noise of
+    /// the rate at that many trials as a floor, one error in thirty requests is three
+    /// residuals and a burst of eleven is thirty.
+    pub fn update_with_noise(&mut self, ts_ms: i64, x: f64, noise: f64) -> Scored {
         let ts_ms = self.last_ts.map_or(ts_ms, |last| ts_ms.max(last));
         if self.n == 0 {
             self.prev = x;
@@ -246,7 +256,7 @@ impl Detector {
         let expected = preds[best].unwrap_or(self.prev);
         let residual = x - expected;
         let floor = 1e-3 * self.magnitude + 1e-9;
-        let scale = self.scale.max(floor);
+        let scale = self.scale.max(floor).max(noise);
         let surprise = (residual.abs() / scale).min(1e3);
 
         // Short average against the long-run distribution of the surprise.

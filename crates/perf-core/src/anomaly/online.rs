@@ -1,15 +1,19 @@
 //! Detectors over the live views: for every series of every view, each completed minute
 //! gives four points — throughput (requests per second), error rate, p95 and p99 latency —
-//! and each point goes through its own [`Detector`]. Anomalous points are kept (bounded) and
-//! clustered into incidents ([`super::cluster`]).
+//! and each point goes through its own [`Detector`]. Error rates are judged in units of
+//! their sampling noise at the minute's request count (at least), and an error-rate anomaly
+//! also needs an error count that chance does not explain ([`super::error_counts`]).
+//! Anomalous points are kept (bounded) and clustered into incidents ([`super::cluster`]).
 //!
 //! Bounds: at most `max_detectors` detectors (≈ 3.6 KB each; 4,000 by default ≈ 15 MB); a
 //! series seen after that is not monitored (its skipped points are counted in
 //! `unmonitored`). A minute without any
 //! request of a series is skipped for that series.
 
-use super::cluster::{Changes, Incidents, SeriesAnomaly};
+use super::cluster::{Changes, Incidents, SeriesAnomaly, Traffic};
 use super::detector::{Detector, DetectorConfig};
+use super::error_cause::ValueErrors;
+use super::error_counts::{self, LongRunRate};
 use crate::engine::Engine;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -61,6 +65,8 @@ pub struct Monitor {
     /// Requests per minute of each value per (service, dimension), exponentially weighted
     /// over ~15 minutes (from the two-dimension views), for the cause analysis.
     values: HashMap<(String, String), BTreeMap<String, f64>>,
+    /// Long-run error rate of each monitored error-rate series (by detector id).
+    error_rates: HashMap<String, LongRunRate>,
 }
 
 impl Monitor {
@@ -74,6 +80,7 @@ impl Monitor {
             incidents: Incidents::new(config.incident_gap_minutes * MINUTE),
             unmonitored: 0,
             values: HashMap::new(),
+            error_rates: HashMap::new(),
         }
     }
 
@@ -109,20 +116,11 @@ impl Monitor {
                 self.anomalies.pop_front();
             }
         }
-        let values = &self.values;
-        let share = |service: &str, dim: &str, value: &str| {
-            // A dimension without its own two-dimension view: unknown, taken as half.
-            let Some(rates) = values.get(&(service.to_string(), dim.to_string())) else {
-                return 0.5;
-            };
-            let total: f64 = rates.values().sum();
-            match rates.get(value) {
-                Some(&r) if total > 0.0 => r / total,
-                // A value seen only in wider views: an even split among the known ones.
-                _ => 1.0 / (rates.len() + 1) as f64,
-            }
+        let traffic = EngineTraffic {
+            engine,
+            values: &self.values,
         };
-        let changes = self.incidents.add(&found, now, &share);
+        let changes = self.incidents.add(&found, now, &traffic);
         (found, changes)
     }
 
@@ -163,8 +161,31 @@ impl Monitor {
                     let Some(detector) = self.detectors.get_mut(&id) else {
                         continue;
                     };
-                    let s = detector.update(minute, value);
-                    if s.is_anomaly {
+                    let s = if *metric == "error_rate" {
+                        // Residuals of a rate of rare events in units of its sampling noise.
+                        let r = self
+                            .error_rates
+                            .get(&id)
+                            .copied()
+                            .unwrap_or_default()
+                            .rate();
+                        let noise = (r * (1.0 - r) / stats.requests.max(1) as f64).sqrt();
+                        detector.update_with_noise(minute, value, noise)
+                    } else {
+                        detector.update(minute, value)
+                    };
+                    let mut anomalous = s.is_anomaly;
+                    if *metric == "error_rate" {
+                        let long_run = self.error_rates.entry(id).or_default();
+                        anomalous &= error_counts::is_real_change(
+                            stats.errors,
+                            stats.requests,
+                            s.expected.max(0.0),
+                            long_run.rate(),
+                        );
+                        long_run.observe(stats.errors, stats.requests);
+                    }
+                    if anomalous {
                         found.push(SeriesAnomaly {
                             view: name.clone(),
                             key: dims
@@ -208,5 +229,58 @@ impl Monitor {
                 }
             }
         }
+    }
+}
+
+/// The cause analysis's view of the traffic: shares from the monitor's running rates, error
+/// counts from the engine's two-dimension views.
+struct EngineTraffic<'a> {
+    engine: &'a Engine,
+    values: &'a HashMap<(String, String), BTreeMap<String, f64>>,
+}
+
+impl Traffic for EngineTraffic<'_> {
+    fn share(&self, service: &str, dim: &str, value: &str) -> f64 {
+        // A dimension without its own two-dimension view: unknown, taken as half.
+        let Some(rates) = self.values.get(&(service.to_string(), dim.to_string())) else {
+            return 0.5;
+        };
+        let total: f64 = rates.values().sum();
+        match rates.get(value) {
+            Some(&r) if total > 0.0 => r / total,
+            // A value seen only in wider views: an even split among the known ones.
+            _ => 1.0 / (rates.len() + 1) as f64,
+        }
+    }
+
+    fn errors_by_value(&self, service: &str, from: i64, to: i64) -> Vec<ValueErrors> {
+        let filter = [(crate::view::Dim::Service, service)];
+        let mut rows = Vec::new();
+        for view in self.engine.views().iter().filter(|v| v.def.dims.len() == 2) {
+            let name = &view.def.name;
+            let (Ok(during), Ok(before)) = (
+                self.engine.group(name, &filter, from, to),
+                self.engine.group(name, &filter, from - 60 * MINUTE, from),
+            ) else {
+                continue;
+            };
+            let before: HashMap<Vec<String>, (u64, u64)> = before
+                .into_iter()
+                .map(|(k, s)| (k, (s.requests, s.errors)))
+                .collect();
+            for (key, stats) in during {
+                let (baseline_requests, baseline_errors) =
+                    before.get(&key).copied().unwrap_or((0, 0));
+                rows.push(ValueErrors {
+                    dimension: view.def.dims[1].as_str().to_string(),
+                    value: key[1].clone(),
+                    requests: stats.requests,
+                    errors: stats.errors,
+                    baseline_requests,
+                    baseline_errors,
+                });
+            }
+        }
+        rows
     }
 }
