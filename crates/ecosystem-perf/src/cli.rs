@@ -540,6 +540,23 @@ pub enum AnomalyAction {
         #[arg(long)]
         threshold: Option<f64>,
     },
+    /// The server's recent anomaly incidents: concurrent anomalies of one service, with the
+    /// dimension values they share and a probable cause.
+    #[command(after_help = "Example: ecosystem-perf anomaly incidents --window 3h
+         ecosystem-perf anomaly incidents --service qwallet --format json")]
+    Incidents {
+        /// How far back (incidents whose latest anomaly is within it): 30m, 3h, 1d…
+        #[arg(long, default_value = "1h")]
+        window: String,
+        /// Only this service's incidents.
+        #[arg(long)]
+        service: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format (json: the whole `GET /v1/anomalies` answer).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 /// Output of `capacity plan`.

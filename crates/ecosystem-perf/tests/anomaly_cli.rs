@@ -1,6 +1,7 @@
 //! `anomaly detect` through the real binary: one output row per input row with the input's
 //! timestamp text, deterministic, causal (a prefix scores like the start of the whole file),
-//! bad files refused with their line.
+//! bad files refused with their line. `anomaly incidents` against a real server: a node's
+//! slowdown listed with that node as its cause.
 
 mod common;
 
@@ -182,4 +183,79 @@ fn capacity_forecast_writes_the_steps_after_the_last_row_in_the_input_format() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 16"));
+}
+
+#[test]
+fn anomaly_incidents_lists_the_servers_incidents_with_their_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--clock", "event"]);
+    // 75 minutes of three nodes; node n2 is eight times slower from minute 62 to 65.
+    let t0: i64 = 1_767_225_600_000;
+    let mut events = String::new();
+    let mut state: u64 = 42;
+    for minute in 0..75i64 {
+        for node in ["n1", "n2", "n3"] {
+            for i in 0..60i64 {
+                // A small deterministic jitter (xorshift) around 30 ms.
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let mut latency = 25.0 + (state % 1_000) as f64 / 100.0;
+                if node == "n2" && (62..66).contains(&minute) {
+                    latency *= 8.0;
+                }
+                events.push_str(&format!(
+                    "{{\"ts\": {}, \"service\": \"qsvc\", \"operation\": \"GET /x\", \"node\": \"{node}\", \"latencyMs\": {latency}}}\n",
+                    t0 + minute * 60_000 + i * 1_000
+                ));
+            }
+        }
+        // Minute by minute, so the detectors see each one complete.
+        if minute % 5 == 4 {
+            let file = dir.path().join(format!("m{minute}.ndjson"));
+            std::fs::write(&file, std::mem::take(&mut events)).unwrap();
+            let out = server.cli(&["ingest", file.to_str().unwrap()]);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let out = server.cli(&["anomaly", "incidents", "--window", "3h"]);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let out = server.cli(&["anomaly", "incidents", "--window", "3h"]);
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(table.contains("node n2"), "{table}");
+    assert!(table.contains("qsvc") && table.contains("p9"), "{table}");
+    let out = server.cli(&[
+        "anomaly",
+        "incidents",
+        "--window",
+        "3h",
+        "--service",
+        "qsvc",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!v["incidents"].as_array().unwrap().is_empty(), "{v}");
+    let out = server.cli(&[
+        "anomaly",
+        "incidents",
+        "--service",
+        "nothing-here",
+        "--window",
+        "3h",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("0 incident(s)"));
+    let out = server.cli(&["anomaly", "incidents", "--window", "banana"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("window"));
 }

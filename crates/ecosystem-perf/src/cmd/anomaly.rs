@@ -2,8 +2,10 @@
 //! `timestamp,value,anomaly_score,is_anomaly`, one row per input row in input order, the
 //! timestamp and value exactly as read. Deterministic and causal: a row's score depends only
 //! on that row and the rows before it.
+//!
+//! `anomaly incidents`: the server's recent incidents (`GET /v1/anomalies`), one row each.
 
-use crate::cli::AnomalyAction;
+use crate::cli::{AnomalyAction, Format};
 use crate::exit::{BadInput, OK};
 use perf_core::anomaly::{series, Detector, DetectorConfig};
 use std::io::Write;
@@ -11,6 +13,30 @@ use std::io::Write;
 /// Runs an `anomaly` subcommand.
 pub fn run(action: AnomalyAction) -> anyhow::Result<i32> {
     match action {
+        AnomalyAction::Incidents {
+            window,
+            service,
+            server,
+            format,
+        } => {
+            let client = crate::client::ApiClient::new(&server)?;
+            let mut path = format!(
+                "/v1/anomalies?window={}",
+                crate::client::encode_component(&window)
+            );
+            if let Some(svc) = &service {
+                path.push_str(&format!(
+                    "&service={}",
+                    crate::client::encode_component(svc)
+                ));
+            }
+            let v: serde_json::Value = client.get(&path)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&v)?),
+                Format::Table => print_incidents(&v, &window),
+            }
+            Ok(OK)
+        }
         AnomalyAction::Detect {
             input,
             output,
@@ -65,5 +91,52 @@ pub fn run(action: AnomalyAction) -> anyhow::Result<i32> {
             }
             Ok(OK)
         }
+    }
+}
+
+/// One row per incident, newest first, and the monitor's coverage.
+fn print_incidents(v: &serde_json::Value, window: &str) {
+    let text = |x: &serde_json::Value| x.as_str().unwrap_or("").to_string();
+    let list = |x: &serde_json::Value| {
+        x.as_array()
+            .into_iter()
+            .flatten()
+            .map(text)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut t = crate::tables::new_table(&[
+        "id",
+        "state",
+        "start",
+        "end",
+        "service",
+        "series",
+        "metrics",
+        "probable cause",
+    ]);
+    let incidents: Vec<&serde_json::Value> =
+        v["incidents"].as_array().into_iter().flatten().collect();
+    for i in incidents.iter().rev() {
+        t.add_row(vec![
+            i["id"].to_string(),
+            if i["open"] == true { "open" } else { "closed" }.to_string(),
+            text(&i["start"]),
+            text(&i["end"]),
+            list(&i["services"]),
+            i["series"].to_string(),
+            list(&i["metrics"]),
+            text(&i["probableCause"]),
+        ]);
+    }
+    println!(
+        "{} incident(s) in the last {window}; {} anomalous points; {} detectors ({} points not monitored)",
+        incidents.len(),
+        v["anomalies"].as_array().map_or(0, Vec::len),
+        v["detectors"],
+        v["unmonitored"]
+    );
+    if !incidents.is_empty() {
+        println!("{t}");
     }
 }
