@@ -9,13 +9,20 @@
 //! muddled cause. (A cause that spans services — one tenant flooding several — shows as one
 //! incident per service, each naming it; anomalies of views without a service dimension
 //! group among themselves.) The cause:
-//! 1. **Contribution** — when throughput surged, the share of the surge (observed minus
-//!    expected requests) each value of a dimension carries: "tenant dao-gamma carries 92 % of
-//!    the surge" when one value carries at least half.
-//! 2. **Excess errors** — when error rates make up a third of the anomalous series or more,
-//!    the service's error counts per value decide ([`super::error_cause`]): "node w-2 carries
-//!    90 % of the excess errors with 33 % of the requests", or, when no value carries them
-//!    beyond its share of the requests, "errors rose across service qwallet".
+//! 1. **Surge** — when rising throughputs are a third of the anomalous series or more, or
+//!    the service's requests during the incident are 1.25 times its rate of the hour before
+//!    or more, each value's share of the excess requests ([`super::excess_cause`]): "tenant
+//!    dao-gamma carries 92 % of the surge with 25 % of the usual requests", or "throughput
+//!    rose across service qflow" when no value carries it beyond its usual share (said only
+//!    when the throughputs themselves are anomalous; otherwise the next rules decide). Without
+//!    counts (a [`Traffic`] that has none) the shares come from the anomalous throughput
+//!    series' observed minus expected rates.
+//! 2. **Excess errors or slow requests** — when error rates, or else latencies (p95, p99),
+//!    make up a third of the anomalous series or more, the service's counts per value decide
+//!    ([`super::excess_cause`]): "node w-2 carries 90 % of the excess errors with 33 % of the
+//!    requests", "version v2.1.0 carries 70 % of the excess slow requests with 10 % of the
+//!    requests", or, when no value carries them beyond its share of the requests, "errors
+//!    rose across service qwallet" / "latency rose across service qindex".
 //! 3. **Concentration** — otherwise, for each dimension other than the service, the value
 //!    most of the anomalous series of that dimension share: "3 of 3 anomalous node series
 //!    share node qnet-2" when at least 60 % do. Among such values the one with the highest
@@ -27,7 +34,7 @@
 //! own (it is the service).
 //! 4. Otherwise the service most anomalous series belong to.
 
-use super::error_cause::{self, ValueErrors};
+use super::excess_cause::{self, Excess, ValueCounts};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -35,13 +42,26 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 pub trait Traffic {
     /// The value's share of its service's recent requests (1.0 for a dimension's only value).
     fn share(&self, service: &str, dimension: &str, value: &str) -> f64;
-    /// Requests and errors of every value of every dimension of `service` in `[from, to)`
-    /// and in the hour before `from`.
-    fn errors_by_value(&self, service: &str, from: i64, to: i64) -> Vec<ValueErrors>;
+    /// Requests and events (errors, or requests slower than the service's p95 of the hour
+    /// before `from`) of every value of every dimension of `service` in `[from, to)` and in
+    /// the hour before `from`.
+    fn counts_by_value(&self, service: &str, of: Excess, from: i64, to: i64) -> Vec<ValueCounts>;
+}
+
+/// The excess events of an incident, per value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExcessShares {
+    /// `errors` or `slow_requests` (slower than the service's p95 of the hour before).
+    pub of: String,
+    /// Each value's share of its dimension's excess, largest first.
+    pub contributions: Vec<Contribution>,
 }
 
 /// Incidents kept (oldest dropped first).
 const MAX_INCIDENTS: usize = 200;
+/// Growth of a service's request rate over the hour before that makes an incident a surge.
+const MIN_SURGE_GROWTH: f64 = 1.25;
 /// A value carrying this share of its service's traffic or more is not a cause of its own.
 const MAX_CAUSE_SHARE: f64 = 0.8;
 /// Member anomalies kept per incident.
@@ -139,11 +159,12 @@ pub struct Incident {
     pub services: BTreeSet<String>,
     /// Most shared dimension values, most shared first.
     pub shared: Vec<Shared>,
-    /// Shares of a throughput surge, largest first.
+    /// Shares of a throughput surge (each value's excess requests), largest first.
     pub contributions: Vec<Contribution>,
-    /// Shares of the excess errors (errors beyond each value's rate of the hour before),
-    /// largest first; empty unless error rates are a third of the anomalous series or more.
-    pub error_contributions: Vec<Contribution>,
+    /// Shares of the excess errors or slow requests (beyond each value's rate of the hour
+    /// before); only when error rates or latencies are a third of the anomalous series or
+    /// more.
+    pub excess: Option<ExcessShares>,
     /// The probable cause in one sentence.
     pub probable_cause: String,
     /// The anomalies (the first 200).
@@ -163,7 +184,7 @@ impl Incident {
             services: BTreeSet::new(),
             shared: Vec::new(),
             contributions: Vec::new(),
-            error_contributions: Vec::new(),
+            excess: None,
             probable_cause: String::new(),
             members: Vec::new(),
         }
@@ -255,29 +276,87 @@ impl Incident {
         contributions.truncate(10);
         self.contributions = contributions;
         let surging = latest.len();
-        let failing: BTreeSet<String> = self
-            .members
-            .iter()
-            .filter(|m| m.metric == "error_rate")
-            .map(|m| m.series())
-            .collect();
-        let errors = if failing.len() * 3 >= self.series.max(1) && !self.service().is_empty() {
-            let rows = traffic.errors_by_value(self.service(), self.start, self.end + 60_000);
-            error_cause::attribute(&rows)
+        let surge = self.surge_by_counts(traffic, surging);
+        if let Some((a, _)) = &surge {
+            self.contributions = a.contributions.clone();
+        }
+        let excess = self.excess_kind().and_then(|of| {
+            let rows = traffic.counts_by_value(self.service(), of, self.start, self.end + 60_000);
+            excess_cause::attribute(&rows, of, 0.0).map(|a| (of, a))
+        });
+        self.excess = excess.as_ref().map(|(of, a)| ExcessShares {
+            of: match of {
+                Excess::Errors => "errors",
+                Excess::SlowRequests => "slow_requests",
+                Excess::Requests => "requests",
+            }
+            .into(),
+            contributions: a.contributions.clone(),
+        });
+        self.probable_cause = self.cause(surging, surge, excess, &series, traffic);
+    }
+
+    /// The excess requests per value, when the incident is a surge: rising throughputs are a
+    /// third of its series (then `.1` is true) or the service's requests grew by
+    /// [`MIN_SURGE_GROWTH`]. `None` without counts.
+    fn surge_by_counts(
+        &self,
+        traffic: &dyn Traffic,
+        surging: usize,
+    ) -> Option<(excess_cause::Attribution, bool)> {
+        if self.service().is_empty() {
+            return None;
+        }
+        let to = self.end + 60_000;
+        let rows = traffic.counts_by_value(self.service(), Excess::Requests, self.start, to);
+        let span = (to - self.start) as f64 / 3_600_000.0;
+        let mut per_dim: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+        for r in &rows {
+            let e = per_dim.entry(&r.dimension).or_default();
+            e.0 += r.requests as f64;
+            e.1 += r.baseline_requests as f64 * span;
+        }
+        let growth = per_dim
+            .values()
+            .map(|(now, usual)| now / usual.max(1.0))
+            .fold(0.0, f64::max);
+        let by_series = surging * 3 >= self.series.max(1);
+        if !(by_series || growth >= MIN_SURGE_GROWTH) {
+            return None;
+        }
+        excess_cause::attribute(&rows, Excess::Requests, span).map(|a| (a, by_series))
+    }
+
+    /// Errors when error rates are a third of the anomalous series or more (and no fewer
+    /// than latencies), else slow requests when latencies are.
+    fn excess_kind(&self) -> Option<Excess> {
+        if self.service().is_empty() {
+            return None;
+        }
+        let count = |metrics: &[&str]| {
+            self.members
+                .iter()
+                .filter(|m| metrics.contains(&m.metric.as_str()))
+                .map(|m| m.series())
+                .collect::<BTreeSet<String>>()
+                .len()
+        };
+        let (failing, slow) = (count(&["error_rate"]), count(&["p95", "p99"]));
+        let enough = |n: usize| n * 3 >= self.series.max(1);
+        if enough(failing) && failing >= slow {
+            Some(Excess::Errors)
+        } else if enough(slow) {
+            Some(Excess::SlowRequests)
         } else {
             None
-        };
-        self.error_contributions = errors
-            .as_ref()
-            .map(|e| e.contributions.clone())
-            .unwrap_or_default();
-        self.probable_cause = self.cause(surging, errors, &series, traffic);
+        }
     }
 
     fn cause(
         &self,
         surging: usize,
-        errors: Option<error_cause::ErrorAttribution>,
+        surge: Option<(excess_cause::Attribution, bool)>,
+        excess: Option<(Excess, excess_cause::Attribution)>,
         series: &BTreeMap<String, &SeriesAnomaly>,
         traffic: &dyn Traffic,
     ) -> String {
@@ -294,11 +373,29 @@ impl Incident {
         // service's only version says nothing beyond the service).
         let informative = |dim: &str, value: &str| traffic_share(dim, value) < MAX_CAUSE_SHARE;
         let surge_matters = surging * 3 >= self.series.max(1);
-        if let Some(c) = self
-            .contributions
-            .iter()
-            .find(|c| c.share >= 0.5 && surge_matters && informative(&c.dimension, &c.value))
-        {
+        if let Some((a, by_series)) = &surge {
+            if let Some((c, usual)) = &a.cause {
+                return format!(
+                    "{} {} carries {:.0} % of the surge with {:.0} % of the usual requests",
+                    c.dimension,
+                    c.value,
+                    c.share * 100.0,
+                    usual * 100.0
+                );
+            }
+            if *by_series {
+                return format!(
+                    "throughput rose across service {}: no value carries the surge beyond its usual share of the requests",
+                    self.service()
+                );
+            }
+        }
+        if let Some(c) = self.contributions.iter().find(|c| {
+            surge.is_none()
+                && c.share >= 0.5
+                && surge_matters
+                && informative(&c.dimension, &c.value)
+        }) {
             return format!(
                 "{} {} carries {:.0} % of the surge",
                 c.dimension,
@@ -306,18 +403,27 @@ impl Incident {
                 c.share * 100.0
             );
         }
-        if let Some(e) = errors {
+        if let Some((of, e)) = excess {
             return match e.cause {
                 Some((c, request_share)) => format!(
-                    "{} {} carries {:.0} % of the excess errors with {:.0} % of the requests",
+                    "{} {} carries {:.0} % of the excess {} with {:.0} % of the requests",
                     c.dimension,
                     c.value,
                     c.share * 100.0,
+                    of.noun(),
                     request_share * 100.0
                 ),
                 None => format!(
-                    "errors rose across service {}: no value carries them beyond its share of the requests",
-                    self.service()
+                    "{} rose across service {}: no value carries {} beyond its share of the requests",
+                    match of {
+                        Excess::Errors => "errors",
+                        Excess::SlowRequests | Excess::Requests => "latency",
+                    },
+                    self.service(),
+                    match of {
+                        Excess::Errors => "them",
+                        Excess::SlowRequests | Excess::Requests => "the slow requests",
+                    }
                 ),
             };
         }
@@ -452,7 +558,7 @@ mod tests {
         fn share(&self, service: &str, dimension: &str, value: &str) -> f64 {
             (self.0)(service, dimension, value)
         }
-        fn errors_by_value(&self, _: &str, _: i64, _: i64) -> Vec<ValueErrors> {
+        fn counts_by_value(&self, _: &str, _: Excess, _: i64, _: i64) -> Vec<ValueCounts> {
             Vec::new()
         }
     }
@@ -632,6 +738,122 @@ mod tests {
         );
         assert_eq!(inc.all().count(), 2);
         assert_eq!(inc.all().nth(1).unwrap().anomalies, 4);
+    }
+
+    /// Traffic with counts: node n2 has nearly all the slow requests of the incident.
+    struct SlowNode;
+
+    impl Traffic for SlowNode {
+        fn share(&self, _: &str, _: &str, _: &str) -> f64 {
+            1.0 / 3.0
+        }
+        fn counts_by_value(&self, _: &str, of: Excess, _: i64, _: i64) -> Vec<ValueCounts> {
+            if of == Excess::Requests {
+                // No request counts: not a surge.
+                return Vec::new();
+            }
+            assert_eq!(of, Excess::SlowRequests);
+            let row = |dim: &str, value: &str, requests, events| ValueCounts {
+                dimension: dim.into(),
+                value: value.into(),
+                requests,
+                events,
+                baseline_requests: requests * 10,
+                baseline_events: requests / 2,
+            };
+            vec![
+                row("node", "n1", 600, 31),
+                row("node", "n2", 600, 590),
+                row("node", "n3", 600, 29),
+                row("operation", "GET /a", 1_200, 430),
+                row("operation", "POST /b", 600, 220),
+            ]
+        }
+    }
+
+    #[test]
+    fn slow_requests_counted_per_value_name_the_node_its_own_series_no_longer_flags() {
+        // The node's own series has seen this slowdown before and stays quiet; the
+        // operations' series flag it. The counts still put the slow requests on n2.
+        let found: Vec<SeriesAnomaly> = ["GET /a", "POST /b"]
+            .iter()
+            .flat_map(|op| {
+                ["p95", "p99"].map(|metric| {
+                    anomaly(
+                        "service_operation",
+                        &[("service", "qsvc"), ("operation", op)],
+                        metric,
+                        0,
+                        400.0,
+                        60.0,
+                    )
+                })
+            })
+            .collect();
+        let mut inc = Incidents::new(300_000);
+        inc.add(&found, 60_000, &SlowNode);
+        let i = inc.all().next().unwrap();
+        assert_eq!(
+            i.probable_cause,
+            "node n2 carries 100 % of the excess slow requests with 33 % of the requests"
+        );
+        let excess = i.excess.as_ref().unwrap();
+        assert_eq!(excess.of, "slow_requests");
+        assert_eq!(excess.contributions[0].value, "n2");
+    }
+
+    /// Traffic with counts: tenant gamma tripled its requests, the others as usual.
+    struct GammaSurge;
+
+    impl Traffic for GammaSurge {
+        fn share(&self, _: &str, _: &str, _: &str) -> f64 {
+            0.25
+        }
+        fn counts_by_value(&self, _: &str, of: Excess, _: i64, _: i64) -> Vec<ValueCounts> {
+            // A one-minute incident (span 1/60): 100 requests an hour is ~1.7 a minute.
+            let row = |value: &str, requests: u64, events: u64| ValueCounts {
+                dimension: "tenant".into(),
+                value: value.into(),
+                requests,
+                events,
+                baseline_requests: 100,
+                baseline_events: if of == Excess::Requests { 100 } else { 5 },
+            };
+            match of {
+                Excess::Requests => vec![row("a", 2, 2), row("b", 2, 2), row("gamma", 12, 12)],
+                _ => vec![row("a", 2, 2), row("b", 2, 2), row("gamma", 12, 1)],
+            }
+        }
+    }
+
+    #[test]
+    fn a_latency_incident_during_a_surge_is_the_surging_tenants() {
+        // Only the other tenants' latencies are anomalous (the surge's throughput series has
+        // seen it before); the service's requests grew 3.2× and gamma carries the growth:
+        // gamma's excess 12 − 5/3 of that plus 2 × (2 − 5/3): 94 %.
+        let found: Vec<SeriesAnomaly> = ["a", "b"]
+            .iter()
+            .map(|t| {
+                anomaly(
+                    "service_tenant",
+                    &[("service", "qflow"), ("tenant", t)],
+                    "p99",
+                    0,
+                    300.0,
+                    100.0,
+                )
+            })
+            .collect();
+        let mut inc = Incidents::new(300_000);
+        inc.add(&found, 60_000, &GammaSurge);
+        let i = inc.all().next().unwrap();
+        assert!(
+            i.probable_cause
+                == "tenant gamma carries 94 % of the surge with 33 % of the usual requests",
+            "{}",
+            i.probable_cause
+        );
+        assert_eq!(i.contributions[0].value, "gamma");
     }
 
     #[test]

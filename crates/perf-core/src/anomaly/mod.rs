@@ -1,13 +1,13 @@
 //! Streaming anomaly detection: a per-series detector ([`detector`]), the series CSV format
 //! of the offline command ([`series`]), detectors over the live views ([`online`]) with a
 //! count check on error rates ([`error_counts`]) and the clustering of concurrent anomalies
-//! into incidents ([`cluster`]), whose excess errors are attributed from counts
-//! ([`error_cause`]).
+//! into incidents ([`cluster`]), whose excess errors or slow requests are attributed from counts
+//! ([`excess_cause`]).
 
 pub mod cluster;
 pub mod detector;
-pub mod error_cause;
 pub mod error_counts;
+pub mod excess_cause;
 pub mod novelty;
 pub mod online;
 pub mod records;

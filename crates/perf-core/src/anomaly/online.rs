@@ -12,13 +12,16 @@
 
 use super::cluster::{Changes, Incidents, SeriesAnomaly, Traffic};
 use super::detector::{Detector, DetectorConfig};
-use super::error_cause::ValueErrors;
 use super::error_counts::{self, LongRunRate};
+use super::excess_cause::{Excess, ValueCounts};
 use crate::engine::Engine;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 const MINUTE: i64 = 60_000;
+/// Requests of the hour before an incident for a value's own p95 to define its slow
+/// requests.
+const MIN_OWN_P95: u64 = 20;
 /// Weight of a minute in each value's requests per minute (~15 minutes).
 const SHARE_ALPHA: f64 = 1.0 / 15.0;
 
@@ -233,7 +236,7 @@ impl Monitor {
 }
 
 /// The cause analysis's view of the traffic: shares from the monitor's running rates, error
-/// counts from the engine's two-dimension views.
+/// and slow-request counts from the engine's two-dimension views.
 struct EngineTraffic<'a> {
     engine: &'a Engine,
     values: &'a HashMap<(String, String), BTreeMap<String, f64>>,
@@ -253,31 +256,57 @@ impl Traffic for EngineTraffic<'_> {
         }
     }
 
-    fn errors_by_value(&self, service: &str, from: i64, to: i64) -> Vec<ValueErrors> {
+    fn counts_by_value(&self, service: &str, of: Excess, from: i64, to: i64) -> Vec<ValueCounts> {
         let filter = [(crate::view::Dim::Service, service)];
+        let before_from = from - 60 * MINUTE;
+        // Slow: above the value's own p95 of the hour before (the service's when the value
+        // had fewer than MIN_OWN_P95 requests), so a slowdown of everything is spread
+        // evenly instead of landing on the slowest operation.
+        let service_p95 = match of {
+            Excess::Errors | Excess::Requests => None,
+            Excess::SlowRequests => self
+                .engine
+                .first_view_name()
+                .and_then(|first| self.engine.query(&first, &filter, before_from, from))
+                .ok()
+                .and_then(|total| total.latency.quantile(0.95)),
+        };
+        if of == Excess::SlowRequests && service_p95.is_none() {
+            return Vec::new();
+        }
+        let threshold = |baseline: Option<&crate::stats::Stats>| {
+            baseline
+                .filter(|b| b.requests >= MIN_OWN_P95)
+                .and_then(|b| b.latency.quantile(0.95))
+                .or(service_p95)
+        };
+        let events = |stats: &crate::stats::Stats, threshold: Option<f64>| match (of, threshold) {
+            (Excess::Requests, _) => stats.requests,
+            (Excess::SlowRequests, Some(t)) => {
+                stats.latency.count() - stats.latency.count_at_most(t)
+            }
+            _ => stats.errors,
+        };
         let mut rows = Vec::new();
         for view in self.engine.views().iter().filter(|v| v.def.dims.len() == 2) {
             let name = &view.def.name;
             let (Ok(during), Ok(before)) = (
                 self.engine.group(name, &filter, from, to),
-                self.engine.group(name, &filter, from - 60 * MINUTE, from),
+                self.engine.group(name, &filter, before_from, from),
             ) else {
                 continue;
             };
-            let before: HashMap<Vec<String>, (u64, u64)> = before
-                .into_iter()
-                .map(|(k, s)| (k, (s.requests, s.errors)))
-                .collect();
+            let before: HashMap<Vec<String>, crate::stats::Stats> = before.into_iter().collect();
             for (key, stats) in during {
-                let (baseline_requests, baseline_errors) =
-                    before.get(&key).copied().unwrap_or((0, 0));
-                rows.push(ValueErrors {
+                let baseline = before.get(&key);
+                let t = threshold(baseline);
+                rows.push(ValueCounts {
                     dimension: view.def.dims[1].as_str().to_string(),
                     value: key[1].clone(),
                     requests: stats.requests,
-                    errors: stats.errors,
-                    baseline_requests,
-                    baseline_errors,
+                    events: events(&stats, t),
+                    baseline_requests: baseline.map_or(0, |b| b.requests),
+                    baseline_events: baseline.map_or(0, |b| events(b, t)),
                 });
             }
         }
