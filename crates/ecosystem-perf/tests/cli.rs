@@ -13,18 +13,6 @@ fn text(out: &std::process::Output) -> String {
 }
 
 /// Writes NDJSON `events` next to the server's data and ingests them with the CLI.
-fn ingest_ndjson(server: &Server, dir: &std::path::Path, name: &str, events: String) {
-    let file = dir.join(name);
-    std::fs::write(&file, events).unwrap();
-    let out = server.cli(&["ingest", file.to_str().unwrap()]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn ingest_status_profile_against_a_real_server() {
     let dir = tempfile::tempdir().unwrap();
@@ -426,7 +414,7 @@ fn capacity_show_plan_and_cost_read_the_server() {
             ));
         }
     }
-    ingest_ndjson(&server, dir.path(), "grow.ndjson", events);
+    server.ingest_ndjson(dir.path(), "grow.ndjson", events);
     let end = t0 + 40 * 60_000 - 1_000;
     let resources = format!(
         "[{{\"ts\": {end}, \"service\": \"grow\", \"node\": \"a\", \"capacityRps\": 4.0}},
@@ -506,7 +494,7 @@ fn routing_weights_as_a_table_and_for_proxies() {
             ));
         }
     }
-    ingest_ndjson(&server, dir.path(), "nodes.ndjson", events);
+    server.ingest_ndjson(dir.path(), "nodes.ndjson", events);
 
     let out = server.cli(&["routing", "weights", "qnet"]);
     assert_eq!(
@@ -654,7 +642,7 @@ fn risk_signals_and_show() {
             }
         }
     }
-    ingest_ndjson(&server, dir.path(), "callers.ndjson", events);
+    server.ingest_ndjson(dir.path(), "callers.ndjson", events);
 
     let out = server.cli(&["risk", "signals", "--min-level", "high"]);
     assert_eq!(

@@ -69,6 +69,25 @@ impl Server {
             .unwrap()
     }
 
+    /// `cli`, asserting it exits 0 (its standard error shown otherwise).
+    pub fn cli_ok(&self, args: &[&str]) -> Output {
+        let out = self.cli(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Writes `events` (NDJSON) to `dir/name` and ingests it through the CLI.
+    pub fn ingest_ndjson(&self, dir: &Path, name: &str, events: String) {
+        let file = dir.join(name);
+        std::fs::write(&file, events).unwrap();
+        self.cli_ok(&["ingest", file.to_str().unwrap()]);
+    }
+
     /// SIGTERM and wait; returns the exit status code.
     pub fn terminate(mut self) -> Option<i32> {
         let _ = Command::new("kill")
