@@ -15,6 +15,7 @@ use super::detector::{Detector, DetectorConfig};
 use super::error_counts::{self, LongRunRate};
 use super::excess_cause::{Excess, ValueCounts};
 use crate::engine::Engine;
+use crate::stats::Stats;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -274,13 +275,13 @@ impl Traffic for EngineTraffic<'_> {
         if of == Excess::SlowRequests && service_p95.is_none() {
             return Vec::new();
         }
-        let threshold = |baseline: Option<&crate::stats::Stats>| {
+        let threshold = |baseline: Option<&Stats>| {
             baseline
                 .filter(|b| b.requests >= MIN_OWN_P95)
                 .and_then(|b| b.latency.quantile(0.95))
                 .or(service_p95)
         };
-        let events = |stats: &crate::stats::Stats, threshold: Option<f64>| match (of, threshold) {
+        let events = |stats: &Stats, threshold: Option<f64>| match (of, threshold) {
             (Excess::Requests, _) => stats.requests,
             (Excess::SlowRequests, Some(t)) => {
                 stats.latency.count() - stats.latency.count_at_most(t)
@@ -296,18 +297,28 @@ impl Traffic for EngineTraffic<'_> {
             ) else {
                 continue;
             };
-            let before: HashMap<Vec<String>, crate::stats::Stats> = before.into_iter().collect();
-            for (key, stats) in during {
-                let baseline = before.get(&key);
+            let mut before: HashMap<Vec<String>, Stats> = before.into_iter().collect();
+            let mut push = |key: &[String], stats: &Stats, baseline: Option<&Stats>| {
                 let t = threshold(baseline);
                 rows.push(ValueCounts {
                     dimension: view.def.dims[1].as_str().to_string(),
                     value: key[1].clone(),
                     requests: stats.requests,
-                    events: events(&stats, t),
+                    events: events(stats, t),
                     baseline_requests: baseline.map_or(0, |b| b.requests),
                     baseline_events: baseline.map_or(0, |b| events(b, t)),
                 });
+            };
+            for (key, stats) in during {
+                let baseline = before.remove(&key);
+                push(&key, &stats, baseline.as_ref());
+            }
+            // Values of the hour before without a request since: they count in the usual
+            // shares.
+            let mut gone: Vec<(Vec<String>, Stats)> = before.into_iter().collect();
+            gone.sort_by(|a, b| a.0.cmp(&b.0));
+            for (key, baseline) in gone {
+                push(&key, &Stats::default(), Some(&baseline));
             }
         }
         rows
