@@ -189,34 +189,7 @@ fn capacity_forecast_writes_the_steps_after_the_last_row_in_the_input_format() {
 fn anomaly_incidents_lists_the_servers_incidents_with_their_cause() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &["--clock", "event"]);
-    // 75 minutes of three nodes; node n2 is eight times slower from minute 62 to 65.
-    let t0: i64 = 1_767_225_600_000;
-    let mut events = String::new();
-    let mut state: u64 = 42;
-    for minute in 0..75i64 {
-        for node in ["n1", "n2", "n3"] {
-            for i in 0..60i64 {
-                // A small deterministic jitter (xorshift) around 30 ms.
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let mut latency = 25.0 + (state % 1_000) as f64 / 100.0;
-                if node == "n2" && (62..66).contains(&minute) {
-                    latency *= 8.0;
-                }
-                events.push_str(&format!(
-                    "{{\"ts\": {}, \"service\": \"qsvc\", \"operation\": \"GET /x\", \"node\": \"{node}\", \"latencyMs\": {latency}}}\n",
-                    t0 + minute * 60_000 + i * 1_000
-                ));
-            }
-        }
-        // Five minutes at a time, each followed by a look at the incidents.
-        if minute % 5 == 4 {
-            let name = format!("m{minute}.ndjson");
-            server.ingest_ndjson(dir.path(), &name, std::mem::take(&mut events));
-            server.cli_ok(&["anomaly", "incidents", "--window", "3h"]);
-        }
-    }
+    server.play_slow_node(dir.path(), "qsvc");
     let out = server.cli_ok(&["anomaly", "incidents", "--window", "3h"]);
     let table = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(table.contains("node n2"), "{table}");

@@ -55,21 +55,14 @@ async fn cdp(
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_dashboard_renders_live_services_in_a_real_browser() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = tokio::task::spawn_blocking({
-        let data = dir.path().join("data");
-        move || Server::start(&data, &["--clock", "event"])
-    })
-    .await
-    .unwrap();
-    let out = server.cli(&["ingest", FIXTURE]);
-    assert_eq!(out.status.code(), Some(3));
+type PageSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Chromium showing `url`, and the DevTools socket of its page.
+async fn open_page(url: &str, dir: &std::path::Path) -> (Browser, PageSocket) {
     let port = free_port();
-    let profile = dir.path().join("chromium-profile");
-    let _browser = Browser(
+    let profile = dir.join("chromium-profile");
+    let browser = Browser(
         Command::new(chromium())
             .args([
                 "--headless",
@@ -85,8 +78,8 @@ async fn the_dashboard_renders_live_services_in_a_real_browser() {
             ])
             .arg(format!("--remote-debugging-port={port}"))
             .arg(format!("--user-data-dir={}", profile.display()))
-            .arg("--window-size=1200,500")
-            .arg(format!("{}/", server.url))
+            .arg("--window-size=1200,700")
+            .arg(url)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -111,27 +104,45 @@ async fn the_dashboard_renders_live_services_in_a_real_browser() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let (mut ws, _) = tokio_tungstenite::connect_async(&page_ws).await.unwrap();
-    let mut id = 0;
-    let text = loop {
-        id += 1;
-        let r = cdp(&mut ws, id, "Runtime.evaluate", serde_json::json!({"expression": "document.getElementById('rows') ? document.getElementById('rows').innerText + '|' + document.getElementById('status').innerText : ''", "returnByValue": true})).await;
+    let (ws, _) = tokio_tungstenite::connect_async(&page_ws).await.unwrap();
+    (browser, ws)
+}
+
+/// Evaluates `expression` in the page until its text satisfies `done` (30 s at most).
+async fn wait_for_text(
+    ws: &mut PageSocket,
+    id: &mut u64,
+    expression: &str,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        *id += 1;
+        let r = cdp(
+            ws,
+            *id,
+            "Runtime.evaluate",
+            serde_json::json!({"expression": expression, "returnByValue": true}),
+        )
+        .await;
         let text = r["result"]["value"].as_str().unwrap_or("").to_string();
-        if text.contains("qnet") && text.contains("live") {
-            break text;
+        if done(&text) {
+            return text;
         }
         assert!(
             Instant::now() < deadline,
-            "the dashboard never rendered the stream: {text:?}"
+            "the dashboard never showed it: {text:?}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    assert!(text.contains("qflow"), "{text}");
-    assert!(text.contains("2 services"), "{text}");
-    id += 1;
+    }
+}
+
+/// Leaves a screenshot of the page in the target directory as `name`.
+async fn screenshot(ws: &mut PageSocket, id: &mut u64, name: &str) {
+    *id += 1;
     let shot = cdp(
-        &mut ws,
-        id,
+        ws,
+        *id,
         "Page.captureScreenshot",
         serde_json::json!({"format": "png"}),
     )
@@ -140,6 +151,60 @@ async fn the_dashboard_renders_live_services_in_a_real_browser() {
     let png = base64::engine::general_purpose::STANDARD
         .decode(shot["data"].as_str().unwrap())
         .unwrap();
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     std::fs::write(&path, png).unwrap();
+}
+
+async fn start_server(dir: &std::path::Path) -> Server {
+    let data = dir.join("data");
+    tokio::task::spawn_blocking(move || Server::start(&data, &["--clock", "event"]))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_renders_live_services_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let out = server.cli(&["ingest", FIXTURE]);
+    assert_eq!(out.status.code(), Some(3));
+    let (_browser, mut ws) = open_page(&format!("{}/", server.url), dir.path()).await;
+    let mut id = 0;
+    let text = wait_for_text(
+        &mut ws,
+        &mut id,
+        "document.getElementById('rows') ? document.getElementById('rows').innerText + '|' + document.getElementById('status').innerText : ''",
+        |t| t.contains("qnet") && t.contains("live"),
+    )
+    .await;
+    assert!(text.contains("qflow"), "{text}");
+    assert!(text.contains("2 services"), "{text}");
+    screenshot(&mut ws, &mut id, "dashboard.png").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_lists_anomaly_incidents_with_their_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let server = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || {
+            server.play_slow_node(&dir, "qslow");
+            server
+        }
+    })
+    .await
+    .unwrap();
+    let (_browser, mut ws) = open_page(&format!("{}/", server.url), dir.path()).await;
+    let mut id = 0;
+    let text = wait_for_text(
+        &mut ws,
+        &mut id,
+        "document.getElementById('incidents') ? document.getElementById('incidents').innerText + '|' + document.getElementById('incident-status').innerText : ''",
+        |t| t.contains("node n2"),
+    )
+    .await;
+    assert!(text.contains("qslow"), "{text}");
+    assert!(text.contains("incident(s)"), "{text}");
+    screenshot(&mut ws, &mut id, "dashboard-incidents.png").await;
 }

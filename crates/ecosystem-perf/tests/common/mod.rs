@@ -88,6 +88,38 @@ impl Server {
         self.cli_ok(&["ingest", file.to_str().unwrap()]);
     }
 
+    /// Plays 75 minutes of `service` on nodes n1–n3 (60 requests a minute each, 25–35 ms),
+    /// node n2 eight times slower in minutes 62–65, five minutes at a time, each chunk
+    /// followed by `anomaly incidents` (which evaluates the minutes that completed).
+    pub fn play_slow_node(&self, dir: &Path, service: &str) {
+        let t0: i64 = 1_767_225_600_000;
+        let mut events = String::new();
+        let mut state: u64 = 42;
+        for minute in 0..75i64 {
+            for node in ["n1", "n2", "n3"] {
+                for i in 0..60i64 {
+                    // xorshift: a deterministic jitter.
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    let mut latency = 25.0 + (state % 1_000) as f64 / 100.0;
+                    if node == "n2" && (62..66).contains(&minute) {
+                        latency *= 8.0;
+                    }
+                    events.push_str(&format!(
+                        "{{\"ts\": {}, \"service\": \"{service}\", \"operation\": \"GET /x\", \"node\": \"{node}\", \"latencyMs\": {latency}}}\n",
+                        t0 + minute * 60_000 + i * 1_000
+                    ));
+                }
+            }
+            if minute % 5 == 4 {
+                let name = format!("{service}-{minute}.ndjson");
+                self.ingest_ndjson(dir, &name, std::mem::take(&mut events));
+                self.cli_ok(&["anomaly", "incidents", "--window", "3h"]);
+            }
+        }
+    }
+
     /// SIGTERM and wait; returns the exit status code.
     pub fn terminate(mut self) -> Option<i32> {
         let _ = Command::new("kill")
