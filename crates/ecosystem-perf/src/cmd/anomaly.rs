@@ -126,7 +126,7 @@ fn print_incidents(v: &serde_json::Value, window: &str) {
             list(&i["services"]),
             i["series"].to_string(),
             list(&i["metrics"]),
-            text(&i["probableCause"]),
+            cause_with_related(i),
         ]);
     }
     println!(
@@ -138,5 +138,21 @@ fn print_incidents(v: &serde_json::Value, window: &str) {
     );
     if !incidents.is_empty() {
         println!("{t}");
+    }
+}
+
+/// The probable cause, and the incidents of other services it is related to.
+fn cause_with_related(incident: &serde_json::Value) -> String {
+    let cause = incident["probableCause"].as_str().unwrap_or("").to_string();
+    let related: Vec<String> = incident["related"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|id| format!("#{id}"))
+        .collect();
+    if related.is_empty() {
+        cause
+    } else {
+        format!("{cause} (related: {})", related.join(", "))
     }
 }

@@ -134,6 +134,16 @@ pub struct Contribution {
     pub share: f64,
 }
 
+/// A dimension value named as a cause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CauseValue {
+    /// Dimension.
+    pub dimension: String,
+    /// Value.
+    pub value: String,
+}
+
 /// A cluster of concurrent anomalies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -167,6 +177,11 @@ pub struct Incident {
     pub excess: Option<ExcessShares>,
     /// The probable cause in one sentence.
     pub probable_cause: String,
+    /// The dimension value the probable cause names (none when it names the service).
+    pub cause_value: Option<CauseValue>,
+    /// Concurrent incidents of other services whose cause names the same value (a tenant
+    /// flooding two services is two incidents, related).
+    pub related: Vec<u64>,
     /// The anomalies (the first 200).
     pub members: Vec<SeriesAnomaly>,
 }
@@ -186,6 +201,8 @@ impl Incident {
             contributions: Vec::new(),
             excess: None,
             probable_cause: String::new(),
+            cause_value: None,
+            related: Vec::new(),
             members: Vec::new(),
         }
     }
@@ -293,7 +310,8 @@ impl Incident {
             .into(),
             contributions: a.contributions.clone(),
         });
-        self.probable_cause = self.cause(surging, surge, excess, &series, traffic);
+        (self.probable_cause, self.cause_value) =
+            self.cause(surging, surge, excess, &series, traffic);
     }
 
     /// The excess requests per value, when the incident is a surge: rising throughputs are a
@@ -359,7 +377,13 @@ impl Incident {
         excess: Option<(Excess, excess_cause::Attribution)>,
         series: &BTreeMap<String, &SeriesAnomaly>,
         traffic: &dyn Traffic,
-    ) -> String {
+    ) -> (String, Option<CauseValue>) {
+        let named = |dimension: &str, value: &str| {
+            Some(CauseValue {
+                dimension: dimension.to_string(),
+                value: value.to_string(),
+            })
+        };
         // The value's smallest share of traffic among the services of its anomalous series.
         let traffic_share = |dim: &str, value: &str| {
             series
@@ -375,18 +399,24 @@ impl Incident {
         let surge_matters = surging * 3 >= self.series.max(1);
         if let Some((a, by_series)) = &surge {
             if let Some((c, usual)) = &a.cause {
-                return format!(
-                    "{} {} carries {:.0} % of the surge with {:.0} % of the usual requests",
-                    c.dimension,
-                    c.value,
-                    c.share * 100.0,
-                    usual * 100.0
+                return (
+                    format!(
+                        "{} {} carries {:.0} % of the surge with {:.0} % of the usual requests",
+                        c.dimension,
+                        c.value,
+                        c.share * 100.0,
+                        usual * 100.0
+                    ),
+                    named(&c.dimension, &c.value),
                 );
             }
             if *by_series {
-                return format!(
-                    "throughput rose across service {}: no value carries the surge beyond its usual share of the requests",
-                    self.service()
+                return (
+                    format!(
+                        "throughput rose across service {}: no value carries the surge beyond its usual share of the requests",
+                        self.service()
+                    ),
+                    None,
                 );
             }
         }
@@ -396,24 +426,30 @@ impl Incident {
                 && surge_matters
                 && informative(&c.dimension, &c.value)
         }) {
-            return format!(
-                "{} {} carries {:.0} % of the surge",
-                c.dimension,
-                c.value,
-                c.share * 100.0
+            return (
+                format!(
+                    "{} {} carries {:.0} % of the surge",
+                    c.dimension,
+                    c.value,
+                    c.share * 100.0
+                ),
+                named(&c.dimension, &c.value),
             );
         }
         if let Some((of, e)) = excess {
             return match e.cause {
-                Some((c, request_share)) => format!(
-                    "{} {} carries {:.0} % of the excess {} with {:.0} % of the requests",
-                    c.dimension,
-                    c.value,
-                    c.share * 100.0,
-                    of.noun(),
-                    request_share * 100.0
+                Some((c, request_share)) => (
+                    format!(
+                        "{} {} carries {:.0} % of the excess {} with {:.0} % of the requests",
+                        c.dimension,
+                        c.value,
+                        c.share * 100.0,
+                        of.noun(),
+                        request_share * 100.0
+                    ),
+                    named(&c.dimension, &c.value),
                 ),
-                None => format!(
+                None => (format!(
                     "{} rose across service {}: no value carries {} beyond its share of the requests",
                     match of {
                         Excess::Errors => "errors",
@@ -424,7 +460,7 @@ impl Incident {
                         Excess::Errors => "them",
                         Excess::SlowRequests | Excess::Requests => "the slow requests",
                     }
-                ),
+                ), None),
             };
         }
         let lift = |s: &Shared| {
@@ -444,12 +480,15 @@ impl Incident {
                 _ => Some(s),
             })
         {
-            return format!(
-                "{} of {} anomalous {} series share {} {}",
-                s.series, s.of, s.dimension, s.dimension, s.value
+            return (
+                format!(
+                    "{} of {} anomalous {} series share {} {}",
+                    s.series, s.of, s.dimension, s.dimension, s.value
+                ),
+                named(&s.dimension, &s.value),
             );
         }
-        match self
+        let text = match self
             .shared
             .iter()
             .filter(|s| s.dimension == "service")
@@ -460,7 +499,8 @@ impl Incident {
                 s.series, self.series, s.value
             ),
             None => "no shared dimension".into(),
-        }
+        };
+        (text, None)
     }
 }
 
@@ -501,6 +541,36 @@ impl Incidents {
         self.list.iter().find(|i| i.id == id)
     }
 
+    /// Links incidents of different services that overlap in time (within the gap) and
+    /// whose causes name the same dimension value.
+    fn relate(&mut self) {
+        let keys: Vec<(u64, i64, i64, Option<CauseValue>, String)> = self
+            .list
+            .iter()
+            .map(|i| {
+                let service = i.service().to_string();
+                (i.id, i.start, i.end, i.cause_value.clone(), service)
+            })
+            .collect();
+        for inc in self.list.iter_mut() {
+            let Some(value) = &inc.cause_value else {
+                inc.related.clear();
+                continue;
+            };
+            inc.related = keys
+                .iter()
+                .filter(|(id, start, end, other, service)| {
+                    *id != inc.id
+                        && service != inc.service()
+                        && other.as_ref() == Some(value)
+                        && *start <= inc.end + self.gap_ms
+                        && inc.start <= *end + self.gap_ms
+                })
+                .map(|k| k.0)
+                .collect();
+        }
+    }
+
     /// Adds anomalies (in time order), each to the open incident of its service when that
     /// one's last anomaly is at most the gap earlier, and closes incidents quiet for longer
     /// than the gap. `traffic` answers the cause analysis's questions.
@@ -538,6 +608,11 @@ impl Incidents {
             if touched.contains(&inc.id) {
                 inc.analyse(traffic);
             }
+        }
+        if !touched.is_empty() {
+            self.relate();
+        }
+        for inc in self.list.iter_mut() {
             if inc.open && now - inc.end > self.gap_ms + 60_000 {
                 inc.open = false;
                 changes.closed.push(inc.id);
@@ -854,6 +929,30 @@ mod tests {
             i.probable_cause
         );
         assert_eq!(i.contributions[0].value, "gamma");
+        assert_eq!(
+            i.cause_value,
+            Some(CauseValue {
+                dimension: "tenant".into(),
+                value: "gamma".into()
+            })
+        );
+        assert!(i.related.is_empty());
+        // The same tenant floods a second service a minute later: its own incident, related
+        // to the first (and the first to it).
+        let second: Vec<SeriesAnomaly> = found
+            .iter()
+            .map(|a| {
+                let mut a = a.clone();
+                a.key[0].1 = "qindex".into();
+                a.at = 60_000;
+                a
+            })
+            .collect();
+        inc.add(&second, 120_000, &GammaSurge);
+        let all: Vec<&Incident> = inc.all().collect();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].related, vec![all[1].id]);
+        assert_eq!(all[1].related, vec![all[0].id]);
     }
 
     #[test]
