@@ -7,8 +7,9 @@
 //! together apart: a node slowing down in one service while another service's rollout
 //! shifts its traffic between versions are two incidents with a cause each, not one with a
 //! muddled cause. (A cause that spans services — one tenant flooding several — shows as one
-//! incident per service, each naming it; anomalies of views without a service dimension
-//! group among themselves.) The cause:
+//! incident per service, each naming it, and each lists the others as `related`: concurrent
+//! within the gap, cause naming the same dimension value. Anomalies of views without a
+//! service dimension group among themselves.) The cause:
 //! 1. **Surge** — when rising throughputs are a third of the anomalous series or more, or
 //!    the service's requests during the incident are 1.25 times its rate of the hour before
 //!    or more, each value's share of the excess requests ([`super::excess_cause`]): "tenant
