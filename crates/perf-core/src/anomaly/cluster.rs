@@ -63,6 +63,8 @@ pub struct ExcessShares {
 const MAX_INCIDENTS: usize = 200;
 /// Growth of a service's request rate over the hour before that makes an incident a surge.
 const MIN_SURGE_GROWTH: f64 = 1.25;
+/// Below this growth, more requests for one value are a shift between values, not a surge.
+const SHIFT_GROWTH: f64 = 1.1;
 /// A value carrying this share of its service's traffic or more is not a cause of its own.
 const MAX_CAUSE_SHARE: f64 = 0.8;
 /// Member anomalies kept per incident.
@@ -295,7 +297,7 @@ impl Incident {
         self.contributions = contributions;
         let surging = latest.len();
         let surge = self.surge_by_counts(traffic, surging);
-        if let Some((a, _)) = &surge {
+        if let Some((a, _, _)) = &surge {
             self.contributions = a.contributions.clone();
         }
         let excess = self.excess_kind().and_then(|of| {
@@ -322,7 +324,7 @@ impl Incident {
         &self,
         traffic: &dyn Traffic,
         surging: usize,
-    ) -> Option<(excess_cause::Attribution, bool)> {
+    ) -> Option<(excess_cause::Attribution, bool, f64)> {
         if self.service().is_empty() {
             return None;
         }
@@ -343,7 +345,7 @@ impl Incident {
         if !(by_series || growth >= MIN_SURGE_GROWTH) {
             return None;
         }
-        excess_cause::attribute(&rows, Excess::Requests, span).map(|a| (a, by_series))
+        excess_cause::attribute(&rows, Excess::Requests, span).map(|a| (a, by_series, growth))
     }
 
     /// Errors when error rates are a third of the anomalous series or more (and no fewer
@@ -374,7 +376,7 @@ impl Incident {
     fn cause(
         &self,
         surging: usize,
-        surge: Option<(excess_cause::Attribution, bool)>,
+        surge: Option<(excess_cause::Attribution, bool, f64)>,
         excess: Option<(Excess, excess_cause::Attribution)>,
         series: &BTreeMap<String, &SeriesAnomaly>,
         traffic: &dyn Traffic,
@@ -398,27 +400,42 @@ impl Incident {
         // service's only version says nothing beyond the service).
         let informative = |dim: &str, value: &str| traffic_share(dim, value) < MAX_CAUSE_SHARE;
         let surge_matters = surging * 3 >= self.series.max(1);
-        if let Some((a, by_series)) = &surge {
+        if let Some((a, by_series, growth)) = &surge {
             if let Some((c, usual)) = &a.cause {
-                return (
+                // Requests moved between values while the service's total held: a shift
+                // (a rollout, a drain, a failover), not a surge.
+                let text = if *growth < SHIFT_GROWTH {
+                    format!(
+                        "traffic shifted to {} {}: {:.0} % of the extra requests, {:.0} % of the requests usually",
+                        c.dimension,
+                        c.value,
+                        c.share * 100.0,
+                        usual * 100.0
+                    )
+                } else {
                     format!(
                         "{} {} carries {:.0} % of the surge with {:.0} % of the usual requests",
                         c.dimension,
                         c.value,
                         c.share * 100.0,
                         usual * 100.0
-                    ),
-                    named(&c.dimension, &c.value),
-                );
+                    )
+                };
+                return (text, named(&c.dimension, &c.value));
             }
             if *by_series {
-                return (
+                let text = if *growth < SHIFT_GROWTH {
+                    format!(
+                        "requests shifted within service {} (its total held): no value gained beyond its usual share",
+                        self.service()
+                    )
+                } else {
                     format!(
                         "throughput rose across service {}: no value carries the surge beyond its usual share of the requests",
                         self.service()
-                    ),
-                    None,
-                );
+                    )
+                };
+                return (text, None);
             }
         }
         if let Some(c) = self.contributions.iter().find(|c| {
@@ -954,6 +971,48 @@ mod tests {
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].related, vec![all[1].id]);
         assert_eq!(all[1].related, vec![all[0].id]);
+    }
+
+    /// Traffic with counts: a canary ended, its requests went back to v1; the total held.
+    struct VersionShift;
+
+    impl Traffic for VersionShift {
+        fn share(&self, _: &str, _: &str, _: &str) -> f64 {
+            0.5
+        }
+        fn counts_by_value(&self, _: &str, of: Excess, _: i64, _: i64) -> Vec<ValueCounts> {
+            let row = |value: &str, requests: u64, baseline: u64| ValueCounts {
+                dimension: "version".into(),
+                value: value.into(),
+                requests,
+                events: requests,
+                baseline_requests: baseline,
+                baseline_events: baseline,
+            };
+            match of {
+                // A one-minute incident: v1 usually 2 of 10 a minute, now all 10.
+                Excess::Requests => vec![row("v1", 10, 120), row("v2", 0, 480)],
+                _ => Vec::new(),
+            }
+        }
+    }
+
+    #[test]
+    fn requests_moving_between_versions_are_a_shift_not_a_surge() {
+        let found = vec![anomaly(
+            "service_version",
+            &[("service", "qsvc"), ("version", "v1")],
+            "throughput",
+            0,
+            10.0 / 60.0,
+            2.0 / 60.0,
+        )];
+        let mut inc = Incidents::new(300_000);
+        inc.add(&found, 60_000, &VersionShift);
+        assert_eq!(
+            inc.all().next().unwrap().probable_cause,
+            "traffic shifted to version v1: 100 % of the extra requests, 20 % of the requests usually"
+        );
     }
 
     #[test]

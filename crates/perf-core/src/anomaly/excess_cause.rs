@@ -24,6 +24,8 @@ use std::collections::BTreeMap;
 const MIN_EXCESS_SHARE: f64 = 0.5;
 /// How much more of the excess than of the requests a cause carries.
 const MIN_LIFT: f64 = 1.5;
+/// Least excess requests of a dimension, as a share of its usual requests over the span.
+const MIN_REQUEST_EXCESS: f64 = 0.1;
 /// Weight (in requests) of the service's baseline rate in each value's baseline.
 const PRIOR_REQUESTS: f64 = 100.0;
 
@@ -112,6 +114,11 @@ pub fn attribute(rows: &[ValueCounts], of: Excess, span: f64) -> Option<Attribut
         let total: f64 = excess.iter().sum();
         let total_weight: f64 = weights.iter().sum();
         if total <= 0.0 || total_weight <= 0.0 {
+            continue;
+        }
+        // Requests: a dimension whose values gained less than a tenth of the usual requests
+        // in all is noise, not a surge or a shift.
+        if of == Excess::Requests && total < MIN_REQUEST_EXCESS * base_requests as f64 * span {
             continue;
         }
         any_excess = true;
@@ -250,5 +257,12 @@ mod tests {
             attribute(&nodes, Excess::Requests, 0.1).unwrap().cause,
             None
         );
+        // Noise is not a surge: 0 + 4 + 1 + 0 extra requests where 240 are usual.
+        let calm: Vec<ValueCounts> = ["a", "b", "c", "d"]
+            .iter()
+            .zip([56, 64, 61, 57])
+            .map(|(t, n)| row("tenant", t, n, n, (600, 600)))
+            .collect();
+        assert_eq!(attribute(&calm, Excess::Requests, 0.1), None);
     }
 }
