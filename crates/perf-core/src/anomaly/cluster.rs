@@ -15,7 +15,10 @@
 //!    or more, each value's share of the excess requests ([`super::excess_cause`]): "tenant
 //!    dao-gamma carries 92 % of the surge with 25 % of the usual requests", or "throughput
 //!    rose across service qflow" when no value carries it beyond its usual share (said only
-//!    when the throughputs themselves are anomalous; otherwise the next rules decide). Without
+//!    when the throughputs themselves are anomalous; otherwise the next rules decide). When
+//!    the service's total held (under 1.1×) it is a shift between values: "traffic shifted
+//!    to version v1: …". A dimension whose values gained under a tenth of its usual requests
+//!    is noise. Without
 //!    counts (a [`Traffic`] that has none) the shares come from the anomalous throughput
 //!    series' observed minus expected rates.
 //! 2. **Excess errors or slow requests** — when error rates, or else latencies (p95, p99),
