@@ -13,11 +13,25 @@ use serde_json::json;
 
 const T0: i64 = 1_764_000_000_000;
 
-#[tokio::test]
-async fn a_slow_node_becomes_an_incident_caused_by_that_node() {
+/// A server whose clock is the newest event time.
+fn event_clock_server() -> TestServer {
     let mut c = Config::default();
     c.server.clock = ClockMode::Event;
-    let t = server_with(c);
+    server_with(c)
+}
+
+/// Ingests a minute of events, then reads the anomalies (which evaluates the minutes that
+/// completed).
+async fn play_minute(t: &TestServer, body: String) {
+    let (status, _) = post(&t.state, "/v1/events", "application/x-ndjson", body).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = get(&t.state, "/v1/anomalies").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_slow_node_becomes_an_incident_caused_by_that_node() {
+    let t = event_clock_server();
     let mut rng = StdRng::seed_from_u64(3);
     let d = LogNormal::new(30f64.ln(), 0.3).unwrap();
     for minute in 0..75i64 {
@@ -34,10 +48,7 @@ async fn a_slow_node_becomes_an_incident_caused_by_that_node() {
                 body.push('\n');
             }
         }
-        let (status, _) = post(&t.state, "/v1/events", "application/x-ndjson", body).await;
-        assert_eq!(status, StatusCode::OK);
-        let (status, _) = get(&t.state, "/v1/anomalies").await;
-        assert_eq!(status, StatusCode::OK);
+        play_minute(&t, body).await;
     }
     let (_, a) = get(&t.state, "/v1/anomalies?window=3h").await;
     let incidents = a["incidents"].as_array().unwrap();
@@ -80,9 +91,7 @@ fn error_cause(a: &serde_json::Value, service: &str) -> Option<String> {
 async fn error_incidents_name_the_value_that_carries_the_excess_errors() {
     // Two services of three nodes and three operations, 0.3 % errors as usual. From minute
     // 62 to 66 qpay's node n2 fails 30 % of its requests; qbank fails 30 % everywhere.
-    let mut c = Config::default();
-    c.server.clock = ClockMode::Event;
-    let t = server_with(c);
+    let t = event_clock_server();
     let mut rng = StdRng::seed_from_u64(11);
     let latency = LogNormal::new(30f64.ln(), 0.3).unwrap();
     for minute in 0..75i64 {
@@ -102,10 +111,7 @@ async fn error_incidents_name_the_value_that_carries_the_excess_errors() {
                 }
             }
         }
-        let (status, _) = post(&t.state, "/v1/events", "application/x-ndjson", body).await;
-        assert_eq!(status, StatusCode::OK);
-        let (status, _) = get(&t.state, "/v1/anomalies").await;
-        assert_eq!(status, StatusCode::OK);
+        play_minute(&t, body).await;
     }
     let (_, a) = get(&t.state, "/v1/anomalies?window=3h").await;
     let qpay = error_cause(&a, "qpay").unwrap_or_else(|| panic!("no qpay error incident: {a}"));
