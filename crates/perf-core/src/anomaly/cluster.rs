@@ -68,6 +68,17 @@ const MAX_INCIDENTS: usize = 200;
 const MIN_SURGE_GROWTH: f64 = 1.25;
 /// Below this growth, more requests for one value are a shift between values, not a surge.
 const SHIFT_GROWTH: f64 = 1.1;
+
+/// An incident read as a surge: the excess requests per value.
+struct Surge {
+    /// Who carries the excess requests.
+    attribution: excess_cause::Attribution,
+    /// The rising throughputs are a third of the incident's series or more.
+    by_series: bool,
+    /// The service's requests over its rate of the hour before (the largest of its
+    /// dimensions' totals).
+    growth: f64,
+}
 /// A value carrying this share of its service's traffic or more is not a cause of its own.
 const MAX_CAUSE_SHARE: f64 = 0.8;
 /// Member anomalies kept per incident.
@@ -300,20 +311,15 @@ impl Incident {
         self.contributions = contributions;
         let surging = latest.len();
         let surge = self.surge_by_counts(traffic, surging);
-        if let Some((a, _, _)) = &surge {
-            self.contributions = a.contributions.clone();
+        if let Some(surge) = &surge {
+            self.contributions = surge.attribution.contributions.clone();
         }
         let excess = self.excess_kind().and_then(|of| {
             let rows = traffic.counts_by_value(self.service(), of, self.start, self.end + 60_000);
             excess_cause::attribute(&rows, of, 0.0).map(|a| (of, a))
         });
         self.excess = excess.as_ref().map(|(of, a)| ExcessShares {
-            of: match of {
-                Excess::Errors => "errors",
-                Excess::SlowRequests => "slow_requests",
-                Excess::Requests => "requests",
-            }
-            .into(),
+            of: of.key().into(),
             contributions: a.contributions.clone(),
         });
         (self.probable_cause, self.cause_value) =
@@ -321,13 +327,9 @@ impl Incident {
     }
 
     /// The excess requests per value, when the incident is a surge: rising throughputs are a
-    /// third of its series (then `.1` is true) or the service's requests grew by
-    /// [`MIN_SURGE_GROWTH`]. `None` without counts.
-    fn surge_by_counts(
-        &self,
-        traffic: &dyn Traffic,
-        surging: usize,
-    ) -> Option<(excess_cause::Attribution, bool, f64)> {
+    /// third of its series or the service's requests grew by [`MIN_SURGE_GROWTH`]. `None`
+    /// without counts.
+    fn surge_by_counts(&self, traffic: &dyn Traffic, surging: usize) -> Option<Surge> {
         if self.service().is_empty() {
             return None;
         }
@@ -348,7 +350,11 @@ impl Incident {
         if !(by_series || growth >= MIN_SURGE_GROWTH) {
             return None;
         }
-        excess_cause::attribute(&rows, Excess::Requests, span).map(|a| (a, by_series, growth))
+        excess_cause::attribute(&rows, Excess::Requests, span).map(|attribution| Surge {
+            attribution,
+            by_series,
+            growth,
+        })
     }
 
     /// Errors when error rates are a third of the anomalous series or more (and no fewer
@@ -379,7 +385,7 @@ impl Incident {
     fn cause(
         &self,
         surging: usize,
-        surge: Option<(excess_cause::Attribution, bool, f64)>,
+        surge: Option<Surge>,
         excess: Option<(Excess, excess_cause::Attribution)>,
         series: &BTreeMap<String, &SeriesAnomaly>,
         traffic: &dyn Traffic,
@@ -403,8 +409,13 @@ impl Incident {
         // service's only version says nothing beyond the service).
         let informative = |dim: &str, value: &str| traffic_share(dim, value) < MAX_CAUSE_SHARE;
         let surge_matters = surging * 3 >= self.series.max(1);
-        if let Some((a, by_series, growth)) = &surge {
-            if let Some((c, usual)) = &a.cause {
+        if let Some(Surge {
+            attribution,
+            by_series,
+            growth,
+        }) = &surge
+        {
+            if let Some((c, usual)) = &attribution.cause {
                 // Requests moved between values while the service's total held: a shift
                 // (a rollout, a drain, a failover), not a surge.
                 let text = if *growth < SHIFT_GROWTH {

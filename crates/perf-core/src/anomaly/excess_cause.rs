@@ -41,6 +41,15 @@ pub enum Excess {
 }
 
 impl Excess {
+    /// The name in an incident's `excess.of`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Excess::Requests => "requests",
+            Excess::Errors => "errors",
+            Excess::SlowRequests => "slow_requests",
+        }
+    }
+
     /// How the events are called in a probable cause.
     pub fn noun(self) -> &'static str {
         match self {
