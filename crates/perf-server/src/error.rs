@@ -31,6 +31,15 @@ pub enum AppError {
     /// The server is shutting down or cannot take writes now.
     #[error("{0}")]
     Unavailable(String),
+    /// Cannot take this now; a retry after `retry_after_s` seconds may succeed (503 with
+    /// `Retry-After`).
+    #[error("{message}")]
+    RetryLater {
+        /// What happened.
+        message: String,
+        /// Seconds to wait.
+        retry_after_s: u64,
+    },
     /// Anything else.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -46,6 +55,7 @@ impl AppError {
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            AppError::RetryLater { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -58,6 +68,12 @@ impl IntoResponse for AppError {
             tracing::error!(error = ?cause, "request failed");
         }
         let body = json!({"error": {"code": code, "message": self.to_string()}});
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let AppError::RetryLater { retry_after_s, .. } = &self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, (*retry_after_s).into());
+        }
+        response
     }
 }

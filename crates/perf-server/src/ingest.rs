@@ -2,7 +2,7 @@
 //! partial acceptance, and a 200 only once the accepted elements are durable.
 
 use crate::error::AppError;
-use crate::state::{AppState, LogBatch, ShuttingDown};
+use crate::state::{AppState, LogBatch, ShuttingDown, WriteRefused};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -111,6 +111,11 @@ async fn ingest(
             worker.commit(batch).map_err(|e| {
                 if e.is::<ShuttingDown>() {
                     AppError::Unavailable(e.to_string())
+                } else if let Some(refused) = e.downcast_ref::<WriteRefused>() {
+                    AppError::RetryLater {
+                        message: refused.to_string(),
+                        retry_after_s: refused.retry_after_s,
+                    }
                 } else {
                     AppError::Internal(e)
                 }

@@ -34,7 +34,12 @@ pub struct Metrics {
     pub stream_dropped: AtomicU64,
     /// Snapshots written.
     pub snapshots: AtomicU64,
+    /// Batches the ingest log refused, by cause (`disk_full`, `log_failed`, `io`).
+    write_failures: [AtomicU64; 3],
 }
+
+/// Causes of a refused write, in the order of `Metrics::write_failures`.
+const WRITE_FAILURE_CAUSES: [&str; 3] = ["disk_full", "log_failed", "io"];
 
 impl Metrics {
     /// Counts rejected elements by reason (the field at fault, or `body`).
@@ -46,6 +51,15 @@ impl Metrics {
             reason.to_string()
         })
         .or_default() += n;
+    }
+
+    /// Counts a batch the ingest log refused (`cause` one of `disk_full`, `log_failed`, `io`).
+    pub fn write_failed(&self, cause: &str) {
+        let i = WRITE_FAILURE_CAUSES
+            .iter()
+            .position(|c| *c == cause)
+            .unwrap_or(WRITE_FAILURE_CAUSES.len() - 1);
+        self.write_failures[i].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records a request's duration under its route template.
@@ -175,6 +189,18 @@ impl Metrics {
             "Snapshots of the aggregates written.",
             load(&self.snapshots),
         )?;
+        writeln!(out, "# HELP ecosystem_perf_ingest_write_failures_total Batches the ingest log refused (answered 503, nothing applied), by cause.")?;
+        writeln!(
+            out,
+            "# TYPE ecosystem_perf_ingest_write_failures_total counter"
+        )?;
+        for (cause, n) in WRITE_FAILURE_CAUSES.iter().zip(&self.write_failures) {
+            writeln!(
+                out,
+                "ecosystem_perf_ingest_write_failures_total{{cause=\"{cause}\"}} {}",
+                load(n)
+            )?;
+        }
         writeln!(out, "# HELP ecosystem_perf_http_request_duration_seconds HTTP request duration by route template.")?;
         writeln!(
             out,

@@ -44,11 +44,14 @@ pub async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: the store answers and the server is not shutting down.
+/// `GET /readyz`: the store answers, the ingest log takes writes (no full disk, no failed
+/// sync) and the server is not shutting down; otherwise 503 with the cause.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, AppError> {
-    if state.is_shutting_down() || !state.store_ready() {
-        return Err(AppError::Unavailable("not ready".into()));
-    }
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || s.readiness())
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|why| AppError::Unavailable(format!("not ready: {why}")))?;
     Ok(Json(serde_json::json!({"status": "ready"})))
 }
 

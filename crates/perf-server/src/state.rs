@@ -7,6 +7,12 @@
 //! log sequence number it contains, under the same lock, so a restart that loads the
 //! snapshot and replays the records after that number counts every acknowledged event
 //! exactly once.
+//!
+//! When the log cannot take a batch (a full disk, or a failed fsync), the batch is neither
+//! applied nor acknowledged: the caller gets [`WriteRefused`] (503 with `Retry-After`), the
+//! cause is kept for `/readyz` and counted, and the log itself has cut off any partial bytes.
+//! One process owns a data directory: [`AppState::open`] takes an exclusive lock on
+//! `LOCK` inside it, held until the process ends.
 
 use crate::config::{ClockMode, Config};
 use crate::metrics::Metrics;
@@ -65,7 +71,14 @@ pub struct AppState {
     pub policy: Mutex<crate::policy::PolicyState>,
     /// Callers whose risk alert is firing.
     pub risk_firing: Mutex<std::collections::BTreeSet<String>>,
+    /// Why the last write failed, while it has not succeeded since.
+    write_failure: Mutex<Option<String>>,
+    /// The exclusive lock on the data directory (released when the process ends).
+    _dir_lock: std::fs::File,
 }
+
+/// Free bytes the data directory needs again before `/readyz` reports a full disk as over.
+const READY_FREE_BYTES: u64 = 1 << 20;
 
 /// Milliseconds since the Unix epoch.
 pub fn system_now() -> i64 {
@@ -81,6 +94,7 @@ impl AppState {
         let dir = PathBuf::from(&config.server.data_dir);
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("creating data directory {}", dir.display()))?;
+        let dir_lock = lock_data_dir(&dir)?;
         let store = SqliteStore::open(&dir.join("perf.db"))
             .with_context(|| format!("opening {}", dir.join("perf.db").display()))?;
         let wanted = config.engine_config();
@@ -136,6 +150,8 @@ impl AppState {
             balancer: Mutex::new(perf_core::routing::Balancer::new()),
             policy: Mutex::new(Default::default()),
             risk_firing: Mutex::new(Default::default()),
+            write_failure: Mutex::new(None),
+            _dir_lock: dir_lock,
             anomaly_monitor: Mutex::new(perf_core::anomaly::online::Monitor::new(
                 Default::default(),
             )),
@@ -219,7 +235,7 @@ impl AppState {
             let seq = self
                 .log
                 .append(&payload)
-                .context("appending to the ingest log")?;
+                .map_err(|e| self.write_refused(e))?;
             match &batch {
                 LogBatch::Events(events) => engine.ingest(events, now),
                 LogBatch::Resources(samples) => engine.ingest_resources(samples, now),
@@ -228,13 +244,58 @@ impl AppState {
         };
         self.log
             .wait_durable(seq)
-            .context("syncing the ingest log")?;
+            .map_err(|e| self.write_refused(e))?;
+        if let Ok(mut failure) = self.write_failure.lock() {
+            *failure = None;
+        }
         let since = self
             .log
             .bytes()
             .saturating_sub(self.log_bytes_at_snapshot.load(Ordering::Relaxed));
         if since > self.config.server.limits.max_log_bytes {
             self.snapshot_due.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Records why the log refused a batch and turns it into the caller's answer.
+    fn write_refused(&self, e: perf_store::StoreError) -> anyhow::Error {
+        let (cause, retry_after_s) = if e.is_disk_full() {
+            ("disk_full", 30)
+        } else if matches!(e, perf_store::StoreError::LogFailed(_)) {
+            ("log_failed", 60)
+        } else {
+            ("io", 10)
+        };
+        self.metrics.write_failed(cause);
+        let message = format!("{e}");
+        tracing::error!(cause, error = %message, data_dir = %self.config.server.data_dir, "a batch was refused: the ingest log could not store it (nothing of it was applied)");
+        *self.write_failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.clone());
+        anyhow::Error::new(WriteRefused {
+            message,
+            retry_after_s,
+        })
+    }
+
+    /// `Ok` when the server can take writes; otherwise why not.
+    pub fn readiness(&self) -> Result<(), String> {
+        if self.is_shutting_down() {
+            return Err("the server is shutting down".into());
+        }
+        if !self.store_ready() {
+            return Err("the store does not answer".into());
+        }
+        if let Some(why) = self.log.failure() {
+            return Err(format!(
+                "the ingest log takes no more records after a failed {why}; restart the server"
+            ));
+        }
+        let mut failure = self.write_failure.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(why) = failure.as_ref() {
+            match self.log.available_bytes() {
+                Ok(free) if free >= READY_FREE_BYTES => *failure = None,
+                _ => return Err(format!("the last write failed: {why}")),
+            }
         }
         Ok(())
     }
@@ -284,6 +345,52 @@ impl AppState {
     pub fn store_ready(&self) -> bool {
         self.store.schema_version().is_ok()
     }
+}
+
+/// A batch the ingest log could not store (full disk, failed sync): answer 503 with
+/// `Retry-After`; nothing of it was applied.
+#[derive(Debug, thiserror::Error)]
+#[error("the batch was not stored: {message}")]
+pub struct WriteRefused {
+    /// The cause, for the client.
+    pub message: String,
+    /// Seconds after which a retry may succeed.
+    pub retry_after_s: u64,
+}
+
+/// Takes the exclusive lock on a data directory, or says which process holds it.
+fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
+    let path = dir.join("LOCK");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            anyhow::bail!(
+                "the data directory {} is in use by another ecosystem-perf process{}; stop it, or give this one its own --data-dir",
+                dir.display(),
+                match holder.trim() {
+                    "" => String::new(),
+                    pid => format!(" (pid {pid})"),
+                }
+            );
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    write!(file, "{}", std::process::id())?;
+    Ok(file)
 }
 
 /// The error of a write refused during shutdown.

@@ -5,6 +5,8 @@
 mod error;
 pub mod log;
 mod sqlite;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use error::StoreError;
 pub use log::IngestLog;

@@ -8,19 +8,29 @@
 //! record up to `seq`, [`IngestLog::rotate`] starts a new segment and
 //! [`IngestLog::remove_through`] deletes segments whose records are all in the snapshot.
 //!
-//! At open, a record that is cut short or fails its checksum at the end of the *last* segment
-//! is a write that never completed (so it was never acknowledged): the file is truncated
-//! there. Damage anywhere else is reported, never skipped.
+//! At open (see [`segment`] for the rules) a record that is cut short or fails its checksum at
+//! the end of the *last* segment, with no valid record after it, is a write that never
+//! completed (so it was never acknowledged): the file is truncated there. Anything else is
+//! refused: damage followed by valid records, damage in an older segment, a segment whose
+//! name does not match its first record, a gap or an overlap between segments, or a log that
+//! starts after the snapshot's sequence number (records in neither).
+//!
+//! A failed append (a full disk: `write` stores part of the record, then fails) cuts the
+//! segment back to its last whole record before returning the error, so the next append
+//! starts on a record boundary and the partial bytes can never hide records written after
+//! them. If even the cut fails, the log refuses appends until it succeeds. A failed fsync is
+//! not retried (the kernel may have dropped the dirty pages it could not write): the log
+//! refuses appends until the server restarts and re-reads what is really on disk.
 
+mod segment;
+
+use crate::error::is_full;
 use crate::StoreError;
+use segment::{read_segment, SegmentContent, Stop, HEADER};
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
-
-const HEADER: usize = 16;
-/// Largest record accepted when reading (a corrupt length must not allocate gigabytes).
-const MAX_RECORD: usize = 1 << 30;
 
 struct Writer {
     file: Arc<File>,
@@ -28,6 +38,15 @@ struct Writer {
     next_seq: u64,
     closed: Vec<(u64, PathBuf)>,
     bytes: u64,
+    /// Length of the current segment up to its last whole record.
+    segment_len: u64,
+    /// A failed append left bytes past `segment_len` that could not be cut yet.
+    dirty_tail: bool,
+    /// Why the log takes no more records (a failed fsync), if it does not.
+    failed: Option<String>,
+    /// Test hook: bytes the "disk" still takes before writes fail with ENOSPC.
+    #[cfg(test)]
+    space_left: Option<u64>,
 }
 
 struct SyncState {
@@ -64,44 +83,40 @@ fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     Ok(out)
 }
 
-/// What a segment holds: its valid records, the length of the valid prefix, the file length.
-struct SegmentContent {
-    records: Vec<(u64, Vec<u8>)>,
-    valid: u64,
-    total: u64,
-}
-
-/// Reads the valid records of a segment.
-fn read_segment(path: &Path) -> Result<SegmentContent, StoreError> {
-    let mut data = Vec::new();
-    File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut data))
-        .map_err(StoreError::io(format!("reading {}", path.display())))?;
-    let mut records = Vec::new();
-    let mut pos = 0usize;
-    while pos < data.len() {
-        if data.len() - pos < HEADER {
-            break;
+/// Checks that a segment named `first` continues the log where the previous one ended.
+fn check_continuity(
+    path: &Path,
+    first: u64,
+    content: &SegmentContent,
+    expected: Option<u64>,
+    after_seq: u64,
+) -> Result<(), StoreError> {
+    let name = path.display();
+    match expected {
+        Some(next) if first != next => {
+            return Err(StoreError::LogGap(if first > next {
+                format!("records {next}..{} are missing before segment {name} (a segment was deleted)", first - 1)
+            } else {
+                format!("segment {name} repeats records from {first} on (a segment was copied or restored twice)")
+            }))
         }
-        let len = u32::from_le_bytes(data[pos..pos + 4].try_into().unwrap_or_default()) as usize;
-        let crc = u32::from_le_bytes(data[pos + 4..pos + 8].try_into().unwrap_or_default());
-        // `len` counts the sequence number and the payload.
-        if !(8..=MAX_RECORD).contains(&len) || data.len() - pos - 8 < len {
-            break;
+        None if first > after_seq + 1 => {
+            return Err(StoreError::LogGap(format!(
+                "the aggregate snapshot holds records through {after_seq} but the log starts at {first}: records {}..{} are in neither (perf.db was deleted or replaced by an older copy)",
+                after_seq + 1,
+                first - 1
+            )))
         }
-        let body = &data[pos + 8..pos + 8 + len];
-        if crc32fast::hash(body) != crc {
-            break;
-        }
-        let seq = u64::from_le_bytes(body[..8].try_into().unwrap_or_default());
-        records.push((seq, body[8..].to_vec()));
-        pos += 8 + len;
+        _ => {}
     }
-    Ok(SegmentContent {
-        records,
-        valid: pos as u64,
-        total: data.len() as u64,
-    })
+    for (want, (seq, _)) in (first..).zip(&content.records) {
+        if *seq != want {
+            return Err(StoreError::LogGap(format!(
+                "segment {name} holds record {seq} where record {want} belongs"
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl IngestLog {
@@ -117,37 +132,39 @@ impl IngestLog {
         let mut next_seq = after_seq + 1;
         let mut bytes = 0;
         let mut closed = Vec::new();
+        let mut expected = None;
         for (i, (first, path)) in segs.iter().enumerate() {
-            let SegmentContent {
-                records,
-                valid,
-                total,
-            } = read_segment(path)?;
+            let content = read_segment(path, *first)?;
             let last = i + 1 == segs.len();
-            if valid < total {
-                if !last {
+            match content.stop {
+                Stop::Clean => {}
+                Stop::TornTail if last => {
+                    tracing::warn!(segment = %path.display(), dropped_bytes = content.total - content.valid, "truncating an incomplete last log record");
+                    OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .and_then(|f| {
+                            f.set_len(content.valid)?;
+                            f.sync_all()
+                        })
+                        .map_err(StoreError::io(format!("truncating {}", path.display())))?;
+                }
+                Stop::TornTail | Stop::Damaged { .. } => {
                     return Err(StoreError::CorruptLog {
                         segment: path.display().to_string(),
-                        offset: valid,
+                        offset: content.valid,
                     });
                 }
-                tracing::warn!(segment = %path.display(), dropped_bytes = total - valid, "truncating an incomplete last log record");
-                OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .and_then(|f| {
-                        f.set_len(valid)?;
-                        f.sync_all()
-                    })
-                    .map_err(StoreError::io(format!("truncating {}", path.display())))?;
             }
-            for (seq, payload) in &records {
+            check_continuity(path, *first, &content, expected, after_seq)?;
+            expected = Some(*first + content.records.len() as u64);
+            for (seq, payload) in &content.records {
                 if *seq > after_seq {
                     replay(*seq, payload);
                 }
                 next_seq = next_seq.max(seq + 1);
             }
-            bytes += valid;
+            bytes += content.valid;
             closed.push((*first, path.clone()));
         }
         let first_seq = next_seq;
@@ -157,6 +174,10 @@ impl IngestLog {
             .append(true)
             .open(&path)
             .map_err(StoreError::io(format!("opening {}", path.display())))?;
+        let segment_len = file
+            .metadata()
+            .map_err(StoreError::io(format!("reading {}", path.display())))?
+            .len();
         closed.retain(|(f, _)| *f != first_seq);
         sync_dir(dir)?;
         Ok(IngestLog {
@@ -167,6 +188,11 @@ impl IngestLog {
                 next_seq,
                 closed,
                 bytes,
+                segment_len,
+                dirty_tail: false,
+                failed: None,
+                #[cfg(test)]
+                space_left: None,
             }),
             sync: Mutex::new(SyncState {
                 written: next_seq - 1,
@@ -185,9 +211,16 @@ impl IngestLog {
         self.sync.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Appends a record (not yet durable) and returns its sequence number.
+    /// Appends a record (not yet durable) and returns its sequence number. On failure
+    /// nothing of the record stays in the log (see the module doc).
     pub fn append(&self, payload: &[u8]) -> Result<u64, StoreError> {
         let mut w = self.writer();
+        if let Some(why) = &w.failed {
+            return Err(StoreError::LogFailed(why.clone()));
+        }
+        if w.dirty_tail {
+            cut_tail(&mut w)?;
+        }
         let seq = w.next_seq;
         let mut record = Vec::with_capacity(HEADER + payload.len());
         record.extend_from_slice(&((payload.len() + 8) as u32).to_le_bytes());
@@ -196,13 +229,41 @@ impl IngestLog {
         record.extend_from_slice(payload);
         let crc = crc32fast::hash(&record[8..]);
         record[4..8].copy_from_slice(&crc.to_le_bytes());
-        (&*w.file)
-            .write_all(&record)
-            .map_err(StoreError::io("appending to the ingest log"))?;
+        if let Err(e) = write_record(&mut w, &record) {
+            w.dirty_tail = true;
+            let full = is_full(&e);
+            match cut_tail(&mut w) {
+                Ok(()) => {
+                    tracing::error!(error = %e, disk_full = full, "appending to the ingest log failed; the partial record was cut off")
+                }
+                Err(cut) => {
+                    tracing::error!(error = %e, cut_error = %cut, "appending to the ingest log failed and the partial record could not be cut yet; appends wait until it is")
+                }
+            }
+            return Err(StoreError::Io {
+                context: "appending to the ingest log".into(),
+                source: e,
+            });
+        }
         w.next_seq += 1;
         w.bytes += record.len() as u64;
+        w.segment_len += record.len() as u64;
         self.sync_state().written = seq;
         Ok(seq)
+    }
+
+    /// Why the log refuses appends until a restart, if it does.
+    pub fn failure(&self) -> Option<String> {
+        self.writer().failed.clone()
+    }
+
+    /// Bytes still free on the log's file system (for readiness after a full disk).
+    pub fn available_bytes(&self) -> Result<u64, StoreError> {
+        let st = rustix::fs::statvfs(&self.dir).map_err(|e| StoreError::Io {
+            context: format!("reading free space of {}", self.dir.display()),
+            source: e.into(),
+        })?;
+        Ok(st.f_bavail.saturating_mul(st.f_frsize))
     }
 
     /// The sequence number of the last record appended.
@@ -226,8 +287,22 @@ impl IngestLog {
                 st.leader = true;
                 let target = st.written;
                 drop(st);
-                let file = self.writer().file.clone();
+                let (file, failed) = {
+                    let w = self.writer();
+                    (w.file.clone(), w.failed.clone())
+                };
+                if let Some(why) = failed {
+                    self.sync_state().leader = false;
+                    self.synced_cv.notify_all();
+                    return Err(StoreError::LogFailed(why));
+                }
                 let result = file.sync_data();
+                if let Err(e) = &result {
+                    // The kernel may have dropped the pages it failed to write; a retry
+                    // could "succeed" without them. Stop until a restart re-reads the disk.
+                    tracing::error!(error = %e, "syncing the ingest log failed; it takes no more records until the server restarts");
+                    self.writer().failed = Some(format!("fsync ({e})"));
+                }
                 st = self.sync_state();
                 st.leader = false;
                 if result.is_ok() {
@@ -246,6 +321,12 @@ impl IngestLog {
         let mut w = self.writer();
         if w.next_seq == w.first_seq {
             return Ok(());
+        }
+        if let Some(why) = &w.failed {
+            return Err(StoreError::LogFailed(why.clone()));
+        }
+        if w.dirty_tail {
+            cut_tail(&mut w)?;
         }
         w.file
             .sync_data()
@@ -266,6 +347,7 @@ impl IngestLog {
         w.closed.push(old);
         w.file = Arc::new(file);
         w.first_seq = first_seq;
+        w.segment_len = 0;
         sync_dir(&self.dir)
     }
 
@@ -291,6 +373,31 @@ impl IngestLog {
     }
 }
 
+/// Writes a whole record at the end of the current segment.
+fn write_record(w: &mut Writer, record: &[u8]) -> std::io::Result<()> {
+    #[cfg(test)]
+    if let Some(left) = w.space_left {
+        // A full disk as the kernel shows it: the bytes that fit are written, then ENOSPC.
+        let fit = (left as usize).min(record.len());
+        w.space_left = Some(left - fit as u64);
+        (&*w.file).write_all(&record[..fit])?;
+        if fit < record.len() {
+            return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        }
+        return Ok(());
+    }
+    (&*w.file).write_all(record)
+}
+
+/// Cuts the current segment back to its last whole record.
+fn cut_tail(w: &mut Writer) -> Result<(), StoreError> {
+    w.file.set_len(w.segment_len).map_err(StoreError::io(
+        "cutting a partial record off the ingest log",
+    ))?;
+    w.dirty_tail = false;
+    Ok(())
+}
+
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
@@ -298,6 +405,14 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
             "syncing directory {}",
             dir.display()
         )))
+}
+
+#[cfg(test)]
+impl IngestLog {
+    /// Makes the "disk" take only `bytes` more bytes (None: unlimited).
+    fn set_space_left(&self, bytes: Option<u64>) {
+        self.writer().space_left = bytes;
+    }
 }
 
 #[cfg(test)]
