@@ -1,7 +1,22 @@
 //! Bearer-token authentication with scopes. Without configured tokens every request passes
-//! (the server then refuses to listen beyond loopback, see `lib.rs`). `/healthz`, `/readyz`
-//! and the dashboard page are open; ingest needs `ingest`, everything else `read`. Browsers
-//! cannot set headers on WebSockets, so `/v1/stream` also takes `?token=`.
+//! (the server then refuses to listen beyond loopback, see `lib.rs`, and `browser.rs` guards
+//! against other web pages). `/healthz`, `/readyz` and the dashboard page are open.
+//!
+//! What each scope allows, by method and path ([`required_scope`]):
+//! - `ingest`: `POST /v1/events`, `POST /v1/resources`;
+//! - `read`: every `GET`, and the two evaluations that change nothing
+//!   (`POST /v1/gates/evaluate`, `POST /v1/policy/evaluate`) — a read never mutates;
+//! - `admin`: everything else (SLO definitions, baselines, rollouts and their evaluation),
+//!   and every other scope.
+//!
+//! A **tenant token** (`tenant: dao-x`) is confined to its tenant: it may send events (those
+//! without a tenant get its tenant; naming another is refused), read `GET /v1/tenants` (its
+//! own entry only) and `GET /v1/tenants/{its id}/evaluation`; nothing else.
+//!
+//! Tokens are compared by SHA-256 digest in constant time (`subtle`), so the configuration
+//! may hold only the digest (`sha256:`, printed by `ecosystem-perf token hash`), and neither
+//! the token nor which configured token nearly matched leaks through response times.
+//! Browsers cannot set headers on WebSockets, so `/v1/stream` also takes `?token=`.
 
 use crate::config::Scope;
 use crate::error::AppError;
@@ -10,19 +25,88 @@ use axum::extract::{Request, State};
 use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::Response;
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use subtle::ConstantTimeEq;
 
-fn required_scope(method: &Method, path: &str) -> Option<Scope> {
-    match path {
-        "/healthz" | "/readyz" | "/" => None,
-        "/v1/events" | "/v1/resources" if method == Method::POST => Some(Scope::Ingest),
-        _ => Some(Scope::Read),
+/// Who sent a request, as the handlers see it (a request extension).
+#[derive(Debug, Clone, Default)]
+pub struct Principal {
+    /// The token's name (`None` without configured tokens).
+    pub name: Option<String>,
+    /// The tenant a tenant token is confined to.
+    pub tenant: Option<String>,
+}
+
+/// The scope a request needs, or `None` for the open endpoints.
+pub fn required_scope(method: &Method, path: &str) -> Option<Scope> {
+    match (method, path) {
+        (&Method::GET | &Method::HEAD, "/healthz" | "/readyz" | "/") => None,
+        (&Method::POST, "/v1/events" | "/v1/resources") => Some(Scope::Ingest),
+        (&Method::GET | &Method::HEAD, _) => Some(Scope::Read),
+        (&Method::POST, "/v1/gates/evaluate" | "/v1/policy/evaluate") => Some(Scope::Read),
+        _ => Some(Scope::Admin),
     }
 }
 
-/// Equal-time comparison, so a token cannot be guessed byte by byte from response times.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Whether a tenant token for `tenant` may make this request.
+fn tenant_may(tenant: &str, method: &Method, path: &str) -> bool {
+    match (method, path) {
+        (&Method::POST, "/v1/events") => true,
+        (&Method::GET | &Method::HEAD, "/v1/tenants") => true,
+        (&Method::GET | &Method::HEAD, p) => p
+            .strip_prefix("/v1/tenants/")
+            .and_then(|rest| rest.strip_suffix("/evaluation"))
+            .is_some_and(|id| percent_decoded(id) == tenant),
+        _ => false,
+    }
+}
+
+/// A path segment with `%XX` escapes decoded (tenant ids may hold any character).
+fn percent_decoded(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The SHA-256 of a token.
+pub fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Parses 64 hex digits into a digest.
+pub fn parse_digest(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The digest as 64 lowercase hex digits.
+pub fn hex(digest: &[u8; 32]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn presented_token(req: &Request) -> Option<String> {
@@ -31,14 +115,17 @@ fn presented_token(req: &Request) -> Option<String> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     {
-        return v.strip_prefix("Bearer ").map(|t| t.trim().to_string());
+        let (scheme, token) = v.trim().split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_string());
     }
     if req.uri().path() == "/v1/stream" {
         return req
             .uri()
             .query()
             .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=")))
-            .map(str::to_string);
+            .map(percent_decoded);
     }
     None
 }
@@ -46,7 +133,7 @@ fn presented_token(req: &Request) -> Option<String> {
 /// The middleware.
 pub async fn require_token(
     State(state): State<Arc<AppState>>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Result<Response, AppError> {
     let tokens = &state.config.auth.tokens;
@@ -54,18 +141,110 @@ pub async fn require_token(
         return Ok(next.run(req).await);
     };
     if tokens.is_empty() {
+        req.extensions_mut().insert(Principal::default());
         return Ok(next.run(req).await);
     }
     let presented = presented_token(&req)
         .ok_or_else(|| AppError::Unauthorized("send Authorization: Bearer <token>".into()))?;
-    let token = tokens
-        .iter()
-        .find(|t| same(t.token.as_bytes(), presented.as_bytes()))
-        .ok_or_else(|| AppError::Unauthorized("unknown token".into()))?;
-    if !token.scopes.contains(&scope) && !token.scopes.contains(&Scope::Admin) {
-        return Err(AppError::Forbidden(
-            format!("token {:?} lacks the {scope:?} scope", token.name).to_lowercase(),
-        ));
+    let presented = digest(&presented);
+    // Every configured token is compared, whichever matches: no early exit to time.
+    let mut found = None;
+    for t in tokens {
+        let want = match (&t.sha256, &t.token) {
+            (Some(hex), _) => parse_digest(hex).unwrap_or_default(),
+            (None, Some(plain)) => digest(plain),
+            (None, None) => continue,
+        };
+        if bool::from(want.ct_eq(&presented)) {
+            found = Some(t);
+        }
     }
+    let token = found.ok_or_else(|| AppError::Unauthorized("unknown token".into()))?;
+    if !token.scopes.contains(&scope) && !token.scopes.contains(&Scope::Admin) {
+        return Err(AppError::Forbidden(format!(
+            "token {:?} lacks the {} scope this request needs",
+            token.name,
+            scope_name(scope)
+        )));
+    }
+    if let Some(tenant) = &token.tenant {
+        if !tenant_may(tenant, req.method(), req.uri().path()) {
+            return Err(AppError::Forbidden(format!(
+                "token {:?} is confined to tenant {tenant:?}: it may send events and read /v1/tenants and /v1/tenants/{{its id}}/evaluation only",
+                token.name
+            )));
+        }
+    }
+    req.extensions_mut().insert(Principal {
+        name: Some(token.name.clone()),
+        tenant: token.tenant.clone(),
+    });
     Ok(next.run(req).await)
+}
+
+fn scope_name(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Ingest => "ingest",
+        Scope::Read => "read",
+        Scope::Admin => "admin",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_never_need_more_than_read_and_mutations_need_admin() {
+        let get = |p| required_scope(&Method::GET, p);
+        assert_eq!(get("/v1/slos"), Some(Scope::Read));
+        assert_eq!(get("/healthz"), None);
+        assert_eq!(
+            required_scope(&Method::POST, "/v1/events"),
+            Some(Scope::Ingest)
+        );
+        for (m, p) in [
+            (Method::PUT, "/v1/slos/x"),
+            (Method::DELETE, "/v1/slos/x"),
+            (Method::POST, "/v1/baselines"),
+            (Method::DELETE, "/v1/baselines/b"),
+            (Method::POST, "/v1/rollouts"),
+            (Method::POST, "/v1/rollouts/r/evaluate"),
+            (Method::POST, "/v1/anything-new"),
+        ] {
+            assert_eq!(required_scope(&m, p), Some(Scope::Admin), "{m} {p}");
+        }
+        assert_eq!(
+            required_scope(&Method::POST, "/v1/gates/evaluate"),
+            Some(Scope::Read)
+        );
+    }
+
+    #[test]
+    fn a_tenant_token_reaches_only_its_tenant() {
+        assert!(tenant_may("dao-a", &Method::POST, "/v1/events"));
+        assert!(!tenant_may("dao-a", &Method::POST, "/v1/resources"));
+        assert!(tenant_may(
+            "dao a",
+            &Method::GET,
+            "/v1/tenants/dao%20a/evaluation"
+        ));
+        assert!(!tenant_may(
+            "dao-a",
+            &Method::GET,
+            "/v1/tenants/dao-b/evaluation"
+        ));
+        assert!(!tenant_may("dao-a", &Method::GET, "/v1/overview"));
+    }
+
+    #[test]
+    fn digests_round_trip_through_hex() {
+        let d = digest("s3cret-token-0123456789");
+        assert_eq!(parse_digest(&hex(&d)), Some(d));
+        assert_eq!(parse_digest("xyz"), None);
+        assert_eq!(
+            hex(&digest("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 }

@@ -1,11 +1,12 @@
 //! `POST /v1/events` and `POST /v1/resources`: body limits, gzip, JSON or NDJSON framing,
 //! partial acceptance, and a 200 only once the accepted elements are durable.
 
+use crate::auth::Principal;
 use crate::error::AppError;
 use crate::state::{AppState, LogBatch, ShuttingDown, WriteRefused};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -17,10 +18,12 @@ use std::sync::Arc;
 /// `POST /v1/events`.
 pub async fn post_events(
     State(state): State<Arc<AppState>>,
+    principal: Option<Extension<Principal>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
-    ingest(state, headers, body, Kind::Events).await
+    let tenant = principal.and_then(|Extension(p)| p.tenant);
+    ingest(state, headers, body, Kind::Events(tenant)).await
 }
 
 /// `POST /v1/resources`.
@@ -32,9 +35,10 @@ pub async fn post_resources(
     ingest(state, headers, body, Kind::Resources).await
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Kind {
-    Events,
+    /// Events, confined to a tenant when a tenant token sent them.
+    Events(Option<String>),
     Resources,
 }
 
@@ -75,20 +79,24 @@ async fn ingest(
                 body.as_ref().into()
             };
             let bounds = worker.bounds();
-            let (batch, answer) = match kind {
-                Kind::Events => decode_events(&raw, format, &bounds, limits.max_batch_events).map(
-                    |(mut v, a)| {
-                        if worker.config.privacy.hash_callers {
-                            crate::privacy::hash_callers(
-                                worker.config.privacy.key.as_bytes(),
-                                &mut v,
-                            );
-                        }
-                        (LogBatch::Events(v), a)
-                    },
-                ),
+            let (batch, answer) = match &kind {
+                Kind::Events(tenant) => decode_events(
+                    &raw,
+                    format,
+                    &bounds,
+                    limits.max_batch_events,
+                )
+                .map(|(mut v, a)| {
+                    if let Some(tenant) = tenant {
+                        confine_to_tenant(&mut v, tenant)?;
+                    }
+                    if worker.config.privacy.hash_callers {
+                        crate::privacy::hash_callers(worker.config.privacy.key.as_bytes(), &mut v);
+                    }
+                    Ok::<_, AppError>((LogBatch::Events(v), a))
+                }),
                 Kind::Resources => decode_resources(&raw, format, &bounds, limits.max_batch_events)
-                    .map(|(v, a)| (LogBatch::Resources(v), a)),
+                    .map(|(v, a)| Ok::<_, AppError>((LogBatch::Resources(v), a))),
             }
             .map_err(|e| {
                 worker.metrics.reject("body", 1);
@@ -96,7 +104,7 @@ async fn ingest(
                     IngestError::TooManyElements { .. } => AppError::TooLarge(e.to_string()),
                     _ => AppError::BadRequest(e.to_string()),
                 }
-            })?;
+            })??;
             for err in &answer.errors {
                 worker.metrics.reject(&err.field, 1);
             }
@@ -121,7 +129,7 @@ async fn ingest(
                 }
             })?;
             let counter = match kind {
-                Kind::Events => &worker.metrics.events_accepted,
+                Kind::Events(_) => &worker.metrics.events_accepted,
                 Kind::Resources => &worker.metrics.resources_accepted,
             };
             counter.fetch_add(answer.accepted as u64, Ordering::Relaxed);
@@ -130,6 +138,23 @@ async fn ingest(
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("ingest task failed: {e}")))??;
     Ok((outcome.0, Json(outcome.1)).into_response())
+}
+
+/// Gives events without a tenant the token's tenant; refuses the batch if one names another.
+fn confine_to_tenant(events: &mut [perf_core::Event], tenant: &str) -> Result<(), AppError> {
+    if let Some(other) = events
+        .iter()
+        .filter_map(|e| e.tenant.as_deref())
+        .find(|t| *t != tenant)
+    {
+        return Err(AppError::Forbidden(format!(
+            "this token sends for tenant {tenant:?} only; the batch names tenant {other:?} (nothing was stored)"
+        )));
+    }
+    for e in events.iter_mut().filter(|e| e.tenant.is_none()) {
+        e.tenant = Some(tenant.to_string());
+    }
+    Ok(())
 }
 
 fn body_format(headers: &HeaderMap) -> BodyFormat {

@@ -3,7 +3,7 @@
 //! snapshots and a graceful shutdown that flushes everything acknowledged.
 
 mod anomalies;
-mod auth;
+pub mod auth;
 pub mod capacity;
 pub mod capacity_plan;
 pub mod config;

@@ -3,9 +3,10 @@
 //! availability SLO when there is one (99.9 % otherwise). Hysteresis state lives here, per
 //! tenant; it only depends on time, so how often the endpoint is read changes nothing.
 
+use crate::auth::Principal;
 use crate::error::AppError;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::Json;
 use perf_core::slo::Sli;
 use perf_core::tenant::{evaluate, tenants, TenantEvaluation, TenantTargets};
@@ -47,13 +48,19 @@ pub fn evaluate_one(state: &AppState, tenant: &str) -> TenantEvaluation {
 }
 
 /// `GET /v1/tenants`: every tenant seen in the last hour, evaluated.
-pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<serde_json::Value>, AppError> {
+/// A tenant token sees its own tenant only.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    principal: Option<Extension<Principal>>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let confined = principal.and_then(|Extension(p)| p.tenant);
     let out = tokio::task::spawn_blocking(move || {
         // `now` first: under the event clock it locks the engine too.
         let now = state.now();
         let names = tenants(&state.engine(), now, HOUR);
         names
             .iter()
+            .filter(|t| confined.as_ref().is_none_or(|c| c == *t))
             .map(|t| evaluate_one(&state, t))
             .collect::<Vec<_>>()
     })

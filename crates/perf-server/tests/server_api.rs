@@ -14,68 +14,213 @@ fn events(n: usize) -> String {
     serde_json::to_string(&v).unwrap()
 }
 
+const INGEST: &str = "ingest-token-0123456789";
+const READ: &str = "read-token-0123456789ab";
+const ADMIN: &str = "admin-token-0123456789";
+const DAO: &str = "dao-gamma-token-0123456789";
+
+fn scoped_server() -> TestServer {
+    let mut config = Config::default();
+    let mut admin = TokenConfig::plain("ops", "unused", &[Scope::Admin]);
+    // The admin token is configured by digest only, as `token hash` prints it.
+    admin.token = None;
+    admin.sha256 = Some(perf_server::auth::hex(&perf_server::auth::digest(ADMIN)));
+    let mut dao = TokenConfig::plain("dao-gamma", DAO, &[Scope::Ingest, Scope::Read]);
+    dao.tenant = Some("dao-gamma".into());
+    config.auth.tokens = vec![
+        TokenConfig::plain("collector", INGEST, &[Scope::Ingest]),
+        TokenConfig::plain("viewer", READ, &[Scope::Read]),
+        admin,
+        dao,
+    ];
+    config.validate().unwrap();
+    server_with(config)
+}
+
+async fn call(
+    t: &TestServer,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> StatusCode {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json");
+    if let Some(tok) = token {
+        req = req.header("authorization", format!("Bearer {tok}"));
+    }
+    send(&t.state, req.body(Body::from(body.to_string())).unwrap())
+        .await
+        .0
+}
+
 #[tokio::test]
 async fn tokens_and_scopes_are_enforced() {
-    let mut config = Config::default();
-    config.auth.tokens = vec![
-        TokenConfig {
-            name: "collector".into(),
-            token: "ingest-token-0123456789".into(),
-            scopes: vec![Scope::Ingest],
-        },
-        TokenConfig {
-            name: "viewer".into(),
-            token: "read-token-0123456789ab".into(),
-            scopes: vec![Scope::Read],
-        },
-    ];
-    let t = server_with(config);
-    let post_with = |token: Option<&str>| {
-        let mut req = Request::post("/v1/events").header("content-type", "application/json");
-        if let Some(tok) = token {
-            req = req.header("authorization", format!("Bearer {tok}"));
-        }
-        req.body(Body::from(events(2))).unwrap()
-    };
+    let t = scoped_server();
+    let batch = events(2);
     assert_eq!(
-        send(&t.state, post_with(None)).await.0,
+        call(&t, "POST", "/v1/events", None, &batch).await,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        send(&t.state, post_with(Some("wrong-token-000000000")))
-            .await
-            .0,
+        call(
+            &t,
+            "POST",
+            "/v1/events",
+            Some("wrong-token-000000000"),
+            &batch
+        )
+        .await,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        send(&t.state, post_with(Some("read-token-0123456789ab")))
-            .await
-            .0,
+        call(&t, "POST", "/v1/events", Some(READ), &batch).await,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        send(&t.state, post_with(Some("ingest-token-0123456789")))
-            .await
-            .0,
+        call(&t, "POST", "/v1/events", Some(INGEST), &batch).await,
         StatusCode::OK
     );
-    let read = |tok: &str| {
-        Request::get("/v1/overview")
-            .header("authorization", format!("Bearer {tok}"))
-            .body(Body::empty())
-            .unwrap()
-    };
     assert_eq!(
-        send(&t.state, read("ingest-token-0123456789")).await.0,
+        call(&t, "GET", "/v1/overview", Some(INGEST), "").await,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        send(&t.state, read("read-token-0123456789ab")).await.0,
+        call(&t, "GET", "/v1/overview", Some(READ), "").await,
         StatusCode::OK
     );
+    // `Bearer` is case-insensitive (RFC 7235).
+    let lower = Request::get("/v1/overview")
+        .header("authorization", format!("bearer {READ}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&t.state, lower).await.0, StatusCode::OK);
     assert_eq!(get(&t.state, "/healthz").await.0, StatusCode::OK);
     assert_eq!(get(&t.state, "/metrics").await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(total_requests(&t.state), 2);
+}
+
+/// Issue 14 (3): a read token used to define SLOs, freeze baselines and start rollouts.
+#[tokio::test]
+async fn a_read_token_changes_nothing_and_definitions_need_admin() {
+    let t = scoped_server();
+    call(&t, "POST", "/v1/events", Some(INGEST), &events(50)).await;
+    let slo = r#"{"service":"qnet","sli":"availability","objective":99.0}"#;
+    let baseline = r#"{"service":"qnet","window":"1h"}"#;
+    let rollout = r#"{"service":"qnet","baselineVersion":"v1","canaryVersion":"v2"}"#;
+    for token in [READ, INGEST] {
+        assert_eq!(
+            call(&t, "PUT", "/v1/slos/x", Some(token), slo).await,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            call(&t, "DELETE", "/v1/slos/x", Some(token), "").await,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            call(&t, "POST", "/v1/baselines", Some(token), baseline).await,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            call(&t, "POST", "/v1/rollouts", Some(token), rollout).await,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            call(&t, "POST", "/v1/rollouts/r1/evaluate", Some(token), "{}").await,
+            StatusCode::FORBIDDEN
+        );
+    }
+    assert_eq!(
+        get_json(&t, "/v1/slos", READ).await["slos"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    // The admin token (stored as a digest) may.
+    assert_eq!(
+        call(&t, "PUT", "/v1/slos/x", Some(ADMIN), slo).await,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        get_json(&t, "/v1/slos", READ).await["slos"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        call(&t, "DELETE", "/v1/slos/x", Some(ADMIN), "").await,
+        StatusCode::NO_CONTENT
+    );
+}
+
+async fn get_json(t: &TestServer, path: &str, token: &str) -> serde_json::Value {
+    let req = Request::get(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, body) = send(&t.state, req).await;
+    assert_eq!(status, StatusCode::OK, "{path}");
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// A DAO's token sends and reads only its tenant.
+#[tokio::test]
+async fn a_tenant_token_is_confined_to_its_tenant() {
+    let t = scoped_server();
+    let own = r#"[{"service":"qflow","operation":"run","latencyMs":5},{"service":"qflow","operation":"run","latencyMs":6,"tenant":"dao-gamma"}]"#;
+    assert_eq!(
+        call(&t, "POST", "/v1/events", Some(DAO), own).await,
+        StatusCode::OK
+    );
+    let other = r#"[{"service":"qflow","operation":"run","latencyMs":5,"tenant":"dao-beta"}]"#;
+    assert_eq!(
+        call(&t, "POST", "/v1/events", Some(DAO), other).await,
+        StatusCode::FORBIDDEN
+    );
+    call(&t, "POST", "/v1/events", Some(INGEST), other).await;
+    assert_eq!(total_requests(&t.state), 3);
+    // Its own evaluation, and only its own entry in the list.
+    let mine = get_json(&t, "/v1/tenants/dao-gamma/evaluation", DAO).await;
+    let share = mine["loadShare"].as_f64().unwrap();
+    assert!(
+        (share - 2.0 / 3.0).abs() < 1e-9,
+        "the event without a tenant was given dao-gamma: {mine}"
+    );
+    let list = get_json(&t, "/v1/tenants", DAO).await;
+    let names: Vec<_> = list["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["daoId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, vec!["dao-gamma"]);
+    assert_eq!(
+        get_json(&t, "/v1/tenants", READ).await["tenants"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    for path in [
+        "/v1/tenants/dao-beta/evaluation",
+        "/v1/overview",
+        "/v1/slos",
+        "/metrics",
+    ] {
+        assert_eq!(
+            call(&t, "GET", path, Some(DAO), "").await,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        call(&t, "POST", "/v1/resources", Some(DAO), "[]").await,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[test]
@@ -86,11 +231,11 @@ fn without_tokens_only_loopback_is_allowed() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("auth.tokens"), "{err}");
-    config.auth.tokens = vec![TokenConfig {
-        name: "a".into(),
-        token: "0123456789abcdefgh".into(),
-        scopes: vec![Scope::Read],
-    }];
+    config.auth.tokens = vec![TokenConfig::plain(
+        "a",
+        "0123456789abcdefgh",
+        &[Scope::Read],
+    )];
     assert!(perf_server::check_exposure(&config).is_ok());
 }
 

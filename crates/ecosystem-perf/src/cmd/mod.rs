@@ -18,6 +18,7 @@ mod serve;
 mod simulate;
 mod slo;
 mod tenant;
+mod token;
 
 use crate::cli::Command;
 
@@ -47,6 +48,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
             limit,
         } => report::callers(&service, &report, &by, limit),
         Command::Config { action } => config::run(action),
+        Command::Token { action } => token::run(action),
         Command::Gate(args) => gate::run(&args),
         Command::Anomaly { action } => anomaly::run(action),
         Command::Capacity { action } => capacity::run(action),

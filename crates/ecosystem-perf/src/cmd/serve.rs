@@ -42,6 +42,9 @@ pub fn run(args: &ServeArgs, clock: Option<&str>) -> anyhow::Result<i32> {
         config.server.clock = ClockMode::Event;
     }
     let addr = perf_server::check_exposure(&config).map_err(|e| BadInput(e.to_string()))?;
+    for t in config.auth.tokens.iter().filter(|t| t.token.is_some()) {
+        tracing::warn!(token = %t.name, "this token is kept in plain text; store only its digest (sha256: from `ecosystem-perf token hash`)");
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let state = tokio::task::spawn_blocking(move || AppState::open(config)).await??;

@@ -127,10 +127,37 @@ impl Config {
             );
         }
         for (i, t) in self.auth.tokens.iter().enumerate() {
-            if t.token.len() < 16 {
+            match (&t.token, &t.sha256) {
+                (Some(_), Some(_)) | (None, None) => {
+                    return invalid(
+                        &format!("auth.tokens[{i}]"),
+                        "give exactly one of token (plain text) and sha256 (from `ecosystem-perf token hash`)".into(),
+                    )
+                }
+                (Some(token), None) if token.len() < 16 => {
+                    return invalid(
+                        &format!("auth.tokens[{i}].token"),
+                        "must be at least 16 characters".into(),
+                    );
+                }
+                (None, Some(hex)) if crate::auth::parse_digest(hex).is_none() => {
+                    return invalid(
+                        &format!("auth.tokens[{i}].sha256"),
+                        "must be 64 hexadecimal digits (ecosystem-perf token hash prints it)".into(),
+                    );
+                }
+                _ => {}
+            }
+            if t.tenant.as_deref().is_some_and(|x| x.trim().is_empty()) {
                 return invalid(
-                    &format!("auth.tokens[{i}].token"),
-                    "must be at least 16 characters".into(),
+                    &format!("auth.tokens[{i}].tenant"),
+                    "must name a tenant".into(),
+                );
+            }
+            if t.tenant.is_some() && t.scopes.contains(&Scope::Admin) {
+                return invalid(
+                    &format!("auth.tokens[{i}].scopes"),
+                    "a tenant token cannot have the admin scope".into(),
                 );
             }
             if t.scopes.is_empty() {

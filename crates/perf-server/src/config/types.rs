@@ -208,16 +208,37 @@ pub enum Scope {
     Admin,
 }
 
-/// One bearer token.
+/// One bearer token: its secret in plain text (`token`, from `${VAR}`) or, better, only its
+/// SHA-256 (`sha256`, from `ecosystem-perf token hash`), never both.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenConfig {
     /// Who holds it (logged, never the token).
     pub name: String,
     /// The secret (write `${VAR}`).
-    pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The secret's SHA-256, 64 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
     /// What it may do.
     pub scopes: Vec<Scope>,
+    /// A tenant (DAO) token: it sends and reads only this tenant's data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+}
+
+impl TokenConfig {
+    /// A token given in plain text, for every tenant.
+    pub fn plain(name: &str, token: &str, scopes: &[Scope]) -> TokenConfig {
+        TokenConfig {
+            name: name.into(),
+            token: Some(token.into()),
+            sha256: None,
+            scopes: scopes.to_vec(),
+            tenant: None,
+        }
+    }
 }
 
 /// `auth:` section.

@@ -1,0 +1,50 @@
+//! `token hash`: turns a secret read from standard input into the `auth.tokens` entry that
+//! holds only its SHA-256 (the server compares digests), so configuration files and their
+//! backups never carry the secret. The secret is read from standard input, not a flag, so
+//! it stays out of shell history and process lists.
+
+use crate::cli::TokenAction;
+use crate::exit::{BadInput, OK};
+use std::io::Read;
+
+/// Runs a `token` subcommand.
+pub fn run(action: TokenAction) -> anyhow::Result<i32> {
+    match action {
+        TokenAction::Hash {
+            name,
+            scopes,
+            tenant,
+        } => {
+            let mut secret = String::new();
+            std::io::stdin()
+                .read_to_string(&mut secret)
+                .map_err(|e| BadInput(format!("reading the token from standard input: {e}")))?;
+            let secret = secret.trim_end_matches(['\n', '\r']);
+            if secret.len() < 16 {
+                return Err(BadInput(format!(
+                    "the token on standard input has {} characters; use at least 16 (e.g. openssl rand -hex 24)",
+                    secret.len()
+                ))
+                .into());
+            }
+            if tenant.is_some() && scopes.iter().any(|s| s == "admin") {
+                return Err(BadInput("a tenant token cannot have the admin scope".into()).into());
+            }
+            let digest = perf_server::auth::hex(&perf_server::auth::digest(secret));
+            let tenant = tenant
+                .map(|t| format!(", tenant: {}", yaml_string(&t)))
+                .unwrap_or_default();
+            println!(
+                "- {{name: {}, sha256: {digest}, scopes: [{}]{tenant}}}",
+                yaml_string(&name),
+                scopes.join(", ")
+            );
+            Ok(OK)
+        }
+    }
+}
+
+/// A YAML double-quoted scalar (JSON strings are valid YAML).
+fn yaml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
