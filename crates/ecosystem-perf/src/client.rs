@@ -44,9 +44,7 @@ impl ApiClient {
             .auth(self.http.get(&url))
             .send()
             .with_context(|| format!("connecting to {}", self.base))?;
-        let resp = check(resp)?;
-        resp.json()
-            .with_context(|| format!("reading the answer of {url}"))
+        read_json(check(resp)?, &url)
     }
 
     /// `GET path` as text.
@@ -78,9 +76,7 @@ impl ApiClient {
             let value: serde_json::Value = resp.json().unwrap_or(serde_json::Value::Null);
             return Err(crate::exit::BadInput(error_message(status, &value)).into());
         }
-        check(resp)?
-            .json()
-            .with_context(|| format!("reading the answer of {url}"))
+        read_json(check(resp)?, &url)
     }
 
     /// `DELETE path`.
@@ -116,8 +112,9 @@ impl ApiClient {
                         || resp.status() == StatusCode::BAD_REQUEST =>
                 {
                     let status = resp.status();
-                    let value: serde_json::Value =
+                    let mut value: serde_json::Value =
                         resp.json().context("reading the ingest answer")?;
+                    crate::terminal_safe::defang(&mut value);
                     if value.get("accepted").is_none() {
                         bail!("{}", error_message(status, &value));
                     }
@@ -143,11 +140,22 @@ impl ApiClient {
 }
 
 fn error_message(status: StatusCode, value: &serde_json::Value) -> String {
+    let mut value = value.clone();
+    crate::terminal_safe::defang(&mut value);
     let msg = value
         .pointer("/error/message")
         .and_then(|m| m.as_str())
         .unwrap_or("no details");
     format!("server answered {status}: {msg}")
+}
+
+/// The JSON answer as `T`, its strings made safe for a terminal first.
+fn read_json<T: DeserializeOwned>(resp: Response, url: &str) -> anyhow::Result<T> {
+    let mut value: serde_json::Value = resp
+        .json()
+        .with_context(|| format!("reading the answer of {url}"))?;
+    crate::terminal_safe::defang(&mut value);
+    serde_json::from_value(value).with_context(|| format!("reading the answer of {url}"))
 }
 
 fn check(resp: Response) -> anyhow::Result<Response> {

@@ -7,6 +7,7 @@ mod event_file;
 mod exit;
 mod gate_render;
 mod tables;
+mod terminal_safe;
 
 use clap::Parser;
 

@@ -5,8 +5,9 @@
 //! Detectors live in memory: after a restart they learn again (30 minutes of warm-up).
 
 use crate::error::AppError;
+use crate::extract::ApiQuery;
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -84,7 +85,7 @@ pub struct AnomalyQuery {
 /// `GET /v1/anomalies?window=1h&service=`.
 pub async fn list(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<AnomalyQuery>,
+    ApiQuery(q): ApiQuery<AnomalyQuery>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let window = crate::deploy::window_ms("window", q.window.as_deref().unwrap_or("1h"))?;
     let s = state.clone();

@@ -5,6 +5,7 @@
 //! resolves it when it recovers.
 
 use crate::error::AppError;
+use crate::extract::ApiQuery;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
@@ -133,7 +134,7 @@ pub struct HpaQuery {
 pub async fn get_hpa(
     State(state): State<Arc<AppState>>,
     Path(service): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<HpaQuery>,
+    ApiQuery(q): ApiQuery<HpaQuery>,
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
     let p = tokio::task::spawn_blocking(move || plan_of(&state, &service))

@@ -28,6 +28,12 @@ pub enum AppError {
     /// The body is over the limit.
     #[error("{0}")]
     TooLarge(String),
+    /// The body is not of a type this endpoint reads.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// No such method on this path.
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// The server is shutting down or cannot take writes now.
     #[error("{0}")]
     Unavailable(String),
@@ -54,6 +60,10 @@ impl AppError {
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             AppError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            AppError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            AppError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             AppError::RetryLater { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

@@ -4,6 +4,7 @@
 
 mod anomalies;
 pub mod auth;
+mod browser;
 pub mod capacity;
 pub mod capacity_plan;
 pub mod config;
@@ -11,6 +12,7 @@ mod dashboard;
 mod decision_metrics;
 pub mod deploy;
 pub mod error;
+mod extract;
 mod ingest;
 pub mod metrics;
 mod policy;
@@ -91,9 +93,14 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/tenants/{id}/evaluation", get(tenants::get_one))
         .route("/v1/stream", get(stream::stream))
         .fallback(query::not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            browser::guard,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -101,6 +108,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         ))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(state)
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> error::AppError {
+    error::AppError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
 }
 
 async fn observe_duration(

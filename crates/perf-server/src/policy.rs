@@ -15,7 +15,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::Json;
 use perf_core::policy::{
-    decide, ConcurrencyLimit, Decision, Ladder, LadderSignals, PolicyRequest, ServiceContext,
+    decide, slow_ratio_signal, ConcurrencyLimit, Decision, Ladder, LadderSignals, PolicyRequest,
+    ServiceContext,
 };
 use perf_core::view::Dim;
 use serde::Serialize;
@@ -68,10 +69,12 @@ struct Reading {
 }
 
 fn read(state: &AppState, service: &str, now: i64) -> Reading {
+    let min_requests = state.config.policy.ladder.min_requests;
     let burn_rate = crate::slos::statuses(state).ok().and_then(|statuses| {
         statuses
             .iter()
             .filter(|s| s.service == service)
+            .filter(|s| s.burn_rate_events.get("5m").copied().unwrap_or(0) >= min_requests)
             .filter_map(|s| s.burn_rates.get("5m").copied())
             .fold(None, |m: Option<f64>, b| Some(m.map_or(b, |m| m.max(b))))
     });
@@ -82,11 +85,11 @@ fn read(state: &AppState, service: &str, now: i64) -> Reading {
         .query(&view, &filter, now - P99_WINDOW_MS, now + 1)
         .ok();
     // Requests over their class's p99 budget (the engine counts them per event), in units of
-    // the 1 % a p99 allows.
+    // the 1 % a p99 allows: the one-sided 95 % lower bound of the share, so that a few slow
+    // requests among few are not read as a 100 % slow service; below `minRequests`, no signal.
     let slow_ratio = minute
         .as_ref()
-        .filter(|s| s.requests > 0)
-        .map(|s| s.slow as f64 / s.requests as f64 / 0.01);
+        .and_then(|s| slow_ratio_signal(s.slow, s.requests, min_requests));
     let recent = engine
         .query(&view, &filter, now - SHORT_WINDOW_MS, now + 1)
         .ok();

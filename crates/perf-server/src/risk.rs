@@ -7,8 +7,9 @@
 //! alerts (`EcosystemPerfCallerRisk`), resolved when they fall back under `high`.
 
 use crate::error::AppError;
+use crate::extract::ApiQuery;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use perf_core::risk::{evaluate_caller, service_evidence, EntityRisk};
 use std::collections::BTreeMap;
@@ -157,7 +158,7 @@ pub struct SignalsQuery {
 /// `GET /v1/risk/signals?minLevel=low|moderate|high|critical` (default `moderate`).
 pub async fn get_signals(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<SignalsQuery>,
+    ApiQuery(q): ApiQuery<SignalsQuery>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let min = q.min_level.unwrap_or_else(|| "moderate".into());
     if !["low", "moderate", "high", "critical"].contains(&min.as_str()) {

@@ -6,8 +6,9 @@
 //! publishes changes of at least `routing.publishDelta` on the stream (`routing_weight`).
 
 use crate::error::AppError;
+use crate::extract::ApiQuery;
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use perf_core::routing::{export, node_inputs, score_nodes, NodeInput, WeightsReport};
@@ -121,7 +122,7 @@ pub struct WeightsQuery {
 /// `GET /v1/routing/weights?service=&format=json|envoy|nginx&port=`.
 pub async fn get_weights(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<WeightsQuery>,
+    ApiQuery(q): ApiQuery<WeightsQuery>,
 ) -> Result<Response, AppError> {
     let format = q.format.unwrap_or_else(|| "json".into());
     if !matches!(format.as_str(), "json" | "envoy" | "nginx") {

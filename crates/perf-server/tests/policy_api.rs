@@ -171,3 +171,40 @@ async fn an_error_burst_climbs_the_ladder_and_policies_follow_it_back_down() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+/// Issue 14 (8): one 950 ms request on a quiet service used to put it at L4 (its slow ratio
+/// was 100 %, 100 times the 1 % a p99 allows) and `policy/evaluate` answered `reject`. A few
+/// requests are no evidence; a real slowdown with enough requests still climbs.
+#[tokio::test]
+async fn one_slow_request_on_a_quiet_service_does_not_degrade_it() {
+    let mut c = Config::default();
+    c.server.clock = ClockMode::Event;
+    let t = server_with(c);
+    let one = json!({"ts": T0, "service": "qquiet", "operation": "GET /x", "node": "q1", "latencyMs": 950.0});
+    let (status, a) = post(&t.state, "/v1/events", "application/json", one.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    perf_server::evaluate_cycle(&t.state).unwrap();
+    let (_, g) = get(&t.state, "/v1/degradation").await;
+    assert_eq!(g["services"][0]["level"], 0, "{g}");
+    let d = decide(
+        &t,
+        json!({"service": "qquiet", "operation": "GET /x", "priority": "batch"}),
+    )
+    .await;
+    assert_eq!(d["decision"], "proceed", "{d}");
+
+    // 60 requests in the next minute, half of them over the 200 ms read budget: L4.
+    let slow: String = (0..60)
+        .map(|i| {
+            json!({"ts": T0 + 1_000 + i * 1_000, "service": "qquiet", "operation": "GET /x",
+                   "node": "q1", "latencyMs": if i % 2 == 0 { 950.0 } else { 20.0 }})
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    let (status, a) = post(&t.state, "/v1/events", "application/x-ndjson", slow).await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    perf_server::evaluate_cycle(&t.state).unwrap();
+    let (_, g) = get(&t.state, "/v1/degradation").await;
+    assert_eq!(g["services"][0]["level"], 4, "{g}");
+}

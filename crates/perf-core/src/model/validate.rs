@@ -156,7 +156,7 @@ pub(crate) fn rule_of(field: &str) -> &'static str {
         "cpu" | "memory" => "must be a utilisation between 0 and 1",
         "inflight" | "replicas" => "must be a non-negative integer",
         "capacityRps" => "must be a finite number > 0",
-        _ => "must be a string of 1-256 characters",
+        _ => "must be a string of 1-256 characters, none of them a control character",
     }
 }
 
@@ -168,7 +168,12 @@ fn text<'a>(
 ) -> Result<Option<Cow<'a, str>>, FieldError> {
     match value {
         None => Ok(None),
-        Some(v) if v.is_empty() || (v.len() > max && v.chars().count() > max) => {
+        // Control characters would reach terminals (escape sequences) and logs verbatim.
+        Some(v)
+            if v.is_empty()
+                || (v.len() > max && v.chars().count() > max)
+                || v.chars().any(char::is_control) =>
+        {
             Err(FieldError::new(index, field, rule_of(field)))
         }
         Some(v) => Ok(Some(v)),
@@ -338,7 +343,11 @@ pub(crate) fn validate_event_ref<'a>(
             return Err(FieldError::new(index, "stages", rule_of("stages")));
         }
         for (name, ms) in map {
-            if name.is_empty() || name.len() > 64 || !(ms.is_finite() && ms >= 0.0) {
+            if name.is_empty()
+                || name.len() > 64
+                || name.chars().any(char::is_control)
+                || !(ms.is_finite() && ms >= 0.0)
+            {
                 return Err(FieldError::new(index, "stages", rule_of("stages")));
             }
             stages.push((name, ms));

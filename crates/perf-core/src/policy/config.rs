@@ -28,6 +28,9 @@ pub struct LadderConfig {
     pub dwell: i64,
     /// A level is left once every signal is under this share of its thresholds.
     pub recover_factor: f64,
+    /// Requests a window needs before its slow ratio or burn rate counts as a signal (fewer
+    /// are no evidence either way: one slow request on a quiet service is not an outage).
+    pub min_requests: u64,
     /// L1 (shed batch), L2 (cache fallback), L3 (defer non-critical writes), L4 (essential
     /// only).
     pub levels: Vec<LevelThresholds>,
@@ -44,6 +47,7 @@ impl Default for LadderConfig {
         LadderConfig {
             dwell: 15_000,
             recover_factor: 0.8,
+            min_requests: 20,
             levels: vec![
                 level(6.0, 1.0, 0.8, "Batch traffic is shed. Check the heaviest callers (ecosystem-perf callers SERVICE) and recent deployments."),
                 level(14.4, 2.0, 0.9, "Cacheable reads are served from cache. Page the owning team; consider scaling out (ecosystem-perf capacity plan SERVICE)."),

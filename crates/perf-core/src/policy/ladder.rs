@@ -39,6 +39,14 @@ pub struct LadderSignals {
     pub utilization: Option<f64>,
 }
 
+/// The slow-ratio signal of a window: the one-sided 95 % Wilson lower bound of the share of
+/// `slow` among `requests`, in units of the 1 % a p99 allows; `None` (no evidence either way)
+/// below `min_requests` requests. One slow request of one is not "100 % slow".
+pub fn slow_ratio_signal(slow: u64, requests: u64, min_requests: u64) -> Option<f64> {
+    (requests > 0 && requests >= min_requests)
+        .then(|| crate::compare::proportion::wilson(slow, requests, 1.645).0 / 0.01)
+}
+
 /// A change of level.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -16,7 +16,7 @@ pub mod ladder;
 pub use concurrency::ConcurrencyLimit;
 pub use config::{LadderConfig, LevelThresholds, PolicyConfig};
 pub use decide::{decide, Decision, PolicyRequest, Priority, ServiceContext};
-pub use ladder::{Ladder, LadderSignals, Transition};
+pub use ladder::{slow_ratio_signal, Ladder, LadderSignals, Transition};
 
 #[cfg(test)]
 mod tests;

@@ -7,8 +7,9 @@
 
 use super::{baselines, live_samples, window_ms};
 use crate::error::AppError;
+use crate::extract::ApiQuery;
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use perf_core::compare::baseline::Selector;
 use perf_core::compare::{evaluate, trend, GateOutcome, Recommendation};
@@ -176,7 +177,7 @@ pub fn trends(
 /// `GET /v1/regressions?service=&window=1h&days=14`.
 pub async fn get(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<RegressionQuery>,
+    ApiQuery(q): ApiQuery<RegressionQuery>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let window = window_ms("window", q.window.as_deref().unwrap_or("1h"))?;
     let days = q.days.unwrap_or(14);

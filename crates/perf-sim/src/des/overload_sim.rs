@@ -19,8 +19,8 @@
 
 use super::stats::quantile;
 use perf_core::policy::{
-    decide, ConcurrencyLimit, Ladder, LadderSignals, PolicyConfig, PolicyRequest, Priority,
-    ServiceContext,
+    decide, slow_ratio_signal, ConcurrencyLimit, Ladder, LadderSignals, PolicyConfig,
+    PolicyRequest, Priority, ServiceContext,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -270,8 +270,11 @@ pub fn run(strategy: Strategy, seed: u64) -> OverloadResult {
                 if t % US == 0 {
                     let signals = LadderSignals {
                         burn_rate: None,
-                        slow_ratio: (sec_done > 0)
-                            .then(|| sec_slow as f64 / sec_done as f64 / 0.01),
+                        slow_ratio: slow_ratio_signal(
+                            sec_slow,
+                            sec_done,
+                            config.ladder.min_requests,
+                        ),
                         utilization: Some(sec_load_max),
                     };
                     ladder.update(signals, (t / 1000) as i64, &config.ladder);
