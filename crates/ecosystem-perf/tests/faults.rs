@@ -231,3 +231,74 @@ fn a_deleted_store_beside_a_log_is_refused() {
     let stderr = start_fails(&data, &config);
     assert!(stderr.contains("are in neither"), "{stderr}");
 }
+
+/// Issue 14 (5): SIGTERM used to wait forever for a client stuck mid-request. Now the
+/// server stops after `shutdownTimeout`, with its final snapshot, and a second signal ends
+/// it at once; acknowledged events survive both.
+#[test]
+fn sigterm_exits_despite_a_stuck_client_and_a_second_signal_exits_at_once() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("perf.yaml");
+    std::fs::write(
+        &config,
+        "version: 1\nserver:\n  limits:\n    shutdownTimeout: 1s\n    bodyTimeout: 1h\n    requestTimeout: 1h\n",
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let data = dir.path().join("data");
+    let stuck_request = |port: u16| {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.write_all(b"POST /v1/events HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n[").unwrap();
+        s
+    };
+    let http = reqwest::blocking::Client::new();
+
+    let server = Server::start(&data, &["--config", &config]);
+    assert_eq!(
+        post(&http, &server.url, batch(0, 50)).status().as_u16(),
+        200
+    );
+    let _stuck = stuck_request(server.port);
+    std::thread::sleep(Duration::from_millis(200));
+    let start = std::time::Instant::now();
+    assert_eq!(server.terminate(), Some(0));
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(8), "SIGTERM took {took:?}");
+
+    let std_config = dir.path().join("patient.yaml");
+    std::fs::write(
+        &std_config,
+        "version: 1\nserver:\n  limits:\n    shutdownTimeout: 1h\n    bodyTimeout: 1h\n    requestTimeout: 1h\n",
+    )
+    .unwrap();
+    let server = Server::start(&data, &["--config", std_config.to_str().unwrap()]);
+    assert_eq!(total_requests(&server.url), 50);
+    assert_eq!(
+        post(&http, &server.url, batch(50, 50)).status().as_u16(),
+        200
+    );
+    let _stuck = stuck_request(server.port);
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = server.child.id().to_string();
+    let signal = || Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let mut server = server;
+    signal();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "waits for the stuck client"
+    );
+    signal();
+    let start = std::time::Instant::now();
+    let status = server.child.wait().unwrap();
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert_eq!(status.code(), Some(130));
+    drop(server);
+    let again = Server::start(&data, &["--config", &config]);
+    assert_eq!(
+        total_requests(&again.url),
+        100,
+        "the log kept every acknowledged event"
+    );
+}

@@ -130,17 +130,65 @@ fn presented_token(req: &Request) -> Option<String> {
     None
 }
 
+/// One configured token, ready to compare.
+struct KnownToken {
+    digest: [u8; 32],
+    name: String,
+    scopes: Vec<Scope>,
+    tenant: Option<String>,
+    limiter: Option<governor::DefaultDirectRateLimiter>,
+}
+
+/// The tokens of one router, with their rate limiters.
+pub struct Auth {
+    state: Arc<AppState>,
+    tokens: Vec<KnownToken>,
+}
+
+impl Auth {
+    /// Digests and limiters from the configuration (validated: every token has a secret).
+    pub fn new(state: Arc<AppState>) -> Arc<Auth> {
+        let tokens = state
+            .config
+            .auth
+            .tokens
+            .iter()
+            .map(|t| KnownToken {
+                digest: match (&t.sha256, &t.token) {
+                    (Some(hex), _) => parse_digest(hex).unwrap_or_default(),
+                    (None, Some(plain)) => digest(plain),
+                    // Refused by `Config::validate`; a digest nobody can present.
+                    (None, None) => digest(&format!("\0unset\0{}", t.name)),
+                },
+                name: t.name.clone(),
+                scopes: t.scopes.clone(),
+                tenant: t.tenant.clone(),
+                limiter: t.rate_limit.map(|r| {
+                    let quota = governor::Quota::per_second(
+                        std::num::NonZeroU32::new(r.per_second)
+                            .unwrap_or(std::num::NonZeroU32::MIN),
+                    )
+                    .allow_burst(
+                        std::num::NonZeroU32::new(r.burst).unwrap_or(std::num::NonZeroU32::MIN),
+                    );
+                    governor::RateLimiter::direct(quota)
+                }),
+            })
+            .collect();
+        Arc::new(Auth { state, tokens })
+    }
+}
+
 /// The middleware.
 pub async fn require_token(
-    State(state): State<Arc<AppState>>,
+    State(auth): State<Arc<Auth>>,
     mut req: Request,
     next: Next,
 ) -> Result<Response, AppError> {
-    let tokens = &state.config.auth.tokens;
     let Some(scope) = required_scope(req.method(), req.uri().path()) else {
         return Ok(next.run(req).await);
     };
-    if tokens.is_empty() {
+    if auth.tokens.is_empty() {
         req.extensions_mut().insert(Principal::default());
         return Ok(next.run(req).await);
     }
@@ -149,13 +197,8 @@ pub async fn require_token(
     let presented = digest(&presented);
     // Every configured token is compared, whichever matches: no early exit to time.
     let mut found = None;
-    for t in tokens {
-        let want = match (&t.sha256, &t.token) {
-            (Some(hex), _) => parse_digest(hex).unwrap_or_default(),
-            (None, Some(plain)) => digest(plain),
-            (None, None) => continue,
-        };
-        if bool::from(want.ct_eq(&presented)) {
+    for t in &auth.tokens {
+        if bool::from(t.digest.ct_eq(&presented)) {
             found = Some(t);
         }
     }
@@ -173,6 +216,24 @@ pub async fn require_token(
                 "token {:?} is confined to tenant {tenant:?}: it may send events and read /v1/tenants and /v1/tenants/{{its id}}/evaluation only",
                 token.name
             )));
+        }
+    }
+    if let Some(limiter) = &token.limiter {
+        if let Err(not_until) = limiter.check() {
+            auth.state
+                .metrics
+                .requests_rate_limited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            return Err(AppError::TooManyRequests {
+                message: format!(
+                    "token {:?} is over its rate limit (auth.tokens[].rateLimit)",
+                    token.name
+                ),
+                retry_after_s: wait.as_secs_f64().ceil().max(1.0) as u64,
+            });
         }
     }
     req.extensions_mut().insert(Principal {

@@ -31,6 +31,17 @@ pub enum AppError {
     /// The body is not of a type this endpoint reads.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The token is over its rate limit (429 with `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests {
+        /// What happened.
+        message: String,
+        /// Seconds to wait.
+        retry_after_s: u64,
+    },
+    /// The client did not send the request in time.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// No such method on this path.
     #[error("{0}")]
     MethodNotAllowed(String),
@@ -63,6 +74,8 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            AppError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            AppError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             AppError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             AppError::RetryLater { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -79,7 +92,9 @@ impl IntoResponse for AppError {
         }
         let body = json!({"error": {"code": code, "message": self.to_string()}});
         let mut response = (status, Json(body)).into_response();
-        if let AppError::RetryLater { retry_after_s, .. } = &self {
+        if let AppError::RetryLater { retry_after_s, .. }
+        | AppError::TooManyRequests { retry_after_s, .. } = &self
+        {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, (*retry_after_s).into());

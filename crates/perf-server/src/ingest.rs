@@ -61,6 +61,11 @@ async fn ingest(
                 "the body is over the limit of {} bytes; send smaller batches",
                 limits.max_body_bytes
             ))
+        } else if body_timed_out(&e) {
+            AppError::RequestTimeout(format!(
+                "the body did not arrive within {} ms (server.limits.bodyTimeout); nothing was stored",
+                limits.body_timeout
+            ))
         } else {
             AppError::BadRequest(format!("could not read the body: {e}"))
         }
@@ -155,6 +160,18 @@ fn confine_to_tenant(events: &mut [perf_core::Event], tenant: &str) -> Result<()
         e.tenant = Some(tenant.to_string());
     }
     Ok(())
+}
+
+/// True when reading the body failed on `server.limits.bodyTimeout`.
+fn body_timed_out(e: &BytesRejection) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 fn body_format(headers: &HeaderMap) -> BodyFormat {

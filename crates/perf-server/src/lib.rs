@@ -2,6 +2,7 @@
 //! WebSocket stream, `/metrics` and the dashboard; and `run`, which serves it with periodic
 //! snapshots and a graceful shutdown that flushes everything acknowledged.
 
+mod admission;
 mod anomalies;
 pub mod auth;
 mod browser;
@@ -14,6 +15,7 @@ pub mod deploy;
 pub mod error;
 mod extract;
 mod ingest;
+mod listen;
 pub mod metrics;
 mod policy;
 pub mod privacy;
@@ -43,6 +45,7 @@ pub use state::AppState;
 /// The router with every route and middleware.
 pub fn app(state: Arc<AppState>) -> Router {
     let limit = state.config.server.limits.max_body_bytes;
+    let body_timeout = Duration::from_millis(state.config.server.limits.body_timeout as u64);
     Router::new()
         .route("/", get(dashboard::page))
         .route("/healthz", get(query::healthz))
@@ -95,12 +98,19 @@ pub fn app(state: Arc<AppState>) -> Router {
         .fallback(query::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            auth::Auth::new(state.clone()),
             auth::require_token,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             browser::guard,
+        ))
+        .layer(middleware::from_fn_with_state(
+            admission::Admission::new(state.clone()),
+            admission::admit,
+        ))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            body_timeout,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -158,13 +168,31 @@ pub async fn run(
     let notifier = tokio::spawn(webhooks::deliver_forever(state.clone()));
     let deployments = tokio::spawn(deploy::cycle_forever(state.clone()));
     let flag = state.clone();
-    axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(async move {
+    let l = &state.config.server.limits;
+    let limits = listen::ConnectionLimits {
+        header_timeout: Duration::from_millis(l.header_timeout as u64),
+        max_connections: listen::effective_max_connections(l.max_connections),
+        shutdown_timeout: Duration::from_millis(l.shutdown_timeout as u64),
+    };
+    if limits.max_connections < l.max_connections {
+        tracing::warn!(
+            configured = l.max_connections,
+            used = limits.max_connections,
+            "maxConnections lowered to stay under the file-descriptor limit (ulimit -n)"
+        );
+    }
+    listen::serve(
+        listener,
+        app(state.clone()),
+        limits,
+        state.clone(),
+        async move {
             shutdown.await;
             flag.begin_shutdown();
             tracing::info!("shutting down: no new writes, finishing requests in flight");
-        })
-        .await?;
+        },
+    )
+    .await;
     snapshots.abort();
     publisher.abort();
     evaluator.abort();

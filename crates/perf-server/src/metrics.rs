@@ -34,6 +34,18 @@ pub struct Metrics {
     pub stream_dropped: AtomicU64,
     /// Snapshots written.
     pub snapshots: AtomicU64,
+    /// Connections open now.
+    pub connections_open: AtomicU64,
+    /// WebSocket subscribers now.
+    pub stream_clients: AtomicU64,
+    /// Connections refused over `maxConnections`.
+    pub connections_refused: AtomicU64,
+    /// Requests refused over `maxConcurrentRequests` (503).
+    pub requests_shed: AtomicU64,
+    /// Requests refused by a token's rate limit (429).
+    pub requests_rate_limited: AtomicU64,
+    /// Requests that ran past `requestTimeout` (503).
+    pub requests_timed_out: AtomicU64,
     /// Batches the ingest log refused, by cause (`disk_full`, `log_failed`, `io`).
     write_failures: [AtomicU64; 3],
 }
@@ -189,6 +201,42 @@ impl Metrics {
             "Snapshots of the aggregates written.",
             load(&self.snapshots),
         )?;
+        gauge(
+            out,
+            "ecosystem_perf_connections_open",
+            "Client connections open.",
+            load(&self.connections_open) as f64,
+        )?;
+        gauge(
+            out,
+            "ecosystem_perf_stream_clients",
+            "WebSocket subscribers of /v1/stream.",
+            load(&self.stream_clients) as f64,
+        )?;
+        for (name, help, v) in [
+            (
+                "ecosystem_perf_connections_refused_total",
+                "Connections refused over server.limits.maxConnections.",
+                &self.connections_refused,
+            ),
+            (
+                "ecosystem_perf_requests_shed_total",
+                "Requests answered 503 over server.limits.maxConcurrentRequests.",
+                &self.requests_shed,
+            ),
+            (
+                "ecosystem_perf_requests_rate_limited_total",
+                "Requests answered 429 by a token's rate limit.",
+                &self.requests_rate_limited,
+            ),
+            (
+                "ecosystem_perf_requests_timed_out_total",
+                "Requests answered 503 past server.limits.requestTimeout.",
+                &self.requests_timed_out,
+            ),
+        ] {
+            counter(out, name, help, load(v))?;
+        }
         writeln!(out, "# HELP ecosystem_perf_ingest_write_failures_total Batches the ingest log refused (answered 503, nothing applied), by cause.")?;
         writeln!(
             out,

@@ -24,8 +24,34 @@ pub fn publish<T: Serialize>(state: &AppState, kind: &str, ts: i64, data: &T) {
 }
 
 /// The upgrade handler.
-pub async fn stream(State(state): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| serve_client(state, socket))
+/// Over `server.limits.maxStreamClients` subscribers, 503.
+pub async fn stream(
+    State(state): State<Arc<AppState>>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, crate::error::AppError> {
+    let max = state.config.server.limits.max_stream_clients as u64;
+    let clients = &state.metrics.stream_clients;
+    if clients.fetch_add(1, Ordering::SeqCst) >= max {
+        clients.fetch_sub(1, Ordering::SeqCst);
+        return Err(crate::error::AppError::RetryLater {
+            message: format!("the stream has its {max} subscribers (server.limits.maxStreamClients); retry later"),
+            retry_after_s: 5,
+        });
+    }
+    let guard = StreamClient(state.clone());
+    Ok(ws.on_upgrade(move |socket| async move {
+        serve_client(state, socket).await;
+        drop(guard);
+    }))
+}
+
+/// Counts a subscriber until dropped (also when the upgrade never completes).
+struct StreamClient(Arc<AppState>);
+
+impl Drop for StreamClient {
+    fn drop(&mut self) {
+        self.0.metrics.stream_clients.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 async fn serve_client(state: Arc<AppState>, socket: WebSocket) {

@@ -126,6 +126,34 @@ impl Config {
                 "limits must be positive and maxDecompressedBytes >= maxBodyBytes".into(),
             );
         }
+        for (key, v) in [
+            ("server.limits.maxConnections", l.max_connections),
+            (
+                "server.limits.maxConcurrentRequests",
+                l.max_concurrent_requests,
+            ),
+            ("server.limits.maxStreamClients", l.max_stream_clients),
+            (
+                "server.limits.maxConcurrentDecompressions",
+                l.max_concurrent_decompressions,
+            ),
+            ("server.limits.maxQueryQuantiles", l.max_query_quantiles),
+            ("server.limits.maxQuerySeries", l.max_query_series),
+        ] {
+            if v == 0 {
+                return invalid(key, "must be at least 1".into());
+            }
+        }
+        for (key, ms) in [
+            ("server.limits.headerTimeout", l.header_timeout),
+            ("server.limits.bodyTimeout", l.body_timeout),
+            ("server.limits.requestTimeout", l.request_timeout),
+            ("server.limits.shutdownTimeout", l.shutdown_timeout),
+        ] {
+            if ms < 100 {
+                return invalid(key, "must be at least 100ms".into());
+            }
+        }
         for (i, t) in self.auth.tokens.iter().enumerate() {
             match (&t.token, &t.sha256) {
                 (Some(_), Some(_)) | (None, None) => {
@@ -152,6 +180,14 @@ impl Config {
                 return invalid(
                     &format!("auth.tokens[{i}].tenant"),
                     "must name a tenant".into(),
+                );
+            }
+            if t.rate_limit
+                .is_some_and(|r| r.per_second == 0 || r.burst == 0)
+            {
+                return invalid(
+                    &format!("auth.tokens[{i}].rateLimit"),
+                    "perSecond and burst must be at least 1".into(),
                 );
             }
             if t.tenant.is_some() && t.scopes.contains(&Scope::Admin) {

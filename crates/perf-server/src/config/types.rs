@@ -181,6 +181,32 @@ pub struct Limits {
     pub stream_buffer: usize,
     /// Ingest-log bytes written since the last snapshot that trigger an early snapshot.
     pub max_log_bytes: u64,
+    /// Time a client has to send a request's headers; also how long an idle keep-alive
+    /// connection is kept (ms).
+    #[serde(with = "serde_label")]
+    pub header_timeout: i64,
+    /// Time a client has to send a request's body (ms).
+    #[serde(with = "serde_label")]
+    pub body_timeout: i64,
+    /// Time a request may take from its headers to its answer (ms); past it, 503.
+    #[serde(with = "serde_label")]
+    pub request_timeout: i64,
+    /// Time in-flight requests get to finish at shutdown before the server stops anyway (ms).
+    #[serde(with = "serde_label")]
+    pub shutdown_timeout: i64,
+    /// Open connections at most (also kept below the process's file-descriptor limit).
+    pub max_connections: usize,
+    /// Requests handled at once; more get 503 with `Retry-After` (health, readiness and
+    /// metrics are exempt).
+    pub max_concurrent_requests: usize,
+    /// WebSocket subscribers at most; more get 503.
+    pub max_stream_clients: usize,
+    /// Gzip bodies decompressed at once; more wait.
+    pub max_concurrent_decompressions: usize,
+    /// Distinct quantiles one query may ask for.
+    pub max_query_quantiles: usize,
+    /// Series one query may scan.
+    pub max_query_series: usize,
 }
 
 impl Default for Limits {
@@ -192,6 +218,16 @@ impl Default for Limits {
             max_series_per_view: EngineConfig::default().max_series_per_view,
             stream_buffer: 256,
             max_log_bytes: 1 << 30,
+            header_timeout: 10_000,
+            body_timeout: 30_000,
+            request_timeout: 30_000,
+            shutdown_timeout: 10_000,
+            max_connections: 4096,
+            max_concurrent_requests: 512,
+            max_stream_clients: 256,
+            max_concurrent_decompressions: 4,
+            max_query_quantiles: 32,
+            max_query_series: 100_000,
         }
     }
 }
@@ -226,6 +262,19 @@ pub struct TokenConfig {
     /// A tenant (DAO) token: it sends and reads only this tenant's data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
+    /// Requests per second this token may make (429 past it); unlimited without.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A token's request rate: a steady rate with a burst on top (GCRA, as `governor` does).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RateLimit {
+    /// Requests per second, sustained.
+    pub per_second: u32,
+    /// Requests that may arrive at once.
+    pub burst: u32,
 }
 
 impl TokenConfig {
@@ -237,6 +286,7 @@ impl TokenConfig {
             sha256: None,
             scopes: scopes.to_vec(),
             tenant: None,
+            rate_limit: None,
         }
     }
 }
