@@ -275,6 +275,32 @@ impl Engine {
         from: i64,
         to: i64,
     ) -> Result<Vec<(Vec<String>, Stats)>, CoreError> {
+        self.group_within(view, filter, from, to, None)
+    }
+
+    /// How many series [`Engine::group`] would look at for `filter` (an upper bound on the
+    /// groups it returns): the view's, or the filtered service's.
+    pub fn candidate_series(&self, view: &str, filter: Filter) -> Result<usize, CoreError> {
+        let v = self.view(view)?;
+        let service = filter.iter().find(|(d, _)| v.def.dims.first() == Some(d));
+        Ok(match service {
+            Some((_, name)) => self
+                .interner
+                .get(name)
+                .map_or(0, |id| v.series_of_service(id).count()),
+            None => v.series().len(),
+        })
+    }
+
+    /// [`Engine::group`] that gives up with [`CoreError::InvalidQuery`] past `deadline`.
+    pub fn group_within(
+        &self,
+        view: &str,
+        filter: Filter,
+        from: i64,
+        to: i64,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Vec<(Vec<String>, Stats)>, CoreError> {
         let v = self.view(view)?;
         let mut wanted = Vec::with_capacity(filter.len());
         for (dim, value) in filter {
@@ -295,7 +321,13 @@ impl Engine {
             None => Box::new(v.series().iter()),
         };
         let mut out = Vec::new();
-        for s in candidates {
+        for (i, s) in candidates.enumerate() {
+            if i % 256 == 255 && deadline.is_some_and(|d| std::time::Instant::now() > d) {
+                return Err(CoreError::InvalidQuery(format!(
+                    "the query ran out of its time budget after {} series; narrow it (a service, a shorter window)",
+                    i + 1
+                )));
+            }
             if !wanted.iter().all(|(pos, id)| s.key[*pos] == *id) {
                 continue;
             }

@@ -75,9 +75,23 @@ async fn ingest(
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    // Each decompression may grow to maxDecompressedBytes: bound how many run at once.
+    let decompressing = if gzip {
+        Some(
+            state
+                .decompressions
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?,
+        )
+    } else {
+        None
+    };
     let worker = state.clone();
     let outcome =
         tokio::task::spawn_blocking(move || -> Result<(StatusCode, IngestAnswer), AppError> {
+            let _decompressing = decompressing;
             let raw: std::borrow::Cow<[u8]> = if gzip {
                 gunzip(&body, limits.max_decompressed_bytes)?.into()
             } else {

@@ -9,12 +9,13 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 use perf_core::duration::parse_duration;
-use perf_core::report::{run_query, QueryResult, QuerySpec, Window};
+use perf_core::report::{run_query, QueryBudget, QueryResult, QuerySpec, Window};
 use perf_core::time::parse_timestamp;
 use perf_core::view::Dim;
 use perf_core::CoreError;
 use serde::Deserialize;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Query parameters; unknown ones are refused.
 #[derive(Debug, Deserialize)]
@@ -43,7 +44,12 @@ fn timestamp(field: &str, text: &str) -> Result<i64, AppError> {
 }
 
 /// Turns parameters into a query at engine time `now`.
-pub fn spec_of(p: QueryParams, now: i64, finest_width: i64) -> Result<QuerySpec, AppError> {
+pub fn spec_of(
+    p: QueryParams,
+    now: i64,
+    finest_width: i64,
+    budget: QueryBudget,
+) -> Result<QuerySpec, AppError> {
     let (from, to, covered_ms) = match (&p.window, &p.from, &p.to) {
         (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
             return Err(bad("give either window or from/to, not both"))
@@ -92,6 +98,7 @@ pub fn spec_of(p: QueryParams, now: i64, finest_width: i64) -> Result<QuerySpec,
         covered_ms,
         rollup: p.rollup.unwrap_or(false),
         quantiles,
+        budget,
     })
 }
 
@@ -101,11 +108,24 @@ pub async fn get_query(
     params: Result<Query<QueryParams>, QueryRejection>,
 ) -> Result<Json<QueryResult>, AppError> {
     let Query(p) = params.map_err(|e| bad(e.body_text()))?;
-    let now = state.now();
-    let engine = state.engine();
-    let spec = spec_of(p, now, engine.config().resolutions[0].width)?;
-    run_query(&engine, &spec).map(Json).map_err(|e| match e {
-        CoreError::InvalidQuery(_) | CoreError::UnknownView(_) => bad(e.to_string()),
-        other => AppError::Internal(other.into()),
+    let limits = &state.config.server.limits;
+    // The query stops scanning at the request timeout: past it nobody reads the answer, and
+    // the engine lock is free again for ingest.
+    let budget = QueryBudget {
+        max_quantiles: limits.max_query_quantiles,
+        max_series: limits.max_query_series,
+        deadline: Some(Instant::now() + Duration::from_millis(limits.request_timeout as u64)),
+    };
+    // A scan is CPU work under the engine lock: on a blocking thread, not the runtime's.
+    tokio::task::spawn_blocking(move || {
+        let now = state.now();
+        let engine = state.engine();
+        let spec = spec_of(p, now, engine.config().resolutions[0].width, budget)?;
+        run_query(&engine, &spec).map(Json).map_err(|e| match e {
+            CoreError::InvalidQuery(_) | CoreError::UnknownView(_) => bad(e.to_string()),
+            other => AppError::Internal(other.into()),
+        })
     })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?
 }

@@ -71,6 +71,8 @@ pub struct AppState {
     pub policy: Mutex<crate::policy::PolicyState>,
     /// Callers whose risk alert is firing.
     pub risk_firing: Mutex<std::collections::BTreeSet<String>>,
+    /// Gzip bodies being decompressed (`server.limits.maxConcurrentDecompressions`).
+    pub decompressions: Arc<tokio::sync::Semaphore>,
     /// Why the last write failed, while it has not succeeded since.
     write_failure: Mutex<Option<String>>,
     /// The exclusive lock on the data directory (released when the process ends).
@@ -131,6 +133,9 @@ impl AppState {
         crate::slos::load_definitions(&mut engine, &config.slos, &store)
             .context("loading SLO definitions")?;
         let (bus, _) = broadcast::channel(1024);
+        let decompressions = Arc::new(tokio::sync::Semaphore::new(
+            config.server.limits.max_concurrent_decompressions,
+        ));
         Ok(Arc::new(AppState {
             config,
             engine: Mutex::new(engine),
@@ -151,6 +156,7 @@ impl AppState {
             policy: Mutex::new(Default::default()),
             risk_firing: Mutex::new(Default::default()),
             write_failure: Mutex::new(None),
+            decompressions,
             _dir_lock: dir_lock,
             anomaly_monitor: Mutex::new(perf_core::anomaly::online::Monitor::new(
                 Default::default(),

@@ -10,5 +10,5 @@ mod window;
 pub use callers::{top_callers, CallerRow, Callers};
 pub use overview::{overview, Overview, ServiceOverview, ViewSeries};
 pub use profile::{profile, Bottleneck, OperationProfile, Profile};
-pub use query::{run_query, QueryGroup, QueryResult, QuerySpec};
+pub use query::{run_query, QueryBudget, QueryGroup, QueryResult, QuerySpec};
 pub use window::Window;

@@ -26,6 +26,30 @@ pub struct QuerySpec {
     pub rollup: bool,
     /// Quantiles in [0, 1].
     pub quantiles: Vec<f64>,
+    /// What the query may cost.
+    pub budget: QueryBudget,
+}
+
+/// Bounds on one query's work, so that one request cannot hold the engine for seconds or
+/// build an answer of hundreds of megabytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueryBudget {
+    /// Distinct quantiles at most.
+    pub max_quantiles: usize,
+    /// Series the query may scan (those its filter leaves as candidates).
+    pub max_series: usize,
+    /// The query gives up past this instant.
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl Default for QueryBudget {
+    fn default() -> Self {
+        QueryBudget {
+            max_quantiles: usize::MAX,
+            max_series: usize::MAX,
+            deadline: None,
+        }
+    }
 }
 
 /// One group of the answer.
@@ -102,10 +126,37 @@ pub fn run_query(engine: &Engine, spec: &QuerySpec) -> Result<QueryResult, CoreE
     if spec.from >= spec.to {
         return Err(CoreError::InvalidQuery("from must be before to".into()));
     }
+    let mut distinct = spec.quantiles.clone();
+    distinct.sort_by(f64::total_cmp);
+    distinct.dedup();
+    if distinct.len() > spec.budget.max_quantiles {
+        return Err(CoreError::InvalidQuery(format!(
+            "{} distinct quantiles asked for; at most {} per query",
+            distinct.len(),
+            spec.budget.max_quantiles
+        )));
+    }
+    let spec = &QuerySpec {
+        quantiles: distinct,
+        ..spec.clone()
+    };
     let view = engine.view(&spec.view)?;
     let dims = view.def.dims.clone();
     let filter: Vec<(Dim, &str)> = spec.filter.iter().map(|(d, v)| (*d, v.as_str())).collect();
-    let groups = engine.group(&spec.view, &filter, spec.from, spec.to)?;
+    let candidates = engine.candidate_series(&spec.view, &filter)?;
+    if candidates > spec.budget.max_series {
+        return Err(CoreError::InvalidQuery(format!(
+            "the query would scan {candidates} series of view {}, more than {} per query; filter on a service or another dimension",
+            spec.view, spec.budget.max_series
+        )));
+    }
+    let groups = engine.group_within(
+        &spec.view,
+        &filter,
+        spec.from,
+        spec.to,
+        spec.budget.deadline,
+    )?;
     let mut out: Vec<QueryGroup> = if spec.rollup {
         let mut all = Stats::default();
         groups.iter().for_each(|(_, s)| all.merge(s));
@@ -159,6 +210,7 @@ mod tests {
             covered_ms: 20_000,
             rollup: false,
             quantiles: vec![0.5, 1.0],
+            budget: QueryBudget::default(),
         };
         let r = run_query(&engine, &spec).unwrap();
         assert_eq!(r.groups.len(), 2);
@@ -179,5 +231,59 @@ mod tests {
             run_query(&engine, &spec),
             Err(CoreError::UnknownView(_))
         ));
+    }
+
+    fn engine_with_services(n: usize) -> Engine {
+        let t0 = 1_699_999_200_000;
+        let mut engine = Engine::new(EngineConfig::default()).unwrap();
+        let events: Vec<Event> = (0..n)
+            .map(|i| Event::new(t0 + i as i64, &format!("svc{i}"), "op", 1.0 + i as f64))
+            .collect();
+        engine.ingest(&events, t0 + 60_000);
+        engine
+    }
+
+    fn spec_over(view: &str, budget: QueryBudget) -> QuerySpec {
+        QuerySpec {
+            view: view.into(),
+            filter: Vec::new(),
+            from: 1_699_999_200_000 - 60_000,
+            to: 1_699_999_200_000 + 120_000,
+            covered_ms: 180_000,
+            rollup: false,
+            quantiles: vec![0.5],
+            budget,
+        }
+    }
+
+    /// Issue 14 (6): 10,000 copies of one quantile are one quantile; too many distinct ones,
+    /// too many series or a spent time budget are refused instead of run.
+    #[test]
+    fn budgets_bound_quantiles_series_and_time() {
+        let engine = engine_with_services(600);
+        let budget = QueryBudget {
+            max_quantiles: 4,
+            max_series: 1_000,
+            deadline: None,
+        };
+        let mut spec = spec_over("service_operation", budget);
+        spec.quantiles = vec![0.99; 10_000];
+        let r = run_query(&engine, &spec).unwrap();
+        assert_eq!(r.groups.len(), 600);
+        assert_eq!(r.groups[0].quantiles.len(), 1);
+        spec.quantiles = (1..=5).map(|q| q as f64 / 10.0).collect();
+        let err = run_query(&engine, &spec).unwrap_err().to_string();
+        assert!(err.contains("5 distinct quantiles"), "{err}");
+        spec.quantiles = vec![0.5];
+        spec.budget.max_series = 599;
+        let err = run_query(&engine, &spec).unwrap_err().to_string();
+        assert!(err.contains("would scan 600 series"), "{err}");
+        spec.filter = vec![(Dim::Service, "svc7".into())];
+        assert_eq!(run_query(&engine, &spec).unwrap().groups.len(), 1);
+        spec.filter.clear();
+        spec.budget.max_series = 1_000;
+        spec.budget.deadline = Some(std::time::Instant::now() - std::time::Duration::from_secs(1));
+        let err = run_query(&engine, &spec).unwrap_err().to_string();
+        assert!(err.contains("time budget"), "{err}");
     }
 }
