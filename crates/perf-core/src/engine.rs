@@ -43,6 +43,10 @@ pub struct Engine {
     slos: crate::slo::SloSet,
     /// Self-observation counters.
     pub counters: EngineCounters,
+    /// Series one tenant may hold per view with a tenant dimension (a runtime limit, not
+    /// part of the snapshot; `None`: only the per-view limit).
+    #[serde(skip)]
+    series_per_tenant: Option<usize>,
 }
 
 /// A filter on dimension values: every listed dimension must equal its value.
@@ -64,7 +68,13 @@ impl Engine {
             last_advance: i64::MIN,
             slos: crate::slo::SloSet::new(MAX_TENANTS_PER_SLO),
             counters: EngineCounters::default(),
+            series_per_tenant: None,
         })
+    }
+
+    /// Limits the series one tenant may hold in each view with a tenant dimension.
+    pub fn set_series_per_tenant(&mut self, limit: Option<usize>) {
+        self.series_per_tenant = limit;
     }
 
     /// Rebuilds lookup tables after deserialising a snapshot.
@@ -113,12 +123,12 @@ impl Engine {
         let levels = self.config.resolutions.len();
         let mut recorded = false;
         for view in &mut self.views {
-            let Some(series) = view.series_for(
-                &mut values,
-                &mut self.interner,
-                self.config.max_series_per_view,
-                levels,
-            ) else {
+            let limits = crate::view::SeriesLimits {
+                per_view: self.config.max_series_per_view,
+                per_tenant: self.series_per_tenant.unwrap_or(usize::MAX),
+            };
+            let Some(series) = view.series_for(&mut values, &mut self.interner, limits, levels)
+            else {
                 continue;
             };
             match series
@@ -197,6 +207,7 @@ impl Engine {
                     self.counters.expired += dropped;
                 }
             }
+            view.drop_empty_series();
         }
         self.slos.advance(now);
         let hh = self.config.heavy_hitters;

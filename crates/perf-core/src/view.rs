@@ -13,6 +13,15 @@ use serde::{Deserialize, Serialize};
 pub const MAX_DIMS: usize = 4;
 /// The value of the dimensions a view does not use.
 const UNUSED: u32 = u32::MAX;
+/// How many series a view admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeriesLimits {
+    /// Series per view.
+    pub per_view: usize,
+    /// Series per tenant, in views with a tenant dimension.
+    pub per_tenant: usize,
+}
+
 /// The key value of overflow series.
 pub const OVERFLOW_VALUE: &str = "__overflow__";
 
@@ -89,6 +98,9 @@ pub struct View {
     index: AHashMap<Key, usize>,
     #[serde(skip)]
     by_service: AHashMap<u32, Vec<usize>>,
+    /// Regular series per tenant id, in views with a tenant dimension.
+    #[serde(skip)]
+    by_tenant: AHashMap<u32, usize>,
 }
 
 impl View {
@@ -101,29 +113,56 @@ impl View {
             overflow_events: 0,
             index: AHashMap::new(),
             by_service: AHashMap::new(),
+            by_tenant: AHashMap::new(),
         }
+    }
+
+    fn tenant_pos(&self) -> Option<usize> {
+        self.def.dims.iter().position(|d| *d == Dim::Tenant)
+    }
+
+    /// Drops the series whose every bucket has aged out (retention passed with no new
+    /// event), the overflow series included, so that a view flooded once (or churning
+    /// through versions) admits new keys again. Returns how many were dropped.
+    pub fn drop_empty_series(&mut self) -> usize {
+        if self.series.iter().all(|s| !s.rollup.is_empty()) {
+            return 0;
+        }
+        let before = self.series.len();
+        let overflow_key = self.overflow.map(|i| self.series[i].key);
+        self.series.retain(|s| !s.rollup.is_empty());
+        self.overflow = overflow_key.and_then(|k| self.series.iter().position(|s| s.key == k));
+        self.rebuild_indexes();
+        before - self.series.len()
     }
 
     /// Rebuilds lookup tables (after a snapshot is loaded).
     pub fn rebuild_indexes(&mut self) {
         self.index.clear();
         self.by_service.clear();
+        self.by_tenant.clear();
+        let tenant = self.tenant_pos();
         for (i, s) in self.series.iter().enumerate() {
             self.index.insert(s.key, i);
             if Some(i) != self.overflow {
                 self.by_service.entry(s.key[0]).or_default().push(i);
+                if let Some(t) = tenant {
+                    *self.by_tenant.entry(s.key[t]).or_default() += 1;
+                }
             }
         }
     }
 
     /// The series an event belongs to, created (or the overflow series) if new; `None` if the
-    /// event lacks one of the view's dimensions.
+    /// event lacks one of the view's dimensions. A new key goes to the overflow series when
+    /// the view holds `limits.per_view` series, or, in a view with a tenant dimension, when
+    /// its tenant holds `limits.per_tenant` of them.
     #[inline]
     pub fn series_for(
         &mut self,
         values: &mut DimValues,
         interner: &mut Interner,
-        max_series: usize,
+        limits: SeriesLimits,
         levels: usize,
     ) -> Option<&mut Series> {
         let mut key = [UNUSED; MAX_DIMS];
@@ -141,7 +180,12 @@ impl View {
             }
         }
         let regular = self.series.len() - usize::from(self.overflow.is_some());
-        if regular >= max_series {
+        let tenant_full = self.tenant_pos().is_some_and(|pos| {
+            let tenant = values.ids[self.def.dims[pos].slot()];
+            tenant
+                .is_some_and(|t| self.by_tenant.get(&t).copied().unwrap_or(0) >= limits.per_tenant)
+        });
+        if regular >= limits.per_view || tenant_full {
             self.overflow_events += 1;
             let i = match self.overflow {
                 Some(i) => i,
@@ -183,6 +227,9 @@ impl View {
         let i = self.series.len() - 1;
         self.index.insert(key, i);
         self.by_service.entry(key[0]).or_default().push(i);
+        if let Some(t) = self.tenant_pos() {
+            *self.by_tenant.entry(key[t]).or_default() += 1;
+        }
         Some(&mut self.series[i])
     }
 

@@ -50,19 +50,53 @@ pub struct Metrics {
     write_failures: [AtomicU64; 3],
 }
 
+/// Labels of `ecosystem_perf_events_rejected_total`: the event and resource fields, and the
+/// reasons that are not a field.
+const REJECT_REASONS: [&str; 26] = [
+    "ts",
+    "service",
+    "operation",
+    "node",
+    "class",
+    "tenant",
+    "entity",
+    "caller",
+    "version",
+    "latencyMs",
+    "ok",
+    "status",
+    "cache",
+    "cacheSpace",
+    "cost",
+    "stages",
+    "cpu",
+    "memory",
+    "inflight",
+    "capacityRps",
+    "replicas",
+    "body",
+    "body_too_large",
+    "unlisted",
+    "element",
+    "other_field",
+];
+
 /// Causes of a refused write, in the order of `Metrics::write_failures`.
 const WRITE_FAILURE_CAUSES: [&str; 3] = ["disk_full", "log_failed", "io"];
 
 impl Metrics {
-    /// Counts rejected elements by reason (the field at fault, or `body`).
+    /// Counts rejected elements by reason (the field at fault, or `body`). Reasons come from
+    /// a fixed vocabulary: a field name the client invented counts as `other_field`, so no
+    /// request can add a label (issue 14: unique unknown keys used to grow `/metrics`
+    /// without bound).
     pub fn reject(&self, reason: &str, n: u64) {
+        let reason = match reason {
+            "" => "element",
+            r if REJECT_REASONS.contains(&r) => r,
+            _ => "other_field",
+        };
         let mut map = self.rejected.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry(if reason.is_empty() {
-            "element".into()
-        } else {
-            reason.to_string()
-        })
-        .or_default() += n;
+        *map.entry(reason.to_string()).or_default() += n;
     }
 
     /// Counts a batch the ingest log refused (`cause` one of `disk_full`, `log_failed`, `io`).

@@ -110,6 +110,7 @@ impl AppState {
             }
             None => (Engine::new(wanted)?, 0),
         };
+        engine.set_series_per_tenant(Some(config.server.limits.max_series_per_tenant));
         let mut replayed = 0usize;
         let mut bad = None;
         let log = IngestLog::open(&dir.join("log"), after, |seq, payload| match decode_record(

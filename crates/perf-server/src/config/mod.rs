@@ -128,6 +128,7 @@ impl Config {
         }
         for (key, v) in [
             ("server.limits.maxConnections", l.max_connections),
+            ("server.limits.maxSeriesPerTenant", l.max_series_per_tenant),
             (
                 "server.limits.maxConcurrentRequests",
                 l.max_concurrent_requests,

@@ -177,6 +177,9 @@ pub struct Limits {
     pub max_batch_events: usize,
     /// Series per view before new keys overflow.
     pub max_series_per_view: usize,
+    /// Series one tenant may hold in a view with a tenant dimension before its new keys
+    /// overflow (so one tenant cannot fill a view for the others).
+    pub max_series_per_tenant: usize,
     /// Messages buffered per WebSocket client before it is dropped as too slow.
     pub stream_buffer: usize,
     /// Ingest-log bytes written since the last snapshot that trigger an early snapshot.
@@ -216,6 +219,7 @@ impl Default for Limits {
             max_decompressed_bytes: 64 << 20,
             max_batch_events: 50_000,
             max_series_per_view: EngineConfig::default().max_series_per_view,
+            max_series_per_tenant: 2_500,
             stream_buffer: 256,
             max_log_bytes: 1 << 30,
             header_timeout: 10_000,
