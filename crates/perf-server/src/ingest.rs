@@ -208,7 +208,8 @@ fn body_format(headers: &HeaderMap) -> BodyFormat {
     }
 }
 
-fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, AppError> {
+/// Decompresses a gzip body (several members allowed), refusing it past `limit` bytes.
+pub fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, AppError> {
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(body)
         .take(limit as u64 + 1)

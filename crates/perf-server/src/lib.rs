@@ -40,6 +40,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use config::Config;
+pub use ingest::gunzip;
 pub use state::AppState;
 
 /// The router with every route and middleware.

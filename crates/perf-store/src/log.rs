@@ -83,6 +83,25 @@ fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     Ok(out)
 }
 
+/// What reading a segment's bytes finds, as the log sees it at open: the valid records
+/// (sequence number, payload length), the length of the valid prefix, and whether the rest is
+/// a torn tail (`Some(false)`), damage followed by valid records (`Some(true)`) or nothing
+/// (`None`). For inspection tools and the fuzz targets.
+pub fn inspect_segment(data: &[u8], first_seq: u64) -> (Vec<(u64, usize)>, u64, Option<bool>) {
+    let content = segment::parse_segment(data, first_seq);
+    let records = content
+        .records
+        .iter()
+        .map(|(seq, payload)| (*seq, payload.len()))
+        .collect();
+    let damage = match content.stop {
+        Stop::Clean => None,
+        Stop::TornTail => Some(false),
+        Stop::Damaged { .. } => Some(true),
+    };
+    (records, content.valid, damage)
+}
+
 /// Checks that a segment named `first` continues the log where the previous one ended.
 fn check_continuity(
     path: &Path,

@@ -1,0 +1,3 @@
+//! Fuzz target: `perf_fuzz::events_ndjson`.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| perf_fuzz::events_ndjson(data));
