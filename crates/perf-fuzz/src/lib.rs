@@ -10,8 +10,11 @@
 
 use perf_core::model::{decode_events, decode_resources, BodyFormat, TimeBounds};
 
+/// A fuzz target: any bytes in, a panic only on a bug.
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name of its corpus directory and fuzz binary.
-pub const TARGETS: [(&str, fn(&[u8])); 9] = [
+pub const TARGETS: [(&str, Target); 9] = [
     ("events_json", events_json),
     ("events_ndjson", events_ndjson),
     ("events_gzip", events_gzip),
