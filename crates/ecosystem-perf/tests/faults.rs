@@ -302,3 +302,71 @@ fn sigterm_exits_despite_a_stuck_client_and_a_second_signal_exits_at_once() {
         "the log kept every acknowledged event"
     );
 }
+
+/// Issue 14 (5): with a low file-descriptor limit, idle connections used to take every
+/// descriptor and `/healthz` stopped answering. The connection cap stays 64 under the limit:
+/// connections past it get a canned 503 at once, and once the idle ones time out the server
+/// is healthy again.
+#[test]
+fn a_low_descriptor_limit_cannot_be_exhausted_by_idle_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("perf.yaml");
+    std::fs::write(
+        &config,
+        "version: 1\nserver:\n  limits:\n    headerTimeout: 2s\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 160 && exec \"$0\" serve --listen 127.0.0.1:{port} --data-dir \"$1\" --config \"$2\""
+        ))
+        .arg(bin())
+        .arg(dir.path().join("data"))
+        .arg(&config)
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let healthy = |http: &reqwest::blocking::Client| {
+        http.get(format!("{url}/healthz"))
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !healthy(&http) {
+        assert!(std::time::Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // 300 idle connections: far more than the 160 descriptors.
+    let idle: Vec<_> = (0..300)
+        .filter_map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).ok())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let answer = http.get(format!("{url}/healthz")).send();
+    let status = answer.map(|r| r.status().as_u16()).unwrap_or(0);
+    assert!(
+        status == 200 || status == 503,
+        "the server answered {status}"
+    );
+    // After the header timeout the idle connections are gone and health is 200 again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !healthy(&http) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/healthz did not recover after the idle connections timed out"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(idle);
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -243,6 +243,16 @@ impl Engine {
         self.interner.name(id)
     }
 
+    /// True when `service` has a series (O(1): the per-cycle loops over every service ask
+    /// this once per service; [`Engine::services`] sorts them all and made those loops
+    /// quadratic, a whole core busy at 10,000 services).
+    pub fn has_service(&self, service: &str) -> bool {
+        match (self.interner.get(service), self.views.first()) {
+            (Some(id), Some(view)) => view.series_of_service(id).next().is_some(),
+            _ => false,
+        }
+    }
+
     /// Every service seen, sorted.
     pub fn services(&self) -> Vec<String> {
         let mut out: Vec<String> = self

@@ -16,7 +16,7 @@ use std::sync::Arc;
 pub fn report(state: &AppState, service: &str) -> Result<CapacityReport, AppError> {
     let now = state.now();
     let engine = state.engine();
-    if !engine.services().iter().any(|s| s == service) {
+    if !engine.has_service(service) {
         return Err(AppError::NotFound(format!(
             "no data for service {service:?}"
         )));

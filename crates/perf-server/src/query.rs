@@ -157,7 +157,7 @@ pub async fn get_callers(
             "limit must be between 1 and 1000".into(),
         ));
     }
-    if !engine.services().contains(&service) {
+    if !engine.has_service(&service) {
         return Err(AppError::NotFound(format!(
             "no data for service {service:?}"
         )));

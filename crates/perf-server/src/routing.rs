@@ -36,7 +36,7 @@ fn inputs(state: &AppState, service: &str, now: i64) -> Result<Vec<NodeInput>, A
     let window = state.config.routing.window;
     let mut out = {
         let engine = state.engine();
-        if !engine.services().iter().any(|s| s == service) {
+        if !engine.has_service(service) {
             return Err(AppError::NotFound(format!(
                 "no data for service {service:?}"
             )));

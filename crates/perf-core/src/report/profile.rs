@@ -70,7 +70,7 @@ pub fn profile(
     now: i64,
     length: i64,
 ) -> Result<Option<Profile>, CoreError> {
-    if !engine.services().iter().any(|s| s == service) {
+    if !engine.has_service(service) {
         return Ok(None);
     }
     let width = engine.config().resolutions[0].width;
