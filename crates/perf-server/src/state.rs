@@ -22,7 +22,7 @@ use perf_core::{Engine, Event, ResourceSample};
 use perf_store::{IngestLog, Snapshot, SqliteStore, Store};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{broadcast, Notify};
 
@@ -75,6 +75,9 @@ pub struct AppState {
     pub decompressions: Arc<tokio::sync::Semaphore>,
     /// Why the last write failed, while it has not succeeded since.
     write_failure: Mutex<Option<String>>,
+    /// When a refused write was last logged (unix ms), and how many were not since.
+    write_failure_logged: AtomicI64,
+    write_failures_unlogged: AtomicU64,
     /// The exclusive lock on the data directory (released when the process ends).
     _dir_lock: std::fs::File,
 }
@@ -157,6 +160,8 @@ impl AppState {
             policy: Mutex::new(Default::default()),
             risk_firing: Mutex::new(Default::default()),
             write_failure: Mutex::new(None),
+            write_failure_logged: AtomicI64::new(i64::MIN / 2),
+            write_failures_unlogged: AtomicU64::new(0),
             decompressions,
             _dir_lock: dir_lock,
             anomaly_monitor: Mutex::new(perf_core::anomaly::online::Monitor::new(
@@ -276,7 +281,21 @@ impl AppState {
         };
         self.metrics.write_failed(cause);
         let message = format!("{e}");
-        tracing::error!(cause, error = %message, data_dir = %self.config.server.data_dir, "a batch was refused: the ingest log could not store it (nothing of it was applied)");
+        // One line per 10 s at most: a full disk refuses every batch, and a log line per
+        // batch would flood the logs (often on the same disk).
+        let now = system_now();
+        let last = self.write_failure_logged.load(Ordering::Relaxed);
+        if now - last >= 10_000
+            && self
+                .write_failure_logged
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            let suppressed = self.write_failures_unlogged.swap(0, Ordering::Relaxed);
+            tracing::error!(cause, error = %message, data_dir = %self.config.server.data_dir, refused_since_last_line = suppressed, "a batch was refused: the ingest log could not store it (nothing of it was applied)");
+        } else {
+            self.write_failures_unlogged.fetch_add(1, Ordering::Relaxed);
+        }
         *self.write_failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.clone());
         anyhow::Error::new(WriteRefused {
             message,

@@ -252,8 +252,9 @@ impl IngestLog {
             w.dirty_tail = true;
             let full = is_full(&e);
             match cut_tail(&mut w) {
+                // The caller reports the refusal; this is the log's own detail.
                 Ok(()) => {
-                    tracing::error!(error = %e, disk_full = full, "appending to the ingest log failed; the partial record was cut off")
+                    tracing::debug!(error = %e, disk_full = full, "appending to the ingest log failed; the partial record was cut off")
                 }
                 Err(cut) => {
                     tracing::error!(error = %e, cut_error = %cut, "appending to the ingest log failed and the partial record could not be cut yet; appends wait until it is")
