@@ -8,29 +8,8 @@ use perf_core::sketch::LatencySketch;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| default.into())
-}
-
-fn body(batch: usize, seed: usize) -> String {
-    let services = ["qnet", "qflow", "qerberos", "qwallet", "qindex"];
-    (0..batch)
-        .map(|i| {
-            let k = i * 7919 + seed * 104_729;
-            format!(
-                "{{\"service\":\"{}\",\"operation\":\"op{}\",\"node\":\"node-{}\",\"tenant\":\"dao-{}\",\"entity\":\"caller-{}\",\"version\":\"v1\",\"latencyMs\":{}.{},\"ok\":{},\"cache\":\"{}\",\"cost\":0.0002}}",
-                services[k % 5], k % 20, k % 12, k % 4, k % 5000, 5 + k % 300, k % 10,
-                !k.is_multiple_of(200), if k.is_multiple_of(10) { "miss" } else { "hit" }
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+mod shared;
+use shared::{arg, body};
 
 fn main() {
     let url = format!("{}/v1/events", arg("--url", "http://127.0.0.1:9470"));

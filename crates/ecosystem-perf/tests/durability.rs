@@ -12,7 +12,6 @@ mod common;
 use common::*;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,21 +40,10 @@ fn fill_disk(dir: &Path) -> std::path::PathBuf {
 }
 
 fn second_server_is_refused(data: &Path, config: &str) {
-    let out = Command::new(bin())
-        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
-        .arg("--data-dir")
-        .arg(data)
-        .args(["--config", config])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_ne!(
-        out.status.code(),
-        Some(0),
-        "a second server started on the same directory"
-    );
+    let stderr = start_fails(data, config);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("in use by another ecosystem-perf process")
+        stderr.contains("in use by another ecosystem-perf process"),
+        "{stderr}"
     );
 }
 

@@ -160,19 +160,6 @@ fn three_acknowledged_batches(data: &Path, config: &str) {
     }
 }
 
-fn start_fails(data: &Path, config: &str) -> String {
-    let out = Command::new(bin())
-        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
-        .arg("--data-dir")
-        .arg(data)
-        .args(["--config", config])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_ne!(out.status.code(), Some(0), "the server started");
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 fn last_segment(data: &Path) -> std::path::PathBuf {
     let mut segs: Vec<_> = std::fs::read_dir(data.join("log"))
         .unwrap()

@@ -167,3 +167,17 @@ pub fn assert_golden(name: &str, actual: &str) {
     });
     assert_eq!(actual, expected, "output differs from {}", path.display());
 }
+
+/// Runs `serve` on `data` with `config`, expecting it to refuse to start; its standard error.
+pub fn start_fails(data: &Path, config: &str) -> String {
+    let out = Command::new(bin())
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--config", config])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0), "the server started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
