@@ -8,7 +8,7 @@
 //! record up to `seq`, [`IngestLog::rotate`] starts a new segment and
 //! [`IngestLog::remove_through`] deletes segments whose records are all in the snapshot.
 //!
-//! At open (see [`segment`] for the rules) a record that is cut short or fails its checksum at
+//! At open (see the `segment` module for the rules) a record that is cut short or fails its checksum at
 //! the end of the *last* segment, with no valid record after it, is a write that never
 //! completed (so it was never acknowledged): the file is truncated there. Anything else is
 //! refused: damage followed by valid records, damage in an older segment, a segment whose
