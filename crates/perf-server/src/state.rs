@@ -82,7 +82,8 @@ pub struct AppState {
     _dir_lock: std::fs::File,
 }
 
-/// Free bytes the data directory needs again before `/readyz` reports a full disk as over.
+/// Free bytes the data directory needs again before `/readyz` reports a full disk as over,
+/// at least: room for the largest batch (`maxBodyBytes`) counts too.
 const READY_FREE_BYTES: u64 = 1 << 20;
 
 /// Milliseconds since the Unix epoch.
@@ -319,7 +320,13 @@ impl AppState {
         let mut failure = self.write_failure.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(why) = failure.as_ref() {
             match self.log.available_bytes() {
-                Ok(free) if free >= READY_FREE_BYTES => *failure = None,
+                Ok(free)
+                    if free
+                        >= READY_FREE_BYTES
+                            .max(self.config.server.limits.max_body_bytes as u64) =>
+                {
+                    *failure = None
+                }
                 _ => return Err(format!("the last write failed: {why}")),
             }
         }
