@@ -32,8 +32,6 @@ use subtle::ConstantTimeEq;
 /// Who sent a request, as the handlers see it (a request extension).
 #[derive(Debug, Clone, Default)]
 pub struct Principal {
-    /// The token's name (`None` without configured tokens).
-    pub name: Option<String>,
     /// The tenant a tenant token is confined to.
     pub tenant: Option<String>,
 }
@@ -237,7 +235,6 @@ pub async fn require_token(
         }
     }
     req.extensions_mut().insert(Principal {
-        name: Some(token.name.clone()),
         tenant: token.tenant.clone(),
     });
     Ok(next.run(req).await)

@@ -75,6 +75,8 @@ pub struct AppState {
     pub decompressions: Arc<tokio::sync::Semaphore>,
     /// Why the last write failed, while it has not succeeded since.
     write_failure: Mutex<Option<String>>,
+    /// True while `write_failure` holds a cause (so a successful commit need not lock it).
+    write_failed: AtomicBool,
     /// When a refused write was last logged (unix ms), and how many were not since.
     write_failure_logged: AtomicI64,
     write_failures_unlogged: AtomicU64,
@@ -161,6 +163,7 @@ impl AppState {
             policy: Mutex::new(Default::default()),
             risk_firing: Mutex::new(Default::default()),
             write_failure: Mutex::new(None),
+            write_failed: AtomicBool::new(false),
             write_failure_logged: AtomicI64::new(i64::MIN / 2),
             write_failures_unlogged: AtomicU64::new(0),
             decompressions,
@@ -258,8 +261,8 @@ impl AppState {
         self.log
             .wait_durable(seq)
             .map_err(|e| self.write_refused(e))?;
-        if let Ok(mut failure) = self.write_failure.lock() {
-            *failure = None;
+        if self.write_failed.swap(false, Ordering::Relaxed) {
+            *self.write_failure.lock().unwrap_or_else(|p| p.into_inner()) = None;
         }
         let since = self
             .log
@@ -298,13 +301,16 @@ impl AppState {
             self.write_failures_unlogged.fetch_add(1, Ordering::Relaxed);
         }
         *self.write_failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.clone());
+        self.write_failed.store(true, Ordering::Relaxed);
         anyhow::Error::new(WriteRefused {
             message,
             retry_after_s,
         })
     }
 
-    /// `Ok` when the server can take writes; otherwise why not.
+    /// `Ok` when the server can take writes; otherwise why not. Reads only: after a refused
+    /// write it is ready again once there is room for the largest batch, and the cause is
+    /// cleared by the next write that succeeds.
     pub fn readiness(&self) -> Result<(), String> {
         if self.is_shutting_down() {
             return Err("the server is shutting down".into());
@@ -317,20 +323,15 @@ impl AppState {
                 "the ingest log takes no more records after a failed {why}; restart the server"
             ));
         }
-        let mut failure = self.write_failure.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(why) = failure.as_ref() {
-            match self.log.available_bytes() {
-                Ok(free)
-                    if free
-                        >= READY_FREE_BYTES
-                            .max(self.config.server.limits.max_body_bytes as u64) =>
-                {
-                    *failure = None
-                }
-                _ => return Err(format!("the last write failed: {why}")),
-            }
+        let failure = self.write_failure.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(why) = failure.as_ref() else {
+            return Ok(());
+        };
+        let room = READY_FREE_BYTES.max(self.config.server.limits.max_body_bytes as u64);
+        match self.log.available_bytes() {
+            Ok(free) if free >= room => Ok(()),
+            _ => Err(format!("the last write failed: {why}")),
         }
-        Ok(())
     }
 
     /// Writes a snapshot of the aggregates and drops the log segments it covers.

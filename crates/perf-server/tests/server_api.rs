@@ -110,27 +110,21 @@ async fn a_read_token_changes_nothing_and_definitions_need_admin() {
     let slo = r#"{"service":"qnet","sli":"availability","objective":99.0}"#;
     let baseline = r#"{"service":"qnet","window":"1h"}"#;
     let rollout = r#"{"service":"qnet","baselineVersion":"v1","canaryVersion":"v2"}"#;
+    let mutations = [
+        ("PUT", "/v1/slos/x", slo),
+        ("DELETE", "/v1/slos/x", ""),
+        ("POST", "/v1/baselines", baseline),
+        ("POST", "/v1/rollouts", rollout),
+        ("POST", "/v1/rollouts/r1/evaluate", "{}"),
+    ];
     for token in [READ, INGEST] {
-        assert_eq!(
-            call(&t, "PUT", "/v1/slos/x", Some(token), slo).await,
-            StatusCode::FORBIDDEN
-        );
-        assert_eq!(
-            call(&t, "DELETE", "/v1/slos/x", Some(token), "").await,
-            StatusCode::FORBIDDEN
-        );
-        assert_eq!(
-            call(&t, "POST", "/v1/baselines", Some(token), baseline).await,
-            StatusCode::FORBIDDEN
-        );
-        assert_eq!(
-            call(&t, "POST", "/v1/rollouts", Some(token), rollout).await,
-            StatusCode::FORBIDDEN
-        );
-        assert_eq!(
-            call(&t, "POST", "/v1/rollouts/r1/evaluate", Some(token), "{}").await,
-            StatusCode::FORBIDDEN
-        );
+        for (method, path, body) in mutations {
+            assert_eq!(
+                call(&t, method, path, Some(token), body).await,
+                StatusCode::FORBIDDEN,
+                "{method} {path}"
+            );
+        }
     }
     assert_eq!(
         get_json(&t, "/v1/slos", READ).await["slos"]
