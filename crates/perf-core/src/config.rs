@@ -5,30 +5,10 @@
 use crate::duration::serde_label;
 use crate::error::CoreError;
 use crate::model::RequestClass;
+pub use crate::rollup::Resolution;
 use crate::view::Dim;
+pub use crate::view::ViewDef;
 use serde::{Deserialize, Serialize};
-
-/// One resolution level: buckets `width` wide, kept for `keep` after they end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Resolution {
-    /// Bucket width.
-    #[serde(with = "serde_label")]
-    pub width: i64,
-    /// How long buckets of this width are kept before they merge into the next level.
-    #[serde(with = "serde_label")]
-    pub keep: i64,
-}
-
-/// An aggregation view: the dimensions it groups by (the first is always `service`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ViewDef {
-    /// Name used in queries and metrics, e.g. `service_operation`.
-    pub name: String,
-    /// Grouping dimensions.
-    pub dims: Vec<Dim>,
-}
 
 /// Bounded top-K caller summaries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

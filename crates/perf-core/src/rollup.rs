@@ -8,10 +8,22 @@
 //! aligned to the width of the levels they touch, and off by at most one bucket width of the
 //! coarsest level touched at each edge otherwise.
 
-use crate::config::Resolution;
+use crate::duration::serde_label;
 use crate::stats::Stats;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
+
+/// One resolution level: buckets `width` wide, kept for `keep` after they end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resolution {
+    /// Bucket width.
+    #[serde(with = "serde_label")]
+    pub width: i64,
+    /// How long buckets of this width are kept before they merge into the next level.
+    #[serde(with = "serde_label")]
+    pub keep: i64,
+}
 
 /// One bucket: its start (unix ms) and content.
 pub type Bucket = (i64, Stats);

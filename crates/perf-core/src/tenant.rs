@@ -72,7 +72,7 @@ pub struct NoisyNeighbour {
     pub degrading_others: bool,
 }
 
-/// The evaluation (DESIGN §4 shape plus the numbers behind it).
+/// The evaluation (docs/ARCHITECTURE.md §6 shape plus the numbers behind it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantEvaluation {

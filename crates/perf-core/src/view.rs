@@ -3,11 +3,20 @@
 //! keys go into the view's single overflow series (key values `__overflow__`), so totals stay
 //! right, and the overflow is counted.
 
-use crate::config::ViewDef;
 use crate::interner::Interner;
 use crate::rollup::Rollup;
 use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
+
+/// An aggregation view: the dimensions it groups by (the first is always `service`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewDef {
+    /// Name used in queries and metrics, e.g. `service_operation`.
+    pub name: String,
+    /// Grouping dimensions.
+    pub dims: Vec<Dim>,
+}
 
 /// Most dimensions one view may group by.
 pub const MAX_DIMS: usize = 4;

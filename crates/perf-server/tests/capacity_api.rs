@@ -68,7 +68,7 @@ async fn headroom_follows_declared_capacity_and_alerts_under_the_budget() {
     let (_, r) = get(&t.state, "/v1/capacity/qsvc").await;
     assert_eq!(r["status"], "below_budget", "{}", r["explanation"]);
     assert!(r["headroom"].as_f64().unwrap() < 0.3);
-    perf_server::capacity::alert_cycle(&t.state).unwrap();
+    perf_server::run_deployment_cycle(&t.state).unwrap();
     let (_, alerts) = get(&t.state, "/v1/alerts").await;
     assert!(
         alerts.to_string().contains("EcosystemPerfCapacityHeadroom"),

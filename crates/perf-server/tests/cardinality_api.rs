@@ -66,7 +66,7 @@ async fn series_idle_past_retention_are_dropped_and_new_keys_get_their_own_again
     let mut c = Config::default();
     short_retention(&mut c);
     let t = server_with(c.clone());
-    let t0 = perf_server::state::system_now() - 600_000;
+    let t0 = perf_server::durable::system_now() - 600_000;
     let flood: Vec<_> = (0..8)
         .map(|i| json!({"ts": t0, "service": format!("flood{i}"), "operation": "op", "latencyMs": 1.0}))
         .collect();
@@ -98,6 +98,7 @@ async fn series_idle_past_retention_are_dropped_and_new_keys_get_their_own_again
     assert_eq!(service_keys(&body), vec!["newcomer"], "{body}");
     assert_eq!(
         t.state
+            .durable
             .engine()
             .view("service_operation")
             .unwrap()
@@ -106,13 +107,14 @@ async fn series_idle_past_retention_are_dropped_and_new_keys_get_their_own_again
         1
     );
     // The same after a restart (snapshot plus log replay).
-    t.state.snapshot().unwrap();
+    t.state.durable.snapshot().unwrap();
     let dir = t.dir;
     drop(t.state);
     c.server.data_dir = dir.path().display().to_string();
     let again = perf_server::AppState::open(c).unwrap();
     assert_eq!(
         again
+            .durable
             .engine()
             .view("service_operation")
             .unwrap()

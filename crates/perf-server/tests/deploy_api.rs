@@ -318,7 +318,7 @@ async fn regressions_compare_the_current_window_with_the_latest_baseline_and_ale
         r["regressions"][0]["summary"]
     );
     assert!(r["trends"].is_array());
-    perf_server::deploy::regressions::alert_cycle(&t.state).unwrap();
+    perf_server::run_deployment_cycle(&t.state).unwrap();
     let (_, alerts) = get(&t.state, "/v1/alerts").await;
     assert!(
         alerts.to_string().contains("EcosystemPerfRegression"),

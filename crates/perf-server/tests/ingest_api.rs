@@ -1,5 +1,5 @@
 //! Ingest through `app()`: formats, partial acceptance, and every bad-input class of
-//! DESIGN §8 with its status, a clear message, and no change to any count.
+//! docs/ARCHITECTURE.md §6 with its status, a clear message, and no change to any count.
 
 mod common;
 
@@ -80,7 +80,7 @@ async fn partial_batches_keep_the_valid_events() {
 #[tokio::test]
 async fn bad_input_is_refused_and_changes_nothing() {
     let t = server();
-    let future = perf_server::state::system_now() + 3_600_000;
+    let future = perf_server::durable::system_now() + 3_600_000;
     let cases: Vec<(String, StatusCode, &str)> = vec![
         ("{not json".into(), StatusCode::BAD_REQUEST, "malformed JSON"),
         ("[{\"service\":\"a\",\"operation\":\"o\",\"latencyMs\":NaN}]".into(), StatusCode::BAD_REQUEST, "malformed JSON"),
@@ -161,7 +161,7 @@ async fn resources_are_validated_and_kept() {
     let (status, answer) = post(&t.state, "/v1/resources", JSON, body).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(answer["errors"][0]["field"], "cpu");
-    assert_eq!(t.state.engine().resources().len(), 1);
+    assert_eq!(t.state.durable.engine().resources().len(), 1);
 }
 
 #[tokio::test]
@@ -194,7 +194,7 @@ async fn reports_refuse_bad_parameters() {
 #[tokio::test]
 async fn the_query_endpoint_answers_any_view_key_window_and_quantile() {
     let t = server();
-    let now = perf_server::state::system_now();
+    let now = perf_server::durable::system_now();
     let body: Vec<_> = (0..40)
         .map(|i| serde_json::json!({"service": "qnet", "operation": "GET /x", "node": format!("n{}", i % 2), "latencyMs": i as f64 + 1.0, "ts": now - 1000}))
         .collect();

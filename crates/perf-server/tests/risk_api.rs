@@ -94,7 +94,7 @@ async fn a_misbehaving_caller_rises_and_its_name_stays_hidden() {
             "{text}"
         );
     }
-    t.state.snapshot().unwrap();
+    t.state.durable.snapshot().unwrap();
     for entry in walk(t.dir.path()) {
         let bytes = std::fs::read(&entry).unwrap();
         assert!(

@@ -24,7 +24,9 @@ fn scoped_server() -> TestServer {
     let mut admin = TokenConfig::plain("ops", "unused", &[Scope::Admin]);
     // The admin token is configured by digest only, as `token hash` prints it.
     admin.token = None;
-    admin.sha256 = Some(perf_server::auth::hex(&perf_server::auth::digest(ADMIN)));
+    admin.sha256 = Some(perf_server::config::tokens::hex(
+        &perf_server::config::tokens::digest(ADMIN),
+    ));
     let mut dao = TokenConfig::plain("dao-gamma", DAO, &[Scope::Ingest, Scope::Read]);
     dao.tenant = Some("dao-gamma".into());
     config.auth.tokens = vec![
@@ -269,7 +271,7 @@ async fn a_restart_restores_snapshot_and_log_tail_exactly_once() {
         let state = perf_server::AppState::open(config.clone()).unwrap();
         post(&state, "/v1/events", "application/json", events(10)).await;
         let s = state.clone();
-        tokio::task::spawn_blocking(move || s.snapshot())
+        tokio::task::spawn_blocking(move || s.durable.snapshot())
             .await
             .unwrap()
             .unwrap();
@@ -279,7 +281,7 @@ async fn a_restart_restores_snapshot_and_log_tail_exactly_once() {
     let state = perf_server::AppState::open(config.clone()).unwrap();
     assert_eq!(total_requests(&state), 17);
     let s = state.clone();
-    tokio::task::spawn_blocking(move || s.snapshot())
+    tokio::task::spawn_blocking(move || s.durable.snapshot())
         .await
         .unwrap()
         .unwrap();
@@ -300,18 +302,19 @@ async fn a_client_that_does_not_read_is_dropped_and_never_stalls_ingest() {
     let (_silent, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/stream"))
         .await
         .unwrap();
-    while t.state.bus.receiver_count() == 0 {
+    while !t.state.effects.bus.has_subscribers() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let payload = "x".repeat(64 * 1024);
+    let payload = perf_server::effects::StreamEvent::Alert("x".repeat(64 * 1024).into());
     for i in 0..5_000 {
-        perf_server::stream::publish(&t.state, "test", i, &payload);
+        t.state.effects.bus.publish(i, &payload);
     }
     let (status, _) = post(&t.state, "/v1/events", "application/json", events(3)).await;
     assert_eq!(status, StatusCode::OK, "ingest goes on while a client lags");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while t
         .state
+        .durable
         .metrics
         .stream_dropped
         .load(std::sync::atomic::Ordering::Relaxed)
@@ -340,6 +343,7 @@ async fn a_growing_log_triggers_a_snapshot_before_the_interval() {
     }));
     let snapshots = || {
         t.state
+            .durable
             .metrics
             .snapshots
             .load(std::sync::atomic::Ordering::Relaxed)
@@ -353,7 +357,10 @@ async fn a_growing_log_triggers_a_snapshot_before_the_interval() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert!(t.state.log_bytes() < 2_000, "covered segments were removed");
+    assert!(
+        t.state.durable.log_bytes() < 2_000,
+        "covered segments were removed"
+    );
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();
 }

@@ -120,16 +120,16 @@ async fn alerts_reach_a_receiver_that_was_down_exactly_once() {
     // The server's own evaluation cycle (its first tick runs at start) may be evaluating the
     // same SLO concurrently and be the one that queues the pages: wait for them.
     wait_until("both page tiers to be queued", || {
-        state.store().webhook_backlog().unwrap() >= 2
+        state.durable.store().webhook_backlog().unwrap() >= 2
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let queued = state.store().webhook_backlog().unwrap();
+    let queued = state.durable.store().webhook_backlog().unwrap();
     assert!(queued >= 2, "both page tiers fire: {queued}");
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert!(receiver.received.lock().unwrap().is_empty());
     assert_eq!(
-        state.store().webhook_backlog().unwrap(),
+        state.durable.store().webhook_backlog().unwrap(),
         queued,
         "failed attempts keep notifications queued"
     );
@@ -142,7 +142,7 @@ async fn alerts_reach_a_receiver_that_was_down_exactly_once() {
     let (stop, server) = serve(state.clone()).await;
     receiver.up.store(true, Ordering::SeqCst);
     wait_until("the backlog to drain", || {
-        state.store().webhook_backlog().unwrap() == 0
+        state.durable.store().webhook_backlog().unwrap() == 0
     })
     .await;
     // The SLO's notifications (the evaluation cycle at start may add others, e.g. the
@@ -201,7 +201,7 @@ async fn alerts_reach_a_receiver_that_was_down_exactly_once() {
     })
     .await;
     wait_until("the backlog to drain", || {
-        state.store().webhook_backlog().unwrap() == 0
+        state.durable.store().webhook_backlog().unwrap() == 0
     })
     .await;
     let resolved = receiver

@@ -1,4 +1,4 @@
-//! Deterministic generator of the demo ecosystem (DESIGN §9): five services with their
+//! Deterministic generator of the demo ecosystem (docs/ARCHITECTURE.md §8): five services with their
 //! operations and nodes, DAO tenants, thousands of callers with a Zipf-like popularity, a
 //! daily traffic shape, lognormal latency bodies with heavy Pareto tails, errors, cache hits,
 //! costs, stage timings and resource samples. Incidents are pluggable ([`Incident`]): each

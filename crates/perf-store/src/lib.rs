@@ -3,12 +3,14 @@
 //! implementation, and the ingest log that makes acknowledged events crash-safe.
 
 mod error;
+mod journal;
 pub mod log;
 mod sqlite;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use error::StoreError;
+pub use journal::Journal;
 pub use log::IngestLog;
 pub use sqlite::SqliteStore;
 

@@ -46,7 +46,7 @@ pub fn run(action: BaselineAction) -> anyhow::Result<i32> {
                         ))
                         .into());
                     }
-                    let now = perf_server::state::system_now();
+                    let now = perf_server::durable::system_now();
                     let id = id.unwrap_or_else(|| {
                         format!("{service}-{}", selector.version.as_deref().unwrap_or("all"))
                     });
@@ -68,7 +68,7 @@ pub fn run(action: BaselineAction) -> anyhow::Result<i32> {
             match format {
                 Format::Json => println!(
                     "{}",
-                    serde_json::to_string_pretty(&perf_server::deploy::baselines::summary(
+                    serde_json::to_string_pretty(&perf_server::http::baselines::summary(
                         &baseline
                     ))?
                 ),

@@ -14,7 +14,7 @@ use crate::cli::ServeArgs;
 use crate::exit::{BadInput, OK};
 use anyhow::Context;
 use perf_server::config::ClockMode;
-use perf_server::state::LogBatch;
+use perf_server::durable::LogBatch;
 use perf_server::AppState;
 use perf_sim::{
     demo_ecosystem, AbusiveCaller, ErrorBurst, Generator, NodeSlowdown, TenantSurge, TrafficGrowth,
@@ -119,7 +119,7 @@ fn demo_slos() -> Vec<perf_server::config::slo::SloConfig> {
 
 /// Feeds the engine through the durable ingest path, paced to `speed`.
 fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64) {
-    let start = perf_server::state::system_now();
+    let start = perf_server::durable::system_now();
     let mut generator = Generator::new(demo_ecosystem(rps), seed, start);
     let growing = demo_ecosystem(rps)
         .services
@@ -176,8 +176,8 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
     while !stop.load(Ordering::SeqCst) {
         let events = generator.next_events(sim_tick);
         if !events.is_empty() {
-            if let Err(e) = state.commit(LogBatch::Events(events)) {
-                if !state.is_shutting_down() {
+            if let Err(e) = state.durable.commit(LogBatch::Events(events)) {
+                if !state.durable.is_shutting_down() {
                     tracing::warn!(error = %e, "demo ingest stopped");
                 }
                 return;
@@ -187,7 +187,7 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
         since_resources += sim_tick;
         if since_resources >= 5_000 {
             let samples = generator.resources(since_resources);
-            let _ = state.commit(LogBatch::Resources(samples));
+            let _ = state.durable.commit(LogBatch::Resources(samples));
             since_resources = 0;
         }
         ticks += 1;
@@ -214,8 +214,8 @@ fn live_summary(state: &AppState, stop: &AtomicBool, url: &str, speed: f64) {
             continue;
         }
         last = Instant::now();
-        let now = state.now();
-        let overview = perf_core::report::overview(&state.engine(), now, MINUTE);
+        let now = state.durable.now();
+        let overview = perf_core::report::overview(&state.durable.engine(), now, MINUTE);
         let header = format!(
             "ecosystem-perf demo · {url} · simulated {} · speed ×{speed}",
             perf_core::time::format_rfc3339(now)

@@ -1,4 +1,4 @@
-//! The demo's deployments (DESIGN §9: "a canary version regresses p99, the gate blocks, the
+//! The demo's deployments (docs/ARCHITECTURE.md §8: "a canary version regresses p99, the gate blocks, the
 //! rollout rolls back"): every simulated hour a clean qerberos canary is rolled out step by
 //! step and completes, and a qnet canary with a slow mode (6 % of its requests four times
 //! slower) is rolled back. This module is the rollout controller: it starts the rollouts
@@ -92,13 +92,18 @@ impl Deployments {
                     "demo-{}-{}-h{}",
                     p.spec.service, p.spec.canary_version, p.hour
                 );
-                match perf_server::deploy::rollouts::start(
-                    state,
+                let now = state.durable.now();
+                match perf_server::control::rollouts::start(
+                    &state.durable,
+                    &state.control.memory,
                     id.clone(),
                     p.spec.clone(),
-                    state.now(),
+                    now,
                 ) {
-                    Ok(r) => {
+                    Ok((r, effects)) => {
+                        if let Err(e) = state.apply(effects, now) {
+                            tracing::warn!(error = %e, "demo rollout start was not published");
+                        }
                         p.weight.store(r.weight, Ordering::Relaxed);
                         p.rollout = Some(id);
                     }
@@ -113,8 +118,17 @@ impl Deployments {
                 continue;
             }
             p.next_eval_ms = elapsed_ms + EVERY;
-            match perf_server::deploy::rollouts::evaluate_one(state, id) {
-                Ok(e) => {
+            let now = state.durable.now();
+            match perf_server::control::rollouts::evaluate_one(
+                &state.durable,
+                &state.control.memory,
+                id,
+                now,
+            ) {
+                Ok((e, effects)) => {
+                    if let Err(err) = state.apply(effects, now) {
+                        tracing::warn!(error = %err, "demo rollout step was not published");
+                    }
                     p.weight.store(e.weight, Ordering::Relaxed);
                     p.done = e.state != RolloutState::Running;
                 }

@@ -30,7 +30,8 @@ pub fn run(action: TokenAction) -> anyhow::Result<i32> {
             if tenant.is_some() && scopes.iter().any(|s| s == "admin") {
                 return Err(BadInput("a tenant token cannot have the admin scope".into()).into());
             }
-            let digest = perf_server::auth::hex(&perf_server::auth::digest(secret));
+            let digest =
+                perf_server::config::tokens::hex(&perf_server::config::tokens::digest(secret));
             let tenant = tenant
                 .map(|t| format!(", tenant: {}", yaml_string(&t)))
                 .unwrap_or_default();

@@ -17,8 +17,20 @@
 //! and its weight is its share of the requests of the hour before ("tenant dao-gamma carries
 //! 100 % of the surge with 25 % of the usual requests").
 
-use super::cluster::Contribution;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// A value's share of a throughput surge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Contribution {
+    /// Dimension.
+    pub dimension: String,
+    /// Value.
+    pub value: String,
+    /// Share of the excess requests, 0–1.
+    pub share: f64,
+}
 
 /// A value's least share of its dimension's excess to be a cause.
 const MIN_EXCESS_SHARE: f64 = 0.5;

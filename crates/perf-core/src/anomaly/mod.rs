@@ -4,10 +4,12 @@
 //! into incidents ([`cluster`]), whose excess errors or slow requests are attributed from counts
 //! ([`excess_cause`]).
 
+pub mod cause;
 pub mod cluster;
 pub mod detector;
 pub mod error_counts;
 pub mod excess_cause;
+pub mod incident;
 pub mod novelty;
 pub mod online;
 pub mod records;

@@ -1,4 +1,4 @@
-//! The series CSV of the offline commands (DESIGN §3): a `timestamp,value` header, then one
+//! The series CSV of the offline commands (docs/ARCHITECTURE.md §5): a `timestamp,value` header, then one
 //! row per observation; timestamps as `YYYY-MM-DD HH:MM:SS`, RFC 3339, or unix seconds or
 //! milliseconds, strictly increasing. Every problem is refused with its line: no header, a
 //! missing or non-numeric or non-finite value, an unreadable timestamp, an empty file.

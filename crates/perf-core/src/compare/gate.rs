@@ -165,7 +165,7 @@ pub struct OperationResult {
     pub metrics: Vec<MetricResult>,
 }
 
-/// A violation in the shape of DESIGN §4, with the numbers behind it.
+/// A violation in the shape of docs/ARCHITECTURE.md §6, with the numbers behind it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Violation {

@@ -1,5 +1,5 @@
 //! The answer of a gate, online (`POST /v1/gates/evaluate`) and offline (`gate --format
-//! json`): DESIGN §4's `{deployment, passed, recommendation, violations}` with what was
+//! json`): docs/ARCHITECTURE.md §6's `{deployment, passed, recommendation, violations}` with what was
 //! compared and every metric's numbers beside it.
 
 use super::gate::GateOutcome;

@@ -24,7 +24,7 @@ pub enum BodyFormat {
     Ndjson,
 }
 
-/// The answer to an ingest request (DESIGN §3).
+/// The answer to an ingest request (docs/ARCHITECTURE.md §5).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IngestAnswer {
     /// Elements kept.

@@ -1,4 +1,4 @@
-//! The data services send (DESIGN §3): events (one per request) and resource samples (what a
+//! The data services send (docs/ARCHITECTURE.md §5): events (one per request) and resource samples (what a
 //! node has left), their validation, and the ingest answer.
 
 mod decode;

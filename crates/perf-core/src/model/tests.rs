@@ -1,4 +1,4 @@
-//! Every validation rule of DESIGN §3, each with the field it must name.
+//! Every validation rule of docs/ARCHITECTURE.md §5, each with the field it must name.
 
 use super::*;
 use proptest::prop_oneof;

@@ -1,4 +1,4 @@
-//! Validation of one event or resource sample: every rule of DESIGN §3, each failure named
+//! Validation of one event or resource sample: every rule of docs/ARCHITECTURE.md §5, each failure named
 //! by field and reason. Parsing is lenient about unknown fields and strict about types.
 
 use super::event::{CacheOutcome, Event, RequestClass};

@@ -1,5 +1,5 @@
 //! Reports built from the views: the overview of every service and the per-operation profile
-//! of one service (DESIGN §4 shapes, camelCase, latencies in ms, rates as fractions).
+//! of one service (docs/ARCHITECTURE.md §6 shapes, camelCase, latencies in ms, rates as fractions).
 
 mod callers;
 mod overview;

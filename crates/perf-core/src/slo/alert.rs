@@ -57,7 +57,7 @@ pub struct Alert {
     pub short_window_events: u64,
     /// When the current state began (unix ms).
     pub since_ms: i64,
-    /// The same, RFC 3339 (DESIGN §4's `since`).
+    /// The same, RFC 3339 (docs/ARCHITECTURE.md §6's `since`).
     #[serde(default)]
     pub since: String,
     /// Why a holding rule is not firing, if so.

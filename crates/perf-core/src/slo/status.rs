@@ -1,4 +1,4 @@
-//! An SLO instance's status at an evaluation time (DESIGN §4 shape): compliance and error
+//! An SLO instance's status at an evaluation time (docs/ARCHITECTURE.md §6 shape): compliance and error
 //! budget over its window from exact counts, burn rates over the standard windows, the
 //! weekly budget burn, time to exhaustion at the current burn, and its alerts.
 //!

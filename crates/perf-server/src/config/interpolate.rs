@@ -1,7 +1,7 @@
 //! `${VAR}` interpolation, so secrets (tokens) stay out of the file. `$${` writes a literal
 //! `${`; comment lines are left alone. An unset variable is an error, never an empty string.
 
-use super::ConfigError;
+use super::error::ConfigError;
 
 /// Replaces every `${NAME}` with the environment variable `NAME`.
 pub fn interpolate_env(text: &str) -> Result<String, ConfigError> {

@@ -1,14 +1,17 @@
-//! The configuration file (`ecosystem-perf.yaml`, `version: 1`, DESIGN §6): serde types with
+//! The configuration file (`ecosystem-perf.yaml`, `version: 1`, docs/ARCHITECTURE.md §7): serde types with
 //! `deny_unknown_fields` (a typo is an error naming the key's path), `${VAR}` interpolation,
 //! validation, and the conversion into the engine's configuration. Defaults live in
 //! `Default` impls and in `DEFAULT_YAML`, which a test keeps identical to them.
 
+mod error;
 mod interpolate;
 pub mod openslo;
 pub mod slo;
 pub mod sloth;
+pub mod tokens;
 mod types;
 
+pub use error::ConfigError;
 pub use interpolate::interpolate_env;
 pub use types::*;
 
@@ -17,30 +20,6 @@ use std::path::Path;
 
 /// The documented default configuration, printed by `config default`.
 pub const DEFAULT_YAML: &str = include_str!("default.yaml");
-
-/// A configuration error, with the path of the offending key where there is one.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("reading {path}: {source}")]
-    Read {
-        /// File.
-        path: String,
-        /// Cause.
-        source: std::io::Error,
-    },
-    /// A `${VAR}` names an unset variable.
-    #[error("environment variable {0} is not set (referenced as ${{{0}}})")]
-    MissingVar(String),
-    /// The YAML does not match the schema.
-    #[error("{path}: {message}")]
-    Invalid {
-        /// Key path, e.g. `server.limits.maxBodyBytes`.
-        path: String,
-        /// What is wrong.
-        message: String,
-    },
-}
 
 impl Config {
     /// Parses configuration text (after `${VAR}` interpolation) and validates it.
@@ -169,7 +148,7 @@ impl Config {
                         "must be at least 16 characters".into(),
                     );
                 }
-                (None, Some(hex)) if crate::auth::parse_digest(hex).is_none() => {
+                (None, Some(hex)) if tokens::parse_digest(hex).is_none() => {
                     return invalid(
                         &format!("auth.tokens[{i}].sha256"),
                         "must be 64 hexadecimal digits (ecosystem-perf token hash prints it)".into(),

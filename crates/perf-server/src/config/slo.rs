@@ -7,6 +7,8 @@ use perf_core::model::RequestClass;
 use perf_core::slo::{
     default_tiers, AlertTier, Budgeting, CalendarUnit, Selector, Severity, Sli, SloDef, SloWindow,
 };
+use perf_core::Engine;
+use perf_store::Store;
 use serde::{Deserialize, Serialize};
 
 /// The window: a duration (`28d`) or a calendar period.
@@ -277,6 +279,51 @@ impl SloConfig {
             }),
         }
     }
+}
+
+/// Puts the configured SLOs and the stored ones into the engine; drops configured SLOs that
+/// left the file. Counts are kept for SLOs that still count the same events.
+pub fn load_definitions(
+    engine: &mut Engine,
+    configured: &[SloConfig],
+    store: &dyn Store,
+) -> anyhow::Result<()> {
+    let mut wanted: Vec<SloDef> = Vec::new();
+    for c in configured {
+        wanted.push(
+            c.to_def(true)
+                .map_err(|e| anyhow::anyhow!("slo {}: {e}", c.name))?,
+        );
+    }
+    for (name, json) in store.list_slos()? {
+        let c: SloConfig =
+            serde_json::from_str(&json).map_err(|e| anyhow::anyhow!("stored slo {name}: {e}"))?;
+        if configured.iter().any(|x| x.name == name) {
+            tracing::warn!(slo = %name, "an SLO of the configuration file replaces the one stored over the API");
+            continue;
+        }
+        wanted.push(
+            c.to_def(false)
+                .map_err(|e| anyhow::anyhow!("stored slo {name}: {e}"))?,
+        );
+    }
+    let stale: Vec<String> = engine
+        .slos()
+        .entries()
+        .iter()
+        .map(|e| e.def.name.clone())
+        .filter(|n| !wanted.iter().any(|w| &w.name == n))
+        .collect();
+    for name in stale {
+        engine.slos_mut().remove(&name);
+    }
+    for def in wanted {
+        engine
+            .slos_mut()
+            .upsert(def)
+            .map_err(|e| anyhow::anyhow!(e))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -145,9 +145,14 @@ pub struct ServerConfig {
     /// How often the aggregates are snapshotted (the log tail after it is replayed at start).
     #[serde(with = "serde_label")]
     pub snapshot_interval: i64,
-    /// How often SLOs (and their alerts) are evaluated.
+    /// How often the evaluation cycle runs (SLOs and their alerts, anomalies, the ladder,
+    /// routing, risk, tenants); reads never see decisions older than this.
     #[serde(with = "serde_label")]
     pub evaluation_interval: i64,
+    /// How often the deployment cycle runs (running rollouts, regression and headroom
+    /// alerts).
+    #[serde(with = "serde_label")]
+    pub deployment_interval: i64,
     /// Bounds.
     pub limits: Limits,
 }
@@ -160,6 +165,7 @@ impl Default for ServerConfig {
             clock: ClockMode::Wall,
             snapshot_interval: 30_000,
             evaluation_interval: 10_000,
+            deployment_interval: 60_000,
             limits: Limits::default(),
         }
     }

@@ -70,6 +70,7 @@ pub async fn get(state: &Arc<AppState>, path: &str) -> (StatusCode, serde_json::
 /// Requests counted by the engine over its whole retention.
 pub fn total_requests(state: &AppState) -> u64 {
     state
+        .durable
         .engine()
         .query("service_operation", &[], i64::MIN / 2, i64::MAX / 2)
         .unwrap()

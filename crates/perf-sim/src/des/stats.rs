@@ -1,4 +1,7 @@
-//! Exact quantiles of a run's latencies and 95 % intervals across seeds (Student's t).
+//! Exact quantiles of a run's latencies and 95 % intervals across seeds (Student's t, from
+//! statrs).
+
+use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// The `q` quantile of sorted values (nearest rank); `None` when empty.
 pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
@@ -20,11 +23,10 @@ pub fn mean_ci(values: &[f64]) -> (f64, f64) {
         return (mean, f64::NAN);
     }
     let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    // Two-sided 97.5 % points of Student's t for 1–9 degrees of freedom, then ~normal.
-    const T: [f64; 9] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262,
-    ];
-    let t = T.get(n - 2).copied().unwrap_or(1.96 + 2.4 / n as f64);
+    // The two-sided 95 % point of Student's t with n − 1 degrees of freedom.
+    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
+        .map(|d| d.inverse_cdf(0.975))
+        .unwrap_or(f64::NAN);
     (mean, t * (var / n as f64).sqrt())
 }
 
@@ -52,5 +54,10 @@ mod tests {
         let (m, h) = mean_ci(&[1.0, 2.0, 3.0, 4.0, 5.0]);
         assert_eq!(m, 3.0);
         assert!((h - 1.9629).abs() < 1e-3, "{h}");
+        // Large samples: t(99) = 1.984 (tables), close to the normal 1.96.
+        let v: Vec<f64> = (0..100).map(|i| f64::from(i % 2)).collect();
+        let (_, h) = mean_ci(&v);
+        let sd = (25.0f64 / 99.0).sqrt();
+        assert!((h / (sd / 10.0) - 1.9842).abs() < 1e-3, "{h}");
     }
 }

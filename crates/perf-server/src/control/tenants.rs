@@ -1,0 +1,72 @@
+//! The tenant stage (the DAO hook): every tenant seen in the last hour, evaluated against
+//! the read p99 budget and the objective of a `perTenant` availability SLO when there is one
+//! (99.9 % otherwise), with its isolation recommendation passed through hysteresis. The
+//! hysteresis state lives in the decisions and only the cycle moves it, so how often
+//! `GET /v1/tenants` is read changes nothing.
+
+use super::decisions::Memory;
+use super::error::ControlError;
+use crate::durable::Durable;
+use crate::effects::Effect;
+use perf_core::slo::Sli;
+use perf_core::tenant::{evaluate as evaluate_tenant, tenants, TenantEvaluation, TenantTargets};
+
+const HOUR: i64 = 3_600_000;
+
+fn targets(d: &Durable) -> TenantTargets {
+    let availability = d
+        .engine()
+        .slos()
+        .entries()
+        .iter()
+        .find(|e| e.def.per_tenant && e.def.sli == Sli::Availability)
+        .map(|e| e.def.objective)
+        .unwrap_or(0.999);
+    TenantTargets {
+        p99_ms: d.config.budgets.read.p99_ms,
+        availability,
+        dwell_ms: 5 * 60_000,
+    }
+}
+
+/// Evaluates every tenant of the last hour and applies its hysteresis (the cycle).
+pub fn evaluate(d: &Durable, m: &Memory, now: i64) -> Result<Vec<Effect>, ControlError> {
+    let t = targets(d);
+    let evaluations: Vec<TenantEvaluation> = {
+        let engine = d.engine();
+        tenants(&engine, now, HOUR)
+            .iter()
+            .map(|name| evaluate_tenant(&engine, name, now, t))
+            .collect()
+    };
+    let mut decisions = m.decisions();
+    let mut out = Vec::with_capacity(evaluations.len());
+    for mut e in evaluations {
+        e.isolation_recommendation = decisions
+            .tenant_states
+            .entry(e.dao_id.clone())
+            .or_default()
+            .apply(e.raw_recommendation, now, t.dwell_ms);
+        out.push(e);
+    }
+    decisions.tenants = out;
+    Ok(Vec::new())
+}
+
+/// One tenant as of the last cycle; a tenant the cycle did not see is evaluated now with
+/// its hysteresis state read, not moved.
+pub fn one(d: &Durable, m: &Memory, tenant: &str, now: i64) -> TenantEvaluation {
+    if let Some(e) = m.decisions().tenants.iter().find(|e| e.dao_id == tenant) {
+        return e.clone();
+    }
+    let t = targets(d);
+    let mut e = evaluate_tenant(&d.engine(), tenant, now, t);
+    let mut state = m
+        .decisions()
+        .tenant_states
+        .get(tenant)
+        .cloned()
+        .unwrap_or_default();
+    e.isolation_recommendation = state.apply(e.raw_recommendation, now, t.dwell_ms);
+    e
+}

@@ -1,0 +1,364 @@
+//! The durable layer: configuration, the engine, the ingest journal, the store, the server's
+//! own metrics, the clock, shutdown and the snapshot protocol. It imports no feature module;
+//! everything above (effects, control, http) reads and writes through it.
+//!
+//! The journal and the store are trait objects ([`perf_store::Journal`], [`Store`]): a
+//! replicated stream and a PostgreSQL store plug in here without touching anything above.
+//!
+//! Order of an ingest: decode and validate outside any lock; then, under the engine lock,
+//! append the batch to the ingest log and apply it to the engine (so the log order is the
+//! apply order); then wait, without the lock, until the log record is on disk (group
+//! commit); only then answer 200. A snapshot serialises the engine together with the last
+//! log sequence number it contains, under the same lock, so a restart that loads the
+//! snapshot and replays the records after that number counts every acknowledged event
+//! exactly once.
+//!
+//! When the log cannot take a batch (a full disk, or a failed fsync), the batch is neither
+//! applied nor acknowledged: the caller gets [`WriteRefused`] (503 with `Retry-After`), the
+//! cause is kept for `/readyz` and counted, and the log itself has cut off any partial bytes.
+//! One process owns a data directory: [`Durable::open`] takes an exclusive lock on
+//! `LOCK` inside it, held until the process ends.
+
+pub mod clock;
+mod data_dir;
+pub mod metrics;
+mod snapshot_format;
+
+pub use clock::{system_now, Clock, ManualClock, SystemClock};
+
+use crate::config::{ClockMode, Config};
+use anyhow::Context;
+use metrics::Metrics;
+use perf_core::model::TimeBounds;
+use perf_core::Engine;
+use perf_store::{IngestLog, Journal, Snapshot, SqliteStore, Store};
+pub use snapshot_format::LogBatch;
+use snapshot_format::{decode_record, decode_snapshot, encode_snapshot};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::Notify;
+
+/// The durable state: what survives a restart, and the protocol that makes it so.
+pub struct Durable {
+    /// The configuration in force.
+    pub config: Config,
+    engine: Mutex<Engine>,
+    log: Box<dyn Journal>,
+    store: Box<dyn Store>,
+    /// Own metrics.
+    pub metrics: Metrics,
+    clock: Arc<dyn Clock>,
+    shutting_down: AtomicBool,
+    /// Log size right after the last snapshot.
+    log_bytes_at_snapshot: AtomicU64,
+    /// Woken when the log grew past `maxLogBytes` since the last snapshot.
+    pub snapshot_due: Notify,
+    /// Why the last write failed, while it has not succeeded since.
+    write_failure: Mutex<Option<String>>,
+    /// True while `write_failure` holds a cause (so a successful commit need not lock it).
+    write_failed: AtomicBool,
+    /// When a refused write was last logged (unix ms), and how many were not since.
+    write_failure_logged: AtomicI64,
+    write_failures_unlogged: AtomicU64,
+    /// The exclusive lock on the data directory (released when the process ends).
+    _dir_lock: std::fs::File,
+}
+
+/// Free bytes the data directory needs again before `/readyz` reports a full disk as over,
+/// at least: room for the largest batch (`maxBodyBytes`) counts too.
+const READY_FREE_BYTES: u64 = 1 << 20;
+
+impl Durable {
+    /// Opens the data directory on the system clock: loads the snapshot, replays the log tail.
+    pub fn open(config: Config) -> anyhow::Result<Durable> {
+        Durable::open_with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// [`Durable::open`] with the given wall clock.
+    pub fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Durable> {
+        let dir = PathBuf::from(&config.server.data_dir);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("creating data directory {}", dir.display()))?;
+        let dir_lock = data_dir::lock(&dir)?;
+        let store = SqliteStore::open(&dir.join("perf.db"))
+            .with_context(|| format!("opening {}", dir.join("perf.db").display()))?;
+        let wanted = config.engine_config();
+        let (mut engine, after) = match store.load_snapshot()? {
+            Some(s) => {
+                let engine = decode_snapshot(&s.data)?;
+                if engine.config() != &wanted {
+                    tracing::warn!("views, resolutions or limits differ from the stored aggregates; they keep their layout until the data directory is renewed");
+                }
+                (engine, s.seq)
+            }
+            None => (Engine::new(wanted)?, 0),
+        };
+        engine.set_series_per_tenant(Some(config.server.limits.max_series_per_tenant));
+        let mut replayed = 0usize;
+        let mut bad = None;
+        let log = IngestLog::open(&dir.join("log"), after, |seq, payload| match decode_record(
+            payload,
+        ) {
+            Ok((now, LogBatch::Events(events))) => {
+                replayed += events.len();
+                engine.ingest(&events, now);
+            }
+            Ok((now, LogBatch::Resources(samples))) => engine.ingest_resources(&samples, now),
+            Err(e) => bad = Some(format!("log record {seq}: {e}")),
+        })?;
+        if let Some(e) = bad {
+            anyhow::bail!("the ingest log holds a record this binary cannot read ({e})");
+        }
+        tracing::info!(
+            snapshot_seq = after,
+            replayed_events = replayed,
+            "aggregates restored"
+        );
+        crate::config::slo::load_definitions(&mut engine, &config.slos, &store)
+            .context("loading SLO definitions")?;
+        Ok(Durable {
+            config,
+            engine: Mutex::new(engine),
+            log: Box::new(log),
+            store: Box::new(store),
+            metrics: Metrics::default(),
+            clock,
+            shutting_down: AtomicBool::new(false),
+            log_bytes_at_snapshot: AtomicU64::new(0),
+            snapshot_due: Notify::new(),
+            write_failure: Mutex::new(None),
+            write_failed: AtomicBool::new(false),
+            write_failure_logged: AtomicI64::new(i64::MIN / 2),
+            write_failures_unlogged: AtomicU64::new(0),
+            _dir_lock: dir_lock,
+        })
+    }
+
+    /// Wall-clock now (unix ms) from the injected clock.
+    pub fn wall_now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// The engine, locked.
+    pub fn engine(&self) -> MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The engine's "now": wall clock, or newest event time under `clock: event`.
+    pub fn now(&self) -> i64 {
+        match self.config.server.clock {
+            ClockMode::Wall => self.clock.now_ms(),
+            ClockMode::Event => self.engine().watermark().max(0),
+        }
+    }
+
+    /// The accepted timestamp range for a batch arriving now.
+    pub fn bounds(&self) -> TimeBounds {
+        let engine = self.engine();
+        let retention = engine.config().retention();
+        match self.config.server.clock {
+            ClockMode::Wall => TimeBounds {
+                now_ms: self.clock.now_ms(),
+                max_age_ms: retention,
+                max_future_ms: engine.config().max_future,
+            },
+            // Under the event clock "now" is the newest event time, so age is measured from
+            // it; the future is still bounded by the wall clock, so that one bogus timestamp
+            // cannot move the watermark years ahead and expire everything.
+            ClockMode::Event => {
+                let wall = self.clock.now_ms();
+                let future_limit = wall + engine.config().max_future;
+                let w = engine.watermark();
+                if w == i64::MIN {
+                    TimeBounds {
+                        now_ms: wall,
+                        max_age_ms: i64::MAX / 4,
+                        max_future_ms: engine.config().max_future,
+                    }
+                } else {
+                    TimeBounds {
+                        now_ms: w,
+                        max_age_ms: retention,
+                        max_future_ms: (future_limit - w).max(0),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Logs and applies a batch, then waits until it is durable. Blocking: call it from
+    /// `spawn_blocking`.
+    pub fn commit(&self, batch: LogBatch) -> anyhow::Result<()> {
+        if self.is_shutting_down() {
+            anyhow::bail!(ShuttingDown);
+        }
+        // 8 bytes for the engine time of the batch, written under the lock.
+        let mut payload =
+            postcard::to_extend(&batch, vec![0u8; 8]).context("encoding the batch")?;
+        let seq = {
+            let mut engine = self.engine();
+            let now = match (&batch, self.config.server.clock) {
+                (_, ClockMode::Wall) => self.clock.now_ms(),
+                (LogBatch::Events(e), ClockMode::Event) => e
+                    .iter()
+                    .map(|e| e.ts_ms)
+                    .max()
+                    .unwrap_or(0)
+                    .max(engine.watermark()),
+                (LogBatch::Resources(r), ClockMode::Event) => r
+                    .iter()
+                    .map(|r| r.ts_ms)
+                    .max()
+                    .unwrap_or(0)
+                    .max(engine.watermark()),
+            };
+            payload[..8].copy_from_slice(&now.to_le_bytes());
+            let seq = self
+                .log
+                .append(&payload)
+                .map_err(|e| self.write_refused(e))?;
+            match &batch {
+                LogBatch::Events(events) => engine.ingest(events, now),
+                LogBatch::Resources(samples) => engine.ingest_resources(samples, now),
+            }
+            seq
+        };
+        self.log
+            .wait_durable(seq)
+            .map_err(|e| self.write_refused(e))?;
+        if self.write_failed.swap(false, Ordering::Relaxed) {
+            *self.write_failure.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+        let since = self
+            .log
+            .bytes()
+            .saturating_sub(self.log_bytes_at_snapshot.load(Ordering::Relaxed));
+        if since > self.config.server.limits.max_log_bytes {
+            self.snapshot_due.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Records why the log refused a batch and turns it into the caller's answer.
+    fn write_refused(&self, e: perf_store::StoreError) -> anyhow::Error {
+        let (cause, retry_after_s) = if e.is_disk_full() {
+            ("disk_full", 30)
+        } else if matches!(e, perf_store::StoreError::LogFailed(_)) {
+            ("log_failed", 60)
+        } else {
+            ("io", 10)
+        };
+        self.metrics.write_failed(cause);
+        let message = format!("{e}");
+        // One line per 10 s at most: a full disk refuses every batch, and a log line per
+        // batch would flood the logs (often on the same disk).
+        let now = system_now();
+        let last = self.write_failure_logged.load(Ordering::Relaxed);
+        if now - last >= 10_000
+            && self
+                .write_failure_logged
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            let suppressed = self.write_failures_unlogged.swap(0, Ordering::Relaxed);
+            tracing::error!(cause, error = %message, data_dir = %self.config.server.data_dir, refused_since_last_line = suppressed, "a batch was refused: the ingest log could not store it (nothing of it was applied)");
+        } else {
+            self.write_failures_unlogged.fetch_add(1, Ordering::Relaxed);
+        }
+        *self.write_failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.clone());
+        self.write_failed.store(true, Ordering::Relaxed);
+        anyhow::Error::new(WriteRefused {
+            message,
+            retry_after_s,
+        })
+    }
+
+    /// `Ok` when the server can take writes; otherwise why not. Reads only: after a refused
+    /// write it is ready again once there is room for the largest batch, and the cause is
+    /// cleared by the next write that succeeds.
+    pub fn readiness(&self) -> Result<(), String> {
+        if self.is_shutting_down() {
+            return Err("the server is shutting down".into());
+        }
+        if !self.store_ready() {
+            return Err("the store does not answer".into());
+        }
+        if let Some(why) = self.log.failure() {
+            return Err(format!(
+                "the ingest log takes no more records after a failed {why}; restart the server"
+            ));
+        }
+        let failure = self.write_failure.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(why) = failure.as_ref() else {
+            return Ok(());
+        };
+        let room = READY_FREE_BYTES.max(self.config.server.limits.max_body_bytes as u64);
+        match self.log.available_bytes() {
+            Ok(free) if free >= room => Ok(()),
+            _ => Err(format!("the last write failed: {why}")),
+        }
+    }
+
+    /// Writes a snapshot of the aggregates and drops the log segments it covers.
+    pub fn snapshot(&self) -> anyhow::Result<()> {
+        let (seq, data, taken_at_ms) = {
+            let engine = self.engine();
+            let data = encode_snapshot(&engine)?;
+            (self.log.last_seq(), data, engine.watermark())
+        };
+        self.log.wait_durable(seq)?;
+        self.store.save_snapshot(&Snapshot {
+            seq,
+            taken_at_ms,
+            data,
+        })?;
+        self.log.rotate()?;
+        self.log.remove_through(seq)?;
+        self.log_bytes_at_snapshot
+            .store(self.log.bytes(), Ordering::Relaxed);
+        self.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Stops accepting writes (ingest answers 503 from now on).
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    /// True once shutdown began.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Bytes in the ingest log.
+    pub fn log_bytes(&self) -> u64 {
+        self.log.bytes()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Schema version of the store (readiness check).
+    pub fn store_ready(&self) -> bool {
+        self.store.schema_version().is_ok()
+    }
+}
+
+/// A batch the ingest log could not store (full disk, failed sync): answer 503 with
+/// `Retry-After`; nothing of it was applied.
+#[derive(Debug, thiserror::Error)]
+#[error("the batch was not stored: {message}")]
+pub struct WriteRefused {
+    /// The cause, for the client.
+    pub message: String,
+    /// Seconds after which a retry may succeed.
+    pub retry_after_s: u64,
+}
+
+/// The error of a write refused during shutdown.
+#[derive(Debug, thiserror::Error)]
+#[error("the server is shutting down")]
+pub struct ShuttingDown;

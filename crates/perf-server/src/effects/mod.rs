@@ -1,0 +1,117 @@
+//! The effects layer: what decisions do to the world. Control stages return [`Effect`]s
+//! instead of acting; [`Effects::apply`] turns each into its entry in the alert history (the
+//! store), its message on the stream, and its notification in every webhook receiver's
+//! outbox — in that order, so nothing is notified that the history does not hold.
+//!
+//! Imports the durable layer only.
+
+pub mod alerts;
+pub mod stream;
+pub mod webhooks;
+
+pub use alerts::{AlertKind, Firing, Notice};
+pub use stream::{Bus, StreamEvent};
+
+use crate::durable::Durable;
+use perf_core::slo::{AlertState, SloStatus, Transition};
+use perf_store::{AlertRecord, StoreError};
+use std::collections::BTreeMap;
+
+/// One thing a decision does.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// A message on the stream only.
+    Stream(StreamEvent),
+    /// An alert that is not an SLO burn fired or resolved.
+    Alert(Notice),
+    /// An SLO burn-rate alert changed state.
+    SloTransition {
+        /// The SLO (or tenant instance) after the evaluation.
+        status: Box<SloStatus>,
+        /// The change.
+        transition: Transition,
+    },
+}
+
+/// The outlets of effects besides the store: the stream's bus.
+pub struct Effects {
+    /// The stream of `/v1/stream`.
+    pub bus: Bus,
+}
+
+impl Default for Effects {
+    fn default() -> Self {
+        Effects {
+            bus: Bus::new(1024),
+        }
+    }
+}
+
+impl Effects {
+    /// Applies effects in order at engine time `now`; stops at the first store failure
+    /// (what was applied before it stays applied).
+    pub fn apply(
+        &self,
+        durable: &Durable,
+        effects: Vec<Effect>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        for e in effects {
+            match e {
+                Effect::Stream(event) => self.bus.publish(now, &event),
+                Effect::Alert(n) => self.raise(durable, &n, now)?,
+                Effect::SloTransition { status, transition } => {
+                    self.slo_transition(durable, &status, &transition, now)?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn raise(&self, durable: &Durable, n: &Notice, now: i64) -> Result<(), StoreError> {
+        let labels: BTreeMap<String, String> = n
+            .labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let payload = serde_json::json!({"alertname": n.kind.alertname(), "labels": labels, "summary": n.summary, "description": n.description});
+        durable.store().append_alert(&AlertRecord {
+            at_ms: now,
+            kind: n.kind.history_kind().into(),
+            subject: n.subject.clone(),
+            state: if n.firing { "firing" } else { "resolved" }.into(),
+            payload: payload.to_string(),
+        })?;
+        self.bus.publish(now, &StreamEvent::Alert(payload));
+        webhooks::enqueue_notice(durable, n, now)
+    }
+
+    fn slo_transition(
+        &self,
+        durable: &Durable,
+        status: &SloStatus,
+        t: &Transition,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let payload = serde_json::json!({"slo": status.name, "service": status.service, "tenant": status.tenant, "from": t.from, "alert": t.alert});
+        let state_name = serde_json::to_value(t.alert.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        durable.store().append_alert(&AlertRecord {
+            at_ms: now,
+            kind: AlertKind::Slo.history_kind().into(),
+            subject: match &status.tenant {
+                Some(tenant) => format!("{}/{tenant}", status.name),
+                None => status.name.clone(),
+            },
+            state: state_name,
+            payload: payload.to_string(),
+        })?;
+        self.bus.publish(now, &StreamEvent::Alert(payload));
+        if t.alert.state != AlertState::Pending {
+            webhooks::enqueue_slo(durable, status, t, now)?;
+        }
+        Ok(())
+    }
+}

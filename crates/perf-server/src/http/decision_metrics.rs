@@ -1,0 +1,150 @@
+//! The decisions on `/metrics`, for Grafana and alerting rules: runs and failures of each
+//! evaluation stage, anomaly detectors and open incidents, rollouts by state with the weight of each running canary,
+//! the services whose regression alert is firing, degradation levels and concurrency limits,
+//! and the published routing weight of every node.
+
+use crate::control::Stage;
+use crate::durable::metrics::escape;
+use crate::effects::AlertKind;
+use crate::AppState;
+use perf_core::compare::rollout::{Rollout, RolloutState};
+use std::fmt::Write;
+
+/// Appends the decision metrics.
+pub fn render(out: &mut String, state: &AppState) -> std::fmt::Result {
+    writeln!(
+        out,
+        "# HELP ecosystem_perf_evaluation_stage_runs_total Runs of each decision stage (evaluation and deployment cycles)."
+    )?;
+    writeln!(
+        out,
+        "# TYPE ecosystem_perf_evaluation_stage_runs_total counter"
+    )?;
+    for stage in Stage::ALL {
+        let (runs, _) = state.control.counters.of(stage);
+        writeln!(
+            out,
+            "ecosystem_perf_evaluation_stage_runs_total{{stage=\"{}\"}} {runs}",
+            stage.name()
+        )?;
+    }
+    writeln!(
+        out,
+        "# HELP ecosystem_perf_evaluation_stage_failures_total Runs of each decision stage that failed (the other stages still ran)."
+    )?;
+    writeln!(
+        out,
+        "# TYPE ecosystem_perf_evaluation_stage_failures_total counter"
+    )?;
+    for stage in Stage::ALL {
+        let (_, failures) = state.control.counters.of(stage);
+        writeln!(
+            out,
+            "ecosystem_perf_evaluation_stage_failures_total{{stage=\"{}\"}} {failures}",
+            stage.name()
+        )?;
+    }
+    let rollouts: Vec<Rollout> = state
+        .durable
+        .store()
+        .list_documents(crate::control::rollouts::DOC_KIND)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|d| serde_json::from_str(d).ok())
+        .collect();
+    let decisions = state.control.decisions();
+    {
+        let monitor = &decisions.anomalies;
+        writeln!(
+            out,
+            "# HELP ecosystem_perf_anomaly_detectors Series-metrics with an anomaly detector."
+        )?;
+        writeln!(out, "# TYPE ecosystem_perf_anomaly_detectors gauge")?;
+        writeln!(
+            out,
+            "ecosystem_perf_anomaly_detectors {}",
+            monitor.detector_count()
+        )?;
+        writeln!(
+            out,
+            "# HELP ecosystem_perf_anomaly_incidents_open Anomaly incidents still open."
+        )?;
+        writeln!(out, "# TYPE ecosystem_perf_anomaly_incidents_open gauge")?;
+        writeln!(
+            out,
+            "ecosystem_perf_anomaly_incidents_open {}",
+            monitor.incidents.all().filter(|i| i.open).count()
+        )?;
+    }
+    writeln!(
+        out,
+        "# HELP ecosystem_perf_rollouts Canary rollouts by state."
+    )?;
+    writeln!(out, "# TYPE ecosystem_perf_rollouts gauge")?;
+    for (st, name) in [
+        (RolloutState::Running, "running"),
+        (RolloutState::Completed, "completed"),
+        (RolloutState::RolledBack, "rolled_back"),
+    ] {
+        let n = rollouts.iter().filter(|r| r.state == st).count();
+        writeln!(out, "ecosystem_perf_rollouts{{state=\"{name}\"}} {n}")?;
+    }
+    writeln!(out, "# HELP ecosystem_perf_rollout_canary_weight Canary traffic weight (percent) of running rollouts.")?;
+    writeln!(out, "# TYPE ecosystem_perf_rollout_canary_weight gauge")?;
+    for r in rollouts.iter().filter(|r| r.state == RolloutState::Running) {
+        writeln!(
+            out,
+            "ecosystem_perf_rollout_canary_weight{{rollout=\"{}\",service=\"{}\"}} {}",
+            escape(&r.id),
+            escape(&r.spec.service),
+            r.weight
+        )?;
+    }
+    writeln!(out, "# HELP ecosystem_perf_regression_firing Services whose current window regressed against their baseline.")?;
+    writeln!(out, "# TYPE ecosystem_perf_regression_firing gauge")?;
+    for s in decisions.firing.of(AlertKind::Regression) {
+        writeln!(
+            out,
+            "ecosystem_perf_regression_firing{{service=\"{}\"}} 1",
+            escape(s)
+        )?;
+    }
+    let levels = decisions.policy.levels();
+    writeln!(out, "# HELP ecosystem_perf_degradation_level Degradation ladder level per service (0 normal … 4 essential only).")?;
+    writeln!(out, "# TYPE ecosystem_perf_degradation_level gauge")?;
+    for (svc, level, _) in &levels {
+        writeln!(
+            out,
+            "ecosystem_perf_degradation_level{{service=\"{}\"}} {level}",
+            escape(svc)
+        )?;
+    }
+    writeln!(
+        out,
+        "# HELP ecosystem_perf_concurrency_limit Adaptive concurrency limit per service."
+    )?;
+    writeln!(out, "# TYPE ecosystem_perf_concurrency_limit gauge")?;
+    for (svc, _, limit) in levels.iter().filter(|l| l.2.is_some()) {
+        writeln!(
+            out,
+            "ecosystem_perf_concurrency_limit{{service=\"{}\"}} {:.3}",
+            escape(svc),
+            limit.unwrap_or(0.0)
+        )?;
+    }
+    let weights = decisions.balancer.published();
+    writeln!(
+        out,
+        "# HELP ecosystem_perf_routing_weight Published routing weight per node."
+    )?;
+    writeln!(out, "# TYPE ecosystem_perf_routing_weight gauge")?;
+    for (svc, node, w) in weights {
+        writeln!(
+            out,
+            "ecosystem_perf_routing_weight{{service=\"{}\",node=\"{}\"}} {w:.4}",
+            escape(&svc),
+            escape(&node)
+        )?;
+    }
+    Ok(())
+}

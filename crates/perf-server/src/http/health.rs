@@ -1,0 +1,53 @@
+//! Health, readiness, `/metrics` (the server's own metrics and the decision metrics) and
+//! the answer for unknown routes.
+
+use crate::http::error::AppError;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use std::sync::Arc;
+
+/// `GET /healthz`: the process is alive.
+pub async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: the store answers, the ingest log takes writes (no full disk, no failed
+/// sync) and the server is not shutting down; otherwise 503 with the cause.
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, AppError> {
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || s.durable.readiness())
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|why| AppError::Unavailable(format!("not ready: {why}")))?;
+    Ok(Json(serde_json::json!({"status": "ready"})))
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, AppError> {
+    let mut text = String::new();
+    {
+        let engine = state.durable.engine();
+        state
+            .durable
+            .metrics
+            .render(&mut text, &engine, state.durable.log_bytes())
+            .map_err(|e| AppError::Internal(e.into()))?;
+    }
+    crate::http::decision_metrics::render(&mut text, &state)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    ))
+}
+
+/// Unknown routes.
+pub async fn not_found() -> AppError {
+    AppError::NotFound("no such endpoint; see the API table in the README".into())
+}

@@ -1,0 +1,229 @@
+//! `POST /v1/events` and `POST /v1/resources`: body limits, gzip, JSON or NDJSON framing,
+//! partial acceptance, and a 200 only once the accepted elements are durable.
+
+use crate::durable::{LogBatch, ShuttingDown, WriteRefused};
+use crate::http::auth::Principal;
+use crate::http::error::AppError;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Extension, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use perf_core::model::{decode_events, decode_resources, BodyFormat, IngestAnswer, IngestError};
+use std::io::Read;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// `POST /v1/events`.
+pub async fn post_events(
+    State(state): State<Arc<AppState>>,
+    principal: Option<Extension<Principal>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let tenant = principal.and_then(|Extension(p)| p.tenant);
+    ingest(state, headers, body, Kind::Events(tenant)).await
+}
+
+/// `POST /v1/resources`.
+pub async fn post_resources(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    ingest(state, headers, body, Kind::Resources).await
+}
+
+#[derive(Clone)]
+enum Kind {
+    /// Events, confined to a tenant when a tenant token sent them.
+    Events(Option<String>),
+    Resources,
+}
+
+async fn ingest(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    kind: Kind,
+) -> Result<Response, AppError> {
+    if state.durable.is_shutting_down() {
+        return Err(AppError::Unavailable(
+            "the server is shutting down; retry against another replica or after restart".into(),
+        ));
+    }
+    let limits = state.durable.config.server.limits.clone();
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            state.durable.metrics.reject("body_too_large", 1);
+            AppError::TooLarge(format!(
+                "the body is over the limit of {} bytes; send smaller batches",
+                limits.max_body_bytes
+            ))
+        } else if body_timed_out(&e) {
+            AppError::RequestTimeout(format!(
+                "the body did not arrive within {} ms (server.limits.bodyTimeout); nothing was stored",
+                limits.body_timeout
+            ))
+        } else {
+            AppError::BadRequest(format!("could not read the body: {e}"))
+        }
+    })?;
+    let format = body_format(&headers);
+    let gzip = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    // Each decompression may grow to maxDecompressedBytes: bound how many run at once.
+    let decompressing = if gzip {
+        Some(
+            state
+                .decompressions
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?,
+        )
+    } else {
+        None
+    };
+    let worker = state.clone();
+    let outcome =
+        tokio::task::spawn_blocking(move || -> Result<(StatusCode, IngestAnswer), AppError> {
+            let _decompressing = decompressing;
+            let raw: std::borrow::Cow<[u8]> = if gzip {
+                gunzip(&body, limits.max_decompressed_bytes)?.into()
+            } else {
+                body.as_ref().into()
+            };
+            let bounds = worker.durable.bounds();
+            let (batch, answer) = match &kind {
+                Kind::Events(tenant) => {
+                    decode_events(&raw, format, &bounds, limits.max_batch_events).map(
+                        |(mut v, a)| {
+                            if let Some(tenant) = tenant {
+                                confine_to_tenant(&mut v, tenant)?;
+                            }
+                            if worker.durable.config.privacy.hash_callers {
+                                crate::privacy::hash_callers(
+                                    worker.durable.config.privacy.key.as_bytes(),
+                                    &mut v,
+                                );
+                            }
+                            Ok::<_, AppError>((LogBatch::Events(v), a))
+                        },
+                    )
+                }
+                Kind::Resources => decode_resources(&raw, format, &bounds, limits.max_batch_events)
+                    .map(|(v, a)| Ok::<_, AppError>((LogBatch::Resources(v), a))),
+            }
+            .map_err(|e| {
+                worker.durable.metrics.reject("body", 1);
+                match e {
+                    IngestError::TooManyElements { .. } => AppError::TooLarge(e.to_string()),
+                    _ => AppError::BadRequest(e.to_string()),
+                }
+            })??;
+            for err in &answer.errors {
+                worker.durable.metrics.reject(&err.field, 1);
+            }
+            if answer.rejected > answer.errors.len() {
+                worker
+                    .durable
+                    .metrics
+                    .reject("unlisted", (answer.rejected - answer.errors.len()) as u64);
+            }
+            if answer.accepted == 0 {
+                return Ok((StatusCode::BAD_REQUEST, answer));
+            }
+            worker.durable.commit(batch).map_err(|e| {
+                if e.is::<ShuttingDown>() {
+                    AppError::Unavailable(e.to_string())
+                } else if let Some(refused) = e.downcast_ref::<WriteRefused>() {
+                    AppError::RetryLater {
+                        message: refused.to_string(),
+                        retry_after_s: refused.retry_after_s,
+                    }
+                } else {
+                    AppError::Internal(e)
+                }
+            })?;
+            let counter = match kind {
+                Kind::Events(_) => &worker.durable.metrics.events_accepted,
+                Kind::Resources => &worker.durable.metrics.resources_accepted,
+            };
+            counter.fetch_add(answer.accepted as u64, Ordering::Relaxed);
+            Ok((StatusCode::OK, answer))
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("ingest task failed: {e}")))??;
+    Ok((outcome.0, Json(outcome.1)).into_response())
+}
+
+/// Gives events without a tenant the token's tenant; refuses the batch if one names another.
+fn confine_to_tenant(events: &mut [perf_core::Event], tenant: &str) -> Result<(), AppError> {
+    if let Some(other) = events
+        .iter()
+        .filter_map(|e| e.tenant.as_deref())
+        .find(|t| *t != tenant)
+    {
+        return Err(AppError::Forbidden(format!(
+            "this token sends for tenant {tenant:?} only; the batch names tenant {other:?} (nothing was stored)"
+        )));
+    }
+    for e in events.iter_mut().filter(|e| e.tenant.is_none()) {
+        e.tenant = Some(tenant.to_string());
+    }
+    Ok(())
+}
+
+/// True when reading the body failed on `server.limits.bodyTimeout`.
+fn body_timed_out(e: &BytesRejection) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+fn body_format(headers: &HeaderMap) -> BodyFormat {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let ct = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match ct.as_str() {
+        "application/x-ndjson"
+        | "application/ndjson"
+        | "application/jsonlines"
+        | "application/x-jsonlines" => BodyFormat::Ndjson,
+        _ => BodyFormat::Json,
+    }
+}
+
+/// Decompresses a gzip body (several members allowed), refusing it past `limit` bytes.
+pub fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, AppError> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(body)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            AppError::BadRequest(format!("the gzip body could not be decompressed: {e}"))
+        })?;
+    if out.len() > limit {
+        return Err(AppError::TooLarge(format!(
+            "the body decompresses to more than {limit} bytes; send smaller batches"
+        )));
+    }
+    Ok(out)
+}

@@ -1,0 +1,113 @@
+//! `GET /v1/overview` (every service, with the last decisions folded in),
+//! `GET /v1/services/{service}/profile` and `GET /v1/services/{service}/callers`.
+
+use crate::http::error::AppError;
+use crate::AppState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use perf_core::duration::parse_duration;
+use perf_core::heavy_hitters::Measure;
+use perf_core::report::{profile, top_callers, Callers, Overview, Profile};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// `?window=5m`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowParam {
+    window: Option<String>,
+}
+
+const DEFAULT_WINDOW: i64 = 5 * 60_000;
+
+fn window_of(
+    params: Result<Query<WindowParam>, QueryRejection>,
+    retention: i64,
+) -> Result<i64, AppError> {
+    let Query(p) = params.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let Some(text) = &p.window else {
+        return Ok(DEFAULT_WINDOW);
+    };
+    let ms = parse_duration(text).map_err(|e| AppError::BadRequest(format!("window: {e}")))?;
+    if ms > retention {
+        return Err(AppError::BadRequest(format!(
+            "window: {text} is longer than the retention"
+        )));
+    }
+    Ok(ms)
+}
+
+/// `GET /v1/overview?window=5m`.
+pub async fn get_overview(
+    State(state): State<Arc<AppState>>,
+    params: Result<Query<WindowParam>, QueryRejection>,
+) -> Result<Json<Overview>, AppError> {
+    let window = window_of(params, state.durable.engine().config().retention())?;
+    let overview = tokio::task::spawn_blocking(move || {
+        state.refresh();
+        crate::control::overview::current(&state.durable, &state.control.memory, window)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Json(overview))
+}
+
+/// `GET /v1/services/{service}/profile?window=5m`.
+pub async fn get_profile(
+    State(state): State<Arc<AppState>>,
+    Path(service): Path<String>,
+    params: Result<Query<WindowParam>, QueryRejection>,
+) -> Result<Json<Profile>, AppError> {
+    let now = state.durable.now();
+    let engine = state.durable.engine();
+    let window = window_of(params, engine.config().retention())?;
+    profile(&engine, &service, now, window)
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map(Json)
+        .ok_or_else(|| AppError::NotFound(format!("no data for service {service:?}")))
+}
+
+/// `?by=requests&window=1h&limit=20`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallerParams {
+    by: Option<Measure>,
+    window: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/services/{service}/callers?by=requests|errors|cost|slow&window=1h&limit=20`.
+pub async fn get_callers(
+    State(state): State<Arc<AppState>>,
+    Path(service): Path<String>,
+    params: Result<Query<CallerParams>, QueryRejection>,
+) -> Result<Json<Callers>, AppError> {
+    let Query(p) = params.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let now = state.durable.now();
+    let engine = state.durable.engine();
+    let keep = engine.config().heavy_hitters.keep;
+    let window = match &p.window {
+        Some(w) => parse_duration(w).map_err(|e| AppError::BadRequest(format!("window: {e}")))?,
+        None => keep,
+    };
+    if window > keep {
+        return Err(AppError::BadRequest(format!(
+            "window: caller summaries are kept for {} (heavyHitters.keep)",
+            perf_core::duration::format_duration(keep)
+        )));
+    }
+    let limit = p.limit.unwrap_or(20);
+    if limit == 0 || limit > 1000 {
+        return Err(AppError::BadRequest(
+            "limit must be between 1 and 1000".into(),
+        ));
+    }
+    if !engine.has_service(&service) {
+        return Err(AppError::NotFound(format!(
+            "no data for service {service:?}"
+        )));
+    }
+    let by = p.by.unwrap_or(Measure::Requests);
+    Ok(Json(top_callers(&engine, &service, by, now, window, limit)))
+}

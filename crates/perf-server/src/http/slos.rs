@@ -1,0 +1,190 @@
+//! `GET/PUT/DELETE /v1/slos[/{name}]`: statuses of the last evaluation (a read refreshes
+//! them only when they are older than `server.evaluationInterval`, through the cycle's
+//! single flight), and SLOs made over the API: a native entry (JSON or YAML), or one
+//! OpenSLO v1 / Sloth SLO. A change is stored, put into the engine and evaluated at once.
+
+use crate::config::slo::SloConfig;
+use crate::control::Stage;
+use crate::http::error::AppError;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use perf_core::slo::SloStatus;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// A status with its definition and tenant instances.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SloDetail {
+    #[serde(flatten)]
+    status: SloStatus,
+    read_only: bool,
+    definition: SloConfig,
+    tenant_overflow_events: u64,
+    tenants: Vec<SloStatus>,
+}
+
+/// `GET /v1/slos`.
+pub async fn list(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, AppError> {
+    let s = state.clone();
+    let all = tokio::task::spawn_blocking(move || s.slo_statuses())
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let base: Vec<SloStatus> = all.into_iter().filter(|s| s.tenant.is_none()).collect();
+    Ok(Json(serde_json::json!({"slos": base})))
+}
+
+/// `GET /v1/slos/{name}`.
+pub async fn get_one(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<Json<SloDetail>, AppError> {
+    let def = state
+        .durable
+        .engine()
+        .slos()
+        .get(&name)
+        .map(|e| e.def.clone())
+        .ok_or_else(|| AppError::NotFound(format!("no SLO named {name:?}")))?;
+    let s = state.clone();
+    let all = tokio::task::spawn_blocking(move || s.slo_statuses())
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let mut mine: Vec<SloStatus> = all.into_iter().filter(|s| s.name == name).collect();
+    let pos = mine
+        .iter()
+        .position(|s| s.tenant.is_none())
+        .ok_or_else(|| AppError::NotFound(format!("no SLO named {name:?}")))?;
+    let status = mine.remove(pos);
+    let tenant_overflow_events = state
+        .durable
+        .engine()
+        .slos()
+        .get(&name)
+        .map(|e| e.tenant_overflow)
+        .unwrap_or(0);
+    Ok(Json(SloDetail {
+        status,
+        read_only: def.from_config,
+        definition: SloConfig::from_def(&def),
+        tenant_overflow_events,
+        tenants: mine,
+    }))
+}
+
+fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<SloConfig, AppError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let text = std::str::from_utf8(body)
+        .map_err(|_| AppError::BadRequest("the body is not UTF-8".into()))?;
+    if text.contains("apiVersion") || text.contains("prometheus/v1") {
+        let mut slos = crate::config::import_slos(text).map_err(AppError::BadRequest)?;
+        if slos.len() != 1 {
+            return Err(AppError::BadRequest(format!(
+                "the document holds {} SLOs; PUT takes exactly one",
+                slos.len()
+            )));
+        }
+        return Ok(slos.remove(0));
+    }
+    if ct.contains("json") {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de)
+            .map_err(|e| AppError::BadRequest(format!("{}: {}", e.path(), e.inner())))
+    } else {
+        let de = serde_yaml_ng::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de)
+            .map_err(|e| AppError::BadRequest(format!("{}: {}", e.path(), e.inner())))
+    }
+}
+
+/// `PUT /v1/slos/{name}`: a native entry (JSON or YAML), or one OpenSLO v1 / Sloth SLO.
+pub async fn put(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<impl IntoResponse, AppError> {
+    if state
+        .durable
+        .engine()
+        .slos()
+        .get(&name)
+        .is_some_and(|e| e.def.from_config)
+    {
+        return Err(AppError::Conflict(format!(
+            "SLO {name:?} is defined in the configuration file; change it there"
+        )));
+    }
+    let mut config = parse_body(&headers, &body)?;
+    if config.name.is_empty() {
+        config.name = name.clone();
+    }
+    if config.name != name {
+        return Err(AppError::BadRequest(format!(
+            "name: the body names {:?} but the path {name:?}",
+            config.name
+        )));
+    }
+    let def = config.to_def(false).map_err(AppError::BadRequest)?;
+    let stored = SloConfig::from_def(&def);
+    let json = serde_json::to_string(&stored).map_err(|e| AppError::Internal(e.into()))?;
+    let created = state.durable.engine().slos().get(&name).is_none();
+    state
+        .durable
+        .store()
+        .put_slo(&name, &json, state.durable.now())
+        .map_err(|e| AppError::Internal(e.into()))?;
+    state
+        .durable
+        .engine()
+        .slos_mut()
+        .upsert(def)
+        .map_err(AppError::BadRequest)?;
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || s.run_stage(Stage::Slos))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(serde_json::json!({"name": name, "definition": stored})),
+    ))
+}
+
+/// `DELETE /v1/slos/{name}`.
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, AppError> {
+    let from_config = match state.durable.engine().slos().get(&name) {
+        None => return Err(AppError::NotFound(format!("no SLO named {name:?}"))),
+        Some(e) => e.def.from_config,
+    };
+    if from_config {
+        return Err(AppError::Conflict(format!(
+            "SLO {name:?} is defined in the configuration file; remove it there"
+        )));
+    }
+    state
+        .durable
+        .store()
+        .delete_slo(&name)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    state.durable.engine().slos_mut().remove(&name);
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || s.run_stage(Stage::Slos))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(StatusCode::NO_CONTENT)
+}

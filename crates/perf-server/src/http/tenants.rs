@@ -1,0 +1,45 @@
+//! `GET /v1/tenants` and `GET /v1/tenants/{id}/evaluation` (the DAO hook): the tenant
+//! stage's last evaluations (refreshed first when older than the evaluation interval). A
+//! tenant token sees its own tenant only.
+
+use crate::http::auth::Principal;
+use crate::http::error::AppError;
+use crate::http::refreshed;
+use crate::AppState;
+use axum::extract::{Extension, Path, State};
+use axum::Json;
+use perf_core::tenant::TenantEvaluation;
+use std::sync::Arc;
+
+/// `GET /v1/tenants`: every tenant seen in the last hour, evaluated.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    principal: Option<Extension<Principal>>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let confined = principal.and_then(|Extension(p)| p.tenant);
+    refreshed(&state).await?;
+    let out: Vec<TenantEvaluation> = state
+        .control
+        .decisions()
+        .tenants
+        .iter()
+        .filter(|t| confined.as_ref().is_none_or(|c| *c == t.dao_id))
+        .cloned()
+        .collect();
+    Ok(Json(serde_json::json!({"tenants": out})))
+}
+
+/// `GET /v1/tenants/{id}/evaluation`.
+pub async fn get_one(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<TenantEvaluation>, AppError> {
+    let e = tokio::task::spawn_blocking(move || {
+        state.refresh();
+        let now = state.durable.now();
+        crate::control::tenants::one(&state.durable, &state.control.memory, &id, now)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Json(e))
+}

@@ -1,0 +1,146 @@
+//! Every background loop, spawned and stopped together by [`run`]: snapshots (every
+//! `server.snapshotInterval`, or sooner when the journal grew past `maxLogBytes`), the
+//! evaluation cycle (every `server.evaluationInterval`), the deployment cycle (every
+//! `server.deploymentInterval`), webhook delivery, and the overview publisher of the stream
+//! (once a second while someone listens; it only reads the last decisions).
+
+use crate::http::{self, listen};
+use crate::AppState;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Serves `state` on `listener` until `shutdown` completes; then refuses new writes, lets
+/// in-flight requests finish, stops the loops and writes a final snapshot.
+pub async fn run(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let loops = [
+        tokio::spawn(snapshot_every(state.clone())),
+        tokio::spawn(publish_overview_every_second(state.clone())),
+        tokio::spawn(evaluate_every(state.clone())),
+        tokio::spawn(crate::effects::webhooks::deliver_forever(
+            state.durable.clone(),
+        )),
+        tokio::spawn(deployment_cycle_every(state.clone())),
+    ];
+    let flag = state.clone();
+    let l = &state.durable.config.server.limits;
+    let limits = listen::ConnectionLimits {
+        header_timeout: Duration::from_millis(l.header_timeout as u64),
+        max_connections: listen::effective_max_connections(l.max_connections),
+        shutdown_timeout: Duration::from_millis(l.shutdown_timeout as u64),
+    };
+    if limits.max_connections < l.max_connections {
+        tracing::warn!(
+            configured = l.max_connections,
+            used = limits.max_connections,
+            "maxConnections lowered to stay under the file-descriptor limit (ulimit -n)"
+        );
+    }
+    listen::serve(
+        listener,
+        http::app(state.clone()),
+        limits,
+        state.clone(),
+        async move {
+            shutdown.await;
+            flag.durable.begin_shutdown();
+            tracing::info!("shutting down: no new writes, finishing requests in flight");
+        },
+    )
+    .await;
+    for task in loops {
+        task.abort();
+    }
+    let d = state.durable.clone();
+    tokio::task::spawn_blocking(move || d.snapshot()).await??;
+    tracing::info!("final snapshot written");
+    Ok(())
+}
+
+async fn snapshot_every(state: Arc<AppState>) {
+    let every =
+        Duration::from_millis(state.durable.config.server.snapshot_interval.max(1000) as u64);
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = state.durable.snapshot_due.notified() => {}
+        }
+        let d = state.durable.clone();
+        match tokio::task::spawn_blocking(move || d.snapshot()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "snapshot failed; the log keeps everything until the next one")
+            }
+            Err(e) => tracing::error!(error = %e, "snapshot task failed"),
+        }
+    }
+}
+
+/// Asks for the evaluation cycle four times per `server.evaluationInterval`; the control
+/// layer runs it when the last one is an interval old (so a cycle a read already ran is not
+/// repeated, and cycles stay one interval apart whoever triggers them).
+async fn evaluate_every(state: Arc<AppState>) {
+    let interval = state.durable.config.server.evaluation_interval.max(100) as u64;
+    let mut tick = tokio::time::interval(Duration::from_millis((interval / 4).max(25)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let s = state.clone();
+        let ran =
+            tokio::task::spawn_blocking(move || s.control.run_if_due(&s.durable, &s.effects, true))
+                .await;
+        if let Err(e) = ran {
+            tracing::error!(error = %e, "evaluation task failed");
+        }
+    }
+}
+
+/// Runs the deployment cycle every `server.deploymentInterval`.
+async fn deployment_cycle_every(state: Arc<AppState>) {
+    let every =
+        Duration::from_millis(state.durable.config.server.deployment_interval.max(1000) as u64);
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let s = state.clone();
+        let ran = tokio::task::spawn_blocking(move || {
+            s.control.run_deployment_cycle(&s.durable, &s.effects)
+        })
+        .await;
+        if let Err(e) = ran {
+            tracing::error!(error = %e, "deployment cycle task failed");
+        }
+    }
+}
+
+/// Publishes the overview once a second while someone listens. It reads the last
+/// decisions and never evaluates: the evaluation cycle keeps them fresh.
+async fn publish_overview_every_second(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if !state.effects.bus.has_subscribers() {
+            continue;
+        }
+        let s = state.clone();
+        let Ok((now, ov)) = tokio::task::spawn_blocking(move || {
+            let ov = crate::control::overview::current(&s.durable, &s.control.memory, 60_000);
+            (s.durable.now(), ov)
+        })
+        .await
+        else {
+            continue;
+        };
+        state
+            .effects
+            .bus
+            .publish(now, &crate::effects::StreamEvent::Overview(ov));
+    }
+}
