@@ -2,7 +2,7 @@
 //! answers, the server's error JSON turned into a readable message, and retries with
 //! exponential backoff for ingest when the server is unreachable or answers 503.
 
-use crate::cli::ServerArgs;
+use crate::args::ServerArgs;
 use anyhow::{bail, Context};
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::StatusCode;

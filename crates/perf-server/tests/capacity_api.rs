@@ -165,7 +165,7 @@ async fn cost_per_operation_month_to_date_forecast_and_savings() {
     let end = month + 8 * 86_400_000 - 1_000;
     let nodes = json!([{"ts": end, "service": "qsvc", "node": "a", "capacityRps": 5.0},
                        {"ts": end, "service": "qsvc", "node": "b", "capacityRps": 5.0}]);
-    post(
+    ingest(
         &t.state,
         "/v1/resources",
         "application/json",

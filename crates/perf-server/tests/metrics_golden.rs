@@ -14,8 +14,8 @@ async fn metrics_exposition_matches_the_golden_file() {
     let t = server_with(config);
     let body = r#"[{"service":"qnet","operation":"a","latencyMs":1},{"service":"qnet","operation":"b","latencyMs":2},
         {"service":"qnet","operation":"c","latencyMs":3},{"service":"qnet","operation":"d","latencyMs":-1},{"service":"qnet"}]"#;
-    post(&t.state, "/v1/events", "application/json", body).await;
-    post(
+    ingest(&t.state, "/v1/events", "application/json", body).await;
+    ingest(
         &t.state,
         "/v1/resources",
         "application/json",

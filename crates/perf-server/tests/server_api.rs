@@ -232,13 +232,16 @@ fn without_tokens_only_loopback_is_allowed() {
         "0123456789abcdefgh",
         &[Scope::Read],
     )];
-    assert!(perf_server::check_exposure(&config).is_ok());
+    assert_eq!(
+        perf_server::check_exposure(&config).unwrap(),
+        "0.0.0.0:9470".parse::<std::net::SocketAddr>().unwrap()
+    );
 }
 
 #[tokio::test]
 async fn the_stream_sends_typed_overview_envelopes() {
     let t = server();
-    post(&t.state, "/v1/events", "application/json", events(5)).await;
+    ingest(&t.state, "/v1/events", "application/json", events(5)).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -269,13 +272,13 @@ async fn a_restart_restores_snapshot_and_log_tail_exactly_once() {
     config.server.data_dir = dir.path().display().to_string();
     {
         let state = perf_server::AppState::open(config.clone()).unwrap();
-        post(&state, "/v1/events", "application/json", events(10)).await;
+        ingest(&state, "/v1/events", "application/json", events(10)).await;
         let s = state.clone();
         tokio::task::spawn_blocking(move || s.durable.snapshot())
             .await
             .unwrap()
             .unwrap();
-        post(&state, "/v1/events", "application/json", events(7)).await;
+        ingest(&state, "/v1/events", "application/json", events(7)).await;
         assert_eq!(total_requests(&state), 17);
     }
     let state = perf_server::AppState::open(config.clone()).unwrap();
@@ -348,7 +351,7 @@ async fn a_growing_log_triggers_a_snapshot_before_the_interval() {
             .snapshots
             .load(std::sync::atomic::Ordering::Relaxed)
     };
-    post(&t.state, "/v1/events", "application/json", events(100)).await;
+    ingest(&t.state, "/v1/events", "application/json", events(100)).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while snapshots() == 0 {
         assert!(
@@ -363,4 +366,28 @@ async fn a_growing_log_triggers_a_snapshot_before_the_interval() {
     );
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn path_segments_that_do_not_decode_get_the_error_envelope() {
+    let t = server();
+    for path in [
+        "/v1/slos/%FF",
+        "/v1/services/%C3%28/profile",
+        "/v1/capacity/%FF",
+        "/v1/risk/entities/%FF%FE",
+        "/v1/tenants/%FF/evaluation",
+        "/v1/baselines/%FF",
+        "/v1/rollouts/%FF",
+    ] {
+        let (status, body) = get(&t.state, path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "bad_request", "{path}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("bad path")),
+            "{path}: {body}"
+        );
+    }
 }

@@ -215,3 +215,70 @@ async fn alerts_reach_a_receiver_that_was_down_exactly_once() {
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+/// The outbox runs on the injected clock: a failed delivery is due again after
+/// `retryInitial` of that clock, doubling, and not before.
+#[tokio::test]
+async fn retries_are_scheduled_on_the_injected_clock() {
+    use perf_server::durable::ManualClock;
+    use perf_server::effects::{AlertKind, Effect, Notice};
+    let (receiver, url) = start_receiver().await; // down: answers 503
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path(), &url);
+    c.alerting.retry_initial = 60_000;
+    c.alerting.retry_max = 600_000;
+    let t0 = 1_767_225_600_000;
+    let clock = Arc::new(ManualClock::new(t0));
+    let state = perf_server::AppState::open_with_clock(c, clock.clone()).unwrap();
+    let notice = Notice {
+        kind: AlertKind::Capacity,
+        subject: "qnet".into(),
+        labels: vec![("service", "qnet".into())],
+        summary: "qnet: headroom 10 % against a 30 % budget".into(),
+        description: String::new(),
+        firing: true,
+        since_ms: t0,
+        path: "/v1/capacity/qnet".into(),
+    };
+    state.apply(vec![Effect::Alert(notice)], t0).unwrap();
+    let store = || state.durable.store();
+    assert_eq!(
+        store().due_webhooks(t0, 10).unwrap().len(),
+        1,
+        "queued at t0"
+    );
+
+    let client = reqwest::Client::new();
+    let delivered = perf_server::effects::webhooks::deliver_due(&state.durable, &client)
+        .await
+        .unwrap();
+    assert_eq!(delivered, 0, "the receiver is down");
+    // Rescheduled one retryInitial later on the injected clock (the system clock is years
+    // past t0, so a delivery scheduled on it would be due at neither of these times).
+    let early = store().due_webhooks(t0 + 59_999, 10).unwrap();
+    assert!(early.is_empty(), "due before retryInitial passed");
+    let due = store().due_webhooks(t0 + 60_000, 10).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].attempts, 1);
+    // Not due yet: another round sends nothing.
+    clock.advance(30_000);
+    receiver.up.store(true, Ordering::SeqCst);
+    let delivered = perf_server::effects::webhooks::deliver_due(&state.durable, &client)
+        .await
+        .unwrap();
+    assert_eq!(delivered, 0);
+    assert!(receiver.received.lock().unwrap().is_empty());
+    // Due: delivered once, with the alert's name from its kind.
+    clock.advance(30_000);
+    let delivered = perf_server::effects::webhooks::deliver_due(&state.durable, &client)
+        .await
+        .unwrap();
+    assert_eq!(delivered, 1);
+    let got = receiver.received.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0]["alerts"][0]["labels"]["alertname"],
+        "EcosystemPerfCapacityHeadroom"
+    );
+    assert_eq!(got[0]["alerts"][0]["startsAt"], "2026-01-01T00:00:00.000Z");
+}

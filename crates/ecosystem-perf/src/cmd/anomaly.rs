@@ -5,10 +5,50 @@
 //!
 //! `anomaly incidents`: the server's recent incidents (`GET /v1/anomalies`), one row each.
 
-use crate::cli::{AnomalyAction, Format};
+use crate::args::{Format, ServerArgs};
 use crate::exit::{BadInput, OK};
+use clap::Subcommand;
 use perf_core::anomaly::{series, Detector, DetectorConfig};
 use std::io::Write;
+use std::path::PathBuf;
+
+/// `anomaly` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AnomalyAction {
+    /// Score every row of a `timestamp,value` CSV with the streaming detector; writes
+    /// `timestamp,value,anomaly_score,is_anomaly`, one row per input row, in input order.
+    #[command(
+        after_help = "Example: ecosystem-perf anomaly detect --input cpu.csv --output cpu-scored.csv\n\nanomaly_score in [0, 1]: 0.5 is as unlikely as 1 in 100,000 under the series' recent behaviour, 1 is 1 in 10^10; repeats of an earlier event's shape score lower, a climb beyond the series' whole range scores at least 0.6. is_anomaly: score at or above the threshold, and a point at least 6 typical residuals off or a climb that goes on setting records.\n\nTimestamps should increase; a row at or before the previous one is scored in file order with the detector's clock held (counted on standard error). Gaps are fine. Exit 2 on a bad file (with its line)."
+    )]
+    Detect {
+        /// Series CSV with the header timestamp,value.
+        #[arg(long)]
+        input: PathBuf,
+        /// Output CSV (default, or `-`: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Score at and above which a row is flagged (default 0.5; see below for is_anomaly).
+        #[arg(long)]
+        threshold: Option<f64>,
+    },
+    /// The server's recent anomaly incidents: concurrent anomalies of one service, with the
+    /// dimension values they share and a probable cause.
+    #[command(after_help = "Example: ecosystem-perf anomaly incidents --window 3h
+         ecosystem-perf anomaly incidents --service qwallet --format json")]
+    Incidents {
+        /// How far back (incidents whose latest anomaly is within it): 30m, 3h, 1d…
+        #[arg(long, default_value = "1h")]
+        window: String,
+        /// Only this service's incidents.
+        #[arg(long)]
+        service: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format (json: the whole `GET /v1/anomalies` answer).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
 
 /// Runs an `anomaly` subcommand.
 pub fn run(action: AnomalyAction) -> anyhow::Result<i32> {

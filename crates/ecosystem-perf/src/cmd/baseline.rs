@@ -2,11 +2,68 @@
 //! with `--events`, builds the baseline offline from an NDJSON file; `--out` writes the
 //! baseline file that `gate --baseline` reads in CI.
 
-use crate::cli::{BaselineAction, Format};
+use crate::args::{Format, ServerArgs};
 use crate::client::{encode_component, ApiClient};
 use crate::exit::{BadInput, OK};
+use clap::Subcommand;
 use perf_core::compare::baseline::{collect_event_ref, ByService, Selector};
 use perf_core::compare::Baseline;
+use std::path::PathBuf;
+
+/// `baseline` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BaselineAction {
+    /// Freeze a baseline: on the server from its live aggregates (default), or offline from
+    /// an event file with --events. --out writes the baseline file for `gate --baseline`.
+    #[command(
+        after_help = "Examples:\n  ecosystem-perf baseline freeze --service qnet --version v1.4.0 --window 1h\n  ecosystem-perf baseline freeze --service qnet --events main.ndjson --out qnet-main.json"
+    )]
+    Freeze {
+        /// Service.
+        #[arg(long)]
+        service: String,
+        /// Only this operation.
+        #[arg(long)]
+        operation: Option<String>,
+        /// Only this version.
+        #[arg(long)]
+        version: Option<String>,
+        /// Window ending now (online).
+        #[arg(long, default_value = "1h")]
+        window: String,
+        /// Offline: build from this NDJSON file instead of asking a server.
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// Write the baseline file here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Baseline id (default: service-version-time).
+        #[arg(long)]
+        id: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Baselines stored on the server.
+    #[command(after_help = "Example: ecosystem-perf baseline list --format json")]
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Delete a stored baseline.
+    #[command(after_help = "Example: ecosystem-perf baseline delete qnet-v1.4.0")]
+    Delete {
+        /// Baseline id.
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
 
 /// Runs a `baseline` subcommand.
 pub fn run(action: BaselineAction) -> anyhow::Result<i32> {

@@ -4,11 +4,84 @@
 //! `capacity show`, `plan` and `cost` read the server's capacity, scaling-plan and cost
 //! answers and print them as tables (or JSON / the HPA manifest).
 
-use crate::cli::{CapacityAction, Format};
+use crate::args::{Format, ServerArgs};
 use crate::exit::{BadInput, OK};
+use clap::{Subcommand, ValueEnum};
 use perf_core::anomaly::series;
 use perf_core::forecast::fit;
 use std::io::Write;
+use std::path::PathBuf;
+
+/// Output of `capacity plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// A summary and the schedule.
+    Table,
+    /// The plan as JSON.
+    Json,
+    /// The Kubernetes HorizontalPodAutoscaler manifest (YAML).
+    Hpa,
+}
+
+/// `capacity` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CapacityAction {
+    /// A service's capacity report from the server: demand forecast, capacity, headroom now
+    /// and at the forecast peak, time to exhaustion, p99 against load.
+    #[command(after_help = "Example: ecosystem-perf capacity show qnet")]
+    Show {
+        /// Service.
+        service: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Cost from the server: per service and operation, month to date, 30-day forecast
+    /// against the monthly budget, replicas that could be dropped.
+    #[command(after_help = "Example: ecosystem-perf capacity cost --format json")]
+    Cost {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// A service's scaling plan from the server: replicas for the 48 h forecast, HPA bounds,
+    /// pre-scaling schedule; `--format hpa` prints the autoscaling/v2 manifest.
+    #[command(
+        after_help = "Example: ecosystem-perf capacity plan qnet --format hpa | kubectl apply -f -"
+    )]
+    Plan {
+        /// Service.
+        service: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
+        format: PlanFormat,
+    },
+    /// Forecast a `timestamp,value` series: writes `timestamp,forecast,lower,upper` for the
+    /// N steps after the last row (step = the series' sampling interval).
+    #[command(
+        after_help = "Example: ecosystem-perf capacity forecast --input rps.csv --horizon 96 --interval 0.95 --output forecast.csv\n\nAt least 16 rows, increasing timestamps; gaps are fine. Exit 2 on a bad file."
+    )]
+    Forecast {
+        /// Series CSV with the header timestamp,value.
+        #[arg(long)]
+        input: PathBuf,
+        /// Steps to forecast.
+        #[arg(long)]
+        horizon: usize,
+        /// Central probability of the interval.
+        #[arg(long, default_value_t = 0.95)]
+        interval: f64,
+        /// Output CSV (default, or `-`: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
 
 /// Formats a timestamp like the input's first one: `YYYY-MM-DD HH:MM:SS`, RFC 3339, unix
 /// seconds or unix milliseconds.
@@ -151,16 +224,16 @@ pub fn run(action: CapacityAction) -> anyhow::Result<i32> {
             let client = crate::client::ApiClient::new(&server)?;
             let svc = crate::client::encode_component(&service);
             match format {
-                crate::cli::PlanFormat::Hpa => {
+                PlanFormat::Hpa => {
                     let v: serde_json::Value =
                         client.get(&format!("/v1/capacity/{svc}/hpa?format=json"))?;
                     print!("{}", serde_yaml_ng::to_string(&v)?);
                 }
-                crate::cli::PlanFormat::Json => {
+                PlanFormat::Json => {
                     let v: serde_json::Value = client.get(&format!("/v1/capacity/{svc}/plan"))?;
                     println!("{}", serde_json::to_string_pretty(&v)?);
                 }
-                crate::cli::PlanFormat::Table => {
+                PlanFormat::Table => {
                     let v: serde_json::Value = client.get(&format!("/v1/capacity/{svc}/plan"))?;
                     println!("{}", v["explanation"].as_str().unwrap_or(""));
                     println!(

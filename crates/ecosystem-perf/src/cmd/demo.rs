@@ -10,9 +10,10 @@
 //! Engine time follows the simulated clock (`clock: event`), so an accelerated demo shows
 //! the same numbers a real hour would.
 
-use crate::cli::ServeArgs;
+use crate::args::ServeArgs;
 use crate::exit::{BadInput, OK};
 use anyhow::Context;
+use clap::Args;
 use perf_server::config::ClockMode;
 use perf_server::durable::LogBatch;
 use perf_server::AppState;
@@ -23,6 +24,25 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Arguments of `demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Simulated seconds per real second.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Mean requests per simulated second.
+    #[arg(long, default_value_t = 400.0)]
+    pub rps: f64,
+    /// Random seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Stop after this many real seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    pub duration: Option<f64>,
+}
 
 const TICK: Duration = Duration::from_millis(100);
 const MINUTE: i64 = 60_000;

@@ -3,9 +3,9 @@
 //! parallel. Exit codes: 0 proceed, 1 block, 2 bad input (file and line), 3 inconclusive
 //! (insufficient data or manual review; `--inconclusive pass|fail` maps it to 0 or 1).
 
-use crate::cli::{GateArgs, GateFormat, Inconclusive};
 use crate::event_file;
 use crate::exit::{BadInput, FAILURE, OK};
+use clap::{Args, ValueEnum};
 use perf_core::compare::baseline::{collect_event_ref, ByService, Selector, KIND};
 use perf_core::compare::{
     evaluate, Baseline, GateConfig, GateReport, OperationSample, Recommendation, SideInfo,
@@ -14,6 +14,68 @@ use perf_server::config::Config;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
+use std::path::PathBuf;
+
+/// Output of `gate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GateFormat {
+    /// A table.
+    Table,
+    /// The report as JSON.
+    Json,
+    /// A compact pull-request comment.
+    Markdown,
+}
+
+/// How CI treats an inconclusive gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Inconclusive {
+    /// Exit 3.
+    #[value(name = "exit3")]
+    Exit3,
+    /// Exit 0.
+    Pass,
+    /// Exit 1.
+    Fail,
+}
+
+/// Arguments of `gate`.
+#[derive(Debug, Clone, Args)]
+pub struct GateArgs {
+    /// Baseline: NDJSON events (.gz allowed) or a baseline file.
+    #[arg(long)]
+    pub baseline: PathBuf,
+    /// Candidate: NDJSON events (.gz allowed) or a baseline file.
+    #[arg(long)]
+    pub candidate: PathBuf,
+    /// The service (required when the files hold several).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Only this operation.
+    #[arg(long)]
+    pub operation: Option<String>,
+    /// Only baseline events of this version.
+    #[arg(long)]
+    pub baseline_version: Option<String>,
+    /// Only candidate events of this version.
+    #[arg(long)]
+    pub candidate_version: Option<String>,
+    /// Name of the deployment in the report (default: the candidate's version).
+    #[arg(long)]
+    pub deployment: Option<String>,
+    /// Configuration whose `gates:` section sets thresholds and confidence.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Confidence (overrides the configuration), e.g. 0.99.
+    #[arg(long)]
+    pub confidence: Option<f64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GateFormat::Table)]
+    pub format: GateFormat,
+    /// Exit code of an inconclusive gate (insufficient data, manual review).
+    #[arg(long, value_enum, default_value_t = Inconclusive::Exit3)]
+    pub inconclusive: Inconclusive,
+}
 
 /// Exit code of an inconclusive gate by default.
 pub const INCONCLUSIVE: i32 = 3;

@@ -3,13 +3,30 @@
 //! Rejections are reported with the file and line they came from. Files ending in `.gz` are
 //! decompressed on the fly.
 
-use crate::cli::{Format, ServerArgs};
+use crate::args::{Format, ServerArgs};
 use crate::client::ApiClient;
 use crate::exit::{BadInput, OK, PARTIAL};
 use anyhow::Context;
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::PathBuf;
+
+/// Arguments of `ingest`.
+#[derive(Debug, Clone, Args)]
+pub struct IngestArgs {
+    /// NDJSON files (one event per line).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Events per request.
+    #[arg(long, default_value_t = 5000)]
+    pub batch: usize,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
 
 #[derive(Default, serde::Serialize)]
 struct Summary {

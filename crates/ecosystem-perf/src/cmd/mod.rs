@@ -1,52 +1,38 @@
-//! One module per command; `run` dispatches and returns the exit code.
+//! One module per command, each with its own clap arguments beside what it does (as cargo
+//! does); `run` dispatches and returns the exit code.
 
-mod anomaly;
-mod baseline;
-mod capacity;
-mod config;
-mod demo;
-mod demo_deploy;
-mod gate;
-mod ingest;
-mod policy;
-mod query;
-mod report;
-mod risk;
-mod rollout;
-mod routing;
-mod serve;
-mod simulate;
-mod slo;
-mod tenant;
-mod token;
+pub mod anomaly;
+pub mod baseline;
+pub mod capacity;
+pub mod config;
+pub mod demo;
+pub mod demo_deploy;
+pub mod gate;
+pub mod ingest;
+pub mod policy;
+pub mod query;
+pub mod report;
+pub mod risk;
+pub mod rollout;
+pub mod routing;
+pub mod serve;
+pub mod simulate;
+pub mod slo;
+pub mod tenant;
+pub mod token;
 
 use crate::cli::Command;
 
 /// Runs a command.
 pub fn run(command: Command) -> anyhow::Result<i32> {
     match command {
-        Command::Serve { serve, clock } => serve::run(&serve, clock.as_deref()),
-        Command::Demo {
-            serve,
-            speed,
-            rps,
-            seed,
-            duration,
-        } => demo::run(&serve, speed, rps, seed, duration),
-        Command::Ingest {
-            files,
-            server,
-            batch,
-            format,
-        } => ingest::run(&files, &server, batch, format),
-        Command::Status { report } => report::status(&report),
-        Command::Profile { service, report } => report::profile(&service, &report),
-        Command::Callers {
-            service,
-            report,
-            by,
-            limit,
-        } => report::callers(&service, &report, &by, limit),
+        Command::Serve(a) => serve::run(&a.serve, a.clock.as_deref()),
+        Command::Demo(a) => demo::run(&a.serve, a.speed, a.rps, a.seed, a.duration),
+        Command::Ingest(a) => ingest::run(&a.files, &a.server, a.batch, a.format),
+        Command::Status(a) => report::status(&a.report),
+        Command::Profile(a) => report::profile(&a.service, &a.report),
+        Command::Callers(a) => report::callers(&a.service, &a.report, &a.by, a.limit),
+        Command::Query(a) => query::run(a),
         Command::Config { action } => config::run(action),
         Command::Token { action } => token::run(action),
         Command::Gate(args) => gate::run(&args),
@@ -54,17 +40,12 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Capacity { action } => capacity::run(action),
         Command::Routing { action } => routing::run(action),
         Command::Risk { action } => risk::run(action),
-        Command::Simulate {
-            scenario,
-            seeds,
-            format,
-        } => simulate::run(&scenario, seeds, &format),
+        Command::Simulate(a) => simulate::run(&a.scenario, a.seeds, &a.format),
         Command::Policy { action } => policy::run(action),
-        Command::Degradation { server, format } => policy::degradation(&server, format),
+        Command::Degradation(a) => policy::degradation(&a.server, a.format),
         Command::Baseline { action } => baseline::run(action),
         Command::Rollout { action } => rollout::run(action),
         Command::Slo { action } => slo::run(action),
         Command::Tenant { action } => tenant::run(action),
-        query @ Command::Query { .. } => query::run(query),
     }
 }

@@ -1,8 +1,50 @@
 //! `policy evaluate` (one decision from the server, exit 0 only for `proceed`) and
 //! `degradation` (every service's ladder level, reason, signals and runbook line).
 
-use crate::cli::{Format, PolicyAction, ServerArgs};
+use crate::args::{Format, ServerArgs};
 use crate::exit::OK;
+use clap::{Args, Subcommand};
+
+/// Arguments of `degradation`.
+#[derive(Debug, Clone, Args)]
+pub struct DegradationArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `policy` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PolicyAction {
+    /// Ask for a decision: proceed, queue_deferral, cache_fallback or reject.
+    #[command(
+        after_help = "Example: ecosystem-perf policy evaluate --service qflow --operation 'POST /flows' --priority batch\n\nExit codes: 0 proceed; 4 any other decision (so scripts can branch); 1 server error; 2 bad input."
+    )]
+    Evaluate {
+        /// Service.
+        #[arg(long)]
+        service: String,
+        /// Operation.
+        #[arg(long)]
+        operation: String,
+        /// Tenant (DAO).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Priority.
+        #[arg(long, value_parser = ["critical", "default", "batch"], default_value = "default")]
+        priority: String,
+        /// A cached or simplified answer is acceptable.
+        #[arg(long)]
+        cacheable: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
 
 /// Exit code of a decision other than `proceed`.
 const NOT_PROCEED: i32 = 4;

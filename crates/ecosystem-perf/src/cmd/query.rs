@@ -1,13 +1,56 @@
 //! `query VIEW`: the generic view query, as a table or JSON.
 
-use crate::cli::{Command, Format};
+use crate::args::{Format, ServerArgs};
 use crate::client::{encode_component, ApiClient};
 use crate::exit::{BadInput, OK};
+use clap::Args;
 use perf_core::report::QueryResult;
 
+/// Arguments of `query`.
+#[derive(Debug, Clone, Args)]
+pub struct QueryArgs {
+    /// View name (see `status`: service_operation, service_node, …).
+    pub view: String,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Only this service.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Only this operation.
+    #[arg(long)]
+    pub operation: Option<String>,
+    /// Only this node.
+    #[arg(long)]
+    pub node: Option<String>,
+    /// Only this tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Only this version.
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Window ending now, e.g. 15m (default 5m; or give --from and --to).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub window: Option<String>,
+    /// Window start: RFC 3339 or unix ms.
+    #[arg(long, requires = "to")]
+    pub from: Option<String>,
+    /// Window end (exclusive).
+    #[arg(long, requires = "from")]
+    pub to: Option<String>,
+    /// Merge all matching keys into one row.
+    #[arg(long)]
+    pub rollup: bool,
+    /// Quantiles, comma-separated.
+    #[arg(long, default_value = "0.5,0.95,0.99")]
+    pub quantiles: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
 /// Runs `query`.
-pub fn run(command: Command) -> anyhow::Result<i32> {
-    let Command::Query {
+pub fn run(args: QueryArgs) -> anyhow::Result<i32> {
+    let QueryArgs {
         view,
         server,
         service,
@@ -21,10 +64,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         rollup,
         quantiles,
         format,
-    } = command
-    else {
-        unreachable!("dispatched on Command::Query")
-    };
+    } = args;
     if let Some(w) = &window {
         perf_core::duration::parse_duration(w).map_err(|e| BadInput(e.to_string()))?;
     }

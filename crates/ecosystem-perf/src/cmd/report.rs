@@ -1,11 +1,43 @@
 //! `status` and `profile`: read the server's reports and print a table or JSON.
 
-use crate::cli::{Format, ReportArgs};
+use crate::args::{Format, ReportArgs};
 use crate::client::{encode_component, ApiClient};
 use crate::exit::{BadInput, OK};
+use clap::Args;
 use perf_core::report::{Callers, Overview, Profile};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+/// Arguments of `status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Arguments of `profile`.
+#[derive(Debug, Clone, Args)]
+pub struct ProfileArgs {
+    /// Service name.
+    pub service: String,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Arguments of `callers`.
+#[derive(Debug, Clone, Args)]
+pub struct CallersArgs {
+    /// Service name.
+    pub service: String,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// Ranking measure.
+    #[arg(long, value_parser = ["requests", "errors", "cost", "slow"], default_value = "requests")]
+    pub by: String,
+    /// How many callers.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
 
 /// Fetches a report for `args.window` and prints it as JSON or with `table`.
 fn show<T: DeserializeOwned + Serialize>(

@@ -1,8 +1,37 @@
 //! `risk signals` (callers at or above a level) and `risk show ID` (one caller's signals,
 //! evidence and correlations), from the server.
 
-use crate::cli::{Format, RiskAction};
+use crate::args::{Format, ServerArgs};
 use crate::exit::OK;
+use clap::Subcommand;
+
+/// `risk` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RiskAction {
+    /// Callers at or above a risk level, highest score first.
+    #[command(after_help = "Example: ecosystem-perf risk signals --min-level high")]
+    Signals {
+        /// Lowest level listed.
+        #[arg(long, value_parser = ["low", "moderate", "high", "critical"], default_value = "moderate")]
+        min_level: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One caller: score, signals with their evidence, correlations.
+    #[command(after_help = "Example: ecosystem-perf risk show caller-42")]
+    Show {
+        /// Caller (entity) id, as the API shows it (hashed when privacy.hashCallers is on).
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
 
 fn signal_summary(e: &serde_json::Value) -> String {
     e["signals"]

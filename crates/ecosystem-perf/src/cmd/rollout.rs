@@ -1,10 +1,65 @@
 //! `rollout start / evaluate / show`: canary control against a server. `evaluate` exits 1
 //! on a rollback so a pipeline step can stop on it.
 
-use crate::cli::{Format, RolloutAction};
+use crate::args::{Format, ServerArgs};
 use crate::client::{encode_component, ApiClient};
 use crate::exit::{BadInput, FAILURE, OK};
+use clap::Subcommand;
 use perf_core::compare::rollout::{Decision, Rollout, RolloutEvaluation};
+
+/// `rollout` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RolloutAction {
+    /// Start a canary rollout.
+    #[command(
+        after_help = "Example: ecosystem-perf rollout start --service qnet --baseline-version v1 --canary-version v2 --steps 5,25,50,100 --min-step 5m"
+    )]
+    Start {
+        /// Service.
+        #[arg(long)]
+        service: String,
+        /// Version serving the rest of the traffic.
+        #[arg(long)]
+        baseline_version: String,
+        /// The new version.
+        #[arg(long)]
+        canary_version: String,
+        /// Traffic weights in percent, ascending, ending at 100.
+        #[arg(long, default_value = "5,25,50,100")]
+        steps: String,
+        /// Minimum time at each step before a promotion.
+        #[arg(long, default_value = "5m")]
+        min_step: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Evaluate a rollout now: promote (with the next weight), hold, rollback or complete.
+    /// Exit 0 promote/complete/hold, 1 rollback.
+    #[command(after_help = "Example: ecosystem-perf rollout evaluate r-20261129-qnet-v2")]
+    Evaluate {
+        /// Rollout id.
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// A rollout with its history.
+    #[command(after_help = "Example: ecosystem-perf rollout show r-20261129-qnet-v2")]
+    Show {
+        /// Rollout id.
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
 
 fn steps(text: &str) -> anyhow::Result<Vec<u32>> {
     text.split(',')

@@ -1,8 +1,44 @@
 //! `routing weights SERVICE`: the server's node scores and weights as a table with a bar per
 //! weight (the neutral weight 1.0 is half the bar's width), or the weights for Envoy / nginx.
 
-use crate::cli::{RoutingAction, WeightsFormat};
+use crate::args::ServerArgs;
 use crate::exit::OK;
+use clap::{Subcommand, ValueEnum};
+
+/// `routing` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RoutingAction {
+    /// A service's node scores and weights (a table with bars), or the weights as an Envoy
+    /// EDS ClusterLoadAssignment or an nginx upstream block.
+    #[command(
+        after_help = "Example: ecosystem-perf routing weights qnet\n         ecosystem-perf routing weights qnet --format nginx --port 8080 > /etc/nginx/conf.d/qnet.conf"
+    )]
+    Weights {
+        /// Service.
+        service: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = WeightsFormat::Table)]
+        format: WeightsFormat,
+        /// Port of the nodes in the Envoy and nginx outputs.
+        #[arg(long, default_value_t = 80)]
+        port: u16,
+    },
+}
+
+/// Output of `routing weights`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WeightsFormat {
+    /// Scores and weights with bars.
+    Table,
+    /// The API answer.
+    Json,
+    /// Envoy EDS ClusterLoadAssignment (JSON).
+    Envoy,
+    /// nginx upstream block.
+    Nginx,
+}
 
 /// Width of a bar at the maximum weight (2.0).
 const BAR: usize = 20;

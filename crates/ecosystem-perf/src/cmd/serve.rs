@@ -1,11 +1,22 @@
 //! `serve`: the configuration from defaults, file, environment and flags; then the server
 //! until SIGINT or SIGTERM, with a final flush.
 
-use crate::cli::ServeArgs;
+use crate::args::ServeArgs;
 use crate::exit::{BadInput, OK};
 use anyhow::Context;
+use clap::Args;
 use perf_server::config::{ClockMode, Config};
 use perf_server::AppState;
+
+/// Arguments of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeCommand {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Engine time: wall (live) or event (newest event time, for replays).
+    #[arg(long, value_parser = ["wall", "event"])]
+    pub clock: Option<String>,
+}
 
 /// Builds the configuration in precedence order: defaults < file < environment < flags
 /// (clap already folds the environment into the flags).

@@ -3,7 +3,22 @@
 //! terminal table or Markdown for BENCHMARKS.md.
 
 use crate::exit::{BadInput, OK};
+use clap::Args;
 use perf_sim::des::{overload_sim, routing_sim};
+
+/// Arguments of `simulate`.
+#[derive(Debug, Clone, Args)]
+pub struct SimulateArgs {
+    /// `routing` (scenario A) or `overload` (scenario B).
+    #[arg(value_parser = ["routing", "overload"])]
+    pub scenario: String,
+    /// Seeds (1..=N); intervals are 95 % over the seeds.
+    #[arg(long, default_value_t = 5)]
+    pub seeds: u64,
+    /// Output format.
+    #[arg(long, value_parser = ["table", "markdown"], default_value = "table")]
+    pub format: String,
+}
 
 fn print(heads: &[&str], rows: Vec<Vec<String>>, markdown: bool) {
     if markdown {

@@ -1,12 +1,56 @@
 //! `slo list`, `slo show NAME` (online) and `slo check` (offline, for CI: the SLOs of a
 //! configuration over an NDJSON file, with the engine the server runs).
 
-use crate::cli::{Format, SloAction};
+use crate::args::{Format, ServerArgs};
 use crate::client::{encode_component, ApiClient};
 use crate::exit::{BadInput, FAILURE, OK};
+use clap::Subcommand;
 use perf_core::slo::{AlertState, Severity, SloStatus};
 use perf_core::Engine;
 use perf_server::config::Config;
+use std::path::PathBuf;
+
+/// `slo` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SloAction {
+    /// Every SLO with compliance, budget and alerts.
+    #[command(after_help = "Example: ecosystem-perf slo list --format json")]
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One SLO: budget, burn rates per window, alerts, tenants.
+    #[command(after_help = "Example: ecosystem-perf slo show feed-availability")]
+    Show {
+        /// SLO name.
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Offline: evaluate the SLOs of a configuration over an NDJSON event file (event time;
+    /// the same numbers the server gives for the same events). Exit 0 when no SLO is in
+    /// violation and no page fires, 1 otherwise, 2 on bad input.
+    #[command(
+        after_help = "Example: ecosystem-perf slo check --config ecosystem-perf.yaml --events events.ndjson"
+    )]
+    Check {
+        /// Configuration with `slos:`.
+        #[arg(long)]
+        config: PathBuf,
+        /// NDJSON events.
+        #[arg(long)]
+        events: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
 
 /// Runs an `slo` subcommand.
 pub fn run(action: SloAction) -> anyhow::Result<i32> {

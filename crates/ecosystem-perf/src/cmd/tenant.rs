@@ -1,9 +1,35 @@
 //! `tenant list` and `tenant show ID`.
 
-use crate::cli::{Format, TenantAction};
+use crate::args::{Format, ServerArgs};
 use crate::client::{encode_component, ApiClient};
 use crate::exit::OK;
+use clap::Subcommand;
 use perf_core::tenant::TenantEvaluation;
+
+/// `tenant` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TenantAction {
+    /// Every tenant seen in the last hour.
+    #[command(after_help = "Example: ecosystem-perf tenant list")]
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One tenant's evaluation.
+    #[command(after_help = "Example: ecosystem-perf tenant show dao-alpha --format json")]
+    Show {
+        /// Tenant id.
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
 
 /// Runs a `tenant` subcommand.
 pub fn run(action: TenantAction) -> anyhow::Result<i32> {

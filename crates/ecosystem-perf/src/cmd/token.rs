@@ -3,9 +3,30 @@
 //! backups never carry the secret. The secret is read from standard input, not a flag, so
 //! it stays out of shell history and process lists.
 
-use crate::cli::TokenAction;
 use crate::exit::{BadInput, OK};
+use clap::Subcommand;
 use std::io::Read;
+
+/// `token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Read a token from standard input and print its `auth.tokens` entry with only the
+    /// SHA-256 of the token, so the configuration never holds the secret.
+    #[command(
+        after_help = "Example: printf %s \"$PERF_TOKEN\" | ecosystem-perf token hash --name ci --scopes ingest,read\n\nScopes: ingest (send events), read (every GET and the gate/policy evaluations), admin (SLOs, baselines, rollouts; implies the others). --tenant confines the token to one tenant (DAO)."
+    )]
+    Hash {
+        /// Who holds the token (shown in errors and logs).
+        #[arg(long, default_value = "token")]
+        name: String,
+        /// Scopes, comma-separated.
+        #[arg(long, value_delimiter = ',', value_parser = ["ingest", "read", "admin"], default_value = "read")]
+        scopes: Vec<String>,
+        /// Confine the token to this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
 
 /// Runs a `token` subcommand.
 pub fn run(action: TokenAction) -> anyhow::Result<i32> {

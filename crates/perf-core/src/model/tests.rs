@@ -201,8 +201,24 @@ proptest::proptest! {
     #[test]
     fn arbitrary_bodies_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
         for format in [BodyFormat::Json, BodyFormat::Ndjson] {
-            let _ = decode_events(&body, format, &bounds(), 1000);
-            let _ = decode_resources(&body, format, &bounds(), 1000);
+            match decode_events(&body, format, &bounds(), 1000) {
+                Ok((events, answer)) => {
+                    proptest::prop_assert_eq!(events.len(), answer.accepted);
+                    proptest::prop_assert!(answer.accepted + answer.rejected >= 1);
+                    proptest::prop_assert!(answer.errors.len() <= answer.rejected.min(super::decode::MAX_LISTED_ERRORS));
+                    for e in &events {
+                        proptest::prop_assert!(!e.service.is_empty() && e.latency_ms.is_finite() && e.latency_ms >= 0.0);
+                    }
+                }
+                Err(e) => proptest::prop_assert!(!e.to_string().is_empty()),
+            }
+            match decode_resources(&body, format, &bounds(), 1000) {
+                Ok((samples, answer)) => {
+                    proptest::prop_assert_eq!(samples.len(), answer.accepted);
+                    proptest::prop_assert!(answer.errors.len() <= answer.rejected.min(super::decode::MAX_LISTED_ERRORS));
+                }
+                Err(e) => proptest::prop_assert!(!e.to_string().is_empty()),
+            }
         }
     }
 

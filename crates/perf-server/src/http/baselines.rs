@@ -3,10 +3,10 @@
 
 use crate::control::baselines::{self, FreezeRequest};
 use crate::http::error::AppError;
-use crate::http::extract::parse_json;
+use crate::http::extract::{parse_json, ApiPath};
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use perf_core::compare::baseline::KIND;
@@ -56,7 +56,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<serde_json:
 /// `GET /v1/baselines/{id}`: the whole baseline (what `baseline freeze --out` writes).
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Baseline>, AppError> {
     Ok(Json(baselines::get(&state.durable, &id)?))
 }
@@ -64,7 +64,7 @@ pub async fn get_one(
 /// `DELETE /v1/baselines/{id}`.
 pub async fn delete(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, AppError> {
     let gone = state
         .durable

@@ -4,9 +4,9 @@
 
 use crate::control::capacity::{plan_of, report, savings};
 use crate::http::error::AppError;
-use crate::http::extract::ApiQuery;
+use crate::http::extract::{ApiPath, ApiQuery};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use perf_core::forecast::capacity::CapacityReport;
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use std::sync::Arc;
 /// `GET /v1/capacity/{service}`.
 pub async fn get(
     State(state): State<Arc<AppState>>,
-    Path(service): Path<String>,
+    ApiPath(service): ApiPath<String>,
 ) -> Result<Json<CapacityReport>, AppError> {
     let r = tokio::task::spawn_blocking(move || report(&state.durable, &service))
         .await
@@ -25,7 +25,7 @@ pub async fn get(
 /// `GET /v1/capacity/{service}/plan`: replicas, HPA bounds and the pre-scaling schedule.
 pub async fn get_plan(
     State(state): State<Arc<AppState>>,
-    Path(service): Path<String>,
+    ApiPath(service): ApiPath<String>,
 ) -> Result<Json<crate::control::capacity_plan::ScalingPlan>, AppError> {
     let p = tokio::task::spawn_blocking(move || plan_of(&state.durable, &service))
         .await
@@ -43,7 +43,7 @@ pub struct HpaQuery {
 /// `GET /v1/capacity/{service}/hpa`: the manifest as YAML (default) or JSON (`?format=json`).
 pub async fn get_hpa(
     State(state): State<Arc<AppState>>,
-    Path(service): Path<String>,
+    ApiPath(service): ApiPath<String>,
     ApiQuery(q): ApiQuery<HpaQuery>,
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;

@@ -3,7 +3,7 @@
 //! bodies, which names the path of a bad field.
 
 use crate::http::error::AppError;
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -22,6 +22,25 @@ where
             .await
             .map(|Query(q)| ApiQuery(q))
             .map_err(|e| AppError::BadRequest(format!("bad query string: {}", e.body_text())))
+    }
+}
+
+/// `Path<T>`, with a 400 in the error envelope for a path segment that does not decode
+/// (bad percent-encoding, not UTF-8).
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(p)| ApiPath(p))
+            .map_err(|e| AppError::BadRequest(format!("bad path: {}", e.body_text())))
     }
 }
 

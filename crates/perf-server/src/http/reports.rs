@@ -2,9 +2,10 @@
 //! `GET /v1/services/{service}/profile` and `GET /v1/services/{service}/callers`.
 
 use crate::http::error::AppError;
+use crate::http::extract::ApiPath;
 use crate::AppState;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::Json;
 use perf_core::duration::parse_duration;
 use perf_core::heavy_hitters::Measure;
@@ -56,7 +57,7 @@ pub async fn get_overview(
 /// `GET /v1/services/{service}/profile?window=5m`.
 pub async fn get_profile(
     State(state): State<Arc<AppState>>,
-    Path(service): Path<String>,
+    ApiPath(service): ApiPath<String>,
     params: Result<Query<WindowParam>, QueryRejection>,
 ) -> Result<Json<Profile>, AppError> {
     let now = state.durable.now();
@@ -80,7 +81,7 @@ pub struct CallerParams {
 /// `GET /v1/services/{service}/callers?by=requests|errors|cost|slow&window=1h&limit=20`.
 pub async fn get_callers(
     State(state): State<Arc<AppState>>,
-    Path(service): Path<String>,
+    ApiPath(service): ApiPath<String>,
     params: Result<Query<CallerParams>, QueryRejection>,
 ) -> Result<Json<Callers>, AppError> {
     let Query(p) = params.map_err(|e| AppError::BadRequest(e.body_text()))?;

@@ -3,10 +3,10 @@
 
 use crate::control::risk::rank;
 use crate::http::error::AppError;
-use crate::http::extract::ApiQuery;
+use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::refreshed;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use perf_core::risk::EntityRisk;
 use std::sync::Arc;
@@ -51,7 +51,7 @@ pub async fn get_signals(
 /// `GET /v1/risk/entities/{id}`.
 pub async fn get_entity(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<EntityRisk>, AppError> {
     let risks = last_risks(state).await?;
     risks

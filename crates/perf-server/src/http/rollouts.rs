@@ -3,10 +3,10 @@
 
 use crate::control::rollouts;
 use crate::http::error::AppError;
-use crate::http::extract::parse_json;
+use crate::http::extract::{parse_json, ApiPath};
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use perf_core::compare::rollout::{Rollout, RolloutEvaluation, RolloutSpec};
@@ -62,7 +62,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<serde_json:
 /// `GET /v1/rollouts/{id}`.
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Rollout>, AppError> {
     Ok(Json(rollouts::load(&state.durable, &id)?))
 }
@@ -70,7 +70,7 @@ pub async fn get_one(
 /// `POST /v1/rollouts/{id}/evaluate`.
 pub async fn evaluate(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<RolloutEvaluation>, AppError> {
     let eval = tokio::task::spawn_blocking(move || -> Result<RolloutEvaluation, AppError> {
         let now = state.durable.now();

@@ -6,9 +6,10 @@
 use crate::config::slo::SloConfig;
 use crate::control::Stage;
 use crate::http::error::AppError;
+use crate::http::extract::ApiPath;
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
@@ -41,7 +42,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<impl IntoRespons
 /// `GET /v1/slos/{name}`.
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<Json<SloDetail>, AppError> {
     let def = state
         .durable
@@ -107,7 +108,7 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<SloConfig, AppError> {
 /// `PUT /v1/slos/{name}`: a native entry (JSON or YAML), or one OpenSLO v1 / Sloth SLO.
 pub async fn put(
     State(state): State<Arc<AppState>>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<impl IntoResponse, AppError> {
@@ -165,7 +166,7 @@ pub async fn put(
 /// `DELETE /v1/slos/{name}`.
 pub async fn delete(
     State(state): State<Arc<AppState>>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<StatusCode, AppError> {
     let from_config = match state.durable.engine().slos().get(&name) {
         None => return Err(AppError::NotFound(format!("no SLO named {name:?}"))),

@@ -4,9 +4,10 @@
 
 use crate::http::auth::Principal;
 use crate::http::error::AppError;
+use crate::http::extract::ApiPath;
 use crate::http::refreshed;
 use crate::AppState;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, State};
 use axum::Json;
 use perf_core::tenant::TenantEvaluation;
 use std::sync::Arc;
@@ -32,7 +33,7 @@ pub async fn list(
 /// `GET /v1/tenants/{id}/evaluation`.
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<TenantEvaluation>, AppError> {
     let e = tokio::task::spawn_blocking(move || {
         state.refresh();

@@ -76,3 +76,15 @@ pub fn total_requests(state: &AppState) -> u64 {
         .unwrap()
         .requests
 }
+
+/// Sends a batch that must be accepted (a test's set-up), and returns the ingest answer.
+pub async fn ingest(
+    state: &Arc<AppState>,
+    path: &str,
+    content_type: &str,
+    body: impl Into<Body>,
+) -> serde_json::Value {
+    let (status, answer) = post(state, path, content_type, body).await;
+    assert_eq!(status, StatusCode::OK, "set-up ingest to {path}: {answer}");
+    answer
+}

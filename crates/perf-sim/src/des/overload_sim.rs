@@ -363,7 +363,10 @@ mod tests {
     #[test]
     fn a_seed_gives_the_same_run() {
         for s in Strategy::ALL {
-            assert_eq!(run(s, 5), run(s, 5));
+            let r = run(s, 5);
+            assert!(r.goodput_share > 0.0, "{s:?} served nothing: {r:?}");
+            assert_eq!(r, run(s, 5));
+            assert_ne!(r, run(s, 6), "{s:?}: another seed, another run");
         }
     }
 

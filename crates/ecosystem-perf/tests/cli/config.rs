@@ -1,0 +1,63 @@
+//! `config`, `serve` and help: the documented default, checks naming the key, refusal of a public address without tokens, exit codes and examples in help.
+
+use crate::common::*;
+use crate::*;
+use std::process::Command;
+
+#[test]
+fn config_default_and_check() {
+    let out = Command::new(bin())
+        .args(["config", "default"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.yaml");
+    std::fs::write(&good, &out.stdout).unwrap();
+    let out = Command::new(bin())
+        .args(["config", "check"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "version: 1\nserver:\n  listn: 127.0.0.1:1\n").unwrap();
+    let out = Command::new(bin())
+        .args(["config", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("server") && err.contains("listn"), "{err}");
+}
+
+#[test]
+fn serve_refuses_a_public_address_without_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("auth.tokens"));
+}
+
+#[test]
+fn help_documents_exit_codes_and_examples() {
+    let out = Command::new(bin()).arg("--help").output().unwrap();
+    assert!(text(&out).contains("Exit codes"));
+    for cmd in ["serve", "demo", "ingest", "status", "profile"] {
+        let out = Command::new(bin()).args([cmd, "--help"]).output().unwrap();
+        assert!(
+            text(&out).contains("Example"),
+            "{cmd} --help has no example"
+        );
+    }
+}

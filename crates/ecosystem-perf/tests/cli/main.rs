@@ -1,0 +1,45 @@
+//! The real binary, one file per command: ingest with partial rejection, tables (golden
+//! files), JSON output, exit codes, config commands, and a graceful SIGTERM that keeps
+//! everything. One test binary (the files are its modules), so it links once.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod capacity;
+mod config;
+mod decisions;
+mod ingest;
+mod reports;
+mod simulate;
+mod slo;
+
+/// The event fixture: 600 events of two services and two bad lines (101 and 201).
+pub const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/events.ndjson");
+
+/// Standard output as text.
+pub fn text(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Standard output as JSON (the `--format json` answers), or a failure that shows it.
+pub fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            text(out),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Ingests the fixture: 600 accepted, its two bad lines rejected (exit 3).
+pub fn ingest_fixture(server: &common::Server) {
+    let out = server.cli(&["ingest", FIXTURE, "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out)["accepted"], 600);
+}

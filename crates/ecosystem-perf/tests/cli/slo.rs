@@ -1,0 +1,113 @@
+//! `slo` and `tenant`: the offline check gives the numbers the server gives; tenant list and show.
+
+use crate::common::*;
+use crate::*;
+use std::process::Command;
+
+const SLOS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/slos.yaml");
+
+#[test]
+fn slo_check_offline_gives_the_numbers_the_server_gives() {
+    let out = Command::new(bin())
+        .args(["slo", "check", "--config", SLOS, "--events", FIXTURE])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the fixture's malformed line is bad input"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("events.ndjson:101"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let clean: String = std::fs::read_to_string(FIXTURE)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"ts\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let events = dir.path().join("clean.ndjson");
+    std::fs::write(&events, &clean).unwrap();
+    let out = Command::new(bin())
+        .args(["slo", "check", "--config", SLOS, "--events"])
+        .arg(&events)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let offline = json(&out);
+    let out = Command::new(bin())
+        .args(["slo", "check", "--config", SLOS, "--events"])
+        .arg(&events)
+        .output()
+        .unwrap();
+    assert_golden("slo_check.txt", &text(&out));
+
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--clock", "event", "--config", SLOS],
+    );
+    server.cli_ok(&["ingest", events.to_str().unwrap()]);
+    let out = server.cli(&["slo", "list", "--format", "json"]);
+    let online = json(&out);
+    for key in [
+        "name",
+        "total",
+        "good",
+        "compliance",
+        "errorBudget",
+        "burnRates",
+        "status",
+    ] {
+        let pick = |v: &serde_json::Value| {
+            v["slos"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["tenant"].is_null())
+                .map(|s| s[key].clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            pick(&online),
+            pick(&offline),
+            "{key} differs between server and offline check"
+        );
+    }
+    let out = server.cli(&["slo", "show", "route-latency"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out).contains("route-latency · latency ≤ 100 ms on qnet"),
+        "{}",
+        text(&out)
+    );
+    let out = server.cli(&["slo", "show", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn tenant_list_and_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--clock", "event"]);
+    ingest_fixture(&server);
+    let out = server.cli(&["tenant", "list"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_golden("tenant_list.txt", &text(&out));
+    let out = server.cli(&["tenant", "show", "dao-beta", "--format", "json"]);
+    let v = json(&out);
+    assert_eq!(v["daoId"], "dao-beta");
+    assert!(v["performanceScore"].as_u64().is_some());
+}
