@@ -202,3 +202,30 @@ async fn a_failing_stage_does_not_stop_the_others() {
         0
     );
 }
+
+#[test]
+fn reads_run_the_cycle_only_when_the_decisions_are_an_interval_old() {
+    use perf_server::durable::ManualClock;
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Config::default();
+    c.server.data_dir = dir.path().display().to_string();
+    c.server.evaluation_interval = 10_000;
+    let clock = std::sync::Arc::new(ManualClock::new(1_767_225_600_000));
+    let state = perf_server::AppState::open_with_clock(c, clock.clone()).unwrap();
+    let runs = || state.control.counters.of(Stage::Slos).0;
+    state.refresh();
+    assert_eq!(runs(), 1, "the first read finds no decisions");
+    state.refresh();
+    clock.advance(9_999);
+    state.refresh();
+    assert_eq!(runs(), 1, "younger than the interval: read as they are");
+    clock.advance(1);
+    state.refresh();
+    assert_eq!(runs(), 2, "an interval old: evaluated again");
+    clock.advance(-3_600_000);
+    state.refresh();
+    assert_eq!(runs(), 3, "a clock stepped back does not stall the cycle");
+    // An explicit cycle always runs.
+    perf_server::evaluate_cycle(&state).unwrap();
+    assert_eq!(runs(), 4);
+}

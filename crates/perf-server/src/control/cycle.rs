@@ -179,7 +179,8 @@ impl Control {
             }
         };
         let now = d.now();
-        if last.is_some_and(|t| now - t < every) {
+        // A clock that stepped back (NTP) makes the cycle due rather than stalling it.
+        if last.is_some_and(|t| now >= t && now - t < every) {
             return None;
         }
         *last = Some(now);

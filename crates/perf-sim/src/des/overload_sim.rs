@@ -364,7 +364,8 @@ mod tests {
     fn a_seed_gives_the_same_run() {
         for s in Strategy::ALL {
             let r = run(s, 5);
-            assert!(r.goodput_share > 0.0, "{s:?} served nothing: {r:?}");
+            // Without shedding nothing meets its deadline (goodput 0), but requests ran.
+            assert!(r.p99_admitted > 0.0, "{s:?} admitted nothing: {r:?}");
             assert_eq!(r, run(s, 5));
             assert_ne!(r, run(s, 6), "{s:?}: another seed, another run");
         }
