@@ -112,6 +112,7 @@ async fn an_open_dashboard_does_not_evaluate_more_often_than_the_interval() {
         r#"stage="slos""#,
     );
     assert_eq!(evaluations, t.state.control.counters.of(Stage::Slos).0);
+    eprintln!("{OPEN_S} s open, {INTERVAL_S} s interval: {evaluations} SLO evaluations, {reads} reads, {overviews} overviews");
     // Every second an overview went out and every 250 ms four reads were answered, yet the
     // SLOs were evaluated once per interval (one at start, then one per interval).
     assert!(overviews >= OPEN_S as usize / 2, "{overviews} overviews");
