@@ -4,9 +4,9 @@
 //! or `from`/`to` (RFC 3339 or unix ms) instead of `window`.
 
 use crate::http::error::AppError;
+use crate::http::extract::ApiQuery;
 use crate::AppState;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use perf_core::duration::parse_duration;
 use perf_core::report::{run_query, QueryBudget, QueryResult, QuerySpec, Window};
@@ -105,9 +105,8 @@ pub fn spec_of(
 /// `GET /v1/query`.
 pub async fn get_query(
     State(state): State<Arc<AppState>>,
-    params: Result<Query<QueryParams>, QueryRejection>,
+    ApiQuery(p): ApiQuery<QueryParams>,
 ) -> Result<Json<QueryResult>, AppError> {
-    let Query(p) = params.map_err(|e| bad(e.body_text()))?;
     let limits = &state.durable.config.server.limits;
     // The query stops scanning at the request timeout: past it nobody reads the answer, and
     // the engine lock is free again for ingest.

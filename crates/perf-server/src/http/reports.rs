@@ -2,10 +2,9 @@
 //! `GET /v1/services/{service}/profile` and `GET /v1/services/{service}/callers`.
 
 use crate::http::error::AppError;
-use crate::http::extract::ApiPath;
+use crate::http::extract::{ApiPath, ApiQuery};
 use crate::AppState;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use perf_core::duration::parse_duration;
 use perf_core::heavy_hitters::Measure;
@@ -22,12 +21,8 @@ pub struct WindowParam {
 
 const DEFAULT_WINDOW: i64 = 5 * 60_000;
 
-fn window_of(
-    params: Result<Query<WindowParam>, QueryRejection>,
-    retention: i64,
-) -> Result<i64, AppError> {
-    let Query(p) = params.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    let Some(text) = &p.window else {
+fn window_of(params: WindowParam, retention: i64) -> Result<i64, AppError> {
+    let Some(text) = &params.window else {
         return Ok(DEFAULT_WINDOW);
     };
     let ms = parse_duration(text).map_err(|e| AppError::BadRequest(format!("window: {e}")))?;
@@ -42,7 +37,7 @@ fn window_of(
 /// `GET /v1/overview?window=5m`.
 pub async fn get_overview(
     State(state): State<Arc<AppState>>,
-    params: Result<Query<WindowParam>, QueryRejection>,
+    ApiQuery(params): ApiQuery<WindowParam>,
 ) -> Result<Json<Overview>, AppError> {
     let window = window_of(params, state.durable.engine().config().retention())?;
     let overview = tokio::task::spawn_blocking(move || {
@@ -58,7 +53,7 @@ pub async fn get_overview(
 pub async fn get_profile(
     State(state): State<Arc<AppState>>,
     ApiPath(service): ApiPath<String>,
-    params: Result<Query<WindowParam>, QueryRejection>,
+    ApiQuery(params): ApiQuery<WindowParam>,
 ) -> Result<Json<Profile>, AppError> {
     let now = state.durable.now();
     let engine = state.durable.engine();
@@ -82,9 +77,8 @@ pub struct CallerParams {
 pub async fn get_callers(
     State(state): State<Arc<AppState>>,
     ApiPath(service): ApiPath<String>,
-    params: Result<Query<CallerParams>, QueryRejection>,
+    ApiQuery(p): ApiQuery<CallerParams>,
 ) -> Result<Json<Callers>, AppError> {
-    let Query(p) = params.map_err(|e| AppError::BadRequest(e.body_text()))?;
     let now = state.durable.now();
     let engine = state.durable.engine();
     let keep = engine.config().heavy_hitters.keep;
