@@ -41,9 +41,18 @@
 //! **Debouncing.** After a point is flagged, scores are held at zero for 45 points, so one
 //! incident is one alert.
 //!
+//! **Parameters.** Every constant above is a field of [`Tuning`]; the product runs
+//! `Tuning::default()` on every series. Two calibration stages are candidates of the tuning
+//! protocol (`scripts/nab_loco.py`), off by default because the measurements in BENCHMARKS.md
+//! do not (yet) pay for them: the tail of the surprise averages against the series' own
+//! history (`calibrationWindow`), and a normal-score transform of the point surprises
+//! (`surpriseWindow`), both in [`super::calibration`].
+//!
 //! State: 264 profile bins (f32 + a seen flag), ~50 scalars, 32 remembered shapes of 12 f32
-//! and a ring of 12 values: about 3.6 KB (`Detector::STATE_BYTES`, ≤ 4 KB checked in tests).
+//! and a ring of 12 values, and the parameters: about 3.8 KB (`Detector::STATE_BYTES`,
+//! ≤ 4 KB checked in tests; the calibrators, when on, add 150 and 240 bytes on the heap).
 
+use super::calibration::{SurpriseCalibrator, TailCalibrator};
 use super::novelty::EventMemory;
 use super::records::{News, Records};
 use serde::{Deserialize, Serialize};
@@ -53,27 +62,6 @@ const DAY_BINS: usize = 96;
 const WEEK_BINS: usize = 168;
 /// Predictors: last value, level, daily profile, weekly profile.
 const PREDICTORS: usize = 4;
-/// Points before any score is given (the running statistics are meaningless before).
-const WARMUP: u64 = 30;
-/// Floor of the long-run standard deviation of the surprise.
-const MIN_SPREAD: f64 = 0.25;
-/// Weight of a new point in the short average of the surprise (a few points).
-const SHORT_ALPHA: f64 = 0.4;
-/// Weight of a new point in the medium average (~20 points).
-const MEDIUM_ALPHA: f64 = 0.05;
-/// Floor of the long-run standard deviation of the medium average.
-const MIN_MEDIUM_SPREAD: f64 = 0.05;
-/// An alert needs a recent point this many typical residuals off (≈ 4.8 σ for Gaussian noise).
-const MIN_ALERT_SURPRISE: f64 = 6.0;
-/// How fast the recent largest surprise fades (per point).
-const PEAK_DECAY: f64 = 0.9;
-/// Tail probability given to a record that counts (score 0.6).
-const RECORD_TAIL: f64 = 1e-6;
-/// Scores from which a moment's shape is compared with earlier ones and remembered.
-const LEARN_LEVEL: f64 = 0.3;
-/// Points after an alert during which scores are held at zero.
-const REFRACTORY_POINTS: u32 = 45;
-
 /// Per-phase exponentially weighted values.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Profile {
@@ -129,6 +117,60 @@ impl Default for DetectorConfig {
     }
 }
 
+/// The detector's parameters. The product runs [`Tuning::default`] on every series (one
+/// configuration for all); the type is public so the tuning protocol
+/// (`examples/anomaly_tune.rs`, `scripts/nab_loco.py`) can score others.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Tuning {
+    /// Points before any score is given (the running statistics are meaningless before).
+    pub warmup: u64,
+    /// Floor of the long-run standard deviation of the surprise.
+    pub min_spread: f64,
+    /// Weight of a new point in the short average of the surprise (a few points).
+    pub short_alpha: f64,
+    /// Weight of a new point in the medium average (~20 points).
+    pub medium_alpha: f64,
+    /// Floor of the long-run standard deviation of the medium average.
+    pub min_medium_spread: f64,
+    /// An alert needs a recent point this many typical residuals off (≈ 4.8 σ for Gaussian
+    /// noise).
+    pub min_alert_surprise: f64,
+    /// How fast the recent largest surprise fades (per point).
+    pub peak_decay: f64,
+    /// Tail probability given to a record that counts (score 0.6).
+    pub record_tail: f64,
+    /// Scores from which a moment's shape is compared with earlier ones and remembered.
+    pub learn_level: f64,
+    /// Points after an alert during which scores are held at zero.
+    pub refractory_points: u32,
+    /// Points of the series' own history its tail probabilities are calibrated on
+    /// ([`super::calibration`]); 0 leaves the Gaussian tail as it is.
+    pub calibration_window: f64,
+    /// Points of the series' own history its point surprises are made Gaussian-shaped on
+    /// ([`super::calibration::SurpriseCalibrator`]); 0 leaves them as they are.
+    pub surprise_window: f64,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            warmup: 30,
+            min_spread: 0.25,
+            short_alpha: 0.4,
+            medium_alpha: 0.05,
+            min_medium_spread: 0.05,
+            min_alert_surprise: 6.0,
+            peak_decay: 0.9,
+            record_tail: 1e-6,
+            learn_level: 0.3,
+            refractory_points: 45,
+            calibration_window: 0.0,
+            surprise_window: 0.0,
+        }
+    }
+}
+
 /// One scored point.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scored {
@@ -144,6 +186,7 @@ pub struct Scored {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Detector {
     config: DetectorConfig,
+    tuning: Tuning,
     n: u64,
     last_ts: Option<i64>,
     prev: f64,
@@ -163,6 +206,8 @@ pub struct Detector {
     peak: f64,
     events: EventMemory,
     records: Records,
+    calibrator: Option<Box<TailCalibrator>>,
+    surprises: Option<SurpriseCalibrator>,
 }
 
 impl Detector {
@@ -171,10 +216,16 @@ impl Detector {
         (DAY_BINS + WEEK_BINS) * 5 + std::mem::size_of::<Detector>() + EventMemory::STATE_BYTES
             - std::mem::size_of::<EventMemory>();
 
-    /// A detector with no history.
+    /// A detector with no history, with the product's parameters.
     pub fn new(config: DetectorConfig) -> Self {
+        Detector::with_tuning(config, Tuning::default())
+    }
+
+    /// A detector with no history and other parameters (the tuning protocol).
+    pub fn with_tuning(config: DetectorConfig, tuning: Tuning) -> Self {
         Detector {
             config,
+            tuning,
             n: 0,
             last_ts: None,
             prev: 0.0,
@@ -194,6 +245,10 @@ impl Detector {
             peak: 0.0,
             events: EventMemory::default(),
             records: Records::new(0.0, 0),
+            calibrator: (tuning.calibration_window > 0.0)
+                .then(|| Box::new(TailCalibrator::new(tuning.calibration_window))),
+            surprises: (tuning.surprise_window > 0.0)
+                .then(|| SurpriseCalibrator::new(tuning.surprise_window)),
         }
     }
 
@@ -230,6 +285,7 @@ impl Detector {
     /// residuals and a burst of eleven is thirty.
     pub fn update_with_noise(&mut self, ts_ms: i64, x: f64, noise: f64) -> Scored {
         let ts_ms = self.last_ts.map_or(ts_ms, |last| ts_ms.max(last));
+        let t = self.tuning;
         if self.n == 0 {
             self.prev = x;
             self.level = x;
@@ -257,34 +313,52 @@ impl Detector {
         let residual = x - expected;
         let floor = 1e-3 * self.magnitude + 1e-9;
         let scale = self.scale.max(floor).max(noise);
-        let surprise = (residual.abs() / scale).min(1e3);
+        let raw_surprise = (residual.abs() / scale).min(1e3);
+        let surprise = match &mut self.surprises {
+            Some(c) => {
+                let g = c.gaussianize(raw_surprise).min(1e3);
+                if self.n >= t.warmup {
+                    c.learn(raw_surprise);
+                }
+                g
+            }
+            None => raw_surprise,
+        };
 
         // Short average against the long-run distribution of the surprise.
         self.short = if self.n <= 2 {
             surprise
         } else {
-            self.short + SHORT_ALPHA * (surprise - self.short)
+            self.short + t.short_alpha * (surprise - self.short)
         };
-        let spread = self.long_var.sqrt().max(MIN_SPREAD);
+        let spread = self.long_var.sqrt().max(t.min_spread);
         let mut q = crate::compare::normal::sf((self.short - self.long_mean) / spread);
         // The medium average catches sustained, moderate surprise (variance increases,
         // broken seasonality) that never stands out point by point.
-        self.medium += MEDIUM_ALPHA * (surprise.min(self.long_mean + 6.0 * spread) - self.medium);
-        let medium_spread = self.med_var.sqrt().max(MIN_MEDIUM_SPREAD);
+        self.medium += t.medium_alpha * (surprise.min(self.long_mean + 6.0 * spread) - self.medium);
+        let medium_spread = self.med_var.sqrt().max(t.min_medium_spread);
         q = q.min(crate::compare::normal::sf(
             (self.medium - self.med_mean) / medium_spread,
         ));
+        // How rare that is on this series' own recent history.
+        if let Some(c) = &mut self.calibrator {
+            let raw = q;
+            q = c.tail(raw);
+            if self.n >= t.warmup {
+                c.learn(raw);
+            }
+        }
         // Somewhere the series has never been, after days within its range.
         let record = self.records.news(x, self.n, ts_ms);
         if record != News::None {
-            q = q.min(RECORD_TAIL);
+            q = q.min(t.record_tail);
         }
         let mut score = (q.max(1e-300).ln() / 1e-10f64.ln()).clamp(0.0, 1.0);
-        if self.n < WARMUP {
+        if self.n < t.warmup {
             score = 0.0;
         }
         // A surprising moment shaped like an earlier one is not news.
-        if score >= LEARN_LEVEL {
+        if score >= t.learn_level {
             let shape = self.events.shape(x, scale);
             if let Some(novelty) = self.events.novelty(&shape) {
                 score *= novelty.min(1.0);
@@ -297,17 +371,17 @@ impl Detector {
         }
         let flagged = score >= self.config.threshold;
         if flagged {
-            self.refractory_left = REFRACTORY_POINTS;
+            self.refractory_left = t.refractory_points;
         }
         // The likelihood's Gaussian approximation overstates how rare a run of ordinary noise
         // is; an alert also needs a point that is itself far off (or a sustained change).
         self.peak = if flagged {
             surprise
         } else {
-            self.peak.max(surprise) * PEAK_DECAY
+            self.peak.max(surprise) * t.peak_decay
         };
-        let is_anomaly =
-            flagged && (self.peak.max(surprise) >= MIN_ALERT_SURPRISE || record == News::Continued);
+        let is_anomaly = flagged
+            && (self.peak.max(surprise) >= t.min_alert_surprise || record == News::Continued);
 
         // Learn.
         let a_err = if self.n < 200 { 0.05 } else { 0.01 };

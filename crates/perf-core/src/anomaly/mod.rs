@@ -4,6 +4,7 @@
 //! into incidents ([`cluster`]), whose excess errors or slow requests are attributed from counts
 //! ([`excess_cause`]).
 
+pub mod calibration;
 pub mod cause;
 pub mod cluster;
 pub mod detector;
@@ -15,7 +16,7 @@ pub mod online;
 pub mod records;
 pub mod series;
 
-pub use detector::{Detector, DetectorConfig, Scored};
+pub use detector::{Detector, DetectorConfig, Scored, Tuning};
 
 #[cfg(test)]
 mod tests;

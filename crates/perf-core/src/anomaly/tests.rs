@@ -197,3 +197,34 @@ fn a_climb_beyond_the_range_after_days_in_it_is_flagged() {
         "alert before the climb"
     );
 }
+
+#[test]
+fn tunings_read_from_json_and_the_defaults_are_the_product() {
+    use super::Tuning;
+    let t: Tuning = serde_json::from_str(r#"{"shortAlpha": 0.3, "refractoryPoints": 20}"#).unwrap();
+    assert_eq!((t.short_alpha, t.refractory_points), (0.3, 20));
+    assert_eq!(t.min_alert_surprise, Tuning::default().min_alert_surprise);
+    assert!(serde_json::from_str::<Tuning>(r#"{"shortAlfa": 0.3}"#).is_err());
+    // `Detector::new` is the default tuning, point for point.
+    let series = seasonal(3_000, 11);
+    let mut a = Detector::new(DetectorConfig::default());
+    let mut b = Detector::with_tuning(DetectorConfig::default(), Tuning::default());
+    for (i, v) in series.iter().enumerate() {
+        let t = 1_700_000_000_000 + i as i64 * 300_000;
+        assert_eq!(a.update(t, *v), b.update(t, *v));
+    }
+    // Another tuning changes the scores.
+    let mut c = Detector::with_tuning(
+        DetectorConfig::default(),
+        Tuning {
+            surprise_window: 2_000.0,
+            ..Tuning::default()
+        },
+    );
+    let mut d = Detector::new(DetectorConfig::default());
+    let differ = series.iter().enumerate().any(|(i, v)| {
+        let t = 1_700_000_000_000 + i as i64 * 300_000;
+        c.update(t, *v).score != d.update(t, *v).score
+    });
+    assert!(differ);
+}
