@@ -45,12 +45,13 @@
 //! `Tuning::default()` on every series. Two calibration stages are candidates of the tuning
 //! protocol (`scripts/nab_loco.py`), off by default because the measurements in BENCHMARKS.md
 //! do not (yet) pay for them: the tail of the surprise averages against the series' own
-//! history (`calibrationWindow`), and a normal-score transform of the point surprises
-//! (`surpriseWindow`), both in [`super::calibration`].
+//! history (`calibrationWindow`), and a normal-score transform of the point surprises, for
+//! the score (`surpriseWindow`) or only for an alert's evidence (`alertSurpriseWindow`), in
+//! [`super::calibration`].
 //!
 //! State: 264 profile bins (f32 + a seen flag), ~50 scalars, 32 remembered shapes of 12 f32
 //! and a ring of 12 values, and the parameters: about 3.8 KB (`Detector::STATE_BYTES`,
-//! ≤ 4 KB checked in tests; the calibrators, when on, add 150 and 240 bytes on the heap).
+//! ≤ 4 KB checked in tests; each calibrator, when on, adds 150–240 bytes on the heap).
 
 use super::calibration::{SurpriseCalibrator, TailCalibrator};
 use super::novelty::EventMemory;
@@ -150,6 +151,9 @@ pub struct Tuning {
     /// Points of the series' own history its point surprises are made Gaussian-shaped on
     /// ([`super::calibration::SurpriseCalibrator`]); 0 leaves them as they are.
     pub surprise_window: f64,
+    /// The same normal-score transform, used only for the evidence an alert needs (a point
+    /// `minAlertSurprise` typical residuals off), not for the score; 0 leaves it raw.
+    pub alert_surprise_window: f64,
 }
 
 impl Default for Tuning {
@@ -167,6 +171,7 @@ impl Default for Tuning {
             refractory_points: 45,
             calibration_window: 0.0,
             surprise_window: 0.0,
+            alert_surprise_window: 0.0,
         }
     }
 }
@@ -208,6 +213,7 @@ pub struct Detector {
     records: Records,
     calibrator: Option<Box<TailCalibrator>>,
     surprises: Option<SurpriseCalibrator>,
+    alert_surprises: Option<SurpriseCalibrator>,
 }
 
 impl Detector {
@@ -249,6 +255,8 @@ impl Detector {
                 .then(|| Box::new(TailCalibrator::new(tuning.calibration_window))),
             surprises: (tuning.surprise_window > 0.0)
                 .then(|| SurpriseCalibrator::new(tuning.surprise_window)),
+            alert_surprises: (tuning.alert_surprise_window > 0.0)
+                .then(|| SurpriseCalibrator::new(tuning.alert_surprise_window)),
         }
     }
 
@@ -324,6 +332,17 @@ impl Detector {
             }
             None => raw_surprise,
         };
+        // How far off this point is for the alert's evidence.
+        let evidence = match &mut self.alert_surprises {
+            Some(c) => {
+                let g = c.gaussianize(raw_surprise).min(1e3);
+                if self.n >= t.warmup {
+                    c.learn(raw_surprise);
+                }
+                g
+            }
+            None => surprise,
+        };
 
         // Short average against the long-run distribution of the surprise.
         self.short = if self.n <= 2 {
@@ -376,12 +395,12 @@ impl Detector {
         // The likelihood's Gaussian approximation overstates how rare a run of ordinary noise
         // is; an alert also needs a point that is itself far off (or a sustained change).
         self.peak = if flagged {
-            surprise
+            evidence
         } else {
-            self.peak.max(surprise) * t.peak_decay
+            self.peak.max(evidence) * t.peak_decay
         };
         let is_anomaly = flagged
-            && (self.peak.max(surprise) >= t.min_alert_surprise || record == News::Continued);
+            && (self.peak.max(evidence) >= t.min_alert_surprise || record == News::Continued);
 
         // Learn.
         let a_err = if self.n < 200 { 0.05 } else { 0.01 };
