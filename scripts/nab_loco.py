@@ -9,8 +9,10 @@ folds together make the LOCO corpus, scored once with one threshold: the figure 
 can expect on series nobody tuned on. The same ascent on every category gives the in-sample
 figure beside it.
 
-Usage: scripts/nab_loco.py [--data ../shared/data/nab] [--json]
-(builds `cargo build --release -p perf-core --example anomaly_tune` first; about 5 minutes)
+Usage: scripts/nab_loco.py [--data ../shared/data/nab] [--extra DIR ...] [--json]
+`--extra` adds the categories of another NAB-format corpus, e.g. the synthetic shapes the
+subset lacks (`cargo run --release -p perf-core --example anomaly_synthetic -- --nab DIR`).
+(Build `cargo build --release -p perf-core --example anomaly_tune` first; about 5 minutes.)
 """
 import argparse
 import json
@@ -52,16 +54,19 @@ DEFAULTS = {
 
 
 class Bench:
-    def __init__(self, data, work):
-        self.data = data
+    def __init__(self, roots, work):
+        self.roots = roots
         self.work = work
-        self.categories = sorted(
-            d for d in os.listdir(data)
-            if os.path.isdir(os.path.join(data, d))
-            and any(f.endswith(".csv") for f in os.listdir(os.path.join(data, d)))
-        )
-        with open(os.path.join(data, "combined_windows.json")) as f:
-            self.windows = json.load(f)
+        self.root_of = {}
+        self.windows = {}
+        for root in roots:
+            for d in os.listdir(root):
+                if os.path.isdir(os.path.join(root, d)) and any(
+                        f.endswith(".csv") for f in os.listdir(os.path.join(root, d))):
+                    self.root_of[d] = root
+            with open(os.path.join(root, "combined_windows.json")) as f:
+                self.windows.update(json.load(f))
+        self.categories = sorted(self.root_of)
         self.runs = {}
         self.subsets = {}
 
@@ -70,7 +75,8 @@ class Bench:
         key = json.dumps(tuning, sort_keys=True)
         if key not in self.runs:
             out = os.path.join(self.work, "run%d" % len(self.runs))
-            subprocess.run([RUNNER, self.data, out, key], check=True)
+            for root in self.roots:
+                subprocess.run([RUNNER, root, out, key], check=True)
             self.runs[key] = out
         return self.runs[key]
 
@@ -81,14 +87,11 @@ class Bench:
             d = os.path.join(self.work, "data-" + "-".join(key))
             os.makedirs(d)
             for c in key:
-                os.symlink(os.path.join(self.data, c), os.path.join(d, c))
+                os.symlink(os.path.join(self.root_of[c], c), os.path.join(d, c))
             labels = {k: v for k, v in self.windows.items() if k.split("/")[0] in key}
             with open(os.path.join(d, "combined_windows.json"), "w") as f:
                 json.dump(labels, f)
-            for extra in ("profiles.json",):
-                src = os.path.join(self.data, extra)
-                if os.path.exists(src):
-                    shutil.copy(src, d)
+            shutil.copy(os.path.join(self.roots[0], "profiles.json"), d)
             self.subsets[key] = d
         return self.subsets[key]
 
@@ -136,11 +139,12 @@ class Bench:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "nab"))
+    ap.add_argument("--extra", action="append", default=[])
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="nab-loco-")
     try:
-        b = Bench(os.path.abspath(args.data), work)
+        b = Bench([os.path.abspath(p) for p in [args.data] + args.extra], work)
         folds = []
         loco = os.path.join(work, "loco")
         for held in b.categories:

@@ -12,6 +12,11 @@
 //! `cargo run --release -p perf-core --example anomaly_synthetic [TUNING_JSON]` (figures in
 //! BENCHMARKS.md); `TUNING_JSON` overrides fields of `perf_core::anomaly::Tuning`, as for
 //! `anomaly_tune`, so the tuning protocol scores candidates here too.
+//!
+//! `… anomaly_synthetic --nab DIR` writes the series instead, as a NAB corpus (`DIR/synthetic/
+//! *.csv`, `combined_windows.json` with NAB's windows — 10 % of a file's length shared among
+//! its anomalies, centred on each — and NAB's `profiles.json`), so the NAB scorer and
+//! `scripts/nab_loco.py` can use the shapes as one more category.
 
 use perf_core::anomaly::{Detector, DetectorConfig, Tuning};
 use rand::rngs::StdRng;
@@ -272,9 +277,69 @@ fn series(seed: u64) -> Vec<Series> {
         .collect()
 }
 
+/// NAB's cost matrices (`profiles.json` of NAB v1.1).
+const NAB_PROFILES: &str = r#"{"standard": {"CostMatrix": {"tpWeight": 1.0, "fnWeight": 1.0, "fpWeight": 0.11, "tnWeight": 1.0}}, "reward_low_FP_rate": {"CostMatrix": {"tpWeight": 1.0, "fnWeight": 1.0, "fpWeight": 0.22, "tnWeight": 1.0}}, "reward_low_FN_rate": {"CostMatrix": {"tpWeight": 1.0, "fnWeight": 2.0, "fpWeight": 0.11, "tnWeight": 1.0}}}"#;
+
+fn nab_time(ts: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ts)
+        .expect("a timestamp in range")
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// Writes every series as a NAB corpus under `dir`.
+fn write_nab(dir: &std::path::Path) {
+    let data = dir.join("synthetic");
+    std::fs::create_dir_all(&data).expect("writable folder");
+    let mut windows = serde_json::Map::new();
+    for s in series(7) {
+        let slug: String = s
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let mut csv = String::from("timestamp,value\n");
+        for (t, v) in s.ts.iter().zip(&s.values) {
+            csv.push_str(&format!("{},{v}\n", nab_time(*t)));
+        }
+        std::fs::write(data.join(format!("{slug}.csv")), csv).expect("writable file");
+        let n = s.values.len();
+        let half = if s.injected.is_empty() {
+            0
+        } else {
+            n / 10 / s.injected.len() / 2
+        };
+        let wins: Vec<serde_json::Value> = s
+            .injected
+            .iter()
+            .map(|&i| {
+                let (a, b) = (i.saturating_sub(half), (i + half).min(n - 1));
+                serde_json::json!([
+                    format!("{}.000000", nab_time(s.ts[a])),
+                    format!("{}.000000", nab_time(s.ts[b]))
+                ])
+            })
+            .collect();
+        windows.insert(format!("synthetic/{slug}.csv"), wins.into());
+    }
+    std::fs::write(
+        dir.join("combined_windows.json"),
+        serde_json::to_string_pretty(&windows).expect("json"),
+    )
+    .expect("writable file");
+    std::fs::write(dir.join("profiles.json"), NAB_PROFILES).expect("writable file");
+}
+
 fn main() {
-    let tuning: Tuning = match std::env::args().nth(1) {
-        Some(json) => serde_json::from_str(&json).unwrap_or_else(|e| {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, dir] = args.as_slice() {
+        if flag == "--nab" {
+            write_nab(std::path::Path::new(dir));
+            return;
+        }
+    }
+    let tuning: Tuning = match args.first() {
+        Some(json) => serde_json::from_str(json).unwrap_or_else(|e| {
             eprintln!("tuning: {e}");
             std::process::exit(2)
         }),
