@@ -38,6 +38,8 @@ GRID = {
     "peakDecay": [0.8, 0.9, 0.95],
     "calibrationWindow": [0.0, 2000.0],
     "surpriseWindow": [0.0, 2000.0, 5000.0],
+    "exceedancePrior": [0.0, 10000.0, 50000.0, 200000.0],
+    "exceedanceTail": [1e-3, 1e-4, 1e-5],
 }
 DEFAULTS = {
     "shortAlpha": 0.4,
@@ -50,6 +52,8 @@ DEFAULTS = {
     "peakDecay": 0.9,
     "calibrationWindow": 0.0,
     "surpriseWindow": 0.0,
+    "exceedancePrior": 0.0,
+    "exceedanceTail": 1e-4,
 }
 
 

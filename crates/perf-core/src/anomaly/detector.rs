@@ -47,7 +47,9 @@
 //! do not (yet) pay for them: the tail of the surprise averages against the series' own
 //! history (`calibrationWindow`), and a normal-score transform of the point surprises, for
 //! the score (`surpriseWindow`) or only for an alert's evidence (`alertSurpriseWindow`), in
-//! [`super::calibration`].
+//! [`super::calibration`]; and raising the tails of a series that has had more small tails
+//! than nominal (`exceedancePrior`, `exceedanceTail`), which trades the NAB subset for heavy
+//! tailed shapes (figures in BENCHMARKS.md).
 //!
 //! State: 264 profile bins (f32 + a seen flag), ~50 scalars, 32 remembered shapes of 12 f32
 //! and a ring of 12 values, and the parameters: about 3.8 KB (`Detector::STATE_BYTES`,
@@ -154,6 +156,12 @@ pub struct Tuning {
     /// The same normal-score transform, used only for the evidence an alert needs (a point
     /// `minAlertSurprise` typical residuals off), not for the score; 0 leaves it raw.
     pub alert_surprise_window: f64,
+    /// Pseudo-points of a prior at the nominal rate for the rate of this series' own points
+    /// with a tail under `exceedance_tail`; when the series has had more of them than
+    /// nominal, its tails are raised by the ratio (0: off).
+    pub exceedance_prior: f64,
+    /// The tail level whose frequency `exceedance_prior` watches.
+    pub exceedance_tail: f64,
 }
 
 impl Default for Tuning {
@@ -172,6 +180,8 @@ impl Default for Tuning {
             calibration_window: 0.0,
             surprise_window: 0.0,
             alert_surprise_window: 0.0,
+            exceedance_prior: 0.0,
+            exceedance_tail: 1e-4,
         }
     }
 }
@@ -214,6 +224,9 @@ pub struct Detector {
     calibrator: Option<Box<TailCalibrator>>,
     surprises: Option<SurpriseCalibrator>,
     alert_surprises: Option<SurpriseCalibrator>,
+    /// Points seen after warm-up, and those with a tail under `exceedance_tail`.
+    exceed_n: f64,
+    exceed_k: f64,
 }
 
 impl Detector {
@@ -257,6 +270,8 @@ impl Detector {
                 .then(|| SurpriseCalibrator::new(tuning.surprise_window)),
             alert_surprises: (tuning.alert_surprise_window > 0.0)
                 .then(|| SurpriseCalibrator::new(tuning.alert_surprise_window)),
+            exceed_n: 0.0,
+            exceed_k: 0.0,
         }
     }
 
@@ -366,6 +381,15 @@ impl Detector {
             if self.n >= t.warmup {
                 c.learn(raw);
             }
+        }
+        // A series that has been that surprising more often than nominal.
+        if t.exceedance_prior > 0.0 && self.n >= t.warmup {
+            let rate = (self.exceed_k + t.exceedance_prior * t.exceedance_tail)
+                / (self.exceed_n + t.exceedance_prior);
+            let raw = q;
+            q = (q * (rate / t.exceedance_tail).max(1.0)).min(1.0);
+            self.exceed_n += 1.0;
+            self.exceed_k += f64::from(u8::from(raw < t.exceedance_tail));
         }
         // Somewhere the series has never been, after days within its range.
         let record = self.records.news(x, self.n, ts_ms);
