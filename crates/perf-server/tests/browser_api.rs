@@ -92,12 +92,8 @@ async fn refusals_are_json_405_and_bad_queries_included() {
 #[tokio::test]
 async fn a_websocket_from_another_origin_is_refused() {
     let t = server();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(perf_server::run(t.state.clone(), listener, async move {
-        let _ = stop_rx.await;
-    }));
+    let server = serve_real(&t.state).await;
+    let addr = server.addr;
     let mut foreign = format!("ws://{addr}/v1/stream")
         .into_client_request()
         .unwrap();
@@ -112,8 +108,7 @@ async fn a_websocket_from_another_origin_is_refused() {
     own.headers_mut()
         .insert("origin", format!("http://{addr}").parse().unwrap());
     assert!(tokio_tungstenite::connect_async(own).await.is_ok());
-    stop_tx.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    server.stop().await;
 }
 
 /// Names with control characters would reach terminals (escape sequences) and logs.

@@ -62,12 +62,8 @@ async fn an_open_dashboard_does_not_evaluate_more_often_than_the_interval() {
     .await;
     assert_eq!(status, StatusCode::OK);
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(perf_server::run(t.state.clone(), listener, async move {
-        let _ = stop_rx.await;
-    }));
+    let server = serve_real(&t.state).await;
+    let addr = server.addr;
     // The dashboard: the stream (an overview every second) and the reads it polls.
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/stream"))
         .await
@@ -123,8 +119,7 @@ async fn an_open_dashboard_does_not_evaluate_more_often_than_the_interval() {
         "{evaluations} SLO evaluations in {OPEN_S} s with a {INTERVAL_S} s interval \
          ({reads} reads, {overviews} overviews)"
     );
-    stop_tx.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    server.stop().await;
 }
 
 #[tokio::test]

@@ -242,12 +242,8 @@ fn without_tokens_only_loopback_is_allowed() {
 async fn the_stream_sends_typed_overview_envelopes() {
     let t = server();
     ingest(&t.state, "/v1/events", "application/json", events(5)).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(perf_server::run(t.state.clone(), listener, async move {
-        let _ = stop_rx.await;
-    }));
+    let server = serve_real(&t.state).await;
+    let addr = server.addr;
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/stream"))
         .await
         .unwrap();
@@ -261,8 +257,7 @@ async fn the_stream_sends_typed_overview_envelopes() {
     assert!(envelope["ts"].as_str().unwrap().ends_with('Z'));
     assert_eq!(envelope["data"]["services"][0]["requests"], 5);
     drop(ws);
-    stop_tx.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    server.stop().await;
 }
 
 #[tokio::test]
@@ -296,12 +291,8 @@ async fn a_restart_restores_snapshot_and_log_tail_exactly_once() {
 #[tokio::test]
 async fn a_client_that_does_not_read_is_dropped_and_never_stalls_ingest() {
     let t = server();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(perf_server::run(t.state.clone(), listener, async move {
-        let _ = stop_rx.await;
-    }));
+    let server = serve_real(&t.state).await;
+    let addr = server.addr;
     let (_silent, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/stream"))
         .await
         .unwrap();
@@ -329,8 +320,7 @@ async fn a_client_that_does_not_read_is_dropped_and_never_stalls_ingest() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    stop_tx.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    server.stop().await;
 }
 
 #[tokio::test]
@@ -339,11 +329,7 @@ async fn a_growing_log_triggers_a_snapshot_before_the_interval() {
     config.server.snapshot_interval = 3_600_000;
     config.server.limits.max_log_bytes = 2_000;
     let t = server_with(config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(perf_server::run(t.state.clone(), listener, async move {
-        let _ = stop_rx.await;
-    }));
+    let server = serve_real(&t.state).await;
     let snapshots = || {
         t.state
             .durable
@@ -364,8 +350,7 @@ async fn a_growing_log_triggers_a_snapshot_before_the_interval() {
         t.state.durable.log_bytes() < 2_000,
         "covered segments were removed"
     );
-    stop_tx.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    server.stop().await;
 }
 
 #[tokio::test]

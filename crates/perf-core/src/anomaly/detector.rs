@@ -42,10 +42,9 @@
 //! incident is one alert.
 //!
 //! **Parameters.** Every constant above is a field of [`Tuning`]; the product runs
-//! `Tuning::default()` on every series. Two calibration stages are candidates of the tuning
+//! `Tuning::default()` on every series. Calibration stages are candidates of the tuning
 //! protocol (`scripts/nab_loco.py`), off by default because the measurements in BENCHMARKS.md
-//! do not (yet) pay for them: the tail of the surprise averages against the series' own
-//! history (`calibrationWindow`), and a normal-score transform of the point surprises, for
+//! do not (yet) pay for them: a normal-score transform of the point surprises, for
 //! the score (`surpriseWindow`) or only for an alert's evidence (`alertSurpriseWindow`), in
 //! [`super::calibration`]; and raising the tails of a series that has had more small tails
 //! than nominal (`exceedancePrior`, `exceedanceTail`), which trades the NAB subset for heavy
@@ -53,9 +52,9 @@
 //!
 //! State: 264 profile bins (f32 + a seen flag), ~50 scalars, 32 remembered shapes of 12 f32
 //! and a ring of 12 values, and the parameters: about 3.8 KB (`Detector::STATE_BYTES`,
-//! ≤ 4 KB checked in tests; each calibrator, when on, adds 150–240 bytes on the heap).
+//! ≤ 4 KB checked in tests; a surprise calibrator, when on, adds 240 bytes on the heap).
 
-use super::calibration::{SurpriseCalibrator, TailCalibrator};
+use super::calibration::SurpriseCalibrator;
 use super::novelty::EventMemory;
 use super::records::{News, Records};
 use serde::{Deserialize, Serialize};
@@ -147,9 +146,6 @@ pub struct Tuning {
     pub learn_level: f64,
     /// Points after an alert during which scores are held at zero.
     pub refractory_points: u32,
-    /// Points of the series' own history its tail probabilities are calibrated on
-    /// ([`super::calibration`]); 0 leaves the Gaussian tail as it is.
-    pub calibration_window: f64,
     /// Points of the series' own history its point surprises are made Gaussian-shaped on
     /// ([`super::calibration::SurpriseCalibrator`]); 0 leaves them as they are.
     pub surprise_window: f64,
@@ -177,7 +173,6 @@ impl Default for Tuning {
             record_tail: 1e-6,
             learn_level: 0.3,
             refractory_points: 45,
-            calibration_window: 0.0,
             surprise_window: 0.0,
             alert_surprise_window: 0.0,
             exceedance_prior: 0.0,
@@ -221,7 +216,6 @@ pub struct Detector {
     peak: f64,
     events: EventMemory,
     records: Records,
-    calibrator: Option<Box<TailCalibrator>>,
     surprises: Option<SurpriseCalibrator>,
     alert_surprises: Option<SurpriseCalibrator>,
     /// Points seen after warm-up, and those with a tail under `exceedance_tail`.
@@ -264,8 +258,6 @@ impl Detector {
             peak: 0.0,
             events: EventMemory::default(),
             records: Records::new(0.0, 0),
-            calibrator: (tuning.calibration_window > 0.0)
-                .then(|| Box::new(TailCalibrator::new(tuning.calibration_window))),
             surprises: (tuning.surprise_window > 0.0)
                 .then(|| SurpriseCalibrator::new(tuning.surprise_window)),
             alert_surprises: (tuning.alert_surprise_window > 0.0)
@@ -374,14 +366,6 @@ impl Detector {
         q = q.min(crate::compare::normal::sf(
             (self.medium - self.med_mean) / medium_spread,
         ));
-        // How rare that is on this series' own recent history.
-        if let Some(c) = &mut self.calibrator {
-            let raw = q;
-            q = c.tail(raw);
-            if self.n >= t.warmup {
-                c.learn(raw);
-            }
-        }
         // A series that has been that surprising more often than nominal.
         if t.exceedance_prior > 0.0 && self.n >= t.warmup {
             let rate = (self.exceed_k + t.exceedance_prior * t.exceedance_tail)

@@ -88,3 +88,29 @@ pub async fn ingest(
     assert_eq!(status, StatusCode::OK, "set-up ingest to {path}: {answer}");
     answer
 }
+
+/// `perf_server::run` on a free loopback port, with its background loops, until `stop`.
+pub struct RealServer {
+    pub addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Starts `state` as a real server.
+pub async fn serve_real(state: &Arc<AppState>) -> RealServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(perf_server::run(state.clone(), listener, async move {
+        let _ = stop_rx.await;
+    }));
+    RealServer { addr, stop, task }
+}
+
+impl RealServer {
+    /// Shuts down gracefully and waits for the final snapshot.
+    pub async fn stop(self) {
+        self.stop.send(()).unwrap();
+        self.task.await.unwrap().unwrap();
+    }
+}
