@@ -1,5 +1,5 @@
 //! `anomaly detect`: the streaming detector over a series CSV, offline. Writes
-//! `timestamp,value,anomaly_score,is_anomaly`, one row per input row in input order, the
+//! `timestamp,value,anomaly_score,is_anomaly,percentile`, one row per input row in input order, the
 //! timestamp and value exactly as read. Deterministic and causal: a row's score depends only
 //! on that row and the rows before it.
 //!
@@ -16,9 +16,10 @@ use std::path::PathBuf;
 #[derive(Debug, Subcommand)]
 pub enum AnomalyAction {
     /// Score every row of a `timestamp,value` CSV with the streaming detector; writes
-    /// `timestamp,value,anomaly_score,is_anomaly`, one row per input row, in input order.
+    /// `timestamp,value,anomaly_score,is_anomaly,percentile`, one row per input row, in input
+    /// order.
     #[command(
-        after_help = "Example: ecosystem-perf anomaly detect --input cpu.csv --output cpu-scored.csv\n\nanomaly_score in [0, 1]: 0.5 is as unlikely as 1 in 100,000 under the series' recent behaviour, 1 is 1 in 10^10; repeats of an earlier event's shape score lower, a climb beyond the series' whole range scores at least 0.6. is_anomaly: score at or above the threshold, and a point at least 6 typical residuals off or a climb that goes on setting records.\n\nTimestamps should increase; a row at or before the previous one is scored in file order with the detector's clock held (counted on standard error). Gaps are fine. Exit 2 on a bad file (with its line)."
+        after_help = "Example: ecosystem-perf anomaly detect --input cpu.csv --output cpu-scored.csv\n\nanomaly_score in [0, 1]: 0.5 is as unlikely as 1 in 100,000 under the series' recent behaviour, 1 is 1 in 10^10; repeats of an earlier event's shape score lower, a climb beyond the series' whole range scores at least 0.6. is_anomaly: score at or above the threshold, and a point at least 6 typical residuals off or a climb that goes on setting records, and a percentile of at least 0.999.\n\npercentile: the share of the series' recent points (~5,000) that scored lower; 0.5, 0.9, 0.99 are the series' median, top 10 % and top 1 %, the same on every shape.\n\nTimestamps should increase; a row at or before the previous one is scored in file order with the detector's clock held (counted on standard error). Gaps are fine. Exit 2 on a bad file (with its line)."
     )]
     Detect {
         /// Series CSV with the header timestamp,value.
@@ -103,17 +104,18 @@ pub fn run(action: AnomalyAction) -> anyhow::Result<i32> {
             }
             let mut detector = Detector::new(config);
             let mut out = String::with_capacity(rows.len() * 48);
-            out.push_str("timestamp,value,anomaly_score,is_anomaly\n");
+            out.push_str("timestamp,value,anomaly_score,is_anomaly,percentile\n");
             let mut flagged = 0usize;
             for r in &rows {
                 let s = detector.update(r.ts_ms, r.value);
                 flagged += usize::from(s.is_anomaly);
                 out.push_str(&format!(
-                    "{},{},{:.6},{}\n",
+                    "{},{},{:.6},{},{:.6}\n",
                     r.ts_text,
                     r.value_text,
                     s.score,
-                    u8::from(s.is_anomaly)
+                    u8::from(s.is_anomaly),
+                    s.percentile
                 ));
             }
             // `-` is standard output, as the help of most CLIs has it.

@@ -11,9 +11,13 @@
 //! surprise distribution, so a young series is scored as before.
 //!
 //! (Calibrating the final tail probability on the series' own history instead was measured
-//! and removed: it cost the NAB subset 14–20 points; BENCHMARKS.md.)
+//! and removed as the score: it cost the NAB subset 14–20 points; BENCHMARKS.md.)
 //!
-//! O(bins) per point; 60 `f32` bins and four scalars.
+//! [`ScoreRank`] does calibrate the final score on the series' own history, but beside the
+//! score rather than instead of it: `percentile` is the share of the series' recent points
+//! that scored lower, the same meaning on every shape, reported with every point.
+//!
+//! O(bins) per point; 60 (surprises) or 40 (scores) `f32` bins and four scalars.
 
 use serde::{Deserialize, Serialize};
 
@@ -148,6 +152,45 @@ impl SurpriseCalibrator {
     /// Learns one point's surprise.
     pub fn learn(&mut self, s: f64) {
         self.0.add(s.max(0.0).ln_1p());
+    }
+}
+
+/// Bins of the score histogram over `u = 10 · score` (decades of tail probability).
+const R_BINS: usize = 40;
+/// Their width: a quarter decade (the last bin holds score 1).
+const R_WIDTH: f64 = 0.25;
+
+/// Where a score stands among this series' own recent scores: `percentile(score)` is the
+/// share of the last ~`window` points (exponentially decayed) that scored lower, so 0.99
+/// means "higher than 99 % of this series' recent points", whatever the series' shape. The
+/// histogram starts from [`PRIOR_POINTS`] pseudo-points of the nominal score distribution
+/// (tail probabilities uniform: `P(score ≥ s) = 10^(−10 s)`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScoreRank(DecayedHistogram);
+
+impl ScoreRank {
+    /// Bytes its bins take on the heap.
+    pub const HEAP_BYTES: usize = R_BINS * std::mem::size_of::<f32>();
+
+    /// A rank remembering about `window` points.
+    pub fn new(window: f64) -> Self {
+        let tail = |u: f64| if u.is_infinite() { 0.0 } else { 10f64.powf(-u) };
+        ScoreRank(DecayedHistogram::new(R_BINS, R_WIDTH, window, |a, b| {
+            PRIOR_POINTS * (tail(a) - tail(b))
+        }))
+    }
+
+    /// The share of recent points with a lower score (0 for a score of 0).
+    pub fn percentile(&self, score: f64) -> f64 {
+        if score <= 0.0 {
+            return 0.0;
+        }
+        1.0 - self.0.share_from(10.0 * score.min(1.0))
+    }
+
+    /// Learns one point's score.
+    pub fn learn(&mut self, score: f64) {
+        self.0.add(10.0 * score.clamp(0.0, 1.0));
     }
 }
 

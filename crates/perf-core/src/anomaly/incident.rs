@@ -28,6 +28,8 @@ pub struct SeriesAnomaly {
     pub expected: f64,
     /// Anomaly score in [0, 1].
     pub score: f64,
+    /// Share of the series' recent points that scored lower.
+    pub percentile: f64,
 }
 
 impl SeriesAnomaly {

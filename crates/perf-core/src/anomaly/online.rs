@@ -202,6 +202,7 @@ impl Monitor {
                             value,
                             expected: s.expected,
                             score: s.score,
+                            percentile: s.percentile,
                         });
                     }
                 }

@@ -38,6 +38,7 @@ fn anomaly(
         value,
         expected,
         score: 0.9,
+        percentile: 0.999,
     }
 }
 
