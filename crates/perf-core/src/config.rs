@@ -103,6 +103,9 @@ impl Default for EngineConfig {
                 view("service_tenant", &[Service, Tenant]),
                 view("service_version", &[Service, Version]),
                 view("service_operation_version", &[Service, Operation, Version]),
+                // The go-live gates: latency per request class, hit rate per cache space.
+                view("service_class", &[Service, Class]),
+                view("service_cache_space", &[Service, CacheSpace]),
             ],
             max_series_per_view: 10_000,
             heavy_hitters: HeavyHitterConfig {

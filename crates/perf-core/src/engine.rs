@@ -115,6 +115,7 @@ impl Engine {
         values.text[Dim::Tenant.slot()] = e.tenant.as_deref();
         values.text[Dim::Version.slot()] = e.version.as_deref();
         values.text[Dim::Class.slot()] = Some(e.class.as_str());
+        values.text[Dim::CacheSpace.slot()] = e.cache_space.as_deref();
         for slot in 0..DIM_COUNT {
             values.ids[slot] = values.text[slot].and_then(|t| self.interner.get(t));
         }

@@ -10,6 +10,7 @@ pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod forecast;
+pub mod golive;
 pub mod heavy_hitters;
 pub mod interner;
 pub mod model;

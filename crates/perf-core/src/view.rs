@@ -53,10 +53,12 @@ pub enum Dim {
     Version,
     /// Request class.
     Class,
+    /// Cache key space (events without one are not in the view).
+    CacheSpace,
 }
 
 /// Number of [`Dim`] variants.
-pub const DIM_COUNT: usize = 6;
+pub const DIM_COUNT: usize = 7;
 
 impl Dim {
     /// Position in per-event value arrays.
@@ -73,6 +75,7 @@ impl Dim {
             Dim::Tenant => "tenant",
             Dim::Version => "version",
             Dim::Class => "class",
+            Dim::CacheSpace => "cache_space",
         }
     }
 }
