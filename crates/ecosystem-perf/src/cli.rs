@@ -63,6 +63,13 @@ pub enum Command {
         after_help = "Example: ecosystem-perf gate --baseline main.ndjson --candidate pr.ndjson --format markdown\n\nExit codes: 0 proceed; 1 block (a significant regression past a threshold); 2 bad input (file and line); 3 inconclusive: insufficient data or manual review (see --inconclusive)."
     )]
     Gate(crate::cmd::gate::GateArgs),
+    /// Go-live readiness: the five go/no-go gates (latency over a steady state, weekly
+    /// error-budget burn, hot-cache hit rate, 30-day cost, headroom at peak) with their
+    /// evidence, from a server or offline over an event file.
+    #[command(
+        after_help = "Examples:\n  ecosystem-perf golive --format markdown\n  ecosystem-perf golive --events day.ndjson --config ecosystem-perf.yaml\n\nOffline, the events are replayed through the server's own layers on the event clock (one batch per minute of event time, the evaluation cycle after each), so the answer is the server's for the same events. No rollouts and no resource samples offline: headroom then lacks data.\n\nExit codes: 0 go; 1 no-go (a gate failed); 2 bad input; 3 insufficient data (no gate failed, one had nothing to judge: the reason names the setting)."
+    )]
+    Golive(crate::cmd::golive::GoLiveArgs),
     /// Baselines: freeze one from a server or from an event file, list them.
     Baseline {
         #[command(subcommand)]

@@ -179,6 +179,23 @@ async fn the_dashboard_renders_live_services_in_a_real_browser() {
     .await;
     assert!(text.contains("qflow"), "{text}");
     assert!(text.contains("2 services"), "{text}");
+    // The go-live panel: a verdict and the five gates; the fixture has no SLO, no cost
+    // budget and no capacity, so the verdict lacks data and says why.
+    let golive = wait_for_text(
+        &mut ws,
+        &mut id,
+        "document.getElementById('golive-gates') ? document.getElementById('golive-verdict').innerText + '|' + document.getElementById('golive-gates').innerText + '|' + document.getElementById('golive-evidence').innerText : ''",
+        |t| t.contains("headroom"),
+    )
+    .await;
+    for name in ["latency", "error_budget", "cache", "cost", "headroom"] {
+        assert!(golive.contains(name), "{golive}");
+    }
+    assert!(golive.contains("monthlyCostBudget"), "{golive}");
+    assert!(
+        golive.starts_with("NO-GO") || golive.starts_with("INSUFFICIENT DATA"),
+        "{golive}"
+    );
     screenshot(&mut ws, &mut id, "dashboard.png").await;
 }
 

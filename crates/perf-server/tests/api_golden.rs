@@ -1,5 +1,5 @@
 //! The wire format of the main answers, pinned: overview, profile, SLO, gate, routing
-//! weights, policy, tenant, risk, capacity and degradation answers are reduced to their shape
+//! weights, policy, tenant, risk, capacity, degradation and go-live answers are reduced to their shape
 //! (field names and value types, arrays by their first element) and compared with
 //! `tests/golden/api/*.json`. Core structs are the wire format, so a renamed, removed or
 //! retyped field fails here instead of silently changing the API. `UPDATE_GOLDEN=1` rewrites
@@ -133,6 +133,7 @@ async fn the_main_answers_keep_their_shape() {
         ("risk", "/v1/risk/signals?minLevel=low"),
         ("capacity", "/v1/capacity/qnet"),
         ("degradation", "/v1/degradation"),
+        ("golive", "/v1/golive"),
     ];
     for (name, path) in reads {
         let (status, answer) = get(&t.state, path).await;

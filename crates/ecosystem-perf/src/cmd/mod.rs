@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod demo_deploy;
 pub mod gate;
+pub mod golive;
 pub mod ingest;
 pub mod policy;
 pub mod query;
@@ -36,6 +37,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Config { action } => config::run(action),
         Command::Token { action } => token::run(action),
         Command::Gate(args) => gate::run(&args),
+        Command::Golive(args) => golive::run(&args),
         Command::Anomaly { action } => anomaly::run(action),
         Command::Capacity { action } => capacity::run(action),
         Command::Routing { action } => routing::run(action),

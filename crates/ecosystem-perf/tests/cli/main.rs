@@ -8,6 +8,7 @@ mod common;
 mod capacity;
 mod config;
 mod decisions;
+mod golive;
 mod ingest;
 mod reports;
 mod simulate;

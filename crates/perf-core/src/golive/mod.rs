@@ -259,12 +259,58 @@ pub fn evaluate(engine: &crate::Engine, inputs: &Inputs, g: &Guardrails) -> GoLi
             inputs.disturbances.len()
         )),
     };
+    let mut latency = latency::gate(engine, &steady, g);
+    if latency.status == GateStatus::InsufficientData && latency.evidence.is_empty() {
+        explain_disturbances(&mut latency, inputs.disturbances, now - horizon);
+    }
     let gates = vec![
-        latency::gate(engine, &steady, g),
+        latency,
         error_budget::gate(inputs.slos, now, g),
         cache::gate(engine, now, g),
         cost::gate(inputs.cost, now, g),
         headroom::gate(inputs.capacity, now, g),
     ];
     GoLiveReport::new(now, *g, gates)
+}
+
+/// Disturbances shown when the latency gate found no steady state with traffic.
+const DISTURBANCES_SHOWN: usize = 8;
+
+/// Adds the disturbances of the searched horizon to a latency gate that lacks data: how many
+/// of each kind in its reason, the latest as evidence, so the reviewer sees what kept the
+/// ecosystem from a steady state.
+fn explain_disturbances(gate: &mut Gate, disturbances: &[steady::Disturbance], since: i64) {
+    let recent: Vec<&steady::Disturbance> = disturbances.iter().filter(|d| d.to >= since).collect();
+    if recent.is_empty() {
+        return;
+    }
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for d in &recent {
+        *counts.entry(d.kind.as_str()).or_default() += 1;
+    }
+    let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} × {k}")).collect();
+    gate.reason = format!(
+        "{}; in the searched hours: {}",
+        gate.reason,
+        summary.join(", ")
+    );
+    for d in recent.iter().rev().take(DISTURBANCES_SHOWN) {
+        gate.evidence.push(Evidence {
+            subject: d.subject.clone(),
+            actual: None,
+            threshold: None,
+            requests: None,
+            pass: true,
+            detail: if d.from == d.to {
+                format!("{} at {}", d.kind, crate::time::format_rfc3339(d.from))
+            } else {
+                format!(
+                    "{} from {} to {}",
+                    d.kind,
+                    crate::time::format_rfc3339(d.from),
+                    crate::time::format_rfc3339(d.to)
+                )
+            },
+        });
+    }
 }

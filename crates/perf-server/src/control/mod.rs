@@ -18,6 +18,7 @@ pub mod decisions;
 pub mod deploy;
 mod error;
 pub mod gates;
+pub mod golive;
 pub mod ladders;
 pub mod overview;
 pub mod policy;

@@ -17,6 +17,7 @@ pub mod decision_metrics;
 pub mod error;
 pub mod extract;
 pub mod gates;
+pub mod golive;
 pub mod health;
 pub mod ingest;
 pub mod listen;
@@ -76,6 +77,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/regressions", get(regressions::get))
         .route("/v1/anomalies", get(anomalies::list))
         .route("/v1/cost", get(capacity::get_cost))
+        .route("/v1/golive", get(golive::get))
         .route("/v1/routing/weights", get(routing::get_weights))
         .route("/v1/policy/evaluate", post(policy::post_evaluate))
         .route("/v1/degradation", get(policy::get_degradation))
