@@ -70,6 +70,30 @@ pub enum Command {
         after_help = "Examples:\n  ecosystem-perf golive --format markdown\n  ecosystem-perf golive --events day.ndjson --config ecosystem-perf.yaml\n\nOffline, the events are replayed through the server's own layers on the event clock (one batch per minute of event time, the evaluation cycle after each), so the answer is the server's for the same events. No rollouts and no resource samples offline: headroom then lacks data.\n\nExit codes: 0 go; 1 no-go (a gate failed); 2 bad input; 3 insufficient data (no gate failed, one had nothing to judge: the reason names the setting)."
     )]
     Golive(crate::cmd::golive::GoLiveArgs),
+    /// Back up the running server's state (aggregates, log position, SLOs, baselines,
+    /// rollouts, alert history) into one checked file, while it ingests. Admin scope.
+    #[command(
+        after_help = "Example: ecosystem-perf backup --to /backups/perf-$(date +%F).backup\n\nScheduled backups: the `backup:` section of the configuration (dir, interval, keep).\n\nExit codes: 0 written and checked; 1 the server failed or is unreachable."
+    )]
+    Backup(crate::cmd::backup::BackupArgs),
+    /// Restore a backup into a new or empty data directory (checks the file first: magic,
+    /// format, length, SHA-256; then SQLite's integrity check).
+    #[command(
+        after_help = "Example: ecosystem-perf restore --from perf.backup --data-dir ./restored && ecosystem-perf serve --data-dir ./restored\n\nExit codes: 0 restored; 2 a damaged, truncated or newer backup, or a directory that is not empty (nothing is changed)."
+    )]
+    Restore(crate::cmd::backup::RestoreArgs),
+    /// Prove a backup restores: restore it into a temporary directory, start on it, compare
+    /// a fixed set of answers with the live server, report the restore time and data age.
+    #[command(
+        after_help = "Example: ecosystem-perf selfcheck --from /backups/latest.backup --config ecosystem-perf.yaml\n\nCompared: per view the query of the hour before the backup's snapshot, the baselines, the rollouts, the SLO names.\n\nExit codes: 0 every answer identical; 1 some differ (each named with where); 2 a damaged backup."
+    )]
+    Selfcheck(crate::cmd::backup::SelfcheckArgs),
+    /// Recovery drills: mark one (restore or failover), stop it, read its measured RTO,
+    /// impact and recovery gate.
+    Drill {
+        #[command(subcommand)]
+        action: crate::cmd::drill::DrillAction,
+    },
     /// Baselines: freeze one from a server or from an event file, list them.
     Baseline {
         #[command(subcommand)]

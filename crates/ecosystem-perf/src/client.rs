@@ -59,6 +59,40 @@ impl ApiClient {
             .with_context(|| format!("reading the answer of {url}"))
     }
 
+    /// `POST path` without a body, the answer's bytes streamed into `out` (written to
+    /// `out.partial` and renamed when complete). Returns the bytes written and the answer's
+    /// headers. Long: a backup of a large directory takes a while.
+    pub fn post_to_file(
+        &self,
+        path: &str,
+        out: &std::path::Path,
+    ) -> anyhow::Result<(u64, reqwest::header::HeaderMap)> {
+        let url = format!("{}{path}", self.base);
+        let http = Client::builder()
+            .timeout(Duration::from_secs(3600))
+            .build()?;
+        let resp = self
+            .auth(http.post(&url))
+            .send()
+            .with_context(|| format!("connecting to {}", self.base))?;
+        let mut resp = check(resp)?;
+        let headers = resp.headers().clone();
+        let tmp = out.with_extension("partial");
+        let written = (|| -> anyhow::Result<u64> {
+            let mut f = std::fs::File::create(&tmp)
+                .with_context(|| format!("creating {}", tmp.display()))?;
+            let n = std::io::copy(&mut resp, &mut f)
+                .with_context(|| format!("reading the answer of {url}"))?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, out)?;
+            Ok(n)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        Ok((written?, headers))
+    }
+
     /// `POST path` with a JSON body; the JSON answer. A 400 or 409 is the user's input.
     pub fn post_json<T: DeserializeOwned>(
         &self,

@@ -6,6 +6,7 @@
 pub mod anomaly;
 pub mod compare;
 pub mod config;
+pub mod drill;
 pub mod duration;
 pub mod engine;
 pub mod error;

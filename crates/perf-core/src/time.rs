@@ -65,6 +65,29 @@ pub mod serde_rfc3339 {
     }
 }
 
+/// [`serde_rfc3339`] for an optional field (`null` when absent).
+pub mod serde_rfc3339_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes RFC 3339 or null.
+    pub fn serialize<S: Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+        match ms {
+            Some(ms) => s.serialize_str(&super::format_rfc3339(*ms)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads any documented timestamp format, or null.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            Some(text) => super::parse_timestamp(&text)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
+            None => Ok(None),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ pub async fn run(
             state.durable.clone(),
         )),
         tokio::spawn(deployment_cycle_every(state.clone())),
+        tokio::spawn(backup_every(state.clone())),
     ];
     let flag = state.clone();
     let l = &state.durable.config.server.limits;
@@ -142,5 +143,28 @@ async fn publish_overview_every_second(state: Arc<AppState>) {
             .effects
             .bus
             .publish(now, &crate::effects::StreamEvent::Overview(ov));
+    }
+}
+
+/// Writes a backup every `backup.interval` into `backup.dir` (when set) and keeps the newest
+/// `backup.keep`.
+async fn backup_every(state: Arc<AppState>) {
+    let cfg = state.durable.config.backup.clone();
+    if cfg.dir.is_empty() {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_millis(cfg.interval.max(60_000) as u64));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let d = state.durable.clone();
+        let cfg = cfg.clone();
+        let done =
+            tokio::task::spawn_blocking(move || crate::durable::backup::scheduled(&d, &cfg)).await;
+        match done {
+            Ok(Ok(path)) => tracing::info!(file = %path.display(), "scheduled backup written"),
+            Ok(Err(e)) => tracing::error!(error = %e, "scheduled backup failed"),
+            Err(e) => tracing::error!(error = %e, "backup task failed"),
+        }
     }
 }

@@ -42,6 +42,9 @@ pub enum StoreError {
     /// Another process holds the data directory.
     #[error("{0}")]
     Locked(String),
+    /// The database file is damaged (SQLite's integrity check found problems).
+    #[error("the database is damaged: {0}")]
+    Integrity(String),
 }
 
 impl StoreError {

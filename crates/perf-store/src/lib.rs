@@ -2,6 +2,7 @@
 //! metadata, SLO definitions and alert history; later baselines and decisions), its embedded SQLite
 //! implementation, and the ingest log that makes acknowledged events crash-safe.
 
+pub mod backup;
 mod error;
 mod journal;
 pub mod log;
@@ -98,6 +99,9 @@ pub trait Store: Send + Sync {
     fn append_alert(&self, record: &AlertRecord) -> Result<(), StoreError>;
     /// The newest `limit` history records, newest first.
     fn recent_alerts(&self, limit: usize) -> Result<Vec<AlertRecord>, StoreError>;
+    /// Copies the whole database, consistent as of one moment, to a new file at `path`
+    /// (SQLite's online backup: writers wait only while pages are copied).
+    fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError>;
     /// Queues a notification for a webhook receiver (durably, before anyone is told).
     fn enqueue_webhook(
         &self,

@@ -48,6 +48,20 @@ impl SqliteStore {
         })
     }
 
+    /// SQLite's `PRAGMA integrity_check`: `Ok` when it answers `ok`, else its findings.
+    pub fn integrity_check(&self) -> Result<(), StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+        let findings: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if findings == ["ok"] {
+            Ok(())
+        } else {
+            Err(StoreError::Integrity(findings.join("; ")))
+        }
+    }
+
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -153,6 +167,14 @@ impl Store for SqliteStore {
             "INSERT INTO alert_history (at_ms, kind, subject, state, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![record.at_ms, record.kind, record.subject, record.state, record.payload],
         )?;
+        Ok(())
+    }
+
+    fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        let conn = self.conn();
+        let mut dst = Connection::open(path)?;
+        let backup = rusqlite::backup::Backup::new(&conn, &mut dst)?;
+        backup.run_to_completion(256, std::time::Duration::ZERO, None)?;
         Ok(())
     }
 

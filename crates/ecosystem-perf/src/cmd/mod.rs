@@ -2,11 +2,13 @@
 //! does); `run` dispatches and returns the exit code.
 
 pub mod anomaly;
+pub mod backup;
 pub mod baseline;
 pub mod capacity;
 pub mod config;
 pub mod demo;
 pub mod demo_deploy;
+pub mod drill;
 pub mod gate;
 pub mod golive;
 pub mod ingest;
@@ -38,6 +40,10 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Token { action } => token::run(action),
         Command::Gate(args) => gate::run(&args),
         Command::Golive(args) => golive::run(&args),
+        Command::Backup(args) => backup::backup(&args),
+        Command::Restore(args) => backup::restore(&args),
+        Command::Selfcheck(args) => backup::selfcheck(&args),
+        Command::Drill { action } => drill::run(action),
         Command::Anomaly { action } => anomaly::run(action),
         Command::Capacity { action } => capacity::run(action),
         Command::Routing { action } => routing::run(action),

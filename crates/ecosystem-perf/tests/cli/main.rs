@@ -5,9 +5,11 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod backup;
 mod capacity;
 mod config;
 mod decisions;
+mod drill;
 mod golive;
 mod ingest;
 mod reports;

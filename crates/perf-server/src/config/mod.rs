@@ -95,6 +95,34 @@ impl Config {
                 ),
             );
         }
+        let dr = &self.drills;
+        if !(0.0..=1.0).contains(&dr.error_rate) || dr.stable_for <= 0 || dr.rto_target <= 0 {
+            return invalid(
+                "drills",
+                "errorRate must be in [0, 1], stableFor and rtoTarget positive".into(),
+            );
+        }
+        for (i, r) in dr.failover.iter().enumerate() {
+            let bad_rate = r.error_rate.is_some_and(|e| !(e > 0.0 && e <= 1.0));
+            let bad_p99 = r.p99_ms.is_some_and(|p| !(p > 0.0 && p.is_finite()));
+            if r.service.is_empty()
+                || (r.error_rate.is_none() && r.p99_ms.is_none())
+                || bad_rate
+                || bad_p99
+                || r.for_ms <= 0
+            {
+                return invalid(
+                    &format!("drills.failover[{i}]"),
+                    "a rule needs a service, errorRate in (0, 1] and/or p99Ms > 0, and a positive `for`".into(),
+                );
+            }
+        }
+        if self.backup.interval < 60_000 || self.backup.keep == 0 {
+            return invalid(
+                "backup",
+                "interval must be at least 1m and keep at least 1".into(),
+            );
+        }
         let l = &self.server.limits;
         if l.max_body_bytes == 0
             || l.max_batch_events == 0

@@ -38,6 +38,61 @@ pub struct Config {
     pub policy: perf_core::policy::PolicyConfig,
     /// Caller identities.
     pub privacy: PrivacyConfig,
+    /// Scheduled backups of the data directory.
+    pub backup: BackupConfig,
+    /// Recovery drills and failover triggers.
+    pub drills: DrillsConfig,
+}
+
+/// `drills:` section: what a recovered service is, the RTO target, failover triggers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct DrillsConfig {
+    /// Largest error rate of a recovered service (its p99 budget is the capacity one: the
+    /// service's ≥ 99 % latency SLO threshold, else `budgets.read.p99Ms`).
+    pub error_rate: f64,
+    /// How long a service must stay within budget to count as recovered.
+    #[serde(with = "serde_label")]
+    pub stable_for: i64,
+    /// The recovery time objective a drill's measured RTO is held to.
+    #[serde(with = "serde_label")]
+    pub rto_target: i64,
+    /// Failover triggers, one or more per service.
+    pub failover: Vec<perf_core::drill::FailoverRule>,
+}
+
+impl Default for DrillsConfig {
+    fn default() -> Self {
+        DrillsConfig {
+            error_rate: 0.01,
+            stable_for: 5 * 60_000,
+            rto_target: 5 * 60_000,
+            failover: Vec::new(),
+        }
+    }
+}
+
+/// `backup:` section: scheduled backups (`POST /v1/admin/backup` takes one at any time).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct BackupConfig {
+    /// Directory the scheduled backups are written to; empty: no scheduled backups.
+    pub dir: String,
+    /// How often.
+    #[serde(with = "serde_label")]
+    pub interval: i64,
+    /// How many of the newest are kept (older ones are deleted).
+    pub keep: usize,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            dir: String::new(),
+            interval: 6 * 3_600_000,
+            keep: 7,
+        }
+    }
 }
 
 /// `privacy:` section.
@@ -117,6 +172,8 @@ impl Default for Config {
             routing: perf_core::routing::RoutingConfig::default(),
             policy: perf_core::policy::PolicyConfig::default(),
             privacy: PrivacyConfig::default(),
+            backup: BackupConfig::default(),
+            drills: DrillsConfig::default(),
         }
     }
 }

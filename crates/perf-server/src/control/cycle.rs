@@ -5,7 +5,9 @@
 
 use super::decisions::{Decisions, Memory};
 use super::error::ControlError;
-use super::{anomalies, capacity, policy, regressions, risk, rollouts, routing, slos, tenants};
+use super::{
+    anomalies, capacity, drills, policy, regressions, risk, rollouts, routing, slos, tenants,
+};
 use crate::durable::Durable;
 use crate::effects::{Effect, Effects};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +28,8 @@ pub enum Stage {
     Risk,
     /// Tenant isolation.
     Tenants,
+    /// Recovery drills and failover triggers.
+    Drills,
     /// Running canary rollouts (deployment cycle).
     Rollouts,
     /// Regression alerts against baselines (deployment cycle).
@@ -36,26 +40,28 @@ pub enum Stage {
 
 impl Stage {
     /// The stages of the evaluation cycle (every `server.evaluationInterval`), in order.
-    pub const EVALUATION: [Stage; 6] = [
+    pub const EVALUATION: [Stage; 7] = [
         Stage::Slos,
         Stage::Anomalies,
         Stage::Policy,
         Stage::Routing,
         Stage::Risk,
         Stage::Tenants,
+        Stage::Drills,
     ];
 
     /// The stages of the deployment cycle (every `server.deploymentInterval`), in order.
     pub const DEPLOYMENT: [Stage; 3] = [Stage::Rollouts, Stage::Regressions, Stage::Capacity];
 
     /// Every stage.
-    pub const ALL: [Stage; 9] = [
+    pub const ALL: [Stage; 10] = [
         Stage::Slos,
         Stage::Anomalies,
         Stage::Policy,
         Stage::Routing,
         Stage::Risk,
         Stage::Tenants,
+        Stage::Drills,
         Stage::Rollouts,
         Stage::Regressions,
         Stage::Capacity,
@@ -70,6 +76,7 @@ impl Stage {
             Stage::Routing => "routing",
             Stage::Risk => "risk",
             Stage::Tenants => "tenants",
+            Stage::Drills => "drills",
             Stage::Rollouts => "rollouts",
             Stage::Regressions => "regressions",
             Stage::Capacity => "capacity",
@@ -84,6 +91,7 @@ impl Stage {
             Stage::Routing => routing::evaluate_all(d, m, now),
             Stage::Risk => risk::evaluate(d, m, now),
             Stage::Tenants => tenants::evaluate(d, m, now),
+            Stage::Drills => drills::evaluate(d, m, now),
             Stage::Rollouts => rollouts::evaluate_running(d, m, now),
             Stage::Regressions => regressions::alert_cycle(d, m, now),
             Stage::Capacity => capacity::alert_cycle(d, m, now),
@@ -101,8 +109,8 @@ pub struct CycleReport {
 /// Runs of each stage, for `/metrics` and for tests that count evaluations.
 #[derive(Debug, Default)]
 pub struct StageCounters {
-    runs: [AtomicU64; 9],
-    failures: [AtomicU64; 9],
+    runs: [AtomicU64; 10],
+    failures: [AtomicU64; 10],
 }
 
 impl StageCounters {

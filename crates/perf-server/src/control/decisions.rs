@@ -32,8 +32,11 @@ pub struct Decisions {
     /// Services whose current window blocks against their latest baseline (a domain
     /// signal, read by risk; the alert's own state is in `firing`).
     pub regressed: BTreeSet<String>,
-    /// Alerts firing now (regression, capacity, risk, degradation, anomaly).
+    /// Alerts firing now (regression, capacity, risk, degradation, anomaly, failover).
     pub firing: Firing,
+    /// Per failover rule (its index in `drills.failover`): its state and how far it has
+    /// looked.
+    pub failover: BTreeMap<usize, (perf_core::drill::FailoverWatch, i64)>,
 }
 
 impl Default for Decisions {
@@ -49,6 +52,7 @@ impl Default for Decisions {
             tenants: Vec::new(),
             regressed: BTreeSet::new(),
             firing: Firing::default(),
+            failover: BTreeMap::new(),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod capacity_plan;
 pub mod cycle;
 pub mod decisions;
 pub mod deploy;
+pub mod drills;
 mod error;
 pub mod gates;
 pub mod golive;

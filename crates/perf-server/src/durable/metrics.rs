@@ -34,6 +34,8 @@ pub struct Metrics {
     pub stream_dropped: AtomicU64,
     /// Snapshots written.
     pub snapshots: AtomicU64,
+    /// Backups written.
+    pub backups: AtomicU64,
     /// Connections open now.
     pub connections_open: AtomicU64,
     /// WebSocket subscribers now.
@@ -234,6 +236,12 @@ impl Metrics {
             "ecosystem_perf_snapshots_total",
             "Snapshots of the aggregates written.",
             load(&self.snapshots),
+        )?;
+        counter(
+            out,
+            "ecosystem_perf_backups_total",
+            "Backups of the data directory written (POST /v1/admin/backup and scheduled).",
+            load(&self.backups),
         )?;
         gauge(
             out,

@@ -19,6 +19,7 @@
 //! One process owns a data directory: [`Durable::open`] takes an exclusive lock on
 //! `LOCK` inside it, held until the process ends.
 
+pub mod backup;
 pub mod clock;
 mod data_dir;
 pub mod metrics;
@@ -63,6 +64,8 @@ pub struct Durable {
     write_failures_unlogged: AtomicU64,
     /// The exclusive lock on the data directory (released when the process ends).
     _dir_lock: std::fs::File,
+    /// Held while a snapshot is written.
+    snapshot_lock: Mutex<()>,
 }
 
 /// Free bytes the data directory needs again before `/readyz` reports a full disk as over,
@@ -132,6 +135,7 @@ impl Durable {
             write_failure_logged: AtomicI64::new(i64::MIN / 2),
             write_failures_unlogged: AtomicU64::new(0),
             _dir_lock: dir_lock,
+            snapshot_lock: Mutex::new(()),
         })
     }
 
@@ -302,6 +306,9 @@ impl Durable {
 
     /// Writes a snapshot of the aggregates and drops the log segments it covers.
     pub fn snapshot(&self) -> anyhow::Result<()> {
+        // One at a time: the periodic loop, a backup and shutdown may ask together, and two
+        // rotations and removals must not interleave.
+        let _one = self.snapshot_lock.lock().unwrap_or_else(|p| p.into_inner());
         let (seq, data, taken_at_ms) = {
             let engine = self.engine();
             let data = encode_snapshot(&engine)?;

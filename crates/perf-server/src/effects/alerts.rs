@@ -24,6 +24,8 @@ pub enum AlertKind {
     Degradation,
     /// A caller's risk is high or critical.
     Risk,
+    /// A failover trigger holds: fail the service over.
+    Failover,
 }
 
 impl AlertKind {
@@ -37,6 +39,7 @@ impl AlertKind {
             AlertKind::Anomaly => "EcosystemPerfAnomalyIncident",
             AlertKind::Degradation => "EcosystemPerfDegradation",
             AlertKind::Risk => "EcosystemPerfCallerRisk",
+            AlertKind::Failover => "EcosystemPerfFailover",
         }
     }
 
@@ -50,6 +53,7 @@ impl AlertKind {
             AlertKind::Anomaly => "anomaly",
             AlertKind::Degradation => "degradation",
             AlertKind::Risk => "risk",
+            AlertKind::Failover => "failover",
         }
     }
 }
@@ -131,6 +135,7 @@ mod tests {
             AlertKind::Anomaly,
             AlertKind::Degradation,
             AlertKind::Risk,
+            AlertKind::Failover,
         ];
         let names: BTreeSet<_> = all.iter().map(|k| k.alertname()).collect();
         let kinds: BTreeSet<_> = all.iter().map(|k| k.history_kind()).collect();

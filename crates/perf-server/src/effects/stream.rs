@@ -31,6 +31,24 @@ pub enum StreamEvent {
     Risk(EntityRisk),
     /// A rollout started or was evaluated.
     Rollout(RolloutEvent),
+    /// A failover trigger began or stopped holding: the recommendation.
+    Failover(FailoverRecommendation),
+    /// A drill started, recovered, or was stopped.
+    Drill(perf_core::drill::DrillView),
+}
+
+/// A failover recommendation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailoverRecommendation {
+    /// Service.
+    pub service: String,
+    /// `failover` while the trigger holds, `clear` once it stopped.
+    pub recommendation: &'static str,
+    /// Why.
+    pub reason: String,
+    /// Since when the breach has lasted (RFC 3339).
+    pub since: String,
 }
 
 /// A rollout event: its start, or an evaluation.

@@ -9,11 +9,13 @@ pub mod admission;
 pub mod alerts;
 pub mod anomalies;
 pub mod auth;
+pub mod backup;
 pub mod baselines;
 pub mod browser;
 pub mod capacity;
 pub mod dashboard;
 pub mod decision_metrics;
+pub mod drills;
 pub mod error;
 pub mod extract;
 pub mod gates;
@@ -78,6 +80,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/anomalies", get(anomalies::list))
         .route("/v1/cost", get(capacity::get_cost))
         .route("/v1/golive", get(golive::get))
+        .route("/v1/admin/backup", post(backup::post))
+        .route("/v1/drills", get(drills::list).post(drills::post))
+        .route("/v1/drills/{id}", get(drills::get_one))
+        .route("/v1/drills/{id}/stop", post(drills::stop))
         .route("/v1/routing/weights", get(routing::get_weights))
         .route("/v1/policy/evaluate", post(policy::post_evaluate))
         .route("/v1/degradation", get(policy::get_degradation))
