@@ -16,12 +16,19 @@ pub enum BaselineAction {
     /// Freeze a baseline: on the server from its live aggregates (default), or offline from
     /// an event file with --events. --out writes the baseline file for `gate --baseline`.
     #[command(
-        after_help = "Examples:\n  ecosystem-perf baseline freeze --service qnet --version v1.4.0 --window 1h\n  ecosystem-perf baseline freeze --service qnet --events main.ndjson --out qnet-main.json"
+        after_help = "Examples:\n  ecosystem-perf baseline freeze --service qnet --version v1.4.0 --window 1h\n  ecosystem-perf baseline freeze --service qnet --events main.ndjson --out qnet-main.json\n  ecosystem-perf baseline freeze --golive   # the go-live guardrails: budgets, per-service baselines, p99 per class\n\nWith --golive, replacing a frozen set whose budgets differ from the configuration's needs --force; the change is recorded (GET /v1/golive/frozen). Exit 2 when refused."
     )]
     Freeze {
-        /// Service.
+        /// Service (not with --golive).
+        #[arg(long, required_unless_present = "golive", conflicts_with = "golive")]
+        service: Option<String>,
+        /// Freeze the go-live guardrails instead: the budgets, every service's baseline over
+        /// the last hour and the p99 per class; `golive` then judges against them.
         #[arg(long)]
-        service: String,
+        golive: bool,
+        /// With --golive: replace a frozen set whose budgets differ (recorded).
+        #[arg(long, requires = "golive")]
+        force: bool,
         /// Only this operation.
         #[arg(long)]
         operation: Option<String>,
@@ -69,6 +76,24 @@ pub enum BaselineAction {
 pub fn run(action: BaselineAction) -> anyhow::Result<i32> {
     match action {
         BaselineAction::Freeze {
+            golive: true,
+            force,
+            server,
+            ..
+        } => {
+            let set: serde_json::Value = ApiClient::new(&server)?
+                .post_json("/v1/golive/freeze", &serde_json::json!({ "force": force }))?;
+            println!("{}", set["id"].as_str().unwrap_or_default());
+            eprintln!(
+                "frozen at {}: budgets {}, {} service baseline(s), p99 per class {}",
+                set["frozenAt"].as_str().unwrap_or_default(),
+                set["guardrails"],
+                set["baselines"].as_array().map_or(0, |a| a.len()),
+                set["classP99Ms"]
+            );
+            Ok(OK)
+        }
+        BaselineAction::Freeze {
             service,
             operation,
             version,
@@ -78,7 +103,9 @@ pub fn run(action: BaselineAction) -> anyhow::Result<i32> {
             id,
             server,
             format,
+            ..
         } => {
+            let service = service.unwrap_or_default();
             let baseline: Baseline = match events {
                 Some(path) => {
                     let selector = Selector {

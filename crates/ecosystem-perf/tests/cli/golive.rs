@@ -192,3 +192,66 @@ fn bad_offline_input_is_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn frozen_guardrails_are_used_and_changing_them_needs_force_and_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("a.yaml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let server = Server::start(
+        &data,
+        &["--clock", "event", "--config", config.to_str().unwrap()],
+    );
+    let events = dir.path().join("hour.ndjson");
+    std::fs::write(&events, minutes()[..60].concat()).unwrap();
+    server.cli_ok(&["ingest", events.to_str().unwrap()]);
+    let out = server.cli_ok(&["baseline", "freeze", "--golive"]);
+    let id = text(&out).trim().to_string();
+    assert!(id.starts_with("golive-"), "{id}");
+    let report = json(&server.cli(&["golive", "--format", "json"]));
+    assert_eq!(report["frozen"]["id"], id.as_str());
+    assert_eq!(report["frozen"]["configDiffers"], false);
+    let baselines = json(&server.cli(&["baseline", "list", "--format", "json"]));
+    assert!(
+        baselines.to_string().contains("golive-qwallet-"),
+        "{baselines}"
+    );
+    server.terminate();
+
+    // The configuration tightens the read budget: the frozen one still decides.
+    let tighter = dir.path().join("b.yaml");
+    std::fs::write(
+        &tighter,
+        CONFIG.replace("budgets:\n", "budgets:\n  read: {p95Ms: 100, p99Ms: 150}\n"),
+    )
+    .unwrap();
+    let server = Server::start(
+        &data,
+        &["--clock", "event", "--config", tighter.to_str().unwrap()],
+    );
+    let report = json(&server.cli(&["golive", "--format", "json"]));
+    assert_eq!(report["guardrails"]["readP99Ms"], 200.0);
+    assert_eq!(report["frozen"]["configDiffers"], true);
+    let refused = server.cli(&["baseline", "freeze", "--golive"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains("readP99Ms") && why.contains("--force"),
+        "{why}"
+    );
+    server.cli_ok(&["baseline", "freeze", "--golive", "--force"]);
+    let report = json(&server.cli(&["golive", "--format", "json"]));
+    assert_eq!(report["guardrails"]["readP99Ms"], 150.0);
+    assert_eq!(report["frozen"]["configDiffers"], false);
+    let frozen: serde_json::Value =
+        reqwest::blocking::get(format!("{}/v1/golive/frozen", server.url))
+            .unwrap()
+            .json()
+            .unwrap();
+    let changes = frozen["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{frozen:#}");
+    assert_eq!(changes[0]["old"]["readP99Ms"], 200.0);
+    assert_eq!(changes[0]["new"]["readP99Ms"], 150.0);
+    server.terminate();
+}

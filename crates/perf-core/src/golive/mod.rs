@@ -177,6 +177,23 @@ pub struct GoLiveReport {
     pub guardrails: Guardrails,
     /// The five gates, in order: latency, error_budget, cache, cost, headroom.
     pub gates: Vec<Gate>,
+    /// The frozen guardrails judged against, when a set was frozen (`null`: the
+    /// configuration's `budgets`).
+    pub frozen: Option<FrozenRef>,
+}
+
+/// Which frozen set of guardrails a report used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FrozenRef {
+    /// The set's id.
+    pub id: String,
+    /// When it was frozen.
+    #[serde(with = "crate::time::serde_rfc3339")]
+    pub frozen_at: i64,
+    /// Whether the configuration's budgets now differ from it (changing a frozen budget
+    /// needs `baseline freeze --golive --force`).
+    pub config_differs: bool,
 }
 
 impl GoLiveReport {
@@ -187,6 +204,7 @@ impl GoLiveReport {
             evaluated_at,
             guardrails,
             gates,
+            frozen: None,
         }
     }
 }

@@ -4,6 +4,11 @@
 //! steps and anomaly incidents from the alert history, rollout steps from the rollouts) —
 //! and runs `perf_core::golive`. Reads only; the offline command runs this same function on
 //! a replayed data directory, so both answer alike for the same events.
+//!
+//! `freeze` (`POST /v1/golive/freeze`, `baseline freeze --golive`) freezes the budgets, each
+//! service's per-operation baseline and the p99 per class: the report then judges against
+//! the frozen budgets and names the set. Replacing a frozen set whose budgets differ from the
+//! configuration's needs `force`, and the change (when, old, new) is recorded in the store.
 
 use super::capacity;
 use super::decisions::Memory;
@@ -13,7 +18,8 @@ use crate::config::Budgets;
 use crate::durable::Durable;
 use crate::effects::AlertKind;
 use perf_core::golive::steady::Disturbance;
-use perf_core::golive::{evaluate, GoLiveReport, Guardrails, Inputs};
+use perf_core::golive::{evaluate, FrozenRef, GoLiveReport, Guardrails, Inputs};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Alert records read for the disturbances (the steady state is searched in the last 6
@@ -92,10 +98,12 @@ pub fn disturbances(d: &Durable, now: i64) -> Result<Vec<Disturbance>, ControlEr
     Ok(out)
 }
 
-/// The report now.
+/// The report now, against the frozen set when there is one, else the configuration.
 pub fn report(d: &Durable, m: &Memory) -> Result<GoLiveReport, ControlError> {
     let now = d.now();
-    let g = guardrails(&d.config.budgets);
+    let configured = guardrails(&d.config.budgets);
+    let frozen = frozen(d)?;
+    let g = frozen.as_ref().map_or(configured, |f| f.guardrails);
     let slos = m.decisions().slos.clone().unwrap_or_default();
     let disturbances = disturbances(d, now)?;
     let services = d.engine().services();
@@ -111,7 +119,7 @@ pub fn report(d: &Durable, m: &Memory) -> Result<GoLiveReport, ControlError> {
         d.config.budgets.cost_ceiling,
     )
     .map_err(|e| ControlError::Invalid(e.to_string()))?;
-    Ok(evaluate(
+    let mut report = evaluate(
         &engine,
         &Inputs {
             now,
@@ -121,5 +129,189 @@ pub fn report(d: &Durable, m: &Memory) -> Result<GoLiveReport, ControlError> {
             disturbances: &disturbances,
         },
         &g,
-    ))
+    );
+    report.frozen = frozen.map(|f| FrozenRef {
+        config_differs: f.guardrails != configured,
+        id: f.id,
+        frozen_at: f.frozen_at,
+    });
+    Ok(report)
+}
+
+/// Store kind of frozen go-live sets.
+pub const FROZEN_KIND: &str = "golive_frozen";
+/// Store kind of recorded changes of frozen budgets.
+pub const CHANGE_KIND: &str = "golive_budget_change";
+/// The window the frozen baselines and class p99s are read over.
+const FREEZE_WINDOW: &str = "1h";
+
+/// The guardrails and baselines a go-live run is judged against, frozen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FrozenSet {
+    /// Identifier (`golive-<n>-<time>`).
+    pub id: String,
+    /// Its number: the sets frozen before it, plus one.
+    pub seq: u32,
+    /// When.
+    #[serde(with = "perf_core::time::serde_rfc3339")]
+    pub frozen_at: i64,
+    /// The budgets.
+    pub guardrails: Guardrails,
+    /// p99 per request class over the hour before, ms.
+    pub class_p99_ms: BTreeMap<String, f64>,
+    /// The per-operation baselines frozen with it, one per service.
+    pub baselines: Vec<String>,
+}
+
+/// A change of frozen budgets, recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BudgetChange {
+    /// When.
+    #[serde(with = "perf_core::time::serde_rfc3339")]
+    pub at: i64,
+    /// The set replaced.
+    pub from_set: String,
+    /// The set replacing it.
+    pub to_set: String,
+    /// The budgets before.
+    pub old: Guardrails,
+    /// The budgets after.
+    pub new: Guardrails,
+}
+
+/// The latest frozen set.
+pub fn frozen(d: &Durable) -> Result<Option<FrozenSet>, ControlError> {
+    Ok(d.store()
+        .list_documents(FROZEN_KIND)?
+        .iter()
+        .filter_map(|b| serde_json::from_str::<FrozenSet>(b).ok())
+        .max_by_key(|f| f.seq))
+}
+
+/// Every recorded change of frozen budgets, oldest first.
+pub fn changes(d: &Durable) -> Result<Vec<BudgetChange>, ControlError> {
+    let mut all: Vec<BudgetChange> = d
+        .store()
+        .list_documents(CHANGE_KIND)?
+        .iter()
+        .filter_map(|b| serde_json::from_str(b).ok())
+        .collect();
+    all.sort_by_key(|c| c.at);
+    Ok(all)
+}
+
+fn differences(old: &Guardrails, new: &Guardrails) -> Vec<String> {
+    let (a, b) = (
+        serde_json::to_value(old).unwrap_or_default(),
+        serde_json::to_value(new).unwrap_or_default(),
+    );
+    let mut out = Vec::new();
+    if let (Some(a), Some(b)) = (a.as_object(), b.as_object()) {
+        for (k, v) in a {
+            if b.get(k) != Some(v) {
+                out.push(format!(
+                    "{k} {v} → {}",
+                    b.get(k).cloned().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Freezes the configuration's budgets, each service's per-operation baseline and the p99
+/// per class over the last hour. Replacing a frozen set whose budgets differ needs `force`,
+/// and the change is recorded.
+pub fn freeze(d: &Durable, force: bool) -> Result<FrozenSet, ControlError> {
+    let now = d.now();
+    let current = guardrails(&d.config.budgets);
+    let previous = frozen(d)?;
+    if let Some(p) = &previous {
+        let diff = differences(&p.guardrails, &current);
+        if !diff.is_empty() && !force {
+            return Err(ControlError::Conflict(format!(
+                "the configuration's budgets differ from the frozen set {} ({}): freeze with --force to replace them (the change is recorded)",
+                p.id,
+                diff.join(", ")
+            )));
+        }
+    }
+    let seq = previous.as_ref().map_or(1, |p| p.seq + 1);
+    let stamp = format!("{seq}-{}", perf_core::time::compact_utc(now));
+    let id = format!("golive-{stamp}");
+    let mut baselines = Vec::new();
+    let services = d.engine().services();
+    for service in services {
+        let req: super::baselines::FreezeRequest = serde_json::from_value(serde_json::json!({
+            "service": service,
+            "window": FREEZE_WINDOW,
+            "id": format!("golive-{service}-{stamp}"),
+        }))
+        .map_err(|e| ControlError::Internal(e.to_string()))?;
+        let b = super::baselines::freeze(d, &req, now)?;
+        if b.operations.is_empty() {
+            continue;
+        }
+        super::baselines::add(d, &b)?;
+        baselines.push(b.id);
+    }
+    let mut class_p99_ms = BTreeMap::new();
+    {
+        let engine = d.engine();
+        if let Some(view) = engine
+            .views()
+            .iter()
+            .find(|v| v.def.dims == [perf_core::view::Dim::Service, perf_core::view::Dim::Class])
+        {
+            let name = view.def.name.clone();
+            for class in ["read", "write", "complex_write"] {
+                let s = engine
+                    .query(
+                        &name,
+                        &[(perf_core::view::Dim::Class, class)],
+                        now - 3_600_000,
+                        now + 1,
+                    )
+                    .map_err(|e| ControlError::Internal(e.to_string()))?;
+                if let Some(p) = s.latency.quantile(0.99) {
+                    class_p99_ms.insert(class.to_string(), p);
+                }
+            }
+        }
+    }
+    let set = FrozenSet {
+        id: id.clone(),
+        seq,
+        frozen_at: now,
+        guardrails: current,
+        class_p99_ms,
+        baselines,
+    };
+    let doc = |kind: &str, id: &str, body: String| perf_store::Document {
+        kind: kind.into(),
+        id: id.into(),
+        service: String::new(),
+        body,
+        at_ms: now,
+    };
+    if let Some(p) = previous.filter(|p| p.guardrails != current) {
+        let change = BudgetChange {
+            at: now,
+            from_set: p.id.clone(),
+            to_set: id.clone(),
+            old: p.guardrails,
+            new: current,
+        };
+        d.store()
+            .put_document(&doc(CHANGE_KIND, &format!("{id}-change"), json(&change)?))?;
+    }
+    d.store()
+        .put_document(&doc(FROZEN_KIND, &id, json(&set)?))?;
+    Ok(set)
+}
+
+fn json<T: Serialize>(v: &T) -> Result<String, ControlError> {
+    serde_json::to_string(v).map_err(|e| ControlError::Internal(e.to_string()))
 }

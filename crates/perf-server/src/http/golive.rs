@@ -1,7 +1,10 @@
 //! `GET /v1/golive`: the go/no-go report — verdict, the five gates with their figures,
 //! windows, reasons and evidence (`perf_core::golive`). Reads the decisions of the last cycle
-//! (a cycle runs first when they are older than `server.evaluationInterval`).
+//! (a cycle runs first when they are older than `server.evaluationInterval`). `POST
+//! /v1/golive/freeze` freezes the guardrails and baselines it judges against; `GET
+//! /v1/golive/frozen` shows them with every recorded change.
 
+use crate::control::golive::FrozenSet;
 use crate::http::error::AppError;
 use crate::http::refreshed;
 use crate::AppState;
@@ -19,4 +22,42 @@ pub async fn get(State(state): State<Arc<AppState>>) -> Result<Json<GoLiveReport
     .await
     .map_err(|e| AppError::Internal(e.into()))??;
     Ok(Json(r))
+}
+
+/// Body of `POST /v1/golive/freeze`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreezeBody {
+    /// Replace a frozen set whose budgets differ from the configuration's.
+    #[serde(default)]
+    force: bool,
+}
+
+/// `POST /v1/golive/freeze` (admin scope): freezes the guardrails and baselines.
+pub async fn post_freeze(
+    State(state): State<Arc<AppState>>,
+    body: axum::body::Bytes,
+) -> Result<(axum::http::StatusCode, Json<FrozenSet>), AppError> {
+    let req: FreezeBody = if body.iter().all(u8::is_ascii_whitespace) {
+        FreezeBody::default()
+    } else {
+        crate::http::extract::parse_json(&body)?
+    };
+    let set = tokio::task::spawn_blocking(move || {
+        crate::control::golive::freeze(&state.durable, req.force)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))??;
+    Ok((axum::http::StatusCode::CREATED, Json(set)))
+}
+
+/// `GET /v1/golive/frozen`: the frozen set in force and every recorded budget change.
+pub async fn get_frozen(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let frozen = crate::control::golive::frozen(&state.durable)?;
+    let changes = crate::control::golive::changes(&state.durable)?;
+    Ok(Json(
+        serde_json::json!({"frozen": frozen, "changes": changes}),
+    ))
 }

@@ -80,6 +80,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/anomalies", get(anomalies::list))
         .route("/v1/cost", get(capacity::get_cost))
         .route("/v1/golive", get(golive::get))
+        .route("/v1/golive/freeze", post(golive::post_freeze))
+        .route("/v1/golive/frozen", get(golive::get_frozen))
         .route("/v1/admin/backup", post(backup::post))
         .route("/v1/drills", get(drills::list).post(drills::post))
         .route("/v1/drills/{id}", get(drills::get_one))
