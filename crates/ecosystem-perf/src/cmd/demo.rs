@@ -7,8 +7,9 @@
 //! plan asks for more replicas (`GET /v1/capacity/qindex/plan`) about half an hour before its
 //! current headroom falls under the 30 % budget. From minute 44 to 52 of every hour one caller
 //! (`caller-scraper`) adds slow, costly requests to qindex: its risk rises to high or critical.
-//! Engine time follows the simulated clock (`clock: event`), so an accelerated demo shows
-//! the same numbers a real hour would.
+//! Every hour at minute 20 a failover drill of `qerberos` runs (`demo_drills`): its report
+//! shows the measured RTO. Engine time follows the simulated clock (`clock: event`), so an
+//! accelerated demo shows the same numbers a real hour would.
 
 use crate::args::ServeArgs;
 use crate::exit::{BadInput, OK};
@@ -84,6 +85,9 @@ pub fn run(
         .clamp(500, config.server.evaluation_interval.max(500));
     if config.slos.is_empty() {
         config.slos = demo_slos();
+    }
+    if config.drills.failover.is_empty() {
+        config.drills.failover = vec![super::demo_drills::failover_rule()];
     }
     let addr = perf_server::check_exposure(&config).map_err(|e| BadInput(e.to_string()))?;
     let runtime = tokio::runtime::Runtime::new()?;
@@ -189,6 +193,7 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
         }));
     }
     let mut deployments = super::demo_deploy::Deployments::schedule(&mut generator, 24);
+    let mut drills = super::demo_drills::Drills::schedule(&mut generator, 24);
     let sim_tick = (TICK.as_secs_f64() * 1000.0 * speed).round().max(1.0) as i64;
     let mut since_resources = 0;
     let began = Instant::now();
@@ -204,6 +209,7 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
             }
         }
         deployments.tick(state, generator.now_ms() - start);
+        drills.tick(state, generator.now_ms() - start);
         since_resources += sim_tick;
         if since_resources >= 5_000 {
             let samples = generator.resources(since_resources);

@@ -8,6 +8,7 @@ pub mod capacity;
 pub mod config;
 pub mod demo;
 pub mod demo_deploy;
+pub mod demo_drills;
 pub mod drill;
 pub mod gate;
 pub mod golive;
