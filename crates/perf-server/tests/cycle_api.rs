@@ -199,6 +199,63 @@ async fn a_failing_stage_does_not_stop_the_others() {
     );
 }
 
+#[tokio::test]
+async fn an_alert_whose_notification_was_not_written_is_raised_again() {
+    let mut c = Config::default();
+    c.server.clock = ClockMode::Event;
+    c.drills.failover =
+        vec![serde_yaml_ng::from_str("{service: qnet, errorRate: 0.2, for: 10s}").unwrap()];
+    let t = server_with(c);
+    let ts = 1_767_225_600_000; // 2026-01-01
+                                // Healthy for 40 s, then half the requests fail from second 40 on.
+    let feed = |k: i64| {
+        let state = t.state.clone();
+        async move {
+            let failing = if k >= 4 { 2 } else { 0 };
+            let (status, _) = post(
+                &state,
+                "/v1/events",
+                "application/x-ndjson",
+                events(200, failing, ts + k * 10_000),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK);
+            perf_server::evaluate_cycle(&state)
+        }
+    };
+    for k in 0..5 {
+        feed(k).await.unwrap();
+    }
+    let history = |state: &perf_server::AppState| {
+        state
+            .durable
+            .store()
+            .recent_alerts(100)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind == "failover")
+            .count()
+    };
+    assert_eq!(history(&t.state), 0, "the breach has not lasted 10 s yet");
+    // It has now, but its notification cannot be written.
+    let db = rusqlite::Connection::open(t.dir.path().join("perf.db")).unwrap();
+    db.execute_batch("DROP TABLE alert_history").unwrap();
+    let err = feed(5).await.unwrap_err().to_string();
+    assert!(err.contains("drills:"), "{err}");
+    // The table is back: the next cycle raises it.
+    db.execute_batch(
+        "CREATE TABLE alert_history (id INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, \
+         kind TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL, payload TEXT NOT NULL)",
+    )
+    .unwrap();
+    feed(6).await.unwrap();
+    assert_eq!(
+        history(&t.state),
+        1,
+        "the failover notification was not lost"
+    );
+}
+
 #[test]
 fn reads_run_the_cycle_only_when_the_decisions_are_an_interval_old() {
     use perf_server::durable::ManualClock;

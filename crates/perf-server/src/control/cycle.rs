@@ -195,13 +195,34 @@ impl Control {
         Some(self.cycle_stages(d, e, &Stage::EVALUATION))
     }
 
+    /// Undoes the memory of alerts whose notifications could not be written: the stage set
+    /// them firing (or resolved) when it returned them, so without this the next cycle
+    /// would see no change and the notification would be lost. Only the alerts that
+    /// `firing` announces (a condition checked every cycle) are repeated this way; those
+    /// raised on a transition of their own state machine (the degradation ladder, anomaly
+    /// incidents, rollbacks, SLO burn tiers) are not.
+    fn forget(&self, unapplied: &[Effect]) {
+        let mut decisions = self.memory.decisions();
+        for effect in unapplied {
+            if let Effect::Alert(n) = effect {
+                if n.kind.announced_by_firing() {
+                    decisions.firing.set(n.kind, &n.subject, !n.firing);
+                }
+            }
+        }
+    }
+
     fn cycle_stages(&self, d: &Durable, e: &Effects, stages: &[Stage]) -> CycleReport {
         let mut report = CycleReport::default();
         for &stage in stages {
             let now = d.now();
-            let outcome = stage
-                .run(d, &self.memory, now)
-                .and_then(|effects| e.apply(d, effects, now).map_err(ControlError::from));
+            let outcome = stage.run(d, &self.memory, now).and_then(|effects| {
+                e.apply_or_return(d, effects, now)
+                    .map_err(|(err, unapplied)| {
+                        self.forget(&unapplied);
+                        ControlError::from(err)
+                    })
+            });
             self.counters.count(stage, outcome.is_err());
             if let Err(err) = outcome {
                 tracing::error!(stage = stage.name(), error = %err, "evaluation stage failed; the other stages still ran");

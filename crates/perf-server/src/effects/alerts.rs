@@ -29,6 +29,15 @@ pub enum AlertKind {
 }
 
 impl AlertKind {
+    /// Whether the alert is raised when [`Firing::set`] reports a change of a condition
+    /// checked every cycle (so undoing that change makes the next cycle raise it again).
+    pub fn announced_by_firing(self) -> bool {
+        matches!(
+            self,
+            AlertKind::Regression | AlertKind::Capacity | AlertKind::Risk | AlertKind::Failover
+        )
+    }
+
     /// The `alertname` label receivers see.
     pub fn alertname(self) -> &'static str {
         match self {

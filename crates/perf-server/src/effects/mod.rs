@@ -56,13 +56,34 @@ impl Effects {
         effects: Vec<Effect>,
         now: i64,
     ) -> Result<(), StoreError> {
-        for e in effects {
-            match e {
-                Effect::Stream(event) => self.bus.publish(now, &event),
-                Effect::Alert(n) => self.raise(durable, &n, now)?,
-                Effect::SloTransition { status, transition } => {
-                    self.slo_transition(durable, &status, &transition, now)?
+        self.apply_or_return(durable, effects, now)
+            .map_err(|(e, _)| e)
+    }
+
+    /// [`Effects::apply`] that, on a store failure, also hands back the effects not applied
+    /// (the failing one first), so the caller can undo the memory that announced them.
+    pub fn apply_or_return(
+        &self,
+        durable: &Durable,
+        effects: Vec<Effect>,
+        now: i64,
+    ) -> Result<(), (StoreError, Vec<Effect>)> {
+        let mut rest = effects.into_iter();
+        while let Some(e) = rest.next() {
+            let done = match &e {
+                Effect::Stream(event) => {
+                    self.bus.publish(now, event);
+                    Ok(())
                 }
+                Effect::Alert(n) => self.raise(durable, n, now),
+                Effect::SloTransition { status, transition } => {
+                    self.slo_transition(durable, status, transition, now)
+                }
+            };
+            if let Err(err) = done {
+                let mut unapplied = vec![e];
+                unapplied.extend(rest);
+                return Err((err, unapplied));
             }
         }
         Ok(())
