@@ -249,3 +249,80 @@ fn the_demo_plays_its_incidents_into_decisions() {
         "qindex's growth makes its plan scale out while its headroom is still ≥ 30 % ({plans} plans read)"
     );
 }
+
+/// `demo --scenario golive`: the quiet ecosystem reaches a `go` once 30 minutes of steady
+/// state are in, and its scripted qwallet error burst (minutes 40-48 of each hour) turns the
+/// verdict `no_go` on the error-budget gate.
+#[test]
+fn the_golive_demo_goes_then_its_error_burst_makes_it_no_go() {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut demo = Command::new(bin())
+        .args([
+            "demo",
+            "--scenario",
+            "golive",
+            "--speed",
+            "120",
+            "--rps",
+            "150",
+            "--duration",
+            "100",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Typically go after ~16 s and no_go after ~25 s; the margin is for a starved machine.
+    let deadline = Instant::now() + Duration::from_secs(95);
+    let (mut go, mut no_go_after_go) = (None::<serde_json::Value>, None::<serde_json::Value>);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline && no_go_after_go.is_none() {
+        if let Some(r) = get(&format!("{url}/v1/golive")) {
+            let verdict = r["verdict"].as_str().unwrap_or("").to_string();
+            if seen.last() != Some(&verdict) {
+                seen.push(verdict.clone());
+            }
+            match verdict.as_str() {
+                "go" if go.is_none() => go = Some(r),
+                "no_go" if go.is_some() => no_go_after_go = Some(r),
+                _ => {}
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let _ = demo.kill();
+    let _ = demo.wait();
+    let go =
+        go.unwrap_or_else(|| panic!("the quiet ecosystem reaches go; verdicts seen: {seen:?}"));
+    for gate in go["gates"].as_array().unwrap() {
+        assert_eq!(gate["status"], "pass", "every gate passes at go: {gate}");
+    }
+    let no_go = no_go_after_go.unwrap_or_else(|| {
+        panic!("the error burst turns the verdict no_go; verdicts seen: {seen:?}")
+    });
+    let failed: Vec<&str> = no_go["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["status"] == "fail")
+        .filter_map(|g| g["name"].as_str())
+        .collect();
+    assert!(
+        failed.contains(&"error_budget"),
+        "the burst fails the error-budget gate: {failed:?}"
+    );
+    let evidence = no_go["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "error_budget")
+        .map(|g| g["evidence"].to_string())
+        .unwrap();
+    assert!(
+        evidence.contains("qwallet"),
+        "the evidence names the burning SLO: {evidence}"
+    );
+}

@@ -43,6 +43,19 @@ pub struct DemoArgs {
     /// Stop after this many real seconds (default: run until Ctrl-C).
     #[arg(long)]
     pub duration: Option<f64>,
+    /// What the demo plays.
+    #[arg(long, value_enum, default_value_t = Scenario::Incidents)]
+    pub scenario: Scenario,
+}
+
+/// The demo's scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// Hourly incidents, canaries, a failover drill and a growing service.
+    Incidents,
+    /// A quiet ecosystem within its budgets (go-live `go`) and an hourly error burst that
+    /// turns it `no_go` (`demo_golive`).
+    Golive,
 }
 
 const TICK: Duration = Duration::from_millis(100);
@@ -59,6 +72,7 @@ pub fn run(
     rps: f64,
     seed: u64,
     duration: Option<f64>,
+    scenario: Scenario,
 ) -> anyhow::Result<i32> {
     if !(speed > 0.0 && speed <= 3600.0) {
         return Err(BadInput("--speed must be in (0, 3600]".into()).into());
@@ -83,11 +97,16 @@ pub fn run(
     // demo's ladder and routing weights see its short incidents.
     config.server.evaluation_interval = ((config.server.evaluation_interval as f64 / speed) as i64)
         .clamp(500, config.server.evaluation_interval.max(500));
-    if config.slos.is_empty() {
-        config.slos = demo_slos();
-    }
-    if config.drills.failover.is_empty() {
-        config.drills.failover = vec![super::demo_drills::failover_rule()];
+    match scenario {
+        Scenario::Golive => super::demo_golive::configure(&mut config, rps),
+        Scenario::Incidents => {
+            if config.slos.is_empty() {
+                config.slos = demo_slos();
+            }
+            if config.drills.failover.is_empty() {
+                config.drills.failover = vec![super::demo_drills::failover_rule()];
+            }
+        }
     }
     let addr = perf_server::check_exposure(&config).map_err(|e| BadInput(e.to_string()))?;
     let runtime = tokio::runtime::Runtime::new()?;
@@ -100,7 +119,10 @@ pub fn run(
         let stop = Arc::new(AtomicBool::new(false));
         let generator = {
             let (state, stop) = (state.clone(), stop.clone());
-            std::thread::spawn(move || simulate(&state, &stop, speed, rps, seed))
+            std::thread::spawn(move || match scenario {
+                Scenario::Incidents => simulate(&state, &stop, speed, rps, seed),
+                Scenario::Golive => simulate_golive(&state, &stop, speed, rps, seed),
+            })
         };
         let summary = {
             let (state, stop, url) = (state.clone(), stop.clone(), url.clone());
@@ -194,6 +216,37 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
     }
     let mut deployments = super::demo_deploy::Deployments::schedule(&mut generator, 24);
     let mut drills = super::demo_drills::Drills::schedule(&mut generator, 24);
+    play(
+        state,
+        stop,
+        speed,
+        start,
+        &mut generator,
+        |state, elapsed| {
+            deployments.tick(state, elapsed);
+            drills.tick(state, elapsed);
+        },
+    );
+}
+
+/// The go-live scenario: the quiet ecosystem and its hourly error bursts.
+fn simulate_golive(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64) {
+    let start = perf_server::durable::system_now();
+    let mut generator = Generator::new(super::demo_golive::ecosystem(rps), seed, start);
+    super::demo_golive::schedule(&mut generator, 24);
+    play(state, stop, speed, start, &mut generator, |_, _| {});
+}
+
+/// Feeds the generator's events and resource samples through the durable ingest path in
+/// ticks paced to `speed`, calling `each_tick` with the simulated time since `start`.
+fn play(
+    state: &AppState,
+    stop: &AtomicBool,
+    speed: f64,
+    start: i64,
+    generator: &mut Generator,
+    mut each_tick: impl FnMut(&AppState, i64),
+) {
     let sim_tick = (TICK.as_secs_f64() * 1000.0 * speed).round().max(1.0) as i64;
     let mut since_resources = 0;
     let began = Instant::now();
@@ -208,8 +261,7 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
                 return;
             }
         }
-        deployments.tick(state, generator.now_ms() - start);
-        drills.tick(state, generator.now_ms() - start);
+        each_tick(state, generator.now_ms() - start);
         since_resources += sim_tick;
         if since_resources >= 5_000 {
             let samples = generator.resources(since_resources);

@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod demo_deploy;
 pub mod demo_drills;
+pub mod demo_golive;
 pub mod drill;
 pub mod gate;
 pub mod golive;
@@ -31,7 +32,7 @@ use crate::cli::Command;
 pub fn run(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Serve(a) => serve::run(&a.serve, a.clock.as_deref()),
-        Command::Demo(a) => demo::run(&a.serve, a.speed, a.rps, a.seed, a.duration),
+        Command::Demo(a) => demo::run(&a.serve, a.speed, a.rps, a.seed, a.duration, a.scenario),
         Command::Ingest(a) => ingest::run(&a.files, &a.server, a.batch, a.format),
         Command::Status(a) => report::status(&a.report),
         Command::Profile(a) => report::profile(&a.service, &a.report),

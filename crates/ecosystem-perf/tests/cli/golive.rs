@@ -66,8 +66,8 @@ fn offline_and_server_give_the_same_report() {
         .output()
         .unwrap();
     let report = json(&offline);
-    // The error budget fails (below), so the verdict is no-go although headroom has no
-    // capacity to judge and cost too little history: exit 1.
+    // The error budget and the cost fail (below), so the verdict is no-go although headroom
+    // has no capacity to judge: exit 1.
     assert_eq!(report["verdict"], "no_go", "{report:#}");
     assert_eq!(offline.status.code(), Some(1));
     let gate = |name: &str| {
@@ -98,7 +98,12 @@ fn offline_and_server_give_the_same_report() {
     let cache = gate("cache");
     assert_eq!(cache["status"], "pass", "{cache:#}");
     assert_eq!(cache["evidence"][0]["subject"], "qwallet/balances");
-    assert_eq!(gate("cost")["status"], "insufficient_data");
+    // 0.03 a minute: 30 days cost 1,296 of the budget's 1,000 (the recent rate: three
+    // hours are too few for the hourly model).
+    let cost = gate("cost");
+    assert_eq!(cost["status"], "fail", "{cost:#}");
+    let share = cost["actual"].as_f64().unwrap();
+    assert!((share - 1.296).abs() < 0.01, "{cost:#}");
     assert_eq!(gate("headroom")["status"], "insufficient_data");
 
     // The server on the event clock, fed minute by minute with a read after each (the read

@@ -61,6 +61,11 @@ pub struct CostReport {
     /// Its 95 % upper bound (sum of the hourly upper bounds: conservative).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forecast_30d_upper: Option<f64>,
+    /// How the forecast was made: `hourly_model` (the demand forecaster on the hourly cost
+    /// series, 16 hours or more of it) or `recent_rate` (a younger ecosystem: the mean cost
+    /// per 10 minutes of the hours it has, times 30 days; no trend, no seasonality).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast_basis: Option<&'static str>,
     /// The monthly budget, when configured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub monthly_budget: Option<f64>,
@@ -73,6 +78,35 @@ pub struct CostReport {
     pub status: &'static str,
     /// One sentence.
     pub explanation: String,
+}
+
+/// Ten minutes, the step of the young ecosystem's estimate.
+const TEN_MINUTES: i64 = 600_000;
+
+/// For an ecosystem with under 16 hours of cost: the mean cost per 10 minutes since its first
+/// costly 10 minutes (at least three of them), times 30 days, and the 95 % upper bound of that
+/// mean (normal approximation) times 30 days. `None` with less.
+fn recent_rate(engine: &Engine, view: &str, now: i64) -> Result<Option<(f64, f64)>, CoreError> {
+    let end = now.div_euclid(TEN_MINUTES) * TEN_MINUTES;
+    let mut steps: Vec<f64> = Vec::new();
+    for k in (1..=16 * 6).rev() {
+        let from = end - k * TEN_MINUTES;
+        let cost = engine.query(view, &[], from, from + TEN_MINUTES)?.cost;
+        if cost > 0.0 || !steps.is_empty() {
+            steps.push(cost);
+        }
+    }
+    if steps.len() < 3 {
+        return Ok(None);
+    }
+    let n = steps.len() as f64;
+    let mean = steps.iter().sum::<f64>() / n;
+    let var = steps.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let per_30_days = (30 * DAY / TEN_MINUTES) as f64;
+    Ok(Some((
+        mean * per_30_days,
+        (mean + 1.96 * (var / n).sqrt()) * per_30_days,
+    )))
 }
 
 fn month_start(now: i64) -> i64 {
@@ -157,15 +191,19 @@ pub fn cost_report(
             hourly.push((from, cost));
         }
     }
-    let (forecast_30d, forecast_30d_upper) = match fit(&hourly) {
+    let (forecast_30d, forecast_30d_upper, forecast_basis) = match fit(&hourly) {
         Ok(f) => {
             let fc = f.forecast(FORECAST_HOURS, 0.95);
             (
                 Some(fc.iter().map(|p| p.forecast).sum::<f64>()),
                 Some(fc.iter().map(|p| p.upper).sum::<f64>()),
+                Some("hourly_model"),
             )
         }
-        Err(_) => (None, None),
+        Err(_) => match recent_rate(engine, &view, now)? {
+            Some((f, upper)) => (Some(f), Some(upper), Some("recent_rate")),
+            None => (None, None, None),
+        },
     };
     let budget = monthly_budget.filter(|b| *b > 0.0);
     let budget_utilization = budget.zip(forecast_30d).map(|(b, f)| f / b);
@@ -175,20 +213,26 @@ pub fn cost_report(
         Some(u) if u > ceiling => "over_ceiling",
         Some(_) => "ok",
     };
+    let basis = if forecast_basis == Some("recent_rate") {
+        " (from the recent rate: under 16 hours of history, no trend or seasonality yet)"
+    } else {
+        ""
+    };
     let explanation = match (forecast_30d, budget, budget_utilization) {
         (Some(f), Some(b), Some(u)) => format!(
-            "the next 30 days should cost {f:.2} ({:.0} % of the monthly budget {b:.2}; ceiling {:.0} %)",
+            "the next 30 days should cost {f:.2}{basis} ({:.0} % of the monthly budget {b:.2}; ceiling {:.0} %)",
             u * 100.0,
             ceiling * 100.0
         ),
         (Some(f), _, _) => format!("the next 30 days should cost {f:.2}; no monthly budget is configured (budgets.monthlyCostBudget)"),
-        _ => "not enough hourly cost history for a forecast (16 hours needed)".into(),
+        _ => "not enough cost history for a forecast (30 minutes needed; 16 hours for the hourly model)".into(),
     };
     Ok(CostReport {
         services,
         month_to_date,
         forecast_30d,
         forecast_30d_upper,
+        forecast_basis,
         monthly_budget: budget,
         budget_utilization,
         ceiling,

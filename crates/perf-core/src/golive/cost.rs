@@ -1,7 +1,8 @@
 //! Gate 4: the 30-day cost forecast under `costCeiling` (80 %) of the monthly budget.
 //!
-//! The figure is the cost report's forecast (`GET /v1/cost`: a seasonal fit of the last
-//! hours' cost, summed over the next 30 days) over `budgets.monthlyCostBudget`; the evidence
+//! The figure is the cost report's forecast (`GET /v1/cost`: a seasonal fit of the hourly
+//! cost summed over the next 30 days, or before 16 hours of history the recent mean rate
+//! times 30 days) over `budgets.monthlyCostBudget`; the evidence
 //! is every service's share of the last 24 hours, costliest first, and the forecast's 95 %
 //! upper bound. No budget, or too little cost history for a forecast, is not a pass.
 

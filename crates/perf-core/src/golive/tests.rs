@@ -381,3 +381,38 @@ fn the_verdict_is_go_only_when_every_gate_passes() {
         "insufficient_data"
     );
 }
+
+#[test]
+fn a_young_ecosystem_is_forecast_from_its_recent_rate() {
+    // Two hours of requests costing 0.01 each, 100 per hour (one every 36 s): 1.0 an hour.
+    let mut engine = Engine::new(EngineConfig::default()).unwrap();
+    for k in 0..200 {
+        let t = T0 + k * 36_000;
+        let mut e = event(t, RequestClass::Read, 20.0, true);
+        e.cost = Some(0.01);
+        engine.ingest(&[e], t);
+    }
+    let now = T0 + 2 * HOUR;
+    let report = cost_report(&engine, now, Some(1_000.0), 0.8).unwrap();
+    assert_eq!(report.forecast_basis, Some("recent_rate"));
+    let f = report.forecast_30d.unwrap();
+    assert!((f - 720.0).abs() < 15.0, "{f}");
+    assert!(report.forecast_30d_upper.unwrap() >= f);
+    assert!(
+        report.explanation.contains("recent rate"),
+        "{}",
+        report.explanation
+    );
+    let gate = cost::gate(&report, now, &Guardrails::default());
+    assert_eq!(gate.status, GateStatus::Pass, "{}", gate.reason);
+    // Twenty minutes of cost is too little for either.
+    let mut young = Engine::new(EngineConfig::default()).unwrap();
+    for k in 0..20 {
+        let t = T0 + k * 60_000;
+        let mut e = event(t, RequestClass::Read, 20.0, true);
+        e.cost = Some(0.01);
+        young.ingest(&[e], t);
+    }
+    let report = cost_report(&young, T0 + 20 * 60_000, Some(1_000.0), 0.8).unwrap();
+    assert_eq!(report.forecast_30d, None);
+}
