@@ -251,8 +251,9 @@ fn the_demo_plays_its_incidents_into_decisions() {
 }
 
 /// `demo --scenario golive`: the quiet ecosystem reaches a `go` once 30 minutes of steady
-/// state are in, and its scripted qwallet error burst (minutes 40-48 of each hour) turns the
-/// verdict `no_go` on the error-budget gate.
+/// state are in, its scripted qwallet error burst (minutes 40-48 of each hour) turns the
+/// verdict `no_go` on the error-budget gate, and the failover drill at minute 50 reports an
+/// RTO of about its two minutes of failure.
 #[test]
 fn the_golive_demo_goes_then_its_error_burst_makes_it_no_go() {
     let port = free_port();
@@ -275,11 +276,18 @@ fn the_golive_demo_goes_then_its_error_burst_makes_it_no_go() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Typically go after ~16 s and no_go after ~25 s; the margin is for a starved machine.
+    // Typically go after ~16 s, no_go after ~25 s and the drill recovered after ~30 s; the
+    // margin is for a starved machine.
     let deadline = Instant::now() + Duration::from_secs(95);
     let (mut go, mut no_go_after_go) = (None::<serde_json::Value>, None::<serde_json::Value>);
+    let mut drill_rto = None;
     let mut seen = Vec::new();
-    while Instant::now() < deadline && no_go_after_go.is_none() {
+    while Instant::now() < deadline && (no_go_after_go.is_none() || drill_rto.is_none()) {
+        if let Some(d) = get(&format!("{url}/v1/drills/demo-qerberos-failover-h0")) {
+            if d["status"] == "recovered" {
+                drill_rto = d["rtoMs"].as_i64();
+            }
+        }
         if let Some(r) = get(&format!("{url}/v1/golive")) {
             let verdict = r["verdict"].as_str().unwrap_or("").to_string();
             if seen.last() != Some(&verdict) {
@@ -287,7 +295,7 @@ fn the_golive_demo_goes_then_its_error_burst_makes_it_no_go() {
             }
             match verdict.as_str() {
                 "go" if go.is_none() => go = Some(r),
-                "no_go" if go.is_some() => no_go_after_go = Some(r),
+                "no_go" if go.is_some() && no_go_after_go.is_none() => no_go_after_go = Some(r),
                 _ => {}
             }
         }
@@ -324,5 +332,10 @@ fn the_golive_demo_goes_then_its_error_burst_makes_it_no_go() {
     assert!(
         evidence.contains("qwallet"),
         "the evidence names the burning SLO: {evidence}"
+    );
+    let rto = drill_rto.expect("the failover drill at minute 50 recovers");
+    assert!(
+        (90_000..=160_000).contains(&rto),
+        "the drill's RTO is about two minutes: {rto} ms"
     );
 }

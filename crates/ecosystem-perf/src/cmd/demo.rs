@@ -53,8 +53,8 @@ pub struct DemoArgs {
 pub enum Scenario {
     /// Hourly incidents, canaries, a failover drill and a growing service.
     Incidents,
-    /// A quiet ecosystem within its budgets (go-live `go`) and an hourly error burst that
-    /// turns it `no_go` (`demo_golive`).
+    /// A quiet ecosystem within its budgets (go-live `go`), an hourly error burst that
+    /// turns it `no_go` and an hourly failover drill after it (`demo_golive`).
     Golive,
 }
 
@@ -98,7 +98,12 @@ pub fn run(
     config.server.evaluation_interval = ((config.server.evaluation_interval as f64 / speed) as i64)
         .clamp(500, config.server.evaluation_interval.max(500));
     match scenario {
-        Scenario::Golive => super::demo_golive::configure(&mut config, rps),
+        Scenario::Golive => {
+            super::demo_golive::configure(&mut config, rps);
+            if config.drills.failover.is_empty() {
+                config.drills.failover = vec![super::demo_drills::failover_rule()];
+            }
+        }
         Scenario::Incidents => {
             if config.slos.is_empty() {
                 config.slos = demo_slos();
@@ -215,7 +220,8 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
         }));
     }
     let mut deployments = super::demo_deploy::Deployments::schedule(&mut generator, 24);
-    let mut drills = super::demo_drills::Drills::schedule(&mut generator, 24);
+    let mut drills =
+        super::demo_drills::Drills::schedule(&mut generator, 24, super::demo_drills::START_MINUTE);
     play(
         state,
         stop,
@@ -234,7 +240,16 @@ fn simulate_golive(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, se
     let start = perf_server::durable::system_now();
     let mut generator = Generator::new(super::demo_golive::ecosystem(rps), seed, start);
     super::demo_golive::schedule(&mut generator, 24);
-    play(state, stop, speed, start, &mut generator, |_, _| {});
+    let mut drills =
+        super::demo_drills::Drills::schedule(&mut generator, 24, super::demo_golive::DRILL_MINUTE);
+    play(
+        state,
+        stop,
+        speed,
+        start,
+        &mut generator,
+        |state, elapsed| drills.tick(state, elapsed),
+    );
 }
 
 /// Feeds the generator's events and resource samples through the durable ingest path in

@@ -1,4 +1,5 @@
-//! The demo's recovery drill: every hour at minute 20, a failover drill of `qerberos` starts
+//! The demo's recovery drill: every hour at minute 20 (50 in `--scenario golive`, after its
+//! error burst), a failover drill of `qerberos` starts
 //! and the service fails (60 % errors) for two minutes while it "fails over", then serves
 //! normally again. The drills stage measures it: `GET /v1/drills/{id}` (or `ecosystem-perf
 //! drill show`) reports an RTO of about two minutes against the 5-minute target, the impact
@@ -14,7 +15,8 @@ use perf_sim::{ErrorBurst, Generator};
 const MINUTE: i64 = 60_000;
 /// The drilled service (no other scripted incident touches it before minute 33).
 pub const SERVICE: &str = "qerberos";
-const START_MINUTE: i64 = 20;
+/// The minute of the hour the default scenario's drills start at.
+pub const START_MINUTE: i64 = 20;
 const FAILING_MINUTES: i64 = 2;
 
 /// The failover trigger the demo configures when the configuration has none.
@@ -31,13 +33,14 @@ pub fn failover_rule() -> FailoverRule {
 pub struct Drills {
     next_hour: i64,
     hours: i64,
+    start_minute: i64,
 }
 
 impl Drills {
-    /// Schedules `hours` hourly drill failures.
-    pub fn schedule(generator: &mut Generator, hours: i64) -> Self {
+    /// Schedules `hours` hourly drill failures, each at `start_minute` of its hour.
+    pub fn schedule(generator: &mut Generator, hours: i64, start_minute: i64) -> Self {
         for hour in 0..hours {
-            let base = hour * 60 * MINUTE + START_MINUTE * MINUTE;
+            let base = hour * 60 * MINUTE + start_minute * MINUTE;
             generator.add_incident(Box::new(ErrorBurst {
                 service: SERVICE.into(),
                 from_ms: base,
@@ -48,6 +51,7 @@ impl Drills {
         Drills {
             next_hour: 0,
             hours,
+            start_minute,
         }
     }
 
@@ -55,7 +59,7 @@ impl Drills {
     /// since the start.
     pub fn tick(&mut self, state: &AppState, elapsed_ms: i64) {
         if self.next_hour >= self.hours
-            || elapsed_ms < self.next_hour * 60 * MINUTE + START_MINUTE * MINUTE
+            || elapsed_ms < self.next_hour * 60 * MINUTE + self.start_minute * MINUTE
         {
             return;
         }

@@ -2,14 +2,17 @@
 //! budgets an operator would sign — SLOs its base error rates meet, a cost budget twice its
 //! spend, latency budgets its classes keep, every hot cache warm — so after 30 quiet minutes
 //! the go-live report says `go`; every hour from minute 40 to 48 a qwallet error burst (30 %)
-//! turns it `no_go`: the burst burns a week's share of the qwallet error budget. No canaries,
-//! no drills, no growth: nothing else disturbs the steady state.
+//! turns it `no_go`: the burst burns a week's share of the qwallet error budget. At minute 50
+//! the hourly qerberos failover drill runs (`demo_drills`), after the burst so it does not
+//! hide the first `go`. No canaries and no growth: nothing else disturbs the steady state.
 
 use perf_core::model::RequestClass;
 use perf_server::config::Config;
 use perf_sim::{demo_ecosystem, Ecosystem, ErrorBurst, Generator};
 
 const MINUTE: i64 = 60_000;
+/// The minute of each hour the failover drill starts at.
+pub const DRILL_MINUTE: i64 = 50;
 /// Seconds in 30 days.
 const MONTH_S: f64 = 30.0 * 86_400.0;
 
