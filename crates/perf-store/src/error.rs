@@ -8,6 +8,12 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The PostgreSQL store failed.
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] sqlx::Error),
+    /// The backend cannot do this.
+    #[error("{0}")]
+    Unsupported(String),
     /// A file operation failed.
     #[error("{context}: {source}")]
     Io {

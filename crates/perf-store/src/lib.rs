@@ -1,18 +1,23 @@
 //! Storage of ecosystem-perf: the [`Store`] trait (configuration, engine snapshots and
-//! metadata, SLO definitions and alert history; later baselines and decisions), its embedded SQLite
-//! implementation, and the ingest log that makes acknowledged events crash-safe.
+//! metadata, SLO definitions, alert history, documents and the webhook outbox), its embedded
+//! SQLite implementation and its shared PostgreSQL one, and the ingest log that makes
+//! acknowledged events crash-safe.
 
 pub mod backup;
 mod error;
 mod journal;
 pub mod log;
+mod postgres;
 mod sqlite;
+#[cfg(test)]
+mod suite;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use error::StoreError;
 pub use journal::Journal;
 pub use log::IngestLog;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// A saved engine state and the last ingest-log sequence number it includes.

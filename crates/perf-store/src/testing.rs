@@ -1,7 +1,15 @@
 //! Test support shared by the crates' tests (feature `testing`): a real, small, full-able file
-//! system. A tmpfs of a given size is the honest way to get ENOSPC from the kernel; mounting
-//! needs root (CI runs as root), so [`Tmpfs::mount`] answers `None` elsewhere and the callers
-//! fall back to fault injection.
+//! system, and a real PostgreSQL server.
+//!
+//! A tmpfs of a given size is the honest way to get ENOSPC from the kernel; mounting needs
+//! root (CI runs as root), so [`Tmpfs::mount`] answers `None` elsewhere and the callers fall
+//! back to fault injection.
+//!
+//! [`Postgres::start`] runs Debian's PostgreSQL (`postgresql-15`, installed by `.ci/run`) on
+//! a free port with its data and socket in a temporary directory; `initdb` refuses root, so
+//! as root the server runs as the `postgres` user through `runuser`. Dropping it stops that
+//! server (`pg_ctl stop -m immediate`, then the process itself) and removes the directory,
+//! also when the test panics.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,4 +60,174 @@ impl Drop for Tmpfs {
             .arg(self.dir.path())
             .status();
     }
+}
+
+/// A PostgreSQL server of this test's own.
+pub struct Postgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+    child: Option<std::process::Child>,
+    as_postgres: bool,
+}
+
+impl Postgres {
+    /// Starts a server (panics, saying what to install, when PostgreSQL is missing).
+    pub fn start() -> Postgres {
+        let bin = postgres_bin().expect(
+            "this test needs PostgreSQL's server binaries in /usr/lib/postgresql/*/bin (apt-get install postgresql-15; .ci/run installs it)",
+        );
+        let as_postgres = rustix::process::geteuid().is_root();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        if as_postgres {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .expect("running chown");
+            assert!(status.success(), "giving the postgres user the directory");
+        }
+        let mut pg = Postgres {
+            dir,
+            bin,
+            port: 0,
+            child: None,
+            as_postgres,
+        };
+        let data = pg.dir.path().join("data");
+        let out = pg
+            .command("initdb")
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "perf", "--auth=trust", "-E", "UTF8", "--no-sync"])
+            .output()
+            .expect("running initdb");
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pg.port = free_port();
+        let child = pg
+            .command("postgres")
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &pg.port.to_string(), "-k"])
+            .arg(pg.dir.path())
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "max_connections=50",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting postgres");
+        pg.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let ready = pg
+                .command("pg_isready")
+                .args(["-h", "127.0.0.1", "-p", &pg.port.to_string(), "-U", "perf"])
+                .stdout(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if ready {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "PostgreSQL did not become ready within 60 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        pg
+    }
+
+    /// A URL of a new, empty database on this server.
+    pub fn new_database(&self, name: &str) -> String {
+        self.psql("postgres", &format!("CREATE DATABASE \"{name}\""));
+        self.url(name)
+    }
+
+    /// The URL of database `name`.
+    pub fn url(&self, name: &str) -> String {
+        format!("postgres://perf@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Runs `sql` on database `name` through psql (for tests that tamper with a database).
+    pub fn psql(&self, name: &str, sql: &str) {
+        let out = self
+            .command("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "perf",
+            ])
+            .args(["-d", name, "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .output()
+            .expect("running psql");
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            Command::new(path)
+        }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["stop", "-m", "immediate", "-w"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The newest `/usr/lib/postgresql/<version>/bin` with a `postgres` in it.
+fn postgres_bin() -> Option<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let version: u32 = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("postgres").exists().then_some((version, bin))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, bin)| bin)
+}
+
+/// A TCP port nobody listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }

@@ -15,6 +15,7 @@ mod ingest;
 mod reports;
 mod simulate;
 mod slo;
+mod store;
 
 /// The event fixture: 600 events of two services and two bad lines (101 and 201).
 pub const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/events.ndjson");

@@ -95,6 +95,20 @@ impl Config {
                 ),
             );
         }
+        let url = &self.store.url;
+        if !(url.is_empty() || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return invalid(
+                "store.url",
+                "only postgres:// URLs are supported (leave it empty for SQLite in server.dataDir)"
+                    .into(),
+            );
+        }
+        if !url.is_empty() && !self.backup.dir.is_empty() {
+            return invalid(
+                "backup.dir",
+                "scheduled backups copy the SQLite store; with store.url set, back PostgreSQL up with its own tools (pg_dump, or continuous archiving)".into(),
+            );
+        }
         let dr = &self.drills;
         if !(0.0..=1.0).contains(&dr.error_rate) || dr.stable_for <= 0 || dr.rto_target <= 0 {
             return invalid(

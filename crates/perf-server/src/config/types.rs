@@ -42,6 +42,17 @@ pub struct Config {
     pub backup: BackupConfig,
     /// Recovery drills and failover triggers.
     pub drills: DrillsConfig,
+    /// Where definitions, baselines, rollouts, alert history, the outbox and snapshots live.
+    pub store: StoreConfig,
+}
+
+/// `store:` section: the embedded SQLite file (default) or a shared PostgreSQL database.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct StoreConfig {
+    /// Empty: SQLite in `server.dataDir`; `postgres://user:password@host:port/database`: that
+    /// PostgreSQL database (migrated at start). The ingest log stays in `server.dataDir`.
+    pub url: String,
 }
 
 /// `drills:` section: what a recovered service is, the RTO target, failover triggers.
@@ -174,6 +185,7 @@ impl Default for Config {
             privacy: PrivacyConfig::default(),
             backup: BackupConfig::default(),
             drills: DrillsConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }

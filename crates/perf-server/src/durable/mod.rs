@@ -68,6 +68,37 @@ pub struct Durable {
     snapshot_lock: Mutex<()>,
 }
 
+/// The configured store: PostgreSQL at `store.url`, else SQLite in the data directory.
+fn open_store(config: &Config, dir: &std::path::Path) -> anyhow::Result<Box<dyn Store>> {
+    if config.store.url.is_empty() {
+        let path = dir.join("perf.db");
+        let store =
+            SqliteStore::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        return Ok(Box::new(store));
+    }
+    let store = perf_store::PostgresStore::open(&config.store.url).with_context(|| {
+        format!(
+            "opening the store at {}",
+            redact_password(&config.store.url)
+        )
+    })?;
+    Ok(Box::new(store))
+}
+
+/// `url` with its password, if any, replaced by `***` (for messages and logs).
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
 /// Free bytes the data directory needs again before `/readyz` reports a full disk as over,
 /// at least: room for the largest batch (`maxBodyBytes`) counts too.
 const READY_FREE_BYTES: u64 = 1 << 20;
@@ -84,8 +115,7 @@ impl Durable {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("creating data directory {}", dir.display()))?;
         let dir_lock = data_dir::lock(&dir)?;
-        let store = SqliteStore::open(&dir.join("perf.db"))
-            .with_context(|| format!("opening {}", dir.join("perf.db").display()))?;
+        let store = open_store(&config, &dir)?;
         let wanted = config.engine_config();
         let (mut engine, after) = match store.load_snapshot()? {
             Some(s) => {
@@ -118,13 +148,13 @@ impl Durable {
             replayed_events = replayed,
             "aggregates restored"
         );
-        crate::config::slo::load_definitions(&mut engine, &config.slos, &store)
+        crate::config::slo::load_definitions(&mut engine, &config.slos, store.as_ref())
             .context("loading SLO definitions")?;
         Ok(Durable {
             config,
             engine: Mutex::new(engine),
             log: Box::new(log),
-            store: Box::new(store),
+            store,
             metrics: Metrics::default(),
             clock,
             shutting_down: AtomicBool::new(false),

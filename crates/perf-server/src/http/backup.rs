@@ -19,6 +19,11 @@ const CHUNK: usize = 1 << 16;
 
 /// `POST /v1/admin/backup`.
 pub async fn post(State(state): State<Arc<AppState>>) -> Result<Response, AppError> {
+    if !state.durable.config.store.url.is_empty() {
+        return Err(AppError::Conflict(
+            "this server's store is PostgreSQL (store.url): a backup file holds a SQLite store; back the database up with its own tools (pg_dump, or continuous archiving)".into(),
+        ));
+    }
     let n = BACKUPS.fetch_add(1, Ordering::Relaxed);
     let path = std::path::Path::new(&state.durable.config.server.data_dir)
         .join(format!("backup-http-{}-{n}.backup", std::process::id()));

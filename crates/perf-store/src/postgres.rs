@@ -1,0 +1,442 @@
+//! The shared store on PostgreSQL (`store.url: postgres://…`): the same tables as the
+//! SQLite store, from its own migration set (`migrations/postgres`), applied in order at open
+//! under an advisory lock (replicas opening together migrate once) and recorded in
+//! `perf_schema`; a database from a newer binary is refused rather than touched.
+//!
+//! The [`Store`] trait is synchronous (the SQLite store answers in microseconds and is called
+//! from both threads and async handlers), and sqlx is async. The store therefore owns a small
+//! Tokio runtime of its own: every call runs on it and the caller waits on a channel, which
+//! works from a plain thread and from inside another runtime alike (blocking that thread,
+//! as a SQLite call does).
+
+use crate::{AlertRecord, Document, OutboxItem, Snapshot, Store, StoreError};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::Row;
+use std::future::Future;
+use std::time::Duration;
+
+/// Migrations, in order; the schema version is their count.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/0001_init.sql"),
+    include_str!("../migrations/postgres/0002_slos_alerts.sql"),
+    include_str!("../migrations/postgres/0003_webhook_outbox.sql"),
+    include_str!("../migrations/postgres/0004_documents.sql"),
+];
+
+/// Schema version this binary writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Key of the advisory lock held while migrating.
+const MIGRATION_LOCK: i64 = 0x7065_7266_5f6d_6967; // "perf_mig"
+
+/// PostgreSQL implementation of [`Store`].
+pub struct PostgresStore {
+    runtime: Option<tokio::runtime::Runtime>,
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`, or with `?host=` a
+    /// socket directory) and migrates the database.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("perf-store-pg")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Io {
+                context: "starting the PostgreSQL store's runtime".into(),
+                source: e,
+            })?;
+        let url = url.to_string();
+        let pool = wait_on(&runtime, async move {
+            PgPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(&url)
+                .await
+        })?;
+        let store = PostgresStore {
+            runtime: Some(runtime),
+            pool,
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let found = self.run(apply_migrations(self.pool.clone()))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs a query future on the store's runtime and waits for it.
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .expect("the runtime lives as long as the store");
+        wait_on(runtime, f)
+    }
+}
+
+/// Applies the migrations this database lacks, in one transaction under the migration lock;
+/// answers the version found (newer than this binary's: nothing applied).
+async fn apply_migrations(pool: PgPool) -> Result<u32, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let conn: &mut sqlx::PgConnection = &mut tx;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS perf_schema (version INTEGER NOT NULL)")
+        .execute(&mut *conn)
+        .await?;
+    let found: Option<i32> = sqlx::query_scalar("SELECT max(version) FROM perf_schema")
+        .fetch_one(&mut *conn)
+        .await?;
+    let found = found.unwrap_or(0).max(0) as u32;
+    if found > SCHEMA_VERSION {
+        return Ok(found);
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        // Statement by statement (the migrations hold no `;` inside literals): `raw_sql`'s
+        // future is not `Send` enough to be spawned (sqlx issue #3150).
+        for statement in statements(sql) {
+            sqlx::query(statement).execute(&mut *conn).await?;
+        }
+        sqlx::query("DELETE FROM perf_schema")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("INSERT INTO perf_schema (version) VALUES ($1)")
+            .bind((i + 1) as i32)
+            .execute(&mut *conn)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(found)
+}
+
+/// The statements of a migration file: split at `;`, comment lines dropped.
+fn statements(sql: &str) -> impl Iterator<Item = &str> {
+    sql.split(';').map(str::trim).filter(|s| {
+        s.lines()
+            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
+    })
+}
+
+/// Spawns `f` on `runtime` and blocks this thread (whatever it is) until it answers.
+fn wait_on<T: Send + 'static>(
+    runtime: &tokio::runtime::Runtime,
+    f: impl Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+) -> Result<T, StoreError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    runtime.spawn(async move {
+        let _ = tx.send(f.await);
+    });
+    rx.recv()
+        .map_err(|_| StoreError::Postgres(sqlx::Error::WorkerCrashed))?
+        .map_err(StoreError::from)
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks; from inside another runtime that would panic.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Store for PostgresStore {
+    fn schema_version(&self) -> Result<u32, StoreError> {
+        let pool = self.pool.clone();
+        let v: Option<i32> = self.run(async move {
+            sqlx::query_scalar("SELECT max(version) FROM perf_schema")
+                .fetch_one(&pool)
+                .await
+        })?;
+        Ok(v.unwrap_or(0).max(0) as u32)
+    }
+
+    fn save_snapshot(&self, s: &Snapshot) -> Result<(), StoreError> {
+        let (pool, s) = (self.pool.clone(), s.clone());
+        self.run(async move {
+            sqlx::query(
+                "INSERT INTO snapshot (id, seq, taken_at_ms, data) VALUES (1, $1, $2, $3)
+                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, taken_at_ms = excluded.taken_at_ms, data = excluded.data",
+            )
+            .bind(s.seq as i64)
+            .bind(s.taken_at_ms)
+            .bind(s.data)
+            .execute(&pool)
+            .await
+            .map(drop)
+        })
+    }
+
+    fn load_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
+        let pool = self.pool.clone();
+        let row: Option<(i64, i64, Vec<u8>)> = self.run(async move {
+            sqlx::query_as("SELECT seq, taken_at_ms, data FROM snapshot WHERE id = 1")
+                .fetch_optional(&pool)
+                .await
+        })?;
+        Ok(row.map(|(seq, taken_at_ms, data)| Snapshot {
+            seq: seq as u64,
+            taken_at_ms,
+            data,
+        }))
+    }
+
+    fn put_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let (pool, key, value) = (self.pool.clone(), key.to_string(), value.to_string());
+        self.run(async move {
+            sqlx::query(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(key)
+            .bind(value)
+            .execute(&pool)
+            .await
+            .map(drop)
+        })
+    }
+
+    fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let (pool, key) = (self.pool.clone(), key.to_string());
+        self.run(async move {
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&pool)
+                .await
+        })
+    }
+
+    fn put_document(&self, doc: &Document) -> Result<(), StoreError> {
+        let (pool, doc) = (self.pool.clone(), doc.clone());
+        self.run(async move {
+            sqlx::query(
+                "INSERT INTO documents (kind, id, service, body, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $5)
+                 ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, service = excluded.service, updated_at_ms = excluded.updated_at_ms",
+            )
+            .bind(doc.kind)
+            .bind(doc.id)
+            .bind(doc.service)
+            .bind(doc.body)
+            .bind(doc.at_ms)
+            .execute(&pool)
+            .await
+            .map(drop)
+        })
+    }
+
+    fn get_document(&self, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
+        let (pool, kind, id) = (self.pool.clone(), kind.to_string(), id.to_string());
+        self.run(async move {
+            sqlx::query_scalar("SELECT body FROM documents WHERE kind = $1 AND id = $2")
+                .bind(kind)
+                .bind(id)
+                .fetch_optional(&pool)
+                .await
+        })
+    }
+
+    fn list_documents(&self, kind: &str) -> Result<Vec<String>, StoreError> {
+        let (pool, kind) = (self.pool.clone(), kind.to_string());
+        self.run(async move {
+            sqlx::query_scalar(
+                "SELECT body FROM documents WHERE kind = $1 ORDER BY created_at_ms, id",
+            )
+            .bind(kind)
+            .fetch_all(&pool)
+            .await
+        })
+    }
+
+    fn delete_document(&self, kind: &str, id: &str) -> Result<bool, StoreError> {
+        let (pool, kind, id) = (self.pool.clone(), kind.to_string(), id.to_string());
+        self.run(async move {
+            sqlx::query("DELETE FROM documents WHERE kind = $1 AND id = $2")
+                .bind(kind)
+                .bind(id)
+                .execute(&pool)
+                .await
+                .map(|r| r.rows_affected() > 0)
+        })
+    }
+
+    fn put_slo(&self, name: &str, definition: &str, at_ms: i64) -> Result<(), StoreError> {
+        let (pool, name, definition) =
+            (self.pool.clone(), name.to_string(), definition.to_string());
+        self.run(async move {
+            sqlx::query(
+                "INSERT INTO slos (name, definition, updated_at_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_at_ms = excluded.updated_at_ms",
+            )
+            .bind(name)
+            .bind(definition)
+            .bind(at_ms)
+            .execute(&pool)
+            .await
+            .map(drop)
+        })
+    }
+
+    fn delete_slo(&self, name: &str) -> Result<bool, StoreError> {
+        let (pool, name) = (self.pool.clone(), name.to_string());
+        self.run(async move {
+            sqlx::query("DELETE FROM slos WHERE name = $1")
+                .bind(name)
+                .execute(&pool)
+                .await
+                .map(|r| r.rows_affected() > 0)
+        })
+    }
+
+    fn list_slos(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let pool = self.pool.clone();
+        self.run(async move {
+            sqlx::query_as("SELECT name, definition FROM slos ORDER BY name")
+                .fetch_all(&pool)
+                .await
+        })
+    }
+
+    fn append_alert(&self, record: &AlertRecord) -> Result<(), StoreError> {
+        let (pool, r) = (self.pool.clone(), record.clone());
+        self.run(async move {
+            sqlx::query(
+                "INSERT INTO alert_history (at_ms, kind, subject, state, payload) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(r.at_ms)
+            .bind(r.kind)
+            .bind(r.subject)
+            .bind(r.state)
+            .bind(r.payload)
+            .execute(&pool)
+            .await
+            .map(drop)
+        })
+    }
+
+    fn recent_alerts(&self, limit: usize) -> Result<Vec<AlertRecord>, StoreError> {
+        let pool = self.pool.clone();
+        let rows = self.run(async move {
+            sqlx::query(
+                "SELECT at_ms, kind, subject, state, payload FROM alert_history ORDER BY id DESC LIMIT $1",
+            )
+            .bind(limit as i64)
+            .fetch_all(&pool)
+            .await
+        })?;
+        rows.iter()
+            .map(|r| {
+                Ok(AlertRecord {
+                    at_ms: r.try_get(0)?,
+                    kind: r.try_get(1)?,
+                    subject: r.try_get(2)?,
+                    state: r.try_get(3)?,
+                    payload: r.try_get(4)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    fn backup_to(&self, _path: &std::path::Path) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported(
+            "a backup file holds a SQLite store; back a PostgreSQL store up with the database's own tools (pg_dump, or continuous archiving)".into(),
+        ))
+    }
+
+    fn enqueue_webhook(
+        &self,
+        receiver: &str,
+        payload: &str,
+        now_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let (pool, receiver, payload) =
+            (self.pool.clone(), receiver.to_string(), payload.to_string());
+        self.run(async move {
+            sqlx::query_scalar(
+                "INSERT INTO webhook_outbox (receiver, payload, created_at_ms, next_at_ms) VALUES ($1, $2, $3, $3) RETURNING id",
+            )
+            .bind(receiver)
+            .bind(payload)
+            .bind(now_ms)
+            .fetch_one(&pool)
+            .await
+        })
+    }
+
+    fn due_webhooks(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        let pool = self.pool.clone();
+        let rows: Vec<(i64, String, String, i64)> = self.run(async move {
+            sqlx::query_as(
+                "SELECT id, receiver, payload, attempts FROM webhook_outbox
+                 WHERE delivered_at_ms IS NULL AND next_at_ms <= $1 ORDER BY id LIMIT $2",
+            )
+            .bind(now_ms)
+            .bind(limit as i64)
+            .fetch_all(&pool)
+            .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, receiver, payload, attempts)| OutboxItem {
+                id,
+                receiver,
+                payload,
+                attempts,
+            })
+            .collect())
+    }
+
+    fn webhook_delivered(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
+        let pool = self.pool.clone();
+        self.run(async move {
+            sqlx::query(
+                "UPDATE webhook_outbox SET delivered_at_ms = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1",
+            )
+            .bind(id)
+            .bind(now_ms)
+            .execute(&pool)
+            .await
+            .map(drop)
+        })
+    }
+
+    fn webhook_failed(&self, id: i64, next_at_ms: i64, error: &str) -> Result<(), StoreError> {
+        let (pool, error) = (self.pool.clone(), error.to_string());
+        self.run(async move {
+            sqlx::query(
+                "UPDATE webhook_outbox SET attempts = attempts + 1, next_at_ms = $2, last_error = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(next_at_ms)
+            .bind(error)
+            .execute(&pool)
+            .await
+            .map(drop)
+        })
+    }
+
+    fn webhook_backlog(&self) -> Result<u64, StoreError> {
+        let pool = self.pool.clone();
+        let n: i64 = self.run(async move {
+            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_outbox WHERE delivered_at_ms IS NULL")
+                .fetch_one(&pool)
+                .await
+        })?;
+        Ok(n as u64)
+    }
+}

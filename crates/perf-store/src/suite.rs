@@ -1,0 +1,253 @@
+//! The store test suite, one body per behaviour, run against every backend: the embedded
+//! SQLite file and a real PostgreSQL server (as Quickwit runs its metastore suite on each
+//! metastore). A backend is a function that opens a fresh, empty store and hands it to the
+//! test along with whatever must outlive it; `reopen` opens the same database again.
+
+use crate::testing::Postgres;
+use crate::{AlertRecord, Document, PostgresStore, Snapshot, SqliteStore, Store, StoreError};
+
+/// Opens fresh stores of one backend, and the same one again.
+trait Backend {
+    fn store(&self) -> Box<dyn Store>;
+    fn reopen(&self) -> Result<Box<dyn Store>, StoreError>;
+    /// Makes the database claim schema version `v`.
+    fn set_schema_version(&self, v: u32);
+}
+
+struct Sqlite(tempfile::TempDir);
+
+impl Sqlite {
+    fn new() -> Self {
+        Sqlite(tempfile::tempdir().unwrap())
+    }
+}
+
+impl Backend for Sqlite {
+    fn store(&self) -> Box<dyn Store> {
+        self.reopen().unwrap()
+    }
+    fn reopen(&self) -> Result<Box<dyn Store>, StoreError> {
+        Ok(Box::new(SqliteStore::open(&self.0.path().join("perf.db"))?))
+    }
+    fn set_schema_version(&self, v: u32) {
+        rusqlite::Connection::open(self.0.path().join("perf.db"))
+            .unwrap()
+            .pragma_update(None, "user_version", v)
+            .unwrap();
+    }
+}
+
+struct Pg(Postgres);
+
+impl Pg {
+    fn new() -> Self {
+        let pg = Postgres::start();
+        pg.new_database("perf");
+        Pg(pg)
+    }
+}
+
+impl Backend for Pg {
+    fn store(&self) -> Box<dyn Store> {
+        self.reopen().unwrap()
+    }
+    fn reopen(&self) -> Result<Box<dyn Store>, StoreError> {
+        Ok(Box::new(PostgresStore::open(&self.0.url("perf"))?))
+    }
+    fn set_schema_version(&self, v: u32) {
+        self.0
+            .psql("perf", &format!("UPDATE perf_schema SET version = {v}"));
+    }
+}
+
+fn snapshot_and_meta_survive_reopen(b: &dyn Backend) {
+    {
+        let s = b.store();
+        assert_eq!(s.schema_version().unwrap(), crate::sqlite::SCHEMA_VERSION);
+        assert_eq!(s.load_snapshot().unwrap(), None);
+        s.save_snapshot(&Snapshot {
+            seq: 7,
+            taken_at_ms: 1,
+            data: vec![1, 2],
+        })
+        .unwrap();
+        s.save_snapshot(&Snapshot {
+            seq: 9,
+            taken_at_ms: 2,
+            data: vec![3, 0, 255],
+        })
+        .unwrap();
+        s.put_meta("k", "v").unwrap();
+        s.put_meta("k", "w").unwrap();
+    }
+    let s = b.reopen().unwrap();
+    assert_eq!(
+        s.load_snapshot().unwrap(),
+        Some(Snapshot {
+            seq: 9,
+            taken_at_ms: 2,
+            data: vec![3, 0, 255]
+        })
+    );
+    assert_eq!(s.get_meta("k").unwrap().as_deref(), Some("w"));
+    assert_eq!(s.get_meta("nosuch").unwrap(), None);
+}
+
+fn webhook_outbox_retries_until_delivered(b: &dyn Backend) {
+    let s = b.store();
+    let a = s.enqueue_webhook("ops", "{1}", 10).unwrap();
+    let c = s.enqueue_webhook("ops", "{2}", 10).unwrap();
+    assert!(c > a, "ids grow");
+    assert_eq!(s.due_webhooks(10, 10).unwrap().len(), 2);
+    assert_eq!(s.due_webhooks(10, 1).unwrap().len(), 1);
+    s.webhook_failed(a, 20, "503").unwrap();
+    s.webhook_delivered(c, 11).unwrap();
+    assert!(s.due_webhooks(15, 10).unwrap().is_empty());
+    let due = s.due_webhooks(20, 10).unwrap();
+    assert_eq!((due[0].id, due[0].attempts), (a, 1));
+    assert_eq!(due[0].payload, "{1}");
+    assert_eq!(s.webhook_backlog().unwrap(), 1);
+}
+
+fn documents_round_trip_by_kind(b: &dyn Backend) {
+    let s = b.store();
+    let doc = |id: &str, body: &str, at_ms| Document {
+        kind: "baseline".into(),
+        id: id.into(),
+        service: "qnet".into(),
+        body: body.into(),
+        at_ms,
+    };
+    s.put_document(&doc("b1", "{}", 1)).unwrap();
+    s.put_document(&doc("b2", "{\"x\":2}", 2)).unwrap();
+    s.put_document(&doc("b1", "{\"x\":1}", 3)).unwrap();
+    assert_eq!(
+        s.get_document("baseline", "b1").unwrap().as_deref(),
+        Some("{\"x\":1}")
+    );
+    assert_eq!(s.get_document("rollout", "b1").unwrap(), None);
+    assert_eq!(
+        s.list_documents("baseline").unwrap(),
+        vec!["{\"x\":1}".to_string(), "{\"x\":2}".to_string()],
+        "oldest first: an update keeps a document's place"
+    );
+    assert!(s.delete_document("baseline", "b1").unwrap());
+    assert!(!s.delete_document("baseline", "b1").unwrap());
+    assert_eq!(
+        s.list_documents("baseline").unwrap(),
+        vec!["{\"x\":2}".to_string()]
+    );
+}
+
+fn slos_and_alert_history_round_trip(b: &dyn Backend) {
+    let s = b.store();
+    s.put_slo("a", "{}", 1).unwrap();
+    s.put_slo("a", "{\"x\":1}", 2).unwrap();
+    s.put_slo("b", "{}", 2).unwrap();
+    assert_eq!(
+        s.list_slos().unwrap(),
+        vec![("a".into(), "{\"x\":1}".into()), ("b".into(), "{}".into())]
+    );
+    assert!(s.delete_slo("a").unwrap());
+    assert!(!s.delete_slo("a").unwrap());
+    for i in 0..3 {
+        let r = AlertRecord {
+            at_ms: i,
+            kind: "slo".into(),
+            subject: "b".into(),
+            state: "firing".into(),
+            payload: format!("{{\"n\":{i}}}"),
+        };
+        s.append_alert(&r).unwrap();
+    }
+    let recent = s.recent_alerts(2).unwrap();
+    assert_eq!(
+        recent.iter().map(|r| r.at_ms).collect::<Vec<_>>(),
+        vec![2, 1]
+    );
+    assert_eq!(recent[0].payload, "{\"n\":2}");
+}
+
+fn refuses_a_newer_schema(b: &dyn Backend) {
+    drop(b.store());
+    b.set_schema_version(99);
+    let err = b.reopen().err().unwrap();
+    assert!(
+        matches!(err, StoreError::NewerSchema { found: 99, .. }),
+        "{err}"
+    );
+}
+
+fn opening_twice_migrates_once(b: &dyn Backend) {
+    let first = b.store();
+    first.put_meta("kept", "yes").unwrap();
+    let second = b.reopen().unwrap();
+    assert_eq!(second.get_meta("kept").unwrap().as_deref(), Some("yes"));
+    assert_eq!(
+        second.schema_version().unwrap(),
+        crate::sqlite::SCHEMA_VERSION
+    );
+}
+
+/// One `#[test]` per behaviour and backend.
+macro_rules! store_suite {
+    ($backend:ident, $new:expr) => {
+        mod $backend {
+            use super::*;
+            #[test]
+            fn snapshot_and_meta_survive_reopen() {
+                super::snapshot_and_meta_survive_reopen(&$new);
+            }
+            #[test]
+            fn webhook_outbox_retries_until_delivered() {
+                super::webhook_outbox_retries_until_delivered(&$new);
+            }
+            #[test]
+            fn documents_round_trip_by_kind() {
+                super::documents_round_trip_by_kind(&$new);
+            }
+            #[test]
+            fn slos_and_alert_history_round_trip() {
+                super::slos_and_alert_history_round_trip(&$new);
+            }
+            #[test]
+            fn refuses_a_newer_schema() {
+                super::refuses_a_newer_schema(&$new);
+            }
+            #[test]
+            fn opening_twice_migrates_once() {
+                super::opening_twice_migrates_once(&$new);
+            }
+        }
+    };
+}
+
+store_suite!(sqlite, Sqlite::new());
+store_suite!(postgres, Pg::new());
+
+#[test]
+fn both_backends_have_the_same_schema_version() {
+    assert_eq!(
+        crate::sqlite::SCHEMA_VERSION,
+        crate::postgres::SCHEMA_VERSION
+    );
+}
+
+#[test]
+fn a_postgres_store_cannot_be_backed_up_to_a_file() {
+    let b = Pg::new();
+    let err = b
+        .store()
+        .backup_to(std::path::Path::new("/tmp/never"))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("pg_dump"), "{err}");
+}
+
+#[test]
+fn an_unreachable_postgres_is_a_clear_error() {
+    let err = PostgresStore::open("postgres://perf@127.0.0.1:1/perf")
+        .err()
+        .unwrap();
+    assert!(err.to_string().starts_with("PostgreSQL:"), "{err}");
+}
