@@ -11,6 +11,9 @@ pub enum StoreError {
     /// The PostgreSQL store failed.
     #[error("PostgreSQL: {0}")]
     Postgres(#[from] sqlx::Error),
+    /// The NATS JetStream ingest stream failed.
+    #[error("ingest stream: {0}")]
+    Stream(String),
     /// The backend cannot do this.
     #[error("{0}")]
     Unsupported(String),

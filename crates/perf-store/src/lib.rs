@@ -9,6 +9,7 @@ mod journal;
 pub mod log;
 mod postgres;
 mod sqlite;
+pub mod stream;
 #[cfg(test)]
 mod suite;
 #[cfg(any(test, feature = "testing"))]
@@ -19,6 +20,7 @@ pub use journal::Journal;
 pub use log::IngestLog;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use stream::{EventStream, StreamConfig};
 
 /// A saved engine state and the last ingest-log sequence number it includes.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,410 @@
+//! The replicated ingest log of a cluster: a NATS JetStream stream (`PERF_EVENTS`) whose
+//! subjects are partitions, `perf.events.<p>` with `p = hash(service) mod P`.
+//!
+//! A replica publishes each accepted batch, split by partition, and answers only after
+//! JetStream acknowledged every part (stored on a quorum of the stream's replicas). A part
+//! carries `Nats-Msg-Id` when the client gave an idempotency key, so a retried batch within
+//! the stream's duplicate window is stored once. The aggregates are built by *following* the
+//! stream: [`EventStream::follow`] replays everything after a snapshot's stream sequence,
+//! then keeps applying new records as they arrive, in stream order. The local ingest log is
+//! not used in this mode; the snapshot's position is a stream sequence.
+//!
+//! Debian's `nats-server` is 2.9: the client is built without its 2.10/2.11 features (a
+//! consumer has one filter subject), and the tests run against that server.
+//!
+//! Like [`crate::PostgresStore`], the stream owns a small Tokio runtime: its callers are the
+//! server's blocking ingest path and its start-up, and they wait on channels.
+
+use crate::StoreError;
+use async_nats::jetstream::{self, consumer, stream};
+use futures_util::StreamExt;
+use std::future::Future;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// Subjects are `perf.events.<partition>`.
+pub const SUBJECT_PREFIX: &str = "perf.events";
+
+/// Where the stream is and how it is laid out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamConfig {
+    /// `nats://host:port` (several, comma-separated, for a cluster).
+    pub url: String,
+    /// Stream name.
+    pub stream: String,
+    /// Partitions (subjects).
+    pub partitions: u32,
+    /// Copies JetStream keeps of each record (1, or 3 on a 3-node cluster).
+    pub replicas: usize,
+    /// How long records are kept (ms); a snapshot older than this cannot be replayed from.
+    pub max_age_ms: i64,
+    /// Window (ms) in which a record with the same message id is stored once.
+    pub duplicate_window_ms: i64,
+}
+
+/// Called with each record's stream sequence and payload, in order.
+pub type Apply = Box<dyn FnMut(u64, &[u8]) + Send>;
+
+/// A connection to the ingest stream.
+pub struct EventStream {
+    runtime: Option<tokio::runtime::Runtime>,
+    js: jetstream::Context,
+    config: StreamConfig,
+    /// The last stream sequence applied by the follower, and its waiters.
+    applied: Arc<(Mutex<u64>, Condvar)>,
+    /// Why the follower stopped, if it did.
+    failure: Arc<Mutex<Option<String>>>,
+}
+
+fn nats_error(context: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Stream(format!("{context}: {e}"))
+}
+
+impl EventStream {
+    /// Connects and creates the stream if it does not exist (an existing one keeps its
+    /// settings; a different partition layout is refused).
+    pub fn connect(config: StreamConfig) -> Result<Self, StoreError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("perf-stream")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Io {
+                context: "starting the stream's runtime".into(),
+                source: e,
+            })?;
+        let c = config.clone();
+        let js = block_on(&runtime, async move {
+            // Once connected, the client reconnects by itself; a first connection that
+            // fails is an error at start (the supervisor restarts the replica).
+            let options =
+                async_nats::ConnectOptions::new().connection_timeout(Duration::from_secs(5));
+            let servers: Vec<async_nats::ServerAddr> = c
+                .url
+                .split(',')
+                .map(|u| u.trim().parse())
+                .collect::<Result<_, _>>()
+                .map_err(|e| nats_error("the NATS url", e))?;
+            let client = tokio::time::timeout(Duration::from_secs(10), options.connect(servers))
+                .await
+                .map_err(|_| nats_error("connecting to NATS", "no server answered within 10 s"))?
+                .map_err(|e| nats_error("connecting to NATS", e))?;
+            let js = jetstream::new(client);
+            let wanted = stream::Config {
+                name: c.stream.clone(),
+                subjects: vec![format!("{SUBJECT_PREFIX}.*")],
+                num_replicas: c.replicas,
+                max_age: Duration::from_millis(c.max_age_ms as u64),
+                duplicate_window: Duration::from_millis(c.duplicate_window_ms as u64),
+                storage: stream::StorageType::File,
+                ..Default::default()
+            };
+            js.get_or_create_stream(wanted)
+                .await
+                .map_err(|e| nats_error("creating the stream", e))?;
+            Ok(js)
+        })?;
+        Ok(EventStream {
+            runtime: Some(runtime),
+            js,
+            config,
+            applied: Arc::new((Mutex::new(0), Condvar::new())),
+            failure: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// The partition of a key (the service): FNV-1a, stable across versions and machines.
+    pub fn partition(&self, key: &str) -> u32 {
+        partition_of(key, self.config.partitions)
+    }
+
+    /// Publishes `parts` (partition, payload) and waits until JetStream stored every one;
+    /// answers the highest stream sequence among them. With `id`, each part's message id is
+    /// `id/partition`, so the same batch published again is stored once.
+    pub fn publish(&self, parts: Vec<(u32, Vec<u8>)>, id: Option<&str>) -> Result<u64, StoreError> {
+        let js = self.js.clone();
+        let id = id.map(str::to_string);
+        self.run(async move {
+            let mut acks = Vec::with_capacity(parts.len());
+            for (p, payload) in parts {
+                let subject = format!("{SUBJECT_PREFIX}.{p}");
+                let sent = match &id {
+                    Some(id) => {
+                        let mut headers = async_nats::HeaderMap::new();
+                        headers.insert("Nats-Msg-Id", format!("{id}/{p}").as_str());
+                        js.publish_with_headers(subject, headers, payload.into())
+                            .await
+                    }
+                    None => js.publish(subject, payload.into()).await,
+                };
+                acks.push(sent.map_err(|e| nats_error("publishing", e))?);
+            }
+            let mut last = 0;
+            for ack in acks {
+                let ack = ack
+                    .await
+                    .map_err(|e| nats_error("waiting for JetStream's acknowledgement", e))?;
+                last = last.max(ack.sequence);
+            }
+            Ok(last)
+        })
+    }
+
+    /// Applies every record after `after` through `apply` until the stream's end as of now,
+    /// then returns and keeps applying new records in the background. Refuses a stream that
+    /// no longer holds the records right after `after` (aged out or recreated).
+    pub fn follow(&self, after: u64, mut apply: Apply) -> Result<(), StoreError> {
+        let js = self.js.clone();
+        let name = self.config.stream.clone();
+        let (first, last) = self.run(async move {
+            let mut s = js
+                .get_stream(&name)
+                .await
+                .map_err(|e| nats_error("opening the stream", e))?;
+            let info = s
+                .info()
+                .await
+                .map_err(|e| nats_error("reading the stream's state", e))?;
+            Ok((info.state.first_sequence, info.state.last_sequence))
+        })?;
+        if last < after || (last > after && first > after + 1) {
+            return Err(StoreError::LogGap(format!(
+                "the snapshot is at stream sequence {after} but stream {} holds {first}..={last}",
+                self.config.stream
+            )));
+        }
+        {
+            let (lock, _) = &*self.applied;
+            *lock.lock().unwrap_or_else(|p| p.into_inner()) = after;
+        }
+        let js = self.js.clone();
+        let name = self.config.stream.clone();
+        let applied = Arc::clone(&self.applied);
+        let failure = Arc::clone(&self.failure);
+        let runtime = self
+            .runtime
+            .as_ref()
+            .expect("the runtime lives as long as the stream");
+        runtime.spawn(async move {
+            let result: Result<(), StoreError> = async {
+                let s = js
+                    .get_stream(&name)
+                    .await
+                    .map_err(|e| nats_error("opening the stream", e))?;
+                let deliver_policy = if after == 0 {
+                    consumer::DeliverPolicy::All
+                } else {
+                    consumer::DeliverPolicy::ByStartSequence {
+                        start_sequence: after + 1,
+                    }
+                };
+                let follower = s
+                    .create_consumer(consumer::pull::OrderedConfig {
+                        deliver_policy,
+                        filter_subject: format!("{SUBJECT_PREFIX}.>"),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|e| nats_error("creating the follower", e))?;
+                let mut messages = follower
+                    .messages()
+                    .await
+                    .map_err(|e| nats_error("following the stream", e))?;
+                while let Some(message) = messages.next().await {
+                    let message = message.map_err(|e| nats_error("following the stream", e))?;
+                    let seq = message
+                        .info()
+                        .map_err(|e| nats_error("reading a record's position", e))?
+                        .stream_sequence;
+                    apply(seq, &message.payload);
+                    let (lock, changed) = &*applied;
+                    *lock.lock().unwrap_or_else(|p| p.into_inner()) = seq;
+                    changed.notify_all();
+                }
+                Err(nats_error("following the stream", "the subscription ended"))
+            }
+            .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "the stream follower stopped; the aggregates no longer follow the ingest stream");
+                *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                applied.1.notify_all();
+            }
+        });
+        if last > after && !self.wait_applied(last, Duration::MAX) {
+            return Err(StoreError::Stream(
+                self.failure().unwrap_or_else(|| "replay stopped".into()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The last stream sequence applied.
+    pub fn applied(&self) -> u64 {
+        *self.applied.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until the record at `seq` is applied; false on timeout or a stopped follower.
+    pub fn wait_applied(&self, seq: u64, timeout: Duration) -> bool {
+        let (lock, changed) = &*self.applied;
+        let deadline = std::time::Instant::now().checked_add(timeout);
+        let mut at = lock.lock().unwrap_or_else(|p| p.into_inner());
+        while *at < seq {
+            if self.failure().is_some() {
+                return false;
+            }
+            let wait = match deadline {
+                Some(d) => match d.checked_duration_since(std::time::Instant::now()) {
+                    Some(left) => left.min(Duration::from_millis(200)),
+                    None => return false,
+                },
+                None => Duration::from_millis(200),
+            };
+            at = changed
+                .wait_timeout(at, wait)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        true
+    }
+
+    /// Why the follower stopped, if it did.
+    pub fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The stream's layout.
+    pub fn config(&self) -> &StreamConfig {
+        &self.config
+    }
+
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .expect("the runtime lives as long as the stream");
+        block_on(runtime, f)
+    }
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// FNV-1a of `key`, mod `partitions`.
+pub fn partition_of(key: &str, partitions: u32) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % u64::from(partitions.max(1))) as u32
+}
+
+/// Spawns `f` on `runtime` and blocks this thread until it answers.
+fn block_on<T: Send + 'static>(
+    runtime: &tokio::runtime::Runtime,
+    f: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+) -> Result<T, StoreError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    runtime.spawn(async move {
+        let _ = tx.send(f.await);
+    });
+    rx.recv()
+        .map_err(|_| StoreError::Stream("the stream's runtime stopped".into()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Nats;
+
+    fn config(url: String) -> StreamConfig {
+        StreamConfig {
+            url,
+            stream: "PERF_EVENTS".into(),
+            partitions: 4,
+            replicas: 1,
+            max_age_ms: 3_600_000,
+            duplicate_window_ms: 120_000,
+        }
+    }
+
+    type Seen = Arc<Mutex<Vec<(u64, Vec<u8>)>>>;
+
+    fn recorder() -> (Seen, Apply) {
+        let seen: Seen = Arc::default();
+        let s = Arc::clone(&seen);
+        (
+            seen,
+            Box::new(move |seq, payload: &[u8]| s.lock().unwrap().push((seq, payload.to_vec()))),
+        )
+    }
+
+    #[test]
+    fn records_are_followed_in_order_and_a_retried_batch_is_stored_once() {
+        let nats = Nats::start();
+        let stream = EventStream::connect(config(nats.url())).unwrap();
+        let (seen, apply) = recorder();
+        stream.follow(0, apply).unwrap();
+        let parts = |n: u8| vec![(0, vec![n]), (3, vec![n, n])];
+        let a = stream.publish(parts(1), Some("batch-1")).unwrap();
+        let b = stream.publish(parts(1), Some("batch-1")).unwrap();
+        assert_eq!(a, b, "the retry is a duplicate of the first");
+        let c = stream.publish(parts(2), None).unwrap();
+        assert!(stream.wait_applied(c, Duration::from_secs(10)));
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            vec![(1, vec![1]), (2, vec![1, 1]), (3, vec![2]), (4, vec![2, 2])]
+        );
+    }
+
+    #[test]
+    fn a_follower_replays_after_a_position_and_refuses_a_stream_that_lost_it() {
+        let nats = Nats::start();
+        {
+            let stream = EventStream::connect(config(nats.url())).unwrap();
+            for n in 0..5u8 {
+                stream.publish(vec![(1, vec![n])], None).unwrap();
+            }
+        }
+        let stream = EventStream::connect(config(nats.url())).unwrap();
+        let (seen, apply) = recorder();
+        stream.follow(3, apply).unwrap();
+        assert_eq!(stream.applied(), 5, "follow returns once caught up");
+        let seqs: Vec<u64> = seen.lock().unwrap().iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, vec![4, 5]);
+        // A snapshot past the stream's end: the stream was recreated or is another one.
+        let other = EventStream::connect(config(nats.url())).unwrap();
+        let (_, apply) = recorder();
+        let err = other.follow(9, apply).err().unwrap();
+        assert!(matches!(err, StoreError::LogGap(_)), "{err}");
+    }
+
+    #[test]
+    fn partitions_are_stable_and_spread() {
+        assert_eq!(partition_of("qnet", 32), partition_of("qnet", 32));
+        let used: std::collections::BTreeSet<u32> = (0..200)
+            .map(|i| partition_of(&format!("svc-{i}"), 8))
+            .collect();
+        assert_eq!(used.len(), 8);
+    }
+
+    #[test]
+    fn an_unreachable_nats_is_a_clear_error() {
+        let err = EventStream::connect(config("nats://127.0.0.1:1".into()))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("connecting to NATS"), "{err}");
+    }
+}
