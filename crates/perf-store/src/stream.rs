@@ -22,6 +22,9 @@ use std::future::Future;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+/// What a publish that failed after sending may have done.
+const MAYBE_STORED: &str = "no acknowledgement from JetStream (the batch may still be stored: retry with the same Idempotency-Key to have it counted once)";
+
 /// Subjects are `perf.events.<partition>`.
 pub const SUBJECT_PREFIX: &str = "perf.events";
 
@@ -48,6 +51,7 @@ pub type Apply = Box<dyn FnMut(u64, &[u8]) + Send>;
 /// A connection to the ingest stream.
 pub struct EventStream {
     runtime: Option<tokio::runtime::Runtime>,
+    client: async_nats::Client,
     js: jetstream::Context,
     config: StreamConfig,
     /// The last stream sequence applied by the follower, and its waiters.
@@ -74,7 +78,7 @@ impl EventStream {
                 source: e,
             })?;
         let c = config.clone();
-        let js = block_on(&runtime, async move {
+        let (client, js) = block_on(&runtime, async move {
             // Once connected, the client reconnects by itself; a first connection that
             // fails is an error at start (the supervisor restarts the replica).
             let options =
@@ -89,7 +93,7 @@ impl EventStream {
                 .await
                 .map_err(|_| nats_error("connecting to NATS", "no server answered within 10 s"))?
                 .map_err(|e| nats_error("connecting to NATS", e))?;
-            let js = jetstream::new(client);
+            let js = jetstream::new(client.clone());
             let wanted = stream::Config {
                 name: c.stream.clone(),
                 subjects: vec![format!("{SUBJECT_PREFIX}.*")],
@@ -102,10 +106,11 @@ impl EventStream {
             js.get_or_create_stream(wanted)
                 .await
                 .map_err(|e| nats_error("creating the stream", e))?;
-            Ok(js)
+            Ok((client, js))
         })?;
         Ok(EventStream {
             runtime: Some(runtime),
+            client,
             js,
             config,
             applied: Arc::new((Mutex::new(0), Condvar::new())),
@@ -121,7 +126,17 @@ impl EventStream {
     /// Publishes `parts` (partition, payload) and waits until JetStream stored every one;
     /// answers the highest stream sequence among them. With `id`, each part's message id is
     /// `id/partition`, so the same batch published again is stored once.
+    ///
+    /// Not connected: refused before anything is sent. Once sent, a failure (no
+    /// acknowledgement in time) does not prove the batch was not stored — the client may
+    /// have buffered it across a reconnect — so the error says so: a retry with the same
+    /// `id` is counted once.
     pub fn publish(&self, parts: Vec<(u32, Vec<u8>)>, id: Option<&str>) -> Result<u64, StoreError> {
+        if !self.connected() {
+            return Err(StoreError::Stream(
+                "not connected to NATS; nothing of the batch was stored".into(),
+            ));
+        }
         let js = self.js.clone();
         let id = id.map(str::to_string);
         self.run(async move {
@@ -137,13 +152,11 @@ impl EventStream {
                     }
                     None => js.publish(subject, payload.into()).await,
                 };
-                acks.push(sent.map_err(|e| nats_error("publishing", e))?);
+                acks.push(sent.map_err(|e| nats_error(MAYBE_STORED, e))?);
             }
             let mut last = 0;
             for ack in acks {
-                let ack = ack
-                    .await
-                    .map_err(|e| nats_error("waiting for JetStream's acknowledgement", e))?;
+                let ack = ack.await.map_err(|e| nats_error(MAYBE_STORED, e))?;
                 last = last.max(ack.sequence);
             }
             Ok(last)
@@ -167,12 +180,7 @@ impl EventStream {
                 .map_err(|e| nats_error("reading the stream's state", e))?;
             Ok((info.state.first_sequence, info.state.last_sequence))
         })?;
-        if last < after || (last > after && first > after + 1) {
-            return Err(StoreError::LogGap(format!(
-                "the snapshot is at stream sequence {after} but stream {} holds {first}..={last}",
-                self.config.stream
-            )));
-        }
+        check_position(&self.config.stream, after, first, last)?;
         {
             let (lock, _) = &*self.applied;
             *lock.lock().unwrap_or_else(|p| p.into_inner()) = after;
@@ -186,48 +194,31 @@ impl EventStream {
             .as_ref()
             .expect("the runtime lives as long as the stream");
         runtime.spawn(async move {
-            let result: Result<(), StoreError> = async {
-                let s = js
-                    .get_stream(&name)
-                    .await
-                    .map_err(|e| nats_error("opening the stream", e))?;
-                let deliver_policy = if after == 0 {
-                    consumer::DeliverPolicy::All
-                } else {
-                    consumer::DeliverPolicy::ByStartSequence {
-                        start_sequence: after + 1,
+            // A follower ends when its (ephemeral) consumer is lost — a NATS restart, a
+            // leader change: a new one resumes after the last record applied. Only records
+            // missing from the stream stop it for good.
+            let mut pause = Duration::from_millis(200);
+            loop {
+                let resume = *applied.0.lock().unwrap_or_else(|p| p.into_inner());
+                match follow_from(&js, &name, resume, &mut apply, &applied).await {
+                    Err(e @ StoreError::LogGap(_)) => {
+                        tracing::error!(error = %e, "the stream follower stopped; the aggregates no longer follow the ingest stream");
+                        *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                        applied.1.notify_all();
+                        return;
                     }
-                };
-                let follower = s
-                    .create_consumer(consumer::pull::OrderedConfig {
-                        deliver_policy,
-                        filter_subject: format!("{SUBJECT_PREFIX}.>"),
-                        ..Default::default()
-                    })
-                    .await
-                    .map_err(|e| nats_error("creating the follower", e))?;
-                let mut messages = follower
-                    .messages()
-                    .await
-                    .map_err(|e| nats_error("following the stream", e))?;
-                while let Some(message) = messages.next().await {
-                    let message = message.map_err(|e| nats_error("following the stream", e))?;
-                    let seq = message
-                        .info()
-                        .map_err(|e| nats_error("reading a record's position", e))?
-                        .stream_sequence;
-                    apply(seq, &message.payload);
-                    let (lock, changed) = &*applied;
-                    *lock.lock().unwrap_or_else(|p| p.into_inner()) = seq;
-                    changed.notify_all();
+                    Err(e) => {
+                        let progressed =
+                            *applied.0.lock().unwrap_or_else(|p| p.into_inner()) > resume;
+                        if progressed {
+                            pause = Duration::from_millis(200);
+                        }
+                        tracing::warn!(error = %e, retry_in_ms = pause.as_millis() as u64, "the stream follower lost its consumer; resuming after the last record applied");
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(5));
+                    }
+                    Ok(()) => {}
                 }
-                Err(nats_error("following the stream", "the subscription ended"))
-            }
-            .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "the stream follower stopped; the aggregates no longer follow the ingest stream");
-                *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
-                applied.1.notify_all();
             }
         });
         if last > after && !self.wait_applied(last, Duration::MAX) {
@@ -236,6 +227,11 @@ impl EventStream {
             ));
         }
         Ok(())
+    }
+
+    /// True while the client is connected to a NATS server (it reconnects by itself).
+    pub fn connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
     }
 
     /// The last stream sequence applied.
@@ -298,6 +294,73 @@ impl Drop for EventStream {
             runtime.shutdown_background();
         }
     }
+}
+
+/// Applies the stream's records after `after` until the consumer fails; a stream that no
+/// longer holds the record right after `after` is a [`StoreError::LogGap`].
+async fn follow_from(
+    js: &jetstream::Context,
+    name: &str,
+    after: u64,
+    apply: &mut Apply,
+    applied: &(Mutex<u64>, Condvar),
+) -> Result<(), StoreError> {
+    let mut s = js
+        .get_stream(name)
+        .await
+        .map_err(|e| nats_error("opening the stream", e))?;
+    let state = s
+        .info()
+        .await
+        .map_err(|e| nats_error("reading the stream's state", e))?
+        .state
+        .clone();
+    check_position(name, after, state.first_sequence, state.last_sequence)?;
+    let deliver_policy = if after == 0 {
+        consumer::DeliverPolicy::All
+    } else {
+        consumer::DeliverPolicy::ByStartSequence {
+            start_sequence: after + 1,
+        }
+    };
+    let follower = s
+        .create_consumer(consumer::pull::OrderedConfig {
+            deliver_policy,
+            filter_subject: format!("{SUBJECT_PREFIX}.>"),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| nats_error("creating the follower", e))?;
+    let mut messages = follower
+        .messages()
+        .await
+        .map_err(|e| nats_error("following the stream", e))?;
+    while let Some(message) = messages.next().await {
+        let message = message.map_err(|e| nats_error("following the stream", e))?;
+        let seq = message
+            .info()
+            .map_err(|e| nats_error("reading a record's position", e))?
+            .stream_sequence;
+        let (lock, changed) = applied;
+        if seq <= *lock.lock().unwrap_or_else(|p| p.into_inner()) {
+            continue; // delivered again after a resume
+        }
+        apply(seq, &message.payload);
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) = seq;
+        changed.notify_all();
+    }
+    Err(nats_error("following the stream", "the subscription ended"))
+}
+
+/// A [`StoreError::LogGap`] unless the stream (holding `first..=last`) still holds the
+/// record right after `after`, or ends at it.
+fn check_position(name: &str, after: u64, first: u64, last: u64) -> Result<(), StoreError> {
+    if last < after || (last > after && first > after + 1) {
+        return Err(StoreError::LogGap(format!(
+            "the aggregates are at stream sequence {after} but stream {name} holds {first}..={last}"
+        )));
+    }
+    Ok(())
 }
 
 /// FNV-1a of `key`, mod `partitions`.

@@ -7,6 +7,7 @@ mod common;
 
 mod backup;
 mod capacity;
+mod cluster;
 mod config;
 mod decisions;
 mod drill;

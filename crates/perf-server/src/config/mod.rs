@@ -109,6 +109,30 @@ impl Config {
                 "scheduled backups copy the SQLite store; with store.url set, back PostgreSQL up with its own tools (pg_dump, or continuous archiving)".into(),
             );
         }
+        let nats = &self.cluster.nats;
+        if !nats.url.is_empty() {
+            if !nats.url.split(',').all(|u| u.trim().starts_with("nats://")) {
+                return invalid(
+                    "cluster.nats.url",
+                    "expected nats://host:port (comma-separated for several servers)".into(),
+                );
+            }
+            if !(1..=1024).contains(&nats.partitions)
+                || !(1..=5).contains(&nats.replicas)
+                || nats.max_age <= 0
+                || nats.duplicate_window <= 0
+                || nats.stream.is_empty()
+                || !nats
+                    .stream
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return invalid(
+                    "cluster.nats",
+                    "partitions must be in 1..=1024, replicas in 1..=5, maxAge and duplicateWindow positive, stream a name of letters, digits, _ and -".into(),
+                );
+            }
+        }
         let dr = &self.drills;
         if !(0.0..=1.0).contains(&dr.error_rate) || dr.stable_for <= 0 || dr.rto_target <= 0 {
             return invalid(

@@ -44,6 +44,50 @@ pub struct Config {
     pub drills: DrillsConfig,
     /// Where definitions, baselines, rollouts, alert history, the outbox and snapshots live.
     pub store: StoreConfig,
+    /// Replicas sharing an ingest stream (empty: one server with its local log).
+    pub cluster: ClusterConfig,
+}
+
+/// `cluster:` section.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct ClusterConfig {
+    /// The NATS JetStream ingest stream.
+    pub nats: NatsConfig,
+}
+
+/// `cluster.nats:` the replicated ingest stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct NatsConfig {
+    /// `nats://host:4222` (comma-separated for several servers); empty: the local log.
+    pub url: String,
+    /// Stream name.
+    pub stream: String,
+    /// Partitions (`perf.events.<p>`, `p = hash(service) mod partitions`); fixed once the
+    /// stream holds records.
+    pub partitions: u32,
+    /// Copies JetStream keeps of each record (3 on a 3-node NATS cluster).
+    pub replicas: usize,
+    /// How long the stream keeps records: longer than the snapshot interval by far.
+    #[serde(with = "serde_label")]
+    pub max_age: i64,
+    /// A batch sent again with the same `Idempotency-Key` within this window is stored once.
+    #[serde(with = "serde_label")]
+    pub duplicate_window: i64,
+}
+
+impl Default for NatsConfig {
+    fn default() -> Self {
+        NatsConfig {
+            url: String::new(),
+            stream: "PERF_EVENTS".into(),
+            partitions: 32,
+            replicas: 1,
+            max_age: 7 * 86_400_000,
+            duplicate_window: 120_000,
+        }
+    }
 }
 
 /// `store:` section: the embedded SQLite file (default) or a shared PostgreSQL database.
@@ -186,6 +230,7 @@ impl Default for Config {
             backup: BackupConfig::default(),
             drills: DrillsConfig::default(),
             store: StoreConfig::default(),
+            cluster: ClusterConfig::default(),
         }
     }
 }

@@ -16,6 +16,10 @@
 //! When the log cannot take a batch (a full disk, or a failed fsync), the batch is neither
 //! applied nor acknowledged: the caller gets [`WriteRefused`] (503 with `Retry-After`), the
 //! cause is kept for `/readyz` and counted, and the log itself has cut off any partial bytes.
+//! With `cluster.nats.url` set, the ingest journal is the replicated stream instead
+//! (`stream_ingest`): the batch is published and acknowledged first, and applied by the
+//! stream's follower.
+//!
 //! One process owns a data directory: [`Durable::open`] takes an exclusive lock on
 //! `LOCK` inside it, held until the process ends.
 
@@ -24,6 +28,7 @@ pub mod clock;
 mod data_dir;
 pub mod metrics;
 mod snapshot_format;
+mod stream_ingest;
 
 pub use clock::{system_now, Clock, ManualClock, SystemClock};
 
@@ -44,8 +49,8 @@ use tokio::sync::Notify;
 pub struct Durable {
     /// The configuration in force.
     pub config: Config,
-    engine: Mutex<Engine>,
-    log: Box<dyn Journal>,
+    engine: Arc<Mutex<Engine>>,
+    ingest: Ingest,
     store: Box<dyn Store>,
     /// Own metrics.
     pub metrics: Metrics,
@@ -99,6 +104,14 @@ fn redact_password(url: &str) -> String {
     }
 }
 
+/// Where accepted batches go before they are acknowledged.
+enum Ingest {
+    /// The local ingest log: appended and applied under the engine lock.
+    Local(Box<dyn Journal>),
+    /// The cluster's stream: published, acknowledged, applied by its follower.
+    Stream(Box<stream_ingest::StreamIngest>),
+}
+
 /// Free bytes the data directory needs again before `/readyz` reports a full disk as over,
 /// at least: room for the largest batch (`maxBodyBytes`) counts too.
 const READY_FREE_BYTES: u64 = 1 << 20;
@@ -128,6 +141,29 @@ impl Durable {
             None => (Engine::new(wanted)?, 0),
         };
         engine.set_series_per_tenant(Some(config.server.limits.max_series_per_tenant));
+        if !config.cluster.nats.url.is_empty() {
+            let engine = Arc::new(Mutex::new(engine));
+            let stream = stream_ingest::StreamIngest::open(
+                &config.cluster.nats,
+                config.server.clock,
+                &engine,
+                after,
+            )?;
+            crate::config::slo::load_definitions(
+                &mut engine.lock().unwrap_or_else(|p| p.into_inner()),
+                &config.slos,
+                store.as_ref(),
+            )
+            .context("loading SLO definitions")?;
+            return Ok(Durable::assemble(
+                config,
+                engine,
+                Ingest::Stream(Box::new(stream)),
+                store,
+                clock,
+                dir_lock,
+            ));
+        }
         let mut replayed = 0usize;
         let mut bad = None;
         let log = IngestLog::open(&dir.join("log"), after, |seq, payload| match decode_record(
@@ -150,10 +186,28 @@ impl Durable {
         );
         crate::config::slo::load_definitions(&mut engine, &config.slos, store.as_ref())
             .context("loading SLO definitions")?;
-        Ok(Durable {
+        Ok(Durable::assemble(
             config,
-            engine: Mutex::new(engine),
-            log: Box::new(log),
+            Arc::new(Mutex::new(engine)),
+            Ingest::Local(Box::new(log)),
+            store,
+            clock,
+            dir_lock,
+        ))
+    }
+
+    fn assemble(
+        config: Config,
+        engine: Arc<Mutex<Engine>>,
+        ingest: Ingest,
+        store: Box<dyn Store>,
+        clock: Arc<dyn Clock>,
+        dir_lock: std::fs::File,
+    ) -> Durable {
+        Durable {
+            config,
+            engine,
+            ingest,
             store,
             metrics: Metrics::default(),
             clock,
@@ -166,7 +220,7 @@ impl Durable {
             write_failures_unlogged: AtomicU64::new(0),
             _dir_lock: dir_lock,
             snapshot_lock: Mutex::new(()),
-        })
+        }
     }
 
     /// Wall-clock now (unix ms) from the injected clock.
@@ -224,9 +278,20 @@ impl Durable {
     /// Logs and applies a batch, then waits until it is durable. Blocking: call it from
     /// `spawn_blocking`.
     pub fn commit(&self, batch: LogBatch) -> anyhow::Result<()> {
+        self.commit_once(batch, None)
+    }
+
+    /// [`Durable::commit`]; with the cluster's stream, a batch committed again with the same
+    /// `id` (a client's retry, within `cluster.nats.duplicateWindow`) is stored once. The
+    /// local log has no such window: there `id` is ignored.
+    pub fn commit_once(&self, batch: LogBatch, id: Option<&str>) -> anyhow::Result<()> {
         if self.is_shutting_down() {
             anyhow::bail!(ShuttingDown);
         }
+        let log = match &self.ingest {
+            Ingest::Local(log) => log,
+            Ingest::Stream(stream) => return self.publish(stream, batch, id),
+        };
         // 8 bytes for the engine time of the batch, written under the lock.
         let mut payload =
             postcard::to_extend(&batch, vec![0u8; 8]).context("encoding the batch")?;
@@ -248,24 +313,18 @@ impl Durable {
                     .max(engine.watermark()),
             };
             payload[..8].copy_from_slice(&now.to_le_bytes());
-            let seq = self
-                .log
-                .append(&payload)
-                .map_err(|e| self.write_refused(e))?;
+            let seq = log.append(&payload).map_err(|e| self.write_refused(e))?;
             match &batch {
                 LogBatch::Events(events) => engine.ingest(events, now),
                 LogBatch::Resources(samples) => engine.ingest_resources(samples, now),
             }
             seq
         };
-        self.log
-            .wait_durable(seq)
-            .map_err(|e| self.write_refused(e))?;
+        log.wait_durable(seq).map_err(|e| self.write_refused(e))?;
         if self.write_failed.swap(false, Ordering::Relaxed) {
             *self.write_failure.lock().unwrap_or_else(|p| p.into_inner()) = None;
         }
-        let since = self
-            .log
+        let since = log
             .bytes()
             .saturating_sub(self.log_bytes_at_snapshot.load(Ordering::Relaxed));
         if since > self.config.server.limits.max_log_bytes {
@@ -274,10 +333,47 @@ impl Durable {
         Ok(())
     }
 
+    /// Publishes a batch to the cluster's stream, waits for JetStream's acknowledgements and
+    /// then (bounded by the request timeout) for this replica to have applied it.
+    fn publish(
+        &self,
+        stream: &stream_ingest::StreamIngest,
+        batch: LogBatch,
+        id: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let now = match (&batch, self.config.server.clock) {
+            (_, ClockMode::Wall) => self.clock.now_ms(),
+            (LogBatch::Events(e), ClockMode::Event) => e.iter().map(|e| e.ts_ms).max().unwrap_or(0),
+            (LogBatch::Resources(r), ClockMode::Event) => {
+                r.iter().map(|r| r.ts_ms).max().unwrap_or(0)
+            }
+        };
+        let parts = stream.split(batch, now)?;
+        let seq = stream
+            .stream
+            .publish(parts, id)
+            .map_err(|e| self.write_refused(e))?;
+        if self.write_failed.swap(false, Ordering::Relaxed) {
+            *self.write_failure.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+        let wait = std::time::Duration::from_millis(
+            self.config.server.limits.request_timeout.max(0) as u64,
+        );
+        if !stream.stream.wait_applied(seq, wait) {
+            tracing::warn!(
+                seq,
+                "an acknowledged batch is not applied yet; it will be, reads may not show it"
+            );
+        }
+        Ok(())
+    }
+
     /// Records why the log refused a batch and turns it into the caller's answer.
     fn write_refused(&self, e: perf_store::StoreError) -> anyhow::Error {
         let (cause, retry_after_s) = if e.is_disk_full() {
             ("disk_full", 30)
+        } else if matches!(e, perf_store::StoreError::Stream(_)) {
+            ("stream", 5)
         } else if matches!(e, perf_store::StoreError::LogFailed(_)) {
             ("log_failed", 60)
         } else {
@@ -296,7 +392,7 @@ impl Durable {
                 .is_ok()
         {
             let suppressed = self.write_failures_unlogged.swap(0, Ordering::Relaxed);
-            tracing::error!(cause, error = %message, data_dir = %self.config.server.data_dir, refused_since_last_line = suppressed, "a batch was refused: the ingest log could not store it (nothing of it was applied)");
+            tracing::error!(cause, error = %message, data_dir = %self.config.server.data_dir, refused_since_last_line = suppressed, "a batch was refused: the ingest log or stream could not store it (nothing of it was applied)");
         } else {
             self.write_failures_unlogged.fetch_add(1, Ordering::Relaxed);
         }
@@ -318,7 +414,21 @@ impl Durable {
         if !self.store_ready() {
             return Err("the store does not answer".into());
         }
-        if let Some(why) = self.log.failure() {
+        let log = match &self.ingest {
+            Ingest::Local(log) => log,
+            Ingest::Stream(stream) => {
+                if let Some(why) = stream.stream.failure() {
+                    return Err(format!(
+                        "the aggregates no longer follow the ingest stream ({why}); restart the server"
+                    ));
+                }
+                if !stream.stream.connected() {
+                    return Err("not connected to NATS".into());
+                }
+                return Ok(());
+            }
+        };
+        if let Some(why) = log.failure() {
             return Err(format!(
                 "the ingest log takes no more records after a failed {why}; restart the server"
             ));
@@ -328,7 +438,7 @@ impl Durable {
             return Ok(());
         };
         let room = READY_FREE_BYTES.max(self.config.server.limits.max_body_bytes as u64);
-        match self.log.available_bytes() {
+        match log.available_bytes() {
             Ok(free) if free >= room => Ok(()),
             _ => Err(format!("the last write failed: {why}")),
         }
@@ -339,21 +449,44 @@ impl Durable {
         // One at a time: the periodic loop, a backup and shutdown may ask together, and two
         // rotations and removals must not interleave.
         let _one = self.snapshot_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let log = match &self.ingest {
+            Ingest::Local(log) => log,
+            Ingest::Stream(stream) => {
+                // The follower writes `applied` under the engine lock: read together, the
+                // aggregates hold exactly the records up to it.
+                let (seq, data, taken_at_ms) = {
+                    let engine = self.engine();
+                    let data = encode_snapshot(&engine)?;
+                    (
+                        stream.applied.load(Ordering::Acquire),
+                        data,
+                        engine.watermark(),
+                    )
+                };
+                self.store.save_snapshot(&Snapshot {
+                    seq,
+                    taken_at_ms,
+                    data,
+                })?;
+                self.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
+        };
         let (seq, data, taken_at_ms) = {
             let engine = self.engine();
             let data = encode_snapshot(&engine)?;
-            (self.log.last_seq(), data, engine.watermark())
+            (log.last_seq(), data, engine.watermark())
         };
-        self.log.wait_durable(seq)?;
+        log.wait_durable(seq)?;
         self.store.save_snapshot(&Snapshot {
             seq,
             taken_at_ms,
             data,
         })?;
-        self.log.rotate()?;
-        self.log.remove_through(seq)?;
+        log.rotate()?;
+        log.remove_through(seq)?;
         self.log_bytes_at_snapshot
-            .store(self.log.bytes(), Ordering::Relaxed);
+            .store(log.bytes(), Ordering::Relaxed);
         self.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -370,7 +503,10 @@ impl Durable {
 
     /// Bytes in the ingest log.
     pub fn log_bytes(&self) -> u64 {
-        self.log.bytes()
+        match &self.ingest {
+            Ingest::Local(log) => log.bytes(),
+            Ingest::Stream(_) => 0,
+        }
     }
 
     /// The store.

@@ -72,6 +72,7 @@ async fn ingest(
         }
     })?;
     let format = body_format(&headers);
+    let idempotency_key = idempotency_key(&headers)?;
     let gzip = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -138,18 +139,21 @@ async fn ingest(
             if answer.accepted == 0 {
                 return Ok((StatusCode::BAD_REQUEST, answer));
             }
-            worker.durable.commit(batch).map_err(|e| {
-                if e.is::<ShuttingDown>() {
-                    AppError::Unavailable(e.to_string())
-                } else if let Some(refused) = e.downcast_ref::<WriteRefused>() {
-                    AppError::RetryLater {
-                        message: refused.to_string(),
-                        retry_after_s: refused.retry_after_s,
+            worker
+                .durable
+                .commit_once(batch, idempotency_key.as_deref())
+                .map_err(|e| {
+                    if e.is::<ShuttingDown>() {
+                        AppError::Unavailable(e.to_string())
+                    } else if let Some(refused) = e.downcast_ref::<WriteRefused>() {
+                        AppError::RetryLater {
+                            message: refused.to_string(),
+                            retry_after_s: refused.retry_after_s,
+                        }
+                    } else {
+                        AppError::Internal(e)
                     }
-                } else {
-                    AppError::Internal(e)
-                }
-            })?;
+                })?;
             let counter = match kind {
                 Kind::Events(_) => &worker.durable.metrics.events_accepted,
                 Kind::Resources => &worker.durable.metrics.resources_accepted,
@@ -160,6 +164,22 @@ async fn ingest(
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("ingest task failed: {e}")))??;
     Ok((outcome.0, Json(outcome.1)).into_response())
+}
+
+/// The `Idempotency-Key` header: with the cluster's stream, a batch sent again with the same
+/// key (a retry) is stored once. Printable ASCII, at most 128 bytes.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match v.to_str() {
+        Ok(k) if !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(k.to_string()))
+        }
+        _ => Err(AppError::BadRequest(
+            "Idempotency-Key must be 1 to 128 printable ASCII characters without spaces".into(),
+        )),
+    }
 }
 
 /// Gives events without a tenant the token's tenant; refuses the batch if one names another.
