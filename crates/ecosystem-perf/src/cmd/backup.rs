@@ -109,7 +109,7 @@ pub fn selfcheck(args: &SelfcheckArgs) -> anyhow::Result<i32> {
     config.server.data_dir = data.display().to_string();
     config.server.listen = "127.0.0.1:0".into();
     config.auth.tokens.clear();
-    config.backup.dir.clear();
+    config.detach();
     let state = AppState::open(config)?;
     let restore_s = started.elapsed().as_secs_f64();
     let views: Vec<String> = state

@@ -77,6 +77,7 @@ pub fn offline(
     let mut config = Config::load(config_path)
         .map_err(|e| BadInput(format!("{}: {e}", config_path.display())))?;
     let dir = tempfile::tempdir()?;
+    config.detach();
     config.server.data_dir = dir.path().display().to_string();
     config.server.clock = ClockMode::Event;
     let state = AppState::open(config)?;

@@ -139,4 +139,32 @@ fn a_bad_cluster_section_is_refused_with_what_is_wrong() {
     .unwrap();
     let err = start_fails(&dir.path().join("data"), config.to_str().unwrap());
     assert!(err.contains("connecting to NATS"), "{err}");
+
+    // Offline commands read the same configuration but never the shared stream or store.
+    std::fs::write(
+        &config,
+        "version: 1\nstore:\n  url: postgres://perf@127.0.0.1:1/perf\ncluster:\n  nats:\n    url: nats://127.0.0.1:1\n",
+    )
+    .unwrap();
+    let clean: String = std::fs::read_to_string(FIXTURE)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"ts\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let events = dir.path().join("clean.ndjson");
+    std::fs::write(&events, clean).unwrap();
+    let out = std::process::Command::new(bin())
+        .args(["golive", "--format", "json", "--events"])
+        .arg(&events)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "insufficient data, not a connection error: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -69,6 +69,15 @@ impl Config {
         Ok(config)
     }
 
+    /// For an offline run on a temporary data directory (offline `golive`, `selfcheck`):
+    /// no shared PostgreSQL store, no cluster stream, no scheduled backups — an offline
+    /// replay must neither read nor write what the live servers share.
+    pub fn detach(&mut self) {
+        self.store.url.clear();
+        self.cluster.nats.url.clear();
+        self.backup.dir.clear();
+    }
+
     /// Checks rules that types alone cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |path: &str, message: String| {
