@@ -88,6 +88,11 @@ pub enum Command {
         after_help = "Example: ecosystem-perf selfcheck --from /backups/latest.backup --config ecosystem-perf.yaml\n\nCompared: per view the query of the hour before the backup's snapshot, the baselines, the rollouts, the SLO names.\n\nExit codes: 0 every answer identical; 1 some differ (each named with where); 2 a damaged backup."
     )]
     Selfcheck(crate::cmd::backup::SelfcheckArgs),
+    /// The replica's mode, store and ingest stream (lag, partitions applied here).
+    Cluster {
+        #[command(subcommand)]
+        action: crate::cmd::cluster::ClusterAction,
+    },
     /// Recovery drills: mark one (restore or failover), stop it, read its measured RTO,
     /// impact and recovery gate.
     Drill {

@@ -133,10 +133,14 @@ impl ApiClient {
     ) -> anyhow::Result<(StatusCode, serde_json::Value)> {
         let url = format!("{}{path}", self.base);
         let mut delay = Duration::from_millis(200);
+        // One key for every attempt at this batch: a cluster stores a retried batch once
+        // (an unacknowledged publish may still have been stored).
+        let key = idempotency_key();
         for attempt in 0..=RETRIES {
             let req = self
                 .auth(self.http.post(&url))
                 .header("content-type", "application/x-ndjson")
+                .header("idempotency-key", &key)
                 .body(body.clone());
             match req.send() {
                 Ok(resp)
@@ -199,6 +203,16 @@ fn check(resp: Response) -> anyhow::Result<Response> {
     let status = resp.status();
     let value: serde_json::Value = resp.json().unwrap_or(serde_json::Value::Null);
     bail!("{}", error_message(status, &value))
+}
+
+/// A key no other batch of any process uses: pid, time and a counter.
+fn idempotency_key() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("cli-{}-{nanos:x}-{n}", std::process::id())
 }
 
 /// Percent-encodes a path segment or query value (everything but unreserved characters).

@@ -167,19 +167,7 @@ impl EventStream {
     /// then returns and keeps applying new records in the background. Refuses a stream that
     /// no longer holds the records right after `after` (aged out or recreated).
     pub fn follow(&self, after: u64, mut apply: Apply) -> Result<(), StoreError> {
-        let js = self.js.clone();
-        let name = self.config.stream.clone();
-        let (first, last) = self.run(async move {
-            let mut s = js
-                .get_stream(&name)
-                .await
-                .map_err(|e| nats_error("opening the stream", e))?;
-            let info = s
-                .info()
-                .await
-                .map_err(|e| nats_error("reading the stream's state", e))?;
-            Ok((info.state.first_sequence, info.state.last_sequence))
-        })?;
+        let (first, last) = self.bounds()?;
         check_position(&self.config.stream, after, first, last)?;
         {
             let (lock, _) = &*self.applied;
@@ -227,6 +215,23 @@ impl EventStream {
             ));
         }
         Ok(())
+    }
+
+    /// The stream's first and last sequence numbers now (a request to NATS).
+    pub fn bounds(&self) -> Result<(u64, u64), StoreError> {
+        let js = self.js.clone();
+        let name = self.config.stream.clone();
+        self.run(async move {
+            let mut s = js
+                .get_stream(&name)
+                .await
+                .map_err(|e| nats_error("opening the stream", e))?;
+            let info = s
+                .info()
+                .await
+                .map_err(|e| nats_error("reading the stream's state", e))?;
+            Ok((info.state.first_sequence, info.state.last_sequence))
+        })
     }
 
     /// True while the client is connected to a NATS server (it reconnects by itself).

@@ -5,6 +5,7 @@ pub mod anomaly;
 pub mod backup;
 pub mod baseline;
 pub mod capacity;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod demo_deploy;
@@ -46,6 +47,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Restore(args) => backup::restore(&args),
         Command::Selfcheck(args) => backup::selfcheck(&args),
         Command::Drill { action } => drill::run(action),
+        Command::Cluster { action } => cluster::run(action),
         Command::Anomaly { action } => anomaly::run(action),
         Command::Capacity { action } => capacity::run(action),
         Command::Routing { action } => routing::run(action),

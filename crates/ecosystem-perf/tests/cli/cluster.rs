@@ -72,6 +72,29 @@ fn replicas_on_the_stream_count_every_acknowledged_event_once() {
         assert!(r.status().is_success(), "{}", r.text().unwrap());
     }
     assert_eq!(total_requests(&b.url), 710, "the retried batch counts once");
+    let status = json(&b.cli_ok(&["cluster", "status", "--format", "json"]));
+    assert_eq!(status["mode"], "stream", "{status:#}");
+    assert_eq!(status["store"], "postgres");
+    assert_eq!(status["stream"]["lagRecords"], 0, "{status:#}");
+    assert_eq!(
+        status["stream"]["appliedSequence"], status["stream"]["lastSequence"],
+        "{status:#}"
+    );
+    assert_eq!(
+        status["stream"]["ownedPartitions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    let metrics = reqwest::blocking::get(format!("{}/metrics", b.url))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("ecosystem_perf_stream_lag_records 0"),
+        "{metrics}"
+    );
 
     // NATS down: not ready, batches refused with nothing stored; back: accepted again.
     nats.kill();
@@ -87,6 +110,8 @@ fn replicas_on_the_stream_count_every_acknowledged_event_once() {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    let down = b.cli(&["cluster", "status"]);
+    assert_eq!(down.status.code(), Some(1), "{}", text(&down));
     let r = post(&b.url, &wallet_events(t0 + 400_000, 5), None);
     assert_eq!(r.status(), 503);
     let body = r.text().unwrap();

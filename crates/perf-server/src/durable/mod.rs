@@ -29,6 +29,7 @@ mod data_dir;
 pub mod metrics;
 mod snapshot_format;
 mod stream_ingest;
+pub use stream_ingest::StreamStatus;
 
 pub use clock::{system_now, Clock, ManualClock, SystemClock};
 
@@ -491,6 +492,25 @@ impl Durable {
         Ok(())
     }
 
+    /// How this replica stores and ingests: `GET /v1/cluster`. Blocking (asks NATS).
+    pub fn cluster_status(&self) -> ClusterStatus {
+        ClusterStatus {
+            mode: match &self.ingest {
+                Ingest::Local(_) => "embedded",
+                Ingest::Stream(_) => "stream",
+            },
+            store: if self.config.store.url.is_empty() {
+                "sqlite"
+            } else {
+                "postgres"
+            },
+            stream: match &self.ingest {
+                Ingest::Local(_) => None,
+                Ingest::Stream(s) => Some(s.status()),
+            },
+        }
+    }
+
     /// Stops accepting writes (ingest answers 503 from now on).
     pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
@@ -518,6 +538,19 @@ impl Durable {
     pub fn store_ready(&self) -> bool {
         self.store.schema_version().is_ok()
     }
+}
+
+/// How a replica stores and ingests.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterStatus {
+    /// `embedded` (local ingest log) or `stream` (the cluster's NATS JetStream stream).
+    pub mode: &'static str,
+    /// `sqlite` or `postgres`.
+    pub store: &'static str,
+    /// The ingest stream, in stream mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamStatus>,
 }
 
 /// A batch the ingest log could not store (full disk, failed sync): answer 503 with

@@ -23,6 +23,31 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// The ingest stream as `GET /v1/cluster` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamStatus {
+    /// Stream name.
+    pub stream: String,
+    /// Partitions.
+    pub partitions: u32,
+    /// Copies JetStream keeps of each record.
+    pub replicas: usize,
+    /// Connected to a NATS server now.
+    pub connected: bool,
+    /// The last stream sequence applied to this replica's aggregates.
+    pub applied_sequence: u64,
+    /// The stream's last sequence (absent when NATS does not answer).
+    pub last_sequence: Option<u64>,
+    /// Records stored but not applied here yet.
+    pub lag_records: Option<u64>,
+    /// Why the stream's state is unknown, or why the follower stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Partitions this replica applies (all of them until ownership by leases exists).
+    pub owned_partitions: Vec<u32>,
+}
+
 /// The stream and the last stream sequence applied to the engine.
 pub(super) struct StreamIngest {
     pub stream: EventStream,
@@ -77,6 +102,34 @@ impl StreamIngest {
             "aggregates restored from the ingest stream"
         );
         Ok(StreamIngest { stream, applied })
+    }
+
+    /// Where the follower stands (asks NATS for the stream's end).
+    pub fn status(&self) -> StreamStatus {
+        let c = self.stream.config();
+        let applied = self.applied.load(Ordering::Acquire);
+        let connected = self.stream.connected();
+        let bounds = if connected {
+            self.stream.bounds()
+        } else {
+            Err(perf_store::StoreError::Stream(
+                "not connected to NATS".into(),
+            ))
+        };
+        StreamStatus {
+            stream: c.stream.clone(),
+            partitions: c.partitions,
+            replicas: c.replicas,
+            connected,
+            applied_sequence: applied,
+            last_sequence: bounds.as_ref().ok().map(|b| b.1),
+            lag_records: bounds.as_ref().ok().map(|b| b.1.saturating_sub(applied)),
+            error: bounds
+                .err()
+                .map(|e| e.to_string())
+                .or_else(|| self.stream.failure()),
+            owned_partitions: (0..c.partitions).collect(),
+        }
     }
 
     /// The batch's records, one per partition, each with the engine time `now` first.

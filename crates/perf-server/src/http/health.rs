@@ -38,6 +38,13 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
     }
     crate::http::decision_metrics::render(&mut text, &state)
         .map_err(|e| AppError::Internal(e.into()))?;
+    if !state.durable.config.cluster.nats.url.is_empty() {
+        let s = state.clone();
+        let status = tokio::task::spawn_blocking(move || s.durable.cluster_status())
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
+        crate::http::cluster::render_metrics(&mut text, &status);
+    }
     Ok((
         [(
             header::CONTENT_TYPE,

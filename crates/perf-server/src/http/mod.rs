@@ -13,6 +13,7 @@ pub mod backup;
 pub mod baselines;
 pub mod browser;
 pub mod capacity;
+pub mod cluster;
 pub mod dashboard;
 pub mod decision_metrics;
 pub mod drills;
@@ -83,6 +84,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/golive/freeze", post(golive::post_freeze))
         .route("/v1/golive/frozen", get(golive::get_frozen))
         .route("/v1/admin/backup", post(backup::post))
+        .route("/v1/cluster", get(cluster::get))
         .route("/v1/drills", get(drills::list).post(drills::post))
         .route("/v1/drills/{id}", get(drills::get_one))
         .route("/v1/drills/{id}/stop", post(drills::stop))
