@@ -76,6 +76,34 @@ pub struct Document {
     pub at_ms: i64,
 }
 
+/// Who holds a lease, until when, and its epoch (it grows with every change of holder, so a
+/// write stamped with an old epoch is known to come from a former holder).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// e.g. `leader`.
+    pub name: String,
+    /// The holder's replica id.
+    pub holder: String,
+    /// Grows with every change of holder.
+    pub epoch: i64,
+    /// Until when (unix ms of the holders' clocks).
+    pub expires_at_ms: i64,
+}
+
+/// One statement for both backends: takes the lease when it is free or expired, renews it
+/// for its holder, and otherwise leaves it; answers it as it stands.
+pub(crate) const ACQUIRE_LEASE_SQL: &str =
+    "INSERT INTO leases (name, holder, epoch, expires_at_ms) VALUES ($1, $2, 1, $3 + $4)
+ ON CONFLICT (name) DO UPDATE SET
+   epoch = CASE WHEN leases.holder = excluded.holder THEN leases.epoch
+                WHEN leases.expires_at_ms <= $3 THEN leases.epoch + 1
+                ELSE leases.epoch END,
+   expires_at_ms = CASE WHEN leases.holder = excluded.holder OR leases.expires_at_ms <= $3
+                THEN excluded.expires_at_ms ELSE leases.expires_at_ms END,
+   holder = CASE WHEN leases.holder = excluded.holder OR leases.expires_at_ms <= $3
+                THEN excluded.holder ELSE leases.holder END
+ RETURNING name, holder, epoch, expires_at_ms";
+
 /// What every storage backend provides.
 pub trait Store: Send + Sync {
     /// The schema version of the open database.
@@ -124,4 +152,19 @@ pub trait Store: Send + Sync {
     fn webhook_failed(&self, id: i64, next_at_ms: i64, error: &str) -> Result<(), StoreError>;
     /// Notifications not delivered yet.
     fn webhook_backlog(&self) -> Result<u64, StoreError>;
+    /// Takes lease `name` for `holder` until `now_ms + ttl_ms` when it is free or expired,
+    /// renews it when `holder` has it, and otherwise leaves it: answers the lease as it
+    /// stands (the caller holds it when `holder` and `expires_at_ms` say so). Holders'
+    /// clocks must agree to well within `ttl_ms`.
+    fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> Result<Lease, StoreError>;
+    /// Gives lease `name` up if `holder` has it (it expires at once).
+    fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+    /// Every lease.
+    fn leases(&self) -> Result<Vec<Lease>, StoreError>;
 }

@@ -9,7 +9,7 @@
 //! works from a plain thread and from inside another runtime alike (blocking that thread,
 //! as a SQLite call does).
 
-use crate::{AlertRecord, Document, OutboxItem, Snapshot, Store, StoreError};
+use crate::{AlertRecord, Document, Lease, OutboxItem, Snapshot, Store, StoreError};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::Row;
 use std::future::Future;
@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0002_slos_alerts.sql"),
     include_str!("../migrations/postgres/0003_webhook_outbox.sql"),
     include_str!("../migrations/postgres/0004_documents.sql"),
+    include_str!("../migrations/postgres/0005_leases.sql"),
 ];
 
 /// Schema version this binary writes.
@@ -428,6 +429,61 @@ impl Store for PostgresStore {
             .await
             .map(drop)
         })
+    }
+
+    fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> Result<Lease, StoreError> {
+        let (pool, name, holder) = (self.pool.clone(), name.to_string(), holder.to_string());
+        let (name, holder, epoch, expires_at_ms) = self.run(async move {
+            sqlx::query_as::<_, (String, String, i64, i64)>(crate::ACQUIRE_LEASE_SQL)
+                .bind(name)
+                .bind(holder)
+                .bind(now_ms)
+                .bind(ttl_ms)
+                .fetch_one(&pool)
+                .await
+        })?;
+        Ok(Lease {
+            name,
+            holder,
+            epoch,
+            expires_at_ms,
+        })
+    }
+
+    fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let (pool, name, holder) = (self.pool.clone(), name.to_string(), holder.to_string());
+        self.run(async move {
+            sqlx::query("UPDATE leases SET expires_at_ms = 0 WHERE name = $1 AND holder = $2")
+                .bind(name)
+                .bind(holder)
+                .execute(&pool)
+                .await
+                .map(drop)
+        })
+    }
+
+    fn leases(&self) -> Result<Vec<Lease>, StoreError> {
+        let pool = self.pool.clone();
+        let rows: Vec<(String, String, i64, i64)> = self.run(async move {
+            sqlx::query_as("SELECT name, holder, epoch, expires_at_ms FROM leases ORDER BY name")
+                .fetch_all(&pool)
+                .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, holder, epoch, expires_at_ms)| Lease {
+                name,
+                holder,
+                epoch,
+                expires_at_ms,
+            })
+            .collect())
     }
 
     fn webhook_backlog(&self) -> Result<u64, StoreError> {

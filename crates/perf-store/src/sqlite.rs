@@ -2,7 +2,7 @@
 //! applied in order at open and recorded in `PRAGMA user_version`; a database from a newer
 //! binary is refused rather than touched.
 
-use crate::{AlertRecord, Document, OutboxItem, Snapshot, Store, StoreError};
+use crate::{AlertRecord, Document, Lease, OutboxItem, Snapshot, Store, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::Mutex;
@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0002_slos_alerts.sql"),
     include_str!("../migrations/sqlite/0003_webhook_outbox.sql"),
     include_str!("../migrations/sqlite/0004_documents.sql"),
+    include_str!("../migrations/sqlite/0005_leases.sql"),
 ];
 
 /// Schema version this binary writes.
@@ -250,12 +251,51 @@ impl Store for SqliteStore {
         )? as u64)
     }
 
+    fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> Result<Lease, StoreError> {
+        Ok(self.conn().query_row(
+            crate::ACQUIRE_LEASE_SQL,
+            params![name, holder, now_ms, ttl_ms],
+            lease_row,
+        )?)
+    }
+
+    fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE leases SET expires_at_ms = 0 WHERE name = ?1 AND holder = ?2",
+            params![name, holder],
+        )?;
+        Ok(())
+    }
+
+    fn leases(&self) -> Result<Vec<Lease>, StoreError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT name, holder, epoch, expires_at_ms FROM leases ORDER BY name")?;
+        let rows = stmt.query_map([], lease_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn()
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()?)
     }
+}
+
+fn lease_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lease> {
+    Ok(Lease {
+        name: r.get(0)?,
+        holder: r.get(1)?,
+        epoch: r.get(2)?,
+        expires_at_ms: r.get(3)?,
+    })
 }
 
 #[cfg(test)]

@@ -189,6 +189,62 @@ fn opening_twice_migrates_once(b: &dyn Backend) {
     );
 }
 
+fn a_lease_has_one_holder_until_it_expires(b: &dyn Backend) {
+    let s = b.store();
+    let a = s.acquire_lease("leader", "a", 10_000, 1_000).unwrap();
+    assert_eq!(
+        (a.holder.as_str(), a.epoch, a.expires_at_ms),
+        ("a", 1, 11_000)
+    );
+    // Held: another replica gets the lease as it stands, unchanged.
+    let seen = s.acquire_lease("leader", "b", 10_000, 5_000).unwrap();
+    assert_eq!(seen, a);
+    // Renewed by its holder: same epoch, later expiry.
+    let renewed = s.acquire_lease("leader", "a", 10_000, 9_000).unwrap();
+    assert_eq!((renewed.epoch, renewed.expires_at_ms), (1, 19_000));
+    // Expired: taken over, the epoch grows.
+    let taken = s.acquire_lease("leader", "b", 10_000, 19_000).unwrap();
+    assert_eq!((taken.holder.as_str(), taken.epoch), ("b", 2));
+    // The former holder cannot renew it.
+    assert_eq!(
+        s.acquire_lease("leader", "a", 10_000, 20_000)
+            .unwrap()
+            .holder,
+        "b"
+    );
+    // Released by its holder (and only by it): free at once.
+    s.release_lease("leader", "a").unwrap();
+    assert_eq!(s.leases().unwrap()[0].holder, "b");
+    s.release_lease("leader", "b").unwrap();
+    let again = s.acquire_lease("leader", "a", 10_000, 20_001).unwrap();
+    assert_eq!((again.holder.as_str(), again.epoch), ("a", 3));
+    s.acquire_lease("partition-0", "a", 10_000, 20_001).unwrap();
+    let names: Vec<String> = s.leases().unwrap().into_iter().map(|l| l.name).collect();
+    assert_eq!(names, vec!["leader", "partition-0"]);
+}
+
+fn racing_replicas_get_one_holder(b: &dyn Backend) {
+    let stores: Vec<Box<dyn Store>> = (0..4).map(|_| b.reopen().unwrap()).collect();
+    let holders: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = stores
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                scope.spawn(move || {
+                    s.acquire_lease("leader", &format!("r{i}"), 10_000, 1_000)
+                        .unwrap()
+                        .holder
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        holders.windows(2).all(|w| w[0] == w[1]),
+        "every racer sees the same holder: {holders:?}"
+    );
+}
+
 /// One `#[test]` per behaviour and backend.
 macro_rules! store_suite {
     ($backend:ident, $new:expr) => {
@@ -217,6 +273,14 @@ macro_rules! store_suite {
             #[test]
             fn opening_twice_migrates_once() {
                 super::opening_twice_migrates_once(&$new);
+            }
+            #[test]
+            fn a_lease_has_one_holder_until_it_expires() {
+                super::a_lease_has_one_holder_until_it_expires(&$new);
+            }
+            #[test]
+            fn racing_replicas_get_one_holder() {
+                super::racing_replicas_get_one_holder(&$new);
             }
         }
     };
