@@ -1,8 +1,9 @@
 //! Every background loop, spawned and stopped together by [`run`]: snapshots (every
 //! `server.snapshotInterval`, or sooner when the journal grew past `maxLogBytes`), the
 //! evaluation cycle (every `server.evaluationInterval`), the deployment cycle (every
-//! `server.deploymentInterval`), webhook delivery, and the overview publisher of the stream
-//! (once a second while someone listens; it only reads the last decisions).
+//! `server.deploymentInterval`), webhook delivery, the overview publisher of the stream
+//! (once a second while someone listens; it only reads the last decisions), and in a
+//! cluster the renewal of the leader lease (released at shutdown).
 
 use crate::http::{self, listen};
 use crate::AppState;
@@ -26,6 +27,7 @@ pub async fn run(
         )),
         tokio::spawn(deployment_cycle_every(state.clone())),
         tokio::spawn(backup_every(state.clone())),
+        tokio::spawn(hold_leadership(state.clone())),
     ];
     let flag = state.clone();
     let l = &state.durable.config.server.limits;
@@ -56,6 +58,8 @@ pub async fn run(
     for task in loops {
         task.abort();
     }
+    let d = state.durable.clone();
+    tokio::task::spawn_blocking(move || d.release_leadership()).await?;
     let d = state.durable.clone();
     tokio::task::spawn_blocking(move || d.snapshot()).await??;
     tracing::info!("final snapshot written");
@@ -110,6 +114,10 @@ async fn deployment_cycle_every(state: Arc<AppState>) {
     tick.tick().await;
     loop {
         tick.tick().await;
+        // In a cluster the leader steps rollouts.
+        if !state.durable.is_leader() {
+            continue;
+        }
         let s = state.clone();
         let ran = tokio::task::spawn_blocking(move || {
             s.control.run_deployment_cycle(&s.durable, &s.effects)
@@ -117,6 +125,22 @@ async fn deployment_cycle_every(state: Arc<AppState>) {
         .await;
         if let Err(e) = ran {
             tracing::error!(error = %e, "deployment cycle task failed");
+        }
+    }
+}
+
+/// With the cluster's stream: takes or renews the leader lease every third of its TTL.
+async fn hold_leadership(state: Arc<AppState>) {
+    if state.durable.config.cluster.nats.url.is_empty() {
+        return;
+    }
+    let every = Duration::from_millis((state.durable.config.cluster.lease_ttl / 3).max(300) as u64);
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let d = state.durable.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || d.hold_leadership()).await {
+            tracing::error!(error = %e, "leader lease task failed");
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `cluster status`: how a replica stores and ingests (`GET /v1/cluster`) — embedded or on
+//! `cluster status`: how a replica stores and ingests (`GET /v1/cluster`) — whether it leads
+//! (writes alerts, webhooks and rollout steps), embedded or on
 //! the NATS JetStream stream, connected or not, the last sequence applied here against the
 //! stream's end (the lag), the partitions it applies. Exit 1 when the replica's stream is
 //! unreachable or its follower stopped.
@@ -42,6 +43,8 @@ pub fn run(action: ClusterAction) -> anyhow::Result<i32> {
         Format::Json => println!("{}", serde_json::to_string_pretty(&v)?),
         Format::Table => {
             let mut t = crate::tables::new_table(&["", ""]);
+            t.add_row(vec!["replica".to_string(), or_dash(&v["replicaId"])]);
+            t.add_row(vec!["leader".to_string(), or_dash(&v["leader"])]);
             t.add_row(vec!["mode".to_string(), or_dash(&v["mode"])]);
             t.add_row(vec!["store".to_string(), or_dash(&v["store"])]);
             if !s.is_null() {

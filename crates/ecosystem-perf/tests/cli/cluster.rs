@@ -193,3 +193,182 @@ fn a_bad_cluster_section_is_refused_with_what_is_wrong() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A webhook receiver on a free port: every POST body, answered 200.
+fn receiver() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = got.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut writer = conn.try_clone().unwrap();
+                let mut reader = BufReader::new(conn);
+                loop {
+                    let mut length = 0usize;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    if let Ok(v) = serde_json::from_slice(&body) {
+                        seen.lock().unwrap().push(v);
+                    }
+                    let _ = writer.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+                }
+            });
+        }
+    });
+    (url, got)
+}
+
+fn cluster_of(url: &str) -> serde_json::Value {
+    reqwest::blocking::get(format!("{url}/v1/cluster"))
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+/// Two replicas on one stream and one PostgreSQL store: exactly one leads; the SLO page
+/// that errors sent through both replicas cause reaches the receiver once and is in the
+/// shared history once; kill -9 the leader and the other leads within the lease TTL + 5 s,
+/// and ingest through it goes on.
+#[test]
+fn two_replicas_one_leader_one_notification_and_a_takeover() {
+    let pg = Postgres::start();
+    let db = pg.new_database("perf");
+    let nats = Nats::start();
+    let (hook, got) = receiver();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cluster.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1
+server:
+  evaluationInterval: 1s
+store:
+  url: {db}
+cluster:
+  leaseTtl: 3s
+  nats:
+    url: {}
+    partitions: 4
+slos:
+  - {{name: feed, service: qnet, sli: availability, objective: 99.9, window: 30d}}
+alerting:
+  webhooks:
+    - {{name: oncall, url: {hook}}}
+",
+            nats.url()
+        ),
+    )
+    .unwrap();
+    let args = ["--clock", "event", "--config", config.to_str().unwrap()];
+    let a = Server::start(&dir.path().join("a"), &args);
+    let b = Server::start(&dir.path().join("b"), &args);
+    let leaders = |servers: &[&Server]| -> Vec<String> {
+        servers
+            .iter()
+            .filter(|s| cluster_of(&s.url)["leader"] == true)
+            .map(|s| s.url.clone())
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let mut leading = leaders(&[&a, &b]);
+    while leading.len() != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "one leader among two replicas: {leading:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        leading = leaders(&[&a, &b]);
+    }
+
+    // Ten minutes of qnet, every other request failing, half through each replica.
+    let t0: i64 = 1_767_225_600_000;
+    for (k, server) in [&a, &b].iter().enumerate() {
+        let body: String = (0..600)
+            .map(|i| {
+                format!(
+                    "{{\"ts\": {}, \"service\": \"qnet\", \"operation\": \"GET /feed\", \"latencyMs\": 30, \"node\": \"n{k}\", \"ok\": {}}}\n",
+                    t0 + i * 1_000 + k as i64 * 500,
+                    i % 2 == 0
+                )
+            })
+            .collect();
+        assert!(post(&server.url, &body, None).status().is_success());
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while got.lock().unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the SLO's page reaches the receiver"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // A few more cycles of both replicas: nothing is sent twice.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let received = got.lock().unwrap().clone();
+    let mut kinds: Vec<String> = received
+        .iter()
+        .flat_map(|v| v["alerts"].as_array().cloned().unwrap_or_default())
+        .map(|alert| format!("{} {}", alert["status"], alert["labels"]))
+        .collect();
+    let all = kinds.len();
+    kinds.sort();
+    kinds.dedup();
+    assert_eq!(kinds.len(), all, "no notification twice: {received:#?}");
+    let history: serde_json::Value = reqwest::blocking::get(format!("{}/v1/alerts", a.url))
+        .unwrap()
+        .json()
+        .unwrap();
+    let mut records: Vec<String> = history["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    let all = records.len();
+    assert!(all > 0, "{history:#}");
+    records.sort();
+    records.dedup();
+    assert_eq!(
+        records.len(),
+        all,
+        "one history record per change: {history:#}"
+    );
+
+    // kill -9 the leader: the other takes over within the lease TTL + 5 s.
+    let (leader, follower) = if leading[0] == a.url { (a, b) } else { (b, a) };
+    let killed = std::time::Instant::now();
+    drop(leader);
+    while cluster_of(&follower.url)["leader"] != true {
+        assert!(
+            killed.elapsed() < std::time::Duration::from_secs(8),
+            "the surviving replica leads within 3 s + 5 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let r = post(&follower.url, &wallet_events(t0 + 3_600_000, 50), None);
+    assert!(r.status().is_success());
+    assert_eq!(total_requests(&follower.url), 1_250);
+}

@@ -119,6 +119,12 @@ impl Config {
             );
         }
         let nats = &self.cluster.nats;
+        if self.cluster.lease_ttl < 1_000 {
+            return invalid(
+                "cluster.leaseTtl",
+                "at least 1s (it is renewed every third of it)".into(),
+            );
+        }
         if !nats.url.is_empty() {
             if !nats.url.split(',').all(|u| u.trim().starts_with("nats://")) {
                 return invalid(

@@ -49,11 +49,24 @@ pub struct Config {
 }
 
 /// `cluster:` section.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct ClusterConfig {
     /// The NATS JetStream ingest stream.
     pub nats: NatsConfig,
+    /// How long the leader's lease lasts without renewal (renewed every third of it): a
+    /// dead leader's alerts, webhooks and rollouts pass to another replica after this.
+    #[serde(with = "serde_label")]
+    pub lease_ttl: i64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            nats: NatsConfig::default(),
+            lease_ttl: 10_000,
+        }
+    }
 }
 
 /// `cluster.nats:` the replicated ingest stream.

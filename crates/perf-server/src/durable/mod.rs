@@ -72,6 +72,11 @@ pub struct Durable {
     _dir_lock: std::fs::File,
     /// Held while a snapshot is written.
     snapshot_lock: Mutex<()>,
+    /// This process's name among the replicas (lease holder).
+    pub replica_id: String,
+    /// Whether this replica writes alerts, webhooks and rollout steps: always when
+    /// embedded; with the stream, while it holds the `leader` lease.
+    leader: AtomicBool,
 }
 
 /// The configured store: PostgreSQL at `store.url`, else SQLite in the data directory.
@@ -111,6 +116,18 @@ enum Ingest {
     Local(Box<dyn Journal>),
     /// The cluster's stream: published, acknowledged, applied by its follower.
     Stream(Box<stream_ingest::StreamIngest>),
+}
+
+/// The lease whose holder writes alerts, webhooks and rollout steps.
+pub const LEADER_LEASE: &str = "leader";
+
+/// A name no other replica has: host, process id and start time.
+fn replica_id() -> String {
+    let host = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
+    format!("{host}-{}-{}", std::process::id(), system_now())
 }
 
 /// Free bytes the data directory needs again before `/readyz` reports a full disk as over,
@@ -208,7 +225,6 @@ impl Durable {
         Durable {
             config,
             engine,
-            ingest,
             store,
             metrics: Metrics::default(),
             clock,
@@ -221,6 +237,49 @@ impl Durable {
             write_failures_unlogged: AtomicU64::new(0),
             _dir_lock: dir_lock,
             snapshot_lock: Mutex::new(()),
+            replica_id: replica_id(),
+            leader: AtomicBool::new(matches!(ingest, Ingest::Local(_))),
+            ingest,
+        }
+    }
+
+    /// True when this replica writes alerts, webhook notifications and rollout steps.
+    pub fn is_leader(&self) -> bool {
+        self.leader.load(Ordering::Acquire)
+    }
+
+    /// Takes or renews the `leader` lease (with the stream only; embedded servers lead
+    /// alone). A store that does not answer means stepping down: no leader is better than
+    /// two. Blocking.
+    pub fn hold_leadership(&self) -> bool {
+        if matches!(self.ingest, Ingest::Local(_)) {
+            return true;
+        }
+        let now = self.wall_now();
+        let leading = match self.store.acquire_lease(
+            LEADER_LEASE,
+            &self.replica_id,
+            self.config.cluster.lease_ttl,
+            now,
+        ) {
+            Ok(l) => l.holder == self.replica_id && l.expires_at_ms > now,
+            Err(e) => {
+                tracing::warn!(error = %e, "the leader lease could not be renewed; stepping down");
+                false
+            }
+        };
+        if self.leader.swap(leading, Ordering::AcqRel) != leading {
+            tracing::info!(replica = %self.replica_id, leading, "leadership changed");
+        }
+        leading
+    }
+
+    /// Gives the `leader` lease up (at shutdown), so another replica takes over at once.
+    pub fn release_leadership(&self) {
+        if matches!(self.ingest, Ingest::Stream(_)) && self.leader.swap(false, Ordering::AcqRel) {
+            if let Err(e) = self.store.release_lease(LEADER_LEASE, &self.replica_id) {
+                tracing::warn!(error = %e, "the leader lease could not be released; it expires");
+            }
         }
     }
 
@@ -495,6 +554,20 @@ impl Durable {
     /// How this replica stores and ingests: `GET /v1/cluster`. Blocking (asks NATS).
     pub fn cluster_status(&self) -> ClusterStatus {
         ClusterStatus {
+            replica_id: self.replica_id.clone(),
+            leader: self.is_leader(),
+            leases: self
+                .store
+                .leases()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|l| LeaseView {
+                    name: l.name,
+                    holder: l.holder,
+                    epoch: l.epoch,
+                    expires_at_ms: l.expires_at_ms,
+                })
+                .collect(),
             mode: match &self.ingest {
                 Ingest::Local(_) => "embedded",
                 Ingest::Stream(_) => "stream",
@@ -544,6 +617,12 @@ impl Durable {
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterStatus {
+    /// This replica's name (lease holder).
+    pub replica_id: String,
+    /// Whether it writes alerts, webhook notifications and rollout steps now.
+    pub leader: bool,
+    /// The leases in the store (the leader's; partition owners later).
+    pub leases: Vec<LeaseView>,
     /// `embedded` (local ingest log) or `stream` (the cluster's NATS JetStream stream).
     pub mode: &'static str,
     /// `sqlite` or `postgres`.
@@ -551,6 +630,20 @@ pub struct ClusterStatus {
     /// The ingest stream, in stream mode.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamStatus>,
+}
+
+/// A lease as `GET /v1/cluster` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeaseView {
+    /// e.g. `leader`.
+    pub name: String,
+    /// Replica id of the holder.
+    pub holder: String,
+    /// Grows with every change of holder.
+    pub epoch: i64,
+    /// Until when (unix ms).
+    pub expires_at_ms: i64,
 }
 
 /// A batch the ingest log could not store (full disk, failed sync): answer 503 with

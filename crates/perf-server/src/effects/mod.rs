@@ -3,6 +3,9 @@
 //! store), its message on the stream, and its notification in every webhook receiver's
 //! outbox — in that order, so nothing is notified that the history does not hold.
 //!
+//! In a cluster only the leader ([`Durable::is_leader`]) writes the history and the outbox;
+//! every replica still publishes on its own stream, so its subscribers see the alerts.
+//!
 //! Imports the durable layer only.
 
 pub mod alerts;
@@ -96,6 +99,10 @@ impl Effects {
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
         let payload = serde_json::json!({"alertname": n.kind.alertname(), "labels": labels, "summary": n.summary, "description": n.description});
+        if !durable.is_leader() {
+            self.bus.publish(now, &StreamEvent::Alert(payload));
+            return Ok(());
+        }
         durable.store().append_alert(&AlertRecord {
             at_ms: now,
             kind: n.kind.history_kind().into(),
@@ -119,6 +126,10 @@ impl Effects {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
+        if !durable.is_leader() {
+            self.bus.publish(now, &StreamEvent::Alert(payload));
+            return Ok(());
+        }
         durable.store().append_alert(&AlertRecord {
             at_ms: now,
             kind: AlertKind::Slo.history_kind().into(),

@@ -188,6 +188,10 @@ pub async fn deliver_forever(state: Arc<Durable>) {
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
         tick.tick().await;
+        // In a cluster the leader delivers the shared outbox.
+        if !state.is_leader() {
+            continue;
+        }
         if let Err(e) = deliver_due(&state, &client).await {
             tracing::warn!(error = %e, "webhook delivery round failed");
         }
