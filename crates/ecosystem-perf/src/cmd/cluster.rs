@@ -42,7 +42,7 @@ pub fn run(action: ClusterAction) -> anyhow::Result<i32> {
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&v)?),
         Format::Table => {
-            let mut t = crate::tables::new_table(&["", ""]);
+            let mut t = crate::tables::new_table(&["property", "value"]);
             t.add_row(vec!["replica".to_string(), or_dash(&v["replicaId"])]);
             t.add_row(vec!["leader".to_string(), or_dash(&v["leader"])]);
             t.add_row(vec!["mode".to_string(), or_dash(&v["mode"])]);
