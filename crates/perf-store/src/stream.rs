@@ -22,6 +22,9 @@ use std::future::Future;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+/// How long a follower may see no record while the stream holds more before it starts over.
+const STALL_CHECK: Duration = Duration::from_secs(3);
+
 /// What a publish that failed after sending may have done.
 const MAYBE_STORED: &str = "no acknowledgement from JetStream (the batch may still be stored: retry with the same Idempotency-Key to have it counted once)";
 
@@ -103,9 +106,19 @@ impl EventStream {
                 storage: stream::StorageType::File,
                 ..Default::default()
             };
-            js.get_or_create_stream(wanted)
-                .await
-                .map_err(|e| nats_error("creating the stream", e))?;
+            // A NATS cluster electing its JetStream leader (a node just restarted) answers
+            // nothing for a few seconds: keep asking for up to 30 s.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                match js.get_or_create_stream(wanted.clone()).await {
+                    Ok(_) => break,
+                    Err(e) if tokio::time::Instant::now() < deadline => {
+                        tracing::warn!(error = %e, "the ingest stream does not answer yet; retrying");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    Err(e) => return Err(nats_error("creating the stream", e)),
+                }
+            }
             Ok((client, js))
         })?;
         Ok(EventStream {
@@ -340,7 +353,41 @@ async fn follow_from(
         .messages()
         .await
         .map_err(|e| nats_error("following the stream", e))?;
-    while let Some(message) = messages.next().await {
+    // A consumer can stall without an error after the NATS cluster moved the stream's
+    // leader: when no record came for a while and the stream holds records past the last
+    // one applied, the follower starts over from there.
+    let mut check = tokio::time::interval(STALL_CHECK);
+    check.tick().await;
+    let mut quiet = true;
+    loop {
+        let message = tokio::select! {
+            m = messages.next() => m,
+            _ = check.tick() => {
+                if quiet {
+                    let mut s = js
+                        .get_stream(name)
+                        .await
+                        .map_err(|e| nats_error("opening the stream", e))?;
+                    let last = s
+                        .info()
+                        .await
+                        .map_err(|e| nats_error("reading the stream's state", e))?
+                        .state
+                        .last_sequence;
+                    let at = *applied.0.lock().unwrap_or_else(|p| p.into_inner());
+                    if last > at {
+                        return Err(nats_error(
+                            "following the stream",
+                            format!("no record for {STALL_CHECK:?} while the stream holds {} more", last - at),
+                        ));
+                    }
+                }
+                quiet = true;
+                continue;
+            }
+        };
+        let Some(message) = message else { break };
+        quiet = false;
         let message = message.map_err(|e| nats_error("following the stream", e))?;
         let seq = message
             .info()

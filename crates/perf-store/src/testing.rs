@@ -232,6 +232,117 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// Three NATS servers with JetStream in one cluster (records can be kept on all three), each
+/// on its own ports and store; nodes can be killed and restarted.
+pub struct NatsCluster {
+    dir: tempfile::TempDir,
+    client_ports: [u16; 3],
+    cluster_ports: [u16; 3],
+    children: [Option<std::process::Child>; 3],
+}
+
+impl NatsCluster {
+    /// Starts the three nodes and waits until JetStream has a metadata leader.
+    pub fn start() -> NatsCluster {
+        let mut c = NatsCluster {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+            client_ports: [free_port(), free_port(), free_port()],
+            cluster_ports: [free_port(), free_port(), free_port()],
+            children: [None, None, None],
+        };
+        for i in 0..3 {
+            c.launch(i);
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !(0..3).any(|i| {
+            std::fs::read_to_string(c.dir.path().join(format!("n{i}.log")))
+                .is_ok_and(|l| l.contains("JetStream cluster new metadata leader"))
+        }) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the NATS cluster elected no JetStream leader within 60 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        c
+    }
+
+    fn launch(&mut self, i: usize) {
+        let routes: Vec<String> = (0..3)
+            .filter(|&j| j != i)
+            .map(|j| format!("nats://127.0.0.1:{}", self.cluster_ports[j]))
+            .collect();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join(format!("n{i}.log")))
+            .expect("a log file");
+        let child = Command::new(nats_server())
+            .args(["-js", "-n", &format!("n{i}"), "-a", "127.0.0.1"])
+            .args(["-p", &self.client_ports[i].to_string(), "-sd"])
+            .arg(self.dir.path().join(format!("store{i}")))
+            .args(["--cluster_name", "perf", "--cluster"])
+            .arg(format!("nats://127.0.0.1:{}", self.cluster_ports[i]))
+            .args(["--routes", &routes.join(",")])
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("starting nats-server");
+        self.children[i] = Some(child);
+        wait_for_port(self.client_ports[i]);
+    }
+
+    /// All three URLs, comma-separated (the client's server list).
+    pub fn urls(&self) -> String {
+        self.client_ports
+            .iter()
+            .map(|p| format!("nats://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Kills node `i` (SIGKILL), keeping its store.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.children[i].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts node `i` again on its ports and store.
+    pub fn restart(&mut self, i: usize) {
+        self.kill(i);
+        self.launch(i);
+    }
+}
+
+impl Drop for NatsCluster {
+    fn drop(&mut self) {
+        for i in 0..3 {
+            self.kill(i);
+        }
+    }
+}
+
+fn nats_server() -> &'static str {
+    if Path::new("/usr/sbin/nats-server").exists() {
+        "/usr/sbin/nats-server"
+    } else {
+        "nats-server"
+    }
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nats-server did not listen on {port} within 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// A NATS server with JetStream of this test's own (Debian's `nats-server`, installed by
 /// `.ci/run`): a free port, its store in a temporary directory; stopped and removed on drop.
 pub struct Nats {
@@ -254,12 +365,7 @@ impl Nats {
     }
 
     fn launch(&mut self) {
-        let program = if Path::new("/usr/sbin/nats-server").exists() {
-            "/usr/sbin/nats-server"
-        } else {
-            "nats-server"
-        };
-        let child = Command::new(program)
+        let child = Command::new(nats_server())
             .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
             .arg(self.dir.path())
             .stdout(std::process::Stdio::null())
@@ -267,14 +373,7 @@ impl Nats {
             .spawn()
             .expect("this test needs nats-server on the PATH (apt-get install nats-server; .ci/run installs it)");
         self.child = Some(child);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "nats-server did not listen within 30 s"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        wait_for_port(self.port);
     }
 
     /// Its URL.

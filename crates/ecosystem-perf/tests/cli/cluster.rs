@@ -372,3 +372,134 @@ alerting:
     assert!(r.status().is_success());
     assert_eq!(total_requests(&follower.url), 1_250);
 }
+
+/// The failover drill under continuous ingest: two replicas on a
+/// three-node NATS cluster (three copies per record) and PostgreSQL; each round kills one
+/// replica with SIGKILL and starts it again on an empty data directory, and kills one NATS
+/// node and starts it again. The client sends each batch with its own Idempotency-Key and
+/// retries it, on the other replica, until it is acknowledged. At the end every replica
+/// counts exactly the acknowledged events: none lost, none twice.
+///
+/// Three rounds in the suite (each waits out NATS electing stream leaders, seconds);
+/// `ECOSYSTEM_PERF_FAILOVER_ROUNDS=10` runs the ten (figures in BENCHMARKS.md).
+#[test]
+fn failover_rounds_lose_nothing_and_count_nothing_twice() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    let pg = Postgres::start();
+    let db = pg.new_database("perf");
+    let mut nats = perf_store::testing::NatsCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cluster.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1\nstore:\n  url: {db}\ncluster:\n  leaseTtl: 3s\n  nats:\n    url: {}\n    replicas: 3\n    partitions: 8\n",
+            nats.urls()
+        ),
+    )
+    .unwrap();
+    let args = ["--clock", "event", "--config", config.to_str().unwrap()];
+    let mut replicas = vec![
+        Server::start(&dir.path().join("r0-0"), &args),
+        Server::start(&dir.path().join("r1-0"), &args),
+    ];
+    let urls = Arc::new(Mutex::new(
+        replicas.iter().map(|s| s.url.clone()).collect::<Vec<_>>(),
+    ));
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(AtomicU64::new(0));
+    let loader = {
+        let (urls, stop, acked) = (urls.clone(), stop.clone(), acked.clone());
+        std::thread::spawn(move || {
+            let client = reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap();
+            let t0: i64 = 1_767_225_600_000;
+            let services = ["qnet", "qwallet", "qflow", "qindex", "qerberos"];
+            let (mut batch, mut attempt) = (0u64, 0usize);
+            let mut longest_outage = Duration::ZERO;
+            while !stop.load(Ordering::SeqCst) {
+                let body: String = (0..100u64)
+                    .map(|i| {
+                        let n = batch * 100 + i;
+                        format!(
+                            "{{\"ts\": {}, \"service\": \"{}\", \"operation\": \"GET /x\", \"latencyMs\": {}, \"node\": \"n1\"}}\n",
+                            t0 + n as i64 * 100,
+                            services[(n % 5) as usize],
+                            10 + n % 17
+                        )
+                    })
+                    .collect();
+                let since = Instant::now();
+                loop {
+                    let url = {
+                        let urls = urls.lock().unwrap();
+                        urls[attempt % urls.len()].clone()
+                    };
+                    attempt += 1;
+                    let sent = client
+                        .post(format!("{url}/v1/events"))
+                        .header("content-type", "application/x-ndjson")
+                        .header("idempotency-key", format!("batch-{batch}"))
+                        .body(body.clone())
+                        .send();
+                    if sent.is_ok_and(|r| r.status().is_success()) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                longest_outage = longest_outage.max(since.elapsed());
+                acked.fetch_add(100, Ordering::SeqCst);
+                batch += 1;
+                // A steady stream (~10k events/s at most), not a flood: the test is about
+                // what survives the rounds, BENCHMARKS measures speed.
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            longest_outage
+        })
+    };
+    let rounds: usize = std::env::var("ECOSYSTEM_PERF_FAILOVER_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    for round in 0..rounds {
+        std::thread::sleep(Duration::from_millis(700));
+        let i = round % 2;
+        drop(std::mem::replace(
+            &mut replicas[i],
+            Server::start(&dir.path().join(format!("r{i}-{}", round + 1)), &args),
+        ));
+        urls.lock().unwrap()[i] = replicas[i].url.clone();
+        nats.kill(round % 3);
+        std::thread::sleep(Duration::from_millis(700));
+        nats.restart(round % 3);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::SeqCst);
+    let longest_outage = loader.join().unwrap();
+    let acked = acked.load(Ordering::SeqCst);
+    assert!(acked > 2_000, "ingest went on through the rounds: {acked}");
+    for r in &replicas {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while cluster_of(&r.url)["stream"]["lagRecords"] != 0 {
+            assert!(
+                Instant::now() < deadline,
+                "{} catches up: {:#}",
+                r.url,
+                cluster_of(&r.url)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert_eq!(
+            total_requests(&r.url),
+            acked,
+            "{}: every acknowledged event once (longest wait for an acknowledgement {longest_outage:?})",
+            r.url
+        );
+    }
+    eprintln!("acknowledged {acked} events over {rounds} rounds; longest wait for an acknowledgement {longest_outage:?}");
+}
