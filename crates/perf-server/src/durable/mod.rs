@@ -77,6 +77,9 @@ pub struct Durable {
     /// Whether this replica writes alerts, webhooks and rollout steps: always when
     /// embedded; with the stream, while it holds the `leader` lease.
     leader: AtomicBool,
+    /// Until when (this replica's wall clock) the lease it last renewed runs: a process
+    /// paused past it (GC, SIGSTOP, a stalled VM) does not lead on when it wakes.
+    leader_until: AtomicI64,
 }
 
 /// The configured store: PostgreSQL at `store.url`, else SQLite in the data directory.
@@ -160,6 +163,9 @@ impl Durable {
         };
         engine.set_series_per_tenant(Some(config.server.limits.max_series_per_tenant));
         if !config.cluster.nats.url.is_empty() {
+            if config.store.url.is_empty() {
+                tracing::warn!("the ingest stream with the SQLite store: run one replica on this stream; several replicas need store.url (PostgreSQL) to share leadership, or each leads alone");
+            }
             let engine = Arc::new(Mutex::new(engine));
             let stream = stream_ingest::StreamIngest::open(
                 &config.cluster.nats,
@@ -239,6 +245,11 @@ impl Durable {
             snapshot_lock: Mutex::new(()),
             replica_id: replica_id(),
             leader: AtomicBool::new(matches!(ingest, Ingest::Local(_))),
+            leader_until: AtomicI64::new(if matches!(ingest, Ingest::Local(_)) {
+                i64::MAX
+            } else {
+                i64::MIN
+            }),
             ingest,
         }
     }
@@ -246,6 +257,7 @@ impl Durable {
     /// True when this replica writes alerts, webhook notifications and rollout steps.
     pub fn is_leader(&self) -> bool {
         self.leader.load(Ordering::Acquire)
+            && self.wall_now() < self.leader_until.load(Ordering::Acquire)
     }
 
     /// Takes or renews the `leader` lease (with the stream only; embedded servers lead
@@ -262,7 +274,11 @@ impl Durable {
             self.config.cluster.lease_ttl,
             now,
         ) {
-            Ok(l) => l.holder == self.replica_id && l.expires_at_ms > now,
+            Ok(l) if l.holder == self.replica_id && l.expires_at_ms > now => {
+                self.leader_until.store(l.expires_at_ms, Ordering::Release);
+                true
+            }
+            Ok(_) => false,
             Err(e) => {
                 tracing::warn!(error = %e, "the leader lease could not be renewed; stepping down");
                 false
