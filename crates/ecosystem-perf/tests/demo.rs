@@ -14,30 +14,27 @@ use common::*;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The demo at 120× with 150 requests/s on a free port, with `extra` arguments; its URL.
+fn spawn_demo(extra: &[&str]) -> (std::process::Child, String) {
+    let port = free_port();
+    let demo = Command::new(bin())
+        .args(["demo", "--speed", "120", "--rps", "150", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    (demo, format!("http://127.0.0.1:{port}"))
+}
+
 fn get(url: &str) -> Option<serde_json::Value> {
     reqwest::blocking::get(url).ok()?.json().ok()
 }
 
 #[test]
 fn the_demo_plays_its_incidents_into_decisions() {
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut demo = Command::new(bin())
-        .args([
-            "demo",
-            "--speed",
-            "120",
-            "--rps",
-            "150",
-            "--duration",
-            "150",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut demo, url) = spawn_demo(&["--duration", "150"]);
     // Typically all reached within 50 s; the margin is for a slow, shared machine (the
     // demo runs in real time, so a starved machine plays fewer simulated minutes).
     let deadline = Instant::now() + Duration::from_secs(145);
@@ -256,26 +253,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
 /// and reports its RTO.
 #[test]
 fn the_golive_demo_goes_then_its_error_burst_makes_it_no_go() {
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut demo = Command::new(bin())
-        .args([
-            "demo",
-            "--scenario",
-            "golive",
-            "--speed",
-            "120",
-            "--rps",
-            "150",
-            "--duration",
-            "100",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut demo, url) = spawn_demo(&["--scenario", "golive", "--duration", "100"]);
     // Typically go after ~16 s, no_go after ~25 s and the drill recovered after ~30 s; the
     // margin is for a starved machine.
     let deadline = Instant::now() + Duration::from_secs(95);

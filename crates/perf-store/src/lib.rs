@@ -4,6 +4,7 @@
 //! acknowledged events crash-safe.
 
 pub mod backup;
+mod bridge;
 mod error;
 mod journal;
 pub mod log;

@@ -4,11 +4,10 @@
 //! `perf_schema`; a database from a newer binary is refused rather than touched.
 //!
 //! The [`Store`] trait is synchronous (the SQLite store answers in microseconds and is called
-//! from both threads and async handlers), and sqlx is async. The store therefore owns a small
-//! Tokio runtime of its own: every call runs on it and the caller waits on a channel, which
-//! works from a plain thread and from inside another runtime alike (blocking that thread,
-//! as a SQLite call does).
+//! from both threads and async handlers), and sqlx is async: every call goes through the
+//! store's own runtime (`bridge.rs`).
 
+use crate::bridge::Bridge;
 use crate::{AlertRecord, Document, Lease, OutboxItem, Snapshot, Store, StoreError};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::Row;
@@ -32,7 +31,7 @@ const MIGRATION_LOCK: i64 = 0x7065_7266_5f6d_6967; // "perf_mig"
 
 /// PostgreSQL implementation of [`Store`].
 pub struct PostgresStore {
-    runtime: Option<tokio::runtime::Runtime>,
+    bridge: Bridge,
     pool: PgPool,
 }
 
@@ -40,27 +39,16 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://user:password@host:port/database`, or with `?host=` a
     /// socket directory) and migrates the database.
     pub fn open(url: &str) -> Result<Self, StoreError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("perf-store-pg")
-            .enable_all()
-            .build()
-            .map_err(|e| StoreError::Io {
-                context: "starting the PostgreSQL store's runtime".into(),
-                source: e,
-            })?;
+        let bridge = Bridge::new("perf-store-pg", 1)?;
         let url = url.to_string();
-        let pool = wait_on(&runtime, async move {
+        let pool = bridge.run(async move {
             PgPoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(&url)
                 .await
         })?;
-        let store = PostgresStore {
-            runtime: Some(runtime),
-            pool,
-        };
+        let store = PostgresStore { bridge, pool };
         store.migrate()?;
         Ok(store)
     }
@@ -81,11 +69,7 @@ impl PostgresStore {
         &self,
         f: impl Future<Output = Result<T, sqlx::Error>> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let runtime = self
-            .runtime
-            .as_ref()
-            .expect("the runtime lives as long as the store");
-        wait_on(runtime, f)
+        self.bridge.run(f)
     }
 }
 
@@ -132,29 +116,6 @@ fn statements(sql: &str) -> impl Iterator<Item = &str> {
         s.lines()
             .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
     })
-}
-
-/// Spawns `f` on `runtime` and blocks this thread (whatever it is) until it answers.
-fn wait_on<T: Send + 'static>(
-    runtime: &tokio::runtime::Runtime,
-    f: impl Future<Output = Result<T, sqlx::Error>> + Send + 'static,
-) -> Result<T, StoreError> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    runtime.spawn(async move {
-        let _ = tx.send(f.await);
-    });
-    rx.recv()
-        .map_err(|_| StoreError::Postgres(sqlx::Error::WorkerCrashed))?
-        .map_err(StoreError::from)
-}
-
-impl Drop for PostgresStore {
-    fn drop(&mut self) {
-        // Dropping a runtime blocks; from inside another runtime that would panic.
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
 }
 
 impl Store for PostgresStore {

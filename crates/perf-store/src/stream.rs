@@ -12,9 +12,10 @@
 //! Debian's `nats-server` is 2.9: the client is built without its 2.10/2.11 features (a
 //! consumer has one filter subject), and the tests run against that server.
 //!
-//! Like [`crate::PostgresStore`], the stream owns a small Tokio runtime: its callers are the
-//! server's blocking ingest path and its start-up, and they wait on channels.
+//! Like [`crate::PostgresStore`], the stream owns a small runtime (`bridge.rs`): its callers
+//! are the server's blocking ingest path and its start-up.
 
+use crate::bridge::Bridge;
 use crate::StoreError;
 use async_nats::jetstream::{self, consumer, stream};
 use futures_util::StreamExt;
@@ -53,7 +54,7 @@ pub type Apply = Box<dyn FnMut(u64, &[u8]) + Send>;
 
 /// A connection to the ingest stream.
 pub struct EventStream {
-    runtime: Option<tokio::runtime::Runtime>,
+    bridge: Bridge,
     client: async_nats::Client,
     js: jetstream::Context,
     config: StreamConfig,
@@ -71,17 +72,9 @@ impl EventStream {
     /// Connects and creates the stream if it does not exist (an existing one keeps its
     /// settings; a different partition layout is refused).
     pub fn connect(config: StreamConfig) -> Result<Self, StoreError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("perf-stream")
-            .enable_all()
-            .build()
-            .map_err(|e| StoreError::Io {
-                context: "starting the stream's runtime".into(),
-                source: e,
-            })?;
+        let bridge = Bridge::new("perf-stream", 2)?;
         let c = config.clone();
-        let (client, js) = block_on(&runtime, async move {
+        let (client, js) = bridge.run(async move {
             // Once connected, the client reconnects by itself; a first connection that
             // fails is an error at start (the supervisor restarts the replica).
             let options =
@@ -122,7 +115,7 @@ impl EventStream {
             Ok((client, js))
         })?;
         Ok(EventStream {
-            runtime: Some(runtime),
+            bridge,
             client,
             js,
             config,
@@ -190,11 +183,7 @@ impl EventStream {
         let name = self.config.stream.clone();
         let applied = Arc::clone(&self.applied);
         let failure = Arc::clone(&self.failure);
-        let runtime = self
-            .runtime
-            .as_ref()
-            .expect("the runtime lives as long as the stream");
-        runtime.spawn(async move {
+        self.bridge.spawn(async move {
             // A follower ends when its (ephemeral) consumer is lost — a NATS restart, a
             // leader change: a new one resumes after the last record applied. Only records
             // missing from the stream stop it for good.
@@ -298,19 +287,7 @@ impl EventStream {
         &self,
         f: impl Future<Output = Result<T, StoreError>> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let runtime = self
-            .runtime
-            .as_ref()
-            .expect("the runtime lives as long as the stream");
-        block_on(runtime, f)
-    }
-}
-
-impl Drop for EventStream {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
+        self.bridge.run(f)
     }
 }
 
@@ -364,10 +341,6 @@ async fn follow_from(
             m = messages.next() => m,
             _ = check.tick() => {
                 if quiet {
-                    let mut s = js
-                        .get_stream(name)
-                        .await
-                        .map_err(|e| nats_error("opening the stream", e))?;
                     let last = s
                         .info()
                         .await
@@ -423,19 +396,6 @@ pub fn partition_of(key: &str, partitions: u32) -> u32 {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     (h % u64::from(partitions.max(1))) as u32
-}
-
-/// Spawns `f` on `runtime` and blocks this thread until it answers.
-fn block_on<T: Send + 'static>(
-    runtime: &tokio::runtime::Runtime,
-    f: impl Future<Output = Result<T, StoreError>> + Send + 'static,
-) -> Result<T, StoreError> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    runtime.spawn(async move {
-        let _ = tx.send(f.await);
-    });
-    rx.recv()
-        .map_err(|_| StoreError::Stream("the stream's runtime stopped".into()))?
 }
 
 #[cfg(test)]

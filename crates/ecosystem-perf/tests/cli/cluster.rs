@@ -171,14 +171,7 @@ fn a_bad_cluster_section_is_refused_with_what_is_wrong() {
         "version: 1\nstore:\n  url: postgres://perf@127.0.0.1:1/perf\ncluster:\n  nats:\n    url: nats://127.0.0.1:1\n",
     )
     .unwrap();
-    let clean: String = std::fs::read_to_string(FIXTURE)
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains("\"ts\""))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let events = dir.path().join("clean.ndjson");
-    std::fs::write(&events, clean).unwrap();
+    let events = clean_fixture(dir.path());
     let out = std::process::Command::new(bin())
         .args(["golive", "--format", "json", "--events"])
         .arg(&events)
@@ -192,6 +185,24 @@ fn a_bad_cluster_section_is_refused_with_what_is_wrong() {
         "insufficient data, not a connection error: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn a_malformed_idempotency_key_is_refused_and_nothing_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &["--clock", "event"]);
+    let body = wallet_events(1_767_225_600_000, 10);
+    for key in ["two words", "", &"k".repeat(129)] {
+        let r = post(&server.url, &body, Some(key));
+        assert_eq!(r.status(), 400, "{key:?}");
+        let text = r.text().unwrap();
+        assert!(text.contains("Idempotency-Key"), "{text}");
+    }
+    assert_eq!(total_requests(&server.url), 0);
+    assert!(post(&server.url, &body, Some("batch-1"))
+        .status()
+        .is_success());
+    assert_eq!(total_requests(&server.url), 10);
 }
 
 /// A webhook receiver on a free port: every POST body, answered 200.

@@ -21,6 +21,19 @@ mod store;
 /// The event fixture: 600 events of two services and two bad lines (101 and 201).
 pub const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/events.ndjson");
 
+/// The fixture without its two bad lines, written to `dir/clean.ndjson`.
+pub fn clean_fixture(dir: &std::path::Path) -> std::path::PathBuf {
+    let clean: String = std::fs::read_to_string(FIXTURE)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"ts\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let events = dir.join("clean.ndjson");
+    std::fs::write(&events, clean).unwrap();
+    events
+}
+
 /// Standard output as text.
 pub fn text(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()

@@ -24,14 +24,7 @@ fn slo_check_offline_gives_the_numbers_the_server_gives() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let clean: String = std::fs::read_to_string(FIXTURE)
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains("\"ts\""))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let events = dir.path().join("clean.ndjson");
-    std::fs::write(&events, &clean).unwrap();
+    let events = clean_fixture(dir.path());
     let out = Command::new(bin())
         .args(["slo", "check", "--config", SLOS, "--events"])
         .arg(&events)

@@ -161,9 +161,8 @@ impl StreamIngest {
         parts
             .into_iter()
             .map(|(p, part)| {
-                let mut payload = postcard::to_extend(&part, now.to_le_bytes().to_vec())
+                let payload = postcard::to_extend(&part, now.to_le_bytes().to_vec())
                     .context("encoding the batch")?;
-                payload.shrink_to_fit();
                 Ok((p, payload))
             })
             .collect()
