@@ -428,5 +428,6 @@ impl Engine {
     }
 }
 
+mod partition;
 #[cfg(test)]
 mod tests;

@@ -102,6 +102,24 @@ impl Resources {
             .map(|((_, n), r)| (n.as_str(), r))
     }
 
+    /// Keeps only the nodes of services for which `keep` is true.
+    pub fn retain_services(&mut self, keep: impl Fn(&str) -> bool) {
+        self.nodes.retain(|(service, _), _| keep(service));
+    }
+
+    /// Every node with its service, in order.
+    pub fn nodes(&self) -> impl Iterator<Item = (&str, &str, &NodeResources)> {
+        self.nodes
+            .iter()
+            .map(|((s, n), r)| (s.as_str(), n.as_str(), r))
+    }
+
+    /// Sets the samples of one node (replacing what it held).
+    pub fn put_node(&mut self, service: &str, node: &str, samples: NodeResources) {
+        self.nodes
+            .insert((service.to_string(), node.to_string()), samples);
+    }
+
     /// Number of nodes tracked.
     pub fn len(&self) -> usize {
         self.nodes.len()

@@ -94,6 +94,26 @@ impl Rollup {
         }
     }
 
+    /// Adds every bucket of `other` (same resolutions) into this rollup, level by level:
+    /// the result holds exactly the events of both.
+    pub fn merge(&mut self, other: &Rollup) {
+        if self.levels.len() < other.levels.len() {
+            self.levels.resize_with(other.levels.len(), VecDeque::new);
+        }
+        for (mine, theirs) in self.levels.iter_mut().zip(&other.levels) {
+            for (start, stats) in theirs {
+                slot(mine, *start).merge(stats);
+            }
+        }
+    }
+
+    /// Every bucket, mutably (to rename stage ids).
+    pub fn buckets_mut(&mut self) -> impl Iterator<Item = &mut Stats> {
+        self.levels
+            .iter_mut()
+            .flat_map(|l| l.iter_mut().map(|b| &mut b.1))
+    }
+
     /// True when no bucket is left.
     pub fn is_empty(&self) -> bool {
         self.levels.iter().all(|l| l.is_empty())

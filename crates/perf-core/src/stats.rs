@@ -106,6 +106,20 @@ impl Stats {
         }
     }
 
+    /// Renames stage ids (`map[old] = new`, for stats moved between engines whose stage
+    /// names were interned in another order); stages mapped to the same id are summed.
+    pub fn remap_stages(&mut self, map: &[u32]) {
+        if self.stages.is_empty() {
+            return;
+        }
+        let old = std::mem::take(&mut self.stages);
+        for s in old {
+            let mine = self.stage_mut(map.get(s.stage as usize).copied().unwrap_or(s.stage));
+            mine.total_ms += s.total_ms;
+            mine.slow_ms += s.slow_ms;
+        }
+    }
+
     /// Failed share of requests, `None` without requests.
     pub fn error_rate(&self) -> Option<f64> {
         (self.requests > 0).then(|| self.errors as f64 / self.requests as f64)

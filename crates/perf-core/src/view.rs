@@ -245,6 +245,39 @@ impl View {
         Some(&mut self.series[i])
     }
 
+    /// Keeps only the series for which `keep(series)` is true (the overflow series too when
+    /// it passes).
+    pub fn retain_series(&mut self, mut keep: impl FnMut(&Series) -> bool) {
+        let overflow_key = self.overflow.map(|i| self.series[i].key);
+        self.series.retain(|s| keep(s));
+        self.overflow = overflow_key.and_then(|k| self.series.iter().position(|s| s.key == k));
+        self.rebuild_indexes();
+    }
+
+    /// Adds `series` (its key already in this view's interner): merged into the series of
+    /// the same key when there is one, a new series otherwise (the overflow series when its
+    /// key values are [`OVERFLOW_VALUE`], whose id is `overflow_id`). Limits are not applied:
+    /// a series moved between engines was admitted once already.
+    pub fn absorb_series(&mut self, series: Series, overflow_id: Option<u32>) {
+        if let Some(&i) = self.index.get(&series.key) {
+            self.series[i].rollup.merge(&series.rollup);
+            return;
+        }
+        let is_overflow = overflow_id.is_some_and(|id| series.key[0] == id);
+        self.series.push(series);
+        let i = self.series.len() - 1;
+        let key = self.series[i].key;
+        self.index.insert(key, i);
+        if is_overflow {
+            self.overflow = Some(i);
+            return;
+        }
+        self.by_service.entry(key[0]).or_default().push(i);
+        if let Some(t) = self.tenant_pos() {
+            *self.by_tenant.entry(key[t]).or_default() += 1;
+        }
+    }
+
     /// All series (including the overflow series).
     pub fn series(&self) -> &[Series] {
         &self.series

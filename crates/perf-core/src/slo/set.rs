@@ -152,6 +152,67 @@ impl SloSet {
         &self.entries
     }
 
+    /// Forgets the counts and alert states of the SLOs whose service `drop` names (their
+    /// definitions stay).
+    pub fn reset_services(&mut self, drop: impl Fn(&str) -> bool) {
+        for entry in &mut self.entries {
+            if drop(&entry.def.selector.service) {
+                entry.all = SloInstance::default();
+                entry.tenants.clear();
+                entry.tenant_overflow = 0;
+            }
+        }
+    }
+
+    /// The entries whose service `keep` names, counts included (definitions of the others
+    /// with empty counts), as a set of its own.
+    pub fn extract(&self, keep: impl Fn(&str) -> bool) -> SloSet {
+        let mut out = SloSet::new(self.max_tenants);
+        out.entries = self
+            .entries
+            .iter()
+            .map(|e| {
+                if keep(&e.def.selector.service) {
+                    e.clone()
+                } else {
+                    SloEntry {
+                        def: e.def.clone(),
+                        all: SloInstance::default(),
+                        tenants: BTreeMap::new(),
+                        tenant_overflow: 0,
+                    }
+                }
+            })
+            .collect();
+        out.rebuild_index();
+        out
+    }
+
+    /// Takes the counts and alert states of `other`'s SLOs whose service `take` names: an SLO
+    /// defined here that counts the same way gets them; one not defined here is added with
+    /// them (its definition reached the other engine first).
+    pub fn absorb(&mut self, other: &SloSet, take: impl Fn(&str) -> bool) {
+        for theirs in &other.entries {
+            if !take(&theirs.def.selector.service) {
+                continue;
+            }
+            match self
+                .entries
+                .iter_mut()
+                .find(|e| e.def.name == theirs.def.name)
+            {
+                Some(mine) if same_counting(&mine.def, &theirs.def) => {
+                    mine.all = theirs.all.clone();
+                    mine.tenants = theirs.tenants.clone();
+                    mine.tenant_overflow = theirs.tenant_overflow;
+                }
+                Some(_) => {}
+                None => self.entries.push(theirs.clone()),
+            }
+        }
+        self.rebuild_index();
+    }
+
     /// Counts one event in every SLO of its service that selects it.
     #[inline]
     pub fn record(&mut self, e: &Event, now: i64) {
