@@ -105,6 +105,39 @@ pub(crate) const ACQUIRE_LEASE_SQL: &str =
                 THEN excluded.holder ELSE leases.holder END
  RETURNING name, holder, epoch, expires_at_ms";
 
+/// The engine state of one partition of the cluster's ingest stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionSnapshot {
+    /// Partition number.
+    pub partition: u32,
+    /// The epoch of the lease `partition/<n>` its writer held.
+    pub epoch: i64,
+    /// Every record of the partition up to and including this stream sequence is in `data`.
+    pub seq: u64,
+    /// When it was taken (unix ms, engine time).
+    pub taken_at_ms: i64,
+    /// The serialised engine state of the partition's services.
+    pub data: Vec<u8>,
+}
+
+/// The lease that makes a replica the owner of a partition.
+pub fn partition_lease(partition: u32) -> String {
+    format!("partition/{partition}")
+}
+
+/// One statement for both backends: stores a partition's snapshot only while its writer
+/// holds the partition's lease with the snapshot's epoch, and never over a snapshot of a
+/// later epoch. A former owner (paused, partitioned away) cannot overwrite its successor's
+/// state, whatever its own clock says. Parameters: partition, epoch, seq, taken_at_ms,
+/// data, lease name, holder.
+pub(crate) const PARTITION_SNAPSHOT_SQL: &str =
+    "INSERT INTO partition_snapshots (partition, epoch, seq, taken_at_ms, data)
+ SELECT $1, $2, $3, $4, $5 WHERE EXISTS (
+   SELECT 1 FROM leases WHERE name = $6 AND holder = $7 AND epoch = $2)
+ ON CONFLICT (partition) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq,
+   taken_at_ms = excluded.taken_at_ms, data = excluded.data
+ WHERE partition_snapshots.epoch <= excluded.epoch";
+
 /// What every storage backend provides.
 pub trait Store: Send + Sync {
     /// The schema version of the open database.
@@ -168,4 +201,16 @@ pub trait Store: Send + Sync {
     fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
     /// Every lease.
     fn leases(&self) -> Result<Vec<Lease>, StoreError>;
+    /// Stores a partition's snapshot when `holder` holds its lease with the snapshot's epoch
+    /// and no later epoch's snapshot is stored; answers whether it was stored.
+    fn save_partition_snapshot(
+        &self,
+        snapshot: &PartitionSnapshot,
+        holder: &str,
+    ) -> Result<bool, StoreError>;
+    /// The stored snapshot of a partition.
+    fn load_partition_snapshot(
+        &self,
+        partition: u32,
+    ) -> Result<Option<PartitionSnapshot>, StoreError>;
 }

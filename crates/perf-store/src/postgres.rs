@@ -8,7 +8,9 @@
 //! store's own runtime (`bridge.rs`).
 
 use crate::bridge::Bridge;
-use crate::{AlertRecord, Document, Lease, OutboxItem, Snapshot, Store, StoreError};
+use crate::{
+    AlertRecord, Document, Lease, OutboxItem, PartitionSnapshot, Snapshot, Store, StoreError,
+};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::Row;
 use std::future::Future;
@@ -21,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0003_webhook_outbox.sql"),
     include_str!("../migrations/postgres/0004_documents.sql"),
     include_str!("../migrations/postgres/0005_leases.sql"),
+    include_str!("../migrations/postgres/0006_partition_snapshots.sql"),
 ];
 
 /// Schema version this binary writes.
@@ -445,6 +448,51 @@ impl Store for PostgresStore {
                 expires_at_ms,
             })
             .collect())
+    }
+
+    fn save_partition_snapshot(
+        &self,
+        p: &PartitionSnapshot,
+        holder: &str,
+    ) -> Result<bool, StoreError> {
+        let (pool, p, holder) = (self.pool.clone(), p.clone(), holder.to_string());
+        let done = self.run(async move {
+            sqlx::query(crate::PARTITION_SNAPSHOT_SQL)
+                .bind(p.partition as i32)
+                .bind(p.epoch)
+                .bind(p.seq as i64)
+                .bind(p.taken_at_ms)
+                .bind(p.data)
+                .bind(crate::partition_lease(p.partition))
+                .bind(holder)
+                .execute(&pool)
+                .await
+        })?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    fn load_partition_snapshot(
+        &self,
+        partition: u32,
+    ) -> Result<Option<PartitionSnapshot>, StoreError> {
+        let pool = self.pool.clone();
+        let row: Option<(i64, i64, i64, Vec<u8>)> = self.run(async move {
+            sqlx::query_as(
+                "SELECT epoch, seq, taken_at_ms, data FROM partition_snapshots WHERE partition = $1",
+            )
+            .bind(partition as i32)
+            .fetch_optional(&pool)
+            .await
+        })?;
+        Ok(
+            row.map(|(epoch, seq, taken_at_ms, data)| PartitionSnapshot {
+                partition,
+                epoch,
+                seq: seq as u64,
+                taken_at_ms,
+                data,
+            }),
+        )
     }
 
     fn webhook_backlog(&self) -> Result<u64, StoreError> {

@@ -2,7 +2,9 @@
 //! applied in order at open and recorded in `PRAGMA user_version`; a database from a newer
 //! binary is refused rather than touched.
 
-use crate::{AlertRecord, Document, Lease, OutboxItem, Snapshot, Store, StoreError};
+use crate::{
+    AlertRecord, Document, Lease, OutboxItem, PartitionSnapshot, Snapshot, Store, StoreError,
+};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::Mutex;
@@ -14,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0003_webhook_outbox.sql"),
     include_str!("../migrations/sqlite/0004_documents.sql"),
     include_str!("../migrations/sqlite/0005_leases.sql"),
+    include_str!("../migrations/sqlite/0006_partition_snapshots.sql"),
 ];
 
 /// Schema version this binary writes.
@@ -279,6 +282,48 @@ impl Store for SqliteStore {
             conn.prepare("SELECT name, holder, epoch, expires_at_ms FROM leases ORDER BY name")?;
         let rows = stmt.query_map([], lease_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn save_partition_snapshot(
+        &self,
+        p: &PartitionSnapshot,
+        holder: &str,
+    ) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            crate::PARTITION_SNAPSHOT_SQL,
+            params![
+                p.partition,
+                p.epoch,
+                p.seq as i64,
+                p.taken_at_ms,
+                p.data,
+                crate::partition_lease(p.partition),
+                holder
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn load_partition_snapshot(
+        &self,
+        partition: u32,
+    ) -> Result<Option<PartitionSnapshot>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT epoch, seq, taken_at_ms, data FROM partition_snapshots WHERE partition = ?1",
+                [partition],
+                |r| {
+                    Ok(PartitionSnapshot {
+                        partition,
+                        epoch: r.get(0)?,
+                        seq: r.get::<_, i64>(1)? as u64,
+                        taken_at_ms: r.get(2)?,
+                        data: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
     }
 
     fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError> {

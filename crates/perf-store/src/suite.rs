@@ -4,7 +4,10 @@
 //! test along with whatever must outlive it; `reopen` opens the same database again.
 
 use crate::testing::Postgres;
-use crate::{AlertRecord, Document, PostgresStore, Snapshot, SqliteStore, Store, StoreError};
+use crate::{
+    AlertRecord, Document, PartitionSnapshot, PostgresStore, Snapshot, SqliteStore, Store,
+    StoreError,
+};
 
 /// Opens fresh stores of one backend, and the same one again.
 trait Backend {
@@ -245,6 +248,56 @@ fn racing_replicas_get_one_holder(b: &dyn Backend) {
     );
 }
 
+fn a_partition_snapshot_is_written_only_by_its_owner(b: &dyn Backend) {
+    let s = b.store();
+    let snap = |epoch: i64, seq: u64| PartitionSnapshot {
+        partition: 7,
+        epoch,
+        seq,
+        taken_at_ms: 1_000,
+        data: vec![seq as u8; 3],
+    };
+    let lease = crate::partition_lease(7);
+    // Without the lease nothing is stored.
+    assert!(!s.save_partition_snapshot(&snap(1, 10), "a").unwrap());
+    assert_eq!(s.load_partition_snapshot(7).unwrap(), None);
+    let held = s.acquire_lease(&lease, "a", 10_000, 1_000).unwrap();
+    assert!(s
+        .save_partition_snapshot(&snap(held.epoch, 10), "a")
+        .unwrap());
+    // Another replica, or the holder with a wrong epoch, cannot write.
+    assert!(!s
+        .save_partition_snapshot(&snap(held.epoch, 11), "b")
+        .unwrap());
+    assert!(!s
+        .save_partition_snapshot(&snap(held.epoch + 1, 11), "a")
+        .unwrap());
+    assert_eq!(
+        s.load_partition_snapshot(7).unwrap(),
+        Some(snap(held.epoch, 10))
+    );
+    // The lease expires and b takes it: a's later write is fenced off, b's lands.
+    let taken = s.acquire_lease(&lease, "b", 10_000, 20_000).unwrap();
+    assert_eq!(taken.epoch, held.epoch + 1);
+    assert!(!s
+        .save_partition_snapshot(&snap(held.epoch, 12), "a")
+        .unwrap());
+    assert!(s
+        .save_partition_snapshot(&snap(taken.epoch, 13), "b")
+        .unwrap());
+    assert_eq!(
+        s.load_partition_snapshot(7).unwrap(),
+        Some(snap(taken.epoch, 13))
+    );
+    assert_eq!(s.load_partition_snapshot(8).unwrap(), None);
+    // It survives a reopen.
+    let again = b.reopen().unwrap();
+    assert_eq!(
+        again.load_partition_snapshot(7).unwrap(),
+        Some(snap(taken.epoch, 13))
+    );
+}
+
 /// One `#[test]` per behaviour and backend.
 macro_rules! store_suite {
     ($backend:ident, $new:expr) => {
@@ -277,6 +330,10 @@ macro_rules! store_suite {
             #[test]
             fn a_lease_has_one_holder_until_it_expires() {
                 super::a_lease_has_one_holder_until_it_expires(&$new);
+            }
+            #[test]
+            fn a_partition_snapshot_is_written_only_by_its_owner() {
+                super::a_partition_snapshot_is_written_only_by_its_owner(&$new);
             }
             #[test]
             fn racing_replicas_get_one_holder() {
