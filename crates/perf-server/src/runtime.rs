@@ -3,7 +3,9 @@
 //! evaluation cycle (every `server.evaluationInterval`), the deployment cycle (every
 //! `server.deploymentInterval`), webhook delivery, the overview publisher of the stream
 //! (once a second while someone listens; it only reads the last decisions), and in a
-//! cluster the renewal of the leader lease (released at shutdown).
+//! cluster the renewal of the leader lease (released at shutdown) and, with
+//! `cluster.ownership: leases`, the rounds of partition ownership (partitions handed over
+//! at shutdown).
 
 use crate::http::{self, listen};
 use crate::AppState;
@@ -28,6 +30,7 @@ pub async fn run(
         tokio::spawn(deployment_cycle_every(state.clone())),
         tokio::spawn(backup_every(state.clone())),
         tokio::spawn(hold_leadership(state.clone())),
+        tokio::spawn(hold_partitions(state.clone())),
     ];
     let flag = state.clone();
     let l = &state.durable.config.server.limits;
@@ -60,6 +63,8 @@ pub async fn run(
     }
     let d = state.durable.clone();
     tokio::task::spawn_blocking(move || d.release_leadership()).await?;
+    let d = state.durable.clone();
+    tokio::task::spawn_blocking(move || d.release_partitions()).await?;
     let d = state.durable.clone();
     tokio::task::spawn_blocking(move || d.snapshot()).await??;
     tracing::info!("final snapshot written");
@@ -141,6 +146,25 @@ async fn hold_leadership(state: Arc<AppState>) {
         let d = state.durable.clone();
         if let Err(e) = tokio::task::spawn_blocking(move || d.hold_leadership()).await {
             tracing::error!(error = %e, "leader lease task failed");
+        }
+    }
+}
+
+/// With `cluster.ownership: leases`: a round of partition ownership every third of the
+/// lease TTL (a loop of its own: taking a partition replays it, which must not delay the
+/// leader lease).
+async fn hold_partitions(state: Arc<AppState>) {
+    if state.durable.config.cluster.ownership != crate::config::Ownership::Leases {
+        return;
+    }
+    let every = Duration::from_millis((state.durable.config.cluster.lease_ttl / 3).max(300) as u64);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let d = state.durable.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || d.hold_partitions()).await {
+            tracing::error!(error = %e, "partition ownership task failed");
         }
     }
 }

@@ -54,8 +54,11 @@ impl Bridge {
     }
 
     /// Spawns `f` to run in the background.
-    pub fn spawn(&self, f: impl Future<Output = ()> + Send + 'static) {
-        self.runtime().spawn(f);
+    pub fn spawn(
+        &self,
+        f: impl Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        self.runtime().spawn(f)
     }
 }
 

@@ -7,7 +7,9 @@
 //! the stream's duplicate window is stored once. The aggregates are built by *following* the
 //! stream: [`EventStream::follow`] replays everything after a snapshot's stream sequence,
 //! then keeps applying new records as they arrive, in stream order. The local ingest log is
-//! not used in this mode; the snapshot's position is a stream sequence.
+//! not used in this mode; the snapshot's position is a stream sequence. A follower follows
+//! every partition, or one (the partitions a replica owns, each from its own snapshot's
+//! sequence); each is a [`Follower`] with its own position, stopped when dropped.
 //!
 //! Debian's `nats-server` is 2.9: the client is built without its 2.10/2.11 features (a
 //! consumer has one filter subject), and the tests run against that server.
@@ -58,10 +60,23 @@ pub struct EventStream {
     client: async_nats::Client,
     js: jetstream::Context,
     config: StreamConfig,
-    /// The last stream sequence applied by the follower, and its waiters.
-    applied: Arc<(Mutex<u64>, Condvar)>,
+}
+
+/// Where one follower stands.
+#[derive(Default)]
+struct Position {
+    /// The last stream sequence applied, and its waiters.
+    applied: (Mutex<u64>, Condvar),
     /// Why the follower stopped, if it did.
-    failure: Arc<Mutex<Option<String>>>,
+    failure: Mutex<Option<String>>,
+}
+
+/// A follower of the whole stream or of one partition: applies records in the background
+/// until dropped (or [`Follower::stop`]ped; a record being applied is finished first).
+pub struct Follower {
+    position: Arc<Position>,
+    task: tokio::task::JoinHandle<()>,
+    partition: Option<u32>,
 }
 
 fn nats_error(context: &str, e: impl std::fmt::Display) -> StoreError {
@@ -119,8 +134,6 @@ impl EventStream {
             client,
             js,
             config,
-            applied: Arc::new((Mutex::new(0), Condvar::new())),
-            failure: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -130,14 +143,18 @@ impl EventStream {
     }
 
     /// Publishes `parts` (partition, payload) and waits until JetStream stored every one;
-    /// answers the highest stream sequence among them. With `id`, each part's message id is
+    /// answers the stream sequence of each part (partition, sequence). With `id`, each part's message id is
     /// `id/partition`, so the same batch published again is stored once.
     ///
     /// Not connected: refused before anything is sent. Once sent, a failure (no
     /// acknowledgement in time) does not prove the batch was not stored — the client may
     /// have buffered it across a reconnect — so the error says so: a retry with the same
     /// `id` is counted once.
-    pub fn publish(&self, parts: Vec<(u32, Vec<u8>)>, id: Option<&str>) -> Result<u64, StoreError> {
+    pub fn publish(
+        &self,
+        parts: Vec<(u32, Vec<u8>)>,
+        id: Option<&str>,
+    ) -> Result<Vec<(u32, u64)>, StoreError> {
         if !self.connected() {
             return Err(StoreError::Stream(
                 "not connected to NATS; nothing of the batch was stored".into(),
@@ -158,52 +175,59 @@ impl EventStream {
                     }
                     None => js.publish(subject, payload.into()).await,
                 };
-                acks.push(sent.map_err(|e| nats_error(MAYBE_STORED, e))?);
+                acks.push((p, sent.map_err(|e| nats_error(MAYBE_STORED, e))?));
             }
-            let mut last = 0;
-            for ack in acks {
+            let mut stored = Vec::with_capacity(acks.len());
+            for (p, ack) in acks {
                 let ack = ack.await.map_err(|e| nats_error(MAYBE_STORED, e))?;
-                last = last.max(ack.sequence);
+                stored.push((p, ack.sequence));
             }
-            Ok(last)
+            Ok(stored)
         })
     }
 
-    /// Applies every record after `after` through `apply` until the stream's end as of now,
-    /// then returns and keeps applying new records in the background. Refuses a stream that
-    /// no longer holds the records right after `after` (aged out or recreated).
-    pub fn follow(&self, after: u64, mut apply: Apply) -> Result<(), StoreError> {
+    /// Applies every record after `after` — of every partition, or of `partition` only —
+    /// through `apply` until the end as of now, then returns and keeps applying new records
+    /// in the background. Refuses a stream that no longer holds the records right after
+    /// `after` (aged out or recreated).
+    pub fn follow(
+        &self,
+        partition: Option<u32>,
+        after: u64,
+        mut apply: Apply,
+    ) -> Result<Follower, StoreError> {
         let (first, last) = self.bounds()?;
         check_position(&self.config.stream, after, first, last)?;
-        {
-            let (lock, _) = &*self.applied;
-            *lock.lock().unwrap_or_else(|p| p.into_inner()) = after;
-        }
+        let end = match partition {
+            None => last,
+            Some(p) => self.last_of(p)?,
+        };
+        let position = Arc::new(Position::default());
+        *position.applied.0.lock().unwrap_or_else(|p| p.into_inner()) = after;
         let js = self.js.clone();
         let name = self.config.stream.clone();
-        let applied = Arc::clone(&self.applied);
-        let failure = Arc::clone(&self.failure);
-        self.bridge.spawn(async move {
+        let pos = Arc::clone(&position);
+        let task = self.bridge.spawn(async move {
             // A follower ends when its (ephemeral) consumer is lost — a NATS restart, a
             // leader change: a new one resumes after the last record applied. Only records
             // missing from the stream stop it for good.
             let mut pause = Duration::from_millis(200);
             loop {
-                let resume = *applied.0.lock().unwrap_or_else(|p| p.into_inner());
-                match follow_from(&js, &name, resume, &mut apply, &applied).await {
+                let resume = *pos.applied.0.lock().unwrap_or_else(|p| p.into_inner());
+                match follow_from(&js, &name, partition, resume, &mut apply, &pos).await {
                     Err(e @ StoreError::LogGap(_)) => {
                         tracing::error!(error = %e, "the stream follower stopped; the aggregates no longer follow the ingest stream");
-                        *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
-                        applied.1.notify_all();
+                        *pos.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                        pos.applied.1.notify_all();
                         return;
                     }
                     Err(e) => {
                         let progressed =
-                            *applied.0.lock().unwrap_or_else(|p| p.into_inner()) > resume;
+                            *pos.applied.0.lock().unwrap_or_else(|p| p.into_inner()) > resume;
                         if progressed {
                             pause = Duration::from_millis(200);
                         }
-                        tracing::warn!(error = %e, retry_in_ms = pause.as_millis() as u64, "the stream follower lost its consumer; resuming after the last record applied");
+                        tracing::warn!(error = %e, ?partition, retry_in_ms = pause.as_millis() as u64, "the stream follower lost its consumer; resuming after the last record applied");
                         tokio::time::sleep(pause).await;
                         pause = (pause * 2).min(Duration::from_secs(5));
                     }
@@ -211,12 +235,26 @@ impl EventStream {
                 }
             }
         });
-        if last > after && !self.wait_applied(last, Duration::MAX) {
+        let follower = Follower {
+            position,
+            task,
+            partition,
+        };
+        if end > after && !follower.wait_applied(end, Duration::MAX) {
             return Err(StoreError::Stream(
-                self.failure().unwrap_or_else(|| "replay stopped".into()),
+                follower
+                    .failure()
+                    .unwrap_or_else(|| "replay stopped".into()),
             ));
         }
-        Ok(())
+        Ok(follower)
+    }
+
+    /// The sequence of the last record of partition `p` (0 when it has none).
+    pub fn last_of(&self, p: u32) -> Result<u64, StoreError> {
+        let js = self.js.clone();
+        let name = self.config.stream.clone();
+        self.run(async move { last_of_partition(&js, &name, p).await })
     }
 
     /// The stream's first and last sequence numbers now (a request to NATS).
@@ -241,18 +279,42 @@ impl EventStream {
         self.client.connection_state() == async_nats::connection::State::Connected
     }
 
+    /// The stream's layout.
+    pub fn config(&self) -> &StreamConfig {
+        &self.config
+    }
+
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.bridge.run(f)
+    }
+}
+
+impl Follower {
     /// The last stream sequence applied.
     pub fn applied(&self) -> u64 {
-        *self.applied.0.lock().unwrap_or_else(|p| p.into_inner())
+        *self
+            .position
+            .applied
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The partition it follows (`None`: every one).
+    pub fn partition(&self) -> Option<u32> {
+        self.partition
     }
 
     /// Waits until the record at `seq` is applied; false on timeout or a stopped follower.
     pub fn wait_applied(&self, seq: u64, timeout: Duration) -> bool {
-        let (lock, changed) = &*self.applied;
+        let (lock, changed) = &self.position.applied;
         let deadline = std::time::Instant::now().checked_add(timeout);
         let mut at = lock.lock().unwrap_or_else(|p| p.into_inner());
         while *at < seq {
-            if self.failure().is_some() {
+            if self.failure().is_some() || self.task.is_finished() {
                 return false;
             }
             let wait = match deadline {
@@ -272,22 +334,43 @@ impl EventStream {
 
     /// Why the follower stopped, if it did.
     pub fn failure(&self) -> Option<String> {
-        self.failure
+        self.position
+            .failure
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
 
-    /// The stream's layout.
-    pub fn config(&self) -> &StreamConfig {
-        &self.config
+    /// Stops following (after the record being applied, if any).
+    pub fn stop(&self) {
+        self.task.abort();
     }
 
-    fn run<T: Send + 'static>(
-        &self,
-        f: impl Future<Output = Result<T, StoreError>> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        self.bridge.run(f)
+    /// True once the follower's task ended (stopped, or failed for good).
+    pub fn is_stopped(&self) -> bool {
+        self.task.is_finished()
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The sequence of the last record of partition `p` (0 when it has none).
+async fn last_of_partition(js: &jetstream::Context, name: &str, p: u32) -> Result<u64, StoreError> {
+    let s = js
+        .get_stream_no_info(name)
+        .await
+        .map_err(|e| nats_error("opening the stream", e))?;
+    match s
+        .get_last_raw_message_by_subject(&format!("{SUBJECT_PREFIX}.{p}"))
+        .await
+    {
+        Ok(m) => Ok(m.sequence),
+        Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => Ok(0),
+        Err(e) => Err(nats_error("reading a partition's last record", e)),
     }
 }
 
@@ -296,10 +379,12 @@ impl EventStream {
 async fn follow_from(
     js: &jetstream::Context,
     name: &str,
+    partition: Option<u32>,
     after: u64,
     apply: &mut Apply,
-    applied: &(Mutex<u64>, Condvar),
+    position: &Position,
 ) -> Result<(), StoreError> {
+    let applied = &position.applied;
     let mut s = js
         .get_stream(name)
         .await
@@ -321,7 +406,10 @@ async fn follow_from(
     let follower = s
         .create_consumer(consumer::pull::OrderedConfig {
             deliver_policy,
-            filter_subject: format!("{SUBJECT_PREFIX}.>"),
+            filter_subject: match partition {
+                None => format!("{SUBJECT_PREFIX}.>"),
+                Some(p) => format!("{SUBJECT_PREFIX}.{p}"),
+            },
             ..Default::default()
         })
         .await
@@ -341,12 +429,15 @@ async fn follow_from(
             m = messages.next() => m,
             _ = check.tick() => {
                 if quiet {
-                    let last = s
-                        .info()
-                        .await
-                        .map_err(|e| nats_error("reading the stream's state", e))?
-                        .state
-                        .last_sequence;
+                    let last = match partition {
+                        None => s
+                            .info()
+                            .await
+                            .map_err(|e| nats_error("reading the stream's state", e))?
+                            .state
+                            .last_sequence,
+                        Some(p) => last_of_partition(js, name, p).await?,
+                    };
                     let at = *applied.0.lock().unwrap_or_else(|p| p.into_inner());
                     if last > at {
                         return Err(nats_error(
@@ -430,13 +521,14 @@ mod tests {
         let nats = Nats::start();
         let stream = EventStream::connect(config(nats.url())).unwrap();
         let (seen, apply) = recorder();
-        stream.follow(0, apply).unwrap();
+        let follower = stream.follow(None, 0, apply).unwrap();
         let parts = |n: u8| vec![(0, vec![n]), (3, vec![n, n])];
         let a = stream.publish(parts(1), Some("batch-1")).unwrap();
         let b = stream.publish(parts(1), Some("batch-1")).unwrap();
         assert_eq!(a, b, "the retry is a duplicate of the first");
+        assert_eq!(a, vec![(0, 1), (3, 2)]);
         let c = stream.publish(parts(2), None).unwrap();
-        assert!(stream.wait_applied(c, Duration::from_secs(10)));
+        assert!(follower.wait_applied(c[1].1, Duration::from_secs(10)));
         let seen = seen.lock().unwrap().clone();
         assert_eq!(
             seen,
@@ -455,15 +547,49 @@ mod tests {
         }
         let stream = EventStream::connect(config(nats.url())).unwrap();
         let (seen, apply) = recorder();
-        stream.follow(3, apply).unwrap();
-        assert_eq!(stream.applied(), 5, "follow returns once caught up");
+        let follower = stream.follow(None, 3, apply).unwrap();
+        assert_eq!(follower.applied(), 5, "follow returns once caught up");
         let seqs: Vec<u64> = seen.lock().unwrap().iter().map(|(s, _)| *s).collect();
         assert_eq!(seqs, vec![4, 5]);
         // A snapshot past the stream's end: the stream was recreated or is another one.
         let other = EventStream::connect(config(nats.url())).unwrap();
         let (_, apply) = recorder();
-        let err = other.follow(9, apply).err().unwrap();
+        let err = other.follow(None, 9, apply).err().unwrap();
         assert!(matches!(err, StoreError::LogGap(_)), "{err}");
+    }
+
+    #[test]
+    fn a_partition_follower_sees_its_partition_only_and_stops_when_dropped() {
+        let nats = Nats::start();
+        let stream = EventStream::connect(config(nats.url())).unwrap();
+        for n in 0..6u8 {
+            stream
+                .publish(vec![(u32::from(n % 2), vec![n])], None)
+                .unwrap();
+        }
+        assert_eq!(stream.last_of(1).unwrap(), 6);
+        assert_eq!(stream.last_of(2).unwrap(), 0, "a partition without records");
+        // From sequence 2 on: the records of partition 1 after it, caught up on return.
+        let (seen, apply) = recorder();
+        let follower = stream.follow(Some(1), 2, apply).unwrap();
+        assert_eq!(follower.applied(), 6);
+        let got: Vec<(u64, Vec<u8>)> = seen.lock().unwrap().clone();
+        assert_eq!(got, vec![(4, vec![3]), (6, vec![5])]);
+        // Quiet on its partition while the other moves on: no restart, nothing re-applied.
+        for n in 0..3u8 {
+            stream.publish(vec![(0, vec![n])], None).unwrap();
+        }
+        let more = stream.publish(vec![(1, vec![9])], None).unwrap();
+        assert!(follower.wait_applied(more[0].1, Duration::from_secs(10)));
+        assert_eq!(seen.lock().unwrap().len(), 3);
+        drop(follower);
+        stream.publish(vec![(1, vec![10])], None).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(
+            seen.lock().unwrap().len(),
+            3,
+            "a dropped follower applies nothing"
+        );
     }
 
     #[test]

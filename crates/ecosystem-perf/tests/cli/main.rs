@@ -13,6 +13,7 @@ mod decisions;
 mod drill;
 mod golive;
 mod ingest;
+mod ownership;
 mod reports;
 mod simulate;
 mod slo;

@@ -125,6 +125,12 @@ impl Config {
                 "at least 1s (it is renewed every third of it)".into(),
             );
         }
+        if self.cluster.ownership == Ownership::Leases && (nats.url.is_empty() || url.is_empty()) {
+            return invalid(
+                "cluster.ownership",
+                "leases share the partitions of cluster.nats among replicas through the store: set cluster.nats.url and store.url (PostgreSQL)".into(),
+            );
+        }
         if !nats.url.is_empty() {
             if !nats.url.split(',').all(|u| u.trim().starts_with("nats://")) {
                 return invalid(

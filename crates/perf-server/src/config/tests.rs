@@ -51,6 +51,11 @@ fn bad_values_are_refused_with_their_key() {
             "retention:\n  resolutions: [{width: 1m, keep: 1h}, {width: 90s, keep: 2h}]\n",
             "retention/views",
         ),
+        (
+            "cluster:\n  ownership: leases\n  nats: {url: nats://127.0.0.1:4222}\n",
+            "cluster.ownership",
+        ),
+        ("cluster:\n  ownership: some\n", "cluster"),
     ];
     for (yaml, path) in cases {
         match Config::from_yaml(yaml) {

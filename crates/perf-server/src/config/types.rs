@@ -58,6 +58,8 @@ pub struct ClusterConfig {
     /// dead leader's alerts, webhooks and rollouts pass to another replica after this.
     #[serde(with = "serde_label")]
     pub lease_ttl: i64,
+    /// Which partitions of the stream a replica applies to its aggregates.
+    pub ownership: Ownership,
 }
 
 impl Default for ClusterConfig {
@@ -65,8 +67,23 @@ impl Default for ClusterConfig {
         ClusterConfig {
             nats: NatsConfig::default(),
             lease_ttl: 10_000,
+            ownership: Ownership::All,
         }
     }
+}
+
+/// `cluster.ownership`: which partitions of the stream a replica applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ownership {
+    /// Every replica applies every partition: any replica answers every read; apply does
+    /// not scale with replicas.
+    All,
+    /// Each replica applies the partitions it holds a lease on (`partition/<p>`), an even
+    /// share of them, snapshotted per partition to the store and taken over by another
+    /// replica when it dies or the replicas change: apply scales with replicas, and a
+    /// replica's reads cover its own partitions.
+    Leases,
 }
 
 /// `cluster.nats:` the replicated ingest stream.

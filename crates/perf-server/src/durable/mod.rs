@@ -27,6 +27,7 @@ pub mod backup;
 pub mod clock;
 mod data_dir;
 pub mod metrics;
+mod ownership;
 mod snapshot_format;
 mod stream_ingest;
 pub use stream_ingest::StreamStatus;
@@ -166,9 +167,19 @@ impl Durable {
             if config.store.url.is_empty() {
                 tracing::warn!("the ingest stream with the SQLite store: run one replica on this stream; several replicas need store.url (PostgreSQL) to share leadership, or each leads alone");
             }
+            // With leases the engine holds the owned partitions only, each loaded from its
+            // own snapshot when taken (ownership.rs); a whole-engine snapshot is not used.
+            let (engine, after) = if config.cluster.ownership == crate::config::Ownership::Leases {
+                let mut fresh = Engine::new(config.engine_config())?;
+                fresh.set_series_per_tenant(Some(config.server.limits.max_series_per_tenant));
+                (fresh, 0)
+            } else {
+                (engine, after)
+            };
             let engine = Arc::new(Mutex::new(engine));
             let stream = stream_ingest::StreamIngest::open(
                 &config.cluster.nats,
+                config.cluster.ownership,
                 config.server.clock,
                 &engine,
                 after,
@@ -425,7 +436,7 @@ impl Durable {
             }
         };
         let parts = stream.split(batch, now)?;
-        let seq = stream
+        let stored = stream
             .stream
             .publish(parts, id)
             .map_err(|e| self.write_refused(e))?;
@@ -435,9 +446,9 @@ impl Durable {
         let wait = std::time::Duration::from_millis(
             self.config.server.limits.request_timeout.max(0) as u64,
         );
-        if !stream.stream.wait_applied(seq, wait) {
+        if !stream.wait_applied(&stored, wait) {
             tracing::warn!(
-                seq,
+                ?stored,
                 "an acknowledged batch is not applied yet; it will be, reads may not show it"
             );
         }
@@ -493,7 +504,7 @@ impl Durable {
         let log = match &self.ingest {
             Ingest::Local(log) => log,
             Ingest::Stream(stream) => {
-                if let Some(why) = stream.stream.failure() {
+                if let Some(why) = stream.failure() {
                     return Err(format!(
                         "the aggregates no longer follow the ingest stream ({why}); restart the server"
                     ));
@@ -527,17 +538,16 @@ impl Durable {
         let _one = self.snapshot_lock.lock().unwrap_or_else(|p| p.into_inner());
         let log = match &self.ingest {
             Ingest::Local(log) => log,
+            Ingest::Stream(stream) if stream.by_lease() => {
+                return self.snapshot_partitions(stream);
+            }
             Ingest::Stream(stream) => {
                 // The follower writes `applied` under the engine lock: read together, the
                 // aggregates hold exactly the records up to it.
                 let (seq, data, taken_at_ms) = {
                     let engine = self.engine();
                     let data = encode_snapshot(&engine)?;
-                    (
-                        stream.applied.load(Ordering::Acquire),
-                        data,
-                        engine.watermark(),
-                    )
+                    (stream.applied_all().unwrap_or(0), data, engine.watermark())
                 };
                 self.store.save_snapshot(&Snapshot {
                     seq,

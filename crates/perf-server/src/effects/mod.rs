@@ -3,8 +3,10 @@
 //! store), its message on the stream, and its notification in every webhook receiver's
 //! outbox — in that order, so nothing is notified that the history does not hold.
 //!
-//! In a cluster only the leader ([`Durable::is_leader`]) writes the history and the outbox;
-//! every replica still publishes on its own stream, so its subscribers see the alerts.
+//! In a cluster where every replica applies every partition only the leader
+//! ([`Durable::is_leader`]) writes the history and the outbox; with partitions owned by
+//! leases each replica writes them for its own services ([`Durable::writes_notifications`]).
+//! Every replica still publishes on its own stream, so its subscribers see the alerts.
 //!
 //! Imports the durable layer only.
 
@@ -99,7 +101,7 @@ impl Effects {
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
         let payload = serde_json::json!({"alertname": n.kind.alertname(), "labels": labels, "summary": n.summary, "description": n.description});
-        if !durable.is_leader() {
+        if !durable.writes_notifications() {
             self.bus.publish(now, &StreamEvent::Alert(payload));
             return Ok(());
         }
@@ -126,7 +128,7 @@ impl Effects {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        if !durable.is_leader() {
+        if !durable.writes_notifications() {
             self.bus.publish(now, &StreamEvent::Alert(payload));
             return Ok(());
         }

@@ -1,0 +1,255 @@
+//! Partition ownership by leases (`cluster.ownership: leases`): each replica applies an even
+//! share of the stream's partitions, holding a lease `partition/<p>` in the store for each.
+//!
+//! Every `leaseTtl / 3` a replica renews its heartbeat lease `replica/<id>`, counts the live
+//! replicas (heartbeats not expired), and aims at `ceil(P / replicas)` partitions: it renews
+//! the leases it holds (one it lost is dropped at once, unsaved), hands over the ones beyond
+//! its share (final snapshot, then the lease released, so a joining replica gets them on its
+//! next round), and takes free or expired ones up to its share, starting at a place that
+//! depends on its id so replicas do not all race for the same partitions.
+//!
+//! Taking a partition loads its snapshot (the services of that partition, with the stream
+//! sequence they include) into the engine and replays the partition after it; snapshots are
+//! written per partition, each stamped with the lease epoch, and the store refuses one whose
+//! writer no longer holds the lease with that epoch (fencing in the database, not on a
+//! clock). Every acknowledged event is therefore in exactly one owner's aggregates, once.
+
+use super::snapshot_format::{decode_snapshot, encode_snapshot};
+use super::stream_ingest::StreamIngest;
+use super::{Durable, Ingest};
+use perf_store::stream::partition_of;
+use perf_store::{partition_lease, PartitionSnapshot};
+use std::collections::BTreeSet;
+
+/// The heartbeat lease of a replica.
+fn replica_lease(id: &str) -> String {
+    format!("replica/{id}")
+}
+
+impl Durable {
+    fn lease_stream(&self) -> Option<&StreamIngest> {
+        match &self.ingest {
+            Ingest::Stream(s) if s.by_lease() => Some(s),
+            _ => None,
+        }
+    }
+
+    /// True when this replica's aggregates hold `service` by ownership: always, unless its
+    /// partitions are owned by leases and `service`'s is not among them.
+    pub fn owns_service(&self, service: &str) -> bool {
+        match self.lease_stream() {
+            None => true,
+            Some(s) => {
+                let p = s.partition(service);
+                s.owned().iter().any(|o| o.0 == p)
+            }
+        }
+    }
+
+    /// True when this replica writes the alert history and the webhook outbox for what it
+    /// evaluates: embedded always; with every partition on every replica, the leader only;
+    /// with partitions owned by leases, every replica (each evaluates its own services).
+    pub fn writes_notifications(&self) -> bool {
+        match &self.ingest {
+            Ingest::Local(_) => true,
+            Ingest::Stream(s) if s.by_lease() => true,
+            Ingest::Stream(_) => self.is_leader(),
+        }
+    }
+
+    /// One round of partition ownership (see the module doc). Blocking: it may replay
+    /// partitions it takes.
+    pub fn hold_partitions(&self) {
+        let Some(stream) = self.lease_stream() else {
+            return;
+        };
+        let _one = self.snapshot_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if self.is_shutting_down() {
+            return;
+        }
+        let (id, ttl, now) = (
+            self.replica_id.as_str(),
+            self.config.cluster.lease_ttl,
+            self.wall_now(),
+        );
+        let store = self.store();
+        if let Err(e) = store.acquire_lease(&replica_lease(id), id, ttl, now) {
+            tracing::warn!(error = %e, "the replica heartbeat could not be written; partitions kept until the store answers");
+            return;
+        }
+        for (p, epoch, _) in stream.owned() {
+            match store.acquire_lease(&partition_lease(p), id, ttl, now) {
+                Ok(l) if l.holder == id && l.epoch == epoch => {}
+                Ok(l) => {
+                    tracing::warn!(partition = p, holder = %l.holder, "a partition lease was lost; its aggregates are dropped here");
+                    stream.give_up(p);
+                }
+                Err(e) => {
+                    tracing::warn!(partition = p, error = %e, "a partition lease could not be renewed")
+                }
+            }
+        }
+        let leases = match store.leases() {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "the leases could not be read");
+                return;
+            }
+        };
+        let live = leases
+            .iter()
+            .filter(|l| l.name.starts_with("replica/") && l.expires_at_ms > now)
+            .count()
+            .max(1);
+        let partitions = stream.stream.config().partitions;
+        let share = (partitions as usize).div_ceil(live);
+        let owned: Vec<u32> = stream.owned().iter().map(|o| o.0).collect();
+        if owned.len() > share {
+            for &p in owned.iter().rev().take(owned.len() - share) {
+                self.hand_over(stream, p);
+            }
+            return;
+        }
+        let taken_elsewhere: BTreeSet<u32> = leases
+            .iter()
+            .filter(|l| l.holder != id && l.expires_at_ms > now)
+            .filter_map(|l| l.name.strip_prefix("partition/")?.parse().ok())
+            .collect();
+        let start = partition_of(id, partitions);
+        let mut count = owned.len();
+        for k in 0..partitions {
+            if count >= share {
+                break;
+            }
+            let p = (start + k) % partitions;
+            if owned.contains(&p) || taken_elsewhere.contains(&p) {
+                continue;
+            }
+            match store.acquire_lease(&partition_lease(p), id, ttl, self.wall_now()) {
+                Ok(l) if l.holder == id => match self.take_partition(stream, p, l.epoch) {
+                    Ok(()) => count += 1,
+                    Err(e) => {
+                        tracing::error!(partition = p, error = %format!("{e:#}"), "a partition could not be taken; its lease is released");
+                        let _ = store.release_lease(&partition_lease(p), id);
+                    }
+                },
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(partition = p, error = %e, "a partition lease could not be taken")
+                }
+            }
+        }
+    }
+
+    /// Loads partition `p`'s snapshot and replays it (its lease just taken with `epoch`).
+    fn take_partition(&self, stream: &StreamIngest, p: u32, epoch: i64) -> anyhow::Result<()> {
+        let snapshot = self.store().load_partition_snapshot(p)?;
+        let (engine, after) = match snapshot {
+            Some(s) => (Some(decode_snapshot(&s.data)?), s.seq),
+            None => (None, 0),
+        };
+        stream.take(p, epoch, engine, after)?;
+        tracing::info!(partition = p, epoch, after, "partition taken");
+        Ok(())
+    }
+
+    /// Stops applying `p`, writes its final snapshot and releases its lease.
+    fn hand_over(&self, stream: &StreamIngest, p: u32) {
+        let Some((epoch, seq, extract)) = stream.give_up(p) else {
+            return;
+        };
+        let id = &self.replica_id;
+        match self.save_partition(p, epoch, seq, &extract) {
+            Ok(true) => {
+                if let Err(e) = self.store().release_lease(&partition_lease(p), id) {
+                    tracing::warn!(partition = p, error = %e, "a partition lease could not be released; it expires");
+                }
+                tracing::info!(partition = p, seq, "partition handed over");
+            }
+            Ok(false) => tracing::warn!(
+                partition = p,
+                "a partition's final snapshot was refused: its lease had passed to another replica"
+            ),
+            Err(e) => {
+                tracing::error!(partition = p, error = %format!("{e:#}"), "a partition's final snapshot failed; its next owner replays from the previous one")
+            }
+        }
+    }
+
+    fn save_partition(
+        &self,
+        p: u32,
+        epoch: i64,
+        seq: u64,
+        extract: &perf_core::Engine,
+    ) -> anyhow::Result<bool> {
+        let snapshot = PartitionSnapshot {
+            partition: p,
+            epoch,
+            seq,
+            taken_at_ms: extract.watermark(),
+            data: encode_snapshot(extract)?,
+        };
+        Ok(self
+            .store()
+            .save_partition_snapshot(&snapshot, &self.replica_id)?)
+    }
+
+    /// Snapshots every owned partition (called by [`Durable::snapshot`] under its lock). A
+    /// snapshot the store refuses means the lease passed to another replica: the partition
+    /// is dropped here.
+    pub(super) fn snapshot_partitions(&self, stream: &StreamIngest) -> anyhow::Result<()> {
+        let parts = stream.stream.config().partitions;
+        let pieces: Vec<(u32, i64, u64, perf_core::Engine)> = {
+            let engine = self.engine();
+            stream
+                .owned()
+                .into_iter()
+                .map(|(p, epoch, seq)| {
+                    (
+                        p,
+                        epoch,
+                        seq,
+                        engine.extract(|s| partition_of(s, parts) == p),
+                    )
+                })
+                .collect()
+        };
+        let mut failed = None;
+        for (p, epoch, seq, extract) in pieces {
+            match self.save_partition(p, epoch, seq, &extract) {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(partition = p, "a partition snapshot was refused: its lease passed to another replica; dropped here");
+                    stream.give_up(p);
+                }
+                Err(e) => failed = Some(e.context(format!("snapshot of partition {p}"))),
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        self.metrics
+            .snapshots
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Hands every owned partition over and ends the heartbeat (at shutdown), so the others
+    /// take them at once rather than after the lease TTL.
+    pub fn release_partitions(&self) {
+        let Some(stream) = self.lease_stream() else {
+            return;
+        };
+        let _one = self.snapshot_lock.lock().unwrap_or_else(|p| p.into_inner());
+        for (p, _, _) in stream.owned() {
+            self.hand_over(stream, p);
+        }
+        if let Err(e) = self
+            .store()
+            .release_lease(&replica_lease(&self.replica_id), &self.replica_id)
+        {
+            tracing::warn!(error = %e, "the replica heartbeat could not be released; it expires");
+        }
+    }
+}
