@@ -20,6 +20,11 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    if state.durable.partitioned() {
+        let url = advertised_url(&state.durable.config.cluster.advertise_url, &listener)?;
+        let d = state.durable.clone();
+        tokio::task::spawn_blocking(move || d.advertise(&url)).await??;
+    }
     let loops = [
         tokio::spawn(snapshot_every(state.clone())),
         tokio::spawn(publish_overview_every_second(state.clone())),
@@ -148,6 +153,26 @@ async fn hold_leadership(state: Arc<AppState>) {
             tracing::error!(error = %e, "leader lease task failed");
         }
     }
+}
+
+/// The URL other replicas forward reads to: `cluster.advertiseUrl`, else the listening
+/// address (the host name in place of an unspecified address).
+fn advertised_url(configured: &str, listener: &tokio::net::TcpListener) -> anyhow::Result<String> {
+    if !configured.is_empty() {
+        return Ok(configured.trim_end_matches('/').to_string());
+    }
+    let addr = listener.local_addr()?;
+    let host = if addr.ip().is_unspecified() {
+        rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned()
+    } else if addr.is_ipv6() {
+        format!("[{}]", addr.ip())
+    } else {
+        addr.ip().to_string()
+    };
+    Ok(format!("http://{host}:{}", addr.port()))
 }
 
 /// With `cluster.ownership: leases`: a round of partition ownership every third of the

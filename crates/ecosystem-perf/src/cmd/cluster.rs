@@ -1,7 +1,8 @@
 //! `cluster status`: how a replica stores and ingests (`GET /v1/cluster`) — whether it leads
 //! (writes alerts, webhooks and rollout steps), embedded or on
 //! the NATS JetStream stream, connected or not, the last sequence applied here against the
-//! stream's end (the lag), the partitions it applies. Exit 1 when the replica's stream is
+//! stream's end (the lag), the partitions it applies, and with `ownership: leases` every
+//! replica owning partitions with its URL and partitions. Exit 1 when the replica's stream is
 //! unreachable or its follower stopped.
 
 use crate::args::{Format, ServerArgs};
@@ -51,6 +52,7 @@ pub fn run(action: ClusterAction) -> anyhow::Result<i32> {
                 let owned = s["ownedPartitions"].as_array().map_or(0, Vec::len);
                 for (k, val) in [
                     ("stream", or_dash(&s["stream"])),
+                    ("ownership", or_dash(&s["ownership"])),
                     ("connected", or_dash(&s["connected"])),
                     ("applied sequence", or_dash(&s["appliedSequence"])),
                     ("stream's last sequence", or_dash(&s["lastSequence"])),
@@ -66,6 +68,17 @@ pub fn run(action: ClusterAction) -> anyhow::Result<i32> {
                 }
             }
             println!("{t}");
+            if let Some(replicas) = v["replicas"].as_array().filter(|r| !r.is_empty()) {
+                let mut t = crate::tables::new_table(&["replica", "url", "partitions"]);
+                for r in replicas {
+                    let parts: Vec<String> = r["partitions"]
+                        .as_array()
+                        .map(|a| a.iter().map(|p| p.to_string()).collect())
+                        .unwrap_or_default();
+                    t.add_row(vec![or_dash(&r["id"]), or_dash(&r["url"]), parts.join(" ")]);
+                }
+                println!("{t}");
+            }
         }
     }
     Ok(if healthy { OK } else { FAILURE })

@@ -35,9 +35,13 @@ fn post(url: &str, body: &str) {
     assert!(r.status().is_success(), "{}", r.text().unwrap());
 }
 
-/// Requests per service this replica counts.
+/// Requests per service this replica counts itself (a request marked as forwarded is
+/// answered from the replica's own partitions, not merged).
 fn per_service(url: &str) -> BTreeMap<String, u64> {
-    let v: serde_json::Value = reqwest::blocking::get(format!("{url}/v1/overview?window=35d"))
+    let v: serde_json::Value = reqwest::blocking::Client::new()
+        .get(format!("{url}/v1/overview?window=35d"))
+        .header("x-ecosystem-perf-forwarded", "test")
+        .send()
         .unwrap()
         .json()
         .unwrap();
@@ -127,17 +131,51 @@ fn partitions_are_shared_by_leases_and_taken_over_after_a_kill() {
         per_service(&a.url).len() < SERVICES && !per_service(&b.url).is_empty(),
         "each replica holds its own services only"
     );
+    let status = crate::json(&b.cli_ok(&["cluster", "status", "--format", "json"]));
+    assert_eq!(status["stream"]["ownership"], "leases", "{status:#}");
+    let owners = status["replicas"].as_array().unwrap();
+    assert_eq!(owners.len(), 2, "{status:#}");
+    assert!(owners
+        .iter()
+        .all(|r| r["partitions"].as_array().unwrap().len() == 4
+            && r["url"].as_str().unwrap().starts_with("http://127.0.0.1:")));
+    let table = crate::text(&b.cli_ok(&["cluster", "status"]));
+    assert!(
+        table.contains("leases") && table.contains("partitions"),
+        "{table}"
+    );
     post(&b.url, &events(t0 + 600_000, 30));
     wait_for(
         "both replicas applied their partitions",
         Duration::from_secs(10),
         || counted_once(&[&a, &b], 50).is_ok(),
     );
+    for r in [&a, &b] {
+        assert_eq!(
+            total_requests(&r.url),
+            50 * SERVICES as u64,
+            "the merged overview: {}",
+            reqwest::blocking::get(format!("{}/v1/overview?window=35d", r.url))
+                .unwrap()
+                .text()
+                .unwrap()
+        );
+    }
 
     // kill -9 the second: the first owns everything again within the TTL + 5 s, from the
     // second's snapshots and the stream after them.
     let killed = Instant::now();
     drop(b);
+    // Until then the merged overview says which partitions it could not ask.
+    let v: serde_json::Value = reqwest::blocking::get(format!("{}/v1/overview?window=35d", a.url))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        v["missingPartitions"].as_array().map(Vec::len),
+        Some(4),
+        "{v:#}"
+    );
     wait_for(
         "the survivor owns every partition",
         Duration::from_secs(7),
@@ -151,4 +189,172 @@ fn partitions_are_shared_by_leases_and_taken_over_after_a_kill() {
     );
     post(&a.url, &events(t0 + 1_200_000, 10));
     assert_eq!(counted_once(&[&a], 60), Ok(()));
+}
+
+/// `n` events of each of 16 services between 20 and 10 minutes ago (wall clock), versions
+/// v1 then v2, one request in 50 failing, svc-3's v2 slower.
+fn recent_events(n: usize) -> Vec<String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let start = now - 20 * 60_000;
+    let total = n * SERVICES;
+    (0..total)
+        .map(|i| {
+            let service = i % SERVICES;
+            let late = i >= total / 2;
+            let latency = 10 + (i * 7919) % 90 + if late && service == 3 { 40 } else { 0 };
+            format!(
+                "{{\"ts\": {}, \"service\": \"svc-{service}\", \"operation\": \"op{}\", \"latencyMs\": {latency}, \"node\": \"n{}\", \"ok\": {}, \"version\": \"{}\"}}",
+                start + (i as i64 * 600_000) / total as i64,
+                i % 3,
+                i % 2,
+                i % 50 != 7,
+                if late { "v2" } else { "v1" }
+            )
+        })
+        .collect()
+}
+
+/// The answer at `url` without its `rps` fields: under the wall clock they divide by the
+/// time elapsed in the window, which moves between two requests.
+fn get_json(url: &str) -> serde_json::Value {
+    let r = reqwest::blocking::get(url).unwrap();
+    assert!(r.status().is_success(), "{url}: {}", r.status());
+    without_rps(r.json().unwrap())
+}
+
+fn without_rps(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => m
+            .into_iter()
+            .filter(|(k, _)| k != "rps")
+            .map(|(k, v)| (k, without_rps(v)))
+            .collect(),
+        serde_json::Value::Array(a) => a.into_iter().map(without_rps).collect(),
+        other => other,
+    }
+}
+
+fn gate(url: &str, service: &str) -> serde_json::Value {
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{url}/v1/gates/evaluate"))
+        .json(&serde_json::json!({"service": service, "candidateVersion": "v2", "baselineVersion": "v1", "window": "1h"}))
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().unwrap());
+    r.json().unwrap()
+}
+
+/// The "same answers": the same events into one embedded server and, through three
+/// different replicas, into a three-replica cluster give identical overview, profile, SLO
+/// and gate answers from every replica (reads about a service are forwarded to its owner,
+/// the overview and the SLO list merged from every owner).
+#[test]
+fn every_replica_answers_what_one_embedded_server_answers() {
+    let pg = Postgres::start();
+    let db = pg.new_database("perf");
+    let nats = Nats::start();
+    let dir = tempfile::tempdir().unwrap();
+    let slos = "slos:\n  - {name: three, service: svc-3, sli: availability, objective: 99, window: 30d}\n  - {name: five, service: svc-5, sli: availability, objective: 99.9, window: 30d}\n";
+    let embedded_config = dir.path().join("embedded.yaml");
+    std::fs::write(&embedded_config, format!("version: 1\n{slos}")).unwrap();
+    let cluster_config = dir.path().join("cluster.yaml");
+    std::fs::write(
+        &cluster_config,
+        format!(
+            "version: 1\n{slos}store:\n  url: {db}\ncluster:\n  leaseTtl: 2s\n  ownership: leases\n  nats:\n    url: {}\n    partitions: 8\n",
+            nats.url()
+        ),
+    )
+    .unwrap();
+    let embedded = Server::start(
+        &dir.path().join("embedded"),
+        &["--config", embedded_config.to_str().unwrap()],
+    );
+    let args = ["--config", cluster_config.to_str().unwrap()];
+    let replicas: Vec<Server> = ["a", "b", "c"]
+        .iter()
+        .map(|n| Server::start(&dir.path().join(n), &args))
+        .collect();
+    wait_for(
+        "three replicas share the partitions",
+        Duration::from_secs(30),
+        || {
+            let counts: Vec<usize> = replicas.iter().map(|r| owned(&r.url)).collect();
+            counts.iter().sum::<usize>() == 8 && counts.iter().all(|c| *c >= 2)
+        },
+    );
+    let lines = recent_events(60);
+    post(&embedded.url, &(lines.join("\n") + "\n"));
+    for (k, chunk) in lines.chunks(lines.len() / 3 + 1).enumerate() {
+        post(&replicas[k].url, &(chunk.join("\n") + "\n"));
+    }
+    let overview = |url: &str| get_json(&format!("{url}/v1/overview?window=1h"));
+    assert_eq!(
+        overview(&embedded.url)["services"]
+            .as_array()
+            .unwrap()
+            .len(),
+        SERVICES
+    );
+    // Decisions (SLO state, open alerts) follow each server's evaluation cycle: compare once
+    // both evaluated the same data.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for r in &replicas {
+        while overview(&r.url) != overview(&embedded.url) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert_eq!(
+            overview(&r.url),
+            overview(&embedded.url),
+            "the overview from {}",
+            r.url
+        );
+    }
+    let served_by: std::collections::BTreeSet<String> = (0..SERVICES)
+        .map(|i| {
+            let r =
+                reqwest::blocking::get(format!("{}/v1/services/svc-{i}/profile", replicas[0].url))
+                    .unwrap();
+            assert!(r.status().is_success());
+            r.headers()
+                .get("x-ecosystem-perf-replica")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_else(|| "here".into())
+        })
+        .collect();
+    assert_eq!(
+        served_by.len(),
+        3,
+        "answered here and by both others: {served_by:?}"
+    );
+    for r in &replicas {
+        for service in ["svc-0", "svc-3", "svc-5", "svc-12"] {
+            let path = format!("/v1/services/{service}/profile?window=1h");
+            assert_eq!(
+                get_json(&format!("{}{path}", r.url)),
+                get_json(&format!("{}{path}", embedded.url)),
+                "{path} from {}",
+                r.url
+            );
+            assert_eq!(
+                gate(&r.url, service),
+                gate(&embedded.url, service),
+                "gate of {service}"
+            );
+        }
+        assert_eq!(
+            get_json(&format!("{}/v1/slos", r.url)),
+            get_json(&format!("{}/v1/slos", embedded.url))
+        );
+        for name in ["three", "five"] {
+            assert_eq!(
+                get_json(&format!("{}/v1/slos/{name}", r.url)),
+                get_json(&format!("{}/v1/slos/{name}", embedded.url)),
+                "SLO {name}"
+            );
+        }
+    }
 }

@@ -131,6 +131,16 @@ impl Config {
                 "leases share the partitions of cluster.nats among replicas through the store: set cluster.nats.url and store.url (PostgreSQL)".into(),
             );
         }
+        let advertise = &self.cluster.advertise_url;
+        if !(advertise.is_empty()
+            || advertise.starts_with("http://")
+            || advertise.starts_with("https://"))
+        {
+            return invalid(
+                "cluster.advertiseUrl",
+                "expected http://host:port or https://host:port".into(),
+            );
+        }
         if !nats.url.is_empty() {
             if !nats.url.split(',').all(|u| u.trim().starts_with("nats://")) {
                 return invalid(

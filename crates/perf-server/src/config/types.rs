@@ -60,6 +60,10 @@ pub struct ClusterConfig {
     pub lease_ttl: i64,
     /// Which partitions of the stream a replica applies to its aggregates.
     pub ownership: Ownership,
+    /// The base URL other replicas reach this one at (`http://host:port`), to forward reads
+    /// with `ownership: leases`; empty: `http://` and the address the server listens on (the
+    /// host name when it listens on every interface).
+    pub advertise_url: String,
 }
 
 impl Default for ClusterConfig {
@@ -68,6 +72,7 @@ impl Default for ClusterConfig {
             nats: NatsConfig::default(),
             lease_ttl: 10_000,
             ownership: Ownership::All,
+            advertise_url: String::new(),
         }
     }
 }

@@ -30,6 +30,7 @@ pub mod metrics;
 mod ownership;
 mod snapshot_format;
 mod stream_ingest;
+pub use ownership::ClusterMap;
 pub use stream_ingest::StreamStatus;
 
 pub use clock::{system_now, Clock, ManualClock, SystemClock};
@@ -73,6 +74,8 @@ pub struct Durable {
     _dir_lock: std::fs::File,
     /// Held while a snapshot is written.
     snapshot_lock: Mutex<()>,
+    /// Partition owners and replica URLs as the last ownership round saw them (leases).
+    cluster_map: Mutex<ownership::ClusterMap>,
     /// This process's name among the replicas (lease holder).
     pub replica_id: String,
     /// Whether this replica writes alerts, webhooks and rollout steps: always when
@@ -254,6 +257,7 @@ impl Durable {
             write_failures_unlogged: AtomicU64::new(0),
             _dir_lock: dir_lock,
             snapshot_lock: Mutex::new(()),
+            cluster_map: Mutex::new(ownership::ClusterMap::default()),
             replica_id: replica_id(),
             leader: AtomicBool::new(matches!(ingest, Ingest::Local(_))),
             leader_until: AtomicI64::new(if matches!(ingest, Ingest::Local(_)) {
@@ -607,6 +611,7 @@ impl Durable {
                 Ingest::Local(_) => None,
                 Ingest::Stream(s) => Some(s.status()),
             },
+            replicas: self.replica_views(),
         }
     }
 
@@ -656,6 +661,22 @@ pub struct ClusterStatus {
     /// The ingest stream, in stream mode.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamStatus>,
+    /// With `ownership: leases`: the replicas owning partitions, where they answer and what
+    /// they own (as the last ownership round saw it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<ReplicaView>,
+}
+
+/// A replica as `GET /v1/cluster` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicaView {
+    /// Replica id.
+    pub id: String,
+    /// The base URL it advertised (reads are forwarded there).
+    pub url: Option<String>,
+    /// Partitions it owns.
+    pub partitions: Vec<u32>,
 }
 
 /// A lease as `GET /v1/cluster` shows it.

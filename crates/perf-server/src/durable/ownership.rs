@@ -18,8 +18,21 @@ use super::snapshot_format::{decode_snapshot, encode_snapshot};
 use super::stream_ingest::StreamIngest;
 use super::{Durable, Ingest};
 use perf_store::stream::partition_of;
-use perf_store::{partition_lease, PartitionSnapshot};
-use std::collections::BTreeSet;
+use perf_store::{partition_lease, Document, PartitionSnapshot};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Who owns which partition and where each replica answers, as the last ownership round
+/// saw them (every `leaseTtl / 3`): what reads are forwarded and fanned out by.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterMap {
+    /// Partition → replica id holding its lease (unexpired).
+    pub owners: BTreeMap<u32, String>,
+    /// Replica id → the base URL it advertised.
+    pub urls: BTreeMap<String, String>,
+}
+
+/// The document kind under which replicas advertise their URL.
+const REPLICA_DOC: &str = "replica";
 
 /// The heartbeat lease of a replica.
 fn replica_lease(id: &str) -> String {
@@ -32,6 +45,99 @@ impl Durable {
             Ingest::Stream(s) if s.by_lease() => Some(s),
             _ => None,
         }
+    }
+
+    /// True when the partitions of the stream are owned by leases.
+    pub fn partitioned(&self) -> bool {
+        self.lease_stream().is_some()
+    }
+
+    /// The partition of a service (with the stream).
+    pub fn partition_of(&self, service: &str) -> Option<u32> {
+        match &self.ingest {
+            Ingest::Stream(s) => Some(s.partition(service)),
+            Ingest::Local(_) => None,
+        }
+    }
+
+    /// Partition owners and replica URLs as the last ownership round saw them.
+    pub fn cluster_map(&self) -> ClusterMap {
+        self.cluster_map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Records where this replica answers (its base URL), for the others to forward reads.
+    pub fn advertise(&self, url: &str) -> anyhow::Result<()> {
+        self.store().put_document(&Document {
+            kind: REPLICA_DOC.into(),
+            id: self.replica_id.clone(),
+            service: String::new(),
+            body: serde_json::json!({"id": self.replica_id, "url": url}).to_string(),
+            at_ms: self.wall_now(),
+        })?;
+        self.refresh_cluster_map(self.wall_now());
+        Ok(())
+    }
+
+    /// [`Durable::cluster_map`], read again from the store when it lacks an owner of a
+    /// partition or a replica's URL (a partition that just changed hands). Blocking.
+    pub fn cluster_map_complete(&self) -> ClusterMap {
+        let map = self.cluster_map();
+        let partitions = self.config.cluster.nats.partitions;
+        let complete =
+            (0..partitions).all(|p| map.owners.get(&p).is_some_and(|o| map.urls.contains_key(o)));
+        if complete {
+            return map;
+        }
+        self.refresh_cluster_map(self.wall_now());
+        self.cluster_map()
+    }
+
+    /// The replicas owning partitions, for `GET /v1/cluster`.
+    pub(super) fn replica_views(&self) -> Vec<super::ReplicaView> {
+        if !self.partitioned() {
+            return Vec::new();
+        }
+        let map = self.cluster_map();
+        let mut by: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        for (p, owner) in &map.owners {
+            by.entry(owner.clone()).or_default().push(*p);
+        }
+        by.into_iter()
+            .map(|(id, partitions)| super::ReplicaView {
+                url: map.urls.get(&id).cloned(),
+                id,
+                partitions,
+            })
+            .collect()
+    }
+
+    /// Reads the partition leases and the advertised URLs again.
+    fn refresh_cluster_map(&self, now: i64) {
+        let (Ok(leases), Ok(docs)) = (
+            self.store().leases(),
+            self.store().list_documents(REPLICA_DOC),
+        ) else {
+            return;
+        };
+        let owners = leases
+            .into_iter()
+            .filter(|l| l.expires_at_ms > now)
+            .filter_map(|l| Some((l.name.strip_prefix("partition/")?.parse().ok()?, l.holder)))
+            .collect();
+        let urls = docs
+            .iter()
+            .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+            .filter_map(|v| {
+                Some((
+                    v["id"].as_str()?.to_string(),
+                    v["url"].as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        *self.cluster_map.lock().unwrap_or_else(|p| p.into_inner()) = ClusterMap { owners, urls };
     }
 
     /// True when this replica's aggregates hold `service` by ownership: always, unless its
@@ -67,6 +173,11 @@ impl Durable {
         if self.is_shutting_down() {
             return;
         }
+        self.ownership_round(stream);
+        self.refresh_cluster_map(self.wall_now());
+    }
+
+    fn ownership_round(&self, stream: &StreamIngest) {
         let (id, ttl, now) = (
             self.replica_id.as_str(),
             self.config.cluster.lease_ttl,
@@ -117,6 +228,7 @@ impl Durable {
             .collect();
         let start = partition_of(id, partitions);
         let mut count = owned.len();
+
         for k in 0..partitions {
             if count >= share {
                 break;
@@ -251,5 +363,6 @@ impl Durable {
         {
             tracing::warn!(error = %e, "the replica heartbeat could not be released; it expires");
         }
+        let _ = self.store().delete_document(REPLICA_DOC, &self.replica_id);
     }
 }

@@ -19,6 +19,7 @@ pub mod decision_metrics;
 pub mod drills;
 pub mod error;
 pub mod extract;
+pub mod forward;
 pub mod gates;
 pub mod golive;
 pub mod health;
@@ -101,6 +102,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/stream", get(stream::stream))
         .fallback(health::not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            forward::route,
+        ))
         .layer(middleware::from_fn_with_state(
             auth::Auth::new(state.clone()),
             auth::require_token,

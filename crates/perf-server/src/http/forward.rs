@@ -1,0 +1,417 @@
+//! Reads from any replica when partitions are owned by leases (`cluster.ownership:
+//! leases`): a replica's aggregates hold its own partitions' services only, so
+//!
+//! - a request about one service (a `{service}` in the path, `?service=`, the `service` of
+//!   a gate or policy body, the service of `GET /v1/slos/{name}`) is forwarded to the owner
+//!   of that service's partition and its answer returned as is (header
+//!   `x-ecosystem-perf-replica` names who answered);
+//! - `GET /v1/overview` and `GET /v1/slos` ask every owner and merge: each service's row
+//!   comes from its owner (rows are per service, so the merge is exact); partitions whose
+//!   owner is unknown or did not answer are listed in `missingPartitions`.
+//!
+//! A forwarded request carries `x-ecosystem-perf-forwarded` and is answered where it lands,
+//! never forwarded again. Authentication runs before this layer on the first replica and
+//! again on the owner (the `Authorization` header travels with the request). Everything
+//! else is answered by the replica asked, from its own partitions (tenants, risk, go-live,
+//! anomalies and open alerts are not merged yet).
+
+use crate::http::error::AppError;
+use crate::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Query, RawPathParams, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// Marks a request one replica forwarded to another.
+pub const FORWARDED: &str = "x-ecosystem-perf-forwarded";
+/// Names the replica that answered a forwarded or merged request.
+pub const SERVED_BY: &str = "x-ecosystem-perf-replica";
+/// Request headers that travel with a forwarded request.
+const KEPT_HEADERS: [&str; 4] = ["authorization", "content-type", "accept", "idempotency-key"];
+
+/// Where a request is answered.
+enum Target {
+    Here,
+    Owner(String),
+    Overview,
+    Slos,
+}
+
+fn client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(reqwest::Client::new)
+}
+
+/// The middleware (see the module doc).
+pub async fn route(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if !state.durable.partitioned() || req.headers().contains_key(FORWARDED) {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let template = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
+    let params: HashMap<String, String> = {
+        use axum::extract::FromRequestParts;
+        RawPathParams::from_request_parts(&mut parts, &())
+            .await
+            .map(|p| {
+                p.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let query: HashMap<String, String> = Query::try_from_uri(&parts.uri)
+        .map(|Query(q)| q)
+        .unwrap_or_default();
+    // Only the bodies that name a service are read here (bounded by the body limit).
+    let body = if parts.method == Method::POST
+        && (template == "/v1/gates/evaluate" || template == "/v1/policy/evaluate")
+    {
+        match axum::body::to_bytes(body, state.durable.config.server.limits.max_body_bytes).await {
+            Ok(b) => b,
+            Err(e) => {
+                return AppError::BadRequest(format!("reading the body: {e}")).into_response()
+            }
+        }
+    } else {
+        let req = Request::from_parts(parts, body);
+        let target = target(&state, &template, &params, &query, None);
+        return dispatch(state, target, req, next).await;
+    };
+    let target = target(&state, &template, &params, &query, Some(&body));
+    dispatch(
+        state,
+        target,
+        Request::from_parts(parts, Body::from(body)),
+        next,
+    )
+    .await
+}
+
+fn target(
+    state: &AppState,
+    template: &str,
+    params: &HashMap<String, String>,
+    query: &HashMap<String, String>,
+    body: Option<&Bytes>,
+) -> Target {
+    if let Some(service) = params.get("service") {
+        return Target::Owner(service.clone());
+    }
+    match template {
+        "/v1/overview" => return Target::Overview,
+        "/v1/slos" => return Target::Slos,
+        "/v1/slos/{name}" => {
+            let name = params.get("name").cloned().unwrap_or_default();
+            let service = state
+                .durable
+                .engine()
+                .slos()
+                .get(&name)
+                .map(|e| e.def.selector.service.clone());
+            return service.map_or(Target::Here, Target::Owner);
+        }
+        _ => {}
+    }
+    if let Some(service) = query.get("service") {
+        return Target::Owner(service.clone());
+    }
+    if let Some(service) = body
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+        .and_then(|v| v["service"].as_str().map(str::to_string))
+    {
+        return Target::Owner(service);
+    }
+    Target::Here
+}
+
+async fn dispatch(state: Arc<AppState>, target: Target, req: Request, next: Next) -> Response {
+    match target {
+        Target::Here => next.run(req).await,
+        Target::Owner(service) if state.durable.owns_service(&service) => next.run(req).await,
+        Target::Owner(service) => to_owner(&state, &service, req).await,
+        Target::Overview => merged(&state, req, merge_overview).await,
+        Target::Slos => merged(&state, req, merge_slos).await,
+    }
+}
+
+/// The partition owners and replica URLs, read again when incomplete (off the async
+/// threads: it may ask the store).
+async fn complete_map(state: &Arc<AppState>) -> crate::durable::ClusterMap {
+    let map = state.durable.cluster_map();
+    let partitions = state.durable.config.cluster.nats.partitions;
+    if (0..partitions).all(|p| map.owners.get(&p).is_some_and(|o| map.urls.contains_key(o))) {
+        return map;
+    }
+    let d = state.durable.clone();
+    tokio::task::spawn_blocking(move || d.cluster_map_complete())
+        .await
+        .unwrap_or(map)
+}
+
+/// The base URL of the replica owning `service`'s partition, with its id.
+fn owner_of(
+    state: &AppState,
+    map: &crate::durable::ClusterMap,
+    service: &str,
+) -> Result<(String, String), AppError> {
+    let p = state.durable.partition_of(service).unwrap_or(0);
+    let unknown = || {
+        AppError::RetryLater {
+        message: format!(
+            "partition {p} (service {service:?}) has no owner right now (it is changing hands); retry"
+        ),
+        retry_after_s: 1,
+    }
+    };
+    let owner = map.owners.get(&p).ok_or_else(unknown)?;
+    let url = map.urls.get(owner).ok_or_else(unknown)?;
+    Ok((owner.clone(), url.clone()))
+}
+
+/// Sends `req` to `base` marked as forwarded.
+async fn send(
+    state: &AppState,
+    base: &str,
+    method: Method,
+    path_and_query: &str,
+    headers: &axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<reqwest::Response, reqwest::Error> {
+    let timeout = Duration::from_millis(state.durable.config.server.limits.request_timeout as u64);
+    let mut rb = client()
+        .request(method, format!("{base}{path_and_query}"))
+        .timeout(timeout)
+        .header(FORWARDED, &state.durable.replica_id);
+    for name in KEPT_HEADERS {
+        if let Some(v) = headers.get(name) {
+            rb = rb.header(name, v);
+        }
+    }
+    rb.body(body).send().await
+}
+
+async fn to_owner(state: &Arc<AppState>, service: &str, req: Request) -> Response {
+    let map = complete_map(state).await;
+    let (owner, base) = match owner_of(state, &map, service) {
+        Ok(o) => o,
+        Err(e) => return e.into_response(),
+    };
+    let (parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, state.durable.config.server.limits.max_body_bytes)
+        .await
+    {
+        Ok(b) => b,
+        Err(e) => return AppError::BadRequest(format!("reading the body: {e}")).into_response(),
+    };
+    let pq = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    match send(state, &base, parts.method, &pq, &parts.headers, body).await {
+        Ok(resp) => {
+            let status = resp.status();
+            let content_type = resp.headers().get("content-type").cloned();
+            let retry_after = resp.headers().get("retry-after").cloned();
+            let bytes = resp.bytes().await.unwrap_or_default();
+            let mut out = Response::new(Body::from(bytes));
+            *out.status_mut() = status;
+            if let Some(ct) = content_type {
+                out.headers_mut().insert("content-type", ct);
+            }
+            if let Some(ra) = retry_after {
+                out.headers_mut().insert("retry-after", ra);
+            }
+            if let Ok(v) = HeaderValue::from_str(&owner) {
+                out.headers_mut().insert(SERVED_BY, v);
+            }
+            out
+        }
+        Err(e) => AppError::RetryLater {
+            message: format!(
+                "replica {owner} owning service {service:?} did not answer ({e}); retry"
+            ),
+            retry_after_s: 1,
+        }
+        .into_response(),
+    }
+}
+
+/// What every owner answered (replica id → JSON), and the partitions left out.
+struct Gathered {
+    answers: BTreeMap<String, serde_json::Value>,
+    owners: BTreeMap<u32, String>,
+}
+
+/// Asks every owner for the same read, then merges with `merge`.
+async fn merged(
+    state: &Arc<AppState>,
+    req: Request,
+    merge: fn(&AppState, Gathered) -> serde_json::Value,
+) -> Response {
+    let map = complete_map(state).await;
+    let partitions = state.durable.config.cluster.nats.partitions;
+    let pq = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let replicas: BTreeSet<&String> = map.owners.values().collect();
+    let asks = replicas.iter().map(|id| {
+        let (id, pq, headers, base) = (
+            (*id).clone(),
+            pq.clone(),
+            req.headers().clone(),
+            map.urls.get(*id).cloned(),
+        );
+        async move {
+            let Some(base) = base else {
+                tracing::warn!(replica = %id, "an owner has no advertised URL; its partitions are left out of a merged read");
+                return (id, None);
+            };
+            let answer = match send(state, &base, Method::GET, &pq, &headers, Bytes::new()).await {
+                Ok(r) if r.status() == StatusCode::OK => match r.json::<serde_json::Value>().await {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        tracing::warn!(replica = %id, error = %e, "an owner's answer to a merged read was not JSON");
+                        None
+                    }
+                },
+                Ok(r) => {
+                    // An owner's own refusal (a bad window, a token without the scope) is
+                    // the answer: pass it on rather than merging around it.
+                    if r.status().is_client_error() {
+                        return (
+                            id,
+                            Some(Err((r.status(), r.bytes().await.unwrap_or_default()))),
+                        );
+                    }
+                    tracing::warn!(replica = %id, status = %r.status(), "an owner did not answer a merged read");
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!(replica = %id, error = %e, "an owner did not answer a merged read");
+                    None
+                }
+            };
+            (id, answer.map(Ok))
+        }
+    });
+    let mut answers = BTreeMap::new();
+    let mut missing: BTreeSet<u32> = (0..partitions)
+        .filter(|p| !map.owners.contains_key(p))
+        .collect();
+    for (id, answer) in futures_util::future::join_all(asks).await {
+        match answer {
+            Some(Ok(v)) => {
+                answers.insert(id, v);
+            }
+            Some(Err((status, body))) => {
+                let mut out = Response::new(Body::from(body));
+                *out.status_mut() = status;
+                out.headers_mut()
+                    .insert("content-type", HeaderValue::from_static("application/json"));
+                return out;
+            }
+            None => missing.extend(
+                map.owners
+                    .iter()
+                    .filter(|(_, o)| **o == id)
+                    .map(|(p, _)| *p),
+            ),
+        }
+    }
+    let mut value = merge(
+        state,
+        Gathered {
+            answers,
+            owners: map.owners.clone(),
+        },
+    );
+    if !missing.is_empty() {
+        value["missingPartitions"] = serde_json::json!(missing);
+    }
+    axum::Json(value).into_response()
+}
+
+/// Overviews: every owner's service rows (each service has one owner), series per view
+/// summed.
+fn merge_overview(_: &AppState, g: Gathered) -> serde_json::Value {
+    let mut window = serde_json::Value::Null;
+    let mut services: Vec<serde_json::Value> = Vec::new();
+    let mut views: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for v in g.answers.into_values() {
+        window = v["window"].clone();
+        services.extend(v["services"].as_array().cloned().unwrap_or_default());
+        for view in v["views"].as_array().cloned().unwrap_or_default() {
+            let name = view["view"].as_str().unwrap_or_default().to_string();
+            if !views.contains_key(&name) {
+                order.push(name.clone());
+            }
+            let e = views.entry(name).or_default();
+            e.0 += view["series"].as_u64().unwrap_or(0);
+            e.1 += view["overflowEvents"].as_u64().unwrap_or(0);
+        }
+    }
+    services.sort_by(|a, b| a["service"].as_str().cmp(&b["service"].as_str()));
+    let views: Vec<serde_json::Value> = order
+        .into_iter()
+        .map(|name| {
+            let (series, overflow) = views[&name];
+            serde_json::json!({"view": name, "series": series, "overflowEvents": overflow})
+        })
+        .collect();
+    serde_json::json!({"window": window, "services": services, "views": views})
+}
+
+/// SLO lists: every replica lists every SLO; each SLO's status is taken from the owner of
+/// its service, in the definitions' order.
+fn merge_slos(state: &AppState, g: Gathered) -> serde_json::Value {
+    let owner_of = |service: &str| {
+        state
+            .durable
+            .partition_of(service)
+            .and_then(|p| g.owners.get(&p))
+    };
+    let Some(first) = g.answers.values().next() else {
+        return serde_json::json!({"slos": []});
+    };
+    let order = first["slos"].as_array().cloned().unwrap_or_default();
+    let by_replica: BTreeMap<&String, BTreeMap<String, &serde_json::Value>> = g
+        .answers
+        .iter()
+        .map(|(id, v)| {
+            let slos = v["slos"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|s| (s["name"].as_str().unwrap_or_default().to_string(), s))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (id, slos)
+        })
+        .collect();
+    let slos: Vec<serde_json::Value> = order
+        .iter()
+        .map(|s| {
+            let name = s["name"].as_str().unwrap_or_default();
+            owner_of(s["service"].as_str().unwrap_or_default())
+                .and_then(|o| by_replica.get(o))
+                .and_then(|m| m.get(name))
+                .map(|v| (*v).clone())
+                .unwrap_or_else(|| s.clone())
+        })
+        .collect();
+    serde_json::json!({"slos": slos})
+}
