@@ -124,8 +124,9 @@ async fn deployment_cycle_every(state: Arc<AppState>) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        // In a cluster the leader steps rollouts.
-        if !state.durable.is_leader() {
+        // When every replica applies every partition the leader steps rollouts; with
+        // partitions owned by leases each replica steps those of its own services.
+        if !state.durable.writes_notifications() {
             continue;
         }
         let s = state.clone();

@@ -217,23 +217,44 @@ fn recent_events(n: usize) -> Vec<String> {
         .collect()
 }
 
-/// The answer at `url` without its `rps` fields: under the wall clock they divide by the
-/// time elapsed in the window, which moves between two requests.
+/// The answer at `url` without the fields that depend on when it was asked or evaluated
+/// under the wall clock: `rps` divides by the time elapsed in the window, and an alert's
+/// `since` is when that server's evaluation cycle first saw it firing.
 fn get_json(url: &str) -> serde_json::Value {
     let r = reqwest::blocking::get(url).unwrap();
     assert!(r.status().is_success(), "{url}: {}", r.status());
-    without_rps(r.json().unwrap())
+    without_timing(r.json().unwrap())
 }
 
-fn without_rps(v: serde_json::Value) -> serde_json::Value {
+fn without_timing(v: serde_json::Value) -> serde_json::Value {
     match v {
         serde_json::Value::Object(m) => m
             .into_iter()
-            .filter(|(k, _)| k != "rps")
-            .map(|(k, v)| (k, without_rps(v)))
+            .filter(|(k, _)| !["rps", "since", "sinceMs"].contains(&k.as_str()))
+            .map(|(k, v)| (k, without_timing(v)))
             .collect(),
-        serde_json::Value::Array(a) => a.into_iter().map(without_rps).collect(),
+        serde_json::Value::Array(a) => a.into_iter().map(without_timing).collect(),
         other => other,
+    }
+}
+
+/// Waits (up to 20 s) until `path` answers the same from `replica` as from `embedded`:
+/// decisions such as SLO states follow each server's evaluation cycle.
+fn same_answer(replica: &str, embedded: &str, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (got, want) = (
+            get_json(&format!("{replica}{path}")),
+            get_json(&format!("{embedded}{path}")),
+        );
+        if got == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} from {replica}: {got:#} != {want:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
@@ -257,7 +278,7 @@ fn every_replica_answers_what_one_embedded_server_answers() {
     let db = pg.new_database("perf");
     let nats = Nats::start();
     let dir = tempfile::tempdir().unwrap();
-    let slos = "slos:\n  - {name: three, service: svc-3, sli: availability, objective: 99, window: 30d}\n  - {name: five, service: svc-5, sli: availability, objective: 99.9, window: 30d}\n";
+    let slos = "server:\n  evaluationInterval: 1s\nslos:\n  - {name: three, service: svc-3, sli: availability, objective: 99, window: 30d}\n  - {name: five, service: svc-5, sli: availability, objective: 99.9, window: 30d}\n";
     let embedded_config = dir.path().join("embedded.yaml");
     std::fs::write(&embedded_config, format!("version: 1\n{slos}")).unwrap();
     let cluster_config = dir.path().join("cluster.yaml");
@@ -301,17 +322,8 @@ fn every_replica_answers_what_one_embedded_server_answers() {
     );
     // Decisions (SLO state, open alerts) follow each server's evaluation cycle: compare once
     // both evaluated the same data.
-    let deadline = Instant::now() + Duration::from_secs(20);
     for r in &replicas {
-        while overview(&r.url) != overview(&embedded.url) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        assert_eq!(
-            overview(&r.url),
-            overview(&embedded.url),
-            "the overview from {}",
-            r.url
-        );
+        same_answer(&r.url, &embedded.url, "/v1/overview?window=1h");
     }
     let served_by: std::collections::BTreeSet<String> = (0..SERVICES)
         .map(|i| {
@@ -345,16 +357,43 @@ fn every_replica_answers_what_one_embedded_server_answers() {
                 "gate of {service}"
             );
         }
-        assert_eq!(
-            get_json(&format!("{}/v1/slos", r.url)),
-            get_json(&format!("{}/v1/slos", embedded.url))
-        );
+        same_answer(&r.url, &embedded.url, "/v1/slos");
         for name in ["three", "five"] {
-            assert_eq!(
-                get_json(&format!("{}/v1/slos/{name}", r.url)),
-                get_json(&format!("{}/v1/slos/{name}", embedded.url)),
-                "SLO {name}"
-            );
+            same_answer(&r.url, &embedded.url, &format!("/v1/slos/{name}"));
         }
+    }
+    let three = get_json(&format!("{}/v1/slos/three", replicas[2].url));
+    assert_eq!(
+        three["total"], 60,
+        "the SLO counted its service's events: {three:#}"
+    );
+
+    // An SLO made over the API through a replica that does not own its service, then
+    // deleted through another: every replica lists what the embedded server lists.
+    let put = |url: &str| {
+        let r = reqwest::blocking::Client::new()
+            .put(format!("{url}/v1/slos/api-made"))
+            .json(&serde_json::json!({"name": "api-made", "service": "svc-12", "sli": "availability", "objective": 99.5, "window": "7d"}))
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().unwrap());
+    };
+    put(&embedded.url);
+    put(&replicas[0].url);
+    for r in &replicas {
+        same_answer(&r.url, &embedded.url, "/v1/slos");
+        same_answer(&r.url, &embedded.url, "/v1/slos/api-made");
+    }
+    let delete = |url: &str| {
+        let r = reqwest::blocking::Client::new()
+            .delete(format!("{url}/v1/slos/api-made"))
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().unwrap());
+    };
+    delete(&embedded.url);
+    delete(&replicas[1].url);
+    for r in &replicas {
+        same_answer(&r.url, &embedded.url, "/v1/slos");
     }
 }

@@ -109,11 +109,12 @@ pub fn evaluate_one(
     Ok((eval, effects))
 }
 
-/// Evaluates every running rollout (the background cycle).
+/// Evaluates every running rollout (the background cycle); with partitions owned by
+/// leases, those of the services this replica owns (each owner steps its own).
 pub fn evaluate_running(d: &Durable, m: &Memory, now: i64) -> Result<Vec<Effect>, ControlError> {
     let running: Vec<String> = all(d)?
         .into_iter()
-        .filter(|r| r.state == RolloutState::Running)
+        .filter(|r| r.state == RolloutState::Running && d.owns_service(&r.spec.service))
         .map(|r| r.id)
         .collect();
     let mut effects = Vec::new();

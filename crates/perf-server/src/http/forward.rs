@@ -2,7 +2,8 @@
 //! leases`): a replica's aggregates hold its own partitions' services only, so
 //!
 //! - a request about one service (a `{service}` in the path, `?service=`, the `service` of
-//!   a gate or policy body, the service of `GET /v1/slos/{name}`) is forwarded to the owner
+//!   a gate, policy or new rollout body, the service of an SLO or a rollout named in the
+//!   path) is forwarded to the owner
 //!   of that service's partition and its answer returned as is (header
 //!   `x-ecosystem-perf-replica` names who answered);
 //! - `GET /v1/overview` and `GET /v1/slos` ask every owner and merge: each service's row
@@ -73,7 +74,11 @@ pub async fn route(State(state): State<Arc<AppState>>, req: Request, next: Next)
         .unwrap_or_default();
     // Only the bodies that name a service are read here (bounded by the body limit).
     let body = if parts.method == Method::POST
-        && (template == "/v1/gates/evaluate" || template == "/v1/policy/evaluate")
+        && matches!(
+            template.as_str(),
+            "/v1/gates/evaluate" | "/v1/policy/evaluate" | "/v1/rollouts"
+        )
+        || parts.method == Method::PUT && template == "/v1/slos/{name}"
     {
         match axum::body::to_bytes(body, state.durable.config.server.limits.max_body_bytes).await {
             Ok(b) => b,
@@ -83,10 +88,12 @@ pub async fn route(State(state): State<Arc<AppState>>, req: Request, next: Next)
         }
     } else {
         let req = Request::from_parts(parts, body);
-        let target = target(&state, &template, &params, &query, None);
+        let target = target_off_thread(&state, template, params, query, None).await;
         return dispatch(state, target, req, next).await;
     };
-    let target = target(&state, &template, &params, &query, Some(&body));
+    let body = Some((parts.headers.clone(), body));
+    let target = target_off_thread(&state, template, params, query, body.clone()).await;
+    let body = body.map(|b| b.1).unwrap_or_default();
     dispatch(
         state,
         target,
@@ -96,27 +103,62 @@ pub async fn route(State(state): State<Arc<AppState>>, req: Request, next: Next)
     .await
 }
 
+/// [`target`] on a blocking thread: it may lock the engine or read the store.
+async fn target_off_thread(
+    state: &Arc<AppState>,
+    template: String,
+    params: HashMap<String, String>,
+    query: HashMap<String, String>,
+    body: Option<(axum::http::HeaderMap, Bytes)>,
+) -> Target {
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || target(&s, &template, &params, &query, body.as_ref()))
+        .await
+        .unwrap_or(Target::Here)
+}
+
 fn target(
     state: &AppState,
     template: &str,
     params: &HashMap<String, String>,
     query: &HashMap<String, String>,
-    body: Option<&Bytes>,
+    body: Option<&(axum::http::HeaderMap, Bytes)>,
 ) -> Target {
     if let Some(service) = params.get("service") {
         return Target::Owner(service.clone());
     }
+    if template == "/v1/slos/{name}" {
+        // A new or changed SLO goes to the owner of its service, which counts it.
+        if let Some(slo) = body.and_then(|(h, b)| crate::http::slos::parse_body(h, b).ok()) {
+            return Target::Owner(slo.service);
+        }
+    }
     match template {
         "/v1/overview" => return Target::Overview,
         "/v1/slos" => return Target::Slos,
+        "/v1/rollouts/{id}" | "/v1/rollouts/{id}/evaluate" => {
+            let id = params.get("id").cloned().unwrap_or_default();
+            let service = crate::control::rollouts::load(&state.durable, &id)
+                .ok()
+                .map(|r| r.spec.service);
+            return service.map_or(Target::Here, Target::Owner);
+        }
         "/v1/slos/{name}" => {
             let name = params.get("name").cloned().unwrap_or_default();
-            let service = state
+            let known = state
                 .durable
                 .engine()
                 .slos()
                 .get(&name)
                 .map(|e| e.def.selector.service.clone());
+            // An SLO made over the API on another replica is in the store, not in this
+            // replica's engine.
+            let service = known.or_else(|| {
+                let stored = state.durable.store().list_slos().ok()?;
+                let (_, json) = stored.into_iter().find(|(n, _)| *n == name)?;
+                let v: serde_json::Value = serde_json::from_str(&json).ok()?;
+                v["service"].as_str().map(str::to_string)
+            });
             return service.map_or(Target::Here, Target::Owner);
         }
         _ => {}
@@ -125,7 +167,7 @@ fn target(
         return Target::Owner(service.clone());
     }
     if let Some(service) = body
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+        .and_then(|(_, b)| serde_json::from_slice::<serde_json::Value>(b).ok())
         .and_then(|v| v["service"].as_str().map(str::to_string))
     {
         return Target::Owner(service);
@@ -374,43 +416,37 @@ fn merge_overview(_: &AppState, g: Gathered) -> serde_json::Value {
     serde_json::json!({"window": window, "services": services, "views": views})
 }
 
-/// SLO lists: every replica lists every SLO; each SLO's status is taken from the owner of
-/// its service, in the definitions' order.
+/// SLO lists: each SLO as the owner of its service answers it (an SLO defined or deleted
+/// over the API is known to its owner; the others may hold it without counts), in the order
+/// the replicas list them.
 fn merge_slos(state: &AppState, g: Gathered) -> serde_json::Value {
-    let owner_of = |service: &str| {
-        state
-            .durable
-            .partition_of(service)
-            .and_then(|p| g.owners.get(&p))
-    };
-    let Some(first) = g.answers.values().next() else {
-        return serde_json::json!({"slos": []});
-    };
-    let order = first["slos"].as_array().cloned().unwrap_or_default();
-    let by_replica: BTreeMap<&String, BTreeMap<String, &serde_json::Value>> = g
-        .answers
-        .iter()
-        .map(|(id, v)| {
-            let slos = v["slos"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|s| (s["name"].as_str().unwrap_or_default().to_string(), s))
-                        .collect()
-                })
-                .unwrap_or_default();
-            (id, slos)
-        })
-        .collect();
+    let mut order: Vec<String> = Vec::new();
+    let mut by_replica: BTreeMap<&String, BTreeMap<String, &serde_json::Value>> = BTreeMap::new();
+    let mut any: BTreeMap<String, &serde_json::Value> = BTreeMap::new();
+    for (id, answer) in &g.answers {
+        let listed = by_replica.entry(id).or_default();
+        for slo in answer["slos"].as_array().into_iter().flatten() {
+            let name = slo["name"].as_str().unwrap_or_default().to_string();
+            if !any.contains_key(&name) {
+                order.push(name.clone());
+                any.insert(name.clone(), slo);
+            }
+            listed.insert(name, slo);
+        }
+    }
     let slos: Vec<serde_json::Value> = order
         .iter()
-        .map(|s| {
-            let name = s["name"].as_str().unwrap_or_default();
-            owner_of(s["service"].as_str().unwrap_or_default())
-                .and_then(|o| by_replica.get(o))
-                .and_then(|m| m.get(name))
-                .map(|v| (*v).clone())
-                .unwrap_or_else(|| s.clone())
+        .filter_map(|name| {
+            let service = any[name]["service"].as_str().unwrap_or_default();
+            let owner = state
+                .durable
+                .partition_of(service)
+                .and_then(|p| g.owners.get(&p));
+            match owner.and_then(|o| by_replica.get(o)) {
+                // The owner answered: its version, or nothing when it has no such SLO.
+                Some(listed) => listed.get(name).map(|v| (*v).clone()),
+                None => Some(any[name].clone()),
+            }
         })
         .collect();
     serde_json::json!({"slos": slos})

@@ -77,7 +77,7 @@ pub async fn get_one(
     }))
 }
 
-fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<SloConfig, AppError> {
+pub(crate) fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<SloConfig, AppError> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
