@@ -2,7 +2,8 @@
 # A local cluster to try the replicated mode on one machine: three nats-server nodes with
 # JetStream (one NATS cluster, records kept on all three), one PostgreSQL (run as the
 # postgres user when started as root: initdb refuses root), and three ecosystem-perf
-# replicas on free ports sharing both. Everything lives in a temporary directory and is
+# replicas on free ports sharing both, the stream's partitions owned by leases (any replica
+# answers; `ecosystem-perf cluster status` shows who owns what). Everything lives in a temporary directory and is
 # stopped and removed on Ctrl-C (only the processes this script started).
 #
 # Usage: scripts/cluster-up.sh [BINARY]        (default: target/release/ecosystem-perf)
@@ -63,6 +64,7 @@ version: 1
 store:
   url: postgres://perf@127.0.0.1:$pgport/perf
 cluster:
+  ownership: leases
   nats:
     url: $nats_urls
     replicas: 3

@@ -201,6 +201,9 @@ pub trait Store: Send + Sync {
     fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
     /// Every lease.
     fn leases(&self) -> Result<Vec<Lease>, StoreError>;
+    /// Deletes lease `name` if it expired before `before_ms` (a replica gone for good);
+    /// answers whether it did.
+    fn forget_lease(&self, name: &str, before_ms: i64) -> Result<bool, StoreError>;
     /// Stores a partition's snapshot when `holder` holds its lease with the snapshot's epoch
     /// and no later epoch's snapshot is stored; answers whether it was stored.
     fn save_partition_snapshot(

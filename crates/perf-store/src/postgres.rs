@@ -450,6 +450,18 @@ impl Store for PostgresStore {
             .collect())
     }
 
+    fn forget_lease(&self, name: &str, before_ms: i64) -> Result<bool, StoreError> {
+        let (pool, name) = (self.pool.clone(), name.to_string());
+        let done = self.run(async move {
+            sqlx::query("DELETE FROM leases WHERE name = $1 AND expires_at_ms < $2")
+                .bind(name)
+                .bind(before_ms)
+                .execute(&pool)
+                .await
+        })?;
+        Ok(done.rows_affected() == 1)
+    }
+
     fn save_partition_snapshot(
         &self,
         p: &PartitionSnapshot,

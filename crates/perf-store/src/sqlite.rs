@@ -284,6 +284,14 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn forget_lease(&self, name: &str, before_ms: i64) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "DELETE FROM leases WHERE name = ?1 AND expires_at_ms < ?2",
+            params![name, before_ms],
+        )?;
+        Ok(n == 1)
+    }
+
     fn save_partition_snapshot(
         &self,
         p: &PartitionSnapshot,

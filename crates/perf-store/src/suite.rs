@@ -215,6 +215,14 @@ fn a_lease_has_one_holder_until_it_expires(b: &dyn Backend) {
             .holder,
         "b"
     );
+    // Forgotten only once expired before the given time.
+    s.acquire_lease("replica/x", "x", 1_000, 1_000).unwrap();
+    assert!(
+        !s.forget_lease("replica/x", 2_000).unwrap(),
+        "expires at 2000, not before"
+    );
+    assert!(s.forget_lease("replica/x", 2_001).unwrap());
+    assert!(!s.leases().unwrap().iter().any(|l| l.name == "replica/x"));
     // Released by its holder (and only by it): free at once.
     s.release_lease("leader", "a").unwrap();
     assert_eq!(s.leases().unwrap()[0].holder, "b");

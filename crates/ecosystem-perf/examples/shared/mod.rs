@@ -1,6 +1,7 @@
 //! What the load examples (`loadgen`, `soak`) share: `--flag value` arguments and the
 //! NDJSON batch they send (5 services × 20 operations × 12 nodes, 4 tenants, 5,000 callers,
-//! 10 fields per event, 0.5 % errors, 90 % cache hits).
+//! 10 fields per event, 0.5 % errors, 90 % cache hits; `--services N` spreads it over N
+//! services instead, for a cluster whose partitions are services).
 
 /// The value after `name` on the command line, or `default`.
 pub fn arg(name: &str, default: &str) -> String {
@@ -14,13 +15,19 @@ pub fn arg(name: &str, default: &str) -> String {
 
 /// One NDJSON batch of `batch` events; `seed` varies which keys it holds.
 pub fn body(batch: usize, seed: usize) -> String {
-    let services = ["qnet", "qflow", "qerberos", "qwallet", "qindex"];
+    let named = ["qnet", "qflow", "qerberos", "qwallet", "qindex"];
+    let count: usize = arg("--services", "5").parse().expect("--services");
+    let services: Vec<String> = if count == 5 {
+        named.iter().map(|s| s.to_string()).collect()
+    } else {
+        (0..count.max(1)).map(|i| format!("svc-{i}")).collect()
+    };
     (0..batch)
         .map(|i| {
             let k = i * 7919 + seed * 104_729;
             format!(
                 "{{\"service\":\"{}\",\"operation\":\"op{}\",\"node\":\"node-{}\",\"tenant\":\"dao-{}\",\"entity\":\"caller-{}\",\"version\":\"v1\",\"latencyMs\":{}.{},\"ok\":{},\"cache\":\"{}\",\"cost\":0.0002}}",
-                services[k % 5], k % 20, k % 12, k % 4, k % 5000, 5 + k % 300, k % 10,
+                services[k % services.len()], k % 20, k % 12, k % 4, k % 5000, 5 + k % 300, k % 10,
                 !k.is_multiple_of(200), if k.is_multiple_of(10) { "miss" } else { "hit" }
             )
         })

@@ -212,6 +212,17 @@ impl Durable {
             .filter(|l| l.name.starts_with("replica/") && l.expires_at_ms > now)
             .count()
             .max(1);
+        // Replicas gone for good (a kill, a lost machine) leave their heartbeat and URL
+        // behind: forgotten once silent for ten TTLs.
+        for gone in leases
+            .iter()
+            .filter(|l| l.name.starts_with("replica/") && l.expires_at_ms < now - 10 * ttl)
+        {
+            if let Ok(true) = store.forget_lease(&gone.name, now - 10 * ttl) {
+                let _ = store.delete_document(REPLICA_DOC, &gone.holder);
+                tracing::info!(replica = %gone.holder, "a replica gone for good was forgotten");
+            }
+        }
         let partitions = stream.stream.config().partitions;
         let share = (partitions as usize).div_ceil(live);
         let owned: Vec<u32> = stream.owned().iter().map(|o| o.0).collect();
