@@ -201,6 +201,8 @@ pub trait Store: Send + Sync {
     fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
     /// Every lease.
     fn leases(&self) -> Result<Vec<Lease>, StoreError>;
+    /// The last history record of alert `kind`/`subject`, if any.
+    fn last_alert(&self, kind: &str, subject: &str) -> Result<Option<AlertRecord>, StoreError>;
     /// Deletes lease `name` if it expired before `before_ms` (a replica gone for good);
     /// answers whether it did.
     fn forget_lease(&self, name: &str, before_ms: i64) -> Result<bool, StoreError>;

@@ -450,6 +450,28 @@ impl Store for PostgresStore {
             .collect())
     }
 
+    fn last_alert(&self, kind: &str, subject: &str) -> Result<Option<AlertRecord>, StoreError> {
+        let (pool, kind, subject) = (self.pool.clone(), kind.to_string(), subject.to_string());
+        let row: Option<(i64, String, String, String, String)> = self.run(async move {
+            sqlx::query_as(
+                "SELECT at_ms, kind, subject, state, payload FROM alert_history WHERE kind = $1 AND subject = $2 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(kind)
+            .bind(subject)
+            .fetch_optional(&pool)
+            .await
+        })?;
+        Ok(
+            row.map(|(at_ms, kind, subject, state, payload)| AlertRecord {
+                at_ms,
+                kind,
+                subject,
+                state,
+                payload,
+            }),
+        )
+    }
+
     fn forget_lease(&self, name: &str, before_ms: i64) -> Result<bool, StoreError> {
         let (pool, name) = (self.pool.clone(), name.to_string());
         let done = self.run(async move {

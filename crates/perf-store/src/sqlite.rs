@@ -284,6 +284,25 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn last_alert(&self, kind: &str, subject: &str) -> Result<Option<AlertRecord>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT at_ms, kind, subject, state, payload FROM alert_history WHERE kind = ?1 AND subject = ?2 ORDER BY id DESC LIMIT 1",
+                params![kind, subject],
+                |r| {
+                    Ok(AlertRecord {
+                        at_ms: r.get(0)?,
+                        kind: r.get(1)?,
+                        subject: r.get(2)?,
+                        state: r.get(3)?,
+                        payload: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
     fn forget_lease(&self, name: &str, before_ms: i64) -> Result<bool, StoreError> {
         let n = self.conn().execute(
             "DELETE FROM leases WHERE name = ?1 AND expires_at_ms < ?2",

@@ -169,6 +169,30 @@ fn slos_and_alert_history_round_trip(b: &dyn Backend) {
         vec![2, 1]
     );
     assert_eq!(recent[0].payload, "{\"n\":2}");
+    assert_eq!(
+        s.last_alert("slo", "b")
+            .unwrap()
+            .map(|r| r.state)
+            .as_deref(),
+        Some("firing")
+    );
+    s.append_alert(&AlertRecord {
+        at_ms: 9,
+        kind: "slo".into(),
+        subject: "b".into(),
+        state: "resolved".into(),
+        payload: "{}".into(),
+    })
+    .unwrap();
+    assert_eq!(
+        s.last_alert("slo", "b")
+            .unwrap()
+            .map(|r| r.state)
+            .as_deref(),
+        Some("resolved")
+    );
+    assert_eq!(s.last_alert("slo", "c").unwrap(), None);
+    assert_eq!(s.last_alert("regression", "b").unwrap(), None);
 }
 
 fn refuses_a_newer_schema(b: &dyn Backend) {

@@ -206,7 +206,7 @@ fn a_malformed_idempotency_key_is_refused_and_nothing_is_stored() {
 }
 
 /// A webhook receiver on a free port: every POST body, answered 200.
-fn receiver() -> (
+pub fn receiver() -> (
     String,
     std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
 ) {

@@ -397,3 +397,96 @@ fn every_replica_answers_what_one_embedded_server_answers() {
         same_answer(&r.url, &embedded.url, "/v1/slos");
     }
 }
+
+/// A new owner does not announce again what its predecessor announced: the degradation
+/// alert of a service failing half its requests reaches the receiver once, also after the
+/// service's owner is killed and its partition taken over (the new owner's ladder starts
+/// from L0 and climbs again; the history already holds the alert).
+#[test]
+fn a_takeover_does_not_announce_an_alert_again() {
+    let pg = Postgres::start();
+    let db = pg.new_database("perf");
+    let nats = Nats::start();
+    let (hook, got) = crate::cluster::receiver();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cluster.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1
+server:
+  evaluationInterval: 1s
+  snapshotInterval: 1s
+store:
+  url: {db}
+cluster:
+  leaseTtl: 2s
+  ownership: leases
+  nats:
+    url: {}
+    partitions: 4
+slos:
+  - {{name: feed, service: qnet, sli: availability, objective: 99.9, window: 30d}}
+alerting:
+  webhooks:
+    - {{name: oncall, url: {hook}}}
+",
+            nats.url()
+        ),
+    )
+    .unwrap();
+    let args = ["--config", config.to_str().unwrap()];
+    let a = Server::start(&dir.path().join("a"), &args);
+    let b = Server::start(&dir.path().join("b"), &args);
+    wait_for("the partitions are shared", Duration::from_secs(20), || {
+        owned(&a.url) == 2 && owned(&b.url) == 2
+    });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let body: String = (0..300)
+        .map(|i| {
+            format!(
+                "{{\"ts\": {}, \"service\": \"qnet\", \"operation\": \"GET /feed\", \"latencyMs\": 30, \"node\": \"n1\", \"ok\": {}}}\n",
+                now - 240_000 + i * 800,
+                i % 2 == 0
+            )
+        })
+        .collect();
+    post(&a.url, &body);
+    let degradations = || -> Vec<serde_json::Value> {
+        got.lock()
+            .unwrap()
+            .iter()
+            .flat_map(|v| v["alerts"].as_array().cloned().unwrap_or_default())
+            .filter(|alert| alert["labels"]["alertname"] == "EcosystemPerfDegradation")
+            .collect()
+    };
+    wait_for(
+        "the degradation alert is sent",
+        Duration::from_secs(30),
+        || !degradations().is_empty(),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let before = degradations();
+    // kill -9 the owner of qnet; the other takes its partition over and evaluates it.
+    let served = reqwest::blocking::get(format!("{}/v1/services/qnet/profile", a.url)).unwrap();
+    let a_owns = served.headers().get("x-ecosystem-perf-replica").is_none();
+    let (owner, survivor) = if a_owns { (a, b) } else { (b, a) };
+    drop(owner);
+    wait_for(
+        "the survivor owns every partition",
+        Duration::from_secs(10),
+        || owned(&survivor.url) == 4,
+    );
+    // Long enough for the new owner's ladder to climb past L1 (dwell 15 s is not needed to
+    // leave L0) and for the outbox to be delivered.
+    std::thread::sleep(Duration::from_secs(6));
+    let after = degradations();
+    assert_eq!(
+        after.len(),
+        before.len(),
+        "nothing announced again after the takeover: before {before:#?} after {after:#?}"
+    );
+}

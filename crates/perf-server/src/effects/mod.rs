@@ -6,7 +6,10 @@
 //! In a cluster where every replica applies every partition only the leader
 //! ([`Durable::is_leader`]) writes the history and the outbox; with partitions owned by
 //! leases each replica writes them for its own services ([`Durable::writes_notifications`]).
-//! Every replica still publishes on its own stream, so its subscribers see the alerts.
+//! Every replica still publishes on its own stream, so its subscribers see the alerts. A new
+//! owner does not know what its predecessor announced: with leases an alert whose last
+//! history record already has the state and labels being raised is not written or sent
+//! again.
 //!
 //! Imports the durable layer only.
 
@@ -105,11 +108,28 @@ impl Effects {
             self.bus.publish(now, &StreamEvent::Alert(payload));
             return Ok(());
         }
+        let state = if n.firing { "firing" } else { "resolved" };
+        // A partition's new owner starts without the memory of what its predecessor had
+        // announced: an alert the history already holds in this state with these labels
+        // (the same alert, as Alertmanager identifies one) is not sent again.
+        let announced = |r: AlertRecord| {
+            let last: serde_json::Value = serde_json::from_str(&r.payload).unwrap_or_default();
+            r.state == state && last["labels"] == payload["labels"]
+        };
+        if durable.partitioned()
+            && durable
+                .store()
+                .last_alert(n.kind.history_kind(), &n.subject)?
+                .is_some_and(announced)
+        {
+            self.bus.publish(now, &StreamEvent::Alert(payload));
+            return Ok(());
+        }
         durable.store().append_alert(&AlertRecord {
             at_ms: now,
             kind: n.kind.history_kind().into(),
             subject: n.subject.clone(),
-            state: if n.firing { "firing" } else { "resolved" }.into(),
+            state: state.into(),
             payload: payload.to_string(),
         })?;
         self.bus.publish(now, &StreamEvent::Alert(payload));

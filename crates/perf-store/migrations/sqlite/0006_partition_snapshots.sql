@@ -8,3 +8,6 @@ CREATE TABLE IF NOT EXISTS partition_snapshots (
     taken_at_ms BIGINT NOT NULL,
     data        BLOB NOT NULL
 );
+-- The last state of one alert (kind, subject): a partition's new owner checks it before it
+-- notifies, so an alert already firing is not announced again after a takeover.
+CREATE INDEX IF NOT EXISTS alert_history_subject ON alert_history (kind, subject, id);
