@@ -34,11 +34,13 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ready() { for _ in $(seq 300); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null && return; sleep 0.1; done; echo "no server on $1" >&2; exit 1; }
+ready() {
+  for _ in $(seq 300); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null && return; sleep 0.1; done
+  echo "no server on $1" >&2; tail -n 20 "$work"/*.log >&2 || true; exit 1
+}
 # CPU seconds (user + system) of the given processes and their threads.
 cpu() { local t=0; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$(awk -v t="$t" '{print t + ($14 + $15) / 100}' "/proc/$p/stat"); done; echo "$t"; }
 
-np=$(port); "$nats" -js -a 127.0.0.1 -p "$np" -sd "$work/nats" >/dev/null 2>&1 & nats_pid=$!; pids+=($nats_pid)
 pgport=$(port)
 mkdir "$work/pg"
 [ ${#as_pg[@]} -gt 0 ] && chown postgres:postgres "$work/pg"
@@ -69,10 +71,14 @@ echo "embedded: $rate events/s, server $(awk -v a="$c0" -v b="$c1" -v r="$rate" 
 kill "$sp"; wait "$sp" 2>/dev/null || true
 
 for n in 1 2 3; do
+  # A fresh NATS per run: the stream's subjects (perf.events.*) are taken by one stream.
+  [ -n "${nats_pid:-}" ] && { kill "$nats_pid"; wait "$nats_pid" 2>/dev/null || true; }
+  np=$(port); "$nats" -js -a 127.0.0.1 -p "$np" -sd "$work/nats$n" >/dev/null 2>&1 & nats_pid=$!; pids+=($nats_pid)
   db="perf$n"
   "${as_pg[@]}" "$pgbin/psql" -h 127.0.0.1 -p "$pgport" -U perf -d postgres -qc "CREATE DATABASE $db" >/dev/null
   printf 'version: 1\nstore:\n  url: postgres://perf@127.0.0.1:%s/%s\ncluster:\n  leaseTtl: 3s\n  ownership: leases\n  nats:\n    url: nats://127.0.0.1:%s\n    stream: BENCH_%s\n' \
     "$pgport" "$db" "$np" "$n" > "$work/cluster$n.yaml"
+  sleep 0.5
   urls=(); rp=()
   for i in $(seq "$n"); do
     p=$(port)

@@ -120,6 +120,13 @@ impl EventStream {
             loop {
                 match js.get_or_create_stream(wanted.clone()).await {
                     Ok(_) => break,
+                    // Another stream on this NATS takes the subjects: waiting will not help.
+                    Err(e) if e.to_string().contains("subjects overlap") => {
+                        return Err(nats_error(
+                            "creating the stream",
+                            format!("another stream on this NATS already takes {SUBJECT_PREFIX}.* ({e}); one ingest stream per NATS: use its name in cluster.nats.stream, or delete the other"),
+                        ))
+                    }
                     Err(e) if tokio::time::Instant::now() < deadline => {
                         tracing::warn!(error = %e, "the ingest stream does not answer yet; retrying");
                         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -599,6 +606,24 @@ mod tests {
             .map(|i| partition_of(&format!("svc-{i}"), 8))
             .collect();
         assert_eq!(used.len(), 8);
+    }
+
+    #[test]
+    fn a_second_stream_on_the_same_subjects_is_refused_at_once() {
+        let nats = Nats::start();
+        drop(EventStream::connect(config(nats.url())).unwrap());
+        let started = std::time::Instant::now();
+        let mut other = config(nats.url());
+        other.stream = "OTHER".into();
+        let err = EventStream::connect(other).err().unwrap();
+        assert!(
+            err.to_string().contains("one ingest stream per NATS"),
+            "{err}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not retried for 30 s"
+        );
     }
 
     #[test]
