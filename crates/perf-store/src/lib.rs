@@ -180,6 +180,17 @@ pub trait Store: Send + Sync {
     ) -> Result<i64, StoreError>;
     /// Undelivered notifications due at `now_ms`, oldest first.
     fn due_webhooks(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxItem>, StoreError>;
+    /// Takes up to `limit` due notifications for delivery, oldest first: each is put off by
+    /// `hold_ms` in the same statement, so another deliverer (a second replica that believes
+    /// it leads, for a moment) does not take it too; [`Store::webhook_delivered`] or
+    /// [`Store::webhook_failed`] settles it, and one whose deliverer died is due again after
+    /// `hold_ms`. On PostgreSQL the rows are taken `FOR UPDATE SKIP LOCKED`.
+    fn claim_webhooks(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        hold_ms: i64,
+    ) -> Result<Vec<OutboxItem>, StoreError>;
     /// Marks a notification delivered.
     fn webhook_delivered(&self, id: i64, now_ms: i64) -> Result<(), StoreError>;
     /// Records a failed attempt and when to try again.

@@ -366,6 +366,39 @@ impl Store for PostgresStore {
             .collect())
     }
 
+    fn claim_webhooks(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        hold_ms: i64,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let pool = self.pool.clone();
+        let mut rows: Vec<(i64, String, String, i64)> = self.run(async move {
+            sqlx::query_as(
+                "UPDATE webhook_outbox SET next_at_ms = $1 + $3
+                 WHERE id IN (SELECT id FROM webhook_outbox
+                              WHERE delivered_at_ms IS NULL AND next_at_ms <= $1
+                              ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+                 RETURNING id, receiver, payload, attempts",
+            )
+            .bind(now_ms)
+            .bind(limit as i64)
+            .bind(hold_ms)
+            .fetch_all(&pool)
+            .await
+        })?;
+        rows.sort_by_key(|r| r.0);
+        Ok(rows
+            .into_iter()
+            .map(|(id, receiver, payload, attempts)| OutboxItem {
+                id,
+                receiver,
+                payload,
+                attempts,
+            })
+            .collect())
+    }
+
     fn webhook_delivered(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
         let pool = self.pool.clone();
         self.run(async move {

@@ -230,6 +230,41 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn claim_webhooks(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        hold_ms: i64,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        // BEGIN IMMEDIATE takes the write lock before the select: another connection's
+        // claim (another process on the same file) waits instead of reading the same rows.
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let items: Vec<OutboxItem> = {
+            let mut stmt = tx.prepare(
+                "SELECT id, receiver, payload, attempts FROM webhook_outbox
+                 WHERE delivered_at_ms IS NULL AND next_at_ms <= ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![now_ms, limit as i64], |r| {
+                Ok(OutboxItem {
+                    id: r.get(0)?,
+                    receiver: r.get(1)?,
+                    payload: r.get(2)?,
+                    attempts: r.get(3)?,
+                })
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for item in &items {
+            tx.execute(
+                "UPDATE webhook_outbox SET next_at_ms = ?2 WHERE id = ?1",
+                params![item.id, now_ms + hold_ms],
+            )?;
+        }
+        tx.commit()?;
+        Ok(items)
+    }
+
     fn webhook_delivered(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
         self.conn().execute(
             "UPDATE webhook_outbox SET delivered_at_ms = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",

@@ -25,12 +25,13 @@
 
 pub mod backup;
 pub mod clock;
+mod cluster_map;
 mod data_dir;
 pub mod metrics;
 mod ownership;
 mod snapshot_format;
 mod stream_ingest;
-pub use ownership::ClusterMap;
+pub use cluster_map::{ClusterMap, ReplicaView};
 pub use stream_ingest::StreamStatus;
 
 pub use clock::{system_now, Clock, ManualClock, SystemClock};
@@ -75,7 +76,7 @@ pub struct Durable {
     /// Held while a snapshot is written.
     snapshot_lock: Mutex<()>,
     /// Partition owners and replica URLs as the last ownership round saw them (leases).
-    cluster_map: Mutex<ownership::ClusterMap>,
+    cluster_map: Mutex<ClusterMap>,
     /// This process's name among the replicas (lease holder).
     pub replica_id: String,
     /// Whether this replica writes alerts, webhooks and rollout steps: always when
@@ -257,7 +258,7 @@ impl Durable {
             write_failures_unlogged: AtomicU64::new(0),
             _dir_lock: dir_lock,
             snapshot_lock: Mutex::new(()),
-            cluster_map: Mutex::new(ownership::ClusterMap::default()),
+            cluster_map: Mutex::new(ClusterMap::default()),
             replica_id: replica_id(),
             leader: AtomicBool::new(matches!(ingest, Ingest::Local(_))),
             leader_until: AtomicI64::new(if matches!(ingest, Ingest::Local(_)) {
@@ -665,18 +666,6 @@ pub struct ClusterStatus {
     /// they own (as the last ownership round saw it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub replicas: Vec<ReplicaView>,
-}
-
-/// A replica as `GET /v1/cluster` shows it.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReplicaView {
-    /// Replica id.
-    pub id: String,
-    /// The base URL it advertised (reads are forwarded there).
-    pub url: Option<String>,
-    /// Partitions it owns.
-    pub partitions: Vec<u32>,
 }
 
 /// A lease as `GET /v1/cluster` shows it.

@@ -14,22 +14,13 @@
 //! writer no longer holds the lease with that epoch (fencing in the database, not on a
 //! clock). Every acknowledged event is therefore in exactly one owner's aggregates, once.
 
+use super::cluster_map::{ClusterMap, ReplicaView};
 use super::snapshot_format::{decode_snapshot, encode_snapshot};
 use super::stream_ingest::StreamIngest;
 use super::{Durable, Ingest};
 use perf_store::stream::partition_of;
 use perf_store::{partition_lease, Document, PartitionSnapshot};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Who owns which partition and where each replica answers, as the last ownership round
-/// saw them (every `leaseTtl / 3`): what reads are forwarded and fanned out by.
-#[derive(Debug, Clone, Default)]
-pub struct ClusterMap {
-    /// Partition → replica id holding its lease (unexpired).
-    pub owners: BTreeMap<u32, String>,
-    /// Replica id → the base URL it advertised.
-    pub urls: BTreeMap<String, String>,
-}
 
 /// The document kind under which replicas advertise their URL.
 const REPLICA_DOC: &str = "replica";
@@ -96,7 +87,7 @@ impl Durable {
     }
 
     /// The replicas owning partitions, for `GET /v1/cluster`.
-    pub(super) fn replica_views(&self) -> Vec<super::ReplicaView> {
+    pub(super) fn replica_views(&self) -> Vec<ReplicaView> {
         if !self.partitioned() {
             return Vec::new();
         }
@@ -106,7 +97,7 @@ impl Durable {
             by.entry(owner.clone()).or_default().push(*p);
         }
         by.into_iter()
-            .map(|(id, partitions)| super::ReplicaView {
+            .map(|(id, partitions)| ReplicaView {
                 url: map.urls.get(&id).cloned(),
                 id,
                 partitions,

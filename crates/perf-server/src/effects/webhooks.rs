@@ -200,9 +200,22 @@ pub async fn deliver_forever(state: Arc<Durable>) {
 
 /// One delivery round over what is due now.
 pub async fn deliver_due(state: &Arc<Durable>, client: &reqwest::Client) -> anyhow::Result<usize> {
+    // Claimed, not just read: held back from other deliverers for as long as this round
+    // can take (every item timing out), plus a margin.
+    const BATCH: usize = 20;
+    let longest = state
+        .config
+        .alerting
+        .webhooks
+        .iter()
+        .map(|w| w.timeout.max(1))
+        .max()
+        .unwrap_or(10_000);
+    let hold = longest * BATCH as i64 + 30_000;
     let s = state.clone();
     let due =
-        tokio::task::spawn_blocking(move || s.store().due_webhooks(s.wall_now(), 50)).await??;
+        tokio::task::spawn_blocking(move || s.store().claim_webhooks(s.wall_now(), BATCH, hold))
+            .await??;
     let mut delivered = 0;
     for item in due {
         let Some(w) = state
