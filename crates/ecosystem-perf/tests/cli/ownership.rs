@@ -206,12 +206,13 @@ fn recent_events(n: usize) -> Vec<String> {
             let late = i >= total / 2;
             let latency = 10 + (i * 7919) % 90 + if late && service == 3 { 40 } else { 0 };
             format!(
-                "{{\"ts\": {}, \"service\": \"svc-{service}\", \"operation\": \"op{}\", \"latencyMs\": {latency}, \"node\": \"n{}\", \"ok\": {}, \"version\": \"{}\"}}",
+                "{{\"ts\": {}, \"service\": \"svc-{service}\", \"operation\": \"op{}\", \"latencyMs\": {latency}, \"node\": \"n{}\", \"ok\": {}, \"version\": \"{}\", \"entity\": \"caller-{}\"}}",
                 start + (i as i64 * 600_000) / total as i64,
                 i % 3,
                 i % 2,
                 i % 50 != 7,
-                if late { "v2" } else { "v1" }
+                if late { "v2" } else { "v1" },
+                i % 7
             )
         })
         .collect()
@@ -362,6 +363,19 @@ fn every_replica_answers_what_one_embedded_server_answers() {
             same_answer(&r.url, &embedded.url, &format!("/v1/slos/{name}"));
         }
     }
+    // A caller's risk is merged over the services of every owner.
+    for r in &replicas {
+        same_answer(&r.url, &embedded.url, "/v1/risk/signals?minLevel=low");
+        same_answer(&r.url, &embedded.url, "/v1/risk/entities/caller-3");
+    }
+    let risks = get_json(&format!("{}/v1/risk/signals?minLevel=low", replicas[0].url));
+    assert_eq!(risks["trackedCallers"], 7, "{risks:#}");
+    let caller = get_json(&format!("{}/v1/risk/entities/caller-3", replicas[1].url));
+    assert_eq!(
+        caller["evidence"].as_array().unwrap().len(),
+        SERVICES,
+        "{caller:#}"
+    );
     let three = get_json(&format!("{}/v1/slos/three", replicas[2].url));
     assert_eq!(
         three["total"], 60,

@@ -6,14 +6,15 @@
 //!   path) is forwarded to the owner
 //!   of that service's partition and its answer returned as is (header
 //!   `x-ecosystem-perf-replica` names who answered);
-//! - `GET /v1/overview` and `GET /v1/slos` ask every owner and merge: each service's row
-//!   comes from its owner (rows are per service, so the merge is exact); partitions whose
+//! - `GET /v1/overview`, `GET /v1/slos` and the risk reads ask every owner and merge: each
+//!   service's row comes from its owner (rows are per service, so the merge is exact; a
+//!   caller's risk is merged over services as one engine merges it); partitions whose
 //!   owner is unknown or did not answer are listed in `missingPartitions`.
 //!
 //! A forwarded request carries `x-ecosystem-perf-forwarded` and is answered where it lands,
 //! never forwarded again. Authentication runs before this layer on the first replica and
 //! again on the owner (the `Authorization` header travels with the request). Everything
-//! else is answered by the replica asked, from its own partitions (tenants, risk, go-live,
+//! else is answered by the replica asked, from its own partitions (tenants, go-live,
 //! anomalies and open alerts are not merged yet).
 
 use crate::http::error::AppError;
@@ -40,6 +41,10 @@ enum Target {
     Owner(String),
     Overview,
     Slos,
+    /// `GET /v1/risk/signals?minLevel=`.
+    Risks(String),
+    /// `GET /v1/risk/entities/{id}`.
+    RiskOf(String),
 }
 
 fn client() -> &'static reqwest::Client {
@@ -135,6 +140,22 @@ fn target(
     }
     match template {
         "/v1/overview" => return Target::Overview,
+        "/v1/risk/signals" => {
+            let min = query
+                .get("minLevel")
+                .cloned()
+                .unwrap_or_else(|| "moderate".into());
+            // A bad level or parameter is refused here, by the handler.
+            let known = ["low", "moderate", "high", "critical"].contains(&min.as_str());
+            return if known && query.keys().all(|k| k == "minLevel") {
+                Target::Risks(min)
+            } else {
+                Target::Here
+            };
+        }
+        "/v1/risk/entities/{id}" => {
+            return Target::RiskOf(params.get("id").cloned().unwrap_or_default())
+        }
         "/v1/slos" => return Target::Slos,
         "/v1/rollouts/{id}" | "/v1/rollouts/{id}/evaluate" => {
             let id = params.get("id").cloned().unwrap_or_default();
@@ -180,8 +201,41 @@ async fn dispatch(state: Arc<AppState>, target: Target, req: Request, next: Next
         Target::Here => next.run(req).await,
         Target::Owner(service) if state.durable.owns_service(&service) => next.run(req).await,
         Target::Owner(service) => to_owner(&state, &service, req).await,
-        Target::Overview => merged(&state, req, merge_overview).await,
-        Target::Slos => merged(&state, req, merge_slos).await,
+        Target::Overview => merged(&state, req, None, |s, g| Ok(merge_overview(s, g))).await,
+        Target::Slos => merged(&state, req, None, |s, g| Ok(merge_slos(s, g))).await,
+        Target::Risks(min) => {
+            merged(&state, req, Some(RISKS_OF_ALL), move |_, g| {
+                let entities = merge_risks(g);
+                let tracked = entities.len();
+                let shown: Vec<serde_json::Value> = entities
+                    .into_iter()
+                    .filter(|e| {
+                        crate::control::risk::rank(e["riskLevel"].as_str().unwrap_or_default())
+                            >= crate::control::risk::rank(&min)
+                    })
+                    .collect();
+                Ok(serde_json::json!({
+                    "minLevel": min,
+                    "trackedCallers": tracked,
+                    "entities": shown,
+                    "levels": {"low": "< 25", "moderate": "25–50", "high": "50–75", "critical": "≥ 75"},
+                }))
+            })
+            .await
+        }
+        Target::RiskOf(id) => {
+            merged(&state, req, Some(RISKS_OF_ALL), move |_, g| {
+                merge_risks(g)
+                    .into_iter()
+                    .find(|e| e["entityId"] == id.as_str())
+                    .ok_or_else(|| {
+                        AppError::NotFound(format!(
+                            "caller {id:?} is not among the tracked callers of the last hour (heavy hitters by requests, errors, cost or slow requests)"
+                        ))
+                    })
+            })
+            .await
+        }
     }
 }
 
@@ -294,19 +348,26 @@ struct Gathered {
     owners: BTreeMap<u32, String>,
 }
 
-/// Asks every owner for the same read, then merges with `merge`.
+/// What every owner is asked for a merged risk read: every caller it tracks.
+const RISKS_OF_ALL: &str = "/v1/risk/signals?minLevel=low";
+
+/// Asks every owner for the same read (or for `ask`), then merges with `merge`.
 async fn merged(
     state: &Arc<AppState>,
     req: Request,
-    merge: fn(&AppState, Gathered) -> serde_json::Value,
+    ask: Option<&str>,
+    merge: impl FnOnce(&AppState, Gathered) -> Result<serde_json::Value, AppError>,
 ) -> Response {
     let map = complete_map(state).await;
     let partitions = state.durable.config.cluster.nats.partitions;
-    let pq = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_default();
+    let pq = match ask {
+        Some(path) => path.to_string(),
+        None => req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default(),
+    };
     let replicas: BTreeSet<&String> = map.owners.values().collect();
     let asks = replicas.iter().map(|id| {
         let (id, pq, headers, base) = (
@@ -372,13 +433,16 @@ async fn merged(
             ),
         }
     }
-    let mut value = merge(
+    let mut value = match merge(
         state,
         Gathered {
             answers,
             owners: map.owners.clone(),
         },
-    );
+    ) {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
     if !missing.is_empty() {
         value["missingPartitions"] = serde_json::json!(missing);
     }
@@ -450,4 +514,60 @@ fn merge_slos(state: &AppState, g: Gathered) -> serde_json::Value {
         })
         .collect();
     serde_json::json!({"slos": slos})
+}
+
+/// Callers' risk from every owner, merged as one engine merges it over services
+/// (`control::risk`): each caller's signals, correlations and evidence of all its services
+/// in service order (signals then strongest first), its score the highest of them; callers
+/// by score, then name. Each service has one owner, so nothing is counted twice.
+fn merge_risks(g: Gathered) -> Vec<serde_json::Value> {
+    use serde_json::Value;
+    let service_of = |v: &Value| v["service"].as_str().unwrap_or_default().to_string();
+    let mut by: BTreeMap<String, Value> = BTreeMap::new();
+    for answer in g.answers.into_values() {
+        for e in answer["entities"].as_array().cloned().unwrap_or_default() {
+            let id = e["entityId"].as_str().unwrap_or_default().to_string();
+            match by.get_mut(&id) {
+                None => {
+                    by.insert(id, e);
+                }
+                Some(m) => {
+                    for key in ["signals", "correlations", "evidence"] {
+                        let more = e[key].as_array().cloned().unwrap_or_default();
+                        if let Some(list) = m[key].as_array_mut() {
+                            list.extend(more);
+                        }
+                    }
+                    if e["riskScore"].as_f64() > m["riskScore"].as_f64() {
+                        m["riskScore"] = e["riskScore"].clone();
+                        m["riskLevel"] = e["riskLevel"].clone();
+                    }
+                }
+            }
+        }
+    }
+    let mut out: Vec<Value> = by
+        .into_values()
+        .map(|mut e| {
+            for key in ["signals", "correlations", "evidence"] {
+                if let Some(list) = e[key].as_array_mut() {
+                    list.sort_by_key(service_of);
+                }
+            }
+            if let Some(list) = e["signals"].as_array_mut() {
+                list.sort_by(|a, b| {
+                    let (x, y) = (a["strength"].as_f64(), b["strength"].as_f64());
+                    y.unwrap_or(0.0).total_cmp(&x.unwrap_or(0.0))
+                });
+            }
+            e
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        let (x, y) = (a["riskScore"].as_f64(), b["riskScore"].as_f64());
+        y.unwrap_or(0.0)
+            .total_cmp(&x.unwrap_or(0.0))
+            .then_with(|| a["entityId"].as_str().cmp(&b["entityId"].as_str()))
+    });
+    out
 }
