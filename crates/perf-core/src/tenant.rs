@@ -278,7 +278,11 @@ pub fn evaluate(
             hour.to,
         )
         .unwrap_or_default();
-    let services: Vec<String> = groups.iter().map(|(k, _)| k[0].clone()).collect();
+    // By name: the order of series in a view is the order they arrived in, which differs
+    // between engines holding the same events (a replica that took a partition over).
+    let mut services: Vec<String> = groups.iter().map(|(k, _)| k[0].clone()).collect();
+    services.sort();
+    services.dedup();
     // Per service: the tenant's share of the last 5 minutes' requests, its rate against its
     // earlier rate, and the other tenants' p99 now and before. The subnet the tenant weighs
     // on most is the one judged.

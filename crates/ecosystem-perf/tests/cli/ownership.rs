@@ -206,13 +206,14 @@ fn recent_events(n: usize) -> Vec<String> {
             let late = i >= total / 2;
             let latency = 10 + (i * 7919) % 90 + if late && service == 3 { 40 } else { 0 };
             format!(
-                "{{\"ts\": {}, \"service\": \"svc-{service}\", \"operation\": \"op{}\", \"latencyMs\": {latency}, \"node\": \"n{}\", \"ok\": {}, \"version\": \"{}\", \"entity\": \"caller-{}\"}}",
+                "{{\"ts\": {}, \"service\": \"svc-{service}\", \"operation\": \"op{}\", \"latencyMs\": {latency}, \"node\": \"n{}\", \"ok\": {}, \"version\": \"{}\", \"entity\": \"caller-{}\", \"tenant\": \"dao-{}\"}}",
                 start + (i as i64 * 600_000) / total as i64,
                 i % 3,
                 i % 2,
                 i % 50 != 7,
                 if late { "v2" } else { "v1" },
-                i % 7
+                i % 7,
+                i % 3
             )
         })
         .collect()
@@ -279,7 +280,7 @@ fn every_replica_answers_what_one_embedded_server_answers() {
     let db = pg.new_database("perf");
     let nats = Nats::start();
     let dir = tempfile::tempdir().unwrap();
-    let slos = "server:\n  evaluationInterval: 1s\nslos:\n  - {name: three, service: svc-3, sli: availability, objective: 99, window: 30d}\n  - {name: five, service: svc-5, sli: availability, objective: 99.9, window: 30d}\n";
+    let slos = "server:\n  evaluationInterval: 1s\n  snapshotInterval: 1s\nslos:\n  - {name: three, service: svc-3, sli: availability, objective: 99, window: 30d}\n  - {name: five, service: svc-5, sli: availability, objective: 99.9, window: 30d}\n";
     let embedded_config = dir.path().join("embedded.yaml");
     std::fs::write(&embedded_config, format!("version: 1\n{slos}")).unwrap();
     let cluster_config = dir.path().join("cluster.yaml");
@@ -361,6 +362,50 @@ fn every_replica_answers_what_one_embedded_server_answers() {
         same_answer(&r.url, &embedded.url, "/v1/slos");
         for name in ["three", "five"] {
             same_answer(&r.url, &embedded.url, &format!("/v1/slos/{name}"));
+        }
+    }
+    // Tenants span services: the leader evaluates them on every partition.
+    for r in &replicas {
+        same_answer(&r.url, &embedded.url, "/v1/tenants");
+        same_answer(&r.url, &embedded.url, "/v1/tenants/dao-1/evaluation");
+    }
+    let tenants = get_json(&format!("{}/v1/tenants", replicas[1].url));
+    assert_eq!(
+        tenants["tenants"].as_array().map(Vec::len),
+        Some(3),
+        "{tenants:#}"
+    );
+    // Go-live spans every service: any replica judges it on every partition. Its latency gate
+    // looks for a steady half hour in each server's own alert history, so the gates compared
+    // are the others (cache, cost, error budget, headroom).
+    let gates = |url: &str| {
+        let v = get_json(&format!("{url}/v1/golive"));
+        let mut kept: Vec<serde_json::Value> = v["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["name"] != "latency")
+            .cloned()
+            .collect();
+        for g in &mut kept {
+            g.as_object_mut().unwrap().remove("window");
+        }
+        kept
+    };
+    for r in &replicas {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (got, want) = (gates(&r.url), gates(&embedded.url));
+            if got == want {
+                assert_eq!(got.len(), 4);
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "go-live gates from {}: {got:#?} != {want:#?}",
+                r.url
+            );
+            std::thread::sleep(Duration::from_millis(200));
         }
     }
     // A caller's risk is merged over the services of every owner.

@@ -99,28 +99,70 @@ pub fn disturbances(d: &Durable, now: i64) -> Result<Vec<Disturbance>, ControlEr
 }
 
 /// The report now, against the frozen set when there is one, else the configuration.
+///
+/// With partitions owned by leases the report spans every partition: whichever replica is
+/// asked makes it on [`Durable::merged_engine`], with the SLO statuses and capacity
+/// evaluated on it; the disturbances come from the shared history.
 pub fn report(d: &Durable, m: &Memory) -> Result<GoLiveReport, ControlError> {
-    let now = d.now();
-    let configured = guardrails(&d.config.budgets);
     let frozen = frozen(d)?;
-    let g = frozen.as_ref().map_or(configured, |f| f.guardrails);
+    let disturbances = disturbances(d, d.now())?;
+    if d.partitioned() {
+        let mut merged = d
+            .merged_engine()
+            .map_err(|e| ControlError::Invalid(format!("merging the partitions: {e:#}")))?;
+        let now = d.now();
+        let slos = merged
+            .slos_mut()
+            .evaluate(now)
+            .into_iter()
+            .map(|e| e.status)
+            .collect();
+        let capacity = merged
+            .services()
+            .iter()
+            .filter_map(|svc| {
+                perf_core::forecast::capacity::capacity_report(
+                    &merged,
+                    svc,
+                    now,
+                    d.config.budgets.headroom,
+                    Some(capacity::p99_budget_ms(d, svc)),
+                )
+                .ok()
+            })
+            .collect();
+        return report_on(d, &merged, slos, capacity, frozen, disturbances);
+    }
     let slos = m.decisions().slos.clone().unwrap_or_default();
-    let disturbances = disturbances(d, now)?;
     let services = d.engine().services();
     let capacity: Vec<_> = services
         .iter()
         .filter_map(|svc| capacity::report(d, svc).ok())
         .collect();
-    let engine = d.engine();
+    report_on(d, &d.engine(), slos, capacity, frozen, disturbances)
+}
+
+/// The report on `engine` with these SLO statuses and capacity reports.
+fn report_on(
+    d: &Durable,
+    engine: &perf_core::Engine,
+    slos: Vec<perf_core::slo::SloStatus>,
+    capacity: Vec<perf_core::forecast::capacity::CapacityReport>,
+    frozen: Option<FrozenSet>,
+    disturbances: Vec<Disturbance>,
+) -> Result<GoLiveReport, ControlError> {
+    let now = d.now();
+    let configured = guardrails(&d.config.budgets);
+    let g = frozen.as_ref().map_or(configured, |f| f.guardrails);
     let cost = perf_core::forecast::cost::cost_report(
-        &engine,
+        engine,
         now,
         d.config.budgets.monthly_cost_budget,
         d.config.budgets.cost_ceiling,
     )
     .map_err(|e| ControlError::Invalid(e.to_string()))?;
     let mut report = evaluate(
-        &engine,
+        engine,
         &Inputs {
             now,
             slos: &slos,

@@ -3,6 +3,10 @@
 //! (99.9 % otherwise), with its isolation recommendation passed through hysteresis. The
 //! hysteresis state lives in the decisions and only the cycle moves it, so how often
 //! `GET /v1/tenants` is read changes nothing.
+//!
+//! A tenant's traffic spans services, so with partitions owned by leases only the leader
+//! evaluates tenants, on every partition's aggregates (`Durable::merged_engine`), and the
+//! tenant reads are forwarded to it.
 
 use super::decisions::Memory;
 use super::error::ControlError;
@@ -32,7 +36,19 @@ fn targets(d: &Durable) -> TenantTargets {
 /// Evaluates every tenant of the last hour and applies its hysteresis (the cycle).
 pub fn evaluate(d: &Durable, m: &Memory, now: i64) -> Result<Vec<Effect>, ControlError> {
     let t = targets(d);
-    let evaluations: Vec<TenantEvaluation> = {
+    let evaluations: Vec<TenantEvaluation> = if d.partitioned() {
+        if !d.is_leader() {
+            m.decisions().tenants.clear();
+            return Ok(Vec::new());
+        }
+        let engine = d
+            .merged_engine()
+            .map_err(|e| ControlError::Invalid(format!("merging the partitions: {e:#}")))?;
+        tenants(&engine, now, HOUR)
+            .iter()
+            .map(|name| evaluate_tenant(&engine, name, now, t))
+            .collect()
+    } else {
         let engine = d.engine();
         tenants(&engine, now, HOUR)
             .iter()
@@ -60,7 +76,14 @@ pub fn one(d: &Durable, m: &Memory, tenant: &str, now: i64) -> TenantEvaluation 
         return e.clone();
     }
     let t = targets(d);
-    let mut e = evaluate_tenant(&d.engine(), tenant, now, t);
+    let mut e = if d.partitioned() {
+        match d.merged_engine() {
+            Ok(engine) => evaluate_tenant(&engine, tenant, now, t),
+            Err(_) => evaluate_tenant(&d.engine(), tenant, now, t),
+        }
+    } else {
+        evaluate_tenant(&d.engine(), tenant, now, t)
+    };
     let mut state = m
         .decisions()
         .tenant_states

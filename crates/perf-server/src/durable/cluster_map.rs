@@ -12,6 +12,8 @@ pub struct ClusterMap {
     pub owners: BTreeMap<u32, String>,
     /// Replica id → the base URL it advertised.
     pub urls: BTreeMap<String, String>,
+    /// The replica holding the `leader` lease (unexpired).
+    pub leader: Option<String>,
 }
 
 /// A replica as `GET /v1/cluster` shows it.

@@ -86,6 +86,26 @@ impl Durable {
         self.cluster_map()
     }
 
+    /// Every partition's aggregates in one engine, for the evaluations that span services
+    /// (tenants): this replica's own partitions as they are now, the others from their
+    /// latest snapshots in the store (as old as `server.snapshotInterval` at most). Without
+    /// ownership by leases, this replica's engine, which holds everything. Blocking.
+    pub fn merged_engine(&self) -> anyhow::Result<perf_core::Engine> {
+        let mut merged = self.engine().extract(|_| true);
+        let Some(stream) = self.lease_stream() else {
+            return Ok(merged);
+        };
+        let parts = stream.stream.config().partitions;
+        let owned: BTreeSet<u32> = stream.owned().iter().map(|o| o.0).collect();
+        for p in (0..parts).filter(|p| !owned.contains(p)) {
+            if let Some(s) = self.store().load_partition_snapshot(p)? {
+                let other = decode_snapshot(&s.data)?;
+                merged.absorb(&other, |svc| partition_of(svc, parts) == p)?;
+            }
+        }
+        Ok(merged)
+    }
+
     /// The replicas owning partitions, for `GET /v1/cluster`.
     pub(super) fn replica_views(&self) -> Vec<ReplicaView> {
         if !self.partitioned() {
@@ -113,9 +133,16 @@ impl Durable {
         ) else {
             return;
         };
-        let owners = leases
+        let live: Vec<_> = leases
             .into_iter()
             .filter(|l| l.expires_at_ms > now)
+            .collect();
+        let leader = live
+            .iter()
+            .find(|l| l.name == super::LEADER_LEASE)
+            .map(|l| l.holder.clone());
+        let owners = live
+            .into_iter()
             .filter_map(|l| Some((l.name.strip_prefix("partition/")?.parse().ok()?, l.holder)))
             .collect();
         let urls = docs
@@ -128,7 +155,11 @@ impl Durable {
                 ))
             })
             .collect();
-        *self.cluster_map.lock().unwrap_or_else(|p| p.into_inner()) = ClusterMap { owners, urls };
+        *self.cluster_map.lock().unwrap_or_else(|p| p.into_inner()) = ClusterMap {
+            owners,
+            urls,
+            leader,
+        };
     }
 
     /// True when this replica's aggregates hold `service` by ownership: always, unless its

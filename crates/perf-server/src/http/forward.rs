@@ -14,8 +14,10 @@
 //! A forwarded request carries `x-ecosystem-perf-forwarded` and is answered where it lands,
 //! never forwarded again. Authentication runs before this layer on the first replica and
 //! again on the owner (the `Authorization` header travels with the request). Everything
-//! else is answered by the replica asked, from its own partitions (tenants, go-live,
-//! anomalies and open alerts are not merged yet).
+//! else is answered by the replica asked: go-live on every partition's aggregates
+//! (`control::golive`), anomalies and open alerts from its own partitions (not merged yet);
+//! the tenant reads go to the leader, which evaluates tenants on every partition
+//! (`control::tenants`).
 
 use crate::http::error::AppError;
 use crate::AppState;
@@ -45,6 +47,8 @@ enum Target {
     Risks(String),
     /// `GET /v1/risk/entities/{id}`.
     RiskOf(String),
+    /// Evaluated by the leader on every partition (tenants).
+    Leader,
 }
 
 fn client() -> &'static reqwest::Client {
@@ -140,6 +144,7 @@ fn target(
     }
     match template {
         "/v1/overview" => return Target::Overview,
+        "/v1/tenants" | "/v1/tenants/{id}/evaluation" => return Target::Leader,
         "/v1/risk/signals" => {
             let min = query
                 .get("minLevel")
@@ -201,6 +206,8 @@ async fn dispatch(state: Arc<AppState>, target: Target, req: Request, next: Next
         Target::Here => next.run(req).await,
         Target::Owner(service) if state.durable.owns_service(&service) => next.run(req).await,
         Target::Owner(service) => to_owner(&state, &service, req).await,
+        Target::Leader if state.durable.is_leader() => next.run(req).await,
+        Target::Leader => to_leader(&state, req).await,
         Target::Overview => merged(&state, req, None, |s, g| Ok(merge_overview(s, g))).await,
         Target::Slos => merged(&state, req, None, |s, g| Ok(merge_slos(s, g))).await,
         Target::Risks(min) => {
@@ -295,12 +302,42 @@ async fn send(
     rb.body(body).send().await
 }
 
+async fn to_leader(state: &Arc<AppState>, req: Request) -> Response {
+    let map = complete_map(state).await;
+    let target = map
+        .leader
+        .as_ref()
+        .and_then(|l| Some((l.clone(), map.urls.get(l)?.clone())));
+    match target {
+        Some((leader, base)) => relay(state, &leader, &base, "the leader", req).await,
+        None => AppError::RetryLater {
+            message: "no replica leads right now (the leader lease is changing hands); retry"
+                .into(),
+            retry_after_s: 1,
+        }
+        .into_response(),
+    }
+}
+
 async fn to_owner(state: &Arc<AppState>, service: &str, req: Request) -> Response {
     let map = complete_map(state).await;
     let (owner, base) = match owner_of(state, &map, service) {
         Ok(o) => o,
         Err(e) => return e.into_response(),
     };
+    relay(
+        state,
+        &owner,
+        &base,
+        &format!("owning service {service:?}"),
+        req,
+    )
+    .await
+}
+
+/// Sends `req` to replica `to` at `base` and answers what it answers.
+async fn relay(state: &AppState, to: &str, base: &str, role: &str, req: Request) -> Response {
+    let owner = to.to_string();
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, state.durable.config.server.limits.max_body_bytes)
         .await
@@ -313,7 +350,7 @@ async fn to_owner(state: &Arc<AppState>, service: &str, req: Request) -> Respons
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
-    match send(state, &base, parts.method, &pq, &parts.headers, body).await {
+    match send(state, base, parts.method, &pq, &parts.headers, body).await {
         Ok(resp) => {
             let status = resp.status();
             let content_type = resp.headers().get("content-type").cloned();
@@ -333,9 +370,7 @@ async fn to_owner(state: &Arc<AppState>, service: &str, req: Request) -> Respons
             out
         }
         Err(e) => AppError::RetryLater {
-            message: format!(
-                "replica {owner} owning service {service:?} did not answer ({e}); retry"
-            ),
+            message: format!("replica {owner} ({role}) did not answer ({e}); retry"),
             retry_after_s: 1,
         }
         .into_response(),
