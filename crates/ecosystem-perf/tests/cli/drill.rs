@@ -139,3 +139,63 @@ fn a_three_minute_failure_is_measured_to_within_an_interval() {
     assert!(text_alerts.contains("EcosystemPerfFailover"), "{alerts:#}");
     server.terminate();
 }
+
+/// The same failure with the evaluation cycle late (no read while the events arrive, as in a
+/// starved process or an accelerated demo): the drill is still followed one evaluation
+/// interval at a time, so its RTO keeps its resolution instead of growing by the lateness.
+#[test]
+fn a_late_cycle_measures_the_rto_to_within_an_interval_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.yaml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--clock", "event", "--config", config.to_str().unwrap()],
+    );
+    let client = reqwest::blocking::Client::new();
+    let send = |t: i64, failing: bool| {
+        let r = client
+            .post(format!("{}/v1/events", server.url))
+            .header("content-type", "application/x-ndjson")
+            .body(ten_seconds(t, failing))
+            .send()
+            .unwrap();
+        assert!(r.status().is_success());
+    };
+    let mut t = T0;
+    while t < T0 + 600 * S {
+        send(t, false);
+        t += 10 * S;
+    }
+    let out = server.cli_ok(&[
+        "drill",
+        "start",
+        "--service",
+        "qwallet",
+        "--kind",
+        "failover",
+    ]);
+    let id = text(&out).trim().to_string();
+    let started = t - 10 * S + 19 * 500;
+    let failure_ends = t + 180 * S;
+    // Ten minutes of events at once: one late cycle sees all of them.
+    let mut body = String::new();
+    while t < failure_ends + 420 * S {
+        body.push_str(&ten_seconds(t, t < failure_ends));
+        t += 10 * S;
+    }
+    let r = client
+        .post(format!("{}/v1/events", server.url))
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .unwrap();
+    assert!(r.status().is_success());
+    let r = json(&server.cli(&["drill", "show", &id, "--format", "json"]));
+    assert_eq!(r["status"], "recovered", "{r:#}");
+    let (rto, truth) = (r["rtoMs"].as_i64().unwrap(), failure_ends - started);
+    assert!(
+        (rto - truth).abs() <= 10 * S,
+        "measured RTO {rto} ms, truth {truth} ms: {r:#}"
+    );
+}

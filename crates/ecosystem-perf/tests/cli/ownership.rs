@@ -408,6 +408,45 @@ fn every_replica_answers_what_one_embedded_server_answers() {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+    // Open alerts from every owner; anomalies from every owner.
+    for r in &replicas {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (got, want) = (
+                get_json(&format!("{}/v1/alerts", r.url))["alerts"].clone(),
+                get_json(&format!("{}/v1/alerts", embedded.url))["alerts"].clone(),
+            );
+            if got == want {
+                assert!(!got.as_array().unwrap().is_empty(), "the SLOs page");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "open alerts from {}: {got:#} != {want:#}",
+                r.url
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let anomalies = get_json(&format!("{}/v1/anomalies", r.url));
+        let local: u64 = replicas
+            .iter()
+            .map(|o| {
+                let v: serde_json::Value = reqwest::blocking::Client::new()
+                    .get(format!("{}/v1/anomalies", o.url))
+                    .header("x-ecosystem-perf-forwarded", "test")
+                    .send()
+                    .unwrap()
+                    .json()
+                    .unwrap();
+                v["detectors"].as_u64().unwrap()
+            })
+            .sum();
+        assert_eq!(
+            anomalies["detectors"].as_u64(),
+            Some(local),
+            "{anomalies:#}"
+        );
+    }
     // A caller's risk is merged over the services of every owner.
     for r in &replicas {
         same_answer(&r.url, &embedded.url, "/v1/risk/signals?minLevel=low");

@@ -170,7 +170,8 @@ fn service_stats(d: &Durable, service: &str, from: i64, to: i64) -> Result<Stats
 }
 
 /// The drills and failover stage: follows every recovering drill up to the last complete
-/// bucket, and runs the failover triggers over the same stretch.
+/// bucket, one evaluation interval at a time, and runs the failover triggers over the same
+/// stretch.
 pub fn evaluate(d: &Durable, m: &Memory, now: i64) -> Result<Vec<Effect>, ControlError> {
     let width = finest_width(d);
     let to = now.div_euclid(width) * width;
@@ -179,12 +180,19 @@ pub fn evaluate(d: &Durable, m: &Memory, now: i64) -> Result<Vec<Effect>, Contro
         .into_iter()
         .filter(|x| x.status == DrillStatus::Recovering)
     {
-        let from = drill.observed_to;
-        if to <= from {
+        if to <= drill.observed_to {
             continue;
         }
-        let stats = service_stats(d, &drill.service, from, to)?;
-        let changed = drill.observe(from, to, &stats);
+        // One evaluation interval at a time, however late this cycle runs (a starved
+        // process, an accelerated demo): the RTO's resolution stays one interval.
+        let step = (d.config.server.evaluation_interval / width).max(1) * width;
+        let mut changed = false;
+        while drill.observed_to < to && drill.status == DrillStatus::Recovering {
+            let from = drill.observed_to;
+            let end = (from + step).min(to);
+            let stats = service_stats(d, &drill.service, from, end)?;
+            changed |= drill.observe(from, end, &stats);
+        }
         save(d, &drill, now)?;
         if changed {
             effects.push(Effect::Stream(StreamEvent::Drill(drill.view())));

@@ -14,10 +14,10 @@
 //! A forwarded request carries `x-ecosystem-perf-forwarded` and is answered where it lands,
 //! never forwarded again. Authentication runs before this layer on the first replica and
 //! again on the owner (the `Authorization` header travels with the request). Everything
-//! else is answered by the replica asked: go-live on every partition's aggregates
-//! (`control::golive`), anomalies and open alerts from its own partitions (not merged yet);
-//! the tenant reads go to the leader, which evaluates tenants on every partition
-//! (`control::tenants`).
+//! else is answered by the replica asked (go-live on every partition's aggregates,
+//! `control::golive`), but the tenant reads, which go to the leader: it evaluates tenants on
+//! every partition (`control::tenants`). Open alerts and anomalies are merged too; an anomaly
+//! incident spanning services of two owners shows as two incidents.
 
 use crate::http::error::AppError;
 use crate::AppState;
@@ -49,6 +49,10 @@ enum Target {
     RiskOf(String),
     /// Evaluated by the leader on every partition (tenants).
     Leader,
+    /// `GET /v1/alerts`.
+    Alerts,
+    /// `GET /v1/anomalies` without `?service=`.
+    Anomalies,
 }
 
 fn client() -> &'static reqwest::Client {
@@ -145,6 +149,8 @@ fn target(
     match template {
         "/v1/overview" => return Target::Overview,
         "/v1/tenants" | "/v1/tenants/{id}/evaluation" => return Target::Leader,
+        "/v1/alerts" => return Target::Alerts,
+        "/v1/anomalies" if !query.contains_key("service") => return Target::Anomalies,
         "/v1/risk/signals" => {
             let min = query
                 .get("minLevel")
@@ -210,6 +216,8 @@ async fn dispatch(state: Arc<AppState>, target: Target, req: Request, next: Next
         Target::Leader => to_leader(&state, req).await,
         Target::Overview => merged(&state, req, None, |s, g| Ok(merge_overview(s, g))).await,
         Target::Slos => merged(&state, req, None, |s, g| Ok(merge_slos(s, g))).await,
+        Target::Alerts => merged(&state, req, None, |s, g| Ok(merge_alerts(s, g))).await,
+        Target::Anomalies => merged(&state, req, None, |_, g| Ok(merge_anomalies(g))).await,
         Target::Risks(min) => {
             merged(&state, req, Some(RISKS_OF_ALL), move |_, g| {
                 let entities = merge_risks(g);
@@ -605,4 +613,67 @@ fn merge_risks(g: Gathered) -> Vec<serde_json::Value> {
             .then_with(|| a["entityId"].as_str().cmp(&b["entityId"].as_str()))
     });
     out
+}
+
+/// Open alerts: each SLO's from the owner of its service; the history is the shared store's,
+/// the same from every replica.
+fn merge_alerts(state: &AppState, g: Gathered) -> serde_json::Value {
+    let mut alerts = Vec::new();
+    let mut history = serde_json::Value::Array(Vec::new());
+    for (id, answer) in &g.answers {
+        if history.as_array().is_some_and(Vec::is_empty) {
+            history = answer["history"].clone();
+        }
+        for a in answer["alerts"].as_array().into_iter().flatten() {
+            let service = a["service"].as_str().unwrap_or_default();
+            let owner = state
+                .durable
+                .partition_of(service)
+                .and_then(|p| g.owners.get(&p));
+            if owner == Some(id) {
+                alerts.push(a.clone());
+            }
+        }
+    }
+    // In the definitions' order, as one server lists them (SLOs this replica does not know,
+    // made over the API elsewhere, last).
+    let order: Vec<String> = state
+        .durable
+        .engine()
+        .slos()
+        .entries()
+        .iter()
+        .map(|e| e.def.name.clone())
+        .collect();
+    alerts.sort_by_key(|a| {
+        let name = a["slo"].as_str().unwrap_or_default().to_string();
+        (
+            order.iter().position(|n| *n == name).unwrap_or(usize::MAX),
+            name,
+        )
+    });
+    serde_json::json!({"alerts": alerts, "history": history})
+}
+
+/// Anomalies and incidents of every owner (each detects on its own services: an incident
+/// that spans services of two owners is two incidents here), detectors summed.
+fn merge_anomalies(g: Gathered) -> serde_json::Value {
+    let (mut anomalies, mut incidents) = (Vec::new(), Vec::new());
+    let (mut detectors, mut unmonitored) = (0u64, 0u64);
+    for answer in g.answers.values() {
+        anomalies.extend(answer["anomalies"].as_array().cloned().unwrap_or_default());
+        incidents.extend(answer["incidents"].as_array().cloned().unwrap_or_default());
+        detectors += answer["detectors"].as_u64().unwrap_or(0);
+        unmonitored += answer["unmonitored"].as_u64().unwrap_or(0);
+    }
+    // RFC 3339 times in UTC with a fixed precision sort as text.
+    let at = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    anomalies.sort_by_key(|a| at(a, "at"));
+    incidents.sort_by_key(|i| at(i, "start"));
+    serde_json::json!({
+        "anomalies": anomalies,
+        "incidents": incidents,
+        "detectors": detectors,
+        "unmonitored": unmonitored,
+    })
 }
