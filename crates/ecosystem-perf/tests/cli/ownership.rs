@@ -408,6 +408,22 @@ fn every_replica_answers_what_one_embedded_server_answers() {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+    // A go-live freeze through one replica freezes every service's baseline.
+    let freeze = |url: &str| {
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{url}/v1/golive/freeze"))
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().unwrap());
+        r.json::<serde_json::Value>().unwrap()
+    };
+    let (got, want) = (freeze(&replicas[2].url), freeze(&embedded.url));
+    assert_eq!(
+        got["baselines"].as_array().map(Vec::len),
+        Some(SERVICES),
+        "{got:#}"
+    );
+    assert_eq!(got["classP99Ms"], want["classP99Ms"], "{got:#} {want:#}");
     // Open alerts from every owner; anomalies from every owner.
     for r in &replicas {
         let deadline = Instant::now() + Duration::from_secs(20);

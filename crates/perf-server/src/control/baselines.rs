@@ -1,7 +1,7 @@
 //! Baselines: frozen from live aggregates over a window, or imported from a baseline file,
 //! and kept in the store; what the gate, rollouts and regressions compare against.
 
-use super::deploy::{live_samples, window_ms};
+use super::deploy::window_ms;
 use super::ControlError;
 use crate::durable::Durable;
 use perf_core::compare::baseline::Selector;
@@ -95,6 +95,16 @@ pub fn valid_id(id: &str) -> Result<(), ControlError> {
 
 /// Freezes the live requests of a selector over a window (or `from`–`to`) as a baseline.
 pub fn freeze(d: &Durable, req: &FreezeRequest, now: i64) -> Result<Baseline, ControlError> {
+    freeze_from(&d.engine(), req, now)
+}
+
+/// [`freeze`] from the given aggregates (every partition's, for a go-live freeze in a
+/// cluster whose partitions are owned by leases).
+pub fn freeze_from(
+    engine: &perf_core::Engine,
+    req: &FreezeRequest,
+    now: i64,
+) -> Result<Baseline, ControlError> {
     let (from, to) = match (&req.from, &req.to, &req.window) {
         (Some(f), Some(t), None) => {
             let p = |field: &str, v: &str| {
@@ -121,7 +131,8 @@ pub fn freeze(d: &Durable, req: &FreezeRequest, now: i64) -> Result<Baseline, Co
         operation: req.operation.clone(),
         version: req.version.clone(),
     };
-    let ops = live_samples(d, &selector, from, to)?;
+    let ops = perf_core::compare::baseline::samples_from_engine(engine, &selector, from, to)
+        .map_err(|e| ControlError::Invalid(e.to_string()))?;
     let id = req.id.clone().unwrap_or_else(|| {
         format!(
             "{}-{}-{}",

@@ -284,7 +284,20 @@ pub fn freeze(d: &Durable, force: bool) -> Result<FrozenSet, ControlError> {
     let stamp = format!("{seq}-{}", perf_core::time::compact_utc(now));
     let id = format!("golive-{stamp}");
     let mut baselines = Vec::new();
-    let services = d.engine().services();
+    // Every partition's aggregates when partitions are owned by leases (a go-live spans
+    // every service), else this replica's, which hold everything.
+    let merged = if d.partitioned() {
+        Some(
+            d.merged_engine()
+                .map_err(|e| ControlError::Invalid(format!("merging the partitions: {e:#}")))?,
+        )
+    } else {
+        None
+    };
+    let services = match &merged {
+        Some(m) => m.services(),
+        None => d.engine().services(),
+    };
     for service in services {
         let req: super::baselines::FreezeRequest = serde_json::from_value(serde_json::json!({
             "service": service,
@@ -292,7 +305,10 @@ pub fn freeze(d: &Durable, force: bool) -> Result<FrozenSet, ControlError> {
             "id": format!("golive-{service}-{stamp}"),
         }))
         .map_err(|e| ControlError::Internal(e.to_string()))?;
-        let b = super::baselines::freeze(d, &req, now)?;
+        let b = match &merged {
+            Some(m) => super::baselines::freeze_from(m, &req, now)?,
+            None => super::baselines::freeze(d, &req, now)?,
+        };
         if b.operations.is_empty() {
             continue;
         }
@@ -301,7 +317,14 @@ pub fn freeze(d: &Durable, force: bool) -> Result<FrozenSet, ControlError> {
     }
     let mut class_p99_ms = BTreeMap::new();
     {
-        let engine = d.engine();
+        let local;
+        let engine: &perf_core::Engine = match &merged {
+            Some(m) => m,
+            None => {
+                local = d.engine();
+                &local
+            }
+        };
         if let Some(view) = engine
             .views()
             .iter()
