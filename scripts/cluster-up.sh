@@ -19,10 +19,19 @@ pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 
 work=$(mktemp -d /tmp/ecosystem-perf-cluster.XXXXXX)
 chmod 755 "$work"
-pids=()
+pids=()        # NATS nodes
+replicas=()
 as_pg=()
 if [ "$(id -u)" = 0 ]; then as_pg=(runuser -u postgres --); fi
 cleanup() {
+  # The replicas first, while NATS and PostgreSQL still answer: a replica hands its
+  # partitions over (final snapshots) as it stops. Then NATS and PostgreSQL.
+  for p in "${replicas[@]}"; do kill "$p" 2>/dev/null || true; done
+  for _ in $(seq 150); do
+    alive=0; for p in "${replicas[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break; sleep 0.2
+  done
+  for p in "${replicas[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   "${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg" stop -m fast >/dev/null 2>&1 || true
   wait 2>/dev/null || true
@@ -75,7 +84,7 @@ for i in 0 1 2; do
   p=$(port)
   "$bin" serve --listen "127.0.0.1:$p" --data-dir "$work/replica$i" --config "$work/cluster.yaml" \
     >"$work/replica$i.log" 2>&1 &
-  pids+=($!)
+  replicas+=($!)
   for _ in $(seq 300); do curl -sf "http://127.0.0.1:$p/readyz" >/dev/null && break; sleep 0.1; done
   curl -sf "http://127.0.0.1:$p/readyz" >/dev/null || { echo "replica $i did not start:" >&2; cat "$work/replica$i.log" >&2; exit 1; }
   echo "  replica $i: http://127.0.0.1:$p   (ecosystem-perf cluster status --server http://127.0.0.1:$p)"
@@ -83,4 +92,4 @@ done
 echo "  NATS: $nats_urls"
 echo "  PostgreSQL: postgres://perf@127.0.0.1:$pgport/perf"
 echo "Send events to any replica (ecosystem-perf ingest FILE --server URL); Ctrl-C stops everything."
-wait "${pids[@]}"
+wait "${replicas[@]}" "${pids[@]}"

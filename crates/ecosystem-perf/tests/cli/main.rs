@@ -8,6 +8,7 @@ mod common;
 mod backup;
 mod capacity;
 mod cluster;
+mod cluster_up;
 mod config;
 mod decisions;
 mod drill;
