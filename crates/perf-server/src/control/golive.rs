@@ -104,13 +104,14 @@ pub fn disturbances(d: &Durable, now: i64) -> Result<Vec<Disturbance>, ControlEr
 /// asked makes it on [`Durable::merged_engine`], with the SLO statuses and capacity
 /// evaluated on it; the disturbances come from the shared history.
 pub fn report(d: &Durable, m: &Memory) -> Result<GoLiveReport, ControlError> {
+    // Read before the engine is locked below: under `clock: event`, `now` locks it too.
+    let now = d.now();
     let frozen = frozen(d)?;
-    let disturbances = disturbances(d, d.now())?;
+    let disturbances = disturbances(d, now)?;
     if d.partitioned() {
         let mut merged = d
             .merged_engine()
             .map_err(|e| ControlError::Invalid(format!("merging the partitions: {e:#}")))?;
-        let now = d.now();
         let slos = merged
             .slos_mut()
             .evaluate(now)
@@ -131,7 +132,7 @@ pub fn report(d: &Durable, m: &Memory) -> Result<GoLiveReport, ControlError> {
                 .ok()
             })
             .collect();
-        return report_on(d, &merged, slos, capacity, frozen, disturbances);
+        return report_on(d, &merged, now, slos, capacity, frozen, disturbances);
     }
     let slos = m.decisions().slos.clone().unwrap_or_default();
     let services = d.engine().services();
@@ -139,19 +140,19 @@ pub fn report(d: &Durable, m: &Memory) -> Result<GoLiveReport, ControlError> {
         .iter()
         .filter_map(|svc| capacity::report(d, svc).ok())
         .collect();
-    report_on(d, &d.engine(), slos, capacity, frozen, disturbances)
+    report_on(d, &d.engine(), now, slos, capacity, frozen, disturbances)
 }
 
 /// The report on `engine` with these SLO statuses and capacity reports.
 fn report_on(
     d: &Durable,
     engine: &perf_core::Engine,
+    now: i64,
     slos: Vec<perf_core::slo::SloStatus>,
     capacity: Vec<perf_core::forecast::capacity::CapacityReport>,
     frozen: Option<FrozenSet>,
     disturbances: Vec<Disturbance>,
 ) -> Result<GoLiveReport, ControlError> {
-    let now = d.now();
     let configured = guardrails(&d.config.budgets);
     let g = frozen.as_ref().map_or(configured, |f| f.guardrails);
     let cost = perf_core::forecast::cost::cost_report(
