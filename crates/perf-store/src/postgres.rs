@@ -113,6 +113,18 @@ async fn apply_migrations(pool: PgPool) -> Result<u32, sqlx::Error> {
     Ok(found)
 }
 
+/// Outbox rows (id, receiver, payload, attempts) as items.
+fn outbox_items(rows: Vec<(i64, String, String, i64)>) -> Vec<OutboxItem> {
+    rows.into_iter()
+        .map(|(id, receiver, payload, attempts)| OutboxItem {
+            id,
+            receiver,
+            payload,
+            attempts,
+        })
+        .collect()
+}
+
 /// The statements of a migration file: split at `;`, comment lines dropped.
 fn statements(sql: &str) -> impl Iterator<Item = &str> {
     sql.split(';').map(str::trim).filter(|s| {
@@ -355,15 +367,7 @@ impl Store for PostgresStore {
             .fetch_all(&pool)
             .await
         })?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, receiver, payload, attempts)| OutboxItem {
-                id,
-                receiver,
-                payload,
-                attempts,
-            })
-            .collect())
+        Ok(outbox_items(rows))
     }
 
     fn claim_webhooks(
@@ -388,15 +392,7 @@ impl Store for PostgresStore {
             .await
         })?;
         rows.sort_by_key(|r| r.0);
-        Ok(rows
-            .into_iter()
-            .map(|(id, receiver, payload, attempts)| OutboxItem {
-                id,
-                receiver,
-                payload,
-                attempts,
-            })
-            .collect())
+        Ok(outbox_items(rows))
     }
 
     fn webhook_delivered(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {

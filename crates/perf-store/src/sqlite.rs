@@ -187,15 +187,7 @@ impl Store for SqliteStore {
         let mut stmt = conn.prepare(
             "SELECT at_ms, kind, subject, state, payload FROM alert_history ORDER BY id DESC LIMIT ?1",
         )?;
-        let rows = stmt.query_map([limit as i64], |r| {
-            Ok(AlertRecord {
-                at_ms: r.get(0)?,
-                kind: r.get(1)?,
-                subject: r.get(2)?,
-                state: r.get(3)?,
-                payload: r.get(4)?,
-            })
-        })?;
+        let rows = stmt.query_map([limit as i64], alert_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -214,20 +206,7 @@ impl Store for SqliteStore {
     }
 
     fn due_webhooks(&self, now_ms: i64, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT id, receiver, payload, attempts FROM webhook_outbox
-             WHERE delivered_at_ms IS NULL AND next_at_ms <= ?1 ORDER BY id LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![now_ms, limit as i64], |r| {
-            Ok(OutboxItem {
-                id: r.get(0)?,
-                receiver: r.get(1)?,
-                payload: r.get(2)?,
-                attempts: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        due_in(&self.conn(), now_ms, limit)
     }
 
     fn claim_webhooks(
@@ -240,21 +219,7 @@ impl Store for SqliteStore {
         // claim (another process on the same file) waits instead of reading the same rows.
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let items: Vec<OutboxItem> = {
-            let mut stmt = tx.prepare(
-                "SELECT id, receiver, payload, attempts FROM webhook_outbox
-                 WHERE delivered_at_ms IS NULL AND next_at_ms <= ?1 ORDER BY id LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![now_ms, limit as i64], |r| {
-                Ok(OutboxItem {
-                    id: r.get(0)?,
-                    receiver: r.get(1)?,
-                    payload: r.get(2)?,
-                    attempts: r.get(3)?,
-                })
-            })?;
-            rows.collect::<Result<_, _>>()?
-        };
+        let items = due_in(&tx, now_ms, limit)?;
         for item in &items {
             tx.execute(
                 "UPDATE webhook_outbox SET next_at_ms = ?2 WHERE id = ?1",
@@ -325,15 +290,7 @@ impl Store for SqliteStore {
             .query_row(
                 "SELECT at_ms, kind, subject, state, payload FROM alert_history WHERE kind = ?1 AND subject = ?2 ORDER BY id DESC LIMIT 1",
                 params![kind, subject],
-                |r| {
-                    Ok(AlertRecord {
-                        at_ms: r.get(0)?,
-                        kind: r.get(1)?,
-                        subject: r.get(2)?,
-                        state: r.get(3)?,
-                        payload: r.get(4)?,
-                    })
-                },
+                alert_row,
             )
             .optional()?)
     }
@@ -394,6 +351,34 @@ impl Store for SqliteStore {
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()?)
     }
+}
+
+/// The notifications due at `now_ms`, oldest first.
+fn due_in(conn: &Connection, now_ms: i64, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, receiver, payload, attempts FROM webhook_outbox
+         WHERE delivered_at_ms IS NULL AND next_at_ms <= ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now_ms, limit as i64], |r| {
+        Ok(OutboxItem {
+            id: r.get(0)?,
+            receiver: r.get(1)?,
+            payload: r.get(2)?,
+            attempts: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A row of `alert_history` (at_ms, kind, subject, state, payload).
+fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRecord> {
+    Ok(AlertRecord {
+        at_ms: r.get(0)?,
+        kind: r.get(1)?,
+        subject: r.get(2)?,
+        state: r.get(3)?,
+        payload: r.get(4)?,
+    })
 }
 
 fn lease_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Lease> {

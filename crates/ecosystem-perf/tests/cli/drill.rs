@@ -30,24 +30,33 @@ fn ten_seconds(t: i64, failing: bool) -> String {
         .collect()
 }
 
+/// A server on the event clock with [`CONFIG`].
+fn drill_server(dir: &std::path::Path) -> Server {
+    let config = dir.join("c.yaml");
+    std::fs::write(&config, CONFIG).unwrap();
+    Server::start(
+        &dir.join("data"),
+        &["--clock", "event", "--config", config.to_str().unwrap()],
+    )
+}
+
+fn post_events(client: &reqwest::blocking::Client, url: &str, body: String) {
+    let r = client
+        .post(format!("{url}/v1/events"))
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
 #[test]
 fn a_three_minute_failure_is_measured_to_within_an_interval() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("c.yaml");
-    std::fs::write(&config, CONFIG).unwrap();
-    let server = Server::start(
-        &dir.path().join("data"),
-        &["--clock", "event", "--config", config.to_str().unwrap()],
-    );
+    let server = drill_server(dir.path());
     let client = reqwest::blocking::Client::new();
     let send = |t: i64, failing: bool| {
-        let r = client
-            .post(format!("{}/v1/events", server.url))
-            .header("content-type", "application/x-ndjson")
-            .body(ten_seconds(t, failing))
-            .send()
-            .unwrap();
-        assert!(r.status().is_success());
+        post_events(&client, &server.url, ten_seconds(t, failing));
         // A read runs the evaluation cycle when it is due (event time).
         let r = client
             .get(format!("{}/v1/drills", server.url))
@@ -146,25 +155,11 @@ fn a_three_minute_failure_is_measured_to_within_an_interval() {
 #[test]
 fn a_late_cycle_measures_the_rto_to_within_an_interval_too() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("c.yaml");
-    std::fs::write(&config, CONFIG).unwrap();
-    let server = Server::start(
-        &dir.path().join("data"),
-        &["--clock", "event", "--config", config.to_str().unwrap()],
-    );
+    let server = drill_server(dir.path());
     let client = reqwest::blocking::Client::new();
-    let send = |t: i64, failing: bool| {
-        let r = client
-            .post(format!("{}/v1/events", server.url))
-            .header("content-type", "application/x-ndjson")
-            .body(ten_seconds(t, failing))
-            .send()
-            .unwrap();
-        assert!(r.status().is_success());
-    };
     let mut t = T0;
     while t < T0 + 600 * S {
-        send(t, false);
+        post_events(&client, &server.url, ten_seconds(t, false));
         t += 10 * S;
     }
     let out = server.cli_ok(&[
@@ -184,13 +179,7 @@ fn a_late_cycle_measures_the_rto_to_within_an_interval_too() {
         body.push_str(&ten_seconds(t, t < failure_ends));
         t += 10 * S;
     }
-    let r = client
-        .post(format!("{}/v1/events", server.url))
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .unwrap();
-    assert!(r.status().is_success());
+    post_events(&client, &server.url, body);
     let r = json(&server.cli(&["drill", "show", &id, "--format", "json"]));
     assert_eq!(r["status"], "recovered", "{r:#}");
     let (rto, truth) = (r["rtoMs"].as_i64().unwrap(), failure_ends - started);
