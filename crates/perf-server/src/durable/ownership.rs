@@ -250,7 +250,9 @@ impl Durable {
         let owned: Vec<u32> = stream.owned().iter().map(|o| o.0).collect();
         if owned.len() > share {
             for &p in owned.iter().rev().take(owned.len() - share) {
-                self.hand_over(stream, p);
+                if !self.hand_over(stream, p) {
+                    break;
+                }
             }
             return;
         }
@@ -299,9 +301,10 @@ impl Durable {
     }
 
     /// Stops applying `p`, writes its final snapshot and releases its lease.
-    fn hand_over(&self, stream: &StreamIngest, p: u32) {
+    /// Answers false when the store did not answer (the caller may stop asking it).
+    fn hand_over(&self, stream: &StreamIngest, p: u32) -> bool {
         let Some((epoch, seq, extract)) = stream.give_up(p) else {
-            return;
+            return true;
         };
         let id = &self.replica_id;
         match self.save_partition(p, epoch, seq, &extract) {
@@ -316,9 +319,11 @@ impl Durable {
                 "a partition's final snapshot was refused: its lease had passed to another replica"
             ),
             Err(e) => {
-                tracing::error!(partition = p, error = %format!("{e:#}"), "a partition's final snapshot failed; its next owner replays from the previous one")
+                tracing::error!(partition = p, error = %format!("{e:#}"), "a partition's final snapshot failed; its next owner replays from the previous one");
+                return false;
             }
         }
+        true
     }
 
     fn save_partition(
@@ -387,8 +392,19 @@ impl Durable {
             return;
         };
         let _one = self.snapshot_lock.lock().unwrap_or_else(|p| p.into_inner());
+        // Once the store does not answer, each further call would wait for it in vain (a
+        // stop must not take minutes): the rest are dropped unsaved, their leases expire
+        // and their next owners replay from the previous snapshots.
+        let mut store_answers = true;
         for (p, _, _) in stream.owned() {
-            self.hand_over(stream, p);
+            if store_answers {
+                store_answers = self.hand_over(stream, p);
+            } else {
+                stream.give_up(p);
+            }
+        }
+        if !store_answers {
+            return;
         }
         if let Err(e) = self
             .store()
