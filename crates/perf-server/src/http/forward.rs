@@ -65,6 +65,17 @@ pub async fn route(State(state): State<Arc<AppState>>, req: Request, next: Next)
     if !state.durable.partitioned() || req.headers().contains_key(FORWARDED) {
         return next.run(req).await;
     }
+    // Ingest and the replica's own health are answered here, without looking further (the
+    // ingest path is the hot one: no blocking task per batch).
+    let local = req.extensions().get::<MatchedPath>().is_some_and(|m| {
+        matches!(
+            m.as_str(),
+            "/v1/events" | "/v1/resources" | "/healthz" | "/readyz" | "/metrics" | "/v1/cluster"
+        )
+    });
+    if local {
+        return next.run(req).await;
+    }
     let (mut parts, body) = req.into_parts();
     let template = parts
         .extensions
