@@ -418,6 +418,46 @@ impl Engine {
         &self.resources
     }
 
+    /// Heap bytes per component: the buckets of every view at each resolution
+    /// (`views_10s`, `views_1m`, …), the views' indexes, interned names, caller summaries,
+    /// resource samples and SLO counters.
+    pub fn memory(&self) -> Vec<crate::memory::Part> {
+        use crate::memory::Part;
+        let mut parts: Vec<Part> = self
+            .config
+            .resolutions
+            .iter()
+            .enumerate()
+            .map(|(level, r)| {
+                Part::new(
+                    format!("views_{}", crate::duration::format_duration(r.width)),
+                    self.views.iter().map(|v| v.level_heap_bytes(level)).sum(),
+                )
+            })
+            .collect();
+        parts.push(Part::new(
+            "view_indexes",
+            crate::memory::vec(&self.views)
+                + self.views.iter().map(View::index_heap_bytes).sum::<usize>(),
+        ));
+        parts.push(Part::new(
+            "interned_names",
+            self.interner.heap_bytes() + self.stages.heap_bytes(),
+        ));
+        parts.push(Part::new(
+            "caller_summaries",
+            crate::memory::hash_map(&self.callers)
+                + self
+                    .callers
+                    .values()
+                    .map(CallerSummaries::heap_bytes)
+                    .sum::<usize>(),
+        ));
+        parts.push(Part::new("resource_samples", self.resources.heap_bytes()));
+        parts.push(Part::new("slo_counters", self.slos.heap_bytes()));
+        parts
+    }
+
     /// Approximate heap bytes of all series (for memory accounting).
     pub fn heap_bytes(&self) -> usize {
         self.views

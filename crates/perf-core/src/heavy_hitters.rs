@@ -52,6 +52,16 @@ pub struct SpaceSaving {
 }
 
 impl SpaceSaving {
+    /// Heap bytes: counters with their keys, the heap, positions and the key index.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{hash_map, string, vec};
+        vec(&self.counters)
+            + self.counters.iter().map(|c| string(&c.key)).sum::<usize>()
+            + vec(&self.heap)
+            + vec(&self.pos)
+            + hash_map(&self.index)
+    }
+
     /// A summary keeping `k` counters.
     pub fn new(k: usize) -> Self {
         SpaceSaving {
@@ -205,6 +215,17 @@ pub struct CallerSummaries {
 }
 
 impl CallerSummaries {
+    /// Heap bytes of every bucket's four summaries.
+    pub fn heap_bytes(&self) -> usize {
+        crate::memory::deque(&self.buckets)
+            + self
+                .buckets
+                .iter()
+                .flat_map(|b| b.1.iter())
+                .map(SpaceSaving::heap_bytes)
+                .sum::<usize>()
+    }
+
     /// Records one request of `entity` at `ts`.
     #[allow(clippy::too_many_arguments)]
     pub fn record(

@@ -30,6 +30,14 @@ impl From<Interner> for Vec<String> {
 }
 
 impl Interner {
+    /// Heap bytes: the lookup table, the list of names and each name (held twice).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{hash_map, string, vec};
+        hash_map(&self.ids)
+            + vec(&self.names)
+            + 2 * self.names.iter().map(|n| string(n)).sum::<usize>()
+    }
+
     /// The id of `s`, if interned.
     #[inline]
     pub fn get(&self, s: &str) -> Option<u32> {

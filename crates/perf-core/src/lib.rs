@@ -14,6 +14,7 @@ pub mod forecast;
 pub mod golive;
 pub mod heavy_hitters;
 pub mod interner;
+pub mod memory;
 pub mod model;
 pub mod numeric;
 pub mod policy;

@@ -50,6 +50,23 @@ pub struct Resources {
 }
 
 impl Resources {
+    /// Heap bytes: the node table, names and each node's per-minute aggregates.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{btree_map, deque, string};
+        btree_map(&self.nodes)
+            + self
+                .nodes
+                .iter()
+                .map(|((s, n), r)| {
+                    string(s)
+                        + string(n)
+                        + string(&r.last.service)
+                        + string(&r.last.node)
+                        + deque(&r.minutes)
+                })
+                .sum::<usize>()
+    }
+
     /// Records one sample; nodes beyond `max_nodes` are counted, not tracked.
     pub fn record(&mut self, s: &ResourceSample, max_nodes: usize) {
         let key = (s.service.clone(), s.node.clone());

@@ -124,6 +124,18 @@ impl Rollup {
         self.levels.iter().map(|l| l.len()).sum()
     }
 
+    /// Heap bytes of level `level` (its deque and the buckets' own heap).
+    pub fn level_heap_bytes(&self, level: usize) -> usize {
+        self.levels.get(level).map_or(0, |l| {
+            crate::memory::deque(l) + l.iter().map(|b| b.1.heap_bytes()).sum::<usize>()
+        })
+    }
+
+    /// Heap bytes of the list of levels itself.
+    pub fn levels_heap_bytes(&self) -> usize {
+        crate::memory::vec(&self.levels)
+    }
+
     /// Approximate heap bytes.
     pub fn heap_bytes(&self) -> usize {
         self.levels

@@ -72,6 +72,25 @@ pub struct NoisyNeighbour {
     pub degrading_others: bool,
 }
 
+impl TenantEvaluation {
+    /// Heap bytes: its id, compliance per SLI, reasons, subnet and services.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{btree_map, string, vec};
+        string(&self.dao_id)
+            + btree_map(&self.slo_compliance)
+            + self
+                .slo_compliance
+                .iter()
+                .map(|(k, c)| string(k) + string(&c.status))
+                .sum::<usize>()
+            + vec(&self.reasons)
+            + self.reasons.iter().map(|r| string(r)).sum::<usize>()
+            + self.subnet.as_deref().map_or(0, string)
+            + vec(&self.services)
+            + self.services.iter().map(|s| string(s)).sum::<usize>()
+    }
+}
+
 /// The evaluation (docs/ARCHITECTURE.md §6 shape plus the numbers behind it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -116,6 +116,30 @@ pub struct View {
 }
 
 impl View {
+    /// Heap bytes of the view's bookkeeping: its series list, key index and per-service and
+    /// per-tenant lookups (the buckets are counted by level, see [`View::level_heap_bytes`]).
+    pub fn index_heap_bytes(&self) -> usize {
+        use crate::memory::{hash_map, vec};
+        vec(&self.series)
+            + self
+                .series
+                .iter()
+                .map(|s| s.rollup.levels_heap_bytes())
+                .sum::<usize>()
+            + hash_map(&self.index)
+            + hash_map(&self.by_service)
+            + self.by_service.values().map(vec).sum::<usize>()
+            + hash_map(&self.by_tenant)
+    }
+
+    /// Heap bytes of every series' buckets at resolution level `level`.
+    pub fn level_heap_bytes(&self, level: usize) -> usize {
+        self.series
+            .iter()
+            .map(|s| s.rollup.level_heap_bytes(level))
+            .sum()
+    }
+
     /// An empty view.
     pub fn new(def: ViewDef) -> Self {
         View {

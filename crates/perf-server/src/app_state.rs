@@ -24,6 +24,11 @@ pub struct AppState {
     pub control: Control,
     /// Gzip bodies being decompressed (`server.limits.maxConcurrentDecompressions`).
     pub decompressions: Arc<tokio::sync::Semaphore>,
+    /// Memory held beside the server in the same process (the demo's simulator), by
+    /// component, reported by its owner.
+    pub memory_beside: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+    /// The last memory report, reused by `/metrics` for a while.
+    pub memory_cache: crate::accounting::Cached,
 }
 
 impl AppState {
@@ -42,7 +47,14 @@ impl AppState {
             effects: Effects::default(),
             control: Control::default(),
             decompressions: Arc::new(tokio::sync::Semaphore::new(slots)),
+            memory_beside: Default::default(),
+            memory_cache: Default::default(),
         }))
+    }
+
+    /// Heap bytes per component, computed now (see [`crate::accounting`]).
+    pub fn memory(&self) -> crate::accounting::MemoryReport {
+        crate::accounting::report(self)
     }
 
     /// The configuration in force.

@@ -10,6 +10,7 @@
 //! background loops. `docs/ARCHITECTURE.md` walks through the data's way from ingest to
 //! decision to answer.
 
+pub mod accounting;
 mod app_state;
 pub mod config;
 pub mod control;

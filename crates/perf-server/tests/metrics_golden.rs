@@ -35,6 +35,8 @@ async fn metrics_exposition_matches_the_golden_file() {
                 "ecosystem_perf_http_request_duration_seconds",
                 "ecosystem_perf_log_bytes ",
                 "ecosystem_perf_series_heap_bytes ",
+                "ecosystem_perf_memory_bytes{",
+                "ecosystem_perf_memory_accounted_bytes ",
             ];
             if !l.starts_with('#') && volatile.iter().any(|v| l.starts_with(v)) {
                 format!("{} <masked>\n", l.split(' ').next().unwrap_or(""))

@@ -11,9 +11,11 @@ pub mod des;
 mod ecosystem;
 mod generator;
 mod incident;
+mod repeating;
 
 pub use ecosystem::{demo_ecosystem, Ecosystem, OperationSpec, ServiceSpec, DEMO_MEAN_UTILISATION};
 pub use generator::Generator;
 pub use incident::{
     AbusiveCaller, Canary, ErrorBurst, Incident, NodeSlowdown, TenantSurge, TrafficGrowth,
 };
+pub use repeating::Repeating;

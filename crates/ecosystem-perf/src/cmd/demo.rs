@@ -19,7 +19,8 @@ use perf_server::config::ClockMode;
 use perf_server::durable::LogBatch;
 use perf_server::AppState;
 use perf_sim::{
-    demo_ecosystem, AbusiveCaller, ErrorBurst, Generator, NodeSlowdown, TenantSurge, TrafficGrowth,
+    demo_ecosystem, AbusiveCaller, ErrorBurst, Generator, NodeSlowdown, Repeating, TenantSurge,
+    TrafficGrowth,
 };
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,6 +47,13 @@ pub struct DemoArgs {
     /// What the demo plays.
     #[arg(long, value_enum, default_value_t = Scenario::Incidents)]
     pub scenario: Scenario,
+    /// Play this much history (e.g. `7d`) as fast as the machine can before the live part:
+    /// the simulation starts that long ago, the evaluation cycle runs every simulated minute
+    /// and the deployment cycle every simulated `deploymentInterval`, and a progress line
+    /// per simulated day shows the memory in use.
+    /// With `--duration 0` the demo stops when it has caught up.
+    #[arg(long, value_name = "DURATION")]
+    pub fast_forward: Option<String>,
 }
 
 /// The demo's scripts.
@@ -59,6 +67,13 @@ pub enum Scenario {
 }
 
 const TICK: Duration = Duration::from_millis(100);
+/// Simulated time per batch while fast-forwarding.
+const FAST_FORWARD_STEP: i64 = 10_000;
+/// Simulated time between evaluation cycles while fast-forwarding (a cycle costs ~15 ms
+/// with the demo's 5,000 callers, so one per simulated 10 s would make a week take 15 min).
+const FAST_FORWARD_EVALUATION: i64 = 60_000;
+/// The longest history `--fast-forward` plays.
+const MAX_FAST_FORWARD: i64 = 400 * 86_400_000;
 const MINUTE: i64 = 60_000;
 /// The service whose traffic grows.
 const GROWING_SERVICE: &str = "qindex";
@@ -66,14 +81,21 @@ const GROWING_SERVICE: &str = "qindex";
 const GROWING_START_UTILISATION: f64 = 0.25;
 
 /// Runs the demo.
-pub fn run(
-    args: &ServeArgs,
-    speed: f64,
-    rps: f64,
-    seed: u64,
-    duration: Option<f64>,
-    scenario: Scenario,
-) -> anyhow::Result<i32> {
+pub fn run(demo: &DemoArgs) -> anyhow::Result<i32> {
+    let (args, speed, rps, seed, scenario) =
+        (&demo.serve, demo.speed, demo.rps, demo.seed, demo.scenario);
+    let fast_forward = match &demo.fast_forward {
+        None => 0,
+        Some(d) => perf_core::duration::parse_duration(d)
+            .ok()
+            .filter(|ms| (0..=MAX_FAST_FORWARD).contains(ms))
+            .ok_or_else(|| {
+                BadInput(format!(
+                    "--fast-forward {d}: a duration such as 7d, at most 400d"
+                ))
+            })?,
+    };
+    let duration = demo.duration;
     if !(speed > 0.0 && speed <= 3600.0) {
         return Err(BadInput("--speed must be in (0, 3600]".into()).into());
     }
@@ -122,11 +144,16 @@ pub fn run(
             .with_context(|| format!("binding {addr}"))?;
         let url = format!("http://{}/", listener.local_addr()?);
         let stop = Arc::new(AtomicBool::new(false));
+        let caught_up = Arc::new(tokio::sync::Notify::new());
         let generator = {
-            let (state, stop) = (state.clone(), stop.clone());
+            let state = state.clone();
+            let stop = Playback {
+                stop: stop.clone(),
+                caught_up: caught_up.clone(),
+            };
             std::thread::spawn(move || match scenario {
-                Scenario::Incidents => simulate(&state, &stop, speed, rps, seed),
-                Scenario::Golive => simulate_golive(&state, &stop, speed, rps, seed),
+                Scenario::Incidents => simulate(&state, &stop, speed, rps, seed, fast_forward),
+                Scenario::Golive => simulate_golive(&state, &stop, speed, rps, seed, fast_forward),
             })
         };
         let summary = {
@@ -136,9 +163,13 @@ pub fn run(
         let stop_signal = stop.clone();
         let shutdown = async move {
             match duration {
+                // The duration counts from the end of the fast-forward.
                 Some(secs) => tokio::select! {
                     _ = perf_server::shutdown_signal() => {},
-                    _ = tokio::time::sleep(Duration::from_secs_f64(secs)) => {},
+                    _ = async {
+                        caught_up.notified().await;
+                        tokio::time::sleep(Duration::from_secs_f64(secs)).await
+                    } => {},
                 },
                 None => perf_server::shutdown_signal().await,
             }
@@ -169,8 +200,8 @@ fn demo_slos() -> Vec<perf_server::config::slo::SloConfig> {
 }
 
 /// Feeds the engine through the durable ingest path, paced to `speed`.
-fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64) {
-    let start = perf_server::durable::system_now();
+fn simulate(state: &AppState, stop: &Playback, speed: f64, rps: f64, seed: u64, fast_forward: i64) {
+    let start = perf_server::durable::system_now() - fast_forward;
     let mut generator = Generator::new(demo_ecosystem(rps), seed, start);
     let growing = demo_ecosystem(rps)
         .services
@@ -185,43 +216,53 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
         doubling_ms: 60 * MINUTE,
         max_factor: 3.5,
     }));
-    for hour in 0..24 {
-        let base = hour * 60 * MINUTE;
-        generator.add_incident(Box::new(NodeSlowdown {
+    // The hourly script, repeated for as long as the demo runs.
+    generator.add_incident(Box::new(Repeating::every(
+        60 * MINUTE,
+        NodeSlowdown {
             service: "qnet".into(),
             node: "qnet-2".into(),
-            from_ms: base + 2 * MINUTE,
-            to_ms: base + 5 * MINUTE,
+            from_ms: 2 * MINUTE,
+            to_ms: 5 * MINUTE,
             factor: 6.0,
-        }));
-        generator.add_incident(Box::new(TenantSurge {
+        },
+    )));
+    generator.add_incident(Box::new(Repeating::every(
+        60 * MINUTE,
+        TenantSurge {
             tenant: "dao-gamma".into(),
             service: "qflow".into(),
-            from_ms: base + 12 * MINUTE,
-            to_ms: base + 18 * MINUTE,
+            from_ms: 12 * MINUTE,
+            to_ms: 18 * MINUTE,
             extra_share: 0.4,
             slowdown: 1.8,
-        }));
-        generator.add_incident(Box::new(AbusiveCaller {
+        },
+    )));
+    generator.add_incident(Box::new(Repeating::every(
+        60 * MINUTE,
+        AbusiveCaller {
             caller: "caller-scraper".into(),
             service: "qindex".into(),
-            from_ms: base + 44 * MINUTE,
-            to_ms: base + 52 * MINUTE,
+            from_ms: 44 * MINUTE,
+            to_ms: 52 * MINUTE,
             share: 0.02,
             slowdown: 8.0,
             cost_factor: 20.0,
-        }));
-        generator.add_incident(Box::new(ErrorBurst {
+        },
+    )));
+    generator.add_incident(Box::new(Repeating::every(
+        60 * MINUTE,
+        ErrorBurst {
             service: "qwallet".into(),
             // After the detectors' 30-minute warm-up, so the first burst is judged whole.
-            from_ms: base + 33 * MINUTE,
-            to_ms: base + 39 * MINUTE,
+            from_ms: 33 * MINUTE,
+            to_ms: 39 * MINUTE,
             error_rate: 0.25,
-        }));
-    }
-    let mut deployments = super::demo_deploy::Deployments::schedule(&mut generator, 24);
+        },
+    )));
+    let mut deployments = super::demo_deploy::Deployments::schedule(&mut generator);
     let mut drills =
-        super::demo_drills::Drills::schedule(&mut generator, 24, super::demo_drills::START_MINUTE);
+        super::demo_drills::Drills::schedule(&mut generator, super::demo_drills::START_MINUTE);
     play(
         state,
         stop,
@@ -236,12 +277,19 @@ fn simulate(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64
 }
 
 /// The go-live scenario: the quiet ecosystem and its hourly error bursts.
-fn simulate_golive(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, seed: u64) {
-    let start = perf_server::durable::system_now();
+fn simulate_golive(
+    state: &AppState,
+    stop: &Playback,
+    speed: f64,
+    rps: f64,
+    seed: u64,
+    fast_forward: i64,
+) {
+    let start = perf_server::durable::system_now() - fast_forward;
     let mut generator = Generator::new(super::demo_golive::ecosystem(rps), seed, start);
-    super::demo_golive::schedule(&mut generator, 24);
+    super::demo_golive::schedule(&mut generator);
     let mut drills =
-        super::demo_drills::Drills::schedule(&mut generator, 24, super::demo_golive::DRILL_MINUTE);
+        super::demo_drills::Drills::schedule(&mut generator, super::demo_golive::DRILL_MINUTE);
     play(
         state,
         stop,
@@ -252,43 +300,104 @@ fn simulate_golive(state: &AppState, stop: &AtomicBool, speed: f64, rps: f64, se
     );
 }
 
-/// Feeds the generator's events and resource samples through the durable ingest path in
-/// ticks paced to `speed`, calling `each_tick` with the simulated time since `start`.
+/// Feeds the generator's events and resource samples through the durable ingest path: first,
+/// when the simulation starts in the past (`--fast-forward`), unpaced until it has caught up
+/// with the wall clock; then in ticks paced to `speed`. Calls `each_tick` with the simulated
+/// time since `start`.
 fn play(
     state: &AppState,
-    stop: &AtomicBool,
+    stop: &Playback,
     speed: f64,
     start: i64,
     generator: &mut Generator,
     mut each_tick: impl FnMut(&AppState, i64),
 ) {
+    let mut resources = ResourcePacer::default();
+    if generator.now_ms() < perf_server::durable::system_now() {
+        let mut progress = super::demo_fast_forward::Progress::new(start);
+        let (mut evaluation_due, mut deployment_due) = (start, start);
+        while !stop.load(Ordering::SeqCst)
+            && generator.now_ms() < perf_server::durable::system_now()
+        {
+            if !step(state, generator, FAST_FORWARD_STEP, &mut resources) {
+                return;
+            }
+            each_tick(state, generator.now_ms() - start);
+            if generator.now_ms() >= evaluation_due {
+                state.run_cycle();
+                evaluation_due = generator.now_ms() + FAST_FORWARD_EVALUATION;
+            }
+            if generator.now_ms() >= deployment_due {
+                state
+                    .control
+                    .run_deployment_cycle(&state.durable, &state.effects);
+                deployment_due =
+                    generator.now_ms() + state.config().server.deployment_interval.max(1000);
+            }
+            progress.observe(state, generator.now_ms());
+        }
+        progress.finish(state, generator.now_ms());
+    }
+    stop.caught_up.notify_one();
     let sim_tick = (TICK.as_secs_f64() * 1000.0 * speed).round().max(1.0) as i64;
-    let mut since_resources = 0;
     let began = Instant::now();
     let mut ticks = 0u32;
     while !stop.load(Ordering::SeqCst) {
-        let events = generator.next_events(sim_tick);
-        if !events.is_empty() {
-            if let Err(e) = state.durable.commit(LogBatch::Events(events)) {
-                if !state.durable.is_shutting_down() {
-                    tracing::warn!(error = %e, "demo ingest stopped");
-                }
-                return;
-            }
+        if !step(state, generator, sim_tick, &mut resources) {
+            return;
         }
         each_tick(state, generator.now_ms() - start);
-        since_resources += sim_tick;
-        if since_resources >= 5_000 {
-            let samples = generator.resources(since_resources);
-            let _ = state.durable.commit(LogBatch::Resources(samples));
-            since_resources = 0;
-        }
         ticks += 1;
         let due = began + TICK * ticks;
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
     }
+}
+
+/// What the generator thread shares with the server: the stop flag, and the signal that
+/// the fast-forward (if any) has caught up with the wall clock.
+struct Playback {
+    stop: Arc<AtomicBool>,
+    caught_up: Arc<tokio::sync::Notify>,
+}
+
+impl Playback {
+    fn load(&self, order: Ordering) -> bool {
+        self.stop.load(order)
+    }
+}
+
+/// Resource samples every 5 simulated seconds.
+#[derive(Default)]
+struct ResourcePacer {
+    since: i64,
+}
+
+/// Commits the next `sim_ms` of events (and resource samples when due); false when ingest
+/// has stopped.
+fn step(
+    state: &AppState,
+    generator: &mut Generator,
+    sim_ms: i64,
+    resources: &mut ResourcePacer,
+) -> bool {
+    let events = generator.next_events(sim_ms);
+    if !events.is_empty() {
+        if let Err(e) = state.durable.commit(LogBatch::Events(events)) {
+            if !state.durable.is_shutting_down() {
+                tracing::warn!(error = %e, "demo ingest stopped");
+            }
+            return false;
+        }
+    }
+    resources.since += sim_ms;
+    if resources.since >= 5_000 {
+        let samples = generator.resources(resources.since);
+        let _ = state.durable.commit(LogBatch::Resources(samples));
+        resources.since = 0;
+    }
+    true
 }
 
 /// Redraws the overview every two seconds (or prints a line every ten when not a terminal).

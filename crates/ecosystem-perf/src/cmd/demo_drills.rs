@@ -10,7 +10,7 @@
 use perf_core::drill::{DrillKind, FailoverRule};
 use perf_server::control::drills::{self, DrillRequest};
 use perf_server::AppState;
-use perf_sim::{ErrorBurst, Generator};
+use perf_sim::{ErrorBurst, Generator, Repeating};
 
 const MINUTE: i64 = 60_000;
 /// The drilled service (no other scripted incident touches it before minute 33).
@@ -29,28 +29,28 @@ pub fn failover_rule() -> FailoverRule {
     }
 }
 
-/// The hourly drills: their failures are scheduled on the generator; `tick` marks them.
+/// The hourly drills (for as long as the demo runs): their failures are scheduled on the
+/// generator; `tick` marks them.
 pub struct Drills {
     next_hour: i64,
-    hours: i64,
     start_minute: i64,
 }
 
 impl Drills {
-    /// Schedules `hours` hourly drill failures, each at `start_minute` of its hour.
-    pub fn schedule(generator: &mut Generator, hours: i64, start_minute: i64) -> Self {
-        for hour in 0..hours {
-            let base = hour * 60 * MINUTE + start_minute * MINUTE;
-            generator.add_incident(Box::new(ErrorBurst {
+    /// Schedules the hourly drill failure at `start_minute` of every hour.
+    pub fn schedule(generator: &mut Generator, start_minute: i64) -> Self {
+        let from_ms = start_minute * MINUTE;
+        generator.add_incident(Box::new(Repeating::every(
+            60 * MINUTE,
+            ErrorBurst {
                 service: SERVICE.into(),
-                from_ms: base,
-                to_ms: base + FAILING_MINUTES * MINUTE,
+                from_ms,
+                to_ms: from_ms + FAILING_MINUTES * MINUTE,
                 error_rate: 0.6,
-            }));
-        }
+            },
+        )));
         Drills {
             next_hour: 0,
-            hours,
             start_minute,
         }
     }
@@ -58,9 +58,7 @@ impl Drills {
     /// Starts the drill of the hour when its minute comes; `elapsed_ms` is simulated time
     /// since the start.
     pub fn tick(&mut self, state: &AppState, elapsed_ms: i64) {
-        if self.next_hour >= self.hours
-            || elapsed_ms < self.next_hour * 60 * MINUTE + self.start_minute * MINUTE
-        {
+        if elapsed_ms < self.next_hour * 60 * MINUTE + self.start_minute * MINUTE {
             return;
         }
         // The recovery gate needs a baseline: the quarter hour before the first drill.

@@ -8,7 +8,7 @@
 
 use perf_core::model::RequestClass;
 use perf_server::config::Config;
-use perf_sim::{demo_ecosystem, Ecosystem, ErrorBurst, Generator};
+use perf_sim::{demo_ecosystem, Ecosystem, ErrorBurst, Generator, Repeating};
 
 const MINUTE: i64 = 60_000;
 /// The minute of each hour the failover drill starts at.
@@ -61,14 +61,14 @@ pub fn configure(config: &mut Config, rps: f64) {
 }
 
 /// The hourly qwallet error bursts.
-pub fn schedule(generator: &mut Generator, hours: i64) {
-    for hour in 0..hours {
-        let base = hour * 60 * MINUTE;
-        generator.add_incident(Box::new(ErrorBurst {
+pub fn schedule(generator: &mut Generator) {
+    generator.add_incident(Box::new(Repeating::every(
+        60 * MINUTE,
+        ErrorBurst {
             service: "qwallet".into(),
-            from_ms: base + 40 * MINUTE,
-            to_ms: base + 48 * MINUTE,
+            from_ms: 40 * MINUTE,
+            to_ms: 48 * MINUTE,
             error_rate: 0.3,
-        }));
-    }
+        },
+    )));
 }

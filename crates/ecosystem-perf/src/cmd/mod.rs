@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod demo_deploy;
 pub mod demo_drills;
+pub mod demo_fast_forward;
 pub mod demo_golive;
 pub mod drill;
 pub mod gate;
@@ -33,7 +34,7 @@ use crate::cli::Command;
 pub fn run(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Serve(a) => serve::run(&a.serve, a.clock.as_deref()),
-        Command::Demo(a) => demo::run(&a.serve, a.speed, a.rps, a.seed, a.duration, a.scenario),
+        Command::Demo(a) => demo::run(&a),
         Command::Ingest(a) => ingest::run(&a.files, &a.server, a.batch, a.format),
         Command::Status(a) => report::status(&a.report),
         Command::Profile(a) => report::profile(&a.service, &a.report),

@@ -38,6 +38,11 @@ pub struct Changes {
 }
 
 impl Incidents {
+    /// Heap bytes of the kept incidents.
+    pub fn heap_bytes(&self) -> usize {
+        crate::memory::deque(&self.list) + self.list.iter().map(Incident::heap_bytes).sum::<usize>()
+    }
+
     /// No incidents; anomalies at most `gap_ms` apart join one.
     pub fn new(gap_ms: i64) -> Self {
         Incidents {

@@ -33,6 +33,19 @@ pub struct SeriesAnomaly {
 }
 
 impl SeriesAnomaly {
+    /// Heap bytes of its names.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{string, vec};
+        string(&self.view)
+            + vec(&self.key)
+            + self
+                .key
+                .iter()
+                .map(|(d, v)| string(d) + string(v))
+                .sum::<usize>()
+            + string(&self.metric)
+    }
+
     /// `view{dim=value,…}`.
     pub fn series(&self) -> String {
         let dims: Vec<String> = self.key.iter().map(|(d, v)| format!("{d}={v}")).collect();
@@ -129,6 +142,44 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// Heap bytes: its members, names, shared dimensions and contributions.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{btree_set, string, vec};
+        let names =
+            |set: &BTreeSet<String>| btree_set(set) + set.iter().map(|s| string(s)).sum::<usize>();
+        let contributions = |c: &Vec<super::excess_cause::Contribution>| {
+            vec(c)
+                + c.iter()
+                    .map(|c| string(&c.dimension) + string(&c.value))
+                    .sum::<usize>()
+        };
+        names(&self.metrics)
+            + names(&self.services)
+            + vec(&self.shared)
+            + self
+                .shared
+                .iter()
+                .map(|s| string(&s.dimension) + string(&s.value))
+                .sum::<usize>()
+            + contributions(&self.contributions)
+            + self
+                .excess
+                .as_ref()
+                .map_or(0, |e| string(&e.of) + contributions(&e.contributions))
+            + string(&self.probable_cause)
+            + self
+                .cause_value
+                .as_ref()
+                .map_or(0, |c| string(&c.dimension) + string(&c.value))
+            + vec(&self.related)
+            + vec(&self.members)
+            + self
+                .members
+                .iter()
+                .map(SeriesAnomaly::heap_bytes)
+                .sum::<usize>()
+    }
+
     pub(super) fn new(id: u64, a: &SeriesAnomaly) -> Self {
         Incident {
             id,

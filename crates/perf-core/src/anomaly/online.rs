@@ -98,6 +98,40 @@ impl Monitor {
         self.anomalies.iter()
     }
 
+    /// Heap bytes: `(detectors, anomalies and incidents)` — the detectors with their ids
+    /// and the cause-analysis traffic shares; the recent anomalies and the incidents.
+    pub fn heap_bytes(&self) -> (usize, usize) {
+        use crate::memory::{btree_map, hash_map, string};
+        let detector_heap = Detector::STATE_BYTES.saturating_sub(std::mem::size_of::<Detector>());
+        let detectors = hash_map(&self.detectors)
+            + self
+                .detectors
+                .keys()
+                .map(|k| string(k) + detector_heap)
+                .sum::<usize>()
+            + hash_map(&self.values)
+            + self
+                .values
+                .iter()
+                .map(|((a, b), m)| {
+                    string(a)
+                        + string(b)
+                        + btree_map(m)
+                        + m.keys().map(|k| string(k)).sum::<usize>()
+                })
+                .sum::<usize>()
+            + hash_map(&self.error_rates)
+            + self.error_rates.keys().map(|k| string(k)).sum::<usize>();
+        let anomalies = crate::memory::deque(&self.anomalies)
+            + self
+                .anomalies
+                .iter()
+                .map(SeriesAnomaly::heap_bytes)
+                .sum::<usize>()
+            + self.incidents.heap_bytes();
+        (detectors, anomalies)
+    }
+
     /// Feeds every minute completed before `now` (with a minute of slack for late events);
     /// returns the new anomalies and the incidents that opened or closed.
     pub fn advance(&mut self, engine: &Engine, now: i64) -> (Vec<SeriesAnomaly>, Changes) {

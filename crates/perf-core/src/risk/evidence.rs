@@ -4,7 +4,9 @@
 
 use crate::engine::Engine;
 use crate::error::CoreError;
+use crate::heavy_hitters::Counter;
 use crate::view::Dim;
+use ahash::AHashMap;
 use std::collections::BTreeSet;
 
 /// What happened in one bucket.
@@ -105,13 +107,26 @@ pub fn service_evidence(
                 .flat_map(|m| m.counters().iter().map(|c| c.key.as_str()))
         })
         .collect();
+    // Each bucket's four summaries indexed by caller once (a linear search per caller,
+    // bucket and measure cost ~18 ms per cycle for the demo's eight services).
+    let indexed: Vec<[AHashMap<&str, &Counter>; 4]> = buckets
+        .iter()
+        .map(|(_, s)| {
+            std::array::from_fn(|m| {
+                s[m].counters()
+                    .iter()
+                    .map(|c| (c.key.as_str(), c))
+                    .collect()
+            })
+        })
+        .collect();
     let callers = keys
         .into_iter()
         .map(|key| {
             let mut max_error: f64 = 0.0;
             let (mut series, mut upper) = (Vec::new(), Vec::new());
-            for (_, s) in &buckets {
-                let mut get = |m: usize| match s[m].counters().iter().find(|c| c.key == key) {
+            for ((_, s), index) in buckets.iter().zip(&indexed) {
+                let mut get = |m: usize| match index[m].get(key) {
                     Some(c) => {
                         // Space-Saving over-counts by at most `error`: the true count lies in
                         // [count − error, count].

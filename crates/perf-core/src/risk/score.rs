@@ -66,6 +66,28 @@ pub struct Correlation {
     pub service: String,
 }
 
+impl EntityRisk {
+    /// Heap bytes: its id, signals with their evidence, correlations and evidence.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{json, string, vec};
+        string(&self.entity_id)
+            + vec(&self.signals)
+            + self
+                .signals
+                .iter()
+                .map(|s| string(&s.service) + json(&s.evidence))
+                .sum::<usize>()
+            + vec(&self.correlations)
+            + self
+                .correlations
+                .iter()
+                .map(|c| string(&c.service))
+                .sum::<usize>()
+            + vec(&self.evidence)
+            + self.evidence.iter().map(json).sum::<usize>()
+    }
+}
+
 /// The risk of one caller (of one service, or merged over services).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -227,7 +249,8 @@ pub fn evaluate_caller(svc: &ServiceSeries, caller: &CallerSeries) -> EntityRisk
     let recent_span = (n - split).max(1) as f64;
     let history_span = split.max(1) as f64;
     let mut signals = Vec::new();
-    let mut push = |kind, strength: f64, count: f64, evidence: serde_json::Value| {
+    // The evidence is built only for a signal that is kept (most callers have none).
+    let mut push = |kind, strength: f64, count: f64, evidence: &dyn Fn() -> serde_json::Value| {
         let strength = strength.clamp(0.0, 1.0);
         if strength > 0.0 {
             signals.push(RiskSignal {
@@ -236,7 +259,7 @@ pub fn evaluate_caller(svc: &ServiceSeries, caller: &CallerSeries) -> EntityRisk
                 count: count.round().max(0.0) as u64,
                 strength,
                 service: svc.service.clone(),
-                evidence,
+                evidence: evidence(),
             });
         }
     };
@@ -254,7 +277,7 @@ pub fn evaluate_caller(svc: &ServiceSeries, caller: &CallerSeries) -> EntityRisk
         "error_burst",
         e / 0.25,
         recent_c.errors,
-        serde_json::json!({"errors": recent_c.errors, "requests": recent_requests_up, "othersErrorRate": others.errors / others.requests.max(1.0), "excess": e}),
+        &|| serde_json::json!({"errors": recent_c.errors, "requests": recent_requests_up, "othersErrorRate": others.errors / others.requests.max(1.0), "excess": e}),
     );
     let s = if requests_known && certain(recent_c.slow, recent_up.slow) {
         excess(
@@ -270,7 +293,7 @@ pub fn evaluate_caller(svc: &ServiceSeries, caller: &CallerSeries) -> EntityRisk
         "slow_request_concentration",
         s / 0.25,
         recent_c.slow,
-        serde_json::json!({"slow": recent_c.slow, "requests": recent_requests_up, "othersSlowShare": others.slow / others.requests.max(1.0), "excess": s}),
+        &|| serde_json::json!({"slow": recent_c.slow, "requests": recent_requests_up, "othersSlowShare": others.slow / others.requests.max(1.0), "excess": s}),
     );
     let cost_share = if recent_s.cost > 0.0 {
         recent_c.cost / recent_s.cost
@@ -302,7 +325,7 @@ pub fn evaluate_caller(svc: &ServiceSeries, caller: &CallerSeries) -> EntityRisk
             "cost_spike",
             (ratio - 2.0) / 8.0,
             recent_c.requests,
-            serde_json::json!({"costShare": cost_share, "costPerRequestVsOthers": vs_others, "costRateVsHistory": vs_history}),
+            &|| serde_json::json!({"costShare": cost_share, "costPerRequestVsOthers": vs_others, "costRateVsHistory": vs_history}),
         );
     }
     let involved: Vec<(f64, f64)> = svc
@@ -316,7 +339,7 @@ pub fn evaluate_caller(svc: &ServiceSeries, caller: &CallerSeries) -> EntityRisk
             "anomaly_cluster",
             (best - 1.0) / 3.0 * (involved.len() as f64 / 2.0).min(1.0),
             involved.len() as f64,
-            serde_json::json!({"incidents": involved.len(), "bestLift": best, "shareDuring": involved.iter().map(|x| x.0).reduce(f64::max)}),
+            &|| serde_json::json!({"incidents": involved.len(), "bestLift": best, "shareDuring": involved.iter().map(|x| x.0).reduce(f64::max)}),
         );
     }
     if !svc.regression.is_empty() {
@@ -325,7 +348,7 @@ pub fn evaluate_caller(svc: &ServiceSeries, caller: &CallerSeries) -> EntityRisk
                 "performance_regression",
                 (l - 1.0) / 3.0,
                 svc.regression.len() as f64,
-                serde_json::json!({"shareDuring": during, "lift": l}),
+                &|| serde_json::json!({"shareDuring": during, "lift": l}),
             );
         }
     }

@@ -153,7 +153,37 @@ fn capacity_cap(weights: &[f64], inputs: &[NodeInput], max_utilization: f64) -> 
     (apply(lo), true)
 }
 
+impl WeightsReport {
+    /// Heap bytes: names, the node list and the explanation.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{string, vec};
+        string(&self.service)
+            + vec(&self.nodes)
+            + self
+                .nodes
+                .iter()
+                .map(|n| string(&n.score.node))
+                .sum::<usize>()
+            + string(&self.explanation)
+    }
+}
+
 impl Balancer {
+    /// Heap bytes: the per-service and per-node smoothing state with their names.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{hash_map, string};
+        hash_map(&self.services)
+            + self
+                .services
+                .iter()
+                .map(|(s, st)| {
+                    string(s)
+                        + hash_map(&st.nodes)
+                        + st.nodes.keys().map(|n| string(n)).sum::<usize>()
+                })
+                .sum::<usize>()
+    }
+
     /// A balancer with no memory.
     pub fn new() -> Self {
         Balancer::default()

@@ -125,6 +125,11 @@ fn slot<T>(
 }
 
 impl SloCounter {
+    /// Heap bytes of the minute and hour tiers.
+    pub fn heap_bytes(&self) -> usize {
+        crate::memory::deque(&self.minutes) + crate::memory::deque(&self.hours)
+    }
+
     /// Counts one event at `ts`; `now` is the engine time, `keep_ms` how long hours are kept.
     #[inline]
     pub fn record(&mut self, ts: i64, good: bool, now: i64, keep_ms: i64) {

@@ -85,6 +85,31 @@ fn same_counting(a: &SloDef, b: &SloDef) -> bool {
 }
 
 impl SloSet {
+    /// Heap bytes of every SLO's counters and tier states, per tenant too, and the index.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{btree_map, hash_map, string, vec};
+        let instance = |i: &SloInstance| i.counter.heap_bytes() + vec(&i.tiers);
+        vec(&self.entries)
+            + self
+                .entries
+                .iter()
+                .map(|e| {
+                    instance(&e.all)
+                        + btree_map(&e.tenants)
+                        + e.tenants
+                            .iter()
+                            .map(|(t, i)| string(t) + instance(i))
+                            .sum::<usize>()
+                })
+                .sum::<usize>()
+            + hash_map(&self.by_service)
+            + self
+                .by_service
+                .iter()
+                .map(|(s, v)| string(s) + vec(v))
+                .sum::<usize>()
+    }
+
     /// An empty set keeping at most `max_tenants` tenant instances per SLO.
     pub fn new(max_tenants: usize) -> Self {
         SloSet {

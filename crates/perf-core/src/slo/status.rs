@@ -46,6 +46,21 @@ pub struct ErrorBudget {
     pub remaining: f64,
 }
 
+impl SloStatus {
+    /// Heap bytes: names, burn rates per window and alerts.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::{btree_map, string, vec};
+        string(&self.name)
+            + string(&self.service)
+            + self.tenant.as_deref().map_or(0, string)
+            + string(&self.window)
+            + btree_map(&self.burn_rates)
+            + btree_map(&self.burn_rate_events)
+            + self.time_to_exhaustion.as_deref().map_or(0, string)
+            + vec(&self.alerts)
+    }
+}
+
 /// Status of one SLO instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

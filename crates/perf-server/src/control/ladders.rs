@@ -16,6 +16,21 @@ pub struct PolicyState {
 }
 
 impl PolicyState {
+    /// Heap bytes: ladders (with their reasons), concurrency limits and contexts by service.
+    pub fn heap_bytes(&self) -> usize {
+        use perf_core::memory::{hash_map, string};
+        hash_map(&self.ladders)
+            + self
+                .ladders
+                .iter()
+                .map(|(s, l)| string(s) + string(&l.reason))
+                .sum::<usize>()
+            + hash_map(&self.limits)
+            + self.limits.keys().map(|s| string(s)).sum::<usize>()
+            + hash_map(&self.contexts)
+            + self.contexts.keys().map(|s| string(s)).sum::<usize>()
+    }
+
     /// The context of a service, when it has been evaluated.
     pub fn context(&self, service: &str) -> Option<ServiceContext> {
         self.contexts.get(service).copied()

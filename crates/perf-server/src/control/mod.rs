@@ -21,6 +21,7 @@ mod error;
 pub mod gates;
 pub mod golive;
 pub mod ladders;
+pub mod memory;
 pub mod overview;
 pub mod policy;
 pub mod regressions;

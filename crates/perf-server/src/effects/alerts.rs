@@ -94,6 +94,11 @@ pub struct Notice {
 pub struct Firing(BTreeSet<(AlertKind, String)>);
 
 impl Firing {
+    /// Heap bytes of the set of firing alerts.
+    pub fn heap_bytes(&self) -> usize {
+        perf_core::memory::btree_set(&self.0) + self.0.iter().map(|(_, s)| s.len()).sum::<usize>()
+    }
+
     /// Records the state of `(kind, subject)`; true when it changed (a notification is due).
     pub fn set(&mut self, kind: AlertKind, subject: &str, firing: bool) -> bool {
         let key = (kind, subject.to_string());

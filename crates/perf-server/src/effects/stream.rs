@@ -109,12 +109,23 @@ pub struct LevelEntry {
 
 /// The broadcast bus of the stream: serialised envelopes, shared by every subscriber.
 #[derive(Debug, Clone)]
-pub struct Bus(broadcast::Sender<Arc<str>>);
+pub struct Bus(
+    broadcast::Sender<Arc<str>>,
+    /// Mean size of a published message, bytes (a running mean, for memory accounting).
+    Arc<std::sync::atomic::AtomicU64>,
+);
 
 impl Bus {
     /// A bus keeping up to `capacity` messages for the slowest subscriber.
     pub fn new(capacity: usize) -> Bus {
-        Bus(broadcast::channel(capacity).0)
+        Bus(broadcast::channel(capacity).0, Default::default())
+    }
+
+    /// Heap bytes of the messages the bus still holds for its slowest subscriber (their
+    /// number times the running mean size of a message).
+    pub fn heap_bytes(&self) -> usize {
+        let mean = self.1.load(std::sync::atomic::Ordering::Relaxed) as usize;
+        self.0.len() * (mean + 16)
     }
 
     /// Whether anyone listens (publishers skip building messages nobody reads).
@@ -132,7 +143,18 @@ impl Bus {
         if !self.has_subscribers() {
             return;
         }
-        let _ = self.0.send(envelope(ts, event).into());
+        let message: Arc<str> = envelope(ts, event).into();
+        let len = message.len() as u64;
+        let mean = self.1.load(std::sync::atomic::Ordering::Relaxed);
+        self.1.store(
+            if mean == 0 {
+                len
+            } else {
+                mean - mean / 16 + len / 16
+            },
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        let _ = self.0.send(message);
     }
 }
 

@@ -38,6 +38,11 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
     }
     crate::http::decision_metrics::render(&mut text, &state)
         .map_err(|e| AppError::Internal(e.into()))?;
+    let s = state.clone();
+    let memory = tokio::task::spawn_blocking(move || s.memory_cache.get(&s))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    render_memory(&mut text, &memory).map_err(|e| AppError::Internal(e.into()))?;
     if !state.durable.config.cluster.nats.url.is_empty() {
         let s = state.clone();
         let status = tokio::task::spawn_blocking(move || s.durable.cluster_status())
@@ -52,6 +57,33 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
         )],
         text,
     ))
+}
+
+/// The memory accounting: bytes per component and their sum.
+fn render_memory(out: &mut String, m: &crate::accounting::MemoryReport) -> std::fmt::Result {
+    use std::fmt::Write;
+    writeln!(
+        out,
+        "# HELP ecosystem_perf_memory_bytes Heap bytes held by each component (computed from its containers, at most 30 s old)."
+    )?;
+    writeln!(out, "# TYPE ecosystem_perf_memory_bytes gauge")?;
+    for p in &m.components {
+        writeln!(
+            out,
+            "ecosystem_perf_memory_bytes{{component=\"{}\"}} {}",
+            p.component, p.bytes
+        )?;
+    }
+    writeln!(
+        out,
+        "# HELP ecosystem_perf_memory_accounted_bytes Sum of ecosystem_perf_memory_bytes."
+    )?;
+    writeln!(out, "# TYPE ecosystem_perf_memory_accounted_bytes gauge")?;
+    writeln!(
+        out,
+        "ecosystem_perf_memory_accounted_bytes {}",
+        m.total_bytes
+    )
 }
 
 /// Unknown routes.

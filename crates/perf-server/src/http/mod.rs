@@ -25,6 +25,7 @@ pub mod golive;
 pub mod health;
 pub mod ingest;
 pub mod listen;
+pub mod memory;
 pub mod policy;
 pub mod query;
 pub mod regressions;
@@ -60,6 +61,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/events", post(ingest::post_events))
         .route("/v1/resources", post(ingest::post_resources))
         .route("/v1/overview", get(reports::get_overview))
+        .route("/v1/memory", get(memory::get_memory))
         .route("/v1/services/{service}/profile", get(reports::get_profile))
         .route("/v1/services/{service}/callers", get(reports::get_callers))
         .route("/v1/query", get(query::get_query))

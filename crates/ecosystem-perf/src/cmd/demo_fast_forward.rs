@@ -1,0 +1,82 @@
+//! `demo --fast-forward`: the progress of playing history unpaced — one line per simulated
+//! day with the events applied, the process's resident memory and the memory the server
+//! accounts for (the long-run memory figures in BENCHMARKS.md come from these lines).
+
+use perf_server::AppState;
+use std::time::Instant;
+
+const DAY: i64 = 86_400_000;
+
+/// Progress of a fast-forward that started at simulated `start`.
+pub struct Progress {
+    start: i64,
+    next_day: i64,
+    began: Instant,
+}
+
+impl Progress {
+    /// Progress from simulated `start`.
+    pub fn new(start: i64) -> Progress {
+        eprintln!(
+            "fast-forward: playing from {} to now",
+            perf_core::time::format_rfc3339(start)
+        );
+        Progress {
+            start,
+            next_day: 1,
+            began: Instant::now(),
+        }
+    }
+
+    /// Prints a line for each simulated day completed by `now`.
+    pub fn observe(&mut self, state: &AppState, now: i64) {
+        if now - self.start >= self.next_day * DAY {
+            self.line(state, &format!("day {}", self.next_day));
+            self.next_day += 1;
+        }
+    }
+
+    /// Prints the last line and the largest components.
+    pub fn finish(&mut self, state: &AppState, now: i64) {
+        let hours = (now - self.start) as f64 / 3_600_000.0;
+        self.line(
+            state,
+            &format!("caught up after {hours:.1} simulated hours"),
+        );
+        let mut parts = state.memory().components;
+        parts.sort_by_key(|p| std::cmp::Reverse(p.bytes));
+        let top: Vec<String> = parts
+            .iter()
+            .take(6)
+            .map(|p| format!("{} {:.1} MiB", p.component, mib(p.bytes)))
+            .collect();
+        eprintln!("fast-forward: largest components: {}", top.join(", "));
+    }
+
+    fn line(&self, state: &AppState, what: &str) {
+        let events = state.durable.engine().counters.events;
+        let memory = state.memory();
+        eprintln!(
+            "fast-forward: {what} · {events} events in {:.0} s · RSS {:.1} MiB · accounted {:.1} MiB",
+            self.began.elapsed().as_secs_f64(),
+            mib(rss_bytes()),
+            mib(memory.total()),
+        );
+    }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// Resident set size of this process (Linux; 0 where `/proc` is missing).
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
