@@ -70,25 +70,27 @@ pub fn hash_map<K, V, S: BuildHasher>(m: &HashMap<K, V, S>) -> usize {
     }
 }
 
+/// Nodes of a B-tree with `n` entries: one leaf up to 11, then about two-thirds full.
+fn btree_nodes(n: usize) -> usize {
+    match n {
+        0 => 0,
+        1..=11 => 1,
+        n => n.div_ceil(7),
+    }
+}
+
 /// Heap bytes of a B-tree map's nodes (not of what its keys and values own): nodes of up
-/// to 11 entries, about two-thirds full, with a 16-byte header and child pointers in
+/// to 11 entries (about two-thirds full past the first), with a 16-byte header and child pointers in
 /// internal nodes.
 pub fn btree_map<K, V>(m: &BTreeMap<K, V>) -> usize {
     let n = m.len();
-    if n == 0 {
-        return 0;
-    }
-    let nodes = n.div_ceil(7);
-    nodes * (11 * (size_of::<K>() + size_of::<V>()) + 16 + 8)
+    btree_nodes(n) * (11 * (size_of::<K>() + size_of::<V>()) + 16 + 8)
 }
 
 /// Heap bytes of a B-tree set's nodes (as [`btree_map`] with no values).
 pub fn btree_set<K>(s: &std::collections::BTreeSet<K>) -> usize {
     let n = s.len();
-    if n == 0 {
-        return 0;
-    }
-    n.div_ceil(7) * (11 * size_of::<K>() + 16 + 8)
+    btree_nodes(n) * (11 * size_of::<K>() + 16 + 8)
 }
 
 /// Heap bytes of a JSON value (strings, arrays and objects, recursively; an object is a
@@ -99,7 +101,7 @@ pub fn json(v: &serde_json::Value) -> usize {
         Value::String(s) => s.len(),
         Value::Array(a) => vec(a) + a.iter().map(json).sum::<usize>(),
         Value::Object(m) => {
-            m.len().div_ceil(7) * (11 * (size_of::<String>() + size_of::<Value>()) + 24)
+            btree_nodes(m.len()) * (11 * (size_of::<String>() + size_of::<Value>()) + 24)
                 + m.iter().map(|(k, v)| k.len() + json(v)).sum::<usize>()
         }
         _ => 0,

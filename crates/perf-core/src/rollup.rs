@@ -7,6 +7,14 @@
 //! window query merges every bucket whose start lies in `[from, to)`: exact for windows
 //! aligned to the width of the levels they touch, and off by at most one bucket width of the
 //! coarsest level touched at each edge otherwise.
+//!
+//! A bucket that nothing will reach any more (older than the keep of the level before it,
+//! or, in the finest level, a minute past its end) is sealed into a compact encoding
+//! ([`Cell`]); a late write opens it again.
+
+mod cell;
+
+pub use cell::Cell;
 
 use crate::duration::serde_label;
 use crate::stats::Stats;
@@ -26,7 +34,11 @@ pub struct Resolution {
 }
 
 /// One bucket: its start (unix ms) and content.
-pub type Bucket = (i64, Stats);
+pub type Bucket = (i64, Cell);
+
+/// How long after its end a bucket of the finest level is sealed (events arrive within
+/// seconds; a later one opens it again).
+const SEAL_FINEST_AFTER: i64 = 60_000;
 
 /// The buckets of one series, per level, each level sorted by start.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -57,7 +69,7 @@ impl Rollup {
             .iter()
             .position(|r| !expired(floor_to(ts, r.width), r, now))?;
         let start = floor_to(ts, res[level].width);
-        Some(slot(&mut self.levels[level], start))
+        Some(slot(&mut self.levels[level], start).open())
     }
 
     /// Moves expired buckets down a level (or drops them past the last); returns how many
@@ -69,27 +81,52 @@ impl Rollup {
                 if !expired(start, &res[l], now) {
                     break;
                 }
-                let (start, stats) = self.levels[l].pop_front().unwrap_or_default();
+                let (start, cell) = self.levels[l].pop_front().unwrap_or_default();
                 match res.get(l + 1) {
-                    Some(next) => {
-                        slot(&mut self.levels[l + 1], floor_to(start, next.width)).merge(&stats)
-                    }
-                    None => dropped += stats.requests,
+                    Some(next) => cell.merge_into(
+                        slot(&mut self.levels[l + 1], floor_to(start, next.width)).open(),
+                    ),
+                    None => dropped += cell.stats().requests,
                 }
             }
         }
+        self.seal_settled(res, now);
         dropped
+    }
+
+    /// Seals the buckets nothing will reach any more: in level L > 0 those that ended
+    /// before the keep of level L − 1 (no finer bucket merges into them later), in the
+    /// finest level those that ended a minute ago. Sealed buckets form a prefix of each
+    /// level, so the pass walks back from the newest only until the first sealed one.
+    fn seal_settled(&mut self, res: &[Resolution], now: i64) {
+        for (l, level) in self.levels.iter_mut().enumerate() {
+            let Some(r) = res.get(l) else { break };
+            let settle = if l == 0 {
+                SEAL_FINEST_AFTER
+            } else {
+                res[l - 1].keep
+            };
+            for (start, cell) in level.iter_mut().rev() {
+                if *start + r.width > now - settle {
+                    continue;
+                }
+                if cell.is_sealed() {
+                    break;
+                }
+                cell.seal();
+            }
+        }
     }
 
     /// Merges every bucket whose start is in `[from, to)` into `out`.
     pub fn query_into(&self, from: i64, to: i64, out: &mut Stats) {
         for level in &self.levels {
             let first = level.partition_point(|b| b.0 < from);
-            for (start, stats) in level.range(first..) {
+            for (start, cell) in level.range(first..) {
                 if *start >= to {
                     break;
                 }
-                out.merge(stats);
+                cell.merge_into(out);
             }
         }
     }
@@ -101,8 +138,8 @@ impl Rollup {
             self.levels.resize_with(other.levels.len(), VecDeque::new);
         }
         for (mine, theirs) in self.levels.iter_mut().zip(&other.levels) {
-            for (start, stats) in theirs {
-                slot(mine, *start).merge(stats);
+            for (start, cell) in theirs {
+                cell.merge_into(slot(mine, *start).open());
             }
         }
     }
@@ -111,7 +148,7 @@ impl Rollup {
     pub fn buckets_mut(&mut self) -> impl Iterator<Item = &mut Stats> {
         self.levels
             .iter_mut()
-            .flat_map(|l| l.iter_mut().map(|b| &mut b.1))
+            .flat_map(|l| l.iter_mut().map(|b| b.1.open()))
     }
 
     /// True when no bucket is left.
@@ -150,24 +187,27 @@ impl Rollup {
 
 /// The bucket starting at `start` in a sorted level, created if missing.
 #[inline]
-fn slot(level: &mut VecDeque<Bucket>, start: i64) -> &mut Stats {
+fn slot(level: &mut VecDeque<Bucket>, start: i64) -> &mut Cell {
     let pos = match level.back() {
         Some(b) if b.0 == start => level.len() - 1,
         Some(b) if b.0 < start => {
-            level.push_back((start, Stats::default()));
+            level.push_back((start, Cell::default()));
             level.len() - 1
         }
         None => {
-            level.push_back((start, Stats::default()));
+            level.push_back((start, Cell::default()));
             0
         }
         Some(_) => match level.binary_search_by_key(&start, |b| b.0) {
             Ok(p) => p,
             Err(p) => {
-                level.insert(p, (start, Stats::default()));
+                level.insert(p, (start, Cell::default()));
                 p
             }
         },
     };
     &mut level[pos].1
 }
+
+#[cfg(test)]
+mod tests;

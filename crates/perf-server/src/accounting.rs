@@ -5,9 +5,12 @@
 //! series' buckets (about 2 ms for the demo's 500 series; ~0.5 s at 100,000 series), so
 //! `/metrics` reuses a report younger than [`REUSE_MS`].
 
-use crate::AppState;
+use crate::control::Control;
+use crate::durable::Durable;
+use crate::effects::Effects;
 use perf_core::memory::Part;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -42,18 +45,17 @@ impl MemoryReport {
     }
 }
 
-/// Computes the report now.
-pub fn report(state: &AppState) -> MemoryReport {
-    let mut components = state.durable.engine().memory();
-    components.extend(crate::control::memory::parts(
-        &state.control.memory.decisions(),
-    ));
-    components.push(Part::new("stream_buffers", state.effects.bus.heap_bytes()));
-    let beside = state
-        .memory_beside
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
+/// Computes the report now from the layers (and what is held `beside` them).
+pub fn report(
+    durable: &Durable,
+    control: &Control,
+    effects: &Effects,
+    beside: &Mutex<BTreeMap<String, u64>>,
+) -> MemoryReport {
+    let mut components = durable.engine().memory();
+    components.extend(crate::control::memory::parts(&control.memory.decisions()));
+    components.push(Part::new("stream_buffers", effects.bus.heap_bytes()));
+    let beside = beside.lock().unwrap_or_else(|p| p.into_inner()).clone();
     components.extend(beside.into_iter().map(|(c, b)| Part {
         component: c,
         bytes: b,
@@ -70,13 +72,13 @@ pub fn report(state: &AppState) -> MemoryReport {
 pub struct Cached(Mutex<Option<(Instant, MemoryReport)>>);
 
 impl Cached {
-    /// The cached report, computed again when older than [`REUSE_MS`].
-    pub fn get(&self, state: &AppState) -> MemoryReport {
+    /// The cached report, computed again (by `compute`) when older than [`REUSE_MS`].
+    pub fn get(&self, compute: impl FnOnce() -> MemoryReport) -> MemoryReport {
         let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
         match &*slot {
             Some((at, r)) if at.elapsed().as_millis() < REUSE_MS => r.clone(),
             _ => {
-                let r = report(state);
+                let r = compute();
                 *slot = Some((Instant::now(), r.clone()));
                 r
             }

@@ -54,7 +54,12 @@ impl AppState {
 
     /// Heap bytes per component, computed now (see [`crate::accounting`]).
     pub fn memory(&self) -> crate::accounting::MemoryReport {
-        crate::accounting::report(self)
+        crate::accounting::report(
+            &self.durable,
+            &self.control,
+            &self.effects,
+            &self.memory_beside,
+        )
     }
 
     /// The configuration in force.

@@ -92,6 +92,14 @@ impl Incidents {
         }
     }
 
+    /// Forgets closed incidents that ended before `t` (the oldest first; the list is in
+    /// the order incidents opened, so it stops at the first one still kept).
+    pub fn forget_ended_before(&mut self, t: i64) {
+        while self.list.front().is_some_and(|i| !i.open && i.end < t) {
+            self.list.pop_front();
+        }
+    }
+
     /// Adds anomalies (in time order), each to the open incident of its service when that
     /// one's last anomaly is at most the gap earlier, and closes incidents quiet for longer
     /// than the gap. `traffic` answers the cause analysis's questions.

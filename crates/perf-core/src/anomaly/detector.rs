@@ -253,6 +253,20 @@ impl Detector {
             - std::mem::size_of::<EventMemory>()
             + ScoreRank::HEAP_BYTES;
 
+    /// Heap bytes now (at most [`Detector::STATE_BYTES`] less the struct): the daily and
+    /// weekly profiles, the shapes remembered so far, the score rank and any calibrators.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::vec;
+        let profile = |p: &Profile| vec(&p.values) + vec(&p.seen);
+        let calibrator = std::mem::size_of::<SurpriseCalibrator>() + ScoreRank::HEAP_BYTES;
+        profile(&self.daily)
+            + profile(&self.weekly)
+            + self.events.heap_bytes()
+            + ScoreRank::HEAP_BYTES
+            + (usize::from(self.surprises.is_some()) + usize::from(self.alert_surprises.is_some()))
+                * calibrator
+    }
+
     /// A detector with no history, with the product's parameters.
     pub fn new(config: DetectorConfig) -> Self {
         Detector::with_tuning(config, Tuning::default())

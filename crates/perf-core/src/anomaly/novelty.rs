@@ -69,6 +69,12 @@ impl EventMemory {
     pub const STATE_BYTES: usize =
         WIDTH * 8 + CAPACITY * (WIDTH * 4 + 8) + std::mem::size_of::<EventMemory>();
 
+    /// Heap bytes now: the ring of recent values and the shapes remembered so far.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::memory::vec;
+        vec(&self.recent) + vec(&self.shapes) + vec(&self.last_seen)
+    }
+
     /// Records a value (call for every point, after judging it).
     pub fn push(&mut self, x: f64) {
         self.recent[self.head] = x;

@@ -102,12 +102,11 @@ impl Monitor {
     /// and the cause-analysis traffic shares; the recent anomalies and the incidents.
     pub fn heap_bytes(&self) -> (usize, usize) {
         use crate::memory::{btree_map, hash_map, string};
-        let detector_heap = Detector::STATE_BYTES.saturating_sub(std::mem::size_of::<Detector>());
         let detectors = hash_map(&self.detectors)
             + self
                 .detectors
-                .keys()
-                .map(|k| string(k) + detector_heap)
+                .iter()
+                .map(|(k, d)| string(k) + d.heap_bytes())
                 .sum::<usize>()
             + hash_map(&self.values)
             + self
@@ -154,6 +153,13 @@ impl Monitor {
                 self.anomalies.pop_front();
             }
         }
+        // Anomalies and incidents are kept as long as the views keep the data behind them
+        // (and within their count bounds), so their memory stops growing with the views'.
+        let horizon = now - engine.config().retention();
+        while self.anomalies.front().is_some_and(|a| a.at < horizon) {
+            self.anomalies.pop_front();
+        }
+        self.incidents.forget_ended_before(horizon);
         let traffic = EngineTraffic {
             engine,
             values: &self.values,

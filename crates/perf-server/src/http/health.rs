@@ -39,7 +39,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
     crate::http::decision_metrics::render(&mut text, &state)
         .map_err(|e| AppError::Internal(e.into()))?;
     let s = state.clone();
-    let memory = tokio::task::spawn_blocking(move || s.memory_cache.get(&s))
+    let memory = tokio::task::spawn_blocking(move || s.memory_cache.get(|| s.memory()))
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
     render_memory(&mut text, &memory).map_err(|e| AppError::Internal(e.into()))?;
