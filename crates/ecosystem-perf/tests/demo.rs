@@ -321,3 +321,83 @@ fn the_golive_demo_goes_then_its_error_burst_makes_it_no_go() {
         "the drill recovers after its two failing minutes: {rto} ms; {drill:#}"
     );
 }
+
+/// `demo --fast-forward 3h`: three simulated hours are played unpaced before the live part,
+/// with a progress line; the history is then queryable, the simulator's events count on
+/// `/metrics` like an HTTP client's, and `GET /v1/memory` accounts for where the memory
+/// went.
+#[test]
+fn a_fast_forwarded_demo_has_its_history_counted_and_its_memory_accounted() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let err_path = dir.path().join("stderr");
+    let mut demo = Command::new(bin())
+        .args([
+            "demo",
+            "--rps",
+            "20",
+            "--fast-forward",
+            "3h",
+            "--duration",
+            "30",
+        ])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut progress = String::new();
+    while Instant::now() < deadline && !progress.contains("caught up") {
+        std::thread::sleep(Duration::from_millis(300));
+        progress = std::fs::read_to_string(&err_path).unwrap_or_default();
+    }
+    let metrics = reqwest::blocking::get(format!("{url}/metrics"))
+        .and_then(|r| r.text())
+        .unwrap_or_default();
+    let memory = get(&format!("{url}/v1/memory")).unwrap_or_default();
+    let overview = get(&format!("{url}/v1/overview?window=3h")).unwrap_or_default();
+    let _ = demo.kill();
+    let _ = demo.wait();
+    assert!(
+        progress.contains("fast-forward: caught up after 3.0 simulated hours"),
+        "{progress}"
+    );
+    let accepted: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("ecosystem_perf_events_accepted_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    let requests: f64 = overview["services"]
+        .as_array()
+        .map(|s| s.iter().filter_map(|s| s["requests"].as_f64()).sum())
+        .unwrap_or(0.0);
+    // 20 requests/s for three hours, with the daily shape and the scripted surges.
+    assert!(
+        requests > 100_000.0,
+        "three hours are in the views: {requests}"
+    );
+    assert!(
+        accepted >= requests,
+        "the simulator's events count on /metrics: {accepted} accepted, {requests} in the views"
+    );
+    let parts = memory["components"].as_array().cloned().unwrap_or_default();
+    let bytes = |name: &str| {
+        parts
+            .iter()
+            .find(|p| p["component"] == name)
+            .and_then(|p| p["bytes"].as_u64())
+            .unwrap_or(0)
+    };
+    assert!(
+        bytes("views_1m") > 0 && bytes("anomaly_detectors") > 0,
+        "{memory}"
+    );
+    let total: u64 = parts.iter().filter_map(|p| p["bytes"].as_u64()).sum();
+    assert_eq!(memory["totalBytes"].as_u64(), Some(total), "{memory}");
+    assert!(
+        metrics.contains("ecosystem_perf_memory_bytes{component=\"views_1m\"}"),
+        "the components are on /metrics"
+    );
+}

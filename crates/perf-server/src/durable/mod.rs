@@ -380,6 +380,18 @@ impl Durable {
         if self.is_shutting_down() {
             anyhow::bail!(ShuttingDown);
         }
+        // Counted here, not by the HTTP handler, so every writer (the demo's simulator, the
+        // offline go-live replay) shows on `/metrics` like an HTTP client.
+        let (counter, n) = match &batch {
+            LogBatch::Events(e) => (&self.metrics.events_accepted, e.len()),
+            LogBatch::Resources(r) => (&self.metrics.resources_accepted, r.len()),
+        };
+        self.commit_batch(batch, id)?;
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn commit_batch(&self, batch: LogBatch, id: Option<&str>) -> anyhow::Result<()> {
         let log = match &self.ingest {
             Ingest::Local(log) => log,
             Ingest::Stream(stream) => return self.publish(stream, batch, id),

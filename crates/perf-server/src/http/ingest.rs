@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use perf_core::model::{decode_events, decode_resources, BodyFormat, IngestAnswer, IngestError};
 use std::io::Read;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// `POST /v1/events`.
@@ -154,11 +153,6 @@ async fn ingest(
                         AppError::Internal(e)
                     }
                 })?;
-            let counter = match kind {
-                Kind::Events(_) => &worker.durable.metrics.events_accepted,
-                Kind::Resources => &worker.durable.metrics.resources_accepted,
-            };
-            counter.fetch_add(answer.accepted as u64, Ordering::Relaxed);
             Ok((StatusCode::OK, answer))
         })
         .await
