@@ -41,6 +41,33 @@ fn error_cell(rate: f64) -> Cell {
     }
 }
 
+/// The memory by component, largest first, with each one's share and the process's RSS.
+pub fn memory(m: &perf_server::accounting::MemoryReport) -> String {
+    let mut t = new_table(&["component", "MiB", "share"]);
+    let mut parts = m.components.clone();
+    parts.sort_by_key(|p| std::cmp::Reverse(p.bytes));
+    let mib = |b: u64| format!("{:.2}", b as f64 / (1024.0 * 1024.0));
+    for p in &parts {
+        let share = if m.total_bytes > 0 {
+            100.0 * p.bytes as f64 / m.total_bytes as f64
+        } else {
+            0.0
+        };
+        t.add_row(vec![
+            Cell::new(&p.component),
+            Cell::new(mib(p.bytes)).set_alignment(CellAlignment::Right),
+            Cell::new(format!("{share:.1} %")).set_alignment(CellAlignment::Right),
+        ]);
+    }
+    let rss = m
+        .rss_bytes
+        .map_or("unknown".to_string(), |b| format!("{} MiB", mib(b)));
+    format!(
+        "{t}\naccounted {} MiB of heap; resident set {rss}",
+        mib(m.total_bytes)
+    )
+}
+
 /// The overview as a table.
 pub fn overview(o: &Overview) -> String {
     let mut t = new_table(&[

@@ -358,6 +358,10 @@ fn a_fast_forwarded_demo_has_its_history_counted_and_its_memory_accounted() {
         .unwrap_or_default();
     let memory = get(&format!("{url}/v1/memory")).unwrap_or_default();
     let overview = get(&format!("{url}/v1/overview?window=3h")).unwrap_or_default();
+    let table = Command::new(bin())
+        .args(["status", "--memory", "--server", &url])
+        .output()
+        .unwrap();
     let _ = demo.kill();
     let _ = demo.wait();
     assert!(
@@ -399,5 +403,12 @@ fn a_fast_forwarded_demo_has_its_history_counted_and_its_memory_accounted() {
     assert!(
         metrics.contains("ecosystem_perf_memory_bytes{component=\"views_1m\"}"),
         "the components are on /metrics"
+    );
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("views_1m")
+            && table.contains("accounted ")
+            && table.contains("resident set"),
+        "status --memory prints the components: {table}"
     );
 }

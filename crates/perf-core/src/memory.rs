@@ -16,7 +16,7 @@ use std::hash::BuildHasher;
 use std::mem::size_of;
 
 /// Bytes of heap one component holds.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Part {
     /// Component name, e.g. `views_10s`, `slo_counters`.
     pub component: String,

@@ -9,7 +9,7 @@ use crate::control::Control;
 use crate::durable::Durable;
 use crate::effects::Effects;
 use perf_core::memory::Part;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -18,7 +18,7 @@ use std::time::Instant;
 pub const REUSE_MS: u128 = 30_000;
 
 /// Heap bytes per component.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MemoryReport {
     /// Sum of the components.

@@ -36,7 +36,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Serve(a) => serve::run(&a.serve, a.clock.as_deref()),
         Command::Demo(a) => demo::run(&a),
         Command::Ingest(a) => ingest::run(&a.files, &a.server, a.batch, a.format),
-        Command::Status(a) => report::status(&a.report),
+        Command::Status(a) => report::status(&a),
         Command::Profile(a) => report::profile(&a.service, &a.report),
         Command::Callers(a) => report::callers(&a.service, &a.report, &a.by, a.limit),
         Command::Query(a) => query::run(a),

@@ -13,6 +13,9 @@ use serde::Serialize;
 pub struct StatusArgs {
     #[command(flatten)]
     pub report: ReportArgs,
+    /// Show the server's memory by component (`GET /v1/memory`) instead of the services.
+    #[arg(long)]
+    pub memory: bool,
 }
 
 /// Arguments of `profile`.
@@ -58,9 +61,18 @@ fn show<T: DeserializeOwned + Serialize>(
     Ok(OK)
 }
 
-/// `status`.
-pub fn status(args: &ReportArgs) -> anyhow::Result<i32> {
-    show::<Overview>(args, "/v1/overview", crate::tables::overview)
+/// `status` (`--memory`: the memory by component).
+pub fn status(args: &StatusArgs) -> anyhow::Result<i32> {
+    if !args.memory {
+        return show::<Overview>(&args.report, "/v1/overview", crate::tables::overview);
+    }
+    let report: perf_server::accounting::MemoryReport =
+        ApiClient::new(&args.report.server)?.get("/v1/memory")?;
+    match args.report.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Table => println!("{}", crate::tables::memory(&report)),
+    }
+    Ok(OK)
 }
 
 /// `profile SERVICE`.
