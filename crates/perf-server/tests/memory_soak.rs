@@ -10,9 +10,7 @@
 use perf_server::config::Config;
 use perf_server::durable::ManualClock;
 use perf_server::AppState;
-use perf_sim::{
-    demo_ecosystem, AbusiveCaller, ErrorBurst, Generator, NodeSlowdown, Repeating, TenantSurge,
-};
+use perf_sim::{demo_ecosystem, Generator};
 use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
 use std::alloc::System;
 use std::sync::{Arc, Mutex};
@@ -52,48 +50,7 @@ impl Soak {
         let clock = Arc::new(ManualClock::new(START));
         let state = AppState::open_with_clock(config, clock.clone()).unwrap();
         let mut generator = Generator::new(demo_ecosystem(rps), 7, START);
-        generator.add_incident(Box::new(Repeating::every(
-            HOUR,
-            NodeSlowdown {
-                service: "qnet".into(),
-                node: "qnet-2".into(),
-                from_ms: 2 * MINUTE,
-                to_ms: 5 * MINUTE,
-                factor: 6.0,
-            },
-        )));
-        generator.add_incident(Box::new(Repeating::every(
-            HOUR,
-            TenantSurge {
-                tenant: "dao-gamma".into(),
-                service: "qflow".into(),
-                from_ms: 12 * MINUTE,
-                to_ms: 18 * MINUTE,
-                extra_share: 0.4,
-                slowdown: 1.8,
-            },
-        )));
-        generator.add_incident(Box::new(Repeating::every(
-            HOUR,
-            ErrorBurst {
-                service: "qwallet".into(),
-                from_ms: 33 * MINUTE,
-                to_ms: 39 * MINUTE,
-                error_rate: 0.25,
-            },
-        )));
-        generator.add_incident(Box::new(Repeating::every(
-            HOUR,
-            AbusiveCaller {
-                caller: "caller-scraper".into(),
-                service: "qindex".into(),
-                from_ms: 44 * MINUTE,
-                to_ms: 52 * MINUTE,
-                share: 0.02,
-                slowdown: 8.0,
-                cost_factor: 20.0,
-            },
-        )));
+        perf_sim::add_hourly_incidents(&mut generator);
         Soak {
             state,
             clock,

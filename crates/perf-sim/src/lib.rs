@@ -7,12 +7,14 @@
 //! [`des`] is a discrete-event simulator of routing and overload control that runs
 //! ecosystem-perf's decision code in a closed loop.
 
+mod demo_script;
 pub mod des;
 mod ecosystem;
 mod generator;
 mod incident;
 mod repeating;
 
+pub use demo_script::add_hourly_incidents;
 pub use ecosystem::{demo_ecosystem, Ecosystem, OperationSpec, ServiceSpec, DEMO_MEAN_UTILISATION};
 pub use generator::Generator;
 pub use incident::{

@@ -18,10 +18,7 @@ use clap::Args;
 use perf_server::config::ClockMode;
 use perf_server::durable::LogBatch;
 use perf_server::AppState;
-use perf_sim::{
-    demo_ecosystem, AbusiveCaller, ErrorBurst, Generator, NodeSlowdown, Repeating, TenantSurge,
-    TrafficGrowth,
-};
+use perf_sim::{demo_ecosystem, Generator, TrafficGrowth};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -217,49 +214,7 @@ fn simulate(state: &AppState, stop: &Playback, speed: f64, rps: f64, seed: u64, 
         max_factor: 3.5,
     }));
     // The hourly script, repeated for as long as the demo runs.
-    generator.add_incident(Box::new(Repeating::every(
-        60 * MINUTE,
-        NodeSlowdown {
-            service: "qnet".into(),
-            node: "qnet-2".into(),
-            from_ms: 2 * MINUTE,
-            to_ms: 5 * MINUTE,
-            factor: 6.0,
-        },
-    )));
-    generator.add_incident(Box::new(Repeating::every(
-        60 * MINUTE,
-        TenantSurge {
-            tenant: "dao-gamma".into(),
-            service: "qflow".into(),
-            from_ms: 12 * MINUTE,
-            to_ms: 18 * MINUTE,
-            extra_share: 0.4,
-            slowdown: 1.8,
-        },
-    )));
-    generator.add_incident(Box::new(Repeating::every(
-        60 * MINUTE,
-        AbusiveCaller {
-            caller: "caller-scraper".into(),
-            service: "qindex".into(),
-            from_ms: 44 * MINUTE,
-            to_ms: 52 * MINUTE,
-            share: 0.02,
-            slowdown: 8.0,
-            cost_factor: 20.0,
-        },
-    )));
-    generator.add_incident(Box::new(Repeating::every(
-        60 * MINUTE,
-        ErrorBurst {
-            service: "qwallet".into(),
-            // After the detectors' 30-minute warm-up, so the first burst is judged whole.
-            from_ms: 33 * MINUTE,
-            to_ms: 39 * MINUTE,
-            error_rate: 0.25,
-        },
-    )));
+    perf_sim::add_hourly_incidents(&mut generator);
     let mut deployments = super::demo_deploy::Deployments::schedule(&mut generator);
     let mut drills =
         super::demo_drills::Drills::schedule(&mut generator, super::demo_drills::START_MINUTE);
