@@ -16,7 +16,7 @@ pub mod evidence;
 pub mod score;
 
 pub use evidence::{service_evidence, BucketCounts, CallerSeries, ServiceSeries};
-pub use score::{evaluate_caller, risk_level, EntityRisk, RiskSignal};
+pub use score::{evaluate_caller, risk_level, CallerEvidence, EntityRisk, RiskSignal};
 
 #[cfg(test)]
 mod tests;
