@@ -14,11 +14,11 @@ use common::*;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The demo at 120× with 150 requests/s on a free port, with `extra` arguments; its URL.
-fn spawn_demo(extra: &[&str]) -> (std::process::Child, String) {
+/// The demo at `speed`× with 150 requests/s on a free port, with `extra` arguments; its URL.
+fn spawn_demo(speed: &str, extra: &[&str]) -> (std::process::Child, String) {
     let port = free_port();
     let demo = Command::new(bin())
-        .args(["demo", "--speed", "120", "--rps", "150", "--listen"])
+        .args(["demo", "--speed", speed, "--rps", "150", "--listen"])
         .arg(format!("127.0.0.1:{port}"))
         .args(extra)
         .stdout(Stdio::null())
@@ -34,7 +34,7 @@ fn get(url: &str) -> Option<serde_json::Value> {
 
 #[test]
 fn the_demo_plays_its_incidents_into_decisions() {
-    let (mut demo, url) = spawn_demo(&["--duration", "150"]);
+    let (mut demo, url) = spawn_demo("120", &["--duration", "150"]);
     // Typically all reached within 50 s; the margin is for a slow, shared machine (the
     // demo runs in real time, so a starved machine plays fewer simulated minutes).
     let deadline = Instant::now() + Duration::from_secs(145);
@@ -253,10 +253,12 @@ fn the_demo_plays_its_incidents_into_decisions() {
 /// and reports its RTO.
 #[test]
 fn the_golive_demo_goes_then_its_error_burst_makes_it_no_go() {
-    let (mut demo, url) = spawn_demo(&["--scenario", "golive", "--duration", "100"]);
-    // Typically go after ~16 s, no_go after ~25 s and the drill recovered after ~30 s; the
+    // At 80× (not the other test's 120×) the `go` lasts 6-8 s of wall time before the burst
+    // ends it: at 120× its 4-5 s were missed once in five CI runs on a loaded machine.
+    let (mut demo, url) = spawn_demo("80", &["--scenario", "golive", "--duration", "140"]);
+    // Typically go after ~24 s, no_go after ~38 s and the drill recovered after ~45 s; the
     // margin is for a starved machine.
-    let deadline = Instant::now() + Duration::from_secs(95);
+    let deadline = Instant::now() + Duration::from_secs(135);
     let (mut go, mut no_go_after_go) = (None::<serde_json::Value>, None::<serde_json::Value>);
     let (mut drill_rto, mut drill) = (None, serde_json::Value::Null);
     let mut seen = Vec::new();
