@@ -414,3 +414,31 @@ fn a_fast_forwarded_demo_has_its_history_counted_and_its_memory_accounted() {
         "status --memory prints the components: {table}"
     );
 }
+
+/// A fast-forward that is not a duration, or longer than the 400 days the demo plays, is
+/// refused before anything starts (no server, no data directory).
+#[test]
+fn a_bad_fast_forward_is_refused_before_the_demo_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for bad in ["soon", "500d", "-1h"] {
+        let out = Command::new(bin())
+            .args([
+                "demo",
+                &format!("--fast-forward={bad}"),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
+        assert!(
+            err.contains("--fast-forward") && err.contains("at most 400d"),
+            "{bad}: {err}"
+        );
+        assert!(!data.exists(), "{bad}: nothing was created");
+    }
+}

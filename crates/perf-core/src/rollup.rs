@@ -96,8 +96,9 @@ impl Rollup {
 
     /// Seals the buckets nothing will reach any more: in level L > 0 those that ended
     /// before the keep of level L − 1 (no finer bucket merges into them later), in the
-    /// finest level those that ended a minute ago. Sealed buckets form a prefix of each
-    /// level, so the pass walks back from the newest only until the first sealed one.
+    /// finest level those that ended a minute ago. Settled buckets form a prefix of each
+    /// level (found by binary search) and sealed ones a prefix of those, so the pass walks
+    /// back from the newest settled bucket only until the first sealed one.
     fn seal_settled(&mut self, res: &[Resolution], now: i64) {
         for (l, level) in self.levels.iter_mut().enumerate() {
             let Some(r) = res.get(l) else { break };
@@ -106,10 +107,8 @@ impl Rollup {
             } else {
                 res[l - 1].keep
             };
-            for (start, cell) in level.iter_mut().rev() {
-                if *start + r.width > now - settle {
-                    continue;
-                }
+            let settled = level.partition_point(|b| b.0 + r.width <= now - settle);
+            for (_, cell) in level.range_mut(..settled).rev() {
                 if cell.is_sealed() {
                     break;
                 }

@@ -144,13 +144,15 @@ pub fn run(demo: &DemoArgs) -> anyhow::Result<i32> {
         let caught_up = Arc::new(tokio::sync::Notify::new());
         let generator = {
             let state = state.clone();
-            let stop = Playback {
+            let playback = Playback {
                 stop: stop.clone(),
                 caught_up: caught_up.clone(),
             };
             std::thread::spawn(move || match scenario {
-                Scenario::Incidents => simulate(&state, &stop, speed, rps, seed, fast_forward),
-                Scenario::Golive => simulate_golive(&state, &stop, speed, rps, seed, fast_forward),
+                Scenario::Incidents => simulate(&state, &playback, speed, rps, seed, fast_forward),
+                Scenario::Golive => {
+                    simulate_golive(&state, &playback, speed, rps, seed, fast_forward)
+                }
             })
         };
         let summary = {
@@ -197,7 +199,14 @@ fn demo_slos() -> Vec<perf_server::config::slo::SloConfig> {
 }
 
 /// Feeds the engine through the durable ingest path, paced to `speed`.
-fn simulate(state: &AppState, stop: &Playback, speed: f64, rps: f64, seed: u64, fast_forward: i64) {
+fn simulate(
+    state: &AppState,
+    playback: &Playback,
+    speed: f64,
+    rps: f64,
+    seed: u64,
+    fast_forward: i64,
+) {
     let start = perf_server::durable::system_now() - fast_forward;
     let mut generator = Generator::new(demo_ecosystem(rps), seed, start);
     let growing = demo_ecosystem(rps)
@@ -220,7 +229,7 @@ fn simulate(state: &AppState, stop: &Playback, speed: f64, rps: f64, seed: u64, 
         super::demo_drills::Drills::schedule(&mut generator, super::demo_drills::START_MINUTE);
     play(
         state,
-        stop,
+        playback,
         speed,
         start,
         &mut generator,
@@ -234,7 +243,7 @@ fn simulate(state: &AppState, stop: &Playback, speed: f64, rps: f64, seed: u64, 
 /// The go-live scenario: the quiet ecosystem and its hourly error bursts.
 fn simulate_golive(
     state: &AppState,
-    stop: &Playback,
+    playback: &Playback,
     speed: f64,
     rps: f64,
     seed: u64,
@@ -247,7 +256,7 @@ fn simulate_golive(
         super::demo_drills::Drills::schedule(&mut generator, super::demo_golive::DRILL_MINUTE);
     play(
         state,
-        stop,
+        playback,
         speed,
         start,
         &mut generator,
@@ -261,21 +270,21 @@ fn simulate_golive(
 /// time since `start`.
 fn play(
     state: &AppState,
-    stop: &Playback,
+    playback: &Playback,
     speed: f64,
     start: i64,
     generator: &mut Generator,
     mut each_tick: impl FnMut(&AppState, i64),
 ) {
     let mut resources = ResourcePacer::default();
+    let mut ingesting = true;
     if generator.now_ms() < perf_server::durable::system_now() {
         let mut progress = super::demo_fast_forward::Progress::new(start);
         let (mut evaluation_due, mut deployment_due) = (start, start);
-        while !stop.load(Ordering::SeqCst)
-            && generator.now_ms() < perf_server::durable::system_now()
-        {
+        while !playback.stopped() && generator.now_ms() < perf_server::durable::system_now() {
             if !step(state, generator, FAST_FORWARD_STEP, &mut resources) {
-                return;
+                ingesting = false;
+                break;
             }
             each_tick(state, generator.now_ms() - start);
             if generator.now_ms() >= evaluation_due {
@@ -293,11 +302,15 @@ fn play(
         }
         progress.finish(state, generator.now_ms());
     }
-    stop.caught_up.notify_one();
+    // Also when ingest failed: `--duration` then still ends the demo.
+    playback.caught_up.notify_one();
+    if !ingesting {
+        return;
+    }
     let sim_tick = (TICK.as_secs_f64() * 1000.0 * speed).round().max(1.0) as i64;
     let began = Instant::now();
     let mut ticks = 0u32;
-    while !stop.load(Ordering::SeqCst) {
+    while !playback.stopped() {
         if !step(state, generator, sim_tick, &mut resources) {
             return;
         }
@@ -318,8 +331,8 @@ struct Playback {
 }
 
 impl Playback {
-    fn load(&self, order: Ordering) -> bool {
-        self.stop.load(order)
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
     }
 }
 

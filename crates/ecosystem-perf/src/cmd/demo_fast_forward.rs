@@ -59,7 +59,7 @@ impl Progress {
         eprintln!(
             "fast-forward: {what} · {events} events in {:.0} s · RSS {:.1} MiB · accounted {:.1} MiB",
             self.began.elapsed().as_secs_f64(),
-            mib(rss_bytes()),
+            mib(memory.rss_bytes.unwrap_or(0)),
             mib(memory.total()),
         );
     }
@@ -67,16 +67,4 @@ impl Progress {
 
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
-}
-
-/// Resident set size of this process (Linux; 0 where `/proc` is missing).
-pub fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
 }
