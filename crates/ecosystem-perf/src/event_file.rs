@@ -106,7 +106,7 @@ fn for_each_chunk(
         let end = if n == 0 {
             filled
         } else {
-            match buf[..filled].iter().rposition(|&b| b == b'\n') {
+            match memchr::memrchr(b'\n', &buf[..filled]) {
                 Some(p) => p + 1,
                 None => continue,
             }
@@ -114,7 +114,7 @@ fn for_each_chunk(
         if end > 0 {
             let chunk = &buf[..end];
             total += decode(chunk, first_line)?;
-            first_line += chunk.iter().filter(|&&b| b == b'\n').count();
+            first_line += memchr::memchr_iter(b'\n', chunk).count();
             buf.copy_within(end..filled, 0);
             filled -= end;
         }

@@ -5,8 +5,8 @@
 use super::event::Event;
 use super::resource::ResourceSample;
 use super::validate::{
-    rule_of, validate_event, validate_event_ref, validate_resource, EventRef, FieldError, RawEvent,
-    RawResource, TimeBounds,
+    parse_event_in_place, rule_of, validate_event, validate_event_ref, validate_resource, EventRef,
+    FieldError, RawEvent, RawResource, TimeBounds,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -71,8 +71,7 @@ pub fn decode_events(
     max_elements: usize,
 ) -> Result<(Vec<Event>, IngestAnswer), IngestError> {
     decode_with(body, format, max_elements, |i, raw: &str| {
-        let raw: RawEvent = parse_element(i, raw)?;
-        validate_event(i, raw, bounds)
+        validate_event(i, parse_event(i, raw)?, bounds)
     })
 }
 
@@ -86,8 +85,7 @@ pub fn for_each_event<'a>(
     mut f: impl FnMut(EventRef<'a>),
 ) -> Result<IngestAnswer, IngestError> {
     let (_, answer) = decode_with(body, format, max_elements, |i, raw: &'a str| {
-        let raw: RawEvent = parse_element(i, raw)?;
-        f(validate_event_ref(i, raw, bounds)?);
+        f(validate_event_ref(i, parse_event(i, raw)?, bounds)?);
         Ok(())
     })?;
     Ok(answer)
@@ -180,6 +178,16 @@ fn split_json(text: &str) -> Result<Vec<&RawValue>, IngestError> {
         ));
     }
     serde_json::from_str(text).map_err(|e| IngestError::Malformed(clean(&e)))
+}
+
+/// Parses one event: in place on the fast path; whatever that path refuses is parsed again by
+/// `parse_element`, whose answer (success or the error naming the field) is the one kept.
+fn parse_event(index: usize, raw: &str) -> Result<RawEvent<'_>, FieldError> {
+    let mut event = RawEvent::default();
+    if parse_event_in_place(raw, &mut event) {
+        return Ok(event);
+    }
+    parse_element(index, raw)
 }
 
 /// Parses one element into its raw struct, naming the field on a type error.

@@ -5,6 +5,8 @@ mod decode;
 mod event;
 mod resource;
 mod validate;
+#[cfg(test)]
+use validate::has_control;
 
 pub use decode::{
     decode_events, decode_resources, for_each_event, BodyFormat, IngestAnswer, IngestError,

@@ -195,7 +195,59 @@ fn resource_rules() {
     }
 }
 
+/// String fields borrow from the body unless they hold escapes (no allocation per field on
+/// the ingest and offline paths); escaped text is decoded, not borrowed verbatim.
+#[test]
+fn string_fields_borrow_unless_escaped() {
+    use std::borrow::Cow;
+    let body = br#"{"ts":1700000000000,"service":"qnet","operation":"GET /a\u0062","node":"n\"1","entity":"c-1","version":"v1","latencyMs":3}"#;
+    let mut seen = Vec::new();
+    for_each_event(body, BodyFormat::Ndjson, &bounds(), 10, |e| {
+        seen.push((
+            matches!(e.service, Cow::Borrowed(_)),
+            matches!(e.entity, Some(Cow::Borrowed(_))),
+            matches!(e.version, Some(Cow::Borrowed(_))),
+            e.operation.to_string(),
+            e.node.to_string(),
+        ));
+    })
+    .unwrap();
+    assert_eq!(
+        seen,
+        vec![(true, true, true, "GET /ab".to_string(), "n\"1".to_string())]
+    );
+}
+
+/// `null` in an optional string field is the field absent; a number there names the field.
+#[test]
+fn optional_text_null_is_absent_and_a_number_is_refused() {
+    let e =
+        one(r#"{"ts":1700000000000,"service":"a","operation":"b","latencyMs":1,"tenant":null}"#)
+            .unwrap();
+    assert_eq!(e.tenant, None);
+    let err = one(r#"{"ts":1700000000000,"service":"a","operation":"b","latencyMs":1,"tenant":7}"#)
+        .unwrap_err();
+    assert_eq!(err.field, "tenant");
+}
+
+/// Every code point below U+0800 (all one- and two-byte encodings, where C0, DEL and C1
+/// live), alone and between other text, gets the same answer as `char::is_control`.
+#[test]
+fn control_check_matches_char_is_control_on_every_short_code_point() {
+    for c in (0u32..0x800).filter_map(char::from_u32) {
+        for s in [c.to_string(), format!("a{c}b"), format!("é{c}")] {
+            assert_eq!(has_control(&s), s.chars().any(char::is_control), "{:?}", s);
+        }
+    }
+}
+
 proptest::proptest! {
+    /// The byte-level control check answers as `char::is_control` does, for any text.
+    #[test]
+    fn control_check_matches_char_is_control(s in "\\PC*|[\\x00-\\x{ff}]{0,12}") {
+        proptest::prop_assert_eq!(has_control(&s), s.chars().any(char::is_control));
+    }
+
     /// Any body, however broken, gives an answer or a whole-body error, never a panic, and
     /// every element is either accepted or rejected.
     #[test]
