@@ -37,7 +37,7 @@ impl Drop for Removed {
 impl Durable {
     /// Writes a backup of this data directory to `out`.
     pub fn backup(&self, out: &Path) -> anyhow::Result<BackupHeader> {
-        self.snapshot()
+        self.snapshot_whole()
             .context("taking the snapshot the backup holds")?;
         let n = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let copy = Removed(

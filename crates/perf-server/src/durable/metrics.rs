@@ -34,6 +34,8 @@ pub struct Metrics {
     pub stream_dropped: AtomicU64,
     /// Snapshots written.
     pub snapshots: AtomicU64,
+    /// The longest single hold of the engine lock during the last snapshot, µs.
+    pub snapshot_longest_hold_us: AtomicU64,
     /// Backups written.
     pub backups: AtomicU64,
     /// Connections open now.
@@ -236,6 +238,12 @@ impl Metrics {
             "ecosystem_perf_snapshots_total",
             "Snapshots of the aggregates written.",
             load(&self.snapshots),
+        )?;
+        gauge(
+            out,
+            "ecosystem_perf_snapshot_longest_hold_seconds",
+            "The longest time ingest waited on the engine during the last snapshot (one slice's copy).",
+            load(&self.snapshot_longest_hold_us) as f64 / 1e6,
         )?;
         counter(
             out,

@@ -29,6 +29,7 @@ mod cluster_map;
 mod data_dir;
 pub mod metrics;
 mod ownership;
+mod sliced_snapshot;
 mod snapshot_format;
 mod stream_ingest;
 pub use cluster_map::{ClusterMap, ReplicaView};
@@ -42,8 +43,9 @@ use metrics::Metrics;
 use perf_core::model::TimeBounds;
 use perf_core::Engine;
 use perf_store::{IngestLog, Journal, Snapshot, SqliteStore, Store};
+use sliced_snapshot::ReplayFilter;
 pub use snapshot_format::LogBatch;
-use snapshot_format::{decode_record, decode_snapshot, encode_snapshot};
+use snapshot_format::{decode_record, decode_restored, encode_snapshot};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -156,16 +158,18 @@ impl Durable {
         let dir_lock = data_dir::lock(&dir)?;
         let store = open_store(&config, &dir)?;
         let wanted = config.engine_config();
-        let (mut engine, after) = match store.load_snapshot()? {
+        let (mut engine, filter) = match store.load_snapshot()? {
             Some(s) => {
-                let engine = decode_snapshot(&s.data)?;
-                if engine.config() != &wanted {
+                let restored = decode_restored(&s.data, s.seq)?;
+                if restored.engine.config() != &wanted {
                     tracing::warn!("views, resolutions or limits differ from the stored aggregates; they keep their layout until the data directory is renewed");
                 }
-                (engine, s.seq)
+                let filter = ReplayFilter::sliced(restored.slices, restored.seqs);
+                (restored.engine, filter)
             }
-            None => (Engine::new(wanted)?, 0),
+            None => (Engine::new(wanted)?, ReplayFilter::whole(0)),
         };
+        let after = filter.min_seq();
         engine.set_series_per_tenant(Some(config.server.limits.max_series_per_tenant));
         if !config.cluster.nats.url.is_empty() {
             if config.store.url.is_empty() {
@@ -209,10 +213,16 @@ impl Durable {
             payload,
         ) {
             Ok((now, LogBatch::Events(events))) => {
+                let sent = events.len();
+                let events = filter.events(seq, events);
                 replayed += events.len();
                 engine.ingest(&events, now);
+                // The slice that already held them counted them at its own position.
+                engine.counters.events += (sent - events.len()) as u64;
             }
-            Ok((now, LogBatch::Resources(samples))) => engine.ingest_resources(&samples, now),
+            Ok((now, LogBatch::Resources(samples))) => {
+                engine.ingest_resources(&filter.resources(seq, samples), now)
+            }
             Err(e) => bad = Some(format!("log record {seq}: {e}")),
         })?;
         if let Some(e) = bad {
@@ -548,8 +558,20 @@ impl Durable {
         }
     }
 
-    /// Writes a snapshot of the aggregates and drops the log segments it covers.
+    /// Writes a snapshot of the aggregates and drops the log segments it covers. With the
+    /// local log it is taken in slices of services, each under a short hold of the engine
+    /// lock (sliced_snapshot.rs).
     pub fn snapshot(&self) -> anyhow::Result<()> {
+        self.snapshot_with(false)
+    }
+
+    /// A snapshot taken whole under one hold of the engine lock, every slice at the same log
+    /// position: what a backup needs, which carries no log to replay.
+    pub fn snapshot_whole(&self) -> anyhow::Result<()> {
+        self.snapshot_with(true)
+    }
+
+    fn snapshot_with(&self, whole: bool) -> anyhow::Result<()> {
         // One at a time: the periodic loop, a backup and shutdown may ask together, and two
         // rotations and removals must not interleave.
         let _one = self.snapshot_lock.lock().unwrap_or_else(|p| p.into_inner());
@@ -575,19 +597,18 @@ impl Durable {
                 return Ok(());
             }
         };
-        let (seq, data, taken_at_ms) = {
-            let engine = self.engine();
-            let data = encode_snapshot(&engine)?;
-            (log.last_seq(), data, engine.watermark())
-        };
-        log.wait_durable(seq)?;
+        let taken = sliced_snapshot::take(&self.engine, || log.last_seq(), whole)?;
+        self.metrics
+            .snapshot_longest_hold_us
+            .store(taken.longest_hold.as_micros() as u64, Ordering::Relaxed);
+        log.wait_durable(taken.max_seq)?;
         self.store.save_snapshot(&Snapshot {
-            seq,
-            taken_at_ms,
-            data,
+            seq: taken.min_seq,
+            taken_at_ms: taken.taken_at_ms,
+            data: taken.data,
         })?;
         log.rotate()?;
-        log.remove_through(seq)?;
+        log.remove_through(taken.min_seq)?;
         self.log_bytes_at_snapshot
             .store(log.bytes(), Ordering::Relaxed);
         self.metrics.snapshots.fetch_add(1, Ordering::Relaxed);

@@ -5,6 +5,7 @@
 
 use anyhow::Context;
 use perf_core::{Engine, Event, ResourceSample};
+use perf_store::stream::partition_of;
 use serde::{Deserialize, Serialize};
 
 /// What one ingest-log record holds.
@@ -25,17 +26,103 @@ pub(super) fn encode_snapshot(engine: &Engine) -> anyhow::Result<Vec<u8>> {
         .context("encoding the snapshot")
 }
 
-pub(super) fn decode_snapshot(data: &[u8]) -> anyhow::Result<Engine> {
-    anyhow::ensure!(data.len() >= 4, "the aggregate snapshot is truncated");
-    let format = u32::from_le_bytes(data[..4].try_into()?);
-    anyhow::ensure!(
-        format == SNAPSHOT_FORMAT,
-        "the aggregate snapshot has format {format}, this binary reads format {SNAPSHOT_FORMAT}; start the version that wrote it, or move the data directory away to start empty"
-    );
+/// Format of a snapshot taken in slices (sliced_snapshot.rs): the version, then a postcard
+/// [`SlicedSnapshot`] whose parts are postcard engines.
+const SLICED_FORMAT: u32 = 4;
+
+/// One slice of the services: its engine and the log position it includes.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct SlicePart {
+    /// Every record up to and including this position is in `engine`, for this slice.
+    pub seq: u64,
+    /// The postcard engine of the slice's services.
+    pub engine: Vec<u8>,
+}
+
+/// A snapshot in slices: part `p` holds the services with `partition_of(service, slices) == p`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct SlicedSnapshot {
+    /// Number of slices.
+    pub slices: u32,
+    /// The engine's own counters at the first slice's position.
+    pub counters: perf_core::engine::EngineCounters,
+    /// One per slice, in slice order.
+    pub parts: Vec<SlicePart>,
+}
+
+impl SlicedSnapshot {
+    pub fn encode(&self) -> anyhow::Result<Vec<u8>> {
+        postcard::to_extend(self, SLICED_FORMAT.to_le_bytes().to_vec())
+            .context("encoding the snapshot")
+    }
+}
+
+/// An engine as restored from a snapshot, with the position of each slice.
+pub(super) struct Restored {
+    pub engine: Engine,
+    /// Number of slices (1: a whole-engine snapshot).
+    pub slices: u32,
+    /// The log position of each slice.
+    pub seqs: Vec<u64>,
+}
+
+/// A postcard engine, without a format header (a slice of a [`SlicedSnapshot`]).
+pub(super) fn encode_engine(engine: &Engine) -> anyhow::Result<Vec<u8>> {
+    postcard::to_stdvec(engine).context("encoding a slice of the snapshot")
+}
+
+fn decode_engine(bytes: &[u8]) -> anyhow::Result<Engine> {
     let mut engine: Engine =
-        postcard::from_bytes(&data[4..]).context("decoding the aggregate snapshot")?;
+        postcard::from_bytes(bytes).context("decoding the aggregate snapshot")?;
     engine.after_load();
     Ok(engine)
+}
+
+/// The engine of a snapshot of either format, slices merged (their positions are dropped:
+/// for a whole snapshot, or one whose positions the caller does not need).
+pub(super) fn decode_snapshot(data: &[u8]) -> anyhow::Result<Engine> {
+    Ok(decode_restored(data, 0)?.engine)
+}
+
+/// A snapshot of either format; `seq` is the stored position (a whole snapshot's).
+pub(super) fn decode_restored(data: &[u8], seq: u64) -> anyhow::Result<Restored> {
+    anyhow::ensure!(data.len() >= 4, "the aggregate snapshot is truncated");
+    let format = u32::from_le_bytes(data[..4].try_into()?);
+    match format {
+        SNAPSHOT_FORMAT => Ok(Restored {
+            engine: decode_engine(&data[4..])?,
+            slices: 1,
+            seqs: vec![seq],
+        }),
+        SLICED_FORMAT => {
+            let sliced: SlicedSnapshot =
+                postcard::from_bytes(&data[4..]).context("decoding the aggregate snapshot")?;
+            anyhow::ensure!(
+                sliced.slices as usize == sliced.parts.len() && sliced.slices >= 1,
+                "the aggregate snapshot says {} slices and holds {}",
+                sliced.slices,
+                sliced.parts.len()
+            );
+            let slices = sliced.slices;
+            let mut engine = decode_engine(&sliced.parts[0].engine)?;
+            for (p, part) in sliced.parts.iter().enumerate().skip(1) {
+                let other = decode_engine(&part.engine)?;
+                // Only the slice's own services: its SLO set carries empty counts for the rest.
+                engine
+                    .absorb(&other, |s| partition_of(s, slices) == p as u32)
+                    .context("merging the slices of the aggregate snapshot")?;
+            }
+            engine.counters = sliced.counters;
+            Ok(Restored {
+                engine,
+                slices: sliced.slices,
+                seqs: sliced.parts.iter().map(|p| p.seq).collect(),
+            })
+        }
+        _ => anyhow::bail!(
+            "the aggregate snapshot has format {format}, this binary reads formats {SNAPSHOT_FORMAT} and {SLICED_FORMAT}; start the version that wrote it, or move the data directory away to start empty"
+        ),
+    }
 }
 
 pub(super) fn decode_record(payload: &[u8]) -> anyhow::Result<(i64, LogBatch)> {
