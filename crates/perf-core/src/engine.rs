@@ -17,6 +17,25 @@ const MAX_TENANTS_PER_SLO: usize = 1_000;
 /// Most distinct stage names tracked; others are summed under `other`.
 const MAX_STAGE_NAMES: usize = 256;
 
+/// Work per `advance` call (engine/sweep.rs; a series aged is one unit, a bucket moved or
+/// sealed another): ~16k units of ~0.5–1 µs keep a call's share of a sweep to ~10 ms.
+const SWEEP_WORK_PER_CALL: usize = 16_384;
+/// And at most this long per call (the only clock the engine reads: it decides how much
+/// maintenance a call does, never what a query answers).
+const SWEEP_TIME_PER_CALL: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// The position of the aging sweep (engine/sweep.rs): the next series to age, view by view.
+#[derive(Debug, Clone, Default)]
+struct Sweep {
+    pending: bool,
+    /// A width passed during the running pass: the series already aged need another.
+    again: bool,
+    view: usize,
+    series: usize,
+    /// Series per call when not [`SWEEP_WORK_PER_CALL`] (tests).
+    per_call: Option<usize>,
+}
+
 /// Counters about the engine itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct EngineCounters {
@@ -43,6 +62,9 @@ pub struct Engine {
     slos: crate::slo::SloSet,
     /// Self-observation counters.
     pub counters: EngineCounters,
+    /// Where the aging sweep stands (runtime state, not in the snapshot).
+    #[serde(skip)]
+    sweep: Sweep,
     /// Series one tenant may hold per view with a tenant dimension (a runtime limit, not
     /// part of the snapshot; `None`: only the per-view limit).
     #[serde(skip)]
@@ -68,6 +90,7 @@ impl Engine {
             last_advance: i64::MIN,
             slos: crate::slo::SloSet::new(MAX_TENANTS_PER_SLO),
             counters: EngineCounters::default(),
+            sweep: Default::default(),
             series_per_tenant: None,
         })
     }
@@ -187,33 +210,29 @@ impl Engine {
         }
     }
 
-    /// Moves time forward: ages buckets into coarser levels, expires old caller buckets.
-    /// Cheap when called often (works at most once per finest bucket width).
+    /// Moves time forward: once per finest bucket width it starts a sweep that ages buckets
+    /// into coarser levels (sweep.rs: a bounded number of series per call, so a large engine
+    /// never stops ingest for a whole pass), and expires old caller buckets.
     pub fn advance(&mut self, now: i64) {
-        if now <= self.watermark {
-            return;
-        }
-        self.watermark = now;
-        let width = self.config.resolutions[0].width;
-        if self.last_advance != i64::MIN && now < self.last_advance + width {
-            return;
-        }
-        self.last_advance = now;
-        let res = &self.config.resolutions;
-        for (i, view) in self.views.iter_mut().enumerate() {
-            for s in view.series_mut() {
-                let dropped = s.rollup.advance(res, now);
-                // The first view holds every event once; the others hold the same events again.
-                if i == 0 {
-                    self.counters.expired += dropped;
+        if now > self.watermark {
+            self.watermark = now;
+            let width = self.config.resolutions[0].width;
+            if self.last_advance == i64::MIN || now >= self.last_advance + width {
+                self.last_advance = now;
+                // A running pass goes on with the latest time, then starts over for the
+                // series it aged before this width.
+                self.sweep.again = self.sweep.pending;
+                self.sweep.pending = true;
+                self.slos.advance(now);
+                let hh = self.config.heavy_hitters;
+                for c in self.callers.values_mut() {
+                    c.expire(now - hh.keep, hh.bucket);
                 }
             }
-            view.drop_empty_series();
         }
-        self.slos.advance(now);
-        let hh = self.config.heavy_hitters;
-        for c in self.callers.values_mut() {
-            c.expire(now - hh.keep, hh.bucket);
+        match self.sweep.per_call {
+            Some(work) => self.sweep_some(work, None),
+            None => self.sweep_some(SWEEP_WORK_PER_CALL, Some(SWEEP_TIME_PER_CALL)),
         }
     }
 
@@ -469,5 +488,6 @@ impl Engine {
 }
 
 mod partition;
+mod sweep;
 #[cfg(test)]
 mod tests;

@@ -75,13 +75,21 @@ impl Rollup {
     /// Moves expired buckets down a level (or drops them past the last); returns how many
     /// requests were dropped for age.
     pub fn advance(&mut self, res: &[Resolution], now: i64) -> u64 {
+        self.age(res, now).0
+    }
+
+    /// [`Rollup::advance`], also answering how many buckets it moved, dropped or sealed
+    /// (the engine's sweep budgets its steps by that work).
+    pub fn age(&mut self, res: &[Resolution], now: i64) -> (u64, usize) {
         let mut dropped = 0;
+        let mut work = 0;
         for l in 0..self.levels.len() {
             while let Some(&(start, _)) = self.levels[l].front() {
                 if !expired(start, &res[l], now) {
                     break;
                 }
                 let (start, cell) = self.levels[l].pop_front().unwrap_or_default();
+                work += 1;
                 match res.get(l + 1) {
                     Some(next) => cell.merge_into(
                         slot(&mut self.levels[l + 1], floor_to(start, next.width)).open(),
@@ -90,8 +98,8 @@ impl Rollup {
                 }
             }
         }
-        self.seal_settled(res, now);
-        dropped
+        work += self.seal_settled(res, now);
+        (dropped, work)
     }
 
     /// Seals the buckets nothing will reach any more: in level L > 0 those that ended
@@ -99,7 +107,8 @@ impl Rollup {
     /// finest level those that ended a minute ago. Settled buckets form a prefix of each
     /// level (found by binary search) and sealed ones a prefix of those, so the pass walks
     /// back from the newest settled bucket only until the first sealed one.
-    fn seal_settled(&mut self, res: &[Resolution], now: i64) {
+    fn seal_settled(&mut self, res: &[Resolution], now: i64) -> usize {
+        let mut sealed = 0;
         for (l, level) in self.levels.iter_mut().enumerate() {
             let Some(r) = res.get(l) else { break };
             let settle = if l == 0 {
@@ -113,8 +122,10 @@ impl Rollup {
                     break;
                 }
                 cell.seal();
+                sealed += 1;
             }
         }
+        sealed
     }
 
     /// Merges every bucket whose start is in `[from, to)` into `out`.

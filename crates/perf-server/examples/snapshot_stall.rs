@@ -2,7 +2,8 @@
 //! 10,000 services × 10 operations (100,000 series in the `service_operation` view) over an
 //! hour of traffic, then takes snapshots whole (one hold of the engine lock, as before the
 //! slices) and in slices while a writer commits small batches, and prints the longest engine
-//! hold and the longest commit the writer saw during each kind.
+//! hold, the longest wait of a reader probing the engine lock every millisecond, and the
+//! longest commit the writer saw (which also waits for the log's fsync) during each kind.
 //! `cargo run --release -p perf-server --example snapshot_stall`
 
 #![allow(missing_docs)]
@@ -65,7 +66,18 @@ fn main() {
     );
     for kind in ["none", "whole", "sliced", "none", "whole", "sliced"] {
         let done = AtomicBool::new(false);
-        let (took, hold, worst, commits) = std::thread::scope(|s| {
+        let (took, hold, worst, commits, waited) = std::thread::scope(|s| {
+            // What a request reading the engine waits: the lock taken every millisecond.
+            let probe = s.spawn(|| {
+                let mut waited = Duration::ZERO;
+                while !done.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    drop(d.engine());
+                    waited = waited.max(t.elapsed());
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                waited
+            });
             let writer = s.spawn(|| {
                 let mut worst = Duration::ZERO;
                 let mut commits = 0u64;
@@ -96,13 +108,14 @@ fn main() {
             std::thread::sleep(Duration::from_millis(200));
             done.store(true, Ordering::Relaxed);
             let (worst, commits) = writer.join().expect("writer");
-            (took, hold, worst, commits)
+            (took, hold, worst, commits, probe.join().expect("probe"))
         });
         println!(
-            "{:>6} snapshot: {:>7.1} ms in all, longest engine hold {:>6.1} ms, longest commit of the writer {:>6.1} ms ({commits} commits)",
+            "{:>6} snapshot: {:>7.1} ms in all, longest engine hold {:>6.1} ms, longest wait for the engine {:>6.1} ms, longest commit of the writer {:>6.1} ms ({commits} commits)",
             kind,
             took.as_secs_f64() * 1e3,
             hold as f64 / 1e3,
+            waited.as_secs_f64() * 1e3,
             worst.as_secs_f64() * 1e3,
         );
     }

@@ -34,6 +34,7 @@ impl Engine {
             last_advance: self.last_advance,
             slos: self.slos.extract(&keep),
             counters: Default::default(),
+            sweep: Default::default(),
             series_per_tenant: self.series_per_tenant,
         };
         out.take_from(self, &keep);

@@ -4,9 +4,10 @@
 
 use super::event::Event;
 use super::resource::ResourceSample;
+use super::validate::in_place::parse_event_in_place;
 use super::validate::{
-    parse_event_in_place, rule_of, validate_event, validate_event_ref, validate_resource, EventRef,
-    FieldError, RawEvent, RawResource, TimeBounds,
+    rule_of, validate_event, validate_event_ref, validate_resource, EventRef, FieldError, RawEvent,
+    RawResource, TimeBounds,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;

@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-mod in_place;
-pub(crate) use in_place::parse_event_in_place;
+pub(crate) mod in_place;
 
 /// Why one element of a batch was rejected.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

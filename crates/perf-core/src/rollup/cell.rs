@@ -35,6 +35,11 @@ fn decode(bytes: &[u8]) -> Stats {
     postcard::from_bytes(bytes).expect("a sealed bucket decodes")
 }
 
+thread_local! {
+    /// The encoding buffer of [`Cell::seal`], kept between calls.
+    static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 impl Cell {
     /// The stats, opened for writing (decoded if sealed).
     #[inline]
@@ -51,8 +56,18 @@ impl Cell {
     /// Encodes an open cell (no-op when sealed).
     pub fn seal(&mut self) {
         if let Cell::Open(stats) = self {
-            let bytes = postcard::to_allocvec(&**stats).expect("stats encode");
-            *self = Cell::Sealed(bytes.into_boxed_slice());
+            // Encoded into a reused buffer, then copied into one exact allocation: growing a
+            // fresh vector reallocated several times per bucket, and the allocator's work
+            // dominated a sweep that seals many (engine/sweep.rs).
+            let sealed = SCRATCH.with(|scratch| {
+                let mut buf = scratch.take();
+                buf.clear();
+                let buf = postcard::to_extend(&**stats, buf).expect("stats encode");
+                let sealed: Box<[u8]> = Box::from(&buf[..]);
+                scratch.set(buf);
+                sealed
+            });
+            *self = Cell::Sealed(sealed);
         }
     }
 
