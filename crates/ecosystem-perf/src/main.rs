@@ -1,5 +1,6 @@
 //! The `ecosystem-perf` binary: parses the command line and hands over to `cmd`.
 
+mod allocator;
 mod args;
 mod cli;
 mod client;

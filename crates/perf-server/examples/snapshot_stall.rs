@@ -14,6 +14,10 @@ use perf_server::Config;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+/// The allocator of the `ecosystem-perf` binary (its allocator.rs says why).
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const SERVICES: usize = 10_000;
 const OPERATIONS: usize = 10;
 

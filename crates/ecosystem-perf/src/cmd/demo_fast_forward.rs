@@ -1,6 +1,7 @@
 //! `demo --fast-forward`: the progress of playing history unpaced — one line per simulated
-//! day with the events applied, the process's resident memory and the memory the server
-//! accounts for (the long-run memory figures in BENCHMARKS.md come from these lines).
+//! day with the events applied, the process's resident memory, the memory the server
+//! accounts for and what the allocator holds (the long-run memory figures in BENCHMARKS.md
+//! come from these lines).
 
 use perf_server::AppState;
 use std::time::Instant;
@@ -56,8 +57,16 @@ impl Progress {
     fn line(&self, state: &AppState, what: &str) {
         let events = state.durable.engine().counters.events;
         let memory = state.memory();
+        let heap = match crate::allocator::heap() {
+            Some((allocated, resident)) => format!(
+                " · allocated {:.1} MiB, allocator resident {:.1} MiB",
+                mib(allocated),
+                mib(resident)
+            ),
+            None => String::new(),
+        };
         eprintln!(
-            "fast-forward: {what} · {events} events in {:.0} s · RSS {:.1} MiB · accounted {:.1} MiB",
+            "fast-forward: {what} · {events} events in {:.0} s · RSS {:.1} MiB · accounted {:.1} MiB{heap}",
             self.began.elapsed().as_secs_f64(),
             mib(memory.rss_bytes.unwrap_or(0)),
             mib(memory.total()),
