@@ -144,6 +144,22 @@ pub trait Store: Send + Sync {
     fn schema_version(&self) -> Result<u32, StoreError>;
     /// Replaces the saved snapshot.
     fn save_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError>;
+    /// Replaces the saved snapshot with one whose bytes are `parts` one after the other. A
+    /// store that can write a value in pieces does so without building the whole (SQLite:
+    /// incremental blob I/O, so neither this process nor SQLite holds a copy of it at once);
+    /// the others concatenate.
+    fn save_snapshot_parts(
+        &self,
+        seq: u64,
+        taken_at_ms: i64,
+        parts: &[&[u8]],
+    ) -> Result<(), StoreError> {
+        self.save_snapshot(&Snapshot {
+            seq,
+            taken_at_ms,
+            data: parts.concat(),
+        })
+    }
     /// The saved snapshot, if any.
     fn load_snapshot(&self) -> Result<Option<Snapshot>, StoreError>;
     /// Sets a metadata value.

@@ -87,6 +87,34 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn save_snapshot_parts(
+        &self,
+        seq: u64,
+        taken_at_ms: i64,
+        parts: &[&[u8]],
+    ) -> Result<(), StoreError> {
+        use std::io::Write;
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO snapshot (id, seq, taken_at_ms, data) VALUES (1, ?1, ?2, zeroblob(?3))
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, taken_at_ms = excluded.taken_at_ms, data = excluded.data",
+            params![seq as i64, taken_at_ms, total as i64],
+        )?;
+        {
+            let mut blob = tx.blob_open(rusqlite::MAIN_DB, "snapshot", "data", 1, false)?;
+            for part in parts {
+                blob.write_all(part).map_err(|source| StoreError::Io {
+                    context: "writing the snapshot into the database".into(),
+                    source,
+                })?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn load_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
         Ok(self
             .conn()

@@ -602,11 +602,9 @@ impl Durable {
             .snapshot_longest_hold_us
             .store(taken.longest_hold.as_micros() as u64, Ordering::Relaxed);
         log.wait_durable(taken.max_seq)?;
-        self.store.save_snapshot(&Snapshot {
-            seq: taken.min_seq,
-            taken_at_ms: taken.taken_at_ms,
-            data: taken.data,
-        })?;
+        let pieces: Vec<&[u8]> = taken.pieces.iter().map(Vec::as_slice).collect();
+        self.store
+            .save_snapshot_parts(taken.min_seq, taken.taken_at_ms, &pieces)?;
         log.rotate()?;
         log.remove_through(taken.min_seq)?;
         self.log_bytes_at_snapshot

@@ -33,8 +33,8 @@ pub(super) struct Taken {
     pub min_seq: u64,
     /// The latest record some slice includes (must be durable before the snapshot is saved).
     pub max_seq: u64,
-    /// The snapshot bytes.
-    pub data: Vec<u8>,
+    /// The snapshot bytes, in pieces to be written one after the other.
+    pub pieces: Vec<Vec<u8>>,
     /// Engine time when the last slice was taken.
     pub taken_at_ms: i64,
     /// The longest single hold of the engine lock.
@@ -73,16 +73,16 @@ pub(super) fn take(
             seq,
             engine: encode_engine(&e)?,
         }];
-        let data = SlicedSnapshot {
+        let pieces = SlicedSnapshot {
             slices: 1,
             counters: e.counters,
             parts,
         }
-        .encode()?;
+        .into_pieces()?;
         return Ok(Taken {
             min_seq: seq,
             max_seq: seq,
-            data,
+            pieces,
             taken_at_ms: e.watermark(),
             longest_hold: started.elapsed(),
         });
@@ -115,16 +115,16 @@ pub(super) fn take(
     }
     let min_seq = parts.iter().map(|p| p.seq).min().unwrap_or(0);
     let max_seq = parts.iter().map(|p| p.seq).max().unwrap_or(0);
-    let data = SlicedSnapshot {
+    let pieces = SlicedSnapshot {
         slices,
         counters,
         parts,
     }
-    .encode()?;
+    .into_pieces()?;
     Ok(Taken {
         min_seq,
         max_seq,
-        data,
+        pieces,
         taken_at_ms,
         longest_hold,
     })

@@ -51,9 +51,34 @@ pub(super) struct SlicedSnapshot {
 }
 
 impl SlicedSnapshot {
+    /// The snapshot bytes in one buffer.
+    #[cfg(test)]
     pub fn encode(&self) -> anyhow::Result<Vec<u8>> {
         postcard::to_extend(self, SLICED_FORMAT.to_le_bytes().to_vec())
             .context("encoding the snapshot")
+    }
+
+    /// The same bytes as pieces to be written one after the other, each slice's engine moved
+    /// in as it is (no buffer ever holds the whole snapshot). Postcard writes a struct as its
+    /// fields in order and a length as a varint, so the header is `(slices, counters, number
+    /// of parts)` and each part `(seq, length)` then its bytes (tested equal to `encode`).
+    pub fn into_pieces(self) -> anyhow::Result<Vec<Vec<u8>>> {
+        let mut pieces = Vec::with_capacity(1 + 2 * self.parts.len());
+        pieces.push(
+            postcard::to_extend(
+                &(self.slices, self.counters, self.parts.len()),
+                SLICED_FORMAT.to_le_bytes().to_vec(),
+            )
+            .context("encoding the snapshot")?,
+        );
+        for part in self.parts {
+            pieces.push(
+                postcard::to_stdvec(&(part.seq, part.engine.len()))
+                    .context("encoding the snapshot")?,
+            );
+            pieces.push(part.engine);
+        }
+        Ok(pieces)
     }
 }
 
@@ -129,4 +154,37 @@ pub(super) fn decode_record(payload: &[u8]) -> anyhow::Result<(i64, LogBatch)> {
     anyhow::ensure!(payload.len() >= 8, "record too short");
     let now = i64::from_le_bytes(payload[..8].try_into()?);
     Ok((now, postcard::from_bytes(&payload[8..])?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_are_the_encoding_cut_in_parts() {
+        let snapshot = || SlicedSnapshot {
+            slices: 3,
+            counters: perf_core::engine::EngineCounters {
+                events: 300,
+                too_old: 1,
+                expired: 70_000,
+            },
+            parts: vec![
+                SlicePart {
+                    seq: 5,
+                    engine: vec![1, 2, 3],
+                },
+                SlicePart {
+                    seq: 1 << 40,
+                    engine: vec![],
+                },
+                SlicePart {
+                    seq: 0,
+                    engine: vec![7; 200],
+                },
+            ],
+        };
+        let whole = snapshot().encode().unwrap();
+        assert_eq!(snapshot().into_pieces().unwrap().concat(), whole);
+    }
 }
