@@ -79,12 +79,8 @@ impl Store for SqliteStore {
     }
 
     fn save_snapshot(&self, s: &Snapshot) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO snapshot (id, seq, taken_at_ms, data) VALUES (1, ?1, ?2, ?3)
-             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, taken_at_ms = excluded.taken_at_ms, data = excluded.data",
-            params![s.seq as i64, s.taken_at_ms, s.data],
-        )?;
-        Ok(())
+        // One path for both: a bound blob would be copied by SQLite, and an upsert expands it.
+        self.save_snapshot_parts(s.seq, s.taken_at_ms, &[&s.data])
     }
 
     fn save_snapshot_parts(
