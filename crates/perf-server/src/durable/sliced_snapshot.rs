@@ -135,20 +135,24 @@ pub(super) fn take(
 pub(super) struct ReplayFilter {
     slices: u32,
     seqs: Vec<u64>,
+    /// The highest position: records past it go to every slice unfiltered.
+    max_seq: u64,
 }
 
 impl ReplayFilter {
     /// Every slice at log position `seq` (a whole snapshot, or none).
     pub fn whole(seq: u64) -> Self {
-        ReplayFilter {
-            slices: 1,
-            seqs: vec![seq],
-        }
+        ReplayFilter::sliced(1, vec![seq])
     }
 
     /// Slice `p` of `slices` at `seqs[p]`.
     pub fn sliced(slices: u32, seqs: Vec<u64>) -> Self {
-        ReplayFilter { slices, seqs }
+        let max_seq = seqs.iter().copied().max().unwrap_or(0);
+        ReplayFilter {
+            slices,
+            seqs,
+            max_seq,
+        }
     }
 
     /// The lowest position: the log is replayed after it.
@@ -167,7 +171,7 @@ impl ReplayFilter {
 
     /// The events of record `record` whose service's slice does not hold them yet.
     pub fn events(&self, record: u64, mut events: Vec<Event>) -> Vec<Event> {
-        if record > self.seqs.iter().copied().max().unwrap_or(0) {
+        if record > self.max_seq {
             return events;
         }
         events.retain(|e| self.wants(record, &e.service));
@@ -176,7 +180,7 @@ impl ReplayFilter {
 
     /// The resource samples of record `record` whose service's slice does not hold them yet.
     pub fn resources(&self, record: u64, mut samples: Vec<ResourceSample>) -> Vec<ResourceSample> {
-        if record > self.seqs.iter().copied().max().unwrap_or(0) {
+        if record > self.max_seq {
             return samples;
         }
         samples.retain(|s| self.wants(record, &s.service));
