@@ -9,6 +9,7 @@ mod error;
 mod journal;
 pub mod log;
 mod postgres;
+mod snapshot_chunks;
 mod sqlite;
 pub mod stream;
 #[cfg(test)]
@@ -143,23 +144,19 @@ pub trait Store: Send + Sync {
     /// The schema version of the open database.
     fn schema_version(&self) -> Result<u32, StoreError>;
     /// Replaces the saved snapshot.
-    fn save_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError>;
-    /// Replaces the saved snapshot with one whose bytes are `parts` one after the other. A
-    /// store that can write a value in pieces does so without building the whole (SQLite:
-    /// incremental blob I/O, so neither this process nor SQLite holds a copy of it at once);
-    /// the others concatenate.
+    fn save_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        self.save_snapshot_parts(snapshot.seq, snapshot.taken_at_ms, &[&snapshot.data])
+    }
+    /// Replaces the saved snapshot with one whose bytes are `parts` one after the other,
+    /// written as chunks in short transactions of their own and made current by a last one
+    /// (snapshot_chunks.rs): no transaction holds the database, nor a flush the disk, for
+    /// long, and a crash at any point leaves the previous snapshot whole. One saver at a time.
     fn save_snapshot_parts(
         &self,
         seq: u64,
         taken_at_ms: i64,
         parts: &[&[u8]],
-    ) -> Result<(), StoreError> {
-        self.save_snapshot(&Snapshot {
-            seq,
-            taken_at_ms,
-            data: parts.concat(),
-        })
-    }
+    ) -> Result<(), StoreError>;
     /// The saved snapshot, if any.
     fn load_snapshot(&self) -> Result<Option<Snapshot>, StoreError>;
     /// Sets a metadata value.

@@ -8,6 +8,7 @@
 //! store's own runtime (`bridge.rs`).
 
 use crate::bridge::Bridge;
+use crate::snapshot_chunks::{for_each_chunk, join_chunks, CHUNK_BYTES};
 use crate::{
     AlertRecord, Document, Lease, OutboxItem, PartitionSnapshot, Snapshot, Store, StoreError,
 };
@@ -24,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0004_documents.sql"),
     include_str!("../migrations/postgres/0005_leases.sql"),
     include_str!("../migrations/postgres/0006_partition_snapshots.sql"),
+    include_str!("../migrations/postgres/0007_snapshot_chunks.sql"),
 ];
 
 /// Schema version this binary writes.
@@ -68,6 +70,36 @@ impl PostgresStore {
     }
 
     /// Runs a query future on the store's runtime and waits for it.
+    /// The chunk generation the saved snapshot row names, if any.
+    fn current_generation(&self) -> Result<Option<i64>, StoreError> {
+        let pool = self.pool.clone();
+        let found: Option<Option<i64>> = self.run(async move {
+            sqlx::query_scalar("SELECT generation FROM snapshot WHERE id = 1")
+                .fetch_optional(&pool)
+                .await
+        })?;
+        Ok(found.flatten())
+    }
+
+    /// Deletes the chunks of every generation but `keep`, a few per transaction.
+    fn delete_chunks_except(&self, keep: Option<i64>) -> Result<(), StoreError> {
+        loop {
+            let pool = self.pool.clone();
+            let deleted = self.run(async move {
+                sqlx::query(
+                    "DELETE FROM snapshot_chunks WHERE (generation, idx) IN
+                     (SELECT generation, idx FROM snapshot_chunks WHERE generation IS DISTINCT FROM $1 LIMIT 8)",
+                )
+                .bind(keep)
+                .execute(&pool)
+                .await
+            })?;
+            if deleted.rows_affected() == 0 {
+                return Ok(());
+            }
+        }
+    }
+
     fn run<T: Send + 'static>(
         &self,
         f: impl Future<Output = Result<T, sqlx::Error>> + Send + 'static,
@@ -144,30 +176,80 @@ impl Store for PostgresStore {
         Ok(v.unwrap_or(0).max(0) as u32)
     }
 
-    fn save_snapshot(&self, s: &Snapshot) -> Result<(), StoreError> {
-        let (pool, s) = (self.pool.clone(), s.clone());
+    fn save_snapshot_parts(
+        &self,
+        seq: u64,
+        taken_at_ms: i64,
+        parts: &[&[u8]],
+    ) -> Result<(), StoreError> {
+        // Chunks of an unfinished save first, then a generation past every one seen.
+        let current = self.current_generation()?;
+        self.delete_chunks_except(current)?;
+        let pool = self.pool.clone();
+        let top: Option<i64> = self.run(async move {
+            sqlx::query_scalar("SELECT MAX(generation) FROM snapshot_chunks")
+                .fetch_one(&pool)
+                .await
+        })?;
+        let generation = top.max(current).unwrap_or(0) + 1;
+        let chunks = for_each_chunk(parts, CHUNK_BYTES, |idx, bytes| {
+            let (pool, bytes) = (self.pool.clone(), bytes.to_vec());
+            self.run(async move {
+                sqlx::query(
+                    "INSERT INTO snapshot_chunks (generation, idx, data) VALUES ($1, $2, $3)",
+                )
+                .bind(generation)
+                .bind(idx as i64)
+                .bind(bytes)
+                .execute(&pool)
+                .await
+                .map(drop)
+            })
+        })?;
+        let pool = self.pool.clone();
         self.run(async move {
             sqlx::query(
-                "INSERT INTO snapshot (id, seq, taken_at_ms, data) VALUES (1, $1, $2, $3)
-                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, taken_at_ms = excluded.taken_at_ms, data = excluded.data",
+                "INSERT INTO snapshot (id, seq, taken_at_ms, data, generation, chunks) VALUES (1, $1, $2, $3, $4, $5)
+                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, taken_at_ms = excluded.taken_at_ms,
+                 data = excluded.data, generation = excluded.generation, chunks = excluded.chunks",
             )
-            .bind(s.seq as i64)
-            .bind(s.taken_at_ms)
-            .bind(s.data)
+            .bind(seq as i64)
+            .bind(taken_at_ms)
+            .bind(Vec::<u8>::new())
+            .bind(generation)
+            .bind(chunks as i64)
             .execute(&pool)
             .await
             .map(drop)
-        })
+        })?;
+        self.delete_chunks_except(Some(generation))
     }
 
     fn load_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
         let pool = self.pool.clone();
-        let row: Option<(i64, i64, Vec<u8>)> = self.run(async move {
-            sqlx::query_as("SELECT seq, taken_at_ms, data FROM snapshot WHERE id = 1")
-                .fetch_optional(&pool)
-                .await
+        let row: Option<(i64, i64, Vec<u8>, Option<i64>, i64)> = self.run(async move {
+            sqlx::query_as(
+                "SELECT seq, taken_at_ms, data, generation, chunks FROM snapshot WHERE id = 1",
+            )
+            .fetch_optional(&pool)
+            .await
         })?;
-        Ok(row.map(|(seq, taken_at_ms, data)| Snapshot {
+        let Some((seq, taken_at_ms, mut data, generation, chunks)) = row else {
+            return Ok(None);
+        };
+        if let Some(generation) = generation {
+            let pool = self.pool.clone();
+            let rows: Vec<(i64, Vec<u8>)> = self.run(async move {
+                sqlx::query_as(
+                    "SELECT idx, data FROM snapshot_chunks WHERE generation = $1 ORDER BY idx",
+                )
+                .bind(generation)
+                .fetch_all(&pool)
+                .await
+            })?;
+            data = join_chunks(generation, chunks.max(0) as usize, rows)?;
+        }
+        Ok(Some(Snapshot {
             seq: seq as u64,
             taken_at_ms,
             data,

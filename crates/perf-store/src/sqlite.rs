@@ -2,6 +2,7 @@
 //! applied in order at open and recorded in `PRAGMA user_version`; a database from a newer
 //! binary is refused rather than touched.
 
+use crate::snapshot_chunks::{for_each_chunk, join_chunks, CHUNK_BYTES};
 use crate::{
     AlertRecord, Document, Lease, OutboxItem, PartitionSnapshot, Snapshot, Store, StoreError,
 };
@@ -17,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0004_documents.sql"),
     include_str!("../migrations/sqlite/0005_leases.sql"),
     include_str!("../migrations/sqlite/0006_partition_snapshots.sql"),
+    include_str!("../migrations/sqlite/0007_snapshot_chunks.sql"),
 ];
 
 /// Schema version this binary writes.
@@ -69,6 +71,31 @@ impl SqliteStore {
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// The chunk generation the saved snapshot row names, if any.
+    fn current_generation(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT generation FROM snapshot WHERE id = 1", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            })
+            .optional()?
+            .flatten())
+    }
+
+    /// Deletes the chunks of every generation but `keep`, a few per transaction so that no
+    /// delete holds the database for long.
+    fn delete_chunks_except(&self, keep: Option<i64>) -> Result<(), StoreError> {
+        loop {
+            let deleted = self.conn().execute(
+                "DELETE FROM snapshot_chunks WHERE rowid IN (SELECT rowid FROM snapshot_chunks WHERE generation IS NOT ?1 LIMIT 8)",
+                [keep],
+            )?;
+            if deleted == 0 {
+                return Ok(());
+            }
+        }
+    }
 }
 
 impl Store for SqliteStore {
@@ -78,57 +105,80 @@ impl Store for SqliteStore {
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
-    fn save_snapshot(&self, s: &Snapshot) -> Result<(), StoreError> {
-        // One path for both: a bound blob would be copied by SQLite, and an upsert expands it.
-        self.save_snapshot_parts(s.seq, s.taken_at_ms, &[&s.data])
-    }
-
     fn save_snapshot_parts(
         &self,
         seq: u64,
         taken_at_ms: i64,
         parts: &[&[u8]],
     ) -> Result<(), StoreError> {
-        use std::io::Write;
-        let total: usize = parts.iter().map(|p| p.len()).sum();
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        // Delete, then insert: an upsert's UPDATE branch expands the zeroblob into a buffer of
-        // the snapshot's size (sqlite3VdbeMemExpandBlob, seen in gdb), in glibc's heap, which
-        // then kept ~40 MB per arena of the threads that saved snapshots.
-        tx.execute("DELETE FROM snapshot WHERE id = 1", [])?;
-        tx.execute(
-            "INSERT INTO snapshot (id, seq, taken_at_ms, data) VALUES (1, ?1, ?2, zeroblob(?3))",
-            params![seq as i64, taken_at_ms, total as i64],
-        )?;
-        {
-            let mut blob = tx.blob_open(rusqlite::MAIN_DB, "snapshot", "data", 1, false)?;
-            for part in parts {
-                blob.write_all(part).map_err(|source| StoreError::Io {
-                    context: "writing the snapshot into the database".into(),
-                    source,
+        // Chunks of an unfinished save first, then a generation past every one seen.
+        let current = self.current_generation()?;
+        self.delete_chunks_except(current)?;
+        let generation = {
+            let conn = self.conn();
+            let top: Option<i64> =
+                conn.query_row("SELECT MAX(generation) FROM snapshot_chunks", [], |r| {
+                    r.get(0)
                 })?;
-            }
+            top.max(current).unwrap_or(0) + 1
+        };
+        // One short transaction per chunk; the connection is free in between.
+        let chunks = for_each_chunk(parts, CHUNK_BYTES, |idx, bytes| {
+            self.conn().execute(
+                "INSERT INTO snapshot_chunks (generation, idx, data) VALUES (?1, ?2, ?3)",
+                params![generation, idx as i64, bytes],
+            )?;
+            Ok(())
+        })?;
+        {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            // Delete, then insert: an upsert's UPDATE branch would expand a large old `data`
+            // (a version-6 row) into a buffer of its size (sqlite3VdbeMemExpandBlob).
+            tx.execute("DELETE FROM snapshot WHERE id = 1", [])?;
+            tx.execute(
+                "INSERT INTO snapshot (id, seq, taken_at_ms, data, generation, chunks) VALUES (1, ?1, ?2, x'', ?3, ?4)",
+                params![seq as i64, taken_at_ms, generation, chunks as i64],
+            )?;
+            tx.commit()?;
         }
-        tx.commit()?;
-        Ok(())
+        self.delete_chunks_except(Some(generation))
     }
 
     fn load_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
-        Ok(self
-            .conn()
+        let conn = self.conn();
+        let row = conn
             .query_row(
-                "SELECT seq, taken_at_ms, data FROM snapshot WHERE id = 1",
+                "SELECT seq, taken_at_ms, data, generation, chunks FROM snapshot WHERE id = 1",
                 [],
                 |r| {
-                    Ok(Snapshot {
-                        seq: r.get::<_, i64>(0)? as u64,
-                        taken_at_ms: r.get(1)?,
-                        data: r.get(2)?,
-                    })
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
                 },
             )
-            .optional()?)
+            .optional()?;
+        let Some((seq, taken_at_ms, mut data, generation, chunks)) = row else {
+            return Ok(None);
+        };
+        if let Some(generation) = generation {
+            let mut stmt = conn.prepare(
+                "SELECT idx, data FROM snapshot_chunks WHERE generation = ?1 ORDER BY idx",
+            )?;
+            let rows = stmt
+                .query_map([generation], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            data = join_chunks(generation, chunks.max(0) as usize, rows)?;
+        }
+        Ok(Some(Snapshot {
+            seq: seq as u64,
+            taken_at_ms,
+            data,
+        }))
     }
 
     fn put_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {

@@ -15,6 +15,9 @@ trait Backend {
     fn reopen(&self) -> Result<Box<dyn Store>, StoreError>;
     /// Makes the database claim schema version `v`.
     fn set_schema_version(&self, v: u32);
+    /// Runs one statement on the database behind the store's back (`sqlite` on SQLite,
+    /// `postgres` on PostgreSQL: their byte literals differ).
+    fn sql(&self, sqlite: &str, postgres: &str);
 }
 
 struct Sqlite(tempfile::TempDir);
@@ -36,6 +39,12 @@ impl Backend for Sqlite {
         rusqlite::Connection::open(self.0.path().join("perf.db"))
             .unwrap()
             .pragma_update(None, "user_version", v)
+            .unwrap();
+    }
+    fn sql(&self, sqlite: &str, _postgres: &str) {
+        rusqlite::Connection::open(self.0.path().join("perf.db"))
+            .unwrap()
+            .execute_batch(sqlite)
             .unwrap();
     }
 }
@@ -60,6 +69,9 @@ impl Backend for Pg {
     fn set_schema_version(&self, v: u32) {
         self.0
             .psql("perf", &format!("UPDATE perf_schema SET version = {v}"));
+    }
+    fn sql(&self, _sqlite: &str, postgres: &str) {
+        self.0.psql("perf", postgres);
     }
 }
 
@@ -118,6 +130,57 @@ fn snapshot_in_parts_reads_back_whole(b: &dyn Backend) {
     s.save_snapshot_parts(5, 3, &[&[7], &[8, 9]]).unwrap();
     let got = b.reopen().unwrap().load_snapshot().unwrap().unwrap();
     assert_eq!((got.seq, got.data), (5, vec![7, 8, 9]));
+}
+
+/// A snapshot of several chunks reads back whole; the chunks of a save that never finished
+/// change nothing and go with the next save; a missing chunk is an error, never a short
+/// snapshot; a row written before chunks (bytes in the row) still reads.
+fn snapshot_chunks_survive_an_unfinished_save(b: &dyn Backend) {
+    let big: Vec<u8> = (0..3_500_000u32).map(|i| (i % 253) as u8).collect();
+    let s = b.store();
+    s.save_snapshot_parts(3, 1, &[&big[..10], &big[10..2_000_000], &big[2_000_000..]])
+        .unwrap();
+    // A save that stopped after its first chunk.
+    b.sql(
+        "INSERT INTO snapshot_chunks (generation, idx, data) VALUES (1000, 0, x'01')",
+        "INSERT INTO snapshot_chunks (generation, idx, data) VALUES (1000, 0, '\\x01')",
+    );
+    let got = b.reopen().unwrap().load_snapshot().unwrap().unwrap();
+    assert_eq!((got.seq, got.taken_at_ms), (3, 1));
+    assert!(got.data == big, "the chunks read back differ");
+    s.save_snapshot(&Snapshot {
+        seq: 4,
+        taken_at_ms: 2,
+        data: big[..1_500_000].to_vec(),
+    })
+    .unwrap();
+    let got = b.reopen().unwrap().load_snapshot().unwrap().unwrap();
+    assert!(got.seq == 4 && got.data[..] == big[..1_500_000]);
+    // The unfinished generation is gone: pointing the row at it finds no chunk.
+    b.sql(
+        "UPDATE snapshot SET generation = 1000, chunks = 1",
+        "UPDATE snapshot SET generation = 1000, chunks = 1",
+    );
+    let err = b.reopen().unwrap().load_snapshot().unwrap_err();
+    assert!(err.to_string().contains("chunk 0 is missing"), "{err}");
+    // A chunk lost from the middle of the current generation.
+    s.save_snapshot_parts(5, 3, &[&big]).unwrap();
+    b.sql(
+        "DELETE FROM snapshot_chunks WHERE idx = 1",
+        "DELETE FROM snapshot_chunks WHERE idx = 1",
+    );
+    let err = b.reopen().unwrap().load_snapshot().unwrap_err();
+    assert!(err.to_string().contains("chunk 1 is missing"), "{err}");
+    // A row as version 6 wrote it, then a save over it.
+    b.sql(
+        "UPDATE snapshot SET data = x'0203', generation = NULL, chunks = 0",
+        "UPDATE snapshot SET data = '\\x0203', generation = NULL, chunks = 0",
+    );
+    let got = b.reopen().unwrap().load_snapshot().unwrap().unwrap();
+    assert_eq!(got.data, vec![2, 3]);
+    s.save_snapshot_parts(6, 4, &[&[], &[4]]).unwrap();
+    let got = b.reopen().unwrap().load_snapshot().unwrap().unwrap();
+    assert_eq!((got.seq, got.data), (6, vec![4]));
 }
 
 fn webhook_outbox_retries_until_delivered(b: &dyn Backend) {
@@ -403,6 +466,10 @@ macro_rules! store_suite {
             #[test]
             fn snapshot_in_parts_reads_back_whole() {
                 super::snapshot_in_parts_reads_back_whole(&$new);
+            }
+            #[test]
+            fn snapshot_chunks_survive_an_unfinished_save() {
+                super::snapshot_chunks_survive_an_unfinished_save(&$new);
             }
             #[test]
             fn webhook_outbox_retries_until_delivered() {
