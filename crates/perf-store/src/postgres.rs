@@ -145,6 +145,9 @@ async fn apply_migrations(pool: PgPool) -> Result<u32, sqlx::Error> {
     Ok(found)
 }
 
+/// The snapshot row: seq, taken_at_ms, data, chunk generation, chunk count.
+type SnapshotRow = (i64, i64, Vec<u8>, Option<i64>, i64);
+
 /// Outbox rows (id, receiver, payload, attempts) as items.
 fn outbox_items(rows: Vec<(i64, String, String, i64)>) -> Vec<OutboxItem> {
     rows.into_iter()
@@ -227,7 +230,7 @@ impl Store for PostgresStore {
 
     fn load_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
         let pool = self.pool.clone();
-        let row: Option<(i64, i64, Vec<u8>, Option<i64>, i64)> = self.run(async move {
+        let row: Option<SnapshotRow> = self.run(async move {
             sqlx::query_as(
                 "SELECT seq, taken_at_ms, data, generation, chunks FROM snapshot WHERE id = 1",
             )
