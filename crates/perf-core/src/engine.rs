@@ -23,6 +23,10 @@ const SWEEP_WORK_PER_CALL: usize = 16_384;
 /// And at most this long per call (the only clock the engine reads: it decides how much
 /// maintenance a call does, never what a query answers).
 const SWEEP_TIME_PER_CALL: std::time::Duration = std::time::Duration::from_millis(5);
+/// A sweep that falls behind (widths pass while a pass runs: few, large ingest calls, as a
+/// backfill on the event clock makes) gets this many times the work and time per call at
+/// most (engine/sweep.rs): 8 × 5 ms stays under the 50 ms stall the server allows.
+const SWEEP_MAX_CATCH_UP: u32 = 8;
 
 /// The position of the aging sweep (engine/sweep.rs): the next series to age, view by view.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +34,8 @@ struct Sweep {
     pending: bool,
     /// A width passed during the running pass: the series already aged need another.
     again: bool,
+    /// Widths that passed while passes were running since the sweep last caught up.
+    behind: u32,
     view: usize,
     series: usize,
     /// Series per call when not [`SWEEP_WORK_PER_CALL`] (tests).
@@ -222,6 +228,9 @@ impl Engine {
                 // A running pass goes on with the latest time, then starts over for the
                 // series it aged before this width.
                 self.sweep.again = self.sweep.pending;
+                if self.sweep.pending {
+                    self.sweep.behind = self.sweep.behind.saturating_add(1);
+                }
                 self.sweep.pending = true;
                 self.slos.advance(now);
                 let hh = self.config.heavy_hitters;
@@ -230,9 +239,13 @@ impl Engine {
                 }
             }
         }
+        let scale = 1 + self.sweep.behind.min(SWEEP_MAX_CATCH_UP - 1);
         match self.sweep.per_call {
-            Some(work) => self.sweep_some(work, None),
-            None => self.sweep_some(SWEEP_WORK_PER_CALL, Some(SWEEP_TIME_PER_CALL)),
+            Some(work) => self.sweep_some(work * scale as usize, None),
+            None => self.sweep_some(
+                SWEEP_WORK_PER_CALL * scale as usize,
+                Some(SWEEP_TIME_PER_CALL * scale),
+            ),
         }
     }
 

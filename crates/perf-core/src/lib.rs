@@ -28,6 +28,7 @@ pub mod slo;
 pub mod stats;
 pub mod tenant;
 pub mod time;
+mod varint;
 pub mod view;
 
 pub use config::EngineConfig;

@@ -13,6 +13,7 @@
 //! ([`Cell`]); a late write opens it again.
 
 mod cell;
+mod compact;
 
 pub use cell::Cell;
 

@@ -1,26 +1,38 @@
 //! One bucket's content, open or sealed. A bucket that no event or finer bucket will reach
 //! any more is *sealed*: its [`Stats`] (≈ 160 bytes inline, plus its bins and stages on the
-//! heap) is encoded into one byte string with postcard — varint counts and bin pairs, exact
-//! floats — about a third of the size. Most buckets of a rolling window are settled (all
-//! but the newest few of each level), so the engine's steady-state memory is mostly sealed
-//! buckets. A late event or merge into a sealed bucket opens it again (decoded exactly);
-//! reads decode on the fly. Snapshots and equality see the same `Stats` either way: a cell
-//! serialises as its `Stats`, so the snapshot format does not change.
+//! heap) is encoded into one byte string (rollup/compact.rs: flags for the fields that are
+//! not zero, varints, exact float bits), and an encoding of up to [`INLINE`] bytes (a bucket
+//! of a request or two) is kept inside the cell itself, with no allocation. Most buckets of
+//! a rolling window are settled (all but the newest few of each level), so the engine's
+//! steady-state memory is mostly sealed buckets. A late event or merge into a sealed bucket
+//! opens it again (decoded exactly); reads decode on the fly. Snapshots and equality see the
+//! same `Stats` either way: a cell serialises as its `Stats`, so the snapshot format does not
+//! change.
 //!
-//! postcard (already how the ingest log encodes batches) rather than a hand-written codec:
-//! measured on the demo's buckets, a varint codec with delta-coded bins and zero-skipping
-//! would save about a fifth more, not worth a second format to keep exact.
+//! The codec was postcard until issue 19's measurements at 10,000 series per view, whose
+//! buckets mostly hold one or two requests: postcard's 61 bytes for such a bucket, in its own
+//! allocation, became 15 bytes in the slot (BENCHMARKS.md, "Memory per series over days").
 
 use crate::stats::Stats;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Sealed encodings up to this many bytes live inside the cell (which stays 24 bytes).
+pub const INLINE: usize = 22;
 
 /// A bucket's content.
 #[derive(Debug, Clone)]
 pub enum Cell {
     /// Still written to.
     Open(Box<Stats>),
-    /// Settled: `Stats` encoded with postcard.
+    /// Settled: `Stats` encoded (rollup/compact.rs).
     Sealed(Box<[u8]>),
+    /// Settled, and its encoding short enough to keep in place: `bytes[..len]`.
+    Inline {
+        /// Bytes of the encoding used.
+        len: u8,
+        /// The encoding, zero-padded.
+        bytes: [u8; INLINE],
+    },
 }
 
 impl Default for Cell {
@@ -32,7 +44,7 @@ impl Default for Cell {
 fn decode(bytes: &[u8]) -> Stats {
     // The bytes were encoded by `seal` in this process; they cannot fail to decode unless
     // memory is corrupt.
-    postcard::from_bytes(bytes).expect("a sealed bucket decodes")
+    super::compact::decode(bytes).expect("a sealed bucket decodes")
 }
 
 thread_local! {
@@ -44,12 +56,22 @@ impl Cell {
     /// The stats, opened for writing (decoded if sealed).
     #[inline]
     pub fn open(&mut self) -> &mut Stats {
-        if let Cell::Sealed(bytes) = self {
+        if let Some(bytes) = self.encoded() {
             *self = Cell::Open(Box::new(decode(bytes)));
         }
         match self {
             Cell::Open(stats) => stats,
-            Cell::Sealed(_) => unreachable!("opened above"),
+            Cell::Sealed(_) | Cell::Inline { .. } => unreachable!("opened above"),
+        }
+    }
+
+    /// The encoding of a sealed cell.
+    #[inline]
+    fn encoded(&self) -> Option<&[u8]> {
+        match self {
+            Cell::Open(_) => None,
+            Cell::Sealed(bytes) => Some(bytes),
+            Cell::Inline { len, bytes } => Some(&bytes[..usize::from(*len)]),
         }
     }
 
@@ -62,18 +84,27 @@ impl Cell {
             let sealed = SCRATCH.with(|scratch| {
                 let mut buf = scratch.take();
                 buf.clear();
-                let buf = postcard::to_extend(&**stats, buf).expect("stats encode");
-                let sealed: Box<[u8]> = Box::from(&buf[..]);
+                super::compact::encode(stats, &mut buf);
+                let sealed = if buf.len() <= INLINE {
+                    let mut bytes = [0; INLINE];
+                    bytes[..buf.len()].copy_from_slice(&buf);
+                    Cell::Inline {
+                        len: buf.len() as u8,
+                        bytes,
+                    }
+                } else {
+                    Cell::Sealed(Box::from(&buf[..]))
+                };
                 scratch.set(buf);
                 sealed
             });
-            *self = Cell::Sealed(sealed);
+            *self = sealed;
         }
     }
 
     /// Whether the cell is sealed.
     pub fn is_sealed(&self) -> bool {
-        matches!(self, Cell::Sealed(_))
+        !matches!(self, Cell::Open(_))
     }
 
     /// Adds this cell's content into `out`.
@@ -81,7 +112,7 @@ impl Cell {
     pub fn merge_into(&self, out: &mut Stats) {
         match self {
             Cell::Open(stats) => out.merge(stats),
-            Cell::Sealed(bytes) => out.merge(&decode(bytes)),
+            sealed => out.merge(&decode(sealed.encoded().unwrap_or_default())),
         }
     }
 
@@ -89,15 +120,16 @@ impl Cell {
     pub fn stats(&self) -> std::borrow::Cow<'_, Stats> {
         match self {
             Cell::Open(stats) => std::borrow::Cow::Borrowed(stats),
-            Cell::Sealed(bytes) => std::borrow::Cow::Owned(decode(bytes)),
+            sealed => std::borrow::Cow::Owned(decode(sealed.encoded().unwrap_or_default())),
         }
     }
 
-    /// Heap bytes: the boxed stats and what they own, or the encoded bytes.
+    /// Heap bytes: the boxed stats and what they own, or the encoded bytes (none inline).
     pub fn heap_bytes(&self) -> usize {
         match self {
             Cell::Open(stats) => std::mem::size_of::<Stats>() + stats.heap_bytes(),
             Cell::Sealed(bytes) => bytes.len(),
+            Cell::Inline { .. } => 0,
         }
     }
 }
@@ -151,6 +183,31 @@ mod tests {
             assert_eq!(*cell.open(), stats);
             assert!(!cell.is_sealed());
         }
+    }
+
+    #[test]
+    fn a_small_bucket_seals_in_place_and_the_cell_stays_a_pointer_and_a_half() {
+        assert_eq!(std::mem::size_of::<Cell>(), 24);
+        let mut one = Stats::default();
+        one.record(&Event::new(0, "svc", "op", 42.5), 200.0, &[]);
+        let mut cell = Cell::Open(Box::new(one.clone()));
+        cell.seal();
+        assert!(matches!(cell, Cell::Inline { .. }), "{cell:?}");
+        assert_eq!(cell.heap_bytes(), 0);
+        assert_eq!(*cell.stats(), one);
+        let mut merged = Stats::default();
+        cell.merge_into(&mut merged);
+        assert_eq!(merged, one);
+        // A late event opens it again, exactly.
+        cell.open()
+            .record(&Event::new(0, "svc", "op", 7.0), 200.0, &[]);
+        one.record(&Event::new(0, "svc", "op", 7.0), 200.0, &[]);
+        assert_eq!(*cell.stats(), one);
+        cell.seal();
+        assert_eq!(*cell.stats(), one);
+        let mut big = Cell::Open(Box::new(busy()));
+        big.seal();
+        assert!(matches!(big, Cell::Sealed(_)));
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! turns dense only when that is smaller, and merges dense stores with a slice add.
 //! α is 0.009 (just under the 1 % bar, so float rounding never crosses it).
 
+mod compact;
 mod store;
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,126 @@
+//! The sketch's part of the sealed-bucket codec (rollup/compact.rs): a flag byte says which
+//! values are implied by others (the count equal to the bucket's requests, the minimum equal
+//! to the sum — one value —, the maximum equal to the minimum, no zeros, a zero sum), then
+//! varints for counts, zigzag deltas for sparse bin indexes, and exact float bits for the
+//! rest. A one-request bucket's sketch takes 13 bytes instead of postcard's 31.
+
+use super::store::BinStore;
+use super::LatencySketch;
+use crate::varint::{put_f64, put_i64, put_u64, Reader};
+
+const COUNT_IMPLIED: u8 = 1;
+const HAS_ZEROS: u8 = 2;
+const MIN_IS_SUM: u8 = 4;
+const MAX_IS_MIN: u8 = 8;
+const DENSE: u8 = 16;
+const SUM_ZERO: u8 = 32;
+
+impl LatencySketch {
+    /// Appends the sketch; `implied_count` is a count the reader will know (the bucket's
+    /// requests), written only when the sketch's differs.
+    pub(crate) fn write_compact(&self, out: &mut Vec<u8>, implied_count: u64) {
+        let bits = |v: f64| v.to_bits();
+        let mut flags = 0;
+        if self.count == implied_count {
+            flags |= COUNT_IMPLIED;
+        }
+        if self.zero_count != 0 {
+            flags |= HAS_ZEROS;
+        }
+        if bits(self.sum) == 0 {
+            flags |= SUM_ZERO;
+        }
+        if bits(self.min) == bits(self.sum) {
+            flags |= MIN_IS_SUM;
+        }
+        if bits(self.max) == bits(self.min) {
+            flags |= MAX_IS_MIN;
+        }
+        if matches!(self.bins, BinStore::Dense { .. }) {
+            flags |= DENSE;
+        }
+        out.push(flags);
+        if flags & COUNT_IMPLIED == 0 {
+            put_u64(out, self.count);
+        }
+        if flags & HAS_ZEROS != 0 {
+            put_u64(out, self.zero_count);
+        }
+        if flags & SUM_ZERO == 0 {
+            put_f64(out, self.sum);
+        }
+        if flags & MIN_IS_SUM == 0 {
+            put_f64(out, self.min);
+        }
+        if flags & MAX_IS_MIN == 0 {
+            put_f64(out, self.max);
+        }
+        match &self.bins {
+            BinStore::Sparse(pairs) => {
+                put_u64(out, pairs.len() as u64);
+                let mut previous = 0i64;
+                for &(index, count) in pairs {
+                    put_i64(out, i64::from(index) - previous);
+                    previous = i64::from(index);
+                    put_u64(out, u64::from(count));
+                }
+            }
+            BinStore::Dense { offset, counts } => {
+                put_i64(out, i64::from(*offset));
+                put_u64(out, counts.len() as u64);
+                for &count in counts {
+                    put_u64(out, u64::from(count));
+                }
+            }
+        }
+    }
+
+    /// Reads what [`LatencySketch::write_compact`] wrote with the same `implied_count`.
+    pub(crate) fn read_compact(r: &mut Reader<'_>, implied_count: u64) -> Option<Self> {
+        let flags = r.u8()?;
+        let count = if flags & COUNT_IMPLIED != 0 {
+            implied_count
+        } else {
+            r.u64()?
+        };
+        let zero_count = if flags & HAS_ZEROS != 0 { r.u64()? } else { 0 };
+        let sum = if flags & SUM_ZERO != 0 { 0.0 } else { r.f64()? };
+        let min = if flags & MIN_IS_SUM != 0 {
+            sum
+        } else {
+            r.f64()?
+        };
+        let max = if flags & MAX_IS_MIN != 0 {
+            min
+        } else {
+            r.f64()?
+        };
+        let small = |v: u64| u32::try_from(v).ok();
+        let bins = if flags & DENSE != 0 {
+            let offset = i32::try_from(r.i64()?).ok()?;
+            let len = r.u64()? as usize;
+            let mut counts = Vec::with_capacity(len.min(4_096));
+            for _ in 0..len {
+                counts.push(small(r.u64()?)?);
+            }
+            BinStore::Dense { offset, counts }
+        } else {
+            let len = r.u64()? as usize;
+            let mut pairs = Vec::with_capacity(len.min(4_096));
+            let mut index = 0i64;
+            for _ in 0..len {
+                index = index.checked_add(r.i64()?)?;
+                pairs.push((i32::try_from(index).ok()?, small(r.u64()?)?));
+            }
+            BinStore::Sparse(pairs)
+        };
+        Some(LatencySketch {
+            bins,
+            zero_count,
+            count,
+            sum,
+            min,
+            max,
+        })
+    }
+}
