@@ -6,12 +6,26 @@
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// Bytes the allocator has handed out and not had back, and bytes of its pages resident in
-/// memory (`None` when its statistics cannot be read).
-pub fn heap() -> Option<(u64, u64)> {
+/// What the allocator says it holds, in bytes.
+pub struct Heap {
+    /// Handed out and not had back.
+    pub allocated: u64,
+    /// In pages of extents in use (allocated plus the free room of partly used slabs).
+    pub active: u64,
+    /// Its own bookkeeping.
+    pub metadata: u64,
+    /// Its pages resident in memory (active, dirty pages not yet returned, metadata).
+    pub resident: u64,
+}
+
+/// The allocator's statistics now (`None` when they cannot be read).
+pub fn heap() -> Option<Heap> {
     use tikv_jemalloc_ctl::{epoch, stats};
     epoch::advance().ok()?;
-    let allocated = stats::allocated::read().ok()?;
-    let resident = stats::resident::read().ok()?;
-    Some((allocated as u64, resident as u64))
+    Some(Heap {
+        allocated: stats::allocated::read().ok()? as u64,
+        active: stats::active::read().ok()? as u64,
+        metadata: stats::metadata::read().ok()? as u64,
+        resident: stats::resident::read().ok()? as u64,
+    })
 }

@@ -58,10 +58,12 @@ impl Progress {
         let events = state.durable.engine().counters.events;
         let memory = state.memory();
         let heap = match crate::allocator::heap() {
-            Some((allocated, resident)) => format!(
-                " · allocated {:.1} MiB, allocator resident {:.1} MiB",
-                mib(allocated),
-                mib(resident)
+            Some(h) => format!(
+                " · allocated {:.1} MiB (in active pages {:.1}, allocator metadata {:.1}, allocator resident {:.1})",
+                mib(h.allocated),
+                mib(h.active),
+                mib(h.metadata),
+                mib(h.resident)
             ),
             None => String::new(),
         };

@@ -35,6 +35,31 @@ fn config_default_and_check() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("server") && err.contains("listn"), "{err}");
+    // An empty file, one without a version, and a limit past its bound are refused too, each
+    // naming where; a key path is said once.
+    for (text, says) in [
+        ("", "the configuration is empty"),
+        ("server:\n  listen: 127.0.0.1:1\n", "version: missing"),
+        (
+            "version: 1\nserver:\n  limits:\n    maxBodyBytes: 100000000000000\n",
+            "server.limits.maxBodyBytes: 100000000000000 is more than",
+        ),
+        (
+            "version: 1\nviews:\n  - {name: v, dims: [service, colour]}\n",
+            "views[0].dims[1]: unknown variant",
+        ),
+    ] {
+        std::fs::write(&bad, text).unwrap();
+        let out = Command::new(bin())
+            .args(["config", "check"])
+            .arg(&bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{text:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{text:?}: {err}");
+        assert!(!err.contains("views[0].dims[1]: views[0]"), "{err}");
+    }
 }
 
 #[test]

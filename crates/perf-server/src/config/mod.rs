@@ -25,21 +25,40 @@ impl Config {
     /// Parses configuration text (after `${VAR}` interpolation) and validates it.
     pub fn from_yaml(text: &str) -> Result<Config, ConfigError> {
         let text = interpolate_env(text)?;
-        if text.trim().is_empty() {
-            return Ok(Config::default());
+        let start_from =
+            "start from `ecosystem-perf config default`, which prints every key with its default";
+        // The version is required: a file without one may have been written for another
+        // format (or be the wrong file), and defaults would quietly replace all of it.
+        match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text) {
+            Ok(serde_yaml_ng::Value::Null) => {
+                return Err(ConfigError::Invalid {
+                    path: "(top level)".into(),
+                    message: format!("the configuration is empty; {start_from}"),
+                })
+            }
+            Ok(serde_yaml_ng::Value::Mapping(top)) if !top.contains_key("version") => {
+                return Err(ConfigError::Invalid {
+                    path: "version".into(),
+                    message: format!("missing; this binary reads `version: 1` ({start_from})"),
+                })
+            }
+            _ => {}
         }
         let de = serde_yaml_ng::Deserializer::from_str(&text);
         let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
-            let message = e.inner().to_string();
-            ConfigError::Invalid {
-                path: if path == "." {
-                    "(top level)".into()
-                } else {
-                    path
-                },
-                message,
-            }
+            let path = if path == "." {
+                "(top level)".to_string()
+            } else {
+                path
+            };
+            // The YAML error may already start with the path; say it once.
+            let inner = e.inner().to_string();
+            let message = inner
+                .strip_prefix(&format!("{path}: "))
+                .map(str::to_string)
+                .unwrap_or(inner);
+            ConfigError::Invalid { path, message }
         })?;
         config.validate()?;
         Ok(config)
@@ -193,6 +212,57 @@ impl Config {
             );
         }
         let l = &self.server.limits;
+        // Upper bounds: a value past them is a typo (a unit, or digits too many), and would
+        // let one request take the machine's memory.
+        for (key, v, max, what) in [
+            (
+                "server.limits.maxBodyBytes",
+                l.max_body_bytes,
+                1 << 30,
+                "1 GiB",
+            ),
+            (
+                "server.limits.maxDecompressedBytes",
+                l.max_decompressed_bytes,
+                4 << 30,
+                "4 GiB",
+            ),
+            (
+                "server.limits.maxBatchEvents",
+                l.max_batch_events,
+                10_000_000,
+                "10,000,000",
+            ),
+            (
+                "server.limits.maxSeriesPerView",
+                l.max_series_per_view,
+                10_000_000,
+                "10,000,000",
+            ),
+            (
+                "server.limits.maxConnections",
+                l.max_connections,
+                1_000_000,
+                "1,000,000",
+            ),
+        ] {
+            if v > max {
+                return invalid(
+                    key,
+                    format!("{v} is more than the most this server takes, {what}"),
+                );
+            }
+        }
+        for (key, ms) in [
+            ("server.limits.headerTimeout", l.header_timeout),
+            ("server.limits.bodyTimeout", l.body_timeout),
+            ("server.limits.requestTimeout", l.request_timeout),
+            ("server.limits.shutdownTimeout", l.shutdown_timeout),
+        ] {
+            if ms > 3_600_000 {
+                return invalid(key, "must be at most 1h".into());
+            }
+        }
         if l.max_body_bytes == 0
             || l.max_batch_events == 0
             || l.max_decompressed_bytes < l.max_body_bytes

@@ -6,7 +6,59 @@ use super::*;
 #[test]
 fn documented_default_equals_the_built_in_default() {
     assert_eq!(Config::from_yaml(DEFAULT_YAML).unwrap(), Config::default());
-    assert_eq!(Config::from_yaml("").unwrap(), Config::default());
+}
+
+#[test]
+fn an_empty_file_or_a_missing_version_is_refused() {
+    for (yaml, path, says) in [
+        ("", "(top level)", "the configuration is empty"),
+        (
+            "  \n# only a comment\n",
+            "(top level)",
+            "the configuration is empty",
+        ),
+        ("server:\n  listen: 127.0.0.1:9470\n", "version", "missing"),
+    ] {
+        match Config::from_yaml(yaml) {
+            Err(ConfigError::Invalid { path: p, message }) => {
+                assert_eq!(p, path, "{yaml:?}");
+                assert!(message.starts_with(says), "{yaml:?}: {message}");
+                assert!(message.contains("config default"), "{message}");
+            }
+            other => panic!("{yaml:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn an_error_says_its_key_path_once() {
+    let err = Config::from_yaml("version: 1\nviews:\n  - {name: v, dims: [service, colour]}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("views[0].dims[1]: "), "{err}");
+    assert_eq!(err.matches("views[0].dims[1]").count(), 1, "{err}");
+}
+
+#[test]
+fn absurd_limits_are_refused_with_their_key() {
+    for (yaml, path) in [
+        (
+            "maxBodyBytes: 100000000000000",
+            "server.limits.maxBodyBytes",
+        ),
+        (
+            "maxDecompressedBytes: 100000000000000",
+            "server.limits.maxDecompressedBytes",
+        ),
+        ("maxBatchEvents: 1000000000", "server.limits.maxBatchEvents"),
+        ("requestTimeout: 30d", "server.limits.requestTimeout"),
+    ] {
+        let text = format!("version: 1\nserver:\n  limits:\n    {yaml}\n");
+        match Config::from_yaml(&text) {
+            Err(ConfigError::Invalid { path: p, .. }) => assert_eq!(p, path, "{yaml}"),
+            other => panic!("{yaml}: {other:?}"),
+        }
+    }
 }
 
 #[test]
@@ -58,6 +110,11 @@ fn bad_values_are_refused_with_their_key() {
         ("cluster:\n  ownership: some\n", "cluster"),
     ];
     for (yaml, path) in cases {
+        let yaml = &if yaml.contains("version") {
+            yaml.to_string()
+        } else {
+            format!("version: 1\n{yaml}")
+        };
         match Config::from_yaml(yaml) {
             Err(ConfigError::Invalid { path: p, .. }) => {
                 assert!(p.starts_with(path), "{yaml}: {p}")
@@ -85,14 +142,15 @@ fn interpolation_reads_variables_and_refuses_unset_ones() {
 
 #[test]
 fn slo_entries_are_checked_with_their_path() {
-    let ok = "slos:\n  - {name: a, service: qnet, sli: availability, objective: 99.9}\n";
+    let ok =
+        "version: 1\nslos:\n  - {name: a, service: qnet, sli: availability, objective: 99.9}\n";
     assert_eq!(Config::from_yaml(ok).unwrap().slos.len(), 1);
-    let bad = "slos:\n  - {name: a, service: qnet, sli: latency, objective: 99.9}\n";
+    let bad = "version: 1\nslos:\n  - {name: a, service: qnet, sli: latency, objective: 99.9}\n";
     match Config::from_yaml(bad) {
         Err(ConfigError::Invalid { path, .. }) => assert_eq!(path, "slos[0].thresholdMs"),
         other => panic!("{other:?}"),
     }
-    let twice = "slos:\n  - {name: a, service: q, sli: availability, objective: 99}\n  - {name: a, service: q, sli: availability, objective: 99}\n";
+    let twice = "version: 1\nslos:\n  - {name: a, service: q, sli: availability, objective: 99}\n  - {name: a, service: q, sli: availability, objective: 99}\n";
     assert!(
         matches!(Config::from_yaml(twice), Err(ConfigError::Invalid { path, .. }) if path == "slos[1].name")
     );
@@ -100,7 +158,7 @@ fn slo_entries_are_checked_with_their_path() {
 
 #[test]
 fn a_routing_typo_names_its_path() {
-    let err = Config::from_yaml("routing:\n  slowStrat: 1m\n").unwrap_err();
+    let err = Config::from_yaml("version: 1\nrouting:\n  slowStrat: 1m\n").unwrap_err();
     let text = err.to_string();
     assert!(
         text.starts_with("routing") && text.contains("slowStrat"),
