@@ -75,7 +75,7 @@ fn main() {
         for (k, e) in batch.iter_mut().enumerate() {
             e.ts_ms = ts;
             e.latency_ms = 5.0 + ((k * 31 + step as usize * 7) % 190) as f64;
-            e.ok = (k + step as usize) % 97 != 0;
+            e.ok = !(k + step as usize).is_multiple_of(97);
         }
         engine.ingest(&batch, ts);
         events += keys as u64;
@@ -98,7 +98,7 @@ fn main() {
         }
     }
     let mut parts = engine.memory();
-    parts.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.bytes));
     let largest: Vec<String> = parts
         .iter()
         .take(6)
