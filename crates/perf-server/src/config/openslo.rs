@@ -269,7 +269,7 @@ fn convert(doc: Document) -> Result<SloConfig, String> {
     };
     let target = match (objective.target, objective.target_percent) {
         (Some(t), None) => t,
-        (None, Some(p)) => p / 100.0,
+        (None, Some(p)) => super::slo::fraction_of_percent(p),
         _ => return Err("spec.objectives[0].target: required (a fraction, e.g. 0.999)".into()),
     };
     if !(target > 0.0 && target < 1.0) {
@@ -327,8 +327,8 @@ fn convert(doc: Document) -> Result<SloConfig, String> {
             Some(
                 objective
                     .time_slice_target
-                    .ok_or("spec.objectives[0].timeSliceTarget: required for Timeslices")?
-                    * 100.0,
+                    .ok_or("spec.objectives[0].timeSliceTarget: required for Timeslices")
+                    .map(super::slo::percent_of_fraction)?,
             ),
         ),
         "RatioTimeslices" => (
@@ -358,7 +358,7 @@ fn convert(doc: Document) -> Result<SloConfig, String> {
         version: spec.version,
         sli: sli.into(),
         threshold_ms,
-        objective: target * 100.0,
+        objective: super::slo::percent_of_fraction(target),
         window: Some(window(&doc.spec.time_window)?),
         budgeting_method,
         time_slice,

@@ -2,6 +2,17 @@
 //! turned into the engine's `SloDef`. Objectives are written in percent (99.9) as people do
 //! in SLO tools, and kept as fractions (0.999) everywhere else.
 
+/// `p` percent as a fraction, without the float noise of the division (99.9 → 0.999, not
+/// 0.9990000000000001): rounded to twelve decimals, far below any objective's precision.
+pub(super) fn fraction_of_percent(p: f64) -> f64 {
+    (p / 100.0 * 1e12).round() / 1e12
+}
+
+/// `f` as a percent, rounded to ten decimals for the same reason.
+pub(super) fn percent_of_fraction(f: f64) -> f64 {
+    (f * 100.0 * 1e10).round() / 1e10
+}
+
 use perf_core::duration::{format_duration, parse_duration};
 use perf_core::model::RequestClass;
 use perf_core::slo::{
@@ -160,7 +171,7 @@ impl SloConfig {
             "occurrences" => Budgeting::Occurrences,
             "timeslices" => Budgeting::Timeslices {
                 slice_ms,
-                threshold: self.time_slice_target.unwrap_or(self.objective) / 100.0,
+                threshold: fraction_of_percent(self.time_slice_target.unwrap_or(self.objective)),
             },
             "ratio_timeslices" => Budgeting::RatioTimeslices { slice_ms },
             other => {
@@ -178,7 +189,7 @@ impl SloConfig {
                 .map(|(i, t)| {
                     Ok(AlertTier {
                         severity: t.severity,
-                        budget_fraction: t.budget_percent / 100.0,
+                        budget_fraction: fraction_of_percent(t.budget_percent),
                         long_ms: dur(&format!("alerting.tiers[{i}].longWindow"), &t.long_window)?,
                         short_ms: dur(
                             &format!("alerting.tiers[{i}].shortWindow"),
@@ -204,7 +215,7 @@ impl SloConfig {
                 version: self.version.clone(),
             },
             sli,
-            objective: self.objective / 100.0,
+            objective: fraction_of_percent(self.objective),
             window,
             budgeting,
             per_tenant: self.per_tenant,
@@ -226,7 +237,7 @@ impl SloConfig {
             } => (
                 Some("timeslices".into()),
                 Some(format_duration(slice_ms)),
-                Some(threshold * 100.0),
+                Some(percent_of_fraction(threshold)),
             ),
             Budgeting::RatioTimeslices { slice_ms } => (
                 Some("ratio_timeslices".into()),
@@ -268,7 +279,7 @@ impl SloConfig {
                         .iter()
                         .map(|t| TierConfig {
                             severity: t.severity,
-                            budget_percent: t.budget_fraction * 100.0,
+                            budget_percent: percent_of_fraction(t.budget_fraction),
                             long_window: format_duration(t.long_ms),
                             short_window: format_duration(t.short_ms),
                             r#for: (t.for_ms > 0).then(|| format_duration(t.for_ms)),
@@ -333,6 +344,28 @@ mod tests {
     fn parse(yaml: &str) -> Result<SloDef, String> {
         let c: SloConfig = serde_yaml_ng::from_str(yaml).map_err(|e| e.to_string())?;
         c.to_def(true)
+    }
+
+    #[test]
+    fn objectives_carry_no_float_noise() {
+        for (percent, fraction) in [
+            (99.9, "0.999"),
+            (99.95, "0.9995"),
+            (99.0, "0.99"),
+            (95.5, "0.955"),
+        ] {
+            let d = parse(&format!(
+                "name: a\nservice: s\nsli: availability\nobjective: {percent}\n"
+            ))
+            .unwrap();
+            assert_eq!(serde_json::to_string(&d.objective).unwrap(), fraction);
+            assert_eq!(percent_of_fraction(d.objective), percent);
+        }
+        assert_eq!(
+            format!("{}", 99.9 / 100.0),
+            "0.9990000000000001",
+            "the noise this avoids"
+        );
     }
 
     #[test]
