@@ -35,12 +35,16 @@ pub fn load_config(args: &ServeArgs) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-/// Logs to standard error; `RUST_LOG` overrides the level.
+/// Logs to standard error; `RUST_LOG` overrides the level. Colour only on a terminal and
+/// without `NO_COLOR`: a log file or a collector gets plain text.
 pub fn init_tracing() {
+    use std::io::IsTerminal;
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .try_init();
 }

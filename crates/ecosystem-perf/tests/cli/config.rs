@@ -74,6 +74,50 @@ fn serve_refuses_a_public_address_without_tokens() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("auth.tokens"));
 }
 
+/// Logs written to a file (or a pipe) carry no terminal colour codes.
+#[test]
+fn logs_to_a_file_are_plain_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("perf.yaml");
+    // A token in plain text makes the server log a warning as it starts.
+    std::fs::write(
+        &config,
+        "version: 1\nauth:\n  tokens:\n    - {name: ops, token: plain-text-secret-0123, scopes: [admin]}\n",
+    )
+    .unwrap();
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let port = free_port();
+    let mut child = Command::new(bin())
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env_remove("NO_COLOR")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut text = String::new();
+    while std::time::Instant::now() < deadline && !text.contains("plain text") {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        text = std::fs::read_to_string(&log_path).unwrap();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(text.contains("plain text"), "{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "colour codes in a log file: {text:?}"
+    );
+}
+
 #[test]
 fn help_documents_exit_codes_and_examples() {
     let out = Command::new(bin()).arg("--help").output().unwrap();
