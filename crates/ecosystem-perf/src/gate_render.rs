@@ -4,7 +4,7 @@
 
 use comfy_table::{Cell, Color};
 use perf_core::compare::gate::{MetricResult, Verdict};
-use perf_core::compare::metric::Metric;
+use perf_core::compare::metric::{Method, Metric};
 use perf_core::compare::{GateReport, Recommendation};
 use std::fmt::Write;
 
@@ -16,6 +16,37 @@ fn value(metric: Metric, v: Option<f64>) -> String {
             Metric::CostPerRequest => format!("{x:.6}"),
             _ => format!("{x:.1} ms"),
         },
+    }
+}
+
+/// The change of the metric the row names, candidate against baseline (`+4.7 %` for a
+/// latency, `+0.12 pt` for a rate), whatever estimate decided the verdict.
+fn own_change(m: &MetricResult) -> String {
+    match (m.baseline, m.current) {
+        (Some(b), Some(c)) if m.metric.is_relative() && b > 0.0 => {
+            format!("{:+.1} %", (c / b - 1.0) * 100.0)
+        }
+        (Some(b), Some(c)) if !m.metric.is_relative() => format!("{:+.2} pt", (c - b) * 100.0),
+        _ => "–".into(),
+    }
+}
+
+/// Which estimate decided, in words.
+fn method(m: &MetricResult) -> &'static str {
+    match m.method {
+        Some(Method::HodgesLehmann) => "distribution shift",
+        Some(Method::OrderStatistics) => "quantile ratio",
+        Some(Method::Proportions) => "proportions",
+        Some(Method::RatioOfMeans) => "ratio of means",
+        None => "",
+    }
+}
+
+/// The estimate that decided (worse is positive), its interval and how it was made.
+fn decided_by(m: &MetricResult) -> String {
+    match method(m) {
+        "" => change(m),
+        how => format!("{} ({how})", change(m)),
     }
 }
 
@@ -74,7 +105,8 @@ pub fn table(r: &GateReport) -> String {
         "metric",
         "baseline",
         "candidate",
-        "change [interval]",
+        "change",
+        "decided by: estimate [interval]",
         "p",
         "threshold",
         "verdict",
@@ -86,7 +118,8 @@ pub fn table(r: &GateReport) -> String {
                 Cell::new("–"),
                 Cell::new(op.samples.baseline),
                 Cell::new(op.samples.candidate),
-                Cell::new(format!("{:?}", op.status)),
+                Cell::new(""),
+                Cell::new(op.status.as_str()),
                 Cell::new(""),
                 Cell::new(""),
                 Cell::new(""),
@@ -103,8 +136,12 @@ pub fn table(r: &GateReport) -> String {
                 Cell::new(m.metric.as_str()),
                 Cell::new(value(m.metric, m.baseline)),
                 Cell::new(value(m.metric, m.current)),
-                Cell::new(change(m)),
-                Cell::new(m.p_value.map_or("–".into(), |p| format!("{p:.1e}"))),
+                Cell::new(own_change(m)),
+                Cell::new(decided_by(m)),
+                Cell::new(
+                    m.p_value
+                        .map_or("–".into(), perf_core::numeric::format_p_value),
+                ),
                 Cell::new(value(m.metric, m.threshold)),
                 Cell::new(verdict(m.verdict)).fg(colour),
             ]);
@@ -121,17 +158,18 @@ pub fn markdown(r: &GateReport) -> String {
     let row = |s: &mut String, op: &str, m: &MetricResult| {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             op,
             m.metric.as_str(),
             value(m.metric, m.baseline),
             value(m.metric, m.current),
-            change(m),
+            own_change(m),
+            decided_by(m),
             value(m.metric, m.threshold),
             verdict(m.verdict)
         );
     };
-    let header = "| operation | metric | baseline | candidate | change [interval] | threshold | verdict |\n|---|---|---|---|---|---|---|\n";
+    let header = "| operation | metric | baseline | candidate | change | decided by: estimate [interval] | threshold | verdict |\n|---|---|---|---|---|---|---|---|\n";
     let notable: Vec<(&str, &MetricResult)> = r
         .outcome
         .operations
@@ -170,4 +208,37 @@ pub fn markdown(r: &GateReport) -> String {
     }
     s.push_str("\n</details>\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A p99 row whose verdict came from the distribution's shift: the change column is the
+    /// p99's own (151.6 → 158.8 ms is +4.7 %), the shift is shown as what decided.
+    #[test]
+    fn a_row_shows_its_metrics_own_change_and_what_decided() {
+        let m: MetricResult = serde_json::from_value(serde_json::json!({
+            "metric": "p99", "verdict": "pass", "baseline": 151.6, "current": 158.8,
+            "change": -0.005, "interval": [-0.02, 0.011], "pValue": 1.0, "threshold": 174.34,
+            "samples": {"baseline": 5000, "candidate": 5000}, "method": "hodges_lehmann",
+            "confirmed": false, "explanation": ""
+        }))
+        .unwrap();
+        assert_eq!(own_change(&m), "+4.7 %");
+        assert_eq!(
+            decided_by(&m),
+            "-0.5 % [-2.0 % … +1.1 %] (distribution shift)"
+        );
+        assert_eq!(
+            m.p_value.map(perf_core::numeric::format_p_value).as_deref(),
+            Some("1.00")
+        );
+        let rate: MetricResult = serde_json::from_value(serde_json::json!({
+            "metric": "error_rate", "verdict": "pass", "baseline": 0.01, "current": 0.0125,
+            "samples": {"baseline": 5000, "candidate": 5000}, "confirmed": false, "explanation": ""
+        }))
+        .unwrap();
+        assert_eq!(own_change(&rate), "+0.25 pt");
+    }
 }

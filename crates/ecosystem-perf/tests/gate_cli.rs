@@ -262,13 +262,24 @@ fn rollout_and_baseline_commands_against_a_server() {
     let id = r["id"].as_str().unwrap().to_string();
     let out = server.cli(&["rollout", "evaluate", &id]);
     assert_eq!(out.status.code(), Some(0));
+    // The API's words (`hold`, `running`), never Rust's (`Hold`, `Running`).
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains(": hold → canary weight"), "{text}");
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("Hold"),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+        text.contains("(running)") && !text.contains("Hold"),
+        "{text}"
     );
     let out = server.cli(&["rollout", "show", &id]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("waiting for data"));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("waiting for data"), "{text}");
+    assert!(
+        text.contains(", running at ") && text.contains("hold"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Running") && !text.contains("ms of "),
+        "{text}"
+    );
     let out = server.cli(&[
         "rollout",
         "start",

@@ -25,3 +25,30 @@ mod tests {
         assert_eq!(super::median(&mut []), None);
     }
 }
+
+/// A p-value for people: two decimals down to 0.01 (`1.00`, `0.04`), three below that,
+/// scientific under 0.001 (`1.2e-5`) — never `1.0e0`.
+pub fn format_p_value(p: f64) -> String {
+    if !p.is_finite() {
+        "–".into()
+    } else if p >= 0.01 {
+        format!("{p:.2}")
+    } else if p >= 0.001 {
+        format!("{p:.3}")
+    } else {
+        format!("{p:.1e}")
+    }
+}
+
+#[cfg(test)]
+mod p_value_tests {
+    #[test]
+    fn p_values_read_as_people_write_them() {
+        let f = super::format_p_value;
+        assert_eq!(f(1.0), "1.00");
+        assert_eq!(f(0.0421), "0.04");
+        assert_eq!(f(0.0042), "0.004");
+        assert_eq!(f(0.0000123), "1.2e-5");
+        assert_eq!(f(f64::NAN), "–");
+    }
+}

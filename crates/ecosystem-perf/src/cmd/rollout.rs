@@ -83,21 +83,26 @@ fn show(r: &Rollout) -> String {
     for h in &r.history {
         t.add_row(vec![
             perf_core::time::format_rfc3339(h.at),
-            format!("{:?}", h.decision).to_lowercase(),
+            h.decision.to_string(),
             format!("{} → {} %", h.weight_before, h.weight),
             format!("{} / {}", h.samples[0], h.samples[1]),
             h.reasons.join("; "),
         ]);
     }
     format!(
-        "rollout {}: {} {} → {}, {:?} at {} % (steps {:?})\n{t}",
+        "rollout {}: {} {} → {}, {} at {} % (steps {})\n{t}",
         r.id,
         r.spec.service,
         r.spec.baseline_version,
         r.spec.canary_version,
         r.state,
         r.weight,
-        r.spec.steps
+        r.spec
+            .steps
+            .iter()
+            .map(|s| format!("{s} %"))
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 
@@ -138,7 +143,7 @@ pub fn run(action: RolloutAction) -> anyhow::Result<i32> {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&raw)?),
                 Format::Table => {
                     println!(
-                        "{}: {:?} → canary weight {} % ({:?})",
+                        "{}: {} → canary weight {} % ({})",
                         e.id, e.decision, e.weight, e.state
                     );
                     for r in &e.reasons {

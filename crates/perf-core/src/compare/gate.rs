@@ -149,6 +149,17 @@ pub enum OperationStatus {
     NewInCandidate,
 }
 
+impl OperationStatus {
+    /// In words, for tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperationStatus::Compared => "compared",
+            OperationStatus::MissingInCandidate => "missing in the candidate",
+            OperationStatus::NewInCandidate => "new in the candidate",
+        }
+    }
+}
+
 /// One operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

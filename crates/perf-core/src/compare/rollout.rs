@@ -110,6 +110,46 @@ pub enum RolloutState {
     RolledBack,
 }
 
+impl std::fmt::Display for RolloutState {
+    /// The name the API uses (`rolled_back`), for tables and reasons.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RolloutState::Running => "running",
+            RolloutState::Completed => "completed",
+            RolloutState::RolledBack => "rolled_back",
+        })
+    }
+}
+
+impl std::fmt::Display for Decision {
+    /// The name the API uses (`rollback`), for tables and reasons.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Decision::Promote => "promote",
+            Decision::Hold => "hold",
+            Decision::Rollback => "rollback",
+            Decision::Complete => "complete",
+        })
+    }
+}
+
+/// A gate metric's value in its own unit: milliseconds for latencies, percent for rates,
+/// plain otherwise (cost per request).
+fn metric_value(kind: &str, v: f64) -> String {
+    if kind.contains("latency") {
+        format!("{v:.1} ms")
+    } else if kind.contains("error") || kind.contains("cache") {
+        format!("{:.2} %", v * 100.0)
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// A step's age, to the second (`24s of 2m`, not `24s1ms of 2m`).
+fn whole_seconds(ms: i64) -> String {
+    crate::duration::format_duration(ms.max(0) / 1_000 * 1_000)
+}
+
 /// An evaluation's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -249,7 +289,7 @@ impl Rollout {
                 decision,
                 weight: self.weight,
                 state: self.state,
-                reasons: vec![format!("the rollout has already ended ({:?})", self.state)],
+                reasons: vec![format!("the rollout has already ended ({})", self.state)],
                 gate: None,
                 burn: Vec::new(),
             };
@@ -262,12 +302,14 @@ impl Rollout {
         let decision = if gate.recommendation == Recommendation::BlockDeployment {
             for v in &gate.violations {
                 reasons.push(format!(
-                    "{} on {}: {:+.1} % past the threshold {:.4} (p = {:.1e}, always-valid)",
+                    "{} on {}: {} against {} ({:+.1} %), past the limit {} (p = {}, always-valid)",
                     v.kind,
                     v.operation,
+                    metric_value(&v.kind, v.current),
+                    metric_value(&v.kind, v.baseline),
                     v.change * 100.0,
-                    v.threshold,
-                    v.p_value
+                    metric_value(&v.kind, v.threshold),
+                    crate::numeric::format_p_value(v.p_value),
                 ));
             }
             Decision::Rollback
@@ -285,7 +327,7 @@ impl Rollout {
             if age < self.spec.min_step_duration {
                 hold.push(format!(
                     "{} of {} at {} %",
-                    crate::duration::format_duration(age.max(0)),
+                    whole_seconds(age),
                     crate::duration::format_duration(self.spec.min_step_duration),
                     self.weight
                 ));
@@ -418,4 +460,28 @@ pub fn burn_checks(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod words {
+    use super::*;
+
+    #[test]
+    fn reasons_and_names_read_in_the_apis_words_and_units() {
+        assert_eq!(RolloutState::RolledBack.to_string(), "rolled_back");
+        assert_eq!(
+            serde_json::to_value(RolloutState::RolledBack).unwrap(),
+            "rolled_back"
+        );
+        assert_eq!(Decision::Hold.to_string(), "hold");
+        assert_eq!(
+            serde_json::to_value(Decision::Rollback).unwrap(),
+            "rollback"
+        );
+        assert_eq!(metric_value("p99_latency_degradation", 174.34), "174.3 ms");
+        assert_eq!(metric_value("error_rate_increase", 0.015), "1.50 %");
+        assert_eq!(metric_value("cost_per_request_increase", 0.5), "0.5000");
+        assert_eq!(whole_seconds(24_001), "24s");
+        assert_eq!(whole_seconds(-5), "0s");
+    }
 }
