@@ -8,6 +8,7 @@ mod cmd;
 mod event_file;
 mod exit;
 mod gate_render;
+mod json_words;
 mod tables;
 mod terminal_safe;
 

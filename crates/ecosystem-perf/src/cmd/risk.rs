@@ -105,7 +105,7 @@ pub fn run(action: RiskAction) -> anyhow::Result<i32> {
                             s["severity"].as_str().unwrap_or("").to_string(),
                             s["count"].to_string(),
                             s["service"].as_str().unwrap_or("").to_string(),
-                            s["evidence"].to_string(),
+                            crate::json_words::words(&s["evidence"]),
                         ]);
                     }
                     println!("{t}");
@@ -119,7 +119,7 @@ pub fn run(action: RiskAction) -> anyhow::Result<i32> {
                         );
                     }
                     for ev in e["evidence"].as_array().into_iter().flatten() {
-                        println!("- evidence: {ev}");
+                        println!("- evidence: {}", crate::json_words::words(ev));
                     }
                 }
             }

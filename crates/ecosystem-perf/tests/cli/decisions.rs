@@ -156,6 +156,11 @@ fn risk_signals_and_show() {
         ["high", "critical"].contains(&v["riskLevel"].as_str().unwrap()),
         "{v}"
     );
+    // The table's evidence reads as words, not as a JSON blob.
+    let out = server.cli_ok(&["risk", "show", "mallory"]);
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(table.contains("slow_request_concentration"), "{table}");
+    assert!(!table.contains('{') && !table.contains('"'), "{table}");
     let out = server.cli(&["risk", "show", "nobody"]);
     assert_eq!(out.status.code(), Some(1));
 }
