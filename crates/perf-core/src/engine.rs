@@ -286,6 +286,13 @@ impl Engine {
         }
     }
 
+    /// True when some view with a tenant dimension holds a series of `tenant`.
+    pub fn has_tenant(&self, tenant: &str) -> bool {
+        self.interner
+            .get(tenant)
+            .is_some_and(|id| self.views.iter().any(|v| v.has_tenant(id)))
+    }
+
     /// Every service seen, sorted.
     pub fn services(&self) -> Vec<String> {
         let mut out: Vec<String> = self

@@ -153,6 +153,12 @@ impl View {
         }
     }
 
+    /// True when the view has a tenant dimension and a series of tenant `id` (O(1): the
+    /// per-tenant series count kept for the tenant limit).
+    pub fn has_tenant(&self, id: u32) -> bool {
+        self.tenant_pos().is_some() && self.by_tenant.get(&id).is_some_and(|n| *n > 0)
+    }
+
     fn tenant_pos(&self) -> Option<usize> {
         self.def.dims.iter().position(|d| *d == Dim::Tenant)
     }

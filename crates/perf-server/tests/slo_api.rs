@@ -251,6 +251,8 @@ async fn tenants_are_evaluated_with_the_dao_shape() {
     );
     assert_eq!(alpha["subnet"], "qnet");
     assert_eq!(alpha["performanceScore"], 100);
-    let (_, nobody) = get(&t.state, "/v1/tenants/dao-zeta/evaluation").await;
-    assert_eq!(nobody["isolationRecommendation"], "none");
+    // A tenant nothing was seen of is a 404, as an unknown service is (issue 24).
+    let (status, nobody) = get(&t.state, "/v1/tenants/dao-zeta/evaluation").await;
+    assert_eq!(status, axum::http::StatusCode::NOT_FOUND, "{nobody}");
+    assert_eq!(nobody["error"]["code"], "not_found");
 }

@@ -70,20 +70,24 @@ pub fn evaluate(d: &Durable, m: &Memory, now: i64) -> Result<Vec<Effect>, Contro
 }
 
 /// One tenant as of the last cycle; a tenant the cycle did not see is evaluated now with
-/// its hysteresis state read, not moved.
-pub fn one(d: &Durable, m: &Memory, tenant: &str, now: i64) -> TenantEvaluation {
+/// its hysteresis state read, not moved; `None` for a tenant no view holds and no state names.
+pub fn one(d: &Durable, m: &Memory, tenant: &str, now: i64) -> Option<TenantEvaluation> {
     if let Some(e) = m.decisions().tenants.iter().find(|e| e.dao_id == tenant) {
-        return e.clone();
+        return Some(e.clone());
     }
+    let known_state = m.decisions().tenant_states.contains_key(tenant);
     let t = targets(d);
+    let evaluate = |engine: &perf_core::Engine| {
+        (known_state || engine.has_tenant(tenant)).then(|| evaluate_tenant(engine, tenant, now, t))
+    };
     let mut e = if d.partitioned() {
         match d.merged_engine() {
-            Ok(engine) => evaluate_tenant(&engine, tenant, now, t),
-            Err(_) => evaluate_tenant(&d.engine(), tenant, now, t),
+            Ok(engine) => evaluate(&engine),
+            Err(_) => evaluate(&d.engine()),
         }
     } else {
-        evaluate_tenant(&d.engine(), tenant, now, t)
-    };
+        evaluate(&d.engine())
+    }?;
     let mut state = m
         .decisions()
         .tenant_states
@@ -91,5 +95,5 @@ pub fn one(d: &Durable, m: &Memory, tenant: &str, now: i64) -> TenantEvaluation 
         .cloned()
         .unwrap_or_default();
     e.isolation_recommendation = state.apply(e.raw_recommendation, now, t.dwell_ms);
-    e
+    Some(e)
 }

@@ -35,6 +35,8 @@ pub async fn get_one(
     State(state): State<Arc<AppState>>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<TenantEvaluation>, AppError> {
+    // An unknown tenant is a 404, as an unknown service is (a typo must not read as a
+    // healthy tenant with no data).
     let e = tokio::task::spawn_blocking(move || {
         state.refresh();
         let now = state.durable.now();
@@ -42,5 +44,9 @@ pub async fn get_one(
     })
     .await
     .map_err(|e| AppError::Internal(e.into()))?;
-    Ok(Json(e))
+    e.map(Json).ok_or_else(|| {
+        AppError::NotFound(
+            "no such tenant: no series of it in any view with a tenant dimension".into(),
+        )
+    })
 }
