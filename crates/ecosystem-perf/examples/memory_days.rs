@@ -6,8 +6,9 @@
 //! its heap, what the allocator (jemalloc, as in the binary) has handed out and holds
 //! resident, and the process RSS, each per series.
 //!
-//! `cargo run --release -p ecosystem-perf --example memory_days -- [keys] [days]`
-//! (defaults 10000 and 7).
+//! `cargo run --release -p ecosystem-perf --example memory_days -- [keys] [days] [hourly keep, days]`
+//! (defaults 10000, 7 and the default 35: with a shorter hourly keep the curve shows where
+//! memory stops growing once the longest retention is full).
 
 use perf_core::{Engine, EngineConfig, Event};
 
@@ -48,11 +49,17 @@ fn main() {
         .collect();
     let keys = args.first().copied().unwrap_or(10_000);
     let days = args.get(1).copied().unwrap_or(7) as i64;
-    let mut engine = Engine::new(EngineConfig {
+    let mut config = EngineConfig {
         max_series_per_view: keys + 10,
         ..EngineConfig::default()
-    })
-    .expect("engine");
+    };
+    if let Some(&keep) = args.get(2) {
+        if let Some(hourly) = config.resolutions.last_mut() {
+            hourly.keep = keep as i64 * DAY;
+        }
+    }
+    let hourly_keep = config.resolutions.last().map_or(0, |r| r.keep / DAY);
+    let mut engine = Engine::new(config).expect("engine");
     // One batch per step: every key once, its latency moving with the key and the step.
     let mut batch: Vec<Event> = (0..keys)
         .map(|k| {
@@ -66,7 +73,9 @@ fn main() {
     let start = 1_767_225_600_000i64; // 2026-01-01T00:00:00Z
     let rss_before = rss_bytes();
     let wall = std::time::Instant::now();
-    println!("{keys} keys, one event per key every 30 s, {days} simulated days");
+    println!(
+        "{keys} keys, one event per key every 30 s, {days} simulated days, hourly buckets kept {hourly_keep} days"
+    );
     println!("| day | events | series | engine heap | per series | allocated | resident (allocator) | RSS | RSS per series |");
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut events = 0u64;
