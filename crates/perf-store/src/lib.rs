@@ -161,6 +161,18 @@ pub trait Store: Send + Sync {
     fn load_snapshot(&self) -> Result<Option<Snapshot>, StoreError>;
     /// Sets a metadata value.
     fn put_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// Alert history rows older than row `before` (all when `None`), newest first, at most
+    /// `limit`, each with its row id (the cursor of the next page).
+    fn alert_page(
+        &self,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<(i64, AlertRecord)>, StoreError>;
+    /// The latest row of every (kind, subject) whose state is not `resolved`: the alerts
+    /// open now, of every kind, newest first.
+    fn open_alerts(&self) -> Result<Vec<(i64, AlertRecord)>, StoreError>;
+    /// Deletes alert history rows from before `before_ms`; answers how many.
+    fn prune_alerts(&self, before_ms: i64) -> Result<u64, StoreError>;
     /// Reads a metadata value.
     fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Inserts or replaces a JSON document (baselines, rollouts).

@@ -145,6 +145,26 @@ async fn apply_migrations(pool: PgPool) -> Result<u32, sqlx::Error> {
     Ok(found)
 }
 
+/// Alert history rows (at_ms, kind, subject, state, payload, id) with their ids.
+fn alert_rows_with_ids(
+    rows: &[sqlx::postgres::PgRow],
+) -> Result<Vec<(i64, AlertRecord)>, sqlx::Error> {
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get(5)?,
+                AlertRecord {
+                    at_ms: r.try_get(0)?,
+                    kind: r.try_get(1)?,
+                    subject: r.try_get(2)?,
+                    state: r.try_get(3)?,
+                    payload: r.try_get(4)?,
+                },
+            ))
+        })
+        .collect()
+}
+
 /// The snapshot row: seq, taken_at_ms, data, chunk generation, chunk count.
 type SnapshotRow = (i64, i64, Vec<u8>, Option<i64>, i64);
 
@@ -388,6 +408,50 @@ impl Store for PostgresStore {
             .await
             .map(drop)
         })
+    }
+
+    fn alert_page(
+        &self,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<(i64, AlertRecord)>, StoreError> {
+        let pool = self.pool.clone();
+        let rows = self.run(async move {
+            sqlx::query(
+                "SELECT at_ms, kind, subject, state, payload, id FROM alert_history WHERE id < $1 ORDER BY id DESC LIMIT $2",
+            )
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit as i64)
+            .fetch_all(&pool)
+            .await
+        })?;
+        alert_rows_with_ids(&rows).map_err(Into::into)
+    }
+
+    fn open_alerts(&self) -> Result<Vec<(i64, AlertRecord)>, StoreError> {
+        let pool = self.pool.clone();
+        let rows = self.run(async move {
+            sqlx::query(
+                "SELECT h.at_ms, h.kind, h.subject, h.state, h.payload, h.id FROM alert_history h
+                 WHERE h.state <> 'resolved'
+                   AND h.id = (SELECT MAX(l.id) FROM alert_history l WHERE l.kind = h.kind AND l.subject = h.subject)
+                 ORDER BY h.id DESC",
+            )
+            .fetch_all(&pool)
+            .await
+        })?;
+        alert_rows_with_ids(&rows).map_err(Into::into)
+    }
+
+    fn prune_alerts(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let pool = self.pool.clone();
+        let done = self.run(async move {
+            sqlx::query("DELETE FROM alert_history WHERE at_ms < $1")
+                .bind(before_ms)
+                .execute(&pool)
+                .await
+        })?;
+        Ok(done.rows_affected())
     }
 
     fn recent_alerts(&self, limit: usize) -> Result<Vec<AlertRecord>, StoreError> {

@@ -21,6 +21,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0007_snapshot_chunks.sql"),
 ];
 
+/// The latest row of each (kind, subject) that is not resolved (index `alert_history_subject`).
+const OPEN_ALERTS_SQL: &str = "SELECT h.at_ms, h.kind, h.subject, h.state, h.payload, h.id FROM alert_history h
+     WHERE h.state <> 'resolved'
+       AND h.id = (SELECT MAX(l.id) FROM alert_history l WHERE l.kind = h.kind AND l.subject = h.subject)
+     ORDER BY h.id DESC";
+
 /// Schema version this binary writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
@@ -257,6 +263,34 @@ impl Store for SqliteStore {
         let backup = rusqlite::backup::Backup::new(&conn, &mut dst)?;
         backup.run_to_completion(256, std::time::Duration::ZERO, None)?;
         Ok(())
+    }
+
+    fn alert_page(
+        &self,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<(i64, AlertRecord)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT at_ms, kind, subject, state, payload, id FROM alert_history WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![before.unwrap_or(i64::MAX), limit as i64], |r| {
+            Ok((r.get(5)?, alert_row(r)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn open_alerts(&self) -> Result<Vec<(i64, AlertRecord)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(OPEN_ALERTS_SQL)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(5)?, alert_row(r)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn prune_alerts(&self, before_ms: i64) -> Result<u64, StoreError> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM alert_history WHERE at_ms < ?1", [before_ms])? as u64)
     }
 
     fn recent_alerts(&self, limit: usize) -> Result<Vec<AlertRecord>, StoreError> {

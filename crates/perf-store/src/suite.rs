@@ -183,6 +183,55 @@ fn snapshot_chunks_survive_an_unfinished_save(b: &dyn Backend) {
     assert_eq!((got.seq, got.data), (6, vec![4]));
 }
 
+/// Alerts open now are the latest unresolved row of each (kind, subject), of every kind; the
+/// history pages by row id; old rows are pruned by time.
+fn alert_history_pages_opens_and_prunes(b: &dyn Backend) {
+    let s = b.store();
+    for (at, kind, subject, state) in [
+        (10, "slo", "a", "firing"),
+        (20, "slo", "b", "pending"),
+        (30, "slo", "a", "resolved"),
+        (40, "anomaly", "qnet", "firing"),
+        (50, "degradation", "qwallet", "firing"),
+    ] {
+        s.append_alert(&AlertRecord {
+            at_ms: at,
+            kind: kind.into(),
+            subject: subject.into(),
+            state: state.into(),
+            payload: "{}".into(),
+        })
+        .unwrap();
+    }
+    let subjects = |rows: &[(i64, AlertRecord)]| -> Vec<String> {
+        rows.iter()
+            .map(|(_, r)| format!("{}/{} {}", r.kind, r.subject, r.state))
+            .collect()
+    };
+    assert_eq!(
+        subjects(&s.open_alerts().unwrap()),
+        [
+            "degradation/qwallet firing",
+            "anomaly/qnet firing",
+            "slo/b pending"
+        ]
+    );
+    let first = s.alert_page(None, 2).unwrap();
+    assert_eq!(
+        subjects(&first),
+        ["degradation/qwallet firing", "anomaly/qnet firing"]
+    );
+    let rest = s.alert_page(Some(first[1].0), 10).unwrap();
+    assert_eq!(
+        subjects(&rest),
+        ["slo/a resolved", "slo/b pending", "slo/a firing"]
+    );
+    assert!(s.alert_page(Some(rest[2].0), 10).unwrap().is_empty());
+    assert_eq!(s.prune_alerts(25).unwrap(), 2);
+    assert_eq!(s.alert_page(None, 10).unwrap().len(), 3);
+    assert_eq!(subjects(&s.open_alerts().unwrap()).len(), 2);
+}
+
 fn webhook_outbox_retries_until_delivered(b: &dyn Backend) {
     let s = b.store();
     let a = s.enqueue_webhook("ops", "{1}", 10).unwrap();
@@ -470,6 +519,10 @@ macro_rules! store_suite {
             #[test]
             fn snapshot_chunks_survive_an_unfinished_save() {
                 super::snapshot_chunks_survive_an_unfinished_save(&$new);
+            }
+            #[test]
+            fn alert_history_pages_opens_and_prunes() {
+                super::alert_history_pages_opens_and_prunes(&$new);
             }
             #[test]
             fn webhook_outbox_retries_until_delivered() {

@@ -366,6 +366,9 @@ impl Config {
                 );
             }
         }
+        if self.alerting.history_retention < 3_600_000 {
+            return invalid("alerting.historyRetention", "must be at least 1h".into());
+        }
         if self.alerting.retry_initial > self.alerting.retry_max {
             return invalid("alerting.retryInitial", "must not exceed retryMax".into());
         }

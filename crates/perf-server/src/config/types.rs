@@ -229,6 +229,9 @@ pub struct AlertingSection {
     pub retry_max: i64,
     /// Base URL put in the payload's `externalURL` (default: the listen address).
     pub external_url: Option<String>,
+    /// How long alert history rows are kept (`GET /v1/alerts` pages through them).
+    #[serde(with = "serde_label")]
+    pub history_retention: i64,
 }
 
 impl Default for AlertingSection {
@@ -238,6 +241,7 @@ impl Default for AlertingSection {
             retry_initial: 1_000,
             retry_max: 300_000,
             external_url: None,
+            history_retention: 30 * 86_400_000,
         }
     }
 }

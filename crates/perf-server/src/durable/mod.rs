@@ -610,7 +610,17 @@ impl Durable {
         self.log_bytes_at_snapshot
             .store(log.bytes(), Ordering::Relaxed);
         self.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
+        self.prune_alert_history();
         Ok(())
+    }
+
+    /// Deletes alert history past `alerting.historyRetention` (with each snapshot: often
+    /// enough, and never on the ingest path). A failure is logged, not fatal.
+    fn prune_alert_history(&self) {
+        let before = self.now() - self.config.alerting.history_retention;
+        if let Err(e) = self.store.prune_alerts(before) {
+            tracing::warn!(error = %e, "pruning the alert history failed");
+        }
     }
 
     /// How this replica stores and ingests: `GET /v1/cluster`. Blocking (asks NATS).

@@ -630,10 +630,20 @@ fn merge_risks(g: Gathered) -> Vec<serde_json::Value> {
 /// the same from every replica.
 fn merge_alerts(state: &AppState, g: Gathered) -> serde_json::Value {
     let mut alerts = Vec::new();
+    // The history (and the open alerts read from it) is the shared store's: every owner
+    // answers the same; the first answer that has one is taken.
     let mut history = serde_json::Value::Array(Vec::new());
+    let (mut open, mut next) = (
+        serde_json::Value::Array(Vec::new()),
+        serde_json::Value::Null,
+    );
     for (id, answer) in &g.answers {
         if history.as_array().is_some_and(Vec::is_empty) {
             history = answer["history"].clone();
+            next = answer["next"].clone();
+        }
+        if open.as_array().is_some_and(Vec::is_empty) {
+            open = answer["open"].clone();
         }
         for a in answer["alerts"].as_array().into_iter().flatten() {
             let service = a["service"].as_str().unwrap_or_default();
@@ -663,7 +673,7 @@ fn merge_alerts(state: &AppState, g: Gathered) -> serde_json::Value {
             name,
         )
     });
-    serde_json::json!({"alerts": alerts, "history": history})
+    serde_json::json!({"alerts": alerts, "open": open, "history": history, "next": next})
 }
 
 /// Anomalies and incidents of every owner (each detects on its own services: an incident
