@@ -5,8 +5,7 @@
 
 use clap::{Parser, Subcommand};
 
-const EXIT_CODES: &str = "Exit codes: 0 success; 1 failure (server unreachable, server error); \
-2 bad input or usage (unreadable file, invalid config, bad flag); 3 some events were rejected (ingest).";
+const EXIT_CODES: &str = crate::exit::TABLE;
 
 /// ecosystem-perf: a performance control plane for a service ecosystem.
 #[derive(Debug, Parser)]
@@ -30,7 +29,7 @@ pub enum Command {
     Demo(crate::cmd::demo::DemoArgs),
     /// Send NDJSON event files to a server.
     #[command(
-        after_help = "Example: ecosystem-perf ingest events.ndjson --batch 5000\n\nExit codes: 0 all accepted; 1 server unreachable or error; 2 unreadable file; 3 some events rejected."
+        after_help = "Example: ecosystem-perf ingest events.ndjson --batch 5000\n\nA bad line is skipped and counted, not fatal: the server validates every event, the good ones count, and the rejected ones are reported with their line (a live feed should not stop for one bad record). `slo check` and `gate` instead stop at the first bad line: a verdict over a file with holes in it would not be the verdict over the file.\n\nExit codes: 0 all accepted; 1 server unreachable or error; 2 unreadable file; 3 some events rejected."
     )]
     Ingest(crate::cmd::ingest::IngestArgs),
     /// Every service: rate, errors, latency.
@@ -138,7 +137,8 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::cmd::capacity::CapacityAction,
     },
-    /// Anomaly detection over a series, offline.
+    /// Anomaly detection: score a series file offline (`detect`), or read the server's live
+    /// incidents (`incidents`).
     Anomaly {
         #[command(subcommand)]
         action: crate::cmd::anomaly::AnomalyAction,

@@ -46,8 +46,7 @@ pub enum PolicyAction {
     },
 }
 
-/// Exit code of a decision other than `proceed`.
-const NOT_PROCEED: i32 = 4;
+use crate::exit::NOT_PROCEED;
 
 /// Runs a `policy` subcommand.
 pub fn run(action: PolicyAction) -> anyhow::Result<i32> {

@@ -37,7 +37,7 @@ pub enum SloAction {
     /// the same numbers the server gives for the same events). Exit 0 when no SLO is in
     /// violation and no page fires, 1 otherwise, 2 on bad input.
     #[command(
-        after_help = "Example: ecosystem-perf slo check --config ecosystem-perf.yaml --events events.ndjson"
+        after_help = "Example: ecosystem-perf slo check --config ecosystem-perf.yaml --events events.ndjson\n\nThe first bad line stops the check (exit 2, with its line): a verdict over a file with holes in it would not be the verdict over the file. `ingest` instead skips and reports bad lines, because a live feed should not stop for one record.\n\nExit codes: 0 no SLO in violation and no page firing; 1 otherwise; 2 bad input (file and line)."
     )]
     Check {
         /// Configuration with `slos:`.

@@ -122,6 +122,10 @@ fn logs_to_a_file_are_plain_text() {
 fn help_documents_exit_codes_and_examples() {
     let out = Command::new(bin()).arg("--help").output().unwrap();
     assert!(text(&out).contains("Exit codes"));
+    // One table for every command: the codes commands use beyond 0–2 are in it.
+    for code in ["  3  partial or inconclusive", "  4  policy evaluate"] {
+        assert!(text(&out).contains(code), "{code}: {}", text(&out));
+    }
     for cmd in ["serve", "demo", "ingest", "status", "profile"] {
         let out = Command::new(bin()).args([cmd, "--help"]).output().unwrap();
         assert!(
