@@ -117,10 +117,59 @@ fn num(v: &serde_json::Value, digits: usize) -> String {
         .map_or_else(|| "–".to_string(), |x| format!("{x:.digits$}"))
 }
 
+/// Hours as a duration label (`1h30m`), the form the rest of the product writes.
+fn duration_of(hours: Option<f64>) -> String {
+    hours.map_or_else(
+        || "–".to_string(),
+        |h| perf_core::duration::format_duration((h * 3_600_000.0).round() as i64),
+    )
+}
+
+/// The demand trend in the model's own time scale: per hour for a model of minutes (a
+/// per-minute trend compounded over a day reads as millions of percent), per day for a
+/// model of hours.
+fn trend_row(r: &serde_json::Value) -> (&'static str, String) {
+    let per_day = r["trendPerDay"].as_f64();
+    let hourly_model = r["stepMinutes"].as_f64().is_some_and(|m| m < 60.0);
+    match per_day {
+        Some(d) if hourly_model => (
+            "trend per hour",
+            format!(
+                "{:+.1} %",
+                ((1.0 + d).max(0.0).powf(1.0 / 24.0) - 1.0) * 100.0
+            ),
+        ),
+        Some(d) => ("trend per day", format!("{:+.1} %", d * 100.0)),
+        None => ("trend", "–".to_string()),
+    }
+}
+
+/// The schedule rows where the replica count changes (and the first), with the largest
+/// upper bound of demand until the next change: what to set and when, not every step.
+fn change_points(schedule: &[serde_json::Value]) -> Vec<(String, f64, String)> {
+    let mut out: Vec<(String, f64, String)> = Vec::new();
+    let mut last: Option<&serde_json::Value> = None;
+    for h in schedule {
+        let upper = h["upperRps"].as_f64().unwrap_or(0.0);
+        match (last, out.last_mut()) {
+            (Some(prev), Some(row)) if prev["replicas"] == h["replicas"] => {
+                row.1 = row.1.max(upper);
+            }
+            _ => out.push((
+                h["at"].as_str().unwrap_or("").to_string(),
+                upper,
+                h["replicas"].to_string(),
+            )),
+        }
+        last = Some(h);
+    }
+    out
+}
+
 /// Prints a capacity report.
 fn print_report(r: &serde_json::Value) {
     println!("{}", r["explanation"].as_str().unwrap_or(""));
-    let mut t = crate::tables::new_table(&["", ""]);
+    let mut t = crate::tables::new_table(&["measure", "value"]);
     let rows = [
         ("current rps", num(&r["currentRps"], 1)),
         ("capacity rps", num(&r["capacityRps"], 1)),
@@ -136,12 +185,12 @@ fn print_report(r: &serde_json::Value) {
         (
             "step / horizon",
             format!(
-                "{} min / {} h",
-                r["stepMinutes"],
-                num(&r["horizonHours"], 1)
+                "{} / {}",
+                duration_of(r["stepMinutes"].as_f64().map(|m| m / 60.0)),
+                duration_of(r["horizonHours"].as_f64())
             ),
         ),
-        ("trend per day", pct(&r["trendPerDay"])),
+        trend_row(r),
         (
             "p99 limit",
             r["latency"]["explanation"]
@@ -244,13 +293,15 @@ pub fn run(action: CapacityAction) -> anyhow::Result<i32> {
                         "HPA: min {} max {} replicas, target CPU {} %",
                         v["minReplicas"], v["maxReplicas"], v["targetCpuUtilization"]
                     );
-                    let mut t = crate::tables::new_table(&["from", "upper rps", "replicas"]);
-                    for h in v["schedule"].as_array().into_iter().flatten() {
-                        t.add_row(vec![
-                            h["at"].as_str().unwrap_or("").to_string(),
-                            format!("{:.1}", h["upperRps"].as_f64().unwrap_or(0.0)),
-                            h["replicas"].to_string(),
-                        ]);
+                    // Where the replica count changes, not every step (`--format json` has them).
+                    let mut t = crate::tables::new_table(&[
+                        "from",
+                        "replicas",
+                        "peak upper rps until the next change",
+                    ]);
+                    let schedule = v["schedule"].as_array().cloned().unwrap_or_default();
+                    for (at, upper, replicas) in change_points(&schedule) {
+                        t.add_row(vec![at, replicas, format!("{upper:.1}")]);
                     }
                     println!("{t}");
                 }
@@ -310,5 +361,39 @@ pub fn run(action: CapacityAction) -> anyhow::Result<i32> {
             }
             Ok(OK)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_plan_shows_where_the_replica_count_changes() {
+        let schedule: Vec<serde_json::Value> = [(0, 10.0, 2), (1, 12.0, 2), (2, 30.0, 3), (3, 28.0, 3), (4, 11.0, 2)]
+            .iter()
+            .map(|&(m, upper, replicas)| json!({"at": format!("t{m}"), "upperRps": upper, "replicas": replicas}))
+            .collect();
+        assert_eq!(
+            change_points(&schedule),
+            vec![
+                ("t0".to_string(), 12.0, "2".to_string()),
+                ("t2".to_string(), 30.0, "3".to_string()),
+                ("t4".to_string(), 11.0, "2".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_minute_models_trend_reads_per_hour_and_the_horizon_as_a_duration() {
+        // +1 % a minute compounds to ~1.7e6 % a day: shown as the hour's +81.7 %.
+        let per_day = 1.01f64.powi(1_440) - 1.0;
+        let r = json!({"trendPerDay": per_day, "stepMinutes": 1, "horizonHours": 1.5});
+        assert_eq!(trend_row(&r), ("trend per hour", "+81.7 %".to_string()));
+        let r = json!({"trendPerDay": 0.05, "stepMinutes": 60});
+        assert_eq!(trend_row(&r), ("trend per day", "+5.0 %".to_string()));
+        assert_eq!(duration_of(Some(1.5)), "1h30m");
+        assert_eq!(duration_of(Some(1.0 / 60.0)), "1m");
     }
 }

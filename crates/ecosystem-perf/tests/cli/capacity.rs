@@ -46,8 +46,17 @@ fn capacity_show_plan_and_cost_read_the_server() {
     assert_eq!(v["capacityRps"], 8.0);
     let out = server.cli(&["capacity", "show", "grow"]);
     let table = text(&out);
+    // The horizon reads the same in the sentence and in the table, as a duration; the
+    // trend of a model of minutes is per hour; the table has a header.
+    let horizon = perf_core::duration::format_duration(
+        (v["horizonHours"].as_f64().unwrap() * 3_600_000.0).round() as i64,
+    );
     assert!(
-        table.contains("headroom now") && table.contains("1 min / 0.3 h"),
+        table.contains("headroom now")
+            && table.contains(&format!("1m / {horizon}"))
+            && table.contains(&format!("in the next {horizon} "))
+            && table.contains("trend per hour")
+            && table.contains("measure"),
         "{table}"
     );
 
@@ -58,6 +67,19 @@ fn capacity_show_plan_and_cost_read_the_server() {
         "{}",
         text(&out)
     );
+    // The table lists where the replica count changes, not each step of the schedule.
+    let plan = json(&server.cli(&["capacity", "plan", "grow", "--format", "json"]));
+    let steps = plan["schedule"].as_array().unwrap();
+    let changes = 1 + steps
+        .windows(2)
+        .filter(|w| w[0]["replicas"] != w[1]["replicas"])
+        .count();
+    let rows = text(&out)
+        .lines()
+        .filter(|l| l.contains('T') && l.contains('Z'))
+        .count();
+    assert_eq!(rows, changes, "{} steps: {}", steps.len(), text(&out));
+    assert!(steps.len() > changes, "{}", steps.len());
 
     let out = server.cli(&["capacity", "cost", "--format", "json"]);
     assert_eq!(

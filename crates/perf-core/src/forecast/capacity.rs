@@ -340,11 +340,8 @@ pub fn capacity_report(
         }
         _ => None,
     };
-    let ahead = if horizon_hours >= 1.0 {
-        format!("{horizon_hours:.0} h")
-    } else {
-        format!("{:.0} min", horizon_hours * 60.0)
-    };
+    // The horizon as a duration label (`1h30m`), as the table's horizon row says it.
+    let ahead = crate::duration::format_duration((horizon_hours * HOUR as f64).round() as i64);
     let explanation = match (capacity_rps, headroom) {
         (Some(cap), Some(h)) => format!(
             "peak demand in the next {ahead} is {peak_forecast_rps:.1} rps (up to {peak_upper_rps:.1} at 95 %) against a capacity of {cap:.1} rps ({}): headroom {:.0} % ({} the {:.0} % budget), {:.0} % now{}",
