@@ -1,5 +1,6 @@
-//! Tables for the terminal: the overview and a service profile. Colour only when standard
-//! output is a terminal, so piped output and golden files stay plain.
+//! Tables for the terminal: the overview and a service profile, and the one way every table
+//! colours a state word ([`state_cell`]). Colour only when standard output is a terminal
+//! and `NO_COLOR` is unset, so piped output and golden files stay plain.
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Color, Table};
@@ -18,7 +19,7 @@ fn pct(v: Option<f64>) -> String {
 pub(crate) fn new_table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
-    if !std::io::stdout().is_terminal() {
+    if !std::io::stdout().is_terminal() || std::env::var_os("NO_COLOR").is_some() {
         t.force_no_tty();
     }
     t.set_header(header.iter().map(Cell::new));
@@ -83,8 +84,8 @@ pub fn overview(o: &Overview) -> String {
             Cell::new(ms(s.p50)),
             Cell::new(ms(s.p95)),
             Cell::new(ms(s.p99)),
-            Cell::new(&s.slo_status),
-            Cell::new(format!("L{}", s.degradation_level)),
+            state_cell(&s.slo_status),
+            state_cell(&format!("L{}", s.degradation_level)),
             Cell::new(s.open_alerts),
         ]);
     }
@@ -228,14 +229,45 @@ fn opt_pct(v: Option<f64>, digits: usize) -> String {
         .unwrap_or_else(|| "–".into())
 }
 
-fn status_cell(status: &str) -> Cell {
-    let cell = Cell::new(status);
-    match status {
-        "violation" => cell.fg(Color::Red),
-        "warning" => cell.fg(Color::Yellow),
-        "ok" => cell.fg(Color::Green),
-        _ => cell,
+/// How a state word reads at a glance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tone {
+    Good,
+    Watch,
+    Bad,
+    Plain,
+}
+
+/// The tone of a state word, whatever the table: SLO status, ladder level (`L0`–`L4`), risk
+/// level, alert state, verdicts and decisions. One list, so a word reads the same everywhere.
+pub(crate) fn tone(state: &str) -> Tone {
+    match state.to_ascii_lowercase().as_str() {
+        "ok" | "compliant" | "met" | "pass" | "go" | "proceed" | "promote" | "complete"
+        | "completed" | "resolved" | "low" | "none" | "l0" | "healthy" | "recovered" => Tone::Good,
+        "warning" | "pending" | "moderate" | "hold" | "inconclusive" | "insufficient data"
+        | "manual_review" | "no_data" | "no data" | "l1" | "l2" | "recovering" | "throttle"
+        | "queue" | "cache_fallback" | "running" => Tone::Watch,
+        "violation" | "firing" | "high" | "critical" | "rollback" | "rolled_back" | "block"
+        | "regressed" | "no-go" | "no_go" | "fail" | "failed" | "isolate" | "reject" | "l3"
+        | "l4" | "exhausted" => Tone::Bad,
+        _ => Tone::Plain,
     }
+}
+
+/// A state word in its colour (green, yellow, red); plain when standard output is not a
+/// terminal or `NO_COLOR` is set ([`new_table`] turns styling off then).
+pub(crate) fn state_cell(state: &str) -> Cell {
+    let cell = Cell::new(state);
+    match tone(state) {
+        Tone::Good => cell.fg(Color::Green),
+        Tone::Watch => cell.fg(Color::Yellow),
+        Tone::Bad => cell.fg(Color::Red),
+        Tone::Plain => cell,
+    }
+}
+
+fn status_cell(status: &str) -> Cell {
+    state_cell(status)
 }
 
 /// SLOs as a table.
@@ -328,7 +360,7 @@ pub fn slo_detail(s: &perf_core::slo::SloStatus) -> String {
         for x in &s.alerts {
             a.add_row(vec![
                 Cell::new(format!("{:?}", x.severity).to_lowercase()),
-                Cell::new(format!("{:?}", x.state).to_lowercase()),
+                state_cell(&format!("{:?}", x.state).to_lowercase()),
                 Cell::new(format!("{}/{}", x.long_window, x.short_window)),
                 Cell::new(format!("{:.1}", x.factor)),
                 Cell::new(format!("{:.1}", x.burn_rate_long)),
@@ -406,4 +438,32 @@ pub fn tenant_detail(e: &perf_core::tenant::TenantEvaluation) -> String {
         }
     ));
     out
+}
+
+#[cfg(test)]
+mod tone_tests {
+    use super::*;
+
+    #[test]
+    fn a_state_reads_the_same_in_every_table() {
+        for (word, want) in [
+            ("ok", Tone::Good),
+            ("L0", Tone::Good),
+            ("warning", Tone::Watch),
+            ("L2", Tone::Watch),
+            ("moderate", Tone::Watch),
+            ("hold", Tone::Watch),
+            ("violation", Tone::Bad),
+            ("L4", Tone::Bad),
+            ("critical", Tone::Bad),
+            ("rolled_back", Tone::Bad),
+            ("qnet", Tone::Plain),
+        ] {
+            assert_eq!(tone(word), want, "{word}");
+        }
+        // Under the test harness standard output is not a terminal: no escapes.
+        let mut t = new_table(&["state"]);
+        t.add_row(vec![state_cell("violation")]);
+        assert!(!t.to_string().contains('\u{1b}'), "{t}");
+    }
 }

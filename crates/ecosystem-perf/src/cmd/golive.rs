@@ -170,11 +170,11 @@ pub fn table(r: &GoLiveReport) -> String {
     let mut t = crate::tables::new_table(&["gate", "status", "actual", "threshold", "window"]);
     for g in &r.gates {
         t.add_row(vec![
-            g.name.clone(),
-            status_word(g.status).into(),
-            figure(g.actual, &g.unit),
-            threshold(g.threshold, &g.unit, &g.name),
-            window_text(g),
+            comfy_table::Cell::new(&g.name),
+            crate::tables::state_cell(status_word(g.status)),
+            comfy_table::Cell::new(figure(g.actual, &g.unit)),
+            comfy_table::Cell::new(threshold(g.threshold, &g.unit, &g.name)),
+            comfy_table::Cell::new(window_text(g)),
         ]);
     }
     let mut out = format!(

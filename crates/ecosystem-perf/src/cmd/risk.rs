@@ -68,10 +68,13 @@ pub fn run(action: RiskAction) -> anyhow::Result<i32> {
                     let mut t = crate::tables::new_table(&["caller", "level", "score", "signals"]);
                     for e in v["entities"].as_array().into_iter().flatten() {
                         t.add_row(vec![
-                            e["entityId"].as_str().unwrap_or("").to_string(),
-                            e["riskLevel"].as_str().unwrap_or("").to_string(),
-                            format!("{:.0}", e["riskScore"].as_f64().unwrap_or(0.0)),
-                            signal_summary(e),
+                            comfy_table::Cell::new(e["entityId"].as_str().unwrap_or("")),
+                            crate::tables::state_cell(e["riskLevel"].as_str().unwrap_or("")),
+                            comfy_table::Cell::new(format!(
+                                "{:.0}",
+                                e["riskScore"].as_f64().unwrap_or(0.0)
+                            )),
+                            comfy_table::Cell::new(signal_summary(e)),
                         ]);
                     }
                     println!(
@@ -101,11 +104,11 @@ pub fn run(action: RiskAction) -> anyhow::Result<i32> {
                     ]);
                     for s in e["signals"].as_array().into_iter().flatten() {
                         t.add_row(vec![
-                            s["type"].as_str().unwrap_or("").to_string(),
-                            s["severity"].as_str().unwrap_or("").to_string(),
-                            s["count"].to_string(),
-                            s["service"].as_str().unwrap_or("").to_string(),
-                            crate::json_words::words(&s["evidence"]),
+                            comfy_table::Cell::new(s["type"].as_str().unwrap_or("")),
+                            crate::tables::state_cell(s["severity"].as_str().unwrap_or("")),
+                            comfy_table::Cell::new(s["count"].to_string()),
+                            comfy_table::Cell::new(s["service"].as_str().unwrap_or("")),
+                            comfy_table::Cell::new(crate::json_words::words(&s["evidence"])),
                         ]);
                     }
                     println!("{t}");

@@ -82,11 +82,11 @@ fn show(r: &Rollout) -> String {
     ]);
     for h in &r.history {
         t.add_row(vec![
-            perf_core::time::format_rfc3339(h.at),
-            h.decision.to_string(),
-            format!("{} → {} %", h.weight_before, h.weight),
-            format!("{} / {}", h.samples[0], h.samples[1]),
-            h.reasons.join("; "),
+            comfy_table::Cell::new(perf_core::time::format_rfc3339(h.at)),
+            crate::tables::state_cell(&h.decision.to_string()),
+            comfy_table::Cell::new(format!("{} → {} %", h.weight_before, h.weight)),
+            comfy_table::Cell::new(format!("{} / {}", h.samples[0], h.samples[1])),
+            comfy_table::Cell::new(h.reasons.join("; ")),
         ]);
     }
     format!(
