@@ -51,6 +51,12 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::cmd::slo::SloAction,
     },
+    /// Alerts open now, of every kind, and the history of alert state changes, a page at a
+    /// time.
+    #[command(
+        after_help = "Examples:\n  ecosystem-perf alerts\n  ecosystem-perf alerts --kind degradation --service qwallet --limit 50\n  ecosystem-perf alerts --before 1234   (the next page, from the previous page's `more:` line)"
+    )]
+    Alerts(crate::cmd::alerts::AlertsArgs),
     /// Tenants (DAO subnets): evaluation, isolation recommendation and the evidence.
     Tenant {
         #[command(subcommand)]

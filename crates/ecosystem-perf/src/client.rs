@@ -202,6 +202,10 @@ fn check(resp: Response) -> anyhow::Result<Response> {
     }
     let status = resp.status();
     let value: serde_json::Value = resp.json().unwrap_or(serde_json::Value::Null);
+    if status == StatusCode::BAD_REQUEST {
+        // Built from the user's flags: their input is what is wrong (exit 2, as for POST).
+        return Err(crate::exit::BadInput(error_message(status, &value)).into());
+    }
     bail!("{}", error_message(status, &value))
 }
 

@@ -9,7 +9,7 @@ pub const TABLE: &str = "Exit codes (every command):
      golive: no-go; rollout evaluate: rollback; slo check: an SLO fails; drill show: failed
      or RTO missed; backup verify: a difference; cluster status: not following)
   2  bad input or usage: unreadable or malformed file (with its line), invalid configuration,
-     bad flag value
+     bad flag value, or a request the server refuses as invalid (HTTP 400)
   3  partial or inconclusive: ingest rejected some events; gate or golive had too little data
      or needs a manual review; drill show: still recovering
   4  policy evaluate: a decision other than proceed (queue, cache fallback, reject)";

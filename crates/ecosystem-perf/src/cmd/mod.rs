@@ -1,6 +1,7 @@
 //! One module per command, each with its own clap arguments beside what it does (as cargo
 //! does); `run` dispatches and returns the exit code.
 
+pub mod alerts;
 pub mod anomaly;
 pub mod backup;
 pub mod baseline;
@@ -60,5 +61,6 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Rollout { action } => rollout::run(action),
         Command::Slo { action } => slo::run(action),
         Command::Tenant { action } => tenant::run(action),
+        Command::Alerts(a) => alerts::run(&a),
     }
 }

@@ -163,4 +163,31 @@ fn risk_signals_and_show() {
     assert!(!table.contains('{') && !table.contains('"'), "{table}");
     let out = server.cli(&["risk", "show", "nobody"]);
     assert_eq!(out.status.code(), Some(1));
+
+    // The risk alert is open, and `alerts` lists it among every kind, filtered and paged.
+    let out = server.cli_ok(&["alerts", "--kind", "risk", "--format", "json"]);
+    let v = json(&out);
+    let open = v["open"].as_array().unwrap();
+    assert!(
+        !open.is_empty() && open.iter().all(|a| a["kind"] == "risk"),
+        "{v:#}"
+    );
+    assert!(v["open"].to_string().contains("mallory"), "{v:#}");
+    let out = server.cli_ok(&["alerts", "--limit", "1"]);
+    let page = text(&out);
+    assert!(
+        page.contains("open now: ") && page.contains("risk") && page.contains("firing"),
+        "{page}"
+    );
+    let out = server.cli(&["alerts", "--state", "burning"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the server refuses the state: bad input"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("pending, firing or resolved"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -36,8 +36,9 @@ fn query_any_view_as_table_and_json() {
     ]);
     let v = json(&out);
     assert_eq!(v["groups"][0]["count"], 600);
+    // A 400 is the user's input: exit 2, as the exit-code table says.
     let out = server.cli(&["query", "nosuch"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown view"));
 }
 
@@ -64,6 +65,6 @@ fn callers_are_ranked_by_each_measure() {
         .sum();
     assert!(slow > 0.0 && slow < 400.0, "{v}");
     let out = server.cli(&["callers", "qnet", "--window", "2h"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("heavyHitters.keep"));
 }
