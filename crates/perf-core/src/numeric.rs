@@ -26,6 +26,12 @@ mod tests {
     }
 }
 
+/// A fraction as a percent for display, without the float noise of the product (0.999 →
+/// 99.9, not 99.90000000000001): rounded to ten decimals.
+pub fn percent_of(fraction: f64) -> f64 {
+    (fraction * 100.0 * 1e10).round() / 1e10
+}
+
 /// A p-value for people: two decimals down to 0.01 (`1.00`, `0.04`), three below that,
 /// scientific under 0.001 (`1.2e-5`) — never `1.0e0`.
 pub fn format_p_value(p: f64) -> String {
@@ -50,5 +56,7 @@ mod p_value_tests {
         assert_eq!(f(0.0042), "0.004");
         assert_eq!(f(0.0000123), "1.2e-5");
         assert_eq!(f(f64::NAN), "–");
+        assert_eq!(format!("{}", super::percent_of(0.9995)), "99.95");
+        assert_eq!(format!("{}", super::percent_of(0.999)), "99.9");
     }
 }

@@ -66,7 +66,7 @@ pub fn alertmanager_payload(
     );
     let description = format!(
         "objective {} % over {}; budget {:.1} % consumed, {:.1} % left; {} events in the {} window",
-        status.objective * 100.0,
+        perf_core::numeric::percent_of(status.objective),
         status.window,
         status.error_budget.consumed * 100.0,
         status.error_budget.remaining * 100.0,
