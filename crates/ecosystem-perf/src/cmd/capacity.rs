@@ -170,6 +170,10 @@ fn change_points(schedule: &[serde_json::Value]) -> Vec<(String, f64, String)> {
 fn print_report(r: &serde_json::Value) {
     println!("{}", r["explanation"].as_str().unwrap_or(""));
     let mut t = crate::tables::new_table(&["measure", "value"]);
+    // Values mix numbers and sentences: left-aligned, they read down the column.
+    if let Some(c) = t.column_mut(1) {
+        c.set_cell_alignment(comfy_table::CellAlignment::Left);
+    }
     let rows = [
         ("current rps", num(&r["currentRps"], 1)),
         ("capacity rps", num(&r["capacityRps"], 1)),

@@ -102,6 +102,12 @@ pub fn run(action: RiskAction) -> anyhow::Result<i32> {
                     let mut t = crate::tables::new_table(&[
                         "signal", "severity", "count", "service", "evidence",
                     ]);
+                    // Words read left to right: the service and its evidence left-aligned.
+                    for c in [3, 4] {
+                        if let Some(col) = t.column_mut(c) {
+                            col.set_cell_alignment(comfy_table::CellAlignment::Left);
+                        }
+                    }
                     for s in e["signals"].as_array().into_iter().flatten() {
                         t.add_row(vec![
                             comfy_table::Cell::new(s["type"].as_str().unwrap_or("")),

@@ -46,6 +46,7 @@ fn capacity_show_plan_and_cost_read_the_server() {
     assert_eq!(v["capacityRps"], 8.0);
     let out = server.cli(&["capacity", "show", "grow"]);
     let table = text(&out);
+    assert_golden("capacity_show_grow.txt", &table);
     // The horizon reads the same in the sentence and in the table, as a duration; the
     // trend of a model of minutes is per hour; the table has a header.
     let horizon = perf_core::duration::format_duration(
@@ -62,6 +63,7 @@ fn capacity_show_plan_and_cost_read_the_server() {
 
     let out = server.cli(&["capacity", "plan", "grow"]);
     assert_eq!(out.status.code(), Some(0));
+    assert_golden("capacity_plan_grow.txt", &text(&out));
     assert!(
         text(&out).contains("target utilisation set by: headroom"),
         "{}",

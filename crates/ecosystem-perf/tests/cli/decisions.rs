@@ -159,6 +159,7 @@ fn risk_signals_and_show() {
     // The table's evidence reads as words, not as a JSON blob.
     let out = server.cli_ok(&["risk", "show", "mallory"]);
     let table = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_golden("risk_show_mallory.txt", &table);
     assert!(table.contains("slow_request_concentration"), "{table}");
     assert!(!table.contains('{') && !table.contains('"'), "{table}");
     let out = server.cli(&["risk", "show", "nobody"]);
