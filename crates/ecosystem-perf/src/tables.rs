@@ -266,10 +266,6 @@ pub(crate) fn state_cell(state: &str) -> Cell {
     }
 }
 
-fn status_cell(status: &str) -> Cell {
-    state_cell(status)
-}
-
 /// SLOs as a table.
 pub fn slos(list: &[perf_core::slo::SloStatus]) -> String {
     let mut t = new_table(&[
@@ -304,7 +300,7 @@ pub fn slos(list: &[perf_core::slo::SloStatus]) -> String {
                 "{:.2}",
                 s.burn_rates.get("1h").copied().unwrap_or(0.0)
             )),
-            status_cell(&s.status),
+            state_cell(&s.status),
             Cell::new(firing),
         ]);
     }

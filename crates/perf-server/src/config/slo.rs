@@ -8,10 +8,8 @@ pub(super) fn fraction_of_percent(p: f64) -> f64 {
     (p / 100.0 * 1e12).round() / 1e12
 }
 
-/// `f` as a percent, rounded to ten decimals for the same reason.
-pub(super) fn percent_of_fraction(f: f64) -> f64 {
-    (f * 100.0 * 1e10).round() / 1e10
-}
+/// `f` as a percent, rounded for the same reason (the display helper does exactly this).
+pub(super) use perf_core::numeric::percent_of as percent_of_fraction;
 
 use perf_core::duration::{format_duration, parse_duration};
 use perf_core::model::RequestClass;
