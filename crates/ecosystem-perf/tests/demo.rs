@@ -28,6 +28,23 @@ fn spawn_demo(speed: &str, extra: &[&str]) -> (std::process::Child, String) {
     (demo, format!("http://127.0.0.1:{port}"))
 }
 
+/// Ends the demo as Ctrl-C would (SIGTERM), so it removes its temporary data directory;
+/// SIGKILL only if it has not ended 30 s later.
+fn stop(demo: &mut std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &demo.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = demo.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = demo.kill();
+    let _ = demo.wait();
+}
+
 fn get(url: &str) -> Option<serde_json::Value> {
     reqwest::blocking::get(url).ok()?.json().ok()
 }
@@ -190,8 +207,13 @@ fn the_demo_plays_its_incidents_into_decisions() {
     }
     // Shown when an assertion below fails: how long each expectation took (real seconds).
     eprintln!("reached after (s): {reached_at:?}");
-    let _ = demo.kill();
-    let _ = demo.wait();
+    let temp_dir = std::env::temp_dir().join(format!("ecosystem-perf-demo-{}", demo.id()));
+    assert!(temp_dir.exists(), "the demo plays into {temp_dir:?}");
+    stop(&mut demo);
+    assert!(
+        !temp_dir.exists(),
+        "the demo removes its temporary data directory when it ends"
+    );
     assert!(
         throttled_alone,
         "dao-gamma's surge throttles dao-gamma and nobody else"
@@ -282,8 +304,7 @@ fn the_golive_demo_goes_then_its_error_burst_makes_it_no_go() {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-    let _ = demo.kill();
-    let _ = demo.wait();
+    stop(&mut demo);
     let go =
         go.unwrap_or_else(|| panic!("the quiet ecosystem reaches go; verdicts seen: {seen:?}"));
     for gate in go["gates"].as_array().unwrap() {
@@ -364,8 +385,7 @@ fn a_fast_forwarded_demo_has_its_history_counted_and_its_memory_accounted() {
         .args(["status", "--memory", "--server", &url])
         .output()
         .unwrap();
-    let _ = demo.kill();
-    let _ = demo.wait();
+    stop(&mut demo);
     assert!(
         progress.contains("fast-forward: caught up after 3.0 simulated hours"),
         "{progress}"

@@ -1,7 +1,7 @@
 //! Drills of an ecosystem's own recovery, measured: a drill marks when a service is made to
 //! fail on purpose (a restore, a failover) and [`Drill::observe`] follows it one completed
-//! bucket range at a time until the service is back within its budget — error rate and p99
-//! — and has stayed there for `stable_ms` (5 minutes): the time from the drill's start to the
+//! bucket range at a time until the service is back within its budget — error rate and p99,
+//! neither significantly above it ([`Drill::within`]) — and has stayed there for `stable_ms` (5 minutes): the time from the drill's start to the
 //! start of that stable stretch is the measured RTO. Its resolution is the range each call
 //! covers (the evaluation interval, on whole buckets), so the RTO is within one interval of
 //! the truth. The requests from the start until recovery are the drill's impact.
@@ -9,6 +9,7 @@
 //! [`FailoverWatch`] is the other half: a configured rule per service (error rate ≥ x or
 //! p99 ≥ y for z minutes) that says when to fail over.
 
+use crate::compare::proportion;
 use crate::stats::Stats;
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +46,11 @@ pub enum DrillStatus {
     /// A day passed without a stable recovery.
     Unrecovered,
 }
+
+/// Critical value of the within-budget test of one range: about one range in 700 of a
+/// service exactly at its budget reads as out, so a 5-minute stretch of 30 ranges is not
+/// broken by chance.
+pub const WITHIN_Z: f64 = 3.0;
 
 /// Longest a drill is followed.
 pub const FOLLOW_MS: i64 = 24 * 3_600_000;
@@ -116,13 +122,24 @@ impl Drill {
         }
     }
 
-    /// Whether `stats` (a range of the service's requests) is within the budget. No
-    /// requests is not: a service that answers nothing has not recovered.
+    /// Whether `stats` (a range of the service's requests) is within the budget: neither
+    /// its error rate nor its share of requests slower than the p99 budget is
+    /// *significantly* above the budget (the lower end of its Wilson interval at
+    /// [`WITHIN_Z`] clears it). A range is short (one evaluation interval), so on a quiet
+    /// service one ordinary error in twenty requests is a 5 % error rate that says nothing;
+    /// judged on the point estimate it restarted the stable stretch at random and the RTO
+    /// with it. A failing service is still out at once: 2 errors in 3 requests clear a 1 %
+    /// budget. No requests is not within: a service that answers nothing has not recovered.
     pub fn within(&self, stats: &Stats) -> bool {
-        match (stats.error_rate(), stats.latency.quantile(0.99)) {
-            (Some(e), Some(p99)) => e <= self.budget.error_rate && p99 <= self.budget.p99_ms,
-            _ => false,
+        let n = stats.requests;
+        if n == 0 {
+            return false;
         }
+        let slow = n.saturating_sub(stats.latency.count_at_most(self.budget.p99_ms));
+        let significantly_above =
+            |k: u64, budget: f64| proportion::wilson(k, n, WITHIN_Z).0 > budget;
+        !significantly_above(stats.errors, self.budget.error_rate)
+            && !significantly_above(slow, 0.01)
     }
 
     /// Takes the service's requests of `[from, to)` (the next range after `observed_to`;
@@ -350,6 +367,31 @@ mod tests {
         assert!(d.impact.requests >= 18 * 20);
         // A range out of order is ignored.
         assert!(!d.observe(T0, T0 + 10 * S, &ten_seconds(true, 30.0)));
+    }
+
+    #[test]
+    fn an_ordinary_error_on_a_quiet_service_does_not_restart_the_stable_stretch() {
+        let d = Drill::start("d3".into(), "s".into(), DrillKind::Failover, T0, budget());
+        let with_errors = |n: u64, errors: u64, latency: f64| {
+            let mut s = Stats::default();
+            for k in 0..n {
+                let mut e = Event::new(T0, "s", "op", latency);
+                e.ok = k >= errors;
+                s.record(&e, 200.0, &[]);
+            }
+            s
+        };
+        // 1 error in 20 requests: 5 % observed against a 1 % budget, not significant.
+        assert!(d.within(&with_errors(20, 1, 30.0)));
+        // The same 5 % over 400 requests is.
+        assert!(!d.within(&with_errors(400, 20, 30.0)));
+        // A failing service is out on a handful of requests.
+        assert!(!d.within(&with_errors(3, 2, 30.0)));
+        // Slowness the same way: 1 slow request in 20 is not, all 20 are.
+        let mut one_slow = with_errors(19, 0, 30.0);
+        one_slow.merge(&with_errors(1, 0, 900.0));
+        assert!(d.within(&one_slow));
+        assert!(!d.within(&with_errors(20, 0, 900.0)));
     }
 
     #[test]

@@ -104,10 +104,11 @@ pub fn run(demo: &DemoArgs) -> anyhow::Result<i32> {
     }
     super::serve::init_tracing();
     let mut config = super::serve::load_config(args)?;
-    let temp_dir = args
-        .data_dir
-        .is_none()
-        .then(|| std::env::temp_dir().join(format!("ecosystem-perf-demo-{}", std::process::id())));
+    let temp_dir = args.data_dir.is_none().then(|| {
+        let temp = std::env::temp_dir();
+        super::demo_temp::remove_leftovers(&temp);
+        super::demo_temp::directory(&temp)
+    });
     if let Some(dir) = &temp_dir {
         config.server.data_dir = dir.display().to_string();
     }

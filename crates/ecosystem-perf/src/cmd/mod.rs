@@ -13,6 +13,7 @@ pub mod demo_deploy;
 pub mod demo_drills;
 pub mod demo_fast_forward;
 pub mod demo_golive;
+pub mod demo_temp;
 pub mod drill;
 pub mod gate;
 pub mod golive;
