@@ -2,6 +2,7 @@
 //! estimate, interval, p-value, threshold and verdict) and a compact Markdown PR comment
 //! (verdict line, what failed or needs review, the full table folded away).
 
+use crate::units;
 use comfy_table::{Cell, Color};
 use perf_core::compare::gate::{MetricResult, Verdict};
 use perf_core::compare::metric::{Method, Metric};
@@ -10,11 +11,11 @@ use std::fmt::Write;
 
 fn value(metric: Metric, v: Option<f64>) -> String {
     match v {
-        None => "–".into(),
+        None => units::MISSING.into(),
         Some(x) => match metric {
-            Metric::ErrorRate | Metric::CacheHitRate => format!("{:.2} %", x * 100.0),
+            Metric::ErrorRate | Metric::CacheHitRate => units::percent(x, 2),
             Metric::CostPerRequest => format!("{x:.6}"),
-            _ => format!("{x:.1} ms"),
+            _ => units::ms(x),
         },
     }
 }
@@ -24,10 +25,10 @@ fn value(metric: Metric, v: Option<f64>) -> String {
 fn own_change(m: &MetricResult) -> String {
     match (m.baseline, m.current) {
         (Some(b), Some(c)) if m.metric.is_relative() && b > 0.0 => {
-            format!("{:+.1} %", (c / b - 1.0) * 100.0)
+            units::signed_percent(c / b - 1.0, 1)
         }
-        (Some(b), Some(c)) if !m.metric.is_relative() => format!("{:+.2} pt", (c - b) * 100.0),
-        _ => "–".into(),
+        (Some(b), Some(c)) if !m.metric.is_relative() => units::points(c - b, 2),
+        _ => units::MISSING.into(),
     }
 }
 
@@ -56,9 +57,9 @@ fn change(m: &MetricResult) -> String {
     };
     let f = |x: f64| {
         if m.metric.is_relative() {
-            format!("{:+.1} %", x * 100.0)
+            units::signed_percent(x, 1)
         } else {
-            format!("{:+.2} pt", x * 100.0)
+            units::points(x, 2)
         }
     };
     match m.interval {
@@ -80,7 +81,7 @@ fn verdict(v: Verdict) -> &'static str {
 fn headline(r: &GateReport) -> String {
     let o = &r.outcome;
     format!(
-        "{} {} — {} on {} vs {} ({} vs {} requests; {:.0} % confidence, {} tests, {:?} correction)",
+        "{} {} — {} on {} vs {} ({} vs {} requests; {} confidence, {} tests, {:?} correction)",
         match o.recommendation {
             Recommendation::Proceed => "✅",
             Recommendation::BlockDeployment => "❌",
@@ -92,7 +93,7 @@ fn headline(r: &GateReport) -> String {
         r.baseline.source,
         r.candidate.requests,
         r.baseline.requests,
-        o.confidence * 100.0,
+        units::percent(o.confidence, 0),
         o.tests,
         o.correction
     )

@@ -11,6 +11,7 @@ mod gate_render;
 mod json_words;
 mod tables;
 mod terminal_safe;
+mod units;
 
 use clap::Parser;
 

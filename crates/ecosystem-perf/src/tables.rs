@@ -7,13 +7,16 @@ use comfy_table::{Cell, CellAlignment, Color, Table};
 use perf_core::report::{Callers, Overview, Profile, QueryResult};
 use std::io::IsTerminal;
 
+use crate::units;
+
+/// A latency in a column headed "ms": the number alone.
 fn ms(v: Option<f64>) -> String {
-    v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "–".into())
+    v.map(|x| format!("{x:.1}"))
+        .unwrap_or_else(|| units::MISSING.into())
 }
 
 fn pct(v: Option<f64>) -> String {
-    v.map(|x| format!("{:.2} %", x * 100.0))
-        .unwrap_or_else(|| "–".into())
+    units::percent_opt(v, 2)
 }
 
 pub(crate) fn new_table(header: &[&str]) -> Table {
@@ -29,6 +32,16 @@ pub(crate) fn new_table(header: &[&str]) -> Table {
         }
     }
     t
+}
+
+/// Left-aligns `columns` of a table made by [`new_table`]: columns of words or sentences
+/// (a decision, its reasons, evidence) read left to right; numbers stay right-aligned.
+pub(crate) fn align_left(t: &mut Table, columns: &[usize]) {
+    for &i in columns {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Left);
+        }
+    }
 }
 
 fn error_cell(rate: f64) -> Cell {
@@ -57,7 +70,7 @@ pub fn memory(m: &perf_server::accounting::MemoryReport) -> String {
         t.add_row(vec![
             Cell::new(&p.component),
             Cell::new(mib(p.bytes)).set_alignment(CellAlignment::Right),
-            Cell::new(format!("{share:.1} %")).set_alignment(CellAlignment::Right),
+            Cell::new(units::percent(share / 100.0, 1)).set_alignment(CellAlignment::Right),
         ]);
     }
     let rss = m
@@ -225,8 +238,7 @@ pub fn callers(c: &Callers) -> String {
 }
 
 fn opt_pct(v: Option<f64>, digits: usize) -> String {
-    v.map(|x| format!("{:.*} %", digits, x * 100.0))
-        .unwrap_or_else(|| "–".into())
+    units::percent_opt(v, digits)
 }
 
 /// How a state word reads at a glance.
@@ -295,7 +307,7 @@ pub fn slos(list: &[perf_core::slo::SloStatus]) -> String {
             Cell::new(format!("{} %", perf_core::numeric::percent_of(s.objective))),
             Cell::new(&s.window),
             Cell::new(opt_pct(s.compliance, 3)),
-            Cell::new(format!("{:.1} %", s.error_budget.remaining * 100.0)),
+            Cell::new(units::percent(s.error_budget.remaining, 1)),
             Cell::new(format!(
                 "{:.2}",
                 s.burn_rates.get("1h").copied().unwrap_or(0.0)
@@ -310,7 +322,7 @@ pub fn slos(list: &[perf_core::slo::SloStatus]) -> String {
 /// One SLO in detail: budget, burn rates, alerts.
 pub fn slo_detail(s: &perf_core::slo::SloStatus) -> String {
     let mut out = format!(
-        "{} · {} {} on {} · objective {} % over {}\ncompliance {} · {} of {} good · budget {:.1} of {:.1} spent ({:.1} % left) · weekly burn {:.1} % · exhausted in {}\nstatus {}\n",
+        "{} · {} {} on {} · objective {} % over {}\ncompliance {} · {} of {} good · budget {:.1} of {:.1} spent ({} left) · weekly burn {} · exhausted in {}\nstatus {}\n",
         s.name,
         s.sli,
         s.threshold_ms.map(|t| format!("≤ {t} ms")).unwrap_or_default(),
@@ -322,15 +334,15 @@ pub fn slo_detail(s: &perf_core::slo::SloStatus) -> String {
         s.total,
         s.error_budget.spent,
         s.error_budget.total,
-        s.error_budget.remaining * 100.0,
-        s.weekly_budget_burn * 100.0,
+        units::percent(s.error_budget.remaining, 1),
+        units::percent(s.weekly_budget_burn, 1),
         s.time_to_exhaustion.as_deref().unwrap_or("never at this rate"),
         s.status
     );
     let mut burn = new_table(&["window", "burn rate", "events"]);
     for w in perf_core::slo::BURN_WINDOWS
         .iter()
-        .map(|w| perf_core::duration::format_duration(*w))
+        .map(|w| units::duration(*w))
     {
         burn.add_row(vec![
             Cell::new(&w),
@@ -401,7 +413,7 @@ pub fn tenants(list: &[perf_core::tenant::TenantEvaluation]) -> String {
                     .unwrap_or_else(|| "–".into()),
             ),
             Cell::new(format!("{:.1}", e.rps)),
-            Cell::new(format!("{:.0} %", e.load_share * 100.0)),
+            Cell::new(units::percent(e.load_share, 0)),
             Cell::new(format!("{:.2}", e.error_budget_burn)),
             Cell::new(opt_pct(
                 e.slo_compliance.get("availability").and_then(|c| c.actual),

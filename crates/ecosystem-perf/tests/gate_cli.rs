@@ -280,6 +280,7 @@ fn rollout_and_baseline_commands_against_a_server() {
         !text.contains("Running") && !text.contains("ms of "),
         "{text}"
     );
+    assert_golden("rollout_show_waiting.txt", &text);
     let out = server.cli(&[
         "rollout",
         "start",

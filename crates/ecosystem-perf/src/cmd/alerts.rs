@@ -61,6 +61,7 @@ fn table(v: &serde_json::Value) -> String {
             .unwrap_or_default()
     };
     let mut open = crate::tables::new_table(&["since", "kind", "subject", "state", "summary"]);
+    crate::tables::align_left(&mut open, &[1, 2, 4]);
     for r in v["open"].as_array().into_iter().flatten() {
         open.add_row(vec![
             comfy_table::Cell::new(text(&r["at"])),
@@ -71,6 +72,7 @@ fn table(v: &serde_json::Value) -> String {
         ]);
     }
     let mut history = crate::tables::new_table(&["id", "at", "kind", "subject", "state"]);
+    crate::tables::align_left(&mut history, &[2, 3]);
     for r in v["history"].as_array().into_iter().flatten() {
         history.add_row(vec![
             comfy_table::Cell::new(r["id"].to_string()),

@@ -108,8 +108,7 @@ fn format_like(example: &str, ms: i64) -> String {
 }
 
 fn pct(v: &serde_json::Value) -> String {
-    v.as_f64()
-        .map_or_else(|| "–".to_string(), |x| format!("{:.0} %", x * 100.0))
+    crate::units::percent_json(v, 0)
 }
 
 fn num(v: &serde_json::Value, digits: usize) -> String {
@@ -120,8 +119,8 @@ fn num(v: &serde_json::Value, digits: usize) -> String {
 /// Hours as a duration label (`1h30m`), the form the rest of the product writes.
 fn duration_of(hours: Option<f64>) -> String {
     hours.map_or_else(
-        || "–".to_string(),
-        |h| perf_core::duration::format_duration((h * 3_600_000.0).round() as i64),
+        || crate::units::MISSING.to_string(),
+        |h| crate::units::duration((h * 3_600_000.0).round() as i64),
     )
 }
 
@@ -134,12 +133,9 @@ fn trend_row(r: &serde_json::Value) -> (&'static str, String) {
     match per_day {
         Some(d) if hourly_model => (
             "trend per hour",
-            format!(
-                "{:+.1} %",
-                ((1.0 + d).max(0.0).powf(1.0 / 24.0) - 1.0) * 100.0
-            ),
+            crate::units::signed_percent((1.0 + d).max(0.0).powf(1.0 / 24.0) - 1.0, 1),
         ),
-        Some(d) => ("trend per day", format!("{:+.1} %", d * 100.0)),
+        Some(d) => ("trend per day", crate::units::signed_percent(d, 1)),
         None => ("trend", "–".to_string()),
     }
 }
@@ -171,9 +167,7 @@ fn print_report(r: &serde_json::Value) {
     println!("{}", r["explanation"].as_str().unwrap_or(""));
     let mut t = crate::tables::new_table(&["measure", "value"]);
     // Values mix numbers and sentences: left-aligned, they read down the column.
-    if let Some(c) = t.column_mut(1) {
-        c.set_cell_alignment(comfy_table::CellAlignment::Left);
-    }
+    crate::tables::align_left(&mut t, &[1]);
     let rows = [
         ("current rps", num(&r["currentRps"], 1)),
         ("capacity rps", num(&r["capacityRps"], 1)),

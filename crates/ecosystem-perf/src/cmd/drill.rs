@@ -65,11 +65,6 @@ pub enum DrillAction {
     },
 }
 
-fn minutes(ms: &serde_json::Value) -> String {
-    ms.as_f64()
-        .map_or("–".into(), |v| format!("{:.1} min", v / 60_000.0))
-}
-
 /// Runs a `drill` subcommand.
 pub fn run(action: DrillAction) -> anyhow::Result<i32> {
     match action {
@@ -94,7 +89,7 @@ pub fn run(action: DrillAction) -> anyhow::Result<i32> {
                 d["startedAt"].as_str().unwrap_or_default(),
                 d["budget"]["errorRate"],
                 d["budget"]["p99Ms"],
-                minutes(&d["budget"]["stableMs"])
+                crate::units::duration_json(&d["budget"]["stableMs"])
             );
             Ok(OK)
         }
@@ -117,7 +112,7 @@ pub fn run(action: DrillAction) -> anyhow::Result<i32> {
                     d["kind"].as_str().unwrap_or_default().to_string(),
                     d["startedAt"].as_str().unwrap_or_default().to_string(),
                     d["status"].as_str().unwrap_or_default().to_string(),
-                    minutes(&d["rtoMs"]),
+                    crate::units::duration_json(&d["rtoMs"]),
                 ]);
             }
             println!("{t}");
@@ -151,8 +146,8 @@ fn table(r: &serde_json::Value) -> String {
             .as_str()
             .map_or(String::new(), |s| format!(", stopped {s}")),
         r["status"].as_str().unwrap_or_default(),
-        minutes(&r["rtoMs"]),
-        minutes(&r["rtoTargetMs"]),
+        crate::units::duration_json(&r["rtoMs"]),
+        crate::units::duration_json(&r["rtoTargetMs"]),
         match r["rtoMet"].as_bool() {
             Some(true) => ", met",
             Some(false) => ", MISSED",
@@ -160,16 +155,12 @@ fn table(r: &serde_json::Value) -> String {
         }
     );
     out.push_str(&format!(
-        "impact until recovery: {} requests, error rate {}, p99 {} (worst stretch: error rate {:.2} %, p99 {:.1} ms)\n",
+        "impact until recovery: {} requests, error rate {}, p99 {} (worst stretch: error rate {}, p99 {})\n",
         r["impact"]["requests"],
-        r["impact"]["errorRate"]
-            .as_f64()
-            .map_or("–".into(), |e| format!("{:.2} %", e * 100.0)),
-        r["impact"]["p99Ms"]
-            .as_f64()
-            .map_or("–".into(), |p| format!("{p:.1} ms")),
-        r["impact"]["worstErrorRate"].as_f64().unwrap_or(0.0) * 100.0,
-        r["impact"]["worstP99Ms"].as_f64().unwrap_or(0.0),
+        crate::units::percent_json(&r["impact"]["errorRate"], 2),
+        crate::units::ms_opt(r["impact"]["p99Ms"].as_f64()),
+        crate::units::percent(r["impact"]["worstErrorRate"].as_f64().unwrap_or(0.0), 2),
+        crate::units::ms(r["impact"]["worstP99Ms"].as_f64().unwrap_or(0.0)),
     ));
     match r["recoveryGate"]["recommendation"].as_str() {
         Some(rec) => out.push_str(&format!(

@@ -140,9 +140,9 @@ fn verdict_word(v: Verdict) -> &'static str {
 
 fn figure(x: Option<f64>, unit: &str) -> String {
     match (x, unit) {
-        (None, _) => "–".into(),
-        (Some(v), "ms") => format!("{v:.1} ms"),
-        (Some(v), _) => format!("{:.1} %", v * 100.0),
+        (None, _) => crate::units::MISSING.into(),
+        (Some(v), "ms") => crate::units::ms(v),
+        (Some(v), _) => crate::units::percent(v, 1),
     }
 }
 

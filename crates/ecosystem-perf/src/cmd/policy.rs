@@ -79,12 +79,13 @@ pub fn run(action: PolicyAction) -> anyhow::Result<i32> {
                         d["riskLevel"].as_str().unwrap_or("")
                     );
                     println!(
-                        "level L{} · load {:.2} of a concurrency limit of {:.0} · burn rate {:.1} · {:.1} % of requests over their p99 budget",
+                        "level L{} · load {:.2} of a concurrency limit of {:.0} · burn rate {:.1} · {} of requests over their p99 budget",
                         c["level"],
                         c["load"].as_f64().unwrap_or(0.0),
                         c["concurrencyLimit"].as_f64().unwrap_or(0.0),
                         c["burnRate"].as_f64().unwrap_or(0.0),
-                        c["slowRatio"].as_f64().unwrap_or(0.0)
+                        // In units of the 1 % a p99 allows.
+                        crate::units::percent(c["slowRatio"].as_f64().unwrap_or(0.0) * 0.01, 1)
                     );
                     let alts: Vec<&str> = d["alternatives"]
                         .as_array()

@@ -103,11 +103,7 @@ pub fn run(action: RiskAction) -> anyhow::Result<i32> {
                         "signal", "severity", "count", "service", "evidence",
                     ]);
                     // Words read left to right: the service and its evidence left-aligned.
-                    for c in [3, 4] {
-                        if let Some(col) = t.column_mut(c) {
-                            col.set_cell_alignment(comfy_table::CellAlignment::Left);
-                        }
-                    }
+                    crate::tables::align_left(&mut t, &[3, 4]);
                     for s in e["signals"].as_array().into_iter().flatten() {
                         t.add_row(vec![
                             comfy_table::Cell::new(s["type"].as_str().unwrap_or("")),
@@ -120,11 +116,14 @@ pub fn run(action: RiskAction) -> anyhow::Result<i32> {
                     println!("{t}");
                     for c in e["correlations"].as_array().into_iter().flatten() {
                         println!(
-                            "- {} on {}: rank correlation {:.2}, cost +{:.0} %",
+                            "- {} on {}: rank correlation {:.2}, cost {}",
                             c["type"].as_str().unwrap_or(""),
                             c["service"].as_str().unwrap_or(""),
                             c["rankCorrelation"].as_f64().unwrap_or(0.0),
-                            c["costIncrease"].as_f64().unwrap_or(0.0) * 100.0
+                            crate::units::signed_percent(
+                                c["costIncrease"].as_f64().unwrap_or(0.0),
+                                0
+                            )
                         );
                     }
                     for ev in e["evidence"].as_array().into_iter().flatten() {

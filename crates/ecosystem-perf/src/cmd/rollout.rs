@@ -80,6 +80,8 @@ fn show(r: &Rollout) -> String {
         "requests (baseline/canary)",
         "reasons",
     ]);
+    // The decision and its reasons are words.
+    crate::tables::align_left(&mut t, &[1, 4]);
     for h in &r.history {
         t.add_row(vec![
             comfy_table::Cell::new(perf_core::time::format_rfc3339(h.at)),

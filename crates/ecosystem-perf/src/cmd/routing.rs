@@ -113,9 +113,7 @@ pub fn run(action: RoutingAction) -> anyhow::Result<i32> {
                             f(&n["capacityScore"]),
                             f(&n["regressionScore"]),
                             n["p99"].as_f64().map_or("–".into(), |x| format!("{x:.1}")),
-                            n["errorRate"]
-                                .as_f64()
-                                .map_or("–".into(), |x| format!("{:.2} %", x * 100.0)),
+                            crate::units::percent_json(&n["errorRate"], 2),
                             n["requests"].to_string(),
                         ]);
                     }

@@ -174,6 +174,9 @@ fn risk_signals_and_show() {
         "{v:#}"
     );
     assert!(v["open"].to_string().contains("mallory"), "{v:#}");
+    // Layout and words pinned; the times depend on when a cycle first saw the risk.
+    let out = server.cli_ok(&["alerts", "--kind", "risk", "--state", "firing"]);
+    assert_golden("alerts_risk_firing.txt", &mask_timestamps(&text(&out)));
     let out = server.cli_ok(&["alerts", "--limit", "1"]);
     let page = text(&out);
     assert!(

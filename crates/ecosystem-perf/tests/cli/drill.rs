@@ -133,7 +133,7 @@ fn a_three_minute_failure_is_measured_to_within_an_interval() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let table = text(&server.cli(&["drill", "show", &id]));
     assert!(
-        table.contains("RTO: 3.") && table.contains("met"),
+        table.contains("RTO: 3m") && table.contains("met"),
         "{table}"
     );
 

@@ -168,6 +168,35 @@ pub fn assert_golden(name: &str, actual: &str) {
     assert_eq!(actual, expected, "output differs from {}", path.display());
 }
 
+/// `text` with every RFC 3339 timestamp (`2025-11-24T16:00:01.999Z`) replaced by `<time>`
+/// padded to its width (tables keep their shape): for golden tables whose times depend on
+/// when an evaluation cycle ran.
+pub fn mask_timestamps(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let is_stamp_start = |i: usize| {
+        bytes.len() >= i + 20
+            && bytes[i..i + 4].iter().all(u8::is_ascii_digit)
+            && bytes[i + 4] == b'-'
+            && bytes[i + 7] == b'-'
+            && bytes[i + 10] == b'T'
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if is_stamp_start(i) {
+            if let Some(z) = text[i..].find('Z') {
+                out.push_str(&format!("{:<width$}", "<time>", width = z + 1));
+                i += z + 1;
+                continue;
+            }
+        }
+        let c = text[i..].chars().next().unwrap();
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
 /// Runs `serve` on `data` with `config`, expecting it to refuse to start; its standard error.
 pub fn start_fails(data: &Path, config: &str) -> String {
     let out = Command::new(bin())
