@@ -4,6 +4,7 @@
 //! is deterministic, testable and embeddable.
 
 pub mod anomaly;
+pub mod cache;
 pub mod compare;
 pub mod config;
 pub mod drill;

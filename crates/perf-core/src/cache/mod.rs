@@ -1,0 +1,126 @@
+//! The caching service's measurements: per cache space, the access pattern of its keys
+//! (events carry `cacheKey`, kept only as a 64-bit hash), sampled with SHARDS
+//! ([`shards`]), turned into an LRU miss-ratio curve ([`mrc`]), the size a hit ratio needs,
+//! the reuse-time distribution and the TTL that keeps the reuses, and advice in words
+//! ([`advice`]).
+//!
+//! Memory per space is bounded by the sampler's key limit: at the default 8,192 keys a full
+//! sampler holds 0.65 MiB (key table, drop order, Fenwick tree, two periods of histograms;
+//! measured in the tests, ≤ 0.75 MiB asserted), and the number of spaces by [`MAX_SPACES`]
+//! (64: at most ≈ 42 MiB for cache sampling); the accesses of spaces past the limit are
+//! counted, not sampled.
+
+pub mod advice;
+pub mod histogram;
+pub mod mrc;
+pub mod shards;
+
+use serde::{Deserialize, Serialize};
+use shards::Shards;
+use std::collections::BTreeMap;
+
+/// Cache spaces tracked at most (per engine).
+pub const MAX_SPACES: usize = 64;
+/// Keys the sampler of one space tracks at most, by default.
+pub const DEFAULT_MAX_KEYS: usize = 8_192;
+/// Length of a sampler period by default: answers cover the last one to two periods.
+pub const DEFAULT_PERIOD_MS: i64 = 6 * 3_600_000;
+
+/// How the samplers are sized (runtime settings, not part of a snapshot).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SamplerSettings {
+    /// Keys per space.
+    pub max_keys: usize,
+    /// Period length, ms.
+    pub period_ms: i64,
+}
+
+impl Default for SamplerSettings {
+    fn default() -> Self {
+        SamplerSettings {
+            max_keys: DEFAULT_MAX_KEYS,
+            period_ms: DEFAULT_PERIOD_MS,
+        }
+    }
+}
+
+/// The samplers of every (service, space).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CacheSpaces {
+    spaces: BTreeMap<(String, String), Shards>,
+    /// Keyed accesses of spaces past [`MAX_SPACES`].
+    pub dropped: u64,
+    #[serde(skip)]
+    settings: Option<SamplerSettings>,
+}
+
+impl CacheSpaces {
+    /// Sets how new samplers are sized.
+    pub fn set_settings(&mut self, settings: SamplerSettings) {
+        self.settings = Some(settings);
+    }
+
+    fn settings(&self) -> SamplerSettings {
+        self.settings.unwrap_or_default()
+    }
+
+    /// Records an access of `key` in `service`'s `space` at `ts`.
+    pub fn access(&mut self, service: &str, space: &str, key: u64, ts: i64) {
+        if let Some(s) = self
+            .spaces
+            .get_mut(&(service.to_string(), space.to_string()))
+        {
+            s.access(key, ts);
+            return;
+        }
+        if self.spaces.len() >= MAX_SPACES {
+            self.dropped += 1;
+            return;
+        }
+        let settings = self.settings();
+        let mut s = Shards::new(settings.max_keys, settings.period_ms);
+        s.access(key, ts);
+        self.spaces
+            .insert((service.to_string(), space.to_string()), s);
+    }
+
+    /// Every (service, space) with its sampler.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &Shards)> {
+        self.spaces
+            .iter()
+            .map(|((service, space), s)| (service.as_str(), space.as_str(), s))
+    }
+
+    /// The sampler of a space (of any service when `service` is `None`).
+    pub fn get(&self, service: Option<&str>, space: &str) -> Option<(&str, &Shards)> {
+        self.iter()
+            .find(|(sv, sp, _)| *sp == space && service.is_none_or(|x| x == *sv))
+            .map(|(sv, _, s)| (sv, s))
+    }
+
+    /// Keeps only the spaces of services `keep` names.
+    pub fn retain_services(&mut self, keep: impl Fn(&str) -> bool) {
+        self.spaces.retain(|(service, _), _| keep(service));
+    }
+
+    /// Copies in the spaces of `other`'s services that `take` names (replacing).
+    pub fn take_from(&mut self, other: &CacheSpaces, take: impl Fn(&str) -> bool) {
+        for ((service, space), s) in &other.spaces {
+            if take(service) {
+                self.spaces
+                    .insert((service.clone(), space.clone()), s.clone());
+            }
+        }
+    }
+
+    /// Heap bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.spaces
+            .iter()
+            .map(|((a, b), s)| a.capacity() + b.capacity() + s.heap_bytes() + 64)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests;
