@@ -82,6 +82,26 @@ pub mod serde_label {
     }
 }
 
+/// Serde adapter: an optional duration field written as a label (absent or `null`: none).
+pub mod serde_label_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes milliseconds as a label, or `null`.
+    pub fn serialize<S: Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+        match ms {
+            Some(ms) => s.serialize_str(&super::format_duration(*ms)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads a label into milliseconds.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| super::parse_duration(&text).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

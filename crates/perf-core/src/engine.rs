@@ -75,6 +75,11 @@ pub struct Engine {
     /// part of the snapshot; `None`: only the per-view limit).
     #[serde(skip)]
     series_per_tenant: Option<usize>,
+    /// Cache key samplers per (service, space). Not in the engine's own encoding: the
+    /// server's snapshot carries them after it (older snapshots have none), see
+    /// [`Engine::caches`].
+    #[serde(skip)]
+    caches: crate::cache::CacheSpaces,
 }
 
 /// A filter on dimension values: every listed dimension must equal its value.
@@ -98,7 +103,23 @@ impl Engine {
             counters: EngineCounters::default(),
             sweep: Default::default(),
             series_per_tenant: None,
+            caches: Default::default(),
         })
+    }
+
+    /// The cache key samplers.
+    pub fn caches(&self) -> &crate::cache::CacheSpaces {
+        &self.caches
+    }
+
+    /// Replaces the cache key samplers (restoring a snapshot).
+    pub fn set_caches(&mut self, caches: crate::cache::CacheSpaces) {
+        self.caches = caches;
+    }
+
+    /// Sizes the cache key samplers of spaces seen from now on.
+    pub fn set_cache_settings(&mut self, settings: crate::cache::SamplerSettings) {
+        self.caches.set_settings(settings);
     }
 
     /// Limits the series one tenant may hold in each view with a tenant dimension.
@@ -178,6 +199,10 @@ impl Engine {
         }
         self.counters.events += 1;
         self.slos.record(e, now);
+        if let Some(key) = e.cache_key {
+            let space = e.cache_space.as_deref().unwrap_or(&e.operation);
+            self.caches.access(&e.service, space, key, e.ts_ms);
+        }
         if let (Some(entity), Some(service)) = (&e.entity, values.ids[Dim::Service.slot()]) {
             let hh = self.config.heavy_hitters;
             self.callers.entry(service).or_default().record(
@@ -494,6 +519,7 @@ impl Engine {
         ));
         parts.push(Part::new("resource_samples", self.resources.heap_bytes()));
         parts.push(Part::new("slo_counters", self.slos.heap_bytes()));
+        parts.push(Part::new("cache_samplers", self.caches.heap_bytes()));
         parts
     }
 

@@ -85,6 +85,13 @@ pub struct SpaceReport {
     pub service: String,
     /// Space.
     pub space: String,
+    /// In the hot set (the spaces, largest first, carrying the hot share of cacheable
+    /// requests: the set the go-live cache gate judges).
+    pub hot: bool,
+    /// Its share of the cacheable requests (lookups) of every space.
+    pub lookup_share: f64,
+    /// Hit rate over the last 5 minutes, hour and day.
+    pub hit_rates: BTreeMap<String, Option<f64>>,
     /// Requests over the window.
     pub requests: u64,
     /// Lookups (hits + misses) over the window.
@@ -150,6 +157,9 @@ pub fn report(facts: &SpaceFacts, sampler: Option<&Shards>) -> SpaceReport {
     let mut out = SpaceReport {
         service: facts.service.clone(),
         space: facts.space.clone(),
+        hot: false,
+        lookup_share: 0.0,
+        hit_rates: BTreeMap::new(),
         requests: facts.requests,
         lookups: facts.lookups,
         hit_rate,

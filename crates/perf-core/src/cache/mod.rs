@@ -13,6 +13,7 @@
 pub mod advice;
 pub mod histogram;
 pub mod mrc;
+pub mod overview;
 pub mod shards;
 
 use serde::{Deserialize, Serialize};
@@ -47,7 +48,9 @@ impl Default for SamplerSettings {
 /// The samplers of every (service, space).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CacheSpaces {
-    spaces: BTreeMap<(String, String), Shards>,
+    /// Service → space → sampler (nested so an access looks up borrowed names).
+    spaces: BTreeMap<String, BTreeMap<String, Shards>>,
+    count: usize,
     /// Keyed accesses of spaces past [`MAX_SPACES`].
     pub dropped: u64,
     #[serde(skip)]
@@ -66,14 +69,11 @@ impl CacheSpaces {
 
     /// Records an access of `key` in `service`'s `space` at `ts`.
     pub fn access(&mut self, service: &str, space: &str, key: u64, ts: i64) {
-        if let Some(s) = self
-            .spaces
-            .get_mut(&(service.to_string(), space.to_string()))
-        {
+        if let Some(s) = self.spaces.get_mut(service).and_then(|m| m.get_mut(space)) {
             s.access(key, ts);
             return;
         }
-        if self.spaces.len() >= MAX_SPACES {
+        if self.count >= MAX_SPACES {
             self.dropped += 1;
             return;
         }
@@ -81,14 +81,18 @@ impl CacheSpaces {
         let mut s = Shards::new(settings.max_keys, settings.period_ms);
         s.access(key, ts);
         self.spaces
-            .insert((service.to_string(), space.to_string()), s);
+            .entry(service.to_string())
+            .or_default()
+            .insert(space.to_string(), s);
+        self.count += 1;
     }
 
     /// Every (service, space) with its sampler.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &Shards)> {
-        self.spaces
-            .iter()
-            .map(|((service, space), s)| (service.as_str(), space.as_str(), s))
+        self.spaces.iter().flat_map(|(service, m)| {
+            m.iter()
+                .map(move |(space, s)| (service.as_str(), space.as_str(), s))
+        })
     }
 
     /// The sampler of a space (of any service when `service` is `None`).
@@ -100,24 +104,24 @@ impl CacheSpaces {
 
     /// Keeps only the spaces of services `keep` names.
     pub fn retain_services(&mut self, keep: impl Fn(&str) -> bool) {
-        self.spaces.retain(|(service, _), _| keep(service));
+        self.spaces.retain(|service, _| keep(service));
+        self.count = self.spaces.values().map(BTreeMap::len).sum();
     }
 
     /// Copies in the spaces of `other`'s services that `take` names (replacing).
     pub fn take_from(&mut self, other: &CacheSpaces, take: impl Fn(&str) -> bool) {
-        for ((service, space), s) in &other.spaces {
+        for (service, m) in &other.spaces {
             if take(service) {
-                self.spaces
-                    .insert((service.clone(), space.clone()), s.clone());
+                self.spaces.insert(service.clone(), m.clone());
             }
         }
+        self.count = self.spaces.values().map(BTreeMap::len).sum();
     }
 
     /// Heap bytes.
     pub fn heap_bytes(&self) -> usize {
-        self.spaces
-            .iter()
-            .map(|((a, b), s)| a.capacity() + b.capacity() + s.heap_bytes() + 64)
+        self.iter()
+            .map(|(a, b, s)| a.len() + b.len() + s.heap_bytes() + 64)
             .sum()
     }
 }

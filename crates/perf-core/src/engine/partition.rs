@@ -36,6 +36,7 @@ impl Engine {
             counters: Default::default(),
             sweep: Default::default(),
             series_per_tenant: self.series_per_tenant,
+            caches: Default::default(),
         };
         out.take_from(self, &keep);
         out
@@ -50,6 +51,7 @@ impl Engine {
         }
         self.callers.retain(|id, _| !drop(interner.name(*id)));
         self.resources.retain_services(|s| !drop(s));
+        self.caches.retain_services(|s| !drop(s));
         self.slos.reset_services(&drop);
     }
 
@@ -119,6 +121,7 @@ impl Engine {
                 self.resources.put_node(service, node, samples.clone());
             }
         }
+        self.caches.take_from(&other.caches, take);
     }
 }
 

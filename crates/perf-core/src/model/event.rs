@@ -73,6 +73,9 @@ pub struct Event {
     pub cache: Option<CacheOutcome>,
     /// Cache key space.
     pub cache_space: Option<String>,
+    /// The cache key as a 64-bit hash (XXH3 of the key; with `privacy.hashCallers`, keyed by
+    /// the server): the key itself is never kept.
+    pub cache_key: Option<u64>,
     /// Cost in currency units, >= 0.
     pub cost: Option<f64>,
     /// Time per stage in milliseconds.
@@ -95,8 +98,15 @@ impl Event {
             ok: true,
             cache: None,
             cache_space: None,
+            cache_key: None,
             cost: None,
             stages: Vec::new(),
         }
     }
+}
+
+/// The hash a cache key is kept as: XXH3-64 of its UTF-8 bytes (specified, so the same key
+/// hashes the same in every version and on every replica).
+pub fn cache_key_hash(key: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(key.as_bytes())
 }

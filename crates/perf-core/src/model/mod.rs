@@ -11,7 +11,7 @@ use validate::has_control;
 pub use decode::{
     decode_events, decode_resources, for_each_event, BodyFormat, IngestAnswer, IngestError,
 };
-pub use event::{CacheOutcome, Event, RequestClass};
+pub use event::{cache_key_hash, CacheOutcome, Event, RequestClass};
 pub use resource::ResourceSample;
 pub use validate::{EventRef, FieldError, TimeBounds};
 

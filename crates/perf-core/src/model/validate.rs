@@ -144,6 +144,8 @@ pub(crate) struct RawEvent<'a> {
     cache: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "borrowed_text")]
     cache_space: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "borrowed_text")]
+    cache_key: Option<Cow<'a, str>>,
     #[serde(default)]
     cost: Option<f64>,
     #[serde(borrow, default)]
@@ -183,6 +185,7 @@ pub(crate) fn rule_of(field: &str) -> &'static str {
         "ok" => "must be true or false",
         "status" => "must be an HTTP status code 100-599",
         "cache" => "must be one of hit, miss",
+        "cacheKey" => "must be a string of 1-1024 bytes (kept only as a hash)",
         "stages" => "must be an object of stage name to finite milliseconds >= 0 (at most 32)",
         "cpu" | "memory" => "must be a utilisation between 0 and 1",
         "inflight" | "replicas" => "must be a non-negative integer",
@@ -301,6 +304,8 @@ pub struct EventRef<'a> {
     pub cache: Option<CacheOutcome>,
     /// Cache key space.
     pub cache_space: Option<Cow<'a, str>>,
+    /// Cache key, hashed.
+    pub cache_key: Option<u64>,
     /// Cost.
     pub cost: Option<f64>,
     /// Time per stage.
@@ -323,6 +328,7 @@ impl EventRef<'_> {
             ok: self.ok,
             cache: self.cache,
             cache_space: owned(self.cache_space),
+            cache_key: self.cache_key,
             cost: self.cost,
             stages: self
                 .stages
@@ -411,6 +417,13 @@ pub(crate) fn validate_event_ref<'a>(
         ok,
         cache,
         cache_space: text(index, "cacheSpace", raw.cache_space, 256)?,
+        cache_key: match raw.cache_key {
+            None => None,
+            Some(k) if k.is_empty() || k.len() > 1024 => {
+                return Err(FieldError::new(index, "cacheKey", rule_of("cacheKey")))
+            }
+            Some(k) => Some(super::event::cache_key_hash(&k)),
+        },
         cost,
         stages,
     })

@@ -390,6 +390,42 @@ impl Config {
                 message: message.to_string(),
             }
         })?;
+        if !(256..=65_536).contains(&self.cache.max_sampled_keys) {
+            return invalid(
+                "cache.maxSampledKeys",
+                "must be between 256 and 65536".into(),
+            );
+        }
+        if !(60_000..=7 * 86_400_000).contains(&self.cache.period) {
+            return invalid("cache.period", "must be between 1m and 7d".into());
+        }
+        let mut spaces = std::collections::HashSet::new();
+        for (i, c) in self.cache.spaces.iter().enumerate() {
+            if c.space.is_empty() || c.space.len() > 256 {
+                return invalid(
+                    &format!("cache.spaces[{i}].space"),
+                    "must be a string of 1-256 characters".into(),
+                );
+            }
+            if !spaces.insert(c.space.as_str()) {
+                return invalid(
+                    &format!("cache.spaces[{i}].space"),
+                    format!("{:?} is listed twice", c.space),
+                );
+            }
+            if c.size.is_some_and(|n| n == 0 || n > 1_000_000_000_000) {
+                return invalid(
+                    &format!("cache.spaces[{i}].size"),
+                    "must be between 1 and 10^12 entries".into(),
+                );
+            }
+            if c.ttl.is_some_and(|t| t < 1_000) {
+                return invalid(
+                    &format!("cache.spaces[{i}].ttl"),
+                    "must be at least 1s".into(),
+                );
+            }
+        }
         if self.privacy.hash_callers && self.privacy.key.chars().count() < 16 {
             return invalid(
                 "privacy.key",
@@ -427,6 +463,14 @@ impl Config {
                 path: "retention/views".into(),
                 message: e.to_string(),
             })
+    }
+
+    /// How the engine sizes its cache key samplers.
+    pub fn cache_sampler_settings(&self) -> perf_core::cache::SamplerSettings {
+        perf_core::cache::SamplerSettings {
+            max_keys: self.cache.max_sampled_keys,
+            period_ms: self.cache.period,
+        }
     }
 
     /// The engine's configuration.

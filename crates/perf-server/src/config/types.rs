@@ -38,6 +38,8 @@ pub struct Config {
     pub policy: perf_core::policy::PolicyConfig,
     /// Caller identities.
     pub privacy: PrivacyConfig,
+    /// Cache spaces: key sampling and the sizes and TTLs advice is compared with.
+    pub cache: CacheConfig,
     /// Scheduled backups of the data directory.
     pub backup: BackupConfig,
     /// Recovery drills and failover triggers.
@@ -195,6 +197,43 @@ pub struct PrivacyConfig {
     pub key: String,
 }
 
+/// `cache:` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct CacheConfig {
+    /// Keys sampled per space at most (SHARDS): memory and accuracy per space.
+    pub max_sampled_keys: usize,
+    /// Sampler period: answers cover the last one to two periods.
+    #[serde(with = "serde_label")]
+    pub period: i64,
+    /// The sizes and TTLs of known spaces.
+    pub spaces: Vec<CacheSpaceConfig>,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            max_sampled_keys: perf_core::cache::DEFAULT_MAX_KEYS,
+            period: perf_core::cache::DEFAULT_PERIOD_MS,
+            spaces: Vec::new(),
+        }
+    }
+}
+
+/// One cache space as configured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CacheSpaceConfig {
+    /// The space (`cacheSpace` of the events).
+    pub space: String,
+    /// Entries the cache holds.
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// Time to live of an entry.
+    #[serde(default, with = "perf_core::duration::serde_label_opt")]
+    pub ttl: Option<i64>,
+}
+
 /// A webhook receiver (Alertmanager-compatible JSON payload).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -266,6 +305,7 @@ impl Default for Config {
             routing: perf_core::routing::RoutingConfig::default(),
             policy: perf_core::policy::PolicyConfig::default(),
             privacy: PrivacyConfig::default(),
+            cache: CacheConfig::default(),
             backup: BackupConfig::default(),
             drills: DrillsConfig::default(),
             store: StoreConfig::default(),

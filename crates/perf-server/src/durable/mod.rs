@@ -27,6 +27,7 @@ pub mod backup;
 pub mod clock;
 mod cluster_map;
 mod data_dir;
+mod log_wire;
 pub mod metrics;
 mod ownership;
 mod sliced_snapshot;
@@ -171,6 +172,7 @@ impl Durable {
         };
         let after = filter.min_seq();
         engine.set_series_per_tenant(Some(config.server.limits.max_series_per_tenant));
+        engine.set_cache_settings(config.cache_sampler_settings());
         if !config.cluster.nats.url.is_empty() {
             if config.store.url.is_empty() {
                 tracing::warn!("the ingest stream with the SQLite store: run one replica on this stream; several replicas need store.url (PostgreSQL) to share leadership, or each leads alone");
@@ -180,6 +182,7 @@ impl Durable {
             let (engine, after) = if config.cluster.ownership == crate::config::Ownership::Leases {
                 let mut fresh = Engine::new(config.engine_config())?;
                 fresh.set_series_per_tenant(Some(config.server.limits.max_series_per_tenant));
+                fresh.set_cache_settings(config.cache_sampler_settings());
                 (fresh, 0)
             } else {
                 (engine, after)

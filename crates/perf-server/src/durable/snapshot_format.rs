@@ -8,8 +8,8 @@ use perf_core::{Engine, Event, ResourceSample};
 use perf_store::stream::partition_of;
 use serde::{Deserialize, Serialize};
 
-/// What one ingest-log record holds.
-#[derive(Debug, Serialize, Deserialize)]
+/// What one ingest-log record holds (its bytes: `log_wire`).
+#[derive(Debug)]
 pub enum LogBatch {
     /// Validated events.
     Events(Vec<Event>),
@@ -22,8 +22,9 @@ pub enum LogBatch {
 const SNAPSHOT_FORMAT: u32 = 3;
 
 pub(super) fn encode_snapshot(engine: &Engine) -> anyhow::Result<Vec<u8>> {
-    postcard::to_extend(engine, SNAPSHOT_FORMAT.to_le_bytes().to_vec())
-        .context("encoding the snapshot")
+    let bytes = postcard::to_extend(engine, SNAPSHOT_FORMAT.to_le_bytes().to_vec())
+        .context("encoding the snapshot")?;
+    postcard::to_extend(engine.caches(), bytes).context("encoding the snapshot")
 }
 
 /// Format of a snapshot taken in slices (sliced_snapshot.rs): the version, then a postcard
@@ -91,14 +92,25 @@ pub(super) struct Restored {
     pub seqs: Vec<u64>,
 }
 
-/// A postcard engine, without a format header (a slice of a [`SlicedSnapshot`]).
+/// A postcard engine, without a format header (a slice of a [`SlicedSnapshot`]), followed
+/// by its cache key samplers.
+///
+/// The samplers ride after the engine instead of inside it so that snapshots written before
+/// them (no bytes after the engine) still read, without a format change: the engine is
+/// decoded with `take_from_bytes` and whatever follows, if anything, is the samplers.
 pub(super) fn encode_engine(engine: &Engine) -> anyhow::Result<Vec<u8>> {
-    postcard::to_stdvec(engine).context("encoding a slice of the snapshot")
+    let bytes = postcard::to_stdvec(engine).context("encoding a slice of the snapshot")?;
+    postcard::to_extend(engine.caches(), bytes).context("encoding a slice of the snapshot")
 }
 
 fn decode_engine(bytes: &[u8]) -> anyhow::Result<Engine> {
-    let mut engine: Engine =
-        postcard::from_bytes(bytes).context("decoding the aggregate snapshot")?;
+    let (mut engine, rest): (Engine, &[u8]) =
+        postcard::take_from_bytes(bytes).context("decoding the aggregate snapshot")?;
+    if !rest.is_empty() {
+        engine.set_caches(
+            postcard::from_bytes(rest).context("decoding the cache samplers of the snapshot")?,
+        );
+    }
     engine.after_load();
     Ok(engine)
 }
@@ -159,6 +171,34 @@ pub(super) fn decode_record(payload: &[u8]) -> anyhow::Result<(i64, LogBatch)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_samplers_ride_after_the_engine_and_older_snapshots_still_read() {
+        let mut engine = Engine::new(perf_core::config::EngineConfig::default()).unwrap();
+        let mut e = Event::new(1_767_225_600_000, "qindex", "search", 3.0);
+        e.cache_space = Some("qindex:search".into());
+        for k in 0..50u64 {
+            e.cache_key = Some(perf_core::model::cache_key_hash(&format!("k{}", k % 20)));
+            engine.ingest(std::slice::from_ref(&e), e.ts_ms);
+        }
+        let keys = |e: &Engine| {
+            e.caches()
+                .get(None, "qindex:search")
+                .map(|(_, s)| s.tracked_keys())
+        };
+        assert_eq!(keys(&engine), Some(20));
+        let whole = encode_snapshot(&engine).unwrap();
+        assert_eq!(keys(&decode_snapshot(&whole).unwrap()), Some(20));
+        let slice = encode_engine(&engine).unwrap();
+        assert_eq!(keys(&decode_engine(&slice).unwrap()), Some(20));
+        // As an older binary wrote it: the engine alone.
+        let old = postcard::to_extend(&engine, SNAPSHOT_FORMAT.to_le_bytes().to_vec()).unwrap();
+        let restored = decode_snapshot(&old).unwrap();
+        assert_eq!(keys(&restored), None);
+        assert_eq!(restored.counters.events, 50);
+        // A torn trailer is an error, not an empty sampler set.
+        assert!(decode_engine(&slice[..slice.len() - 3]).is_err());
+    }
 
     #[test]
     fn pieces_are_the_encoding_cut_in_parts() {

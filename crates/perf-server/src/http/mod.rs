@@ -12,6 +12,7 @@ pub mod auth;
 pub mod backup;
 pub mod baselines;
 pub mod browser;
+pub mod cache;
 pub mod capacity;
 pub mod cluster;
 pub mod dashboard;
@@ -83,6 +84,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/regressions", get(regressions::get))
         .route("/v1/anomalies", get(anomalies::list))
         .route("/v1/cost", get(capacity::get_cost))
+        .route("/v1/cache", get(cache::list))
+        .route("/v1/cache/{space}", get(cache::get_one))
         .route("/v1/golive", get(golive::get))
         .route("/v1/golive/freeze", post(golive::post_freeze))
         .route("/v1/golive/frozen", get(golive::get_frozen))

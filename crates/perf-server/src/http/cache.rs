@@ -1,0 +1,77 @@
+//! `GET /v1/cache` (every cache space: hit rates, hot set, miss-ratio curve, size for 85 /
+//! 90 / 95 %, reuse times and TTL, recommendations) and `GET /v1/cache/{space}` (one).
+//! Reads only: the numbers come from the views and the SHARDS samplers the engine feeds at
+//! ingest (`perf_core::cache`); sizes and TTLs from `cache.spaces` in the configuration.
+
+use crate::durable::Durable;
+use crate::http::error::AppError;
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use perf_core::cache::advice::SpaceReport;
+use perf_core::cache::overview::{overview, CacheOverview, Known};
+use std::sync::Arc;
+
+/// Query of the cache reads.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheQuery {
+    /// Only this service's spaces.
+    service: Option<String>,
+}
+
+/// Every space at the engine's current time, as configured.
+pub fn cache_overview(d: &Durable) -> CacheOverview {
+    let now = d.now();
+    let configured = |space: &str| {
+        d.config
+            .cache
+            .spaces
+            .iter()
+            .find(|c| c.space == space)
+            .map_or((None, None), |c| (c.size, c.ttl))
+    };
+    let guardrails = crate::control::golive::guardrails(&d.config.budgets);
+    let known = Known {
+        configured: &configured,
+        target: guardrails.cache_hit_rate,
+        hot_share: guardrails.hot_share,
+    };
+    let engine = d.engine();
+    overview(&engine, now, &known)
+}
+
+/// `GET /v1/cache`.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<CacheQuery>,
+) -> Result<Json<CacheOverview>, AppError> {
+    let mut o = tokio::task::spawn_blocking(move || cache_overview(&state.durable))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    if let Some(service) = &q.service {
+        o.spaces.retain(|s| &s.service == service);
+    }
+    Ok(Json(o))
+}
+
+/// `GET /v1/cache/{space}`: one space (of `?service=` when two services share the name).
+pub async fn get_one(
+    State(state): State<Arc<AppState>>,
+    ApiPath(space): ApiPath<String>,
+    ApiQuery(q): ApiQuery<CacheQuery>,
+) -> Result<Json<SpaceReport>, AppError> {
+    let o = tokio::task::spawn_blocking(move || cache_overview(&state.durable))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    o.spaces
+        .into_iter()
+        .find(|s| s.space == space && q.service.as_ref().is_none_or(|x| *x == s.service))
+        .map(Json)
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "no cache space {space:?}: no event with cacheSpace (or a cacheKey on an operation of that name) in the last 24 hours"
+            ))
+        })
+}
