@@ -62,6 +62,12 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::cmd::tenant::TenantAction,
     },
+    /// Cache spaces: hit rates, hot set, miss-ratio curves, size and TTL advice (events
+    /// carry `cacheKey`, kept only as a hash).
+    Cache {
+        #[command(subcommand)]
+        action: crate::cmd::cache::CacheAction,
+    },
     /// Offline deployment gate for CI: a candidate against a baseline (NDJSON event files or
     /// a baseline file from `baseline freeze --out`).
     #[command(

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod anomaly;
 pub mod backup;
 pub mod baseline;
+pub mod cache;
 pub mod capacity;
 pub mod cluster;
 pub mod config;
@@ -62,6 +63,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Rollout { action } => rollout::run(action),
         Command::Slo { action } => slo::run(action),
         Command::Tenant { action } => tenant::run(action),
+        Command::Cache { action } => cache::run(action),
         Command::Alerts(a) => alerts::run(&a),
     }
 }

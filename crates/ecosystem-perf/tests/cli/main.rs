@@ -6,6 +6,7 @@
 mod common;
 
 mod backup;
+mod cache;
 mod capacity;
 mod cluster;
 mod cluster_up;
