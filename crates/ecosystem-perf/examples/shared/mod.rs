@@ -1,7 +1,9 @@
 //! What the load examples (`loadgen`, `soak`) share: `--flag value` arguments and the
 //! NDJSON batch they send (5 services × 20 operations × 12 nodes, 4 tenants, 5,000 callers,
 //! 10 fields per event, 0.5 % errors, 90 % cache hits; `--services N` spreads it over N
-//! services instead, for a cluster whose partitions are services).
+//! services instead, for a cluster whose partitions are services; `--cache space` adds a
+//! `cacheSpace` per service and `--cache key` also a `cacheKey` out of 100,000, to measure
+//! what cache key sampling costs at ingest).
 
 /// The value after `name` on the command line, or `default`.
 pub fn arg(name: &str, default: &str) -> String {
@@ -22,12 +24,26 @@ pub fn body(batch: usize, seed: usize) -> String {
     } else {
         (0..count.max(1)).map(|i| format!("svc-{i}")).collect()
     };
+    let cache = arg("--cache", "none");
+    assert!(
+        ["none", "space", "key"].contains(&cache.as_str()),
+        "--cache none|space|key"
+    );
     (0..batch)
         .map(|i| {
             let k = i * 7919 + seed * 104_729;
+            let service = &services[k % services.len()];
+            let extra = match cache.as_str() {
+                "space" => format!(",\"cacheSpace\":\"{service}:main\""),
+                "key" => format!(
+                    ",\"cacheSpace\":\"{service}:main\",\"cacheKey\":\"item-{}\"",
+                    k.wrapping_mul(2_654_435_761) % 100_000
+                ),
+                _ => String::new(),
+            };
             format!(
-                "{{\"service\":\"{}\",\"operation\":\"op{}\",\"node\":\"node-{}\",\"tenant\":\"dao-{}\",\"entity\":\"caller-{}\",\"version\":\"v1\",\"latencyMs\":{}.{},\"ok\":{},\"cache\":\"{}\",\"cost\":0.0002}}",
-                services[k % services.len()], k % 20, k % 12, k % 4, k % 5000, 5 + k % 300, k % 10,
+                "{{\"service\":\"{}\",\"operation\":\"op{}\",\"node\":\"node-{}\",\"tenant\":\"dao-{}\",\"entity\":\"caller-{}\",\"version\":\"v1\",\"latencyMs\":{}.{},\"ok\":{},\"cache\":\"{}\",\"cost\":0.0002{extra}}}",
+                service, k % 20, k % 12, k % 4, k % 5000, 5 + k % 300, k % 10,
                 !k.is_multiple_of(200), if k.is_multiple_of(10) { "miss" } else { "hit" }
             )
         })

@@ -134,10 +134,13 @@ impl Shards {
         let position = self.take_position();
         let current = &mut self.periods[1];
         current.sampled += 1.0;
+        let tracked = self.keys.len() as u32;
         match self.keys.get_mut(&key) {
             Some(slot) => {
                 let previous = slot.position;
-                let distance = marks_after(&self.tree, self.next_position, previous);
+                // Every tracked key has one mark, so the marks after `previous` are the
+                // keys minus those at or before it.
+                let distance = tracked - prefix(&self.tree, previous);
                 fenwick_add(&mut self.tree, previous, -1);
                 current.distances.add(distance as f64 / rate, 1.0);
                 current
@@ -188,17 +191,21 @@ impl Shards {
     /// The next free position, renumbering the tracked keys first when none is left.
     fn take_position(&mut self) -> u32 {
         if self.next_position as usize >= self.tree.len() - 1 {
-            let mut order: Vec<(u32, u64)> =
-                self.keys.iter().map(|(k, s)| (s.position, *k)).collect();
-            order.sort_unstable();
-            self.tree.iter_mut().for_each(|x| *x = 0);
-            for (new, (_, key)) in order.iter().enumerate() {
-                if let Some(slot) = self.keys.get_mut(key) {
-                    slot.position = new as u32;
-                }
-                fenwick_add(&mut self.tree, new as u32, 1);
+            // Renumber in position order without sorting: positions are distinct and below
+            // the tree's length, so a pass over them is the order (linear in the tree).
+            let mut owner: Vec<Option<u64>> = vec![None; self.tree.len()];
+            for (k, slot) in &self.keys {
+                owner[slot.position as usize] = Some(*k);
             }
-            self.next_position = order.len() as u32;
+            let mut next = 0u32;
+            for key in owner.into_iter().flatten() {
+                if let Some(slot) = self.keys.get_mut(&key) {
+                    slot.position = next;
+                }
+                next += 1;
+            }
+            fenwick_fill(&mut self.tree, next as usize);
+            self.next_position = next;
         }
         let p = self.next_position;
         self.next_position += 1;
@@ -252,6 +259,22 @@ fn fenwick_add(tree: &mut [u32], position: u32, delta: i32) {
     }
 }
 
+/// Sets the tree to one mark at each position below `n` and none after, in linear time.
+fn fenwick_fill(tree: &mut [u32], n: usize) {
+    tree.iter_mut().for_each(|x| *x = 0);
+    // Each node passes its sum on to its parent, including nodes past `n` that only carry
+    // sums from below.
+    for i in 1..tree.len() {
+        if i <= n {
+            tree[i] += 1;
+        }
+        let j = i + (i & i.wrapping_neg());
+        if j < tree.len() {
+            tree[j] += tree[i];
+        }
+    }
+}
+
 /// Sum of marks at positions `0..=position`.
 fn prefix(tree: &[u32], position: u32) -> u32 {
     let mut i = position as usize + 1;
@@ -261,12 +284,4 @@ fn prefix(tree: &[u32], position: u32) -> u32 {
         i -= i & i.wrapping_neg();
     }
     sum
-}
-
-/// Marks strictly after `position` among positions below `end`.
-fn marks_after(tree: &[u32], end: u32, position: u32) -> u32 {
-    if end == 0 {
-        return 0;
-    }
-    prefix(tree, end - 1).wrapping_sub(prefix(tree, position))
 }
