@@ -3,7 +3,8 @@
 //! 10 fields per event, 0.5 % errors, 90 % cache hits; `--services N` spreads it over N
 //! services instead, for a cluster whose partitions are services; `--cache space` adds a
 //! `cacheSpace` per service and `--cache key` also a `cacheKey` out of 100,000, to measure
-//! what cache key sampling costs at ingest).
+//! what cache key sampling costs at ingest; `--cache pad` the same bytes under a field the
+//! server skips, to tell the cost of the bytes from the cost of the sampling).
 
 /// The value after `name` on the command line, or `default`.
 pub fn arg(name: &str, default: &str) -> String {
@@ -26,8 +27,8 @@ pub fn body(batch: usize, seed: usize) -> String {
     };
     let cache = arg("--cache", "none");
     assert!(
-        ["none", "space", "key"].contains(&cache.as_str()),
-        "--cache none|space|key"
+        ["none", "space", "key", "pad"].contains(&cache.as_str()),
+        "--cache none|space|key|pad"
     );
     (0..batch)
         .map(|i| {
@@ -37,6 +38,11 @@ pub fn body(batch: usize, seed: usize) -> String {
                 "space" => format!(",\"cacheSpace\":\"{service}:main\""),
                 "key" => format!(
                     ",\"cacheSpace\":\"{service}:main\",\"cacheKey\":\"item-{}\"",
+                    k.wrapping_mul(2_654_435_761) % 100_000
+                ),
+                // The same bytes under a field the server skips: what the key's bytes cost.
+                "pad" => format!(
+                    ",\"cacheSpace\":\"{service}:main\",\"cacheKez\":\"item-{}\"",
                     k.wrapping_mul(2_654_435_761) % 100_000
                 ),
                 _ => String::new(),
