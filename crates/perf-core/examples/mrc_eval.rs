@@ -37,7 +37,7 @@ fn drift_and_scans(seed: u64) -> Vec<u64> {
     let mut scan = 1u64 << 40;
     while out.len() < N {
         let t = out.len() as u64;
-        if t % 60_000 == 0 && t > 0 {
+        if t.is_multiple_of(60_000) && t > 0 {
             for _ in 0..15_000 {
                 out.push(hash(scan));
                 scan += 1;
