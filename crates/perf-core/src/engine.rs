@@ -79,7 +79,7 @@ pub struct Engine {
     /// server's snapshot carries them after it (older snapshots have none), see
     /// [`Engine::caches`].
     #[serde(skip)]
-    caches: crate::cache::CacheSpaces,
+    caches: crate::cache::SharedCaches,
 }
 
 /// A filter on dimension values: every listed dimension must equal its value.
@@ -107,19 +107,25 @@ impl Engine {
         })
     }
 
-    /// The cache key samplers.
-    pub fn caches(&self) -> &crate::cache::CacheSpaces {
-        &self.caches
+    /// The cache key samplers, locked (after the engine: always in that order).
+    pub fn caches(&self) -> std::sync::MutexGuard<'_, crate::cache::CacheSpaces> {
+        self.caches.lock()
+    }
+
+    /// A handle on the samplers, to record a batch's keys after the engine lock is released
+    /// (see [`Engine::ingest_views`]).
+    pub fn cache_handle(&self) -> crate::cache::SharedCachesHandle {
+        self.caches.handle()
     }
 
     /// Replaces the cache key samplers (restoring a snapshot).
     pub fn set_caches(&mut self, caches: crate::cache::CacheSpaces) {
-        self.caches = caches;
+        *self.caches.lock() = caches;
     }
 
     /// Sizes the cache key samplers of spaces seen from now on.
     pub fn set_cache_settings(&mut self, settings: crate::cache::SamplerSettings) {
-        self.caches.set_settings(settings);
+        self.caches.lock().set_settings(settings);
     }
 
     /// Limits the series one tenant may hold in each view with a tenant dimension.
@@ -147,6 +153,15 @@ impl Engine {
 
     /// Records validated events at engine time `now`.
     pub fn ingest(&mut self, events: &[Event], now: i64) {
+        self.ingest_views(events, now);
+        self.caches.lock().record(events);
+    }
+
+    /// [`Engine::ingest`] without the cache key samplers: the caller records the same
+    /// events in them next, before any other batch — the server takes
+    /// [`Engine::cache_handle`]'s lock before it releases the engine's, so the samplers'
+    /// work overlaps the next batch's views instead of lengthening the engine lock.
+    pub fn ingest_views(&mut self, events: &[Event], now: i64) {
         self.advance(now);
         for e in events {
             self.record(e);
@@ -199,10 +214,6 @@ impl Engine {
         }
         self.counters.events += 1;
         self.slos.record(e, now);
-        if let Some(key) = e.cache_key {
-            let space = e.cache_space.as_deref().unwrap_or(&e.operation);
-            self.caches.access(&e.service, space, key, e.ts_ms);
-        }
         if let (Some(entity), Some(service)) = (&e.entity, values.ids[Dim::Service.slot()]) {
             let hh = self.config.heavy_hitters;
             self.callers.entry(service).or_default().record(
@@ -519,7 +530,7 @@ impl Engine {
         ));
         parts.push(Part::new("resource_samples", self.resources.heap_bytes()));
         parts.push(Part::new("slo_counters", self.slos.heap_bytes()));
-        parts.push(Part::new("cache_samplers", self.caches.heap_bytes()));
+        parts.push(Part::new("cache_samplers", self.caches.lock().heap_bytes()));
         parts
     }
 

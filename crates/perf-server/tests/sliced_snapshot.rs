@@ -1,6 +1,8 @@
 //! Snapshots taken in slices while ingest goes on (durable/sliced_snapshot.rs): after a crash
 //! (no final snapshot) the restore answers exactly what the engine answered before it, every
-//! acknowledged event counted once although each slice was copied at another log position.
+//! acknowledged event counted once although each slice was copied at another log position —
+//! the cache key samplers too, which two writers record after releasing the engine lock
+//! (hand over hand), so each slice's samplers must be cut at the same batch as its views.
 
 use perf_core::Event;
 use perf_server::durable::{Durable, LogBatch};
@@ -22,6 +24,11 @@ fn batch(i: usize, now: i64) -> Vec<Event> {
             e.node = format!("n{}", j % 2);
             e.ok = !j.is_multiple_of(13);
             e.entity = Some(format!("caller-{}", j % 50));
+            // Keys on a few services' searches: sampled in every slice that holds them.
+            if (j * 7919) % 2_000 < 40 {
+                e.cache_space = Some("search".into());
+                e.cache_key = Some(perf_core::model::cache_key_hash(&format!("k{}", j % 5_000)));
+            }
             e
         })
         .collect()
@@ -43,6 +50,14 @@ fn answers(d: &Durable) -> Vec<String> {
             ));
         }
     }
+    for (service, space, sampler) in engine.caches().iter() {
+        out.push(format!(
+            "cache {service} {space} keys {} rate {} {:?}",
+            sampler.tracked_keys(),
+            sampler.rate(),
+            sampler.periods()
+        ));
+    }
     out
 }
 
@@ -55,20 +70,30 @@ fn a_crash_after_sliced_snapshots_taken_during_ingest_restores_every_event_once(
         let d = Durable::open(config.clone()).unwrap();
         let now = d.now();
         let done = AtomicBool::new(false);
+        let writers_done = std::sync::atomic::AtomicUsize::new(0);
         std::thread::scope(|s| {
-            s.spawn(|| {
-                for i in 0..120 {
-                    d.commit_once(LogBatch::Events(batch(i, now)), None)
-                        .unwrap();
-                }
-                done.store(true, Ordering::Relaxed);
-            });
+            for w in 0..2 {
+                let (d, writers_done, done) = (&d, &writers_done, &done);
+                s.spawn(move || {
+                    for i in (w..120).step_by(2) {
+                        d.commit_once(LogBatch::Events(batch(i, now)), None)
+                            .unwrap();
+                    }
+                    if writers_done.fetch_add(1, Ordering::SeqCst) == 1 {
+                        done.store(true, Ordering::Relaxed);
+                    }
+                });
+            }
             s.spawn(|| {
                 while !done.load(Ordering::Relaxed) {
                     d.snapshot().unwrap();
                 }
             });
         });
+        assert!(
+            d.engine().caches().iter().count() >= 10,
+            "keyed services are sampled"
+        );
         let series: usize = d.engine().views().iter().map(|v| v.series_count()).sum();
         assert!(
             series > 4 * 1_024,

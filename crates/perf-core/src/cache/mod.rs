@@ -18,9 +18,11 @@ pub mod mrc;
 pub mod overview;
 pub mod shards;
 
+use crate::model::Event;
 use serde::{Deserialize, Serialize};
 use shards::Shards;
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Cache spaces tracked at most (per engine).
 pub const MAX_SPACES: usize = 64;
@@ -89,6 +91,16 @@ impl CacheSpaces {
         self.count += 1;
     }
 
+    /// Records the keyed events of a batch (the space: `cacheSpace`, else the operation).
+    pub fn record(&mut self, events: &[Event]) {
+        for e in events {
+            if let Some(key) = e.cache_key {
+                let space = e.cache_space.as_deref().unwrap_or(&e.operation);
+                self.access(&e.service, space, key, e.ts_ms);
+            }
+        }
+    }
+
     /// Every (service, space) with its sampler.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &Shards)> {
         self.spaces.iter().flat_map(|(service, m)| {
@@ -125,6 +137,42 @@ impl CacheSpaces {
         self.iter()
             .map(|(a, b, s)| a.len() + b.len() + s.heap_bytes() + 64)
             .sum()
+    }
+}
+
+/// The samplers behind a lock of their own, so that a server can record a batch's keys
+/// after it has released the engine lock: it takes this lock before letting the engine lock
+/// go (hand over hand), so batches reach the samplers in the order they reached the views,
+/// and anyone who holds the engine lock and then takes this one (a snapshot) sees both at the
+/// same batch. A clone is a deep copy, never a second handle.
+#[derive(Debug, Default)]
+pub struct SharedCaches(Arc<Mutex<CacheSpaces>>);
+
+impl SharedCaches {
+    /// The samplers, locked.
+    pub fn lock(&self) -> MutexGuard<'_, CacheSpaces> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Another handle on the same samplers (to lock them beyond the engine lock).
+    pub fn handle(&self) -> SharedCachesHandle {
+        SharedCachesHandle(self.0.clone())
+    }
+}
+
+impl Clone for SharedCaches {
+    fn clone(&self) -> Self {
+        SharedCaches(Arc::new(Mutex::new(self.lock().clone())))
+    }
+}
+
+/// A handle on an engine's samplers, taken under the engine lock ([`SharedCaches::handle`]).
+pub struct SharedCachesHandle(Arc<Mutex<CacheSpaces>>);
+
+impl SharedCachesHandle {
+    /// The samplers, locked.
+    pub fn lock(&self) -> MutexGuard<'_, CacheSpaces> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

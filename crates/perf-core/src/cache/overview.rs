@@ -97,7 +97,8 @@ pub fn overview(engine: &Engine, now: i64, known: &Known) -> CacheOverview {
         .filter(|(_, s)| s.cache_hits + s.cache_misses > 0)
         .map(|(k, _)| k.clone())
         .collect();
-    for (service, space, _) in engine.caches().iter() {
+    let caches = engine.caches();
+    for (service, space, _) in caches.iter() {
         let key = (service.to_string(), space.to_string());
         if !names.contains(&key) {
             names.push(key);
@@ -125,7 +126,7 @@ pub fn overview(engine: &Engine, now: i64, known: &Known) -> CacheOverview {
                 current_ttl_ms: ttl,
                 target: known.target,
             };
-            let sampler = engine.caches().get(Some(&key.0), &key.1).map(|(_, s)| s);
+            let sampler = caches.get(Some(&key.0), &key.1).map(|(_, s)| s);
             let mut r = report(&facts, sampler);
             for (label, spaces, operations) in &windows {
                 r.hit_rates.insert(
@@ -159,7 +160,7 @@ pub fn overview(engine: &Engine, now: i64, known: &Known) -> CacheOverview {
         target: known.target,
         hot_share: known.hot_share,
         hot_spaces,
-        unsampled_accesses: engine.caches().dropped,
+        unsampled_accesses: caches.dropped,
         spaces: reports,
     }
 }

@@ -51,7 +51,7 @@ impl Engine {
         }
         self.callers.retain(|id, _| !drop(interner.name(*id)));
         self.resources.retain_services(|s| !drop(s));
-        self.caches.retain_services(|s| !drop(s));
+        self.caches.lock().retain_services(|s| !drop(s));
         self.slos.reset_services(&drop);
     }
 
@@ -121,7 +121,8 @@ impl Engine {
                 self.resources.put_node(service, node, samples.clone());
             }
         }
-        self.caches.take_from(&other.caches, take);
+        let theirs = other.caches.lock();
+        self.caches.lock().take_from(&theirs, take);
     }
 }
 

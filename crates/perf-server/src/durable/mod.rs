@@ -7,7 +7,8 @@
 //!
 //! Order of an ingest: decode and validate outside any lock; then, under the engine lock,
 //! append the batch to the ingest log and apply it to the engine (so the log order is the
-//! apply order); then wait, without the lock, until the log record is on disk (group
+//! apply order) — the cache key samplers last, under their own lock taken before the engine
+//! lock is released (`perf_core::cache::SharedCaches`); then wait, without the lock, until the log record is on disk (group
 //! commit); only then answer 200. A snapshot serialises the engine together with the last
 //! log sequence number it contains, under the same lock, so a restart that loads the
 //! snapshot and replays the records after that number counts every acknowledged event
@@ -432,7 +433,17 @@ impl Durable {
             payload[..8].copy_from_slice(&now.to_le_bytes());
             let seq = log.append(&payload).map_err(|e| self.write_refused(e))?;
             match &batch {
-                LogBatch::Events(events) => engine.ingest(events, now),
+                LogBatch::Events(events) => {
+                    engine.ingest_views(events, now);
+                    // The cache key samplers after the engine lock, hand over hand: their
+                    // lock is taken before the engine's is let go, so batches reach them in
+                    // log order and a snapshot (engine, then samplers) sees both at the same
+                    // batch, while the next batch's views apply meanwhile.
+                    let handle = engine.cache_handle();
+                    let mut samplers = handle.lock();
+                    drop(engine);
+                    samplers.record(events);
+                }
                 LogBatch::Resources(samples) => engine.ingest_resources(samples, now),
             }
             seq

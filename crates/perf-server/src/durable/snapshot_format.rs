@@ -24,7 +24,7 @@ const SNAPSHOT_FORMAT: u32 = 3;
 pub(super) fn encode_snapshot(engine: &Engine) -> anyhow::Result<Vec<u8>> {
     let bytes = postcard::to_extend(engine, SNAPSHOT_FORMAT.to_le_bytes().to_vec())
         .context("encoding the snapshot")?;
-    postcard::to_extend(engine.caches(), bytes).context("encoding the snapshot")
+    postcard::to_extend(&*engine.caches(), bytes).context("encoding the snapshot")
 }
 
 /// Format of a snapshot taken in slices (sliced_snapshot.rs): the version, then a postcard
@@ -100,7 +100,7 @@ pub(super) struct Restored {
 /// decoded with `take_from_bytes` and whatever follows, if anything, is the samplers.
 pub(super) fn encode_engine(engine: &Engine) -> anyhow::Result<Vec<u8>> {
     let bytes = postcard::to_stdvec(engine).context("encoding a slice of the snapshot")?;
-    postcard::to_extend(engine.caches(), bytes).context("encoding a slice of the snapshot")
+    postcard::to_extend(&*engine.caches(), bytes).context("encoding a slice of the snapshot")
 }
 
 fn decode_engine(bytes: &[u8]) -> anyhow::Result<Engine> {
