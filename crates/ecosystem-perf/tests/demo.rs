@@ -6,7 +6,8 @@
 //! qwallet, not its busiest operation), and the node slowdown's names node qnet-2 (not the
 //! version that carries nearly all of qnet's traffic, nor another service's rollout that
 //! happens at the same time); the hourly failover drill of qerberos reports an RTO of
-//! about the two minutes it was failing.
+//! about the two minutes it was failing; the cache advice finds the undersized qindex:search
+//! and qwallet:balance's short TTL.
 
 mod common;
 
@@ -63,6 +64,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
     let (mut ladder_down, mut ladder_back) = (false, false);
     let mut drill_rto: Option<i64> = None;
     let (mut scraper_flagged, mut ordinary_high) = (false, Vec::new());
+    let (mut undersized, mut short_ttl) = (false, false);
     let started = Instant::now();
     let mut reached_at = std::collections::BTreeMap::new();
     while Instant::now() < deadline
@@ -78,6 +80,8 @@ fn the_demo_plays_its_incidents_into_decisions() {
             && node_weight_recovered
             && ladder_back
             && scraper_flagged
+            && undersized
+            && short_ttl
             && drill_rto.is_some())
     {
         if drill_rto.is_none() {
@@ -173,6 +177,23 @@ fn the_demo_plays_its_incidents_into_decisions() {
             rolled_back |= r["state"] == "rolled_back"
                 && r["history"].to_string().contains("latency_degradation");
         }
+        if !(undersized && short_ttl) {
+            if let Some(c) = get(&format!("{url}/v1/cache")) {
+                for space in c["spaces"].as_array().into_iter().flatten() {
+                    let advice = space["recommendations"].to_string();
+                    match space["space"].as_str() {
+                        Some("qindex:search") => {
+                            undersized |= advice.contains("entries (now 5000) would reach 85 %")
+                        }
+                        Some("qwallet:balance") => {
+                            short_ttl |=
+                                advice.contains("its TTL is 20s") && advice.contains("raise it to")
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
         if let Some(a) = get(&format!("{url}/v1/alerts")) {
             for h in a["history"].as_array().into_iter().flatten() {
                 if h["subject"] == "qwallet-availability"
@@ -196,6 +217,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
             ("node_weight_recovered", node_weight_recovered),
             ("ladder_back", ladder_back),
             ("scraper_flagged", scraper_flagged),
+            ("cache_advice", undersized && short_ttl),
             ("drill_recovered", drill_rto.is_some()),
         ] {
             if done {
@@ -231,6 +253,14 @@ fn the_demo_plays_its_incidents_into_decisions() {
         "an anomaly incident puts the error burst in service qwallet"
     );
     assert!(paged, "the qwallet error burst pages");
+    assert!(
+        undersized,
+        "the cache advice gives qindex:search the size it needs"
+    );
+    assert!(
+        short_ttl,
+        "the cache advice raises qwallet:balance's 20 s TTL"
+    );
     assert!(resolved, "and the page resolves after it");
     assert!(
         completed && promoted,

@@ -19,6 +19,8 @@ pub struct OperationSpec {
     pub error_rate: f64,
     /// Cache hit probability (`None`: not cached).
     pub cache_hit_rate: Option<f64>,
+    /// A simulated cache with keys that decides hits instead of the probability.
+    pub cache_model: Option<crate::cache_model::CacheSpec>,
     /// Cost per request.
     pub cost: f64,
     /// Stages and their share of the latency.
@@ -78,6 +80,7 @@ fn op(
         sigma,
         error_rate,
         cache_hit_rate: cache,
+        cache_model: None,
         cost,
         stages,
     }
@@ -251,6 +254,8 @@ fn demo_services(mean_rps: f64) -> Ecosystem {
             version: "v0.9.4".into(),
         },
     ];
+    let mut services = services;
+    attach_demo_caches(&mut services);
     let tenants = vec![
         ("dao-alpha".to_string(), 0.4),
         ("dao-beta".to_string(), 0.3),
@@ -262,5 +267,47 @@ fn demo_services(mean_rps: f64) -> Ecosystem {
         tenants,
         callers: 5_000,
         mean_rps,
+    }
+}
+
+/// The demo's caches with keys: every cacheable operation's space is a simulated LRU over a
+/// Zipf working set that drifts through the day. Most are sized for their traffic;
+/// `qindex:search` holds 5,000 entries of a 30,000-key working set (undersized: it hits about
+/// two thirds of the time, as its hit probability was before keys) and `qwallet:balance`
+/// keeps entries 20 seconds while its keys come back within minutes (its TTL is too short).
+fn attach_demo_caches(services: &mut [ServiceSpec]) {
+    use crate::cache_model::CacheSpec;
+    const MINUTE: i64 = 60_000;
+    for svc in services.iter_mut() {
+        for op in svc
+            .operations
+            .iter_mut()
+            .filter(|o| o.cache_hit_rate.is_some())
+        {
+            let path = op
+                .name
+                .split_whitespace()
+                .last()
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let space = format!("{}:{path}", svc.name);
+            let (keys, alpha, size, ttl_ms) = match space.as_str() {
+                "qindex:search" => (30_000, 0.9, 5_000, 60 * MINUTE),
+                "qwallet:balance" => (2_000, 1.0, 20_000, 20_000),
+                _ => (5_000, 1.1, 4_000, 30 * MINUTE),
+            };
+            op.cache_model = Some(CacheSpec {
+                space,
+                keys,
+                alpha,
+                drift_per_hour: keys / 20,
+                size,
+                ttl_ms,
+            });
+        }
     }
 }

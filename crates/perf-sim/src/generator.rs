@@ -5,6 +5,7 @@
 //! `1 + 0.3 · u / (1 − u)`, `u` the service's utilisation (its rate over its nodes' capacity,
 //! capped at 0.95) — 1.08× at 20 %, 1.7× at 70 %, 3.7× at 90 %.
 
+use crate::cache_model::CacheSim;
 use crate::ecosystem::Ecosystem;
 use crate::incident::Incident;
 use perf_core::model::CacheOutcome;
@@ -59,6 +60,8 @@ pub struct Generator {
     utilisation: Vec<f64>,
     tail: Pareto<f64>,
     normal: Normal<f64>,
+    /// The simulated caches of operations that have one, by service and operation.
+    caches: Vec<Vec<Option<CacheSim>>>,
 }
 
 impl Generator {
@@ -78,6 +81,22 @@ impl Generator {
             .map(|s| vec![0; s.nodes.len()])
             .collect();
         let utilisation = vec![0.0; eco.services.len()];
+        let caches = eco
+            .services
+            .iter()
+            .enumerate()
+            .map(|(si, s)| {
+                s.operations
+                    .iter()
+                    .enumerate()
+                    .map(|(oi, o)| {
+                        o.cache_model
+                            .clone()
+                            .map(|spec| CacheSim::new(spec, seed ^ ((si as u64) << 32 | oi as u64)))
+                    })
+                    .collect()
+            })
+            .collect();
         Generator {
             eco,
             rng: StdRng::seed_from_u64(seed),
@@ -92,6 +111,7 @@ impl Generator {
             utilisation,
             tail: Pareto::new(1.0, 1.6).expect("valid Pareto"),
             normal: Normal::new(0.0, 1.0).expect("valid normal"),
+            caches,
         }
     }
 
@@ -216,7 +236,18 @@ impl Generator {
         e.entity = Some(forced_caller.unwrap_or(caller));
         e.ok = !self.rng.random_bool(op.error_rate);
         if let Some(hit) = op.cache_hit_rate {
-            let is_hit = self.rng.random_bool(hit);
+            // Drawn even when a simulated cache decides, so the stream of every other draw
+            // is the same with or without one.
+            let drawn = self.rng.random_bool(hit);
+            let is_hit = match self.caches[si][oi].as_mut() {
+                Some(sim) => {
+                    let (key, hit) = sim.access(ts);
+                    e.cache_space = Some(sim.spec().space.clone());
+                    e.cache_key = Some(perf_core::model::cache_key_hash(&key));
+                    hit
+                }
+                None => drawn,
+            };
             e.cache = Some(if is_hit {
                 CacheOutcome::Hit
             } else {
@@ -370,7 +401,17 @@ mod tests {
         assert_eq!(growth.factor(0), 1.0);
         assert_eq!(growth.factor(120_000), 2.0);
         assert_eq!(growth.factor(600_000), 3.0, "capped");
-        let mut g = Generator::new(demo_ecosystem(2_000.0), 5, 1_700_000_000_000);
+        // Caches by probability: a simulated cache warming up would make the first window
+        // slower for a reason other than load.
+        let mut eco = demo_ecosystem(2_000.0);
+        for op in eco
+            .services
+            .iter_mut()
+            .flat_map(|s| s.operations.iter_mut())
+        {
+            op.cache_model = None;
+        }
+        let mut g = Generator::new(eco, 5, 1_700_000_000_000);
         g.provision("qindex", 0.25);
         g.add_incident(Box::new(growth));
         let window = |g: &mut Generator| -> Vec<Event> {

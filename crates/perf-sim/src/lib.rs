@@ -7,6 +7,7 @@
 //! [`des`] is a discrete-event simulator of routing and overload control that runs
 //! ecosystem-perf's decision code in a closed loop.
 
+mod cache_model;
 mod demo_script;
 pub mod des;
 mod ecosystem;
@@ -14,6 +15,7 @@ mod generator;
 mod incident;
 mod repeating;
 
+pub use cache_model::{CacheSim, CacheSpec};
 pub use demo_script::add_hourly_incidents;
 pub use ecosystem::{demo_ecosystem, Ecosystem, OperationSpec, ServiceSpec, DEMO_MEAN_UTILISATION};
 pub use generator::Generator;

@@ -8,7 +8,9 @@
 //! current headroom falls under the 30 % budget. From minute 44 to 52 of every hour one caller
 //! (`caller-scraper`) adds slow, costly requests to qindex: its risk rises to high or critical.
 //! Every hour at minute 20 a failover drill of `qerberos` runs (`demo_drills`): its report
-//! shows the measured RTO. Engine time follows the simulated clock (`clock: event`), so an
+//! shows the measured RTO. Cacheable operations send keys from simulated caches
+//! (`perf_sim::CacheSim`): `qindex:search` is undersized and `qwallet:balance`'s TTL too
+//! short, and `GET /v1/cache` says so. Engine time follows the simulated clock (`clock: event`), so an
 //! accelerated demo shows the same numbers a real hour would.
 
 use crate::args::ServeArgs;
@@ -128,6 +130,9 @@ pub fn run(demo: &DemoArgs) -> anyhow::Result<i32> {
             if config.slos.is_empty() {
                 config.slos = demo_slos();
             }
+            if config.cache.spaces.is_empty() {
+                config.cache.spaces = demo_cache_spaces(rps);
+            }
             if config.drills.failover.is_empty() {
                 config.drills.failover = vec![super::demo_drills::failover_rule()];
             }
@@ -186,6 +191,22 @@ pub fn run(demo: &DemoArgs) -> anyhow::Result<i32> {
     }
     result?;
     Ok(OK)
+}
+
+/// The sizes and TTLs of the demo's simulated caches, as an operator would configure them
+/// (`cache.spaces`): the cache advice compares its findings with them.
+fn demo_cache_spaces(rps: f64) -> Vec<perf_server::config::CacheSpaceConfig> {
+    demo_ecosystem(rps)
+        .services
+        .iter()
+        .flat_map(|s| s.operations.iter())
+        .filter_map(|o| o.cache_model.as_ref())
+        .map(|c| perf_server::config::CacheSpaceConfig {
+            space: c.space.clone(),
+            size: Some(c.size as u64),
+            ttl: Some(c.ttl_ms),
+        })
+        .collect()
 }
 
 /// The SLOs the demo watches when no configuration gives any: the scripted qwallet error

@@ -16,11 +16,14 @@ pub const DRILL_MINUTE: i64 = 50;
 /// Seconds in 30 days.
 const MONTH_S: f64 = 30.0 * 86_400.0;
 
-/// The scenario's ecosystem: the demo's, with qindex's search cache as warm as the others.
+/// The scenario's ecosystem: the demo's, with every cache as warm as the others — hit
+/// probabilities of at least 0.88 instead of the default scenario's simulated caches with
+/// keys (whose undersized and short-TTL spaces would fail the cache gate).
 pub fn ecosystem(rps: f64) -> Ecosystem {
     let mut eco = demo_ecosystem(rps);
     for svc in &mut eco.services {
         for op in &mut svc.operations {
+            op.cache_model = None;
             if let Some(hit) = op.cache_hit_rate {
                 op.cache_hit_rate = Some(hit.max(0.88));
             }

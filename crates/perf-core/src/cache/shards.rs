@@ -20,7 +20,9 @@
 //!
 //! Reuse times (milliseconds between a key's accesses) are kept beside the distances; both
 //! are kept for the current and the previous period, so answers cover between one and two
-//! periods and a space's history ages out.
+//! periods and a space's history ages out. Keys unused since before the previous period are
+//! forgotten when a period starts (their return counts as a first access), so the table
+//! holds the keys of the last two periods at most, not every key ever seen.
 
 use super::histogram::Histogram;
 use ahash::AHashMap;
@@ -185,6 +187,27 @@ impl Shards {
                 Period::default()
             };
             self.periods[1].start = start;
+            self.forget_before(self.periods[0].start.max(start - self.period_ms));
+        }
+    }
+
+    /// Stops tracking keys last used before `since` (the start of the previous period): the
+    /// answers cover the last two periods, so such a key's return counts as a first access.
+    /// Without this the table would hold every key ever sampled until it filled, growing
+    /// with uptime on a drifting working set. Once per period, linear in the keys.
+    fn forget_before(&mut self, since: i64) {
+        let before = self.keys.len();
+        let tree = &mut self.tree;
+        self.keys.retain(|_, slot| {
+            let keep = slot.last_ts >= since;
+            if !keep {
+                fenwick_add(tree, slot.position, -1);
+            }
+            keep
+        });
+        if self.keys.len() != before {
+            self.order = self.keys.keys().map(|&k| (sample_value(k), k)).collect();
+            self.keys.shrink_to_fit();
         }
     }
 

@@ -299,7 +299,7 @@ fn spaces_are_bounded_and_move_with_their_service() {
 
 #[test]
 fn a_full_sampler_stays_under_its_documented_memory() {
-    let mut s = Shards::new(DEFAULT_MAX_KEYS, 3_600_000);
+    let mut s = Shards::new(DEFAULT_MAX_KEYS, 24 * 3_600_000);
     for (t, k) in zipf_trace(0.7, 1_000_000, 200_000, 14).iter().enumerate() {
         s.access(*k, t as i64 * 100);
     }
@@ -307,4 +307,25 @@ fn a_full_sampler_stays_under_its_documented_memory() {
     // The module doc promises at most 0.4 MiB per space.
     assert!(s.heap_bytes() <= 410 * 1024, "{}", s.heap_bytes());
     eprintln!("full sampler: {} bytes", s.heap_bytes());
+}
+
+#[test]
+fn keys_of_a_drifting_working_set_are_forgotten_after_two_periods() {
+    // 200 new keys an hour, each used 50 times within its hour, periods of one hour: the
+    // table holds about two hours of keys, not every key since the start.
+    let mut s = Shards::new(DEFAULT_MAX_KEYS, 3_600_000);
+    for hour in 0..48i64 {
+        for i in 0..10_000i64 {
+            let key = hash((hour * 200 + i % 200) as u64);
+            s.access(key, hour * 3_600_000 + i * 360);
+        }
+        if hour >= 3 {
+            assert!(
+                s.tracked_keys() <= 3 * 200,
+                "hour {hour}: {}",
+                s.tracked_keys()
+            );
+        }
+    }
+    assert_eq!(s.rate(), 1.0, "never full, never sampled down");
 }
