@@ -149,6 +149,28 @@ async fn spaces_get_their_curve_size_and_advice_and_keys_stay_hashed() {
     );
     assert_eq!(feed["mrc"], json!([]));
 
+    // The go-live cache gate fails on the space and says what would fix it.
+    let (status, golive) = get(&state, "/v1/golive").await;
+    assert_eq!(status, StatusCode::OK, "{golive}");
+    let gate = golive["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "cache")
+        .unwrap();
+    assert_eq!(gate["status"], "fail", "{gate:#}");
+    let evidence = gate["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["subject"] == "qindex/qindex:search")
+        .unwrap();
+    let detail = evidence["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("; advice: qindex:search hits") && detail.contains("85 %"),
+        "{detail}"
+    );
+
     let (status, one) = get(&state, "/v1/cache/qindex%3Asearch").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(one["sizeFor"], search["sizeFor"]);

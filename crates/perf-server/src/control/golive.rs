@@ -173,6 +173,10 @@ fn report_on(
         },
         &g,
     );
+    let spaces = super::cache::overview_on(d, engine, now);
+    for gate in &mut report.gates {
+        super::cache::explain_gate(gate, &spaces);
+    }
     report.frozen = frozen.map(|f| FrozenRef {
         config_differs: f.guardrails != configured,
         id: f.id,

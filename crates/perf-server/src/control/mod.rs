@@ -11,6 +11,7 @@
 
 pub mod anomalies;
 pub mod baselines;
+pub mod cache;
 pub mod capacity;
 pub mod capacity_plan;
 pub mod cycle;

@@ -3,14 +3,14 @@
 //! Reads only: the numbers come from the views and the SHARDS samplers the engine feeds at
 //! ingest (`perf_core::cache`); sizes and TTLs from `cache.spaces` in the configuration.
 
-use crate::durable::Durable;
+use crate::control::cache::current as cache_overview;
 use crate::http::error::AppError;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use perf_core::cache::advice::SpaceReport;
-use perf_core::cache::overview::{overview, CacheOverview, Known};
+use perf_core::cache::overview::CacheOverview;
 use std::sync::Arc;
 
 /// Query of the cache reads.
@@ -19,27 +19,6 @@ use std::sync::Arc;
 pub struct CacheQuery {
     /// Only this service's spaces.
     service: Option<String>,
-}
-
-/// Every space at the engine's current time, as configured.
-pub fn cache_overview(d: &Durable) -> CacheOverview {
-    let now = d.now();
-    let configured = |space: &str| {
-        d.config
-            .cache
-            .spaces
-            .iter()
-            .find(|c| c.space == space)
-            .map_or((None, None), |c| (c.size, c.ttl))
-    };
-    let guardrails = crate::control::golive::guardrails(&d.config.budgets);
-    let known = Known {
-        configured: &configured,
-        target: guardrails.cache_hit_rate,
-        hot_share: guardrails.hot_share,
-    };
-    let engine = d.engine();
-    overview(&engine, now, &known)
 }
 
 /// `GET /v1/cache`.
