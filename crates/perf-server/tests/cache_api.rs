@@ -149,6 +149,40 @@ async fn spaces_get_their_curve_size_and_advice_and_keys_stay_hashed() {
     );
     assert_eq!(feed["mrc"], json!([]));
 
+    // The deployment cycle puts the advice on the stream once, and not again unchanged.
+    let mut rx = state.effects.bus.subscribe();
+    let cycle = |state: &std::sync::Arc<perf_server::AppState>| {
+        let s = state.clone();
+        async move {
+            tokio::task::spawn_blocking(move || perf_server::run_deployment_cycle(&s))
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let advice_events = |rx: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<str>>| {
+        let mut out = Vec::new();
+        while let Ok(m) = rx.try_recv() {
+            let v: serde_json::Value = serde_json::from_str(&m).unwrap();
+            if v["type"] == "cache_advice" {
+                out.push(v["data"].clone());
+            }
+        }
+        out
+    };
+    cycle(&state).await;
+    let first = advice_events(&mut rx);
+    assert_eq!(first.len(), 2, "{first:#?}");
+    assert!(
+        first
+            .iter()
+            .any(|e| e["space"] == "qindex:search"
+                && e["recommendations"] == search["recommendations"]),
+        "{first:#?}"
+    );
+    cycle(&state).await;
+    assert_eq!(advice_events(&mut rx), Vec::<serde_json::Value>::new());
+
     // The go-live cache gate fails on the space and says what would fix it.
     let (status, golive) = get(&state, "/v1/golive").await;
     assert_eq!(status, StatusCode::OK, "{golive}");

@@ -1,9 +1,15 @@
 //! The cache spaces as the server answers them (`GET /v1/cache`, `cache list|show`) and as
 //! the go-live cache gate explains a failing hot space: the engine's samplers and views
 //! (`perf_core::cache::overview`) with the sizes and TTLs of `cache.spaces` and the hit
-//! ratio of the go-live guardrails.
+//! ratio of the go-live guardrails. The deployment cycle's cache stage puts a space's advice
+//! on the stream (`cache_advice`) when it changes in kind — its words without their figures,
+//! so a hit rate moving from 71 to 72 % is not news, a new "raise the TTL" is.
 
+use super::decisions::Memory;
+use super::error::ControlError;
 use crate::durable::Durable;
+use crate::effects::stream::CacheAdviceChange;
+use crate::effects::{Effect, StreamEvent};
 use perf_core::cache::overview::{overview, CacheOverview, Known};
 use perf_core::golive::{Gate, GateStatus};
 use perf_core::Engine;
@@ -54,4 +60,48 @@ pub fn explain_gate(gate: &mut Gate, spaces: &CacheOverview) {
                 .push_str(&format!("; advice: {}", space.recommendations.join("; ")));
         }
     }
+}
+
+/// The advice's words without their figures: what counts as a change.
+fn kind_of(recommendations: &[String]) -> String {
+    recommendations
+        .iter()
+        .map(|r| {
+            r.chars()
+                .filter(|c| !c.is_ascii_digit() && *c != '.')
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The cache stage: a `cache_advice` stream event for each space whose advice changed in
+/// kind since the last cycle (a new space with advice included).
+pub fn evaluate(d: &Durable, m: &Memory, _now: i64) -> Result<Vec<Effect>, ControlError> {
+    let spaces = current(d);
+    let mut decisions = m.decisions();
+    let mut effects = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for s in spaces.spaces {
+        let key = (s.service.clone(), s.space.clone());
+        let kind = kind_of(&s.recommendations);
+        seen.insert(key.clone());
+        let before = decisions.cache_advice.insert(key, kind.clone());
+        let changed = match before {
+            Some(b) => b != kind,
+            None => !s.recommendations.is_empty(),
+        };
+        if changed {
+            effects.push(Effect::Stream(StreamEvent::CacheAdvice(
+                CacheAdviceChange {
+                    service: s.service,
+                    space: s.space,
+                    hit_rate: s.hit_rate,
+                    recommendations: s.recommendations,
+                },
+            )));
+        }
+    }
+    decisions.cache_advice.retain(|k, _| seen.contains(k));
+    Ok(effects)
 }

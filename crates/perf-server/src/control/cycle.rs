@@ -36,6 +36,8 @@ pub enum Stage {
     Regressions,
     /// Headroom alerts (deployment cycle).
     Capacity,
+    /// Cache advice changes on the stream (deployment cycle).
+    Cache,
 }
 
 impl Stage {
@@ -51,10 +53,15 @@ impl Stage {
     ];
 
     /// The stages of the deployment cycle (every `server.deploymentInterval`), in order.
-    pub const DEPLOYMENT: [Stage; 3] = [Stage::Rollouts, Stage::Regressions, Stage::Capacity];
+    pub const DEPLOYMENT: [Stage; 4] = [
+        Stage::Rollouts,
+        Stage::Regressions,
+        Stage::Capacity,
+        Stage::Cache,
+    ];
 
     /// Every stage.
-    pub const ALL: [Stage; 10] = [
+    pub const ALL: [Stage; 11] = [
         Stage::Slos,
         Stage::Anomalies,
         Stage::Policy,
@@ -65,6 +72,7 @@ impl Stage {
         Stage::Rollouts,
         Stage::Regressions,
         Stage::Capacity,
+        Stage::Cache,
     ];
 
     /// Its name in logs and metrics.
@@ -80,6 +88,7 @@ impl Stage {
             Stage::Rollouts => "rollouts",
             Stage::Regressions => "regressions",
             Stage::Capacity => "capacity",
+            Stage::Cache => "cache",
         }
     }
 
@@ -95,6 +104,7 @@ impl Stage {
             Stage::Rollouts => rollouts::evaluate_running(d, m, now),
             Stage::Regressions => regressions::alert_cycle(d, m, now),
             Stage::Capacity => capacity::alert_cycle(d, m, now),
+            Stage::Cache => super::cache::evaluate(d, m, now),
         }
     }
 }
@@ -109,8 +119,8 @@ pub struct CycleReport {
 /// Runs of each stage, for `/metrics` and for tests that count evaluations.
 #[derive(Debug, Default)]
 pub struct StageCounters {
-    runs: [AtomicU64; 10],
-    failures: [AtomicU64; 10],
+    runs: [AtomicU64; Stage::ALL.len()],
+    failures: [AtomicU64; Stage::ALL.len()],
 }
 
 impl StageCounters {

@@ -37,6 +37,8 @@ pub struct Decisions {
     /// Per failover rule (its index in `drills.failover`): its state and how far it has
     /// looked.
     pub failover: BTreeMap<usize, (perf_core::drill::FailoverWatch, i64)>,
+    /// The kind of cache advice each (service, space) got last (its words without figures).
+    pub cache_advice: BTreeMap<(String, String), String>,
 }
 
 impl Default for Decisions {
@@ -53,6 +55,7 @@ impl Default for Decisions {
             regressed: BTreeSet::new(),
             firing: Firing::default(),
             failover: BTreeMap::new(),
+            cache_advice: BTreeMap::new(),
         }
     }
 }

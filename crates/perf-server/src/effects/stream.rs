@@ -35,6 +35,22 @@ pub enum StreamEvent {
     Failover(FailoverRecommendation),
     /// A drill started, recovered, or was stopped.
     Drill(perf_core::drill::DrillView),
+    /// A cache space's advice changed in kind (not only in its figures).
+    CacheAdvice(CacheAdviceChange),
+}
+
+/// A cache space's advice, when it changed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheAdviceChange {
+    /// Service.
+    pub service: String,
+    /// Space.
+    pub space: String,
+    /// Hit rate over the last 24 hours.
+    pub hit_rate: Option<f64>,
+    /// The advice now (empty: nothing to change).
+    pub recommendations: Vec<String>,
 }
 
 /// A failover recommendation.
