@@ -24,11 +24,12 @@ pub fn overview_on(d: &Durable, engine: &Engine, now: i64) -> CacheOverview {
             .find(|c| c.space == space)
             .map_or((None, None), |c| (c.size, c.ttl))
     };
-    let guardrails = super::golive::guardrails(&d.config.budgets);
+    // The go-live gate's hit ratio and hot share (not `control::golive::guardrails`: the
+    // go-live report reads this module, and modules do not import in a circle).
     let known = Known {
         configured: &configured,
-        target: guardrails.cache_hit_rate,
-        hot_share: guardrails.hot_share,
+        target: d.config.budgets.cache_hit_rate,
+        hot_share: perf_core::golive::Guardrails::default().hot_share,
     };
     overview(engine, now, &known)
 }
