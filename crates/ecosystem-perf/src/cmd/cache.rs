@@ -162,6 +162,16 @@ fn show_table(s: &Value) -> String {
             units::percent_json(&s["mrcError"], 1)
         ));
     }
+    let policy = &s["policy"];
+    if policy.is_object() {
+        out.push_str(&format!(
+            "LRU against W-TinyLFU at {} entries, replayed on {} sampled accesses: {} vs {}\n",
+            count(&policy["size"]),
+            count(&policy["sampledAccesses"]),
+            units::percent_json(&policy["lru"], 1),
+            units::percent_json(&policy["wTinyLfu"], 1),
+        ));
+    }
     let ttl = &s["ttl"];
     out.push_str(&format!(
         "reuse times: median {}, p95 {}; recommended TTL {}, configured {}{}\n",

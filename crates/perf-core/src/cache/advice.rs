@@ -77,6 +77,46 @@ pub struct TtlAdvice {
     pub reuses_beyond_current: Option<f64>,
 }
 
+/// LRU against W-TinyLFU, simulated on the space's sampled accesses with a cache of
+/// `size × rate` entries. The replay is short (at most 8,192 sampled accesses) and starts
+/// cold, so both hit ratios read below the full cache's; their difference is the finding
+/// (on the test trace with scans: +8.4 points sampled, +5.0 on the full trace).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyComparison {
+    /// Cache size compared at (the configured one, else the size for the target), entries.
+    pub size: u64,
+    /// Sampled accesses simulated.
+    pub sampled_accesses: usize,
+    /// LRU hit ratio.
+    pub lru: f64,
+    /// W-TinyLFU hit ratio.
+    pub w_tiny_lfu: f64,
+}
+
+/// Smallest miniature cache worth simulating, entries.
+const MIN_MINIATURE: f64 = 20.0;
+/// Fewest sampled accesses worth simulating.
+const MIN_TRACE: usize = 1_000;
+/// Gain in hit ratio an admission filter must show to be recommended.
+pub const POLICY_GAIN: f64 = 0.03;
+
+/// The comparison at `size` entries on `s`'s sampled accesses.
+fn compare_policies(s: &Shards, size: u64) -> Option<PolicyComparison> {
+    let trace = s.sampled_trace();
+    let miniature = size as f64 * s.rate();
+    if trace.len() < MIN_TRACE || miniature < MIN_MINIATURE {
+        return None;
+    }
+    let c = miniature.round() as usize;
+    Some(PolicyComparison {
+        size,
+        sampled_accesses: trace.len(),
+        lru: super::policy_sim::lru_hit_ratio(&trace, c),
+        w_tiny_lfu: super::policy_sim::w_tinylfu_hit_ratio(&trace, c),
+    })
+}
+
 /// The answer for one space.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -122,6 +162,9 @@ pub struct SpaceReport {
     pub hit_ratio_at_current_size: Option<f64>,
     /// Reuse times and TTL.
     pub ttl: TtlAdvice,
+    /// LRU against W-TinyLFU on the sampled accesses (`null`: too few samples, or no size to
+    /// compare at).
+    pub policy: Option<PolicyComparison>,
     /// Advice in words.
     pub recommendations: Vec<String>,
 }
@@ -185,6 +228,7 @@ pub fn report(facts: &SpaceFacts, sampler: Option<&Shards>) -> SpaceReport {
             current_ms: facts.current_ttl_ms,
             reuses_beyond_current: None,
         },
+        policy: None,
         recommendations: Vec::new(),
     };
     let Some(s) = sampler else {
@@ -239,6 +283,13 @@ pub fn report(facts: &SpaceFacts, sampler: Option<&Shards>) -> SpaceReport {
             .current_ttl_ms
             .map(|t| (reuse.weight_at_least(t as f64) / reuses).clamp(0.0, 1.0));
     }
+    let compare_at = facts.current_size.or_else(|| {
+        out.size_for
+            .get(&format!("{}", facts.target))
+            .copied()
+            .flatten()
+    });
+    out.policy = compare_at.and_then(|c| compare_policies(s, c));
     out.recommendations = recommendations(facts, &out, &curve);
     out
 }
@@ -275,6 +326,18 @@ fn recommendations(facts: &SpaceFacts, r: &SpaceReport, curve: &Curve) -> Vec<St
             ))
         }
         _ => {}
+    }
+    if let Some(p) = &r.policy {
+        if p.w_tiny_lfu >= p.lru + POLICY_GAIN {
+            out.push(format!(
+                "{name}: an admission filter (W-TinyLFU, as in Caffeine or moka) would hit about {:.0} points more than LRU at {} entries ({} against {} on {} sampled accesses, a short cold-started replay that reads low): frequency matters here (one-time keys or scans push popular ones out of an LRU)",
+                (p.w_tiny_lfu - p.lru) * 100.0,
+                p.size,
+                pct(p.w_tiny_lfu),
+                pct(p.lru),
+                p.sampled_accesses
+            ));
+        }
     }
     if let (Some(current), Some(beyond), Some(rec), Some(p95)) = (
         facts.current_ttl_ms,

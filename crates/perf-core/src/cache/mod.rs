@@ -1,13 +1,14 @@
 //! The caching service's measurements: per cache space, the access pattern of its keys
 //! (events carry `cacheKey`, kept only as a 64-bit hash), sampled with SHARDS
 //! ([`shards`]), turned into an LRU miss-ratio curve ([`mrc`]), the size a hit ratio needs,
-//! the reuse-time distribution and the TTL that keeps the reuses, and advice in words
-//! ([`advice`]).
+//! the reuse-time distribution and the TTL that keeps the reuses, LRU against W-TinyLFU on
+//! the sampled accesses ([`policy_sim`]), and advice in words ([`advice`]).
 //!
 //! Memory per space is bounded by the sampler's key limit: at the default 4,096 keys a full
-//! sampler holds 0.35 MiB (key table, drop order, Fenwick tree, two periods of histograms;
-//! measured in the tests, ≤ 0.4 MiB asserted), and the number of spaces by [`MAX_SPACES`]
-//! (64: at most ≈ 23 MiB for cache sampling); the accesses of spaces past the limit are
+//! sampler holds 0.40 MiB (key table, drop order, Fenwick tree, two periods of histograms,
+//! the last 8,192 sampled accesses for policy simulations; measured in the tests, ≤ 0.43 MiB
+//! asserted), and the number of spaces by [`MAX_SPACES`] (64: at most ≈ 26 MiB for cache
+//! sampling); the accesses of spaces past the limit are
 //! counted, not sampled. 4,096 rather than the paper's 8,192: the same accuracy on the test
 //! traces (mean error ≤ 0.007 either way) at half the memory and half the sampled accesses,
 //! each of which costs a cache miss or two at ingest (BENCHMARKS.md).
@@ -16,6 +17,7 @@ pub mod advice;
 pub mod histogram;
 pub mod mrc;
 pub mod overview;
+pub mod policy_sim;
 pub mod shards;
 
 use crate::model::Event;

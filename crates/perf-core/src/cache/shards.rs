@@ -27,7 +27,10 @@
 use super::histogram::Histogram;
 use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// Sampled accesses kept, newest last, for policy simulations (`policy_sim`).
+pub const TRACE_KEEP: usize = 8_192;
 
 /// The hash space of the sampling decision (the top 24 bits of a key hash).
 pub const MODULUS: u64 = 1 << 24;
@@ -81,6 +84,8 @@ pub struct Shards {
     next_position: u32,
     /// The previous and the current period.
     periods: [Period; 2],
+    /// The latest sampled accesses (keys), at most [`TRACE_KEEP`].
+    trace: VecDeque<u64>,
 }
 
 /// The top 24 bits of a key hash: its place in the sampling order.
@@ -101,6 +106,7 @@ impl Shards {
             tree: vec![0; 2 * max_keys + 1],
             next_position: 0,
             periods: [Period::default(), Period::default()],
+            trace: VecDeque::new(),
         }
     }
 
@@ -133,6 +139,10 @@ impl Shards {
             return;
         }
         let rate = self.rate();
+        if self.trace.len() == TRACE_KEEP {
+            self.trace.pop_front();
+        }
+        self.trace.push_back(key);
         let position = self.take_position();
         let current = &mut self.periods[1];
         current.sampled += 1.0;
@@ -260,9 +270,20 @@ impl Shards {
         }
     }
 
+    /// The latest sampled accesses of keys still sampled at the current rate, oldest first:
+    /// the trace of a key set `rate` times the space's, for miniature simulations.
+    pub fn sampled_trace(&self) -> Vec<u64> {
+        self.trace
+            .iter()
+            .copied()
+            .filter(|k| sample_value(*k) < self.threshold)
+            .collect()
+    }
+
     /// Heap bytes.
     pub fn heap_bytes(&self) -> usize {
-        self.keys.capacity() * (std::mem::size_of::<(u64, Slot)>() + 1)
+        self.trace.capacity() * 8
+            + self.keys.capacity() * (std::mem::size_of::<(u64, Slot)>() + 1)
             + self.order.capacity() * 16
             + self.tree.capacity() * 4
             + self
