@@ -298,7 +298,7 @@ fn attach_demo_caches(services: &mut [ServiceSpec]) {
             let (keys, alpha, size, ttl_ms) = match space.as_str() {
                 "qindex:search" => (30_000, 0.9, 5_000, 60 * MINUTE),
                 "qwallet:balance" => (2_000, 1.0, 20_000, 20_000),
-                _ => (5_000, 1.1, 4_000, 30 * MINUTE),
+                _ => (5_000, 1.1, 2_000, 30 * MINUTE),
             };
             op.cache_model = Some(CacheSpec {
                 space,
