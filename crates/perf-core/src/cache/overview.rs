@@ -9,6 +9,7 @@
 //! `[service, operation]` view.
 
 use super::advice::{report, SpaceFacts, SpaceReport};
+use super::shards::Shards;
 use crate::stats::Stats;
 use crate::view::Dim;
 use crate::Engine;
@@ -79,10 +80,26 @@ fn by_pair(engine: &Engine, dims: &[Dim], from: i64, to: i64) -> ByPair {
         .collect()
 }
 
-/// Every space at `now`.
-pub fn overview(engine: &Engine, now: i64, known: &Known) -> CacheOverview {
+/// What an overview reads from the engine, under its lock: the views' counts per space over
+/// the three windows and a copy of the wanted spaces' samplers. The reports — curves, sizes,
+/// the policy replays (milliseconds per space) — are computed from it by [`overview`] after
+/// the lock is released, so a reader never holds up ingest for them.
+pub struct CacheRead {
+    windows: Vec<(&'static str, ByPair, ByPair)>,
+    /// Every space (named with lookups, or sampled).
+    names: Vec<(String, String)>,
+    /// The samplers of the wanted spaces.
+    samplers: BTreeMap<(String, String), Shards>,
+    /// The spaces to report on.
+    wanted: std::collections::BTreeSet<(String, String)>,
+    dropped: u64,
+}
+
+/// Reads `engine` at `now` for an overview of the spaces `want` names (by service and
+/// space); the hot set is still judged over every space.
+pub fn read(engine: &Engine, now: i64, want: &dyn Fn(&str, &str) -> bool) -> CacheRead {
     let to = now + 1;
-    let mut windows: Vec<(&str, ByPair, ByPair)> = Vec::new();
+    let mut windows = Vec::new();
     for (label, len) in HIT_RATE_WINDOWS {
         windows.push((
             label,
@@ -90,7 +107,7 @@ pub fn overview(engine: &Engine, now: i64, known: &Known) -> CacheOverview {
             by_pair(engine, &[Dim::Service, Dim::Operation], now - len, to),
         ));
     }
-    let (_, spaces_day, operations_day) = windows.last().expect("three windows");
+    let (_, spaces_day, _) = windows.last().expect("three windows");
     // The spaces: every named space with lookups, and every sampled space.
     let mut names: Vec<(String, String)> = spaces_day
         .iter()
@@ -98,12 +115,34 @@ pub fn overview(engine: &Engine, now: i64, known: &Known) -> CacheOverview {
         .map(|(k, _)| k.clone())
         .collect();
     let caches = engine.caches();
-    for (service, space, _) in caches.iter() {
+    let mut samplers = BTreeMap::new();
+    for (service, space, sampler) in caches.iter() {
         let key = (service.to_string(), space.to_string());
+        if want(service, space) {
+            samplers.insert(key.clone(), sampler.clone());
+        }
         if !names.contains(&key) {
             names.push(key);
         }
     }
+    let wanted = names
+        .iter()
+        .filter(|(service, space)| want(service, space))
+        .cloned()
+        .collect();
+    CacheRead {
+        windows,
+        names,
+        samplers,
+        wanted,
+        dropped: caches.dropped,
+    }
+}
+
+/// The spaces of `read` (those it was asked for), largest by lookups first, with the hot set
+/// judged over every space.
+pub fn overview(read: &CacheRead, known: &Known) -> CacheOverview {
+    let (_, spaces_day, operations_day) = read.windows.last().expect("three windows");
     let stats_of = |spaces: &ByPair, operations: &ByPair, key: &(String, String)| {
         spaces
             .get(key)
@@ -111,9 +150,29 @@ pub fn overview(engine: &Engine, now: i64, known: &Known) -> CacheOverview {
             .cloned()
             .unwrap_or_default()
     };
-    let mut reports: Vec<SpaceReport> = names
+    let lookups = |key: &(String, String)| {
+        let s = stats_of(spaces_day, operations_day, key);
+        s.cache_hits + s.cache_misses
+    };
+    // The hot set over every space, largest first.
+    let mut order: Vec<(&(String, String), u64)> =
+        read.names.iter().map(|k| (k, lookups(k))).collect();
+    order.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let total: u64 = order.iter().map(|(_, n)| n).sum();
+    let mut carried = 0u64;
+    let mut hot = std::collections::BTreeSet::new();
+    let mut hot_spaces = Vec::new();
+    for (key, n) in &order {
+        if *n > 0 && (carried as f64) < known.hot_share * total as f64 {
+            hot.insert(*key);
+            hot_spaces.push(key.1.clone());
+        }
+        carried += n;
+    }
+    let spaces = order
         .iter()
-        .map(|key| {
+        .filter(|(key, _)| read.wanted.contains(*key))
+        .map(|(key, _)| {
             let s = stats_of(spaces_day, operations_day, key);
             let (size, ttl) = (known.configured)(&key.1);
             let facts = SpaceFacts {
@@ -126,41 +185,26 @@ pub fn overview(engine: &Engine, now: i64, known: &Known) -> CacheOverview {
                 current_ttl_ms: ttl,
                 target: known.target,
             };
-            let sampler = caches.get(Some(&key.0), &key.1).map(|(_, s)| s);
-            let mut r = report(&facts, sampler);
-            for (label, spaces, operations) in &windows {
+            let mut r = report(&facts, read.samplers.get(*key));
+            for (label, spaces, operations) in &read.windows {
                 r.hit_rates.insert(
                     label.to_string(),
                     stats_of(spaces, operations, key).cache_hit_rate(),
                 );
             }
+            r.hot = hot.contains(*key);
+            if total > 0 {
+                r.lookup_share = r.lookups as f64 / total as f64;
+            }
             r
         })
         .collect();
-    reports.sort_by(|a, b| {
-        b.lookups
-            .cmp(&a.lookups)
-            .then_with(|| (&a.service, &a.space).cmp(&(&b.service, &b.space)))
-    });
-    let total: u64 = reports.iter().map(|r| r.lookups).sum();
-    let mut carried = 0u64;
-    let mut hot_spaces = Vec::new();
-    for r in &mut reports {
-        if total > 0 {
-            r.lookup_share = r.lookups as f64 / total as f64;
-            if r.lookups > 0 && (carried as f64) < known.hot_share * total as f64 {
-                r.hot = true;
-                hot_spaces.push(r.space.clone());
-            }
-            carried += r.lookups;
-        }
-    }
     CacheOverview {
         window: "24h".into(),
         target: known.target,
         hot_share: known.hot_share,
         hot_spaces,
-        unsampled_accesses: caches.dropped,
-        spaces: reports,
+        unsampled_accesses: read.dropped,
+        spaces,
     }
 }

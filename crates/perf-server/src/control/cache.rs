@@ -10,12 +10,14 @@ use super::error::ControlError;
 use crate::durable::Durable;
 use crate::effects::stream::CacheAdviceChange;
 use crate::effects::{Effect, StreamEvent};
-use perf_core::cache::overview::{overview, CacheOverview, Known};
+use perf_core::cache::overview::{overview, read, CacheOverview, CacheRead, Known};
 use perf_core::golive::{Gate, GateStatus};
 use perf_core::Engine;
 
-/// Every space of `engine` at `now`, as configured.
-pub fn overview_on(d: &Durable, engine: &Engine, now: i64) -> CacheOverview {
+/// What the spaces are compared with: `cache.spaces` and the go-live gate's hit ratio and
+/// hot share (not `control::golive::guardrails`: the go-live report reads this module, and
+/// modules do not import in a circle).
+fn overview_of(d: &Durable, read: &CacheRead) -> CacheOverview {
     let configured = |space: &str| {
         d.config
             .cache
@@ -24,22 +26,35 @@ pub fn overview_on(d: &Durable, engine: &Engine, now: i64) -> CacheOverview {
             .find(|c| c.space == space)
             .map_or((None, None), |c| (c.size, c.ttl))
     };
-    // The go-live gate's hit ratio and hot share (not `control::golive::guardrails`: the
-    // go-live report reads this module, and modules do not import in a circle).
     let known = Known {
         configured: &configured,
         target: d.config.budgets.cache_hit_rate,
         hot_share: perf_core::golive::Guardrails::default().hot_share,
     };
-    overview(engine, now, &known)
+    overview(read, &known)
 }
 
-/// Every space of the server's engine now.
-pub fn current(d: &Durable) -> CacheOverview {
+/// The spaces `want` names (by service and space) of `engine` at `now`, as configured.
+pub fn overview_on(
+    d: &Durable,
+    engine: &Engine,
+    now: i64,
+    want: &dyn Fn(&str, &str) -> bool,
+) -> CacheOverview {
+    overview_of(d, &read(engine, now, want))
+}
+
+/// The spaces `want` names of the server's engine now: the engine (and the samplers') lock is
+/// held only to read counts and copy the wanted samplers; curves, sizes and policy replays
+/// are computed after it is released.
+pub fn current(d: &Durable, want: &dyn Fn(&str, &str) -> bool) -> CacheOverview {
     // Read before the engine is locked: under `clock: event`, `now` locks it too.
     let now = d.now();
-    let engine = d.engine();
-    overview_on(d, &engine, now)
+    let read = {
+        let engine = d.engine();
+        read(&engine, now, want)
+    };
+    overview_of(d, &read)
 }
 
 /// Adds to each failing space of the go-live cache gate what its access pattern says (the
@@ -79,7 +94,7 @@ fn kind_of(recommendations: &[String]) -> String {
 /// The cache stage: a `cache_advice` stream event for each space whose advice changed in
 /// kind since the last cycle (a new space with advice included).
 pub fn evaluate(d: &Durable, m: &Memory, _now: i64) -> Result<Vec<Effect>, ControlError> {
-    let spaces = current(d);
+    let spaces = current(d, &|_, _| true);
     let mut decisions = m.decisions();
     let mut effects = Vec::new();
     let mut seen = std::collections::BTreeSet::new();

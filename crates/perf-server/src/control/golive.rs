@@ -132,7 +132,15 @@ pub fn report(d: &Durable, m: &Memory) -> Result<GoLiveReport, ControlError> {
                 .ok()
             })
             .collect();
-        return report_on(d, &merged, now, slos, capacity, frozen, disturbances);
+        let spaces = super::cache::overview_on(d, &merged, now, &|_, _| true);
+        let parts = Parts {
+            slos,
+            capacity,
+            frozen,
+            disturbances,
+            spaces,
+        };
+        return report_on(d, &merged, now, parts);
     }
     let slos = m.decisions().slos.clone().unwrap_or_default();
     let services = d.engine().services();
@@ -140,19 +148,43 @@ pub fn report(d: &Durable, m: &Memory) -> Result<GoLiveReport, ControlError> {
         .iter()
         .filter_map(|svc| capacity::report(d, svc).ok())
         .collect();
-    report_on(d, &d.engine(), now, slos, capacity, frozen, disturbances)
+    // The cache spaces before the engine is locked for the report: their curves and
+    // replays are computed without the lock.
+    let spaces = super::cache::current(d, &|_, _| true);
+    let parts = Parts {
+        slos,
+        capacity,
+        frozen,
+        disturbances,
+        spaces,
+    };
+    report_on(d, &d.engine(), now, parts)
 }
 
-/// The report on `engine` with these SLO statuses and capacity reports.
-fn report_on(
-    d: &Durable,
-    engine: &perf_core::Engine,
-    now: i64,
+/// What a report is made of besides the engine.
+struct Parts {
     slos: Vec<perf_core::slo::SloStatus>,
     capacity: Vec<perf_core::forecast::capacity::CapacityReport>,
     frozen: Option<FrozenSet>,
     disturbances: Vec<Disturbance>,
+    /// The cache spaces, whose advice explains a failing cache gate.
+    spaces: perf_core::cache::overview::CacheOverview,
+}
+
+/// The report on `engine` with these SLO statuses, capacity reports and cache spaces.
+fn report_on(
+    d: &Durable,
+    engine: &perf_core::Engine,
+    now: i64,
+    parts: Parts,
 ) -> Result<GoLiveReport, ControlError> {
+    let Parts {
+        slos,
+        capacity,
+        frozen,
+        disturbances,
+        spaces,
+    } = parts;
     let configured = guardrails(&d.config.budgets);
     let g = frozen.as_ref().map_or(configured, |f| f.guardrails);
     let cost = perf_core::forecast::cost::cost_report(
@@ -173,7 +205,6 @@ fn report_on(
         },
         &g,
     );
-    let spaces = super::cache::overview_on(d, engine, now);
     for gate in &mut report.gates {
         super::cache::explain_gate(gate, &spaces);
     }

@@ -26,12 +26,13 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<CacheQuery>,
 ) -> Result<Json<CacheOverview>, AppError> {
-    let mut o = tokio::task::spawn_blocking(move || cache_overview(&state.durable))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    if let Some(service) = &q.service {
-        o.spaces.retain(|s| &s.service == service);
-    }
+    let o = tokio::task::spawn_blocking(move || {
+        cache_overview(&state.durable, &|service, _| {
+            q.service.as_ref().is_none_or(|s| s == service)
+        })
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
     Ok(Json(o))
 }
 
@@ -41,12 +42,18 @@ pub async fn get_one(
     ApiPath(space): ApiPath<String>,
     ApiQuery(q): ApiQuery<CacheQuery>,
 ) -> Result<Json<SpaceReport>, AppError> {
-    let o = tokio::task::spawn_blocking(move || cache_overview(&state.durable))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let wanted = space.clone();
+    let o = tokio::task::spawn_blocking(move || {
+        // Only this space is reported (its curve and replays), the hot set still over all.
+        cache_overview(&state.durable, &|service, name| {
+            name == wanted && q.service.as_ref().is_none_or(|s| s == service)
+        })
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
     o.spaces
         .into_iter()
-        .find(|s| s.space == space && q.service.as_ref().is_none_or(|x| *x == s.service))
+        .next()
         .map(Json)
         .ok_or_else(|| {
             AppError::NotFound(format!(
