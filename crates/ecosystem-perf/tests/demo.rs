@@ -64,7 +64,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
     let (mut ladder_down, mut ladder_back) = (false, false);
     let mut drill_rto: Option<i64> = None;
     let (mut scraper_flagged, mut ordinary_high) = (false, Vec::new());
-    let (mut undersized, mut short_ttl) = (false, false);
+    let (mut undersized, mut short_ttl, mut own_cache) = (false, false, false);
     let started = Instant::now();
     let mut reached_at = std::collections::BTreeMap::new();
     while Instant::now() < deadline
@@ -82,6 +82,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
             && scraper_flagged
             && undersized
             && short_ttl
+            && own_cache
             && drill_rto.is_some())
     {
         if drill_rto.is_none() {
@@ -177,7 +178,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
             rolled_back |= r["state"] == "rolled_back"
                 && r["history"].to_string().contains("latency_degradation");
         }
-        if !(undersized && short_ttl) {
+        if !(undersized && short_ttl && own_cache) {
             if let Some(c) = get(&format!("{url}/v1/cache")) {
                 for space in c["spaces"].as_array().into_iter().flatten() {
                     let advice = space["recommendations"].to_string();
@@ -188,6 +189,11 @@ fn the_demo_plays_its_incidents_into_decisions() {
                         Some("qwallet:balance") => {
                             short_ttl |=
                                 advice.contains("its TTL is 20s") && advice.contains("raise it to")
+                        }
+                        // The server's own answer cache, read by the demo's live summary.
+                        Some("ecosystem-perf:answers") => {
+                            own_cache |= space["service"] == "ecosystem-perf"
+                                && space["requests"].as_u64().unwrap_or(0) > 0
                         }
                         _ => {}
                     }
@@ -218,6 +224,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
             ("ladder_back", ladder_back),
             ("scraper_flagged", scraper_flagged),
             ("cache_advice", undersized && short_ttl),
+            ("own_cache", own_cache),
             ("drill_recovered", drill_rto.is_some()),
         ] {
             if done {
@@ -260,6 +267,10 @@ fn the_demo_plays_its_incidents_into_decisions() {
     assert!(
         short_ttl,
         "the cache advice raises qwallet:balance's 20 s TTL"
+    );
+    assert!(
+        own_cache,
+        "the server's own answer cache shows in /v1/cache beside the simulated ones"
     );
     assert!(resolved, "and the page resolves after it");
     assert!(

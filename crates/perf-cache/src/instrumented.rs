@@ -170,6 +170,11 @@ where
         self.inner.policy().max_capacity()
     }
 
+    /// Every entry (not lookups: nothing is recorded), in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (Arc<K>, V)> + '_ {
+        self.inner.iter()
+    }
+
     /// Runs moka's pending evictions and expirations now.
     pub fn run_pending_tasks(&self) {
         self.inner.run_pending_tasks();

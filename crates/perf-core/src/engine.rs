@@ -28,6 +28,14 @@ const SWEEP_TIME_PER_CALL: std::time::Duration = std::time::Duration::from_milli
 /// most (engine/sweep.rs): 8 × 5 ms stays under the 50 ms stall the server allows.
 const SWEEP_MAX_CATCH_UP: u32 = 8;
 
+/// The next data generation: one counter for every engine of the process, so two engines
+/// (a restored one replacing another) never share a generation.
+static NEXT_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    NEXT_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The position of the aging sweep (engine/sweep.rs): the next series to age, view by view.
 #[derive(Debug, Clone, Default)]
 struct Sweep {
@@ -80,6 +88,10 @@ pub struct Engine {
     /// [`Engine::caches`].
     #[serde(skip)]
     caches: crate::cache::SharedCaches,
+    /// Changes whenever what the views, caller summaries or resource samples answer may
+    /// have changed (runtime state, not in the snapshot): see [`Engine::generation`].
+    #[serde(skip)]
+    generation: u64,
 }
 
 /// A filter on dimension values: every listed dimension must equal its value.
@@ -104,7 +116,20 @@ impl Engine {
             sweep: Default::default(),
             series_per_tenant: None,
             caches: Default::default(),
+            generation: next_generation(),
         })
+    }
+
+    /// The data generation: equal at two moments only if no batch, time step, sweep, load or
+    /// merge changed the engine's views, caller summaries or resource samples in between
+    /// (SLO alert states are not covered). Unique across the engines of a process, so a
+    /// cached answer tagged with it is exact while it matches.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    fn touch(&mut self) {
+        self.generation = next_generation();
     }
 
     /// The cache key samplers, locked (after the engine: always in that order).
@@ -120,6 +145,7 @@ impl Engine {
 
     /// Replaces the cache key samplers (restoring a snapshot).
     pub fn set_caches(&mut self, caches: crate::cache::CacheSpaces) {
+        self.touch();
         *self.caches.lock() = caches;
     }
 
@@ -135,6 +161,7 @@ impl Engine {
 
     /// Rebuilds lookup tables after deserialising a snapshot.
     pub fn after_load(&mut self) {
+        self.touch();
         for v in &mut self.views {
             v.rebuild_indexes();
         }
@@ -162,6 +189,7 @@ impl Engine {
     /// [`Engine::cache_handle`]'s lock before it releases the engine's, so the samplers'
     /// work overlaps the next batch's views instead of lengthening the engine lock.
     pub fn ingest_views(&mut self, events: &[Event], now: i64) {
+        self.touch();
         self.advance(now);
         for e in events {
             self.record(e);
@@ -246,6 +274,7 @@ impl Engine {
 
     /// Records resource samples.
     pub fn ingest_resources(&mut self, samples: &[ResourceSample], now: i64) {
+        self.touch();
         self.advance(now);
         for s in samples {
             self.resources.record(s, self.config.max_series_per_view);
@@ -257,6 +286,7 @@ impl Engine {
     /// never stops ingest for a whole pass), and expires old caller buckets.
     pub fn advance(&mut self, now: i64) {
         if now > self.watermark {
+            self.touch();
             self.watermark = now;
             let width = self.config.resolutions[0].width;
             if self.last_advance == i64::MIN || now >= self.last_advance + width {

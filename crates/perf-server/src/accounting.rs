@@ -50,11 +50,13 @@ pub fn report(
     durable: &Durable,
     control: &Control,
     effects: &Effects,
+    answers: &crate::answers::Answers,
     beside: &Mutex<BTreeMap<String, u64>>,
 ) -> MemoryReport {
     let mut components = durable.engine().memory();
     components.extend(crate::control::memory::parts(&control.memory.decisions()));
     components.push(Part::new("stream_buffers", effects.bus.heap_bytes()));
+    components.push(Part::new("answer_cache", answers.heap_bytes()));
     let beside = beside.lock().unwrap_or_else(|p| p.into_inner()).clone();
     components.extend(beside.into_iter().map(|(c, b)| Part {
         component: c,

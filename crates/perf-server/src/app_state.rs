@@ -29,6 +29,8 @@ pub struct AppState {
     pub memory_beside: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
     /// The last memory report, reused by `/metrics` for a while.
     pub memory_cache: crate::accounting::Cached,
+    /// The cache of profile and overview answers.
+    pub answers: crate::answers::Answers,
 }
 
 impl AppState {
@@ -42,6 +44,11 @@ impl AppState {
     pub fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<AppState>> {
         let slots = config.server.limits.max_concurrent_decompressions;
         let durable = Arc::new(Durable::open_with_clock(config, clock)?);
+        let answers =
+            crate::answers::Answers::new(&durable.config.cache.answers, &durable.replica_id);
+        if durable.config.cache.answers.report {
+            answers.report_to(durable.clone());
+        }
         Ok(Arc::new(AppState {
             durable,
             effects: Effects::default(),
@@ -49,6 +56,7 @@ impl AppState {
             decompressions: Arc::new(tokio::sync::Semaphore::new(slots)),
             memory_beside: Default::default(),
             memory_cache: Default::default(),
+            answers,
         }))
     }
 
@@ -58,6 +66,7 @@ impl AppState {
             &self.durable,
             &self.control,
             &self.effects,
+            &self.answers,
             &self.memory_beside,
         )
     }

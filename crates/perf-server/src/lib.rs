@@ -11,6 +11,7 @@
 //! decision to answer.
 
 pub mod accounting;
+pub mod answers;
 mod app_state;
 pub mod config;
 pub mod control;

@@ -206,7 +206,12 @@ async fn publish_overview_every_second(state: Arc<AppState>) {
         }
         let s = state.clone();
         let Ok((now, ov)) = tokio::task::spawn_blocking(move || {
-            let ov = crate::control::overview::current(&s.durable, &s.control.memory, 60_000);
+            let ov = crate::control::overview::current(
+                &s.durable,
+                &s.control.memory,
+                &s.answers,
+                60_000,
+            );
             (s.durable.now(), ov)
         })
         .await

@@ -10,7 +10,8 @@
 //! Every hour at minute 20 a failover drill of `qerberos` runs (`demo_drills`): its report
 //! shows the measured RTO. Cacheable operations send keys from simulated caches
 //! (`perf_sim::CacheSim`): `qindex:search` is undersized and `qwallet:balance`'s TTL too
-//! short, and `GET /v1/cache` says so. Engine time follows the simulated clock (`clock: event`), so an
+//! short, and `GET /v1/cache` says so, beside the server's own cache of overview and profile
+//! answers (`ecosystem-perf:answers`, read by this summary, the stream and the API). Engine time follows the simulated clock (`clock: event`), so an
 //! accelerated demo shows the same numbers a real hour would.
 
 use crate::args::ServeArgs;
@@ -132,7 +133,17 @@ pub fn run(demo: &DemoArgs) -> anyhow::Result<i32> {
             }
             if config.cache.spaces.is_empty() {
                 config.cache.spaces = demo_cache_spaces(rps);
+                config
+                    .cache
+                    .spaces
+                    .push(perf_server::config::CacheSpaceConfig {
+                        space: perf_server::answers::SPACE.into(),
+                        size: Some(config.cache.answers.entries),
+                        ttl: None,
+                    });
             }
+            // The server's own answer cache shows in /v1/cache beside the simulated ones.
+            config.cache.answers.report = true;
             if config.drills.failover.is_empty() {
                 config.drills.failover = vec![super::demo_drills::failover_rule()];
             }
@@ -407,7 +418,7 @@ fn live_summary(state: &AppState, stop: &AtomicBool, url: &str, speed: f64) {
         }
         last = Instant::now();
         let now = state.durable.now();
-        let overview = perf_core::report::overview(&state.durable.engine(), now, MINUTE);
+        let overview = state.answers.overview(&state.durable.engine(), now, MINUTE);
         let header = format!(
             "ecosystem-perf demo · {url} · simulated {} · speed ×{speed}",
             perf_core::time::format_rfc3339(now)

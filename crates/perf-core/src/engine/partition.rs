@@ -37,6 +37,7 @@ impl Engine {
             sweep: Default::default(),
             series_per_tenant: self.series_per_tenant,
             caches: Default::default(),
+            generation: super::next_generation(),
         };
         out.take_from(self, &keep);
         out
@@ -45,6 +46,7 @@ impl Engine {
     /// Forgets everything about the services `drop` names (SLO definitions stay, with empty
     /// counts).
     pub fn forget_services(&mut self, drop: impl Fn(&str) -> bool) {
+        self.touch();
         let interner = &self.interner;
         for view in &mut self.views {
             view.retain_series(|s| !drop(interner.name(s.key[0])));
@@ -67,6 +69,7 @@ impl Engine {
                 "the engine to absorb has other views or resolutions".into(),
             ));
         }
+        self.touch();
         self.take_from(other, &take);
         self.slos.absorb(&other.slos, &take);
         if other.watermark > self.watermark {

@@ -29,6 +29,7 @@ impl Engine {
         if !self.sweep.pending {
             return;
         }
+        self.touch();
         let started = Instant::now();
         let mut aged = 0usize;
         let now = self.watermark;

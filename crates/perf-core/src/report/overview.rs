@@ -61,6 +61,16 @@ pub struct Overview {
     pub views: Vec<ViewSeries>,
 }
 
+impl Overview {
+    /// The rates of an overview computed on the same buckets as `w` but at another "now":
+    /// the counts are the same, only the time they are divided by moves.
+    pub fn rerate(&mut self, w: &Window) {
+        for s in &mut self.services {
+            s.rps = w.rate(s.requests);
+        }
+    }
+}
+
 /// The overview over the last `length` ms before `now`.
 pub fn overview(engine: &Engine, now: i64, length: i64) -> Overview {
     let width = engine.config().resolutions[0].width;

@@ -63,6 +63,15 @@ pub struct Profile {
     pub bottlenecks: Vec<Bottleneck>,
 }
 
+impl Profile {
+    /// The rates of a profile computed on the same buckets as `w` but at another "now".
+    pub fn rerate(&mut self, w: &Window) {
+        for o in &mut self.operations {
+            o.rps = w.rate(o.count);
+        }
+    }
+}
+
 /// The profile of `service` over the last `length` ms; `None` if the service is unknown.
 pub fn profile(
     engine: &Engine,

@@ -208,6 +208,29 @@ pub struct CacheConfig {
     pub period: i64,
     /// The sizes and TTLs of known spaces.
     pub spaces: Vec<CacheSpaceConfig>,
+    /// The server's own cache of profile and overview answers.
+    pub answers: AnswerCacheConfig,
+}
+
+/// `cache.answers:` the server's cache of profile and overview answers (exact: an answer is
+/// reused only while the data it was computed from is unchanged).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct AnswerCacheConfig {
+    /// Answers kept at most (0: no cache, every answer computed).
+    pub entries: u64,
+    /// Whether its lookups are ingested as events of service `ecosystem-perf`, space
+    /// `ecosystem-perf:answers`, so `/v1/cache` shows the server's own cache (the demo turns it on).
+    pub report: bool,
+}
+
+impl Default for AnswerCacheConfig {
+    fn default() -> Self {
+        AnswerCacheConfig {
+            entries: 1_024,
+            report: false,
+        }
+    }
 }
 
 impl Default for CacheConfig {
@@ -216,6 +239,7 @@ impl Default for CacheConfig {
             max_sampled_keys: perf_core::cache::DEFAULT_MAX_KEYS,
             period: perf_core::cache::DEFAULT_PERIOD_MS,
             spaces: Vec::new(),
+            answers: AnswerCacheConfig::default(),
         }
     }
 }

@@ -38,6 +38,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
     }
     crate::http::decision_metrics::render(&mut text, &state)
         .map_err(|e| AppError::Internal(e.into()))?;
+    render_answer_cache(&mut text, &state.answers).map_err(|e| AppError::Internal(e.into()))?;
     let s = state.clone();
     let memory = tokio::task::spawn_blocking(move || s.memory_cache.get(|| s.memory()))
         .await
@@ -57,6 +58,33 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
         )],
         text,
     ))
+}
+
+/// The answer cache's lookups and entries.
+fn render_answer_cache(out: &mut String, a: &crate::answers::Answers) -> std::fmt::Result {
+    use std::fmt::Write;
+    let s = a.stats();
+    writeln!(
+        out,
+        "# HELP ecosystem_perf_answer_cache_lookups_total Lookups of the cache of profile and overview answers, by result (a stale answer is a miss)."
+    )?;
+    writeln!(
+        out,
+        "# TYPE ecosystem_perf_answer_cache_lookups_total counter"
+    )?;
+    for (result, n) in [("hit", s.hits), ("miss", s.misses)] {
+        writeln!(
+            out,
+            "ecosystem_perf_answer_cache_lookups_total{{result=\"{result}\"}} {n}"
+        )?;
+    }
+    let (entries, capacity) = a.entries();
+    writeln!(
+        out,
+        "# HELP ecosystem_perf_answer_cache_entries Answers held (cache.answers.entries at most: {capacity})."
+    )?;
+    writeln!(out, "# TYPE ecosystem_perf_answer_cache_entries gauge")?;
+    writeln!(out, "ecosystem_perf_answer_cache_entries {entries}")
 }
 
 /// The memory accounting: bytes per component and their sum.

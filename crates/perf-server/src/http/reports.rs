@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::Json;
 use perf_core::duration::parse_duration;
 use perf_core::heavy_hitters::Measure;
-use perf_core::report::{profile, top_callers, Callers, Overview, Profile};
+use perf_core::report::{top_callers, Callers, Overview, Profile};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -42,7 +42,12 @@ pub async fn get_overview(
     let window = window_of(params, state.durable.engine().config().retention())?;
     let overview = tokio::task::spawn_blocking(move || {
         state.refresh();
-        crate::control::overview::current(&state.durable, &state.control.memory, window)
+        crate::control::overview::current(
+            &state.durable,
+            &state.control.memory,
+            &state.answers,
+            window,
+        )
     })
     .await
     .map_err(|e| AppError::Internal(e.into()))?;
@@ -58,8 +63,10 @@ pub async fn get_profile(
     let now = state.durable.now();
     let engine = state.durable.engine();
     let window = window_of(params, engine.config().retention())?;
-    profile(&engine, &service, now, window)
-        .map_err(|e| AppError::Internal(e.into()))?
+    state
+        .answers
+        .profile(&engine, &service, now, window)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?
         .map(Json)
         .ok_or_else(|| AppError::NotFound(format!("no data for service {service:?}")))
 }
