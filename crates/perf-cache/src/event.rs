@@ -3,6 +3,7 @@
 //! is given again, and with `privacy.hashCallers` keys it with its secret).
 
 use crate::recorder::{Access, Identity};
+use crate::reporter::Batch;
 use serde::Serialize;
 
 /// One lookup on the wire.
@@ -25,13 +26,22 @@ pub struct CacheEvent {
     pub cache: &'static str,
     /// The cache space.
     pub cache_space: String,
-    /// The key's XXH3-64, 16 hexadecimal digits.
+    /// The key's XXH64, 16 hexadecimal digits.
     pub cache_key: String,
 }
 
 impl CacheEvent {
-    /// The event of a lookup made as `who`.
-    pub fn of(who: &Identity, a: &Access) -> Self {
+    /// The events of a batch.
+    pub fn of_batch(batch: &Batch) -> Vec<Self> {
+        batch
+            .accesses
+            .iter()
+            .map(|a| CacheEvent::of(batch.who, batch.space_of(a), a))
+            .collect()
+    }
+
+    /// The event of a lookup in `space` made as `who`.
+    pub fn of(who: &Identity, space: &str, a: &Access) -> Self {
         CacheEvent {
             ts: a.ts_ms,
             service: who.service.clone(),
@@ -40,7 +50,7 @@ impl CacheEvent {
             latency_ms: a.latency_ms.max(0.0),
             ok: true,
             cache: if a.hit { "hit" } else { "miss" },
-            cache_space: a.space.to_string(),
+            cache_space: space.to_string(),
             cache_key: format!("{:016x}", a.key),
         }
     }

@@ -4,8 +4,7 @@
 //! refused again. Any other answer is an error: the batch is kept and sent again.
 
 use crate::event::CacheEvent;
-use crate::recorder::{Access, Identity};
-use crate::reporter::Sink;
+use crate::reporter::{Batch, Sink};
 use std::time::Duration;
 
 /// The HTTP sink.
@@ -31,8 +30,8 @@ impl HttpSink {
 }
 
 impl Sink for HttpSink {
-    fn send(&mut self, who: &Identity, batch: &[Access]) -> Result<usize, String> {
-        let events: Vec<CacheEvent> = batch.iter().map(|a| CacheEvent::of(who, a)).collect();
+    fn send(&mut self, batch: &Batch) -> Result<usize, String> {
+        let events = CacheEvent::of_batch(batch);
         let mut req = self.client.post(&self.url).json(&events);
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);

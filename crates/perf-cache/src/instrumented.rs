@@ -1,5 +1,5 @@
 //! [`InstrumentedCache`]: moka's synchronous cache with every lookup recorded in a
-//! [`Recorder`] — hit or miss, its duration (a miss's load included) and the XXH3-64 of the
+//! [`Recorder`] — hit or miss, its duration (a miss's load included) and the XXH64 of the
 //! key, taken through the key's `Hash` so a borrowed form (`&str` for `String`) hashes the
 //! same as the owned key.
 
@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 /// A cache of one space whose lookups are recorded.
 pub struct InstrumentedCache<K, V> {
     inner: Cache<K, V>,
-    space: Arc<str>,
+    space: String,
+    space_id: u32,
     recorder: Arc<Recorder>,
 }
 
@@ -72,21 +73,20 @@ impl Builder {
         }
         InstrumentedCache {
             inner: b.build(),
-            space: self.space.into(),
+            space_id: recorder.space_id(&self.space),
+            space: self.space,
             recorder: recorder.clone(),
         }
     }
 }
 
-/// The XXH3-64 of a key, through its `Hash`.
+/// The XXH64 of a key, through its `Hash` (XXH64's streaming state is a fraction of
+/// XXH3's, which is what a key of a few bytes pays for; the server hashes what it is sent
+/// again, so only stability matters here).
 pub fn key_hash<Q: Hash + ?Sized>(key: &Q) -> u64 {
-    let mut h = xxhash_rust::xxh3::Xxh3Default::new();
+    let mut h = xxhash_rust::xxh64::Xxh64::new(0);
     key.hash(&mut h);
     h.finish()
-}
-
-fn elapsed_ms(started: Instant) -> f64 {
-    started.elapsed().as_secs_f64() * 1000.0
 }
 
 impl<K, V> InstrumentedCache<K, V>
@@ -107,12 +107,8 @@ where
     {
         let started = Instant::now();
         let found = self.inner.get(key);
-        self.recorder.record(
-            &self.space,
-            key_hash(key),
-            found.is_some(),
-            elapsed_ms(started),
-        );
+        self.recorder
+            .record(self.space_id, key_hash(key), found.is_some(), started);
         found
     }
 
@@ -124,7 +120,7 @@ where
         let hash = key_hash(&key);
         let entry = self.inner.entry(key).or_insert_with(init);
         self.recorder
-            .record(&self.space, hash, !entry.is_fresh(), elapsed_ms(started));
+            .record(self.space_id, hash, !entry.is_fresh(), started);
         entry.into_value()
     }
 
@@ -134,14 +130,12 @@ where
         let started = Instant::now();
         let hash = key_hash(&key);
         if let Some(v) = self.inner.get(&key).filter(|v| fresh(v)) {
-            self.recorder
-                .record(&self.space, hash, true, elapsed_ms(started));
+            self.recorder.record(self.space_id, hash, true, started);
             return v;
         }
         let v = init();
         self.inner.insert(key, v.clone());
-        self.recorder
-            .record(&self.space, hash, false, elapsed_ms(started));
+        self.recorder.record(self.space_id, hash, false, started);
         v
     }
 

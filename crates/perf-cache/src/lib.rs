@@ -46,7 +46,7 @@ pub use event::CacheEvent;
 pub use http_sink::HttpSink;
 pub use instrumented::{Builder, InstrumentedCache};
 pub use recorder::{Access, Identity, Recorder, RecorderStats};
-pub use reporter::{Reporter, Sink};
+pub use reporter::{Batch, Reporter, Sink};
 
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Who looks up: the service, the operation and the node the events are reported under.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,14 +33,42 @@ impl Identity {
 pub struct Access {
     /// When it ended, unix ms.
     pub ts_ms: i64,
-    /// The cache space.
-    pub space: Arc<str>,
-    /// XXH3-64 of the key.
+    /// XXH64 of the key.
     pub key: u64,
-    /// Found (and fresh) in the cache.
-    pub hit: bool,
     /// How long it took, the load included on a miss, ms.
     pub latency_ms: f64,
+    /// The cache space, by its number in the recorder ([`Recorder::space_id`]).
+    pub space: u32,
+    /// Found (and fresh) in the cache.
+    pub hit: bool,
+}
+
+/// The buffer and the clock anchor lookups are stamped from: one monotonic clock read per
+/// lookup gives both its duration and (from the anchor, renewed at every drain so the wall
+/// clock's adjustments are followed) its wall time.
+#[derive(Debug)]
+struct Buffer {
+    accesses: Vec<Access>,
+    anchor: Instant,
+    anchor_ms: i64,
+    // Counted under the lock a lookup takes anyway: atomics beside it would be one more
+    // cache line for the threads of a busy cache to pass around.
+    hits: u64,
+    misses: u64,
+    dropped: u64,
+}
+
+impl Buffer {
+    fn new() -> Self {
+        Buffer {
+            accesses: Vec::new(),
+            anchor: Instant::now(),
+            anchor_ms: unix_ms(),
+            hits: 0,
+            misses: 0,
+            dropped: 0,
+        }
+    }
 }
 
 /// Counts since the recorder was made.
@@ -65,10 +93,8 @@ pub struct RecorderStats {
 pub struct Recorder {
     identity: Identity,
     capacity: usize,
-    buffer: Mutex<Vec<Access>>,
-    hits: AtomicU64,
-    misses: AtomicU64,
-    dropped: AtomicU64,
+    buffer: Mutex<Buffer>,
+    spaces: Mutex<Vec<Arc<str>>>,
     pub(crate) reported: AtomicU64,
     pub(crate) refused: AtomicU64,
     pub(crate) failed_sends: AtomicU64,
@@ -82,10 +108,8 @@ impl Recorder {
         Arc::new(Recorder {
             identity,
             capacity: capacity.max(1),
-            buffer: Mutex::new(Vec::new()),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
-            dropped: AtomicU64::new(0),
+            buffer: Mutex::new(Buffer::new()),
+            spaces: Mutex::new(Vec::new()),
             reported: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             failed_sends: AtomicU64::new(0),
@@ -103,54 +127,85 @@ impl Recorder {
         self.capacity
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<Access>> {
+    fn lock(&self) -> MutexGuard<'_, Buffer> {
         self.buffer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records a lookup of `key` (its hash) in `space`.
-    pub fn record(&self, space: &Arc<str>, key: u64, hit: bool, latency_ms: f64) {
-        let counter = if hit { &self.hits } else { &self.misses };
-        counter.fetch_add(1, Ordering::Relaxed);
-        let access = Access {
-            ts_ms: unix_ms(),
-            space: space.clone(),
-            key,
-            hit,
-            latency_ms,
-        };
+    /// The number of the space `name` (registered on first use).
+    pub fn space_id(&self, name: &str) -> u32 {
+        let mut spaces = self.spaces.lock().unwrap_or_else(|p| p.into_inner());
+        match spaces.iter().position(|s| &**s == name) {
+            Some(i) => i as u32,
+            None => {
+                spaces.push(name.into());
+                (spaces.len() - 1) as u32
+            }
+        }
+    }
+
+    /// The names of the spaces, by number.
+    pub fn spaces(&self) -> Vec<Arc<str>> {
+        self.spaces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Records a lookup of `key` (its hash) in space number `space` that began at `started`
+    /// and ends now.
+    pub fn record(&self, space: u32, key: u64, hit: bool, started: Instant) {
+        let ended = Instant::now();
+        let latency_ms = ended.saturating_duration_since(started).as_secs_f64() * 1000.0;
         let mut buffer = self.lock();
-        if buffer.len() >= self.capacity {
-            drop(buffer);
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+        if hit {
+            buffer.hits += 1;
+        } else {
+            buffer.misses += 1;
+        }
+        if buffer.accesses.len() >= self.capacity {
+            buffer.dropped += 1;
             return;
         }
-        buffer.push(access);
+        let ts_ms =
+            buffer.anchor_ms + ended.saturating_duration_since(buffer.anchor).as_millis() as i64;
+        buffer.accesses.push(Access {
+            ts_ms,
+            key,
+            latency_ms,
+            space,
+            hit,
+        });
     }
 
     /// Takes every buffered lookup, oldest first.
     pub fn drain(&self) -> Vec<Access> {
-        std::mem::take(&mut *self.lock())
+        let mut buffer = self.lock();
+        buffer.anchor = Instant::now();
+        buffer.anchor_ms = unix_ms();
+        // The next interval likely records as many: room for them now, not by doubling.
+        let room = buffer.accesses.len().min(self.capacity);
+        std::mem::replace(&mut buffer.accesses, Vec::with_capacity(room))
     }
 
     /// Puts back lookups a sink refused, ahead of those recorded since, as far as they fit;
     /// the rest are counted as dropped.
     pub fn put_back(&self, mut unsent: Vec<Access>) {
         let mut buffer = self.lock();
-        let room = self.capacity.saturating_sub(buffer.len());
+        let room = self.capacity.saturating_sub(buffer.accesses.len());
         if unsent.len() > room {
             let lost = unsent.len() - room;
             // Keep the newest: the oldest are the likeliest to fall out of the server's
             // windows anyway.
             unsent.drain(..lost);
-            self.dropped.fetch_add(lost as u64, Ordering::Relaxed);
+            buffer.dropped += lost as u64;
         }
-        unsent.append(&mut buffer);
-        *buffer = unsent;
+        unsent.append(&mut buffer.accesses);
+        buffer.accesses = unsent;
     }
 
     /// Lookups buffered now.
     pub fn pending(&self) -> usize {
-        self.lock().len()
+        self.lock().accesses.len()
     }
 
     /// Why the last send failed, if one did.
@@ -167,10 +222,11 @@ impl Recorder {
 
     /// The counts so far.
     pub fn stats(&self) -> RecorderStats {
+        let buffer = self.lock();
         RecorderStats {
-            hits: self.hits.load(Ordering::Relaxed),
-            misses: self.misses.load(Ordering::Relaxed),
-            dropped: self.dropped.load(Ordering::Relaxed),
+            hits: buffer.hits,
+            misses: buffer.misses,
+            dropped: buffer.dropped,
             reported: self.reported.load(Ordering::Relaxed),
             refused: self.refused.load(Ordering::Relaxed),
             failed_sends: self.failed_sends.load(Ordering::Relaxed),

@@ -13,19 +13,36 @@ use std::time::Duration;
 /// Lookups per batch at most (the server takes 50,000 events per request by default).
 pub const MAX_BATCH: usize = 5_000;
 
+/// A batch of lookups as a sink gets it.
+pub struct Batch<'a> {
+    /// Who made them.
+    pub who: &'a Identity,
+    /// The names of the spaces, by number.
+    pub spaces: &'a [Arc<str>],
+    /// The lookups, oldest first.
+    pub accesses: &'a [Access],
+}
+
+impl Batch<'_> {
+    /// The name of a lookup's space.
+    pub fn space_of(&self, a: &Access) -> &str {
+        self.spaces.get(a.space as usize).map_or("", |s| s)
+    }
+}
+
 /// Where batches of lookups go.
 pub trait Sink: Send + 'static {
-    /// Sends one batch made as `who`: `Ok` with how many of its lookups the receiver
-    /// refused (they are not sent again), `Err` keeps the batch for the next send.
-    fn send(&mut self, who: &Identity, batch: &[Access]) -> Result<usize, String>;
+    /// Sends one batch: `Ok` with how many of its lookups the receiver refused (they are
+    /// not sent again), `Err` keeps the batch for the next send.
+    fn send(&mut self, batch: &Batch) -> Result<usize, String>;
 }
 
 impl<F> Sink for F
 where
-    F: FnMut(&Identity, &[Access]) -> Result<usize, String> + Send + 'static,
+    F: FnMut(&Batch) -> Result<usize, String> + Send + 'static,
 {
-    fn send(&mut self, who: &Identity, batch: &[Access]) -> Result<usize, String> {
-        self(who, batch)
+    fn send(&mut self, batch: &Batch) -> Result<usize, String> {
+        self(batch)
     }
 }
 
@@ -89,9 +106,15 @@ impl Drop for Reporter {
 /// Sends everything buffered, batch by batch; on the first refusal puts the rest back.
 fn send_all(recorder: &Recorder, sink: &mut impl Sink) {
     let mut pending = recorder.drain();
+    let spaces = recorder.spaces();
     while !pending.is_empty() {
         let n = pending.len().min(MAX_BATCH);
-        match sink.send(recorder.identity(), &pending[..n]) {
+        let batch = Batch {
+            who: recorder.identity(),
+            spaces: &spaces,
+            accesses: &pending[..n],
+        };
+        match sink.send(&batch) {
             Ok(refused) => {
                 let refused = refused.min(n);
                 recorder

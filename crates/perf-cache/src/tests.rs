@@ -36,10 +36,17 @@ fn get_with_records_a_miss_then_hits_with_the_key_hash() {
     assert!(a[..4].iter().all(|a| a.key == key_hash("k")));
     assert_eq!(key_hash("k"), key_hash(&"k".to_string()));
     assert_ne!(a[4].key, a[0].key);
-    assert!(a
-        .iter()
-        .all(|a| &*a.space == "space" && a.latency_ms >= 0.0));
+    assert!(a.iter().all(|a| a.space == 0 && a.latency_ms >= 0.0));
+    assert_eq!(&*r.spaces()[0], "space");
     assert!(a.windows(2).all(|w| w[0].ts_ms <= w[1].ts_ms));
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(
+        (wall - a[4].ts_ms).abs() < 5_000,
+        "stamped on the wall clock"
+    );
     assert_eq!(r.pending(), 0);
 }
 
@@ -117,7 +124,7 @@ fn the_recorder_drops_past_its_capacity_and_counts_it() {
     let old: Vec<Access> = (0..8)
         .map(|i| Access {
             ts_ms: i,
-            space: "s".into(),
+            space: 0,
             key: i as u64,
             hit: false,
             latency_ms: 0.0,
@@ -136,14 +143,15 @@ type Sent = Arc<Mutex<Vec<Vec<Access>>>>;
 fn collecting(sent: &Sent, fail_first: usize, refuse: usize) -> impl Sink {
     let sent = sent.clone();
     let mut failures = fail_first;
-    move |who: &Identity, batch: &[Access]| {
-        assert_eq!(who.service, "svc");
+    move |batch: &Batch| {
+        assert_eq!(batch.who.service, "svc");
+        assert!(batch.accesses.iter().all(|a| batch.space_of(a) == "s"));
         if failures > 0 {
             failures -= 1;
             return Err("server down".to_string());
         }
-        sent.lock().unwrap().push(batch.to_vec());
-        Ok(refuse.min(batch.len()))
+        sent.lock().unwrap().push(batch.accesses.to_vec());
+        Ok(refuse.min(batch.accesses.len()))
     }
 }
 
@@ -213,12 +221,12 @@ fn the_wire_form_is_an_ingest_event() {
     let who = Identity::new("qindex", "search", "node-1");
     let a = Access {
         ts_ms: 1_700_000_000_000,
-        space: "results".into(),
+        space: 0,
         key: 0xab,
         hit: false,
         latency_ms: 1.5,
     };
-    let json = serde_json::to_value(CacheEvent::of(&who, &a)).unwrap();
+    let json = serde_json::to_value(CacheEvent::of(&who, "results", &a)).unwrap();
     assert_eq!(
         json,
         serde_json::json!({

@@ -16,7 +16,7 @@
 
 use crate::config::{AnswerCacheConfig, ClockMode};
 use crate::durable::{Durable, LogBatch};
-use perf_cache::{Access, Builder, Identity, InstrumentedCache, Recorder, RecorderStats, Reporter};
+use perf_cache::{Batch, Builder, Identity, InstrumentedCache, Recorder, RecorderStats, Reporter};
 use perf_core::model::{cache_key_hash, CacheOutcome, Event, RequestClass};
 use perf_core::report::{overview, profile, Overview, Profile, Window};
 use perf_core::Engine;
@@ -126,8 +126,8 @@ impl Answers {
 
     /// Starts ingesting the lookups into `durable` every second.
     pub fn report_to(&self, durable: Arc<Durable>) {
-        let sink = move |who: &Identity, batch: &[Access]| {
-            let events = self_events(&durable, who, batch);
+        let sink = move |batch: &Batch| {
+            let events = self_events(&durable, batch);
             durable
                 .commit(LogBatch::Events(events))
                 .map(|()| 0)
@@ -259,12 +259,14 @@ impl Answers {
 
 /// The lookups as events on the engine's clock (under `clock: event`, the engine's now less
 /// each lookup's age), keys hashed as at ingest.
-fn self_events(durable: &Durable, who: &Identity, batch: &[Access]) -> Vec<Event> {
+fn self_events(durable: &Durable, batch: &Batch) -> Vec<Event> {
+    let who = batch.who;
     let wall = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
     let engine_now = durable.now();
     let mut events: Vec<Event> = batch
+        .accesses
         .iter()
         .map(|a| {
             let ts_ms = match durable.config.server.clock {
@@ -279,7 +281,7 @@ fn self_events(durable: &Durable, who: &Identity, batch: &[Access]) -> Vec<Event
             } else {
                 CacheOutcome::Miss
             });
-            e.cache_space = Some(a.space.to_string());
+            e.cache_space = Some(batch.space_of(a).to_string());
             e.cache_key = Some(cache_key_hash(&format!("{:016x}", a.key)));
             e
         })

@@ -192,7 +192,8 @@ fn partitions_are_shared_by_leases_and_taken_over_after_a_kill() {
 }
 
 /// `n` events of each of 16 services between 20 and 10 minutes ago (wall clock), versions
-/// v1 then v2, one request in 50 failing, svc-3's v2 slower.
+/// v1 then v2, one request in 50 failing, svc-3's v2 slower; every fourth service looks up
+/// keys in a cache space of its own.
 fn recent_events(n: usize) -> Vec<String> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -205,8 +206,17 @@ fn recent_events(n: usize) -> Vec<String> {
             let service = i % SERVICES;
             let late = i >= total / 2;
             let latency = 10 + (i * 7919) % 90 + if late && service == 3 { 40 } else { 0 };
+            let cache = if service.is_multiple_of(4) {
+                format!(
+                    ", \"cache\": \"{}\", \"cacheSpace\": \"svc-{service}:lookup\", \"cacheKey\": \"key-{}\"",
+                    if i % 3 == 0 { "miss" } else { "hit" },
+                    (i * 31) % (40 + service * 10)
+                )
+            } else {
+                String::new()
+            };
             format!(
-                "{{\"ts\": {}, \"service\": \"svc-{service}\", \"operation\": \"op{}\", \"latencyMs\": {latency}, \"node\": \"n{}\", \"ok\": {}, \"version\": \"{}\", \"entity\": \"caller-{}\", \"tenant\": \"dao-{}\"}}",
+                "{{\"ts\": {}, \"service\": \"svc-{service}\", \"operation\": \"op{}\", \"latencyMs\": {latency}, \"node\": \"n{}\", \"ok\": {}, \"version\": \"{}\", \"entity\": \"caller-{}\", \"tenant\": \"dao-{}\"{cache}}}",
                 start + (i as i64 * 600_000) / total as i64,
                 i % 3,
                 i % 2,
@@ -363,7 +373,18 @@ fn every_replica_answers_what_one_embedded_server_answers() {
         for name in ["three", "five"] {
             same_answer(&r.url, &embedded.url, &format!("/v1/slos/{name}"));
         }
+        // Cache spaces: each is its owner's; the hot set is judged over all of them.
+        same_answer(&r.url, &embedded.url, "/v1/cache");
+        same_answer(&r.url, &embedded.url, "/v1/cache/svc-12:lookup");
     }
+    let cache = get_json(&format!("{}/v1/cache", replicas[2].url));
+    assert_eq!(
+        cache["spaces"].as_array().map(Vec::len),
+        Some(SERVICES / 4),
+        "{cache:#}"
+    );
+    let missing = reqwest::blocking::get(format!("{}/v1/cache/nowhere", replicas[0].url)).unwrap();
+    assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND);
     // Tenants span services: the leader evaluates them on every partition.
     for r in &replicas {
         same_answer(&r.url, &embedded.url, "/v1/tenants");

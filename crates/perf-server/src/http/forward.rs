@@ -17,7 +17,8 @@
 //! else is answered by the replica asked (go-live on every partition's aggregates,
 //! `control::golive`), but the tenant reads, which go to the leader: it evaluates tenants on
 //! every partition (`control::tenants`). Open alerts and anomalies are merged too; an anomaly
-//! incident spanning services of two owners shows as two incidents.
+//! incident spanning services of two owners shows as two incidents. The cache spaces are
+//! merged with their hot set judged again over every owner's (`cache_merge`).
 
 use crate::http::error::AppError;
 use crate::AppState;
@@ -53,6 +54,8 @@ enum Target {
     Alerts,
     /// `GET /v1/anomalies` without `?service=`.
     Anomalies,
+    /// `GET /v1/cache` (`None`) or `/v1/cache/{space}` without `?service=`.
+    Cache(Option<String>),
 }
 
 fn client() -> &'static reqwest::Client {
@@ -162,6 +165,10 @@ fn target(
         "/v1/tenants" | "/v1/tenants/{id}/evaluation" => return Target::Leader,
         "/v1/alerts" => return Target::Alerts,
         "/v1/anomalies" if !query.contains_key("service") => return Target::Anomalies,
+        "/v1/cache" if query.is_empty() => return Target::Cache(None),
+        "/v1/cache/{space}" if query.is_empty() => {
+            return Target::Cache(params.get("space").cloned())
+        }
         "/v1/risk/signals" => {
             let min = query
                 .get("minLevel")
@@ -229,6 +236,23 @@ async fn dispatch(state: Arc<AppState>, target: Target, req: Request, next: Next
         Target::Slos => merged(&state, req, None, |s, g| Ok(merge_slos(s, g))).await,
         Target::Alerts => merged(&state, req, None, |s, g| Ok(merge_alerts(s, g))).await,
         Target::Anomalies => merged(&state, req, None, |_, g| Ok(merge_anomalies(g))).await,
+        // A space's report is its owner's; its share and hotness are judged over every
+        // owner's spaces, so a single space is picked from the merged list.
+        Target::Cache(space) => {
+            merged(&state, req, Some("/v1/cache"), move |_, g| {
+                let all = crate::http::cache_merge::merge_cache(g.answers.values());
+                match space {
+                    None => Ok(all),
+                    Some(name) => crate::http::cache_merge::pick_space(&all, &name)
+                        .ok_or_else(|| {
+                            AppError::NotFound(format!(
+                                "no cache space {name:?} on any replica: no event with cacheSpace (or a cacheKey on an operation of that name) in the last 24 hours"
+                            ))
+                        }),
+                }
+            })
+            .await
+        }
         Target::Risks(min) => {
             merged(&state, req, Some(RISKS_OF_ALL), move |_, g| {
                 let entities = merge_risks(g);

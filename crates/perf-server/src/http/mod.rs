@@ -13,6 +13,7 @@ pub mod backup;
 pub mod baselines;
 pub mod browser;
 pub mod cache;
+pub mod cache_merge;
 pub mod capacity;
 pub mod cluster;
 pub mod dashboard;
