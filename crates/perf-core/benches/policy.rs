@@ -46,6 +46,7 @@ fn bench(c: &mut Criterion) {
             utilization: Some(0.5),
             capacity_rps: Some(250.0),
             anomalous: false,
+            ..NodeInput::default()
         })
         .collect();
     let config = RoutingConfig::default();

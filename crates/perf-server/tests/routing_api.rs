@@ -1,5 +1,6 @@
 //! `GET /v1/routing/weights`: a slow node and a fail-fast node lose weight, the others keep
-//! theirs; Envoy and nginx exports; a recovered node slow-starts; bad queries are refused.
+//! theirs; Envoy and nginx exports; a recovered node slow-starts; bad queries are refused; in
+//! a closed loop through the API a healed node gets its traffic back within a minute.
 
 mod common;
 
@@ -171,4 +172,74 @@ async fn slow_and_failing_nodes_lose_weight_and_recover_with_slow_start() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = get(&t.state, "/v1/routing/weights?service=qnet&colour=red").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// Issue 21's closed loop through the API: 8 nodes share 160 requests a second in proportion
+/// to the weights `GET /v1/routing/weights` answers (polled every second, evaluated every
+/// second); n7 fails 75 % of its requests from 100 s to 160 s, then is healthy. It must lose
+/// its traffic while failing and be back to half its fair share of the weight within 40 s of
+/// healing, to 90 % within 90 s; the healthy nodes stay within 0.9–1.1 before the incident.
+#[tokio::test]
+async fn a_healed_node_gets_its_traffic_back_within_a_minute() {
+    let mut c = Config::default();
+    c.server.clock = ClockMode::Event;
+    c.server.evaluation_interval = 1_000;
+    let t = server_with(c);
+    let nodes: Vec<String> = (0..8).map(|i| format!("n{i}")).collect();
+    let mut weights = [1.0f64; 8];
+    let (mut back_half, mut back_90, mut lowest) = (None, None, 1.0f64);
+    for sec in 0..260i64 {
+        let total: f64 = weights.iter().sum();
+        let mut body = String::new();
+        for (i, node) in nodes.iter().enumerate() {
+            let n = (160.0 * weights[i] / total).round() as i64;
+            for k in 0..n {
+                let failing = i == 7 && (100..160).contains(&sec) && k % 4 != 0;
+                body.push_str(
+                    &json!({"ts": T0 + sec * 1_000 + k * 1_000 / n.max(1), "service": "qnet",
+                            "operation": "GET /feed", "node": node,
+                            "latencyMs": if failing { 1.0 } else { 20.0 + (k % 7) as f64 },
+                            "ok": !failing})
+                    .to_string(),
+                );
+                body.push('\n');
+            }
+        }
+        let (status, _) = post(&t.state, "/v1/events", "application/x-ndjson", body).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, r) = get(&t.state, "/v1/routing/weights?service=qnet").await;
+        assert_eq!(status, StatusCode::OK, "{r}");
+        for (i, node) in nodes.iter().enumerate() {
+            weights[i] = weight(&r, node);
+        }
+        if (30..100).contains(&sec) {
+            for (i, w) in weights.iter().enumerate() {
+                assert!(
+                    (0.9..=1.1).contains(w),
+                    "{sec} s: n{i} at {w} before any incident"
+                );
+            }
+        }
+        if (110..160).contains(&sec) {
+            lowest = lowest.min(weights[7]);
+        }
+        if sec >= 160 {
+            let share = weights[7] / weights.iter().sum::<f64>() * 8.0;
+            if share >= 0.5 && back_half.is_none() {
+                back_half = Some(sec - 160);
+            }
+            if share >= 0.9 && back_90.is_none() {
+                back_90 = Some(sec - 160);
+            }
+        }
+    }
+    assert!(
+        lowest <= 0.15,
+        "the failing node loses its traffic: {lowest}"
+    );
+    let half = back_half.expect("back to half its fair share");
+    let ninety = back_90.expect("back to 90 % of its fair share");
+    eprintln!("healed: half its share after {half} s, 90 % after {ninety} s");
+    assert!(half <= 40, "half its share after {half} s");
+    assert!(ninety <= 90, "90 % of its share after {ninety} s");
 }

@@ -41,6 +41,9 @@ pub struct RoutingConfig {
     pub fast_window: i64,
     /// Requests in the window below which a node keeps a neutral weight.
     pub min_requests: u64,
+    /// Requests in the fast window a node needs before that window alone may judge it
+    /// (recovered, or slow within seconds).
+    pub min_fast_requests: u64,
     /// Score weights.
     pub weights: ScoreWeights,
     /// Lowest weight.
@@ -69,13 +72,14 @@ impl Default for RoutingConfig {
             window: 60_000,
             fast_window: 10_000,
             min_requests: 20,
+            min_fast_requests: 10,
             weights: ScoreWeights::default(),
             min_weight: 0.1,
             max_weight: 2.0,
             recovery: 20_000,
             hysteresis: 0.05,
             publish_delta: 0.1,
-            slow_start: 60_000,
+            slow_start: 20_000,
             max_utilization: 0.9,
             max_ejected_share: 0.5,
         }

@@ -9,9 +9,9 @@ use crate::engine::Engine;
 use crate::error::CoreError;
 use crate::view::Dim;
 
-/// Per-node inputs of `service` over `[now − window, now]` (errors also over
-/// `[now − fast_window, now]`) from `view` (dims service, node), in node order; anomaly flags
-/// are left false.
+/// Per-node inputs of `service` over `[now − window, now]` (errors, p95 and the requests
+/// slower than the other nodes' pooled p95 also over `[now − fast_window, now]`) from `view`
+/// (dims service, node), in node order; anomaly flags are left false.
 pub fn node_inputs(
     engine: &Engine,
     view: &str,
@@ -33,13 +33,29 @@ pub fn node_inputs(
             ..NodeInput::default()
         });
     }
-    for (key, stats) in
-        engine.group(view, &[(Dim::Service, service)], now - fast_window, now + 1)?
-    {
+    let recent = engine.group(view, &[(Dim::Service, service)], now - fast_window, now + 1)?;
+    for (i, (key, stats)) in recent.iter().enumerate() {
         let Some(node) = key.get(1) else { continue };
-        if let Some(n) = out.iter_mut().find(|n| &n.node == node) {
-            n.recent_requests = stats.requests;
-            n.recent_errors = stats.errors;
+        let Some(n) = out.iter_mut().find(|n| &n.node == node) else {
+            continue;
+        };
+        n.recent_requests = stats.requests;
+        n.recent_errors = stats.errors;
+        n.recent_p95_ms = stats.latency.quantile(0.95);
+        // The other nodes' recent requests pooled: their p95, and how many of this node's
+        // are slower (the fast latency test of `score`).
+        let mut peers = crate::sketch::LatencySketch::new();
+        for (j, (_, other)) in recent.iter().enumerate() {
+            if j != i {
+                peers.merge(&other.latency);
+            }
+        }
+        if let Some(p95) = peers.quantile(0.95) {
+            n.peer_recent_p95_ms = Some(p95);
+            n.recent_slow = stats
+                .latency
+                .count()
+                .saturating_sub(stats.latency.count_at_most(p95));
         }
     }
     for (node, r) in engine.resources().of_service(service) {

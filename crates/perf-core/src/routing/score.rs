@@ -4,14 +4,25 @@
 //!   peer value being the median of the *other* eligible nodes (so a node's own slowness
 //!   never raises its reference), and the budget term `min(1, p99 budget / node p99)`.
 //! - `errorRateScore` = 1 / (1 + excess / 0.02), `excess` = the Wilson 95 % lower bound of the
-//!   node's error rate minus the lowest error rate among the other nodes (≥ 0): what the
+//!   node's error rate minus the lowest upper bound among the other nodes (≥ 0): what the
 //!   best peer achieves is achievable, so when most nodes fail the one that does not stands
-//!   out (and when all fail alike, all score alike). The excess is taken over the window and
+//!   out (and when all fail alike, all score alike); bound against bound, so the luckiest
+//!   peer's low count does not make the others' ordinary noise an excess (a healthy
+//!   cluster's weights stay put: test `a_healthy_cluster_does_not_flap`). The excess is taken over the window and
 //!   over the last `fastWindow` (10 s), whichever is larger, so a burst of failures counts
 //!   within seconds instead of being diluted by a minute of successes. Failures count
 //!   however fast they are returned — this is what Peak-EWMA misses (a node failing in 1 ms
 //!   looks fast) — and the lower bound keeps a handful of errors on a quiet node from
 //!   counting as a burst. An excess of 2 points halves the score; 80 points leave 0.024.
+//!   **Recovery by evidence**: once the fast window holds `minFastRequests` (10) requests
+//!   whose error rate is significantly below the window's (Wilson 95 % upper bound under the
+//!   window's lower bound) and no higher than the best peer's, only the fast window counts
+//!   (`recovered`): a healed node gets its score back within seconds instead of when its
+//!   minute of failures slides out; a relapse shows in the fast window at once.
+//! - **Latency within seconds** (`slowNow`): of a node as fast as its peers, about 5 % of the
+//!   fast window's requests are slower than the other nodes' pooled p95 there; when the
+//!   lower bound (z = 3) of that share exceeds 10 %, the latency score is also the fast
+//!   window's `min(1, peers' p95 / own p95)` when that is worse.
 //! - `capacityScore` = 1 up to the target utilisation (1 − headroom budget, 0.7), then
 //!   linearly down to 0.1 at 100 %. Utilisation is the largest of CPU, rps over declared
 //!   capacity and in-flight work over its limit that the node reports.
@@ -39,6 +50,11 @@ use serde::Serialize;
 const ERROR_SCALE: f64 = 0.02;
 /// Score while an anomaly is open on the node.
 const ANOMALY_SCORE: f64 = 0.5;
+/// z of the fast window's latency test (one-sided, ~0.1 % per node and evaluation).
+const SIGNIFICANT_Z: f64 = 3.0;
+/// Share of recent requests over the peers' p95 that marks a node slow now (twice the 5 %
+/// expected of a node as fast as its peers).
+const SLOW_SHARE: f64 = 0.10;
 /// Capacity score at 100 % utilisation.
 const SATURATED_SCORE: f64 = 0.1;
 /// Overall score at and above which a node is healthy.
@@ -59,6 +75,12 @@ pub struct NodeInput {
     pub recent_requests: u64,
     /// Failed requests in the short window.
     pub recent_errors: u64,
+    /// Requests in the short window slower than the other nodes' pooled p95 there.
+    pub recent_slow: u64,
+    /// The other nodes' pooled p95 in the short window, ms.
+    pub peer_recent_p95_ms: Option<f64>,
+    /// p95 latency in the short window, ms.
+    pub recent_p95_ms: Option<f64>,
     /// p95 latency, ms.
     pub p95_ms: Option<f64>,
     /// p99 latency, ms.
@@ -95,6 +117,13 @@ pub struct NodeScore {
     pub target_weight: f64,
     /// Too few requests to judge.
     pub low_traffic: bool,
+    /// The fast window showed the node healthy again, significantly better than the window:
+    /// the window's older errors no longer count against it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub recovered: bool,
+    /// The fast window showed the node significantly slower than its peers.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub slow_now: bool,
     /// Requests in the window.
     pub requests: u64,
     /// Error rate in the window.
@@ -174,6 +203,8 @@ pub fn score_nodes(
                     recommendation: "healthy",
                     target_weight: 1.0,
                     low_traffic: true,
+                    recovered: false,
+                    slow_now: false,
                     requests: n.requests,
                     error_rate,
                     p95: n.p95_ms,
@@ -184,7 +215,17 @@ pub fn score_nodes(
             let s95 = ratio_score(others(i, &|m| m.p95_ms), n.p95_ms);
             let s99 = ratio_score(others(i, &|m| m.p99_ms), n.p99_ms);
             let budget = ratio_score(p99_budget_ms, n.p99_ms);
-            let latency = (s95 * s99).sqrt() * budget;
+            let mut latency = (s95 * s99).sqrt() * budget;
+            // Latency within seconds: under "as fast as its peers" about 5 % of the node's
+            // recent requests are slower than the peers' pooled p95; a share whose lower
+            // bound (z = 3) clears twice that is significant, and the fast window's ratio
+            // then counts when it is worse.
+            let fast_enough = n.recent_requests >= config.min_fast_requests;
+            let slow_now = fast_enough
+                && wilson(n.recent_slow, n.recent_requests, SIGNIFICANT_Z).0 > SLOW_SHARE;
+            if slow_now {
+                latency = latency.min(ratio_score(n.peer_recent_p95_ms, n.recent_p95_ms));
+            }
             let best_peer = |f: &dyn Fn(&NodeInput) -> (u64, u64)| {
                 inputs
                     .iter()
@@ -192,7 +233,7 @@ pub fn score_nodes(
                     .filter(|(j, _)| *j != i && eligible[*j])
                     .map(|(_, m)| f(m))
                     .filter(|(_, total)| *total > 0)
-                    .map(|(bad, total)| bad as f64 / total as f64)
+                    .map(|(bad, total)| wilson(bad, total, 1.96).1)
                     .fold(None, |acc: Option<f64>, e| {
                         Some(acc.map_or(e, |a| a.min(e)))
                     })
@@ -201,12 +242,25 @@ pub fn score_nodes(
             let excess_over = |bad: u64, total: u64, reference: f64| {
                 (wilson(bad, total, 1.96).0 - reference).max(0.0)
             };
-            let excess = excess_over(n.errors, n.requests, best_peer(&|m| (m.errors, m.requests)))
-                .max(excess_over(
-                    n.recent_errors,
-                    n.recent_requests,
-                    best_peer(&|m| (m.recent_errors, m.recent_requests)),
-                ));
+            let recent_excess = excess_over(
+                n.recent_errors,
+                n.recent_requests,
+                best_peer(&|m| (m.recent_errors, m.recent_requests)),
+            );
+            // Recovery by evidence: the fast window's error rate is significantly below the
+            // window's (its upper bound under the window's lower bound, z = 1.96) and no
+            // higher than the best peer's there — the node changed, so the minute of
+            // failures before stops counting instead of sliding out over a minute.
+            let recovered = fast_enough
+                && recent_excess == 0.0
+                && wilson(n.recent_errors, n.recent_requests, 1.96).1
+                    < wilson(n.errors, n.requests, 1.96).0;
+            let excess = if recovered {
+                recent_excess
+            } else {
+                excess_over(n.errors, n.requests, best_peer(&|m| (m.errors, m.requests)))
+                    .max(recent_excess)
+            };
             let errors = 1.0 / (1.0 + excess / ERROR_SCALE);
             let capacity = match n.utilization {
                 Some(u) if u > capacity_target => {
@@ -236,6 +290,8 @@ pub fn score_nodes(
                 recommendation: recommendation(overall),
                 target_weight: 1.0,
                 low_traffic: false,
+                recovered,
+                slow_now,
                 requests: n.requests,
                 error_rate,
                 p95: n.p95_ms,

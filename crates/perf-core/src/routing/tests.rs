@@ -18,6 +18,7 @@ fn node(name: &str, requests: u64, errors: u64, p95: f64, p99: f64) -> NodeInput
         utilization: None,
         capacity_rps: None,
         anomalous: false,
+        ..NodeInput::default()
     }
 }
 
@@ -64,14 +65,17 @@ fn failures_count_however_fast() {
     ];
     let s = score_nodes(&inputs, &cfg(), Some(200.0), 0.7);
     assert_eq!(s[3].latency_score, 1.0);
-    // Wilson lower bound of 800/1000 at 95 %: 0.77405; excess over 0.001 = 0.77305.
+    // Wilson lower bound of 800/1000 at 95 %: 0.77405; the best peer's upper bound, 1 in
+    // 1,000: 0.00565; excess 0.7684.
     let lower = crate::compare::proportion::wilson(800, 1000, 1.96).0;
     assert!((lower - 0.774_05).abs() < 1e-4, "{lower}");
-    let want = 1.0 / (1.0 + (lower - 0.001) / 0.02);
+    let peer = crate::compare::proportion::wilson(1, 1000, 1.96).1;
+    assert!((peer - 0.005_65).abs() < 1e-4, "{peer}");
+    let want = 1.0 / (1.0 + (lower - peer) / 0.02);
     assert!((s[3].error_rate_score - want).abs() < 1e-9);
     assert_eq!(s[3].recommendation, "critical");
     assert_eq!(s[3].target_weight, 0.1, "the floor");
-    // Three errors in 40 requests on a quiet node hardly count (lower bound 0.026 − 0.001).
+    // Three errors in 40 requests on a quiet node hardly count (lower bound 0.026 − 0.006).
     let quiet = vec![
         node("a", 1000, 1, 50.0, 100.0),
         node("b", 1000, 1, 50.0, 100.0),
@@ -121,6 +125,7 @@ fn falls_at_once_recovers_slowly_with_slow_start() {
     ];
     let mut sick = healthy.clone();
     sick[2].errors = 800;
+    sick[2].recent_errors = 800 / 6;
     let step = |b: &mut Balancer, inputs: &[NodeInput], t: i64| {
         let scores = score_nodes(inputs, &c, None, 0.7);
         b.update("svc", inputs, scores, t, &c)
@@ -136,7 +141,7 @@ fn falls_at_once_recovers_slowly_with_slow_start() {
     assert_eq!(r.nodes[2].score.recommendation, "critical");
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0].node, "c");
-    // Healthy again: it leaves critical, slow-starts from 0.1 and reaches 1 after 60 s.
+    // Healthy again: it leaves critical, slow-starts from 0.1 and reaches 1 after 20 s.
     let mut weights = Vec::new();
     for k in 1..=20 {
         let (r, _) = step(&mut b, &healthy, 5_000 + k * 5_000);
@@ -189,8 +194,10 @@ fn the_ejection_limit_and_capacity_cap_hold() {
         .collect();
     for x in inputs.iter_mut().skip(1) {
         x.errors = 3000;
+        x.recent_errors = 500;
     }
     inputs[1].errors = 3300; // the worst
+    inputs[1].recent_errors = 550;
     let mut b = Balancer::new();
     let scores = score_nodes(&inputs, &c, None, 0.7);
     let (r, _) = b.update("svc", &inputs, scores, 0, &c);
@@ -258,6 +265,7 @@ fn arb_inputs() -> impl Strategy<Value = Vec<NodeInput>> {
                 utilization: util,
                 capacity_rps: Some(200.0),
                 anomalous,
+                ..NodeInput::default()
             })
             .collect()
     })
@@ -302,7 +310,11 @@ proptest! {
         let mut worse = inputs.clone();
         worse[i].p95_ms = worse[i].p95_ms.map(|p| p * factor);
         worse[i].p99_ms = worse[i].p99_ms.map(|p| p * factor);
+        // Errors rise in both windows alike: more failures in the past with a clean present
+        // is evidence of recovery, not more of the same (`recovered`).
         worse[i].errors = (worse[i].errors + extra).min(worse[i].requests);
+        worse[i].recent_errors =
+            (worse[i].recent_errors + extra / 6).min(worse[i].recent_requests);
         let after = score_nodes(&worse, &c, Some(200.0), 0.7)[i].target_weight;
         prop_assert!(after <= before + 1e-9, "{before} → {after}");
     }
@@ -319,7 +331,142 @@ fn a_burst_counts_in_the_fast_window_before_the_minute_notices() {
     inputs[2].recent_errors = 40;
     let s = score_nodes(&inputs, &cfg(), None, 0.7);
     let minute_only = 1.0 / (1.0 + crate::compare::proportion::wilson(40, 6000, 1.96).0 / 0.02);
-    let recent = 1.0 / (1.0 + crate::compare::proportion::wilson(40, 1000, 1.96).0 / 0.02);
+    let peer = crate::compare::proportion::wilson(0, 1000, 1.96).1;
+    let recent = 1.0 / (1.0 + (crate::compare::proportion::wilson(40, 1000, 1.96).0 - peer) / 0.02);
     assert!((s[2].error_rate_score - recent).abs() < 1e-12);
     assert!(s[2].error_rate_score < minute_only);
+}
+
+/// A node that failed 75 % of a minute and whose last 10 s are clean: the old failures stop
+/// counting at once (`recovered`), it leaves critical and slow-starts over 20 s; a relapse
+/// during the ramp drops it again at the next evaluation.
+#[test]
+fn a_healed_node_recovers_by_evidence_and_a_relapse_drops_it_again() {
+    let c = cfg();
+    let mut b = Balancer::new();
+    let mut inputs: Vec<NodeInput> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|n| node(n, 1200, 0, 50.0, 100.0))
+        .collect();
+    // Failing: 75 % over the minute and over the last 10 s.
+    inputs[3].errors = 900;
+    inputs[3].recent_errors = 150;
+    let step = |b: &mut Balancer, inputs: &[NodeInput], t: i64| {
+        let scores = score_nodes(inputs, &c, None, 0.7);
+        b.update("svc", inputs, scores, t, &c)
+    };
+    let (r, _) = step(&mut b, &inputs, 0);
+    assert_eq!(r.nodes[3].score.recommendation, "critical");
+    assert!(r.nodes[3].weight <= 0.15);
+    // Healed: the minute still holds 600 failures, the fast window 40 requests, none failed.
+    inputs[3].errors = 600;
+    inputs[3].recent_requests = 40;
+    inputs[3].recent_errors = 0;
+    let scores = score_nodes(&inputs, &c, None, 0.7);
+    assert!(scores[3].recovered, "{:?}", scores[3]);
+    assert_eq!(scores[3].error_rate_score, 1.0);
+    let (r, _) = step(&mut b, &inputs, 10_000);
+    assert!(r.nodes[3].slow_start, "{:?}", r.nodes[3]);
+    let ramping = r.nodes[3].weight;
+    let (r, _) = step(&mut b, &inputs, 20_000);
+    assert!(
+        r.nodes[3].weight > ramping && r.nodes[3].weight >= 0.5,
+        "{:?}",
+        r.nodes[3]
+    );
+    // A relapse in the fast window: down at once, whatever the ramp.
+    inputs[3].recent_errors = 20;
+    let (r, _) = step(&mut b, &inputs, 25_000);
+    assert!(r.nodes[3].weight <= 0.15, "{:?}", r.nodes[3]);
+    // Too few requests in the fast window: no evidence either way, the minute counts.
+    inputs[3].recent_requests = 5;
+    inputs[3].recent_errors = 0;
+    let scores = score_nodes(&inputs, &c, None, 0.7);
+    assert!(!scores[3].recovered);
+    assert!(scores[3].error_rate_score < 0.1);
+    // A node whose clean fast window says nothing new (its minute is as clean) is not
+    // "recovered": there is nothing to recover from.
+    assert!(!scores[0].recovered);
+}
+
+/// Latency in the fast window: a node with 40 % of its last 10 s over the peers' p95 loses
+/// weight before its minute's p95 moves; 5 % (what a node as fast as its peers shows) does
+/// nothing, and neither does a handful of requests.
+#[test]
+fn a_node_slow_in_the_last_seconds_drops_and_noise_does_not_move_it() {
+    let c = cfg();
+    let fast = |slow: u64, recent: u64, p95: f64| {
+        let mut inputs: Vec<NodeInput> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|n| {
+                let mut x = node(n, 1200, 0, 50.0, 100.0);
+                x.recent_requests = 200;
+                x.recent_slow = 10;
+                x.recent_p95_ms = Some(50.0);
+                x.peer_recent_p95_ms = Some(50.0);
+                x
+            })
+            .collect();
+        inputs[3].recent_requests = recent;
+        inputs[3].recent_slow = slow;
+        inputs[3].recent_p95_ms = Some(p95);
+        score_nodes(&inputs, &c, None, 0.7)
+    };
+    let s = fast(80, 200, 200.0);
+    assert!(s[3].slow_now);
+    assert!(s[3].latency_score <= 0.25 + 1e-9, "{:?}", s[3]);
+    assert!(s[3].target_weight < 0.6, "{:?}", s[3]);
+    assert_eq!(s[0].latency_score, 1.0);
+    // Noise: the expected 5 % over the peers' p95, or a bit more by chance.
+    for slow in [10, 15, 20] {
+        let s = fast(slow, 200, 60.0);
+        assert!(!s[3].slow_now, "{slow} of 200");
+        assert_eq!(s[3].target_weight, 1.0, "{slow} of 200");
+    }
+    // Three slow requests of four: too few to judge.
+    let s = fast(3, 4, 300.0);
+    assert!(!s[3].slow_now);
+}
+
+/// Ten minutes of noise on a healthy cluster: binomial errors and slow requests at the
+/// rates every node shares; every weight stays within 0.9–1.1.
+#[test]
+fn a_healthy_cluster_does_not_flap() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    let c = cfg();
+    let mut b = Balancer::new();
+    let mut rng = StdRng::seed_from_u64(21);
+    let mut binomial = |n: u64, p: f64| (0..n).filter(|_| rng.random::<f64>() < p).count() as u64;
+    for step in 0..60 {
+        let inputs: Vec<NodeInput> = (0..8)
+            .map(|i| {
+                let recent = 150;
+                NodeInput {
+                    node: format!("n{i}"),
+                    requests: 900,
+                    errors: binomial(900, 0.01),
+                    recent_requests: recent,
+                    recent_errors: binomial(recent, 0.01),
+                    recent_slow: binomial(recent, 0.05),
+                    recent_p95_ms: Some(50.0 + binomial(10, 0.5) as f64),
+                    peer_recent_p95_ms: Some(55.0),
+                    p95_ms: Some(50.0 + binomial(10, 0.5) as f64 / 2.0),
+                    p99_ms: Some(100.0 + binomial(10, 0.5) as f64),
+                    rps: 15.0,
+                    ..NodeInput::default()
+                }
+            })
+            .collect();
+        let scores = score_nodes(&inputs, &c, None, 0.7);
+        let (r, _) = b.update("svc", &inputs, scores, step * 10_000, &c);
+        for n in &r.nodes {
+            assert!(
+                (0.9..=1.1).contains(&n.weight),
+                "step {step}: {} at {}",
+                n.score.node,
+                n.weight
+            );
+        }
+    }
 }

@@ -10,8 +10,11 @@
 //! weights with the default `routing` settings — the server's code path.
 //!
 //! Reported per router: p50 / p99 / p99.9 of successful requests (arrival to completion),
-//! the error rate per phase, the bad node's share of requests during its incident, and the
-//! time until its share first falls under half its fair share (5 %) for a whole second.
+//! the error rate per phase, the bad node's share of requests during its incident, the
+//! time until its share first falls under half its fair share (5 %) for a whole second, and
+//! after it heals the time until it is back: the first second from which its share over the
+//! next 5 s is at least half, and at least 90 %, of its fair share (1/n, what round robin
+//! gives it).
 
 use super::routers::{LeastPending, PeakEwma, RoundRobin, Router, Weighted};
 use super::stats::quantile;
@@ -107,6 +110,11 @@ pub struct RunResult {
     pub slow_shift_s: Option<f64>,
     /// Same for the failing node.
     pub failing_shift_s: Option<f64>,
+    /// Seconds from the slow node's healing until its share over the next 5 s reaches half,
+    /// and 90 %, of its fair share (None: not before the run ends).
+    pub slow_back_s: [Option<f64>; 2],
+    /// Same for the failing node.
+    pub failing_back_s: [Option<f64>; 2],
     /// Requests completed.
     pub completed: u64,
 }
@@ -299,6 +307,23 @@ pub fn run(s: &ScenarioA, kind: RouterKind, seed: u64) -> RunResult {
             })
             .map(|sec| (sec - from as usize) as f64 + 1.0)
     };
+    // Back after healing: the first second from which the node's share of the next 5 s
+    // reaches `part` of its fair share.
+    let back = |node: usize, (_, _, healed): (usize, u64, u64), part: f64| -> Option<f64> {
+        const SPAN: usize = 5;
+        let fair = 1.0 / n as f64;
+        (healed as usize..sent.len().saturating_sub(SPAN - 1))
+            .find(|&sec| {
+                let (mine, all) = (sec..sec + SPAN).fold((0u64, 0u64), |(m, a), t| {
+                    (
+                        m + u64::from(sent[t][node]),
+                        a + sent[t].iter().map(|&x| u64::from(x)).sum::<u64>(),
+                    )
+                });
+                all > 0 && mine as f64 / all as f64 >= part * fair
+            })
+            .map(|sec| (sec - healed as usize) as f64)
+    };
     RunResult {
         router: router.name(),
         p50: quantile(&latencies, 0.5).unwrap_or(f64::NAN),
@@ -309,12 +334,17 @@ pub fn run(s: &ScenarioA, kind: RouterKind, seed: u64) -> RunResult {
         failing_share: share(s.failing.0, s.failing),
         slow_shift_s: shift(s.slow.0, s.slow),
         failing_shift_s: shift(s.failing.0, s.failing),
+        slow_back_s: [back(s.slow.0, s.slow, 0.5), back(s.slow.0, s.slow, 0.9)],
+        failing_back_s: [
+            back(s.failing.0, s.failing, 0.5),
+            back(s.failing.0, s.failing, 0.9),
+        ],
         completed,
     }
 }
 
 /// The table of scenario A over `seeds` seeds (1, 2, …): per router, mean ± 95 % interval.
-pub fn table(s: &ScenarioA, seeds: u64) -> Vec<[String; 10]> {
+pub fn table(s: &ScenarioA, seeds: u64) -> Vec<[String; 12]> {
     use super::stats::format_ci;
     RouterKind::ALL
         .iter()
@@ -345,13 +375,23 @@ pub fn table(s: &ScenarioA, seeds: u64) -> Vec<[String; 10]> {
                 shift(&|r| r.slow_shift_s),
                 col(&|r| r.failing_share * 100.0, 2),
                 shift(&|r| r.failing_shift_s),
+                format!(
+                    "{} / {}",
+                    shift(&|r| r.slow_back_s[0]),
+                    shift(&|r| r.slow_back_s[1])
+                ),
+                format!(
+                    "{} / {}",
+                    shift(&|r| r.failing_back_s[0]),
+                    shift(&|r| r.failing_back_s[1])
+                ),
             ]
         })
         .collect()
 }
 
 /// Column heads of [`table`].
-pub const TABLE_HEADS: [&str; 10] = [
+pub const TABLE_HEADS: [&str; 12] = [
     "router",
     "p50 ms",
     "p99 ms",
@@ -362,6 +402,8 @@ pub const TABLE_HEADS: [&str; 10] = [
     "slow: s to shift",
     "failing node share %",
     "failing: s to shift",
+    "slow healed: s to 50 % / 90 % of fair share",
+    "failing healed: s to 50 % / 90 % of fair share",
 ];
 
 #[cfg(test)]
