@@ -74,7 +74,8 @@ async fn an_error_burst_climbs_the_ladder_and_policies_follow_it_back_down() {
     assert_eq!(d["riskLevel"], "low");
 
     // 25 % errors for a minute after two clean ones: over the last 5 minutes (3 of data) the
-    // burn rate is 0.25 / 3 / 0.001 = 83 → L3 (≥ 36) at once.
+    // burn rate is 0.25 / 3 / 0.001 = 83, its one-sided 95 % lower bound (300 failures in
+    // 3,600 requests) 76 → L3 (≥ 36) at once.
     ingest(traffic(T0 + 120_000, 60, 0.25)).await;
     perf_server::evaluate_cycle(&t.state).unwrap();
     let (_, g) = get(&t.state, "/v1/degradation").await;
@@ -85,7 +86,7 @@ async fn an_error_burst_climbs_the_ladder_and_policies_follow_it_back_down() {
         s["reason"]
             .as_str()
             .unwrap()
-            .starts_with("burnRate 83.33 ≥ 36.00"),
+            .starts_with("burnRate 76.07 ≥ 36.00"),
         "{s}"
     );
     assert!(s["runbook"].as_str().unwrap().contains("deferred"));
@@ -105,7 +106,7 @@ async fn an_error_burst_climbs_the_ladder_and_policies_follow_it_back_down() {
     .await;
     assert_eq!(d["decision"], "cache_fallback", "{d}");
     assert_eq!(d["alternatives"][0], "use_cached_result");
-    assert!(d["context"]["burnRate"].as_f64().unwrap() > 80.0, "{d}");
+    assert!(d["context"]["burnRate"].as_f64().unwrap() > 70.0, "{d}");
     let d = decide(&t, json!({"service": "qwallet", "operation": "POST /pay"})).await;
     assert_eq!(
         (d["decision"].as_str(), d["reason"].as_str()),

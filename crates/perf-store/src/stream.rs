@@ -69,6 +69,10 @@ struct Position {
     applied: (Mutex<u64>, Condvar),
     /// Why the follower stopped, if it did.
     failure: Mutex<Option<String>>,
+    /// Set when the follower is stopped or dropped: aborting its task takes effect at the
+    /// task's next await, so a record it already holds is checked against this before it is
+    /// applied — nothing published after `stop` or `drop` returned is applied.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 /// A follower of the whole stream or of one partition: applies records in the background
@@ -220,6 +224,9 @@ impl EventStream {
             // missing from the stream stop it for good.
             let mut pause = Duration::from_millis(200);
             loop {
+                if pos.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
                 let resume = *pos.applied.0.lock().unwrap_or_else(|p| p.into_inner());
                 match follow_from(&js, &name, partition, resume, &mut apply, &pos).await {
                     Err(e @ StoreError::LogGap(_)) => {
@@ -350,6 +357,9 @@ impl Follower {
 
     /// Stops following (after the record being applied, if any).
     pub fn stop(&self) {
+        self.position
+            .stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         self.task.abort();
     }
 
@@ -361,7 +371,7 @@ impl Follower {
 
 impl Drop for Follower {
     fn drop(&mut self) {
-        self.task.abort();
+        self.stop();
     }
 }
 
@@ -467,6 +477,9 @@ async fn follow_from(
         let (lock, changed) = applied;
         if seq <= *lock.lock().unwrap_or_else(|p| p.into_inner()) {
             continue; // delivered again after a resume
+        }
+        if position.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(());
         }
         apply(seq, &message.payload);
         *lock.lock().unwrap_or_else(|p| p.into_inner()) = seq;

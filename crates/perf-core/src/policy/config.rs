@@ -28,6 +28,16 @@ pub struct LadderConfig {
     pub dwell: i64,
     /// A level is left once every signal is under this share of its thresholds.
     pub recover_factor: f64,
+    /// The dwell doubles with every episode (a climb from L0) begun within this time before (up to
+    /// `maxDwellFactor` times): a ladder that keeps coming back waits longer to step down.
+    #[serde(with = "crate::duration::serde_label")]
+    pub flap_window: i64,
+    /// Largest multiple of `dwell` flapping raises it to.
+    pub max_dwell_factor: f64,
+    /// Lowest level that is an alert (webhooks, alert history); lower levels go on the
+    /// stream only. A level left and re-entered within the dwell updates its alert instead
+    /// of resolving and firing it again.
+    pub alert_from: u8,
     /// Requests a window needs before its slow ratio or burn rate counts as a signal (fewer
     /// are no evidence either way: one slow request on a quiet service is not an outage).
     pub min_requests: u64,
@@ -47,6 +57,9 @@ impl Default for LadderConfig {
         LadderConfig {
             dwell: 15_000,
             recover_factor: 0.8,
+            flap_window: 3_600_000,
+            max_dwell_factor: 16.0,
+            alert_from: 2,
             min_requests: 20,
             levels: vec![
                 level(6.0, 1.0, 0.8, "Batch traffic is shed. Check the heaviest callers (ecosystem-perf callers SERVICE) and recent deployments."),
@@ -96,6 +109,21 @@ impl PolicyConfig {
         }
         if l.dwell < 0 {
             return bad("policy.ladder.dwell must be ≥ 0".into());
+        }
+        if l.flap_window < 0 {
+            return bad("policy.ladder.flapWindow must be ≥ 0".into());
+        }
+        if !(l.max_dwell_factor.is_finite() && l.max_dwell_factor >= 1.0) {
+            return bad(format!(
+                "policy.ladder.maxDwellFactor must be ≥ 1, got {}",
+                l.max_dwell_factor
+            ));
+        }
+        if !(1..=5).contains(&l.alert_from) {
+            return bad(format!(
+                "policy.ladder.alertFrom must be a level from 1 to 4 (5: never), got {}",
+                l.alert_from
+            ));
         }
         if !(l.recover_factor > 0.0 && l.recover_factor <= 1.0) {
             return bad(format!(

@@ -10,7 +10,11 @@
 //! dwell. So the ladder never changes level more often than once per dwell on the way down —
 //! the shed load relieving the service cannot make it oscillate — and a signal hovering at a
 //! threshold does not flap it (the 20 % band). Missing signals (no SLO, no capacity) do not
-//! count either way.
+//! count either way. **Flapping waits longer.** The dwell doubles with every episode (a climb
+//! from L0, however many levels it then goes through) that began within `flapWindow` (1 h)
+//! before, up to `maxDwellFactor` (16) times: a ladder
+//! pushed up again and again by a signal that comes and goes stays up instead of stepping
+//! down and back every few minutes.
 
 use super::config::LadderConfig;
 use serde::Serialize;
@@ -47,6 +51,30 @@ pub fn slow_ratio_signal(slow: u64, requests: u64, min_requests: u64) -> Option<
         .then(|| crate::compare::proportion::wilson(slow, requests, 1.645).0 / 0.01)
 }
 
+/// The burn-rate signal of a window: the one-sided 95 % Wilson lower bound of its bad share
+/// over the share the objective allows (`bad` of `events`); `None` below `min_requests`
+/// events. A few failures among few requests do not read as a fast burn.
+pub fn burn_rate_signal(bad: u64, events: u64, objective: f64, min_requests: u64) -> Option<f64> {
+    let allowed = 1.0 - objective;
+    (events > 0 && events >= min_requests && allowed > 0.0)
+        .then(|| crate::compare::proportion::wilson(bad, events, 1.645).0 / allowed)
+}
+
+/// What the ladder's alert does after an evaluation ([`Ladder::alert_change`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertChange {
+    /// Nothing to send.
+    Nothing,
+    /// The level reached `alertFrom`: the alert fires.
+    Fire,
+    /// The level moved between alert levels (L2–L4) while the alert is open: the same alert,
+    /// updated. A dip under `alertFrom` and back to the announced level within the dwell
+    /// sends nothing.
+    Update,
+    /// The level has been under `alertFrom` for the dwell: the alert resolves.
+    Resolve,
+}
+
 /// A change of level.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -71,6 +99,24 @@ pub struct Ladder {
     /// Since when every signal has been calm enough to step down.
     #[serde(skip)]
     calm_since: Option<i64>,
+    /// When the ladder left L0, within `flapWindow` (an episode is one entry, however many
+    /// levels it climbs and steps down through).
+    #[serde(skip)]
+    ups: std::collections::VecDeque<i64>,
+    /// The dwell in force: `dwell` doubled per recent entry (see [`Ladder::dwell`]).
+    pub dwell_ms: i64,
+    /// Whether the ladder's alert is open (a level at or above `alertFrom`).
+    #[serde(skip)]
+    alerting: bool,
+    /// Since when the level has been under `alertFrom` while the alert is open.
+    #[serde(skip)]
+    below_since: Option<i64>,
+    /// The level the open alert last announced.
+    #[serde(skip)]
+    announced: u8,
+    /// Level changes since the ladder was made (`ecosystem_perf_degradation_transitions_total`).
+    #[serde(skip)]
+    pub transitions: u64,
     /// The reason of the last transition.
     pub reason: String,
     /// The signals of the last evaluation.
@@ -84,6 +130,12 @@ impl Ladder {
             level: 0,
             since: now_ms,
             calm_since: None,
+            ups: std::collections::VecDeque::new(),
+            dwell_ms: 0,
+            alerting: false,
+            below_since: None,
+            announced: 0,
+            transitions: 0,
             reason: "normal operation".into(),
             signals: LadderSignals::default(),
         }
@@ -113,6 +165,51 @@ impl Ladder {
         out
     }
 
+    /// The alert after an evaluation: levels under
+    /// `alertFrom` are not alerts; an open alert resolves only once the level has stayed
+    /// under `alertFrom` for the dwell, so a level left and re-entered within it updates the
+    /// alert instead of resolving it and firing it again.
+    pub fn alert_change(&mut self, now_ms: i64, config: &LadderConfig) -> AlertChange {
+        if self.level >= config.alert_from {
+            self.below_since = None;
+            let was = std::mem::replace(&mut self.announced, self.level);
+            if !self.alerting {
+                self.alerting = true;
+                return AlertChange::Fire;
+            }
+            return if was != self.level {
+                AlertChange::Update
+            } else {
+                AlertChange::Nothing
+            };
+        }
+        if !self.alerting {
+            return AlertChange::Nothing;
+        }
+        let below = *self.below_since.get_or_insert(now_ms);
+        if now_ms - below >= self.dwell_ms.max(config.dwell) {
+            self.alerting = false;
+            self.below_since = None;
+            return AlertChange::Resolve;
+        }
+        AlertChange::Nothing
+    }
+
+    /// The dwell at `now_ms`: `dwell` × 2^(episodes begun within `flapWindow` − 1), at most
+    /// `maxDwellFactor` × `dwell`.
+    pub fn dwell(&mut self, now_ms: i64, config: &LadderConfig) -> i64 {
+        while self
+            .ups
+            .front()
+            .is_some_and(|t| now_ms - t > config.flap_window)
+        {
+            self.ups.pop_front();
+        }
+        let doublings = self.ups.len().saturating_sub(1).min(30) as i32;
+        let factor = 2f64.powi(doublings).min(config.max_dwell_factor);
+        (config.dwell as f64 * factor) as i64
+    }
+
     /// Applies one evaluation at `now_ms`; the transition, if any.
     pub fn update(
         &mut self,
@@ -123,6 +220,11 @@ impl Ladder {
         self.signals = signals;
         let (wanted, reason) = Self::wanted(&signals, config, 1.0);
         if wanted > self.level {
+            self.transitions += 1;
+            if self.level == 0 {
+                self.ups.push_back(now_ms);
+            }
+            self.dwell_ms = self.dwell(now_ms, config);
             let t = Transition {
                 from: self.level,
                 to: wanted,
@@ -134,6 +236,8 @@ impl Ladder {
             self.reason = reason;
             return Some(t);
         }
+        let dwell = self.dwell(now_ms, config);
+        self.dwell_ms = dwell;
         if self.level == 0 {
             return None;
         }
@@ -144,7 +248,7 @@ impl Ladder {
             return None;
         }
         let calm_since = *self.calm_since.get_or_insert(now_ms);
-        if now_ms - calm_since >= config.dwell && now_ms - self.since >= config.dwell {
+        if now_ms - calm_since >= dwell && now_ms - self.since >= dwell {
             let t = Transition {
                 from: self.level,
                 to: self.level - 1,
@@ -156,6 +260,7 @@ impl Ladder {
                 ),
             };
             self.level -= 1;
+            self.transitions += 1;
             self.since = now_ms;
             // Calm for the next level down too? Then its dwell starts now.
             let (below, _) = Self::wanted(&signals, config, config.recover_factor);

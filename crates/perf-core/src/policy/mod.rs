@@ -16,7 +16,9 @@ pub mod ladder;
 pub use concurrency::ConcurrencyLimit;
 pub use config::{LadderConfig, LevelThresholds, PolicyConfig};
 pub use decide::{decide, Decision, PolicyRequest, Priority, ServiceContext};
-pub use ladder::{slow_ratio_signal, Ladder, LadderSignals, Transition};
+pub use ladder::{
+    burn_rate_signal, slow_ratio_signal, AlertChange, Ladder, LadderSignals, Transition,
+};
 
 #[cfg(test)]
 mod tests;

@@ -266,3 +266,108 @@ fn the_concurrency_limit_follows_latency_and_load() {
     assert_eq!(l.long_rtt_ms, 10.0);
     assert!((l.load() - l.inflight / l.limit).abs() < 1e-12);
 }
+
+/// A burn that comes and goes every 6 minutes (3 min at 8×, 3 min at 1×) for an hour: with a
+/// fixed dwell the ladder steps L0 ↔ L1 every cycle; with the dwell doubling per recent
+/// entry (up to 16 × 15 s = 4 min) it stays at L1 from the fifth entry on (the 3 calm
+/// minutes no longer outlast the dwell).
+#[test]
+fn a_flapping_signal_makes_the_ladder_wait_longer() {
+    let run = |c: &LadderConfig| {
+        let mut l = Ladder::new(0);
+        let mut transitions = (0, 0);
+        for s in 0..360 {
+            let now = s * 10_000;
+            let burn = if (s / 18) % 2 == 0 { 8.0 } else { 1.0 };
+            if l.update(signals(burn), now, c).is_some() {
+                if s < 180 {
+                    transitions.0 += 1;
+                } else {
+                    transitions.1 += 1;
+                }
+            }
+        }
+        (transitions, l.dwell_ms)
+    };
+    let fixed = LadderConfig {
+        max_dwell_factor: 1.0,
+        ..LadderConfig::default()
+    };
+    let (before, dwell_fixed) = run(&fixed);
+    let (after, dwell) = run(&LadderConfig::default());
+    assert_eq!(before, (10, 10), "L0 → L1 → L0 every 6 minutes");
+    assert_eq!(dwell_fixed, 15_000);
+    assert_eq!(after, (9, 0), "four round trips, then it stays");
+    assert_eq!(dwell, 240_000, "16 × 15 s once it has flapped");
+}
+
+/// Alerts from L2 up: L1 is stream-only; a level dipping under L2 and back within the dwell
+/// sends nothing, a move to L3 updates the open alert; under L2 for the dwell resolves it.
+#[test]
+fn the_ladder_alert_is_one_per_episode_from_l2() {
+    let c = LadderConfig::default();
+    let mut l = Ladder::new(0);
+    let mut step = |burn: f64, now: i64| {
+        let t = l.update(signals(burn), now, &c);
+        let alert = l.alert_change(now, &c);
+        (t.map(|t| t.to), alert)
+    };
+    assert_eq!(
+        step(8.0, 0),
+        (Some(1), AlertChange::Nothing),
+        "L1: stream only"
+    );
+    assert_eq!(step(20.0, 10_000), (Some(2), AlertChange::Fire));
+    assert_eq!(step(20.0, 20_000), (None, AlertChange::Nothing));
+    // Calm enough for L1 after its dwell: down to L1, the alert stays open.
+    let mut at = 20_000;
+    let mut seen = Vec::new();
+    while seen
+        .last()
+        .is_none_or(|s: &(Option<u8>, AlertChange)| s.0.is_none())
+    {
+        at += 10_000;
+        seen.push(step(8.0, at));
+        assert!(at < 200_000, "{seen:?}");
+    }
+    assert_eq!(
+        seen.last(),
+        Some(&(Some(1), AlertChange::Nothing)),
+        "{seen:?}"
+    );
+    // Back to L2 within the dwell: the alert announced L2 already, nothing is sent.
+    at += 5_000;
+    assert_eq!(step(20.0, at), (Some(2), AlertChange::Nothing));
+    // Up to L3: the same alert, updated.
+    at += 10_000;
+    assert_eq!(step(40.0, at), (Some(3), AlertChange::Update));
+    // Under L2 for longer than the (now doubled) dwell: resolved, once.
+    let mut resolved = 0;
+    for _ in 0..40 {
+        at += 10_000;
+        if step(0.5, at).1 == AlertChange::Resolve {
+            resolved += 1;
+        }
+    }
+    assert_eq!(resolved, 1);
+}
+
+#[test]
+fn a_burn_needs_evidence() {
+    // One failure in 20 requests against 99 %: a point burn of 5 (L1 is 6), and a lower
+    // bound of 1.1.
+    let b = burn_rate_signal(1, 20, 0.99, 20).unwrap();
+    assert!(b < 2.0, "{b}");
+    // Two in 40: a point burn of 5 still, the bound a little higher — never L1 on its own.
+    let b = burn_rate_signal(2, 40, 0.99, 20).unwrap();
+    assert!(b < 6.0, "{b}");
+    // 50 in 1,000 against 99.9 %: clearly a fast burn.
+    let b = burn_rate_signal(50, 1_000, 0.999, 20).unwrap();
+    assert!(b > 36.0, "{b}");
+    assert_eq!(burn_rate_signal(5, 10, 0.999, 20), None, "too few requests");
+    assert_eq!(
+        burn_rate_signal(5, 100, 1.0, 20),
+        None,
+        "a 100 % objective allows nothing"
+    );
+}

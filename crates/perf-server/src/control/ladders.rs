@@ -47,6 +47,17 @@ impl PolicyState {
         v
     }
 
+    /// Every evaluated service's count of level changes, in name order.
+    pub fn transitions(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = self
+            .ladders
+            .iter()
+            .map(|(s, l)| (s.clone(), l.transitions))
+            .collect();
+        v.sort();
+        v
+    }
+
     /// The degradation level of a service (0 when never evaluated).
     pub fn level(&self, service: &str) -> u8 {
         self.ladders.get(service).map_or(0, |l| l.level)

@@ -4,8 +4,11 @@
 //! the share of the last minute's requests over their class's p99 budget (per event, so a
 //! service mixing reads and writes is judged against both budgets), the adaptive concurrency limit (median latency
 //! of the last 30 s; in flight from the nodes' `inflight` samples, else by Little's law) and
-//! the ladder. Transitions go on the stream (`degradation`) and out as alerts
-//! (`EcosystemPerfDegradation`, firing while a service is above L0). `POST /v1/policy/evaluate`
+//! the ladder. The burn rate is the 5-minute window's one-sided 95 % Wilson lower bound over
+//! the allowed bad share (`burn_rate_signal`), so a handful of failures is no fast burn.
+//! Transitions go on the stream (`degradation`); alerts (`EcosystemPerfDegradation`) only
+//! from `alertFrom` (L2) up, one per episode: updated on level changes, resolved once the
+//! level has stayed under L2 for the dwell (`Ladder::alert_change`). `POST /v1/policy/evaluate`
 //! only reads the refreshed context, so a decision costs a map lookup (p99 well under 1 ms).
 //! `GET /v1/degradation` lists every service's level with its reason, signals and runbook line.
 
@@ -16,7 +19,8 @@ use crate::durable::Durable;
 use crate::effects::stream::DegradationChange;
 use crate::effects::{AlertKind, Effect, Notice, StreamEvent};
 use perf_core::policy::{
-    slow_ratio_signal, ConcurrencyLimit, Ladder, LadderSignals, ServiceContext,
+    burn_rate_signal, slow_ratio_signal, AlertChange, ConcurrencyLimit, Ladder, LadderSignals,
+    ServiceContext,
 };
 use perf_core::view::Dim;
 use std::collections::HashMap;
@@ -41,10 +45,14 @@ fn burn_rates(m: &Memory, min_requests: u64) -> HashMap<String, f64> {
     let mut out: HashMap<String, f64> = HashMap::new();
     let decisions = m.decisions();
     for s in decisions.slos.iter().flatten() {
-        if s.burn_rate_events.get("5m").copied().unwrap_or(0) < min_requests {
+        let events = s.burn_rate_events.get("5m").copied().unwrap_or(0);
+        let Some(rate) = s.burn_rates.get("5m").copied() else {
             continue;
-        }
-        if let Some(b) = s.burn_rates.get("5m").copied() {
+        };
+        // The bad events behind the rate, then the rate their lower bound allows: the ladder
+        // enters a level on a burn that is significant, not on a handful of failures.
+        let bad = (rate * (1.0 - s.objective) * events as f64).round() as u64;
+        if let Some(b) = burn_rate_signal(bad.min(events), events, s.objective, min_requests) {
             let m = out.entry(s.service.clone()).or_insert(b);
             *m = m.max(b);
         }
@@ -139,6 +147,7 @@ pub fn evaluate(d: &Durable, m: &Memory, now: i64) -> Result<Vec<Effect>, Contro
             .entry(svc.clone())
             .or_insert_with(|| Ladder::new(now));
         let transition = ladder.update(signals, now, &config.ladder);
+        let alert = ladder.alert_change(now, &config.ladder);
         let level = ladder.level;
         let ladder_view = ladder.clone();
         ps.contexts.insert(
@@ -151,19 +160,47 @@ pub fn evaluate(d: &Durable, m: &Memory, now: i64) -> Result<Vec<Effect>, Contro
                 slow_ratio: r.slow_ratio.unwrap_or(0.0),
             },
         );
-        if let Some(t) = transition {
-            let entry = entry_of(d, &svc, &ladder_view, Some(&limit));
-            let firing = t.to > 0;
+        // Every transition goes on the stream; alerts only from `alertFrom` (L2) up, one
+        // alert per episode (updated while it lasts, resolved after the dwell under L2).
+        let notice = (alert != AlertChange::Nothing).then(|| {
+            let firing = alert != AlertChange::Resolve;
             decisions.firing.set(AlertKind::Degradation, &svc, firing);
-            drop(decisions);
-            let notice = Notice {
+            let summary = match &transition {
+                Some(t) => format!("{svc}: degradation L{} → L{} ({})", t.from, t.to, t.reason),
+                None => format!(
+                    "{svc}: degradation L{level}, under L{} for {} s",
+                    config.ladder.alert_from,
+                    ladder_view.dwell_ms.max(config.ladder.dwell) / 1000
+                ),
+            };
+            (firing, summary)
+        });
+        drop(decisions);
+        let entry = (transition.is_some() || notice.is_some())
+            .then(|| entry_of(d, &svc, &ladder_view, Some(&limit)));
+        if let (Some(t), Some(entry)) = (&transition, &entry) {
+            effects.push(Effect::Stream(StreamEvent::Degradation(
+                DegradationChange {
+                    service: svc.clone(),
+                    from: t.from,
+                    to: t.to,
+                    reason: t.reason.clone(),
+                    level: entry.clone(),
+                },
+            )));
+        }
+        if let (Some((firing, summary)), Some(entry)) = (notice, &entry) {
+            effects.push(Effect::Alert(Notice {
                 kind: AlertKind::Degradation,
                 subject: svc.clone(),
                 labels: vec![
                     ("service", svc.clone()),
-                    ("severity", if t.to >= 3 { "page" } else { "ticket" }.into()),
+                    (
+                        "severity",
+                        if level >= 3 { "page" } else { "ticket" }.into(),
+                    ),
                 ],
-                summary: format!("{svc}: degradation L{} → L{} ({})", t.from, t.to, t.reason),
+                summary,
                 description: entry
                     .runbook
                     .clone()
@@ -171,17 +208,7 @@ pub fn evaluate(d: &Durable, m: &Memory, now: i64) -> Result<Vec<Effect>, Contro
                 firing,
                 since_ms: now,
                 path: "/v1/degradation".into(),
-            };
-            effects.push(Effect::Stream(StreamEvent::Degradation(
-                DegradationChange {
-                    service: svc.clone(),
-                    from: t.from,
-                    to: t.to,
-                    reason: t.reason.clone(),
-                    level: entry,
-                },
-            )));
-            effects.push(Effect::Alert(notice));
+            }));
         }
     }
     Ok(effects)

@@ -119,6 +119,18 @@ pub fn render(out: &mut String, state: &AppState) -> std::fmt::Result {
             escape(svc)
         )?;
     }
+    writeln!(out, "# HELP ecosystem_perf_degradation_transitions_total Degradation ladder level changes per service since the server started.")?;
+    writeln!(
+        out,
+        "# TYPE ecosystem_perf_degradation_transitions_total counter"
+    )?;
+    for (svc, n) in decisions.policy.transitions() {
+        writeln!(
+            out,
+            "ecosystem_perf_degradation_transitions_total{{service=\"{}\"}} {n}",
+            escape(&svc)
+        )?;
+    }
     writeln!(
         out,
         "# HELP ecosystem_perf_concurrency_limit Adaptive concurrency limit per service."
