@@ -115,6 +115,9 @@ struct Result {
     sampled: Vec<f64>,
     exact_85: Option<usize>,
     sampled_85: Option<f64>,
+    /// The error the answer states (`mrcError`: the largest binomial standard error of the
+    /// curve's miss ratios over the sampled keys).
+    stated: f64,
 }
 
 fn evaluate(name: &'static str, held_out: bool, trace: &[u64]) -> Result {
@@ -127,7 +130,12 @@ fn evaluate(name: &'static str, held_out: bool, trace: &[u64]) -> Result {
     }
     let periods: Vec<_> = s.periods().iter().filter(|p| p.accesses > 0).collect();
     let curve = Curve::of(&periods, s.rate());
-    let sampled = sizes.iter().map(|c| curve.miss_ratio(*c as f64)).collect();
+    let sampled: Vec<f64> = sizes.iter().map(|c| curve.miss_ratio(*c as f64)).collect();
+    let keys = s.tracked_keys().max(1) as f64;
+    let stated = sampled
+        .iter()
+        .map(|m| (m * (1.0 - m) / keys).sqrt())
+        .fold(0.0, f64::max);
     let distances = exact_stack_distances(trace);
     let cold = distances.iter().filter(|d| d.is_none()).count();
     let allowed = (0.15 * trace.len() as f64) as usize;
@@ -149,6 +157,7 @@ fn evaluate(name: &'static str, held_out: bool, trace: &[u64]) -> Result {
         sampled,
         exact_85,
         sampled_85: curve.size_for(0.85),
+        stated,
     }
 }
 
@@ -227,9 +236,9 @@ fn main() {
         .map(|(name, held, t)| evaluate(name, *held, t))
         .collect();
     println!(
-        "| trace | held out | unique keys | MAE | max error | size for 85 %: exact | sampled |"
+        "| trace | held out | unique keys | MAE | max error | stated error | points within 2× stated | size for 85 %: exact | sampled |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for r in &results {
         let errors: Vec<f64> = r
             .exact
@@ -239,11 +248,15 @@ fn main() {
             .collect();
         let mae = errors.iter().sum::<f64>() / errors.len() as f64;
         let max = errors.iter().copied().fold(0.0, f64::max);
+        let within =
+            errors.iter().filter(|e| **e <= 2.0 * r.stated).count() as f64 / errors.len() as f64;
         println!(
-            "| {} | {} | {} | {mae:.4} | {max:.4} | {} | {} |",
+            "| {} | {} | {} | {mae:.4} | {max:.4} | {:.4} | {:.0} % | {} | {} |",
             r.name,
             if r.held_out { "yes" } else { "no" },
             r.sizes.last().unwrap(),
+            r.stated,
+            within * 100.0,
             r.exact_85.map_or("unreachable".into(), |x| x.to_string()),
             r.sampled_85
                 .map_or("unreachable".into(), |x| format!("{x:.0}")),
