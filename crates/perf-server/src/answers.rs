@@ -191,19 +191,9 @@ impl Answers {
         let Some(cache) = &self.cache else {
             return overview(engine, now, window);
         };
-        let generation = engine.generation();
-        let cached = cache.get_fresh(
-            AnswerKey::Overview { window },
-            |c| c.fresh(generation, &w),
-            || {
-                Arc::new(Cached {
-                    generation,
-                    from: w.from,
-                    to: w.to,
-                    answer: Answer::Overview(overview(engine, now, window)),
-                })
-            },
-        );
+        let cached = lookup(cache, engine, &w, AnswerKey::Overview { window }, || {
+            Answer::Overview(overview(engine, now, window))
+        });
         match &cached.answer {
             Answer::Overview(ov) => {
                 let mut ov = ov.clone();
@@ -228,23 +218,11 @@ impl Answers {
         let Some(cache) = &self.cache else {
             return compute();
         };
-        let generation = engine.generation();
         let key = AnswerKey::Profile {
             service: service.to_string(),
             window,
         };
-        let cached = cache.get_fresh(
-            key,
-            |c| c.fresh(generation, &w),
-            || {
-                Arc::new(Cached {
-                    generation,
-                    from: w.from,
-                    to: w.to,
-                    answer: Answer::Profile(compute()),
-                })
-            },
-        );
+        let cached = lookup(cache, engine, &w, key, || Answer::Profile(compute()));
         match &cached.answer {
             Answer::Profile(p) => p.clone().map(|p| {
                 p.map(|mut p| {
@@ -255,6 +233,30 @@ impl Answers {
             Answer::Overview(_) => unreachable!("a profile key holds a profile"),
         }
     }
+}
+
+/// The cached answer of `key` if computed from the engine's current data on `w`'s buckets,
+/// else `compute`d now and stored in its place.
+fn lookup(
+    cache: &InstrumentedCache<AnswerKey, Arc<Cached>>,
+    engine: &Engine,
+    w: &Window,
+    key: AnswerKey,
+    compute: impl FnOnce() -> Answer,
+) -> Arc<Cached> {
+    let generation = engine.generation();
+    cache.get_fresh(
+        key,
+        |c| c.fresh(generation, w),
+        || {
+            Arc::new(Cached {
+                generation,
+                from: w.from,
+                to: w.to,
+                answer: compute(),
+            })
+        },
+    )
 }
 
 /// The lookups as events on the engine's clock (under `clock: event`, the engine's now less

@@ -314,16 +314,3 @@ async fn a_server_that_is_down_loses_nothing_that_fits() {
     stop.send(()).unwrap();
     task.await.unwrap().unwrap();
 }
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}

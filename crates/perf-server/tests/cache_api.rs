@@ -85,19 +85,6 @@ fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
     found
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn spaces_get_their_curve_size_and_advice_and_keys_stay_hashed() {
     let dir = tempfile::tempdir().unwrap();

@@ -371,3 +371,33 @@ fn a_burn_needs_evidence() {
         "a 100 % objective allows nothing"
     );
 }
+
+/// The ladder's new settings are checked, each refusal naming its setting.
+#[test]
+fn bad_flapping_and_alert_settings_are_refused() {
+    let with = |f: &dyn Fn(&mut LadderConfig)| {
+        let mut c = PolicyConfig::default();
+        f(&mut c.ladder);
+        c.validate().err().map(|e| e.to_string())
+    };
+    assert_eq!(with(&|_| {}), None);
+    for (f, name) in [
+        (
+            &(|l: &mut LadderConfig| l.alert_from = 0) as &dyn Fn(&mut LadderConfig),
+            "alertFrom",
+        ),
+        (&|l: &mut LadderConfig| l.alert_from = 6, "alertFrom"),
+        (
+            &|l: &mut LadderConfig| l.max_dwell_factor = 0.5,
+            "maxDwellFactor",
+        ),
+        (
+            &|l: &mut LadderConfig| l.max_dwell_factor = f64::NAN,
+            "maxDwellFactor",
+        ),
+        (&|l: &mut LadderConfig| l.flap_window = -1, "flapWindow"),
+    ] {
+        let err = with(f).expect("refused");
+        assert!(err.contains(name), "{err}");
+    }
+}

@@ -114,3 +114,17 @@ impl RealServer {
         self.task.await.unwrap().unwrap();
     }
 }
+
+/// Every file under `dir`, recursively (tests that scan a data directory).
+pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
