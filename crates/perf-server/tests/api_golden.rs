@@ -104,6 +104,9 @@ fn ecosystem() -> (String, String) {
 async fn the_main_answers_keep_their_shape() {
     let mut c = Config::default();
     c.server.clock = ClockMode::Event;
+    // One evaluation cycle: the ladder climbs at once, so its answer shows a level, its
+    // runbook line and its history.
+    c.policy.ladder.confirm = 0;
     c.slos = vec![
         serde_yaml_ng::from_str::<SloConfig>(
             "{name: feed-availability, service: qnet, sli: availability, objective: 99.9, window: 30d}",

@@ -48,12 +48,16 @@ pub struct DemoArgs {
     #[arg(long, value_enum, default_value_t = Scenario::Incidents)]
     pub scenario: Scenario,
     /// Play this much history (e.g. `7d`) as fast as the machine can before the live part:
-    /// the simulation starts that long ago, the evaluation cycle runs every simulated minute
+    /// the simulation starts that long ago, the evaluation cycle runs every `--fast-forward-cycle`
     /// and the deployment cycle every simulated `deploymentInterval`, and a progress line
     /// per simulated day shows the memory in use.
     /// With `--duration 0` the demo stops when it has caught up.
     #[arg(long, value_name = "DURATION")]
     pub fast_forward: Option<String>,
+    /// Simulated time between evaluation cycles while fast-forwarding (e.g. `10s`, as a
+    /// server at its default `evaluationInterval` would run them; each cycle costs ~15 ms).
+    #[arg(long, value_name = "DURATION", default_value = "1m")]
+    pub fast_forward_cycle: String,
 }
 
 /// The demo's scripts.
@@ -69,9 +73,6 @@ pub enum Scenario {
 const TICK: Duration = Duration::from_millis(100);
 /// Simulated time per batch while fast-forwarding.
 const FAST_FORWARD_STEP: i64 = 10_000;
-/// Simulated time between evaluation cycles while fast-forwarding (a cycle costs ~15 ms
-/// with the demo's 5,000 callers, so one per simulated 10 s would make a week take 15 min).
-const FAST_FORWARD_EVALUATION: i64 = 60_000;
 /// The longest history `--fast-forward` plays.
 const MAX_FAST_FORWARD: i64 = 400 * 86_400_000;
 const MINUTE: i64 = 60_000;
@@ -95,6 +96,15 @@ pub fn run(demo: &DemoArgs) -> anyhow::Result<i32> {
                 ))
             })?,
     };
+    let cycle = perf_core::duration::parse_duration(&demo.fast_forward_cycle)
+        .ok()
+        .filter(|ms| (1_000..=3_600_000).contains(ms))
+        .ok_or_else(|| {
+            BadInput(format!(
+                "--fast-forward-cycle {}: a duration from 1s to 1h",
+                demo.fast_forward_cycle
+            ))
+        })?;
     let duration = demo.duration;
     if !(speed > 0.0 && speed <= 3600.0) {
         return Err(BadInput("--speed must be in (0, 3600]".into()).into());
@@ -164,6 +174,7 @@ pub fn run(demo: &DemoArgs) -> anyhow::Result<i32> {
             let playback = Playback {
                 stop: stop.clone(),
                 caught_up: caught_up.clone(),
+                cycle,
             };
             std::thread::spawn(move || match scenario {
                 Scenario::Incidents => simulate(&state, &playback, speed, rps, seed, fast_forward),
@@ -322,7 +333,7 @@ fn play(
             each_tick(state, generator.now_ms() - start);
             if generator.now_ms() >= evaluation_due {
                 state.run_cycle();
-                evaluation_due = generator.now_ms() + FAST_FORWARD_EVALUATION;
+                evaluation_due = generator.now_ms() + playback.cycle;
             }
             if generator.now_ms() >= deployment_due {
                 state
@@ -361,6 +372,8 @@ fn play(
 struct Playback {
     stop: Arc<AtomicBool>,
     caught_up: Arc<tokio::sync::Notify>,
+    /// Simulated ms between evaluation cycles while fast-forwarding.
+    cycle: i64,
 }
 
 impl Playback {

@@ -28,6 +28,11 @@ pub struct LadderConfig {
     pub dwell: i64,
     /// A level is left once every signal is under this share of its thresholds.
     pub recover_factor: f64,
+    /// How long the signals must ask for a higher level before the ladder climbs (to the
+    /// highest level they ask for then): a step onset is taken in one move, not level by
+    /// level as the signals' windows fill. 0 climbs at the first evaluation.
+    #[serde(with = "crate::duration::serde_label")]
+    pub confirm: i64,
     /// The dwell doubles with every episode (a climb from L0) begun within this time before (up to
     /// `maxDwellFactor` times): a ladder that keeps coming back waits longer to step down.
     #[serde(with = "crate::duration::serde_label")]
@@ -57,6 +62,7 @@ impl Default for LadderConfig {
         LadderConfig {
             dwell: 15_000,
             recover_factor: 0.8,
+            confirm: 20_000,
             flap_window: 3_600_000,
             max_dwell_factor: 16.0,
             alert_from: 2,
@@ -109,6 +115,9 @@ impl PolicyConfig {
         }
         if l.dwell < 0 {
             return bad("policy.ladder.dwell must be ≥ 0".into());
+        }
+        if !(0..=3_600_000).contains(&l.confirm) {
+            return bad("policy.ladder.confirm must be from 0 to 1h".into());
         }
         if l.flap_window < 0 {
             return bad("policy.ladder.flapWindow must be ≥ 0".into());

@@ -1,20 +1,26 @@
 //! The degradation ladder of one service: L0 normal, L1 shed batch, L2 cache fallback for
 //! cacheable reads, L3 defer non-critical writes, L4 essential only.
 //!
-//! **Up at once.** Each evaluation finds the highest level any of whose thresholds a signal
-//! meets (burn rate over 5 minutes; the share of requests over their class's p99 budget in units
-//! of 1 %, so 1 means p99 at its budget; load); a higher level than the current one is
-//! entered immediately. **Down one step at a time.** A level is left only when every signal
-//! has stayed under `recoverFactor` (0.8) of that level's thresholds for `dwell` (15 s),
-//! and at least `dwell` after the level was entered; then the next level down starts its own
-//! dwell. So the ladder never changes level more often than once per dwell on the way down —
-//! the shed load relieving the service cannot make it oscillate — and a signal hovering at a
-//! threshold does not flap it (the 20 % band). Missing signals (no SLO, no capacity) do not
-//! count either way. **Flapping waits longer.** The dwell doubles with every episode (a climb
-//! from L0, however many levels it then goes through) that began within `flapWindow` (1 h)
-//! before, up to `maxDwellFactor` (16) times: a ladder
-//! pushed up again and again by a signal that comes and goes stays up instead of stepping
-//! down and back every few minutes.
+//! **Up in one move.** Each evaluation finds the highest level any of whose thresholds a
+//! signal meets (the burn rate; the share of requests over their class's p99 budget in units
+//! of 1 %, so 1 means p99 at its budget; load — each read from the last 10 s when they hold
+//! enough requests, see the policy stage). Once the signals have asked for a higher level than
+//! the current one for `confirm` (20 s), the ladder goes to the highest level they asked for
+//! in that time: a step onset, which a window shows at part of its height until it has
+//! filled, is taken in one move instead of level by level, a signal wavering at a threshold
+//! is taken at its top, and a single evaluation's blip moves nothing.
+//! **Down in one move, after a dwell.** A level is left only when every signal has stayed
+//! under `recoverFactor` (0.8) of that level's thresholds for `dwell` (15 s), and at least
+//! `dwell` after the level was entered; the ladder then goes to the highest level the signals
+//! reached at `recoverFactor` in the calm's evaluations from `confirm` after it began (the
+//! climb's mirror: by then the windows no longer hold what made the level), so a level comes
+//! down to L0 in one move when the incident is over, and no lower than the load still asks. So the ladder never changes
+//! level more often than once per dwell on the way down, and a signal hovering at a threshold
+//! does not flap it (the 20 % band). Missing signals (no SLO, no capacity) do not count
+//! either way. **Flapping waits longer.** The dwell doubles with every climb begun within
+//! `flapWindow` (1 h) before, up to `maxDwellFactor` (16) times: a ladder pushed up again and
+//! again by a signal that comes and goes stays up instead of stepping down and back every few
+//! minutes.
 
 use super::config::LadderConfig;
 use serde::Serialize;
@@ -87,6 +93,24 @@ pub struct Transition {
     pub reason: String,
 }
 
+/// How many level changes a ladder remembers ([`Ladder::history`]).
+pub const HISTORY: usize = 32;
+
+/// A change of level with its time, as `GET /v1/degradation` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PastTransition {
+    /// When (engine ms).
+    #[serde(serialize_with = "crate::time::serde_rfc3339::serialize")]
+    pub at: i64,
+    /// Level before.
+    pub from: u8,
+    /// Level after.
+    pub to: u8,
+    /// Why.
+    pub reason: String,
+}
+
 /// One service's ladder.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -99,8 +123,18 @@ pub struct Ladder {
     /// Since when every signal has been calm enough to step down.
     #[serde(skip)]
     calm_since: Option<i64>,
-    /// When the ladder left L0, within `flapWindow` (an episode is one entry, however many
-    /// levels it climbs and steps down through).
+    /// The highest level the signals reached at `recoverFactor` in the calm's evaluations
+    /// from `confirm` after it began (none yet: `None`).
+    #[serde(skip)]
+    calm_floor: Option<u8>,
+    /// Since when the signals have asked for a higher level.
+    #[serde(skip)]
+    rising_since: Option<i64>,
+    /// The highest level they asked for since then, with its reason.
+    #[serde(skip)]
+    rising_peak: (u8, String),
+    /// When the ladder climbed, within `flapWindow` (each climb, from L0 or from a level it
+    /// came down to).
     #[serde(skip)]
     ups: std::collections::VecDeque<i64>,
     /// The dwell in force: `dwell` doubled per recent entry (see [`Ladder::dwell`]).
@@ -117,6 +151,9 @@ pub struct Ladder {
     /// Level changes since the ladder was made (`ecosystem_perf_degradation_transitions_total`).
     #[serde(skip)]
     pub transitions: u64,
+    /// The last [`HISTORY`] level changes, oldest first.
+    #[serde(skip)]
+    pub history: std::collections::VecDeque<PastTransition>,
     /// The reason of the last transition.
     pub reason: String,
     /// The signals of the last evaluation.
@@ -130,12 +167,16 @@ impl Ladder {
             level: 0,
             since: now_ms,
             calm_since: None,
+            calm_floor: None,
+            rising_since: None,
+            rising_peak: (0, String::new()),
             ups: std::collections::VecDeque::new(),
             dwell_ms: 0,
             alerting: false,
             below_since: None,
             announced: 0,
             transitions: 0,
+            history: std::collections::VecDeque::new(),
             reason: "normal operation".into(),
             signals: LadderSignals::default(),
         }
@@ -220,22 +261,28 @@ impl Ladder {
         self.signals = signals;
         let (wanted, reason) = Self::wanted(&signals, config, 1.0);
         if wanted > self.level {
-            self.transitions += 1;
-            if self.level == 0 {
-                self.ups.push_back(now_ms);
-            }
-            self.dwell_ms = self.dwell(now_ms, config);
-            let t = Transition {
-                from: self.level,
-                to: wanted,
-                reason: reason.clone(),
-            };
-            self.level = wanted;
-            self.since = now_ms;
             self.calm_since = None;
-            self.reason = reason;
-            return Some(t);
+            // Up once the signals have asked for more for `confirm`, to the most they asked
+            // for in that time: a step onset is taken in one move, not level by level as its
+            // windows fill, and a signal wavering at a threshold is taken at its top.
+            if self.rising_since.is_none() {
+                self.rising_peak = (0, String::new());
+            }
+            let rising = *self.rising_since.get_or_insert(now_ms);
+            if wanted >= self.rising_peak.0 {
+                self.rising_peak = (wanted, reason);
+            }
+            if now_ms - rising < config.confirm {
+                self.dwell_ms = self.dwell(now_ms, config);
+                return None;
+            }
+            self.rising_since = None;
+            self.ups.push_back(now_ms);
+            self.dwell_ms = self.dwell(now_ms, config);
+            let (to, reason) = std::mem::take(&mut self.rising_peak);
+            return Some(self.change(to, reason, now_ms));
         }
+        self.rising_since = None;
         let dwell = self.dwell(now_ms, config);
         self.dwell_ms = dwell;
         if self.level == 0 {
@@ -247,27 +294,51 @@ impl Ladder {
             self.calm_since = None;
             return None;
         }
-        let calm_since = *self.calm_since.get_or_insert(now_ms);
-        if now_ms - calm_since >= dwell && now_ms - self.since >= dwell {
-            let t = Transition {
-                from: self.level,
-                to: self.level - 1,
-                reason: format!(
-                    "calm for {} s: every signal under {:.0} % of L{}'s thresholds",
-                    (now_ms - calm_since) / 1000,
-                    config.recover_factor * 100.0,
-                    self.level
-                ),
-            };
-            self.level -= 1;
-            self.transitions += 1;
-            self.since = now_ms;
-            // Calm for the next level down too? Then its dwell starts now.
-            let (below, _) = Self::wanted(&signals, config, config.recover_factor);
-            self.calm_since = (below < self.level).then_some(now_ms);
-            self.reason = t.reason.clone();
-            return Some(t);
+        if self.calm_since.is_none() {
+            self.calm_floor = None;
         }
-        None
+        let calm_since = *self.calm_since.get_or_insert(now_ms);
+        // The first `confirm` of the calm is the windows' tail of what made the level (the
+        // climb's mirror); after it, the highest level the signals still reach is the floor.
+        if now_ms - calm_since >= config.confirm {
+            self.calm_floor = Some(self.calm_floor.unwrap_or(0).max(still));
+        }
+        if now_ms - calm_since < dwell || now_ms - self.since < dwell {
+            return None;
+        }
+        // Down in one move, to that floor: every level above it was calm for the dwell.
+        let to = self.calm_floor?;
+        self.calm_floor = None;
+        let reason = format!(
+            "calm for {} s: every signal under {:.0} % of L{}'s thresholds",
+            (now_ms - calm_since) / 1000,
+            config.recover_factor * 100.0,
+            to + 1
+        );
+        self.calm_since = None;
+        Some(self.change(to, reason, now_ms))
+    }
+
+    /// Moves to `to`, remembering the change.
+    fn change(&mut self, to: u8, reason: String, now_ms: i64) -> Transition {
+        let t = Transition {
+            from: self.level,
+            to,
+            reason,
+        };
+        self.level = to;
+        self.since = now_ms;
+        self.transitions += 1;
+        self.reason = t.reason.clone();
+        if self.history.len() == HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back(PastTransition {
+            at: now_ms,
+            from: t.from,
+            to: t.to,
+            reason: t.reason.clone(),
+        });
+        t
     }
 }

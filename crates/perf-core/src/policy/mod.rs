@@ -1,7 +1,8 @@
 //! Operation policies and the degradation ladder (the Qflow hook).
 //!
 //! - [`ladder`]: levels L0 normal … L4 essential only, entered on burn rate, requests over their
-//!   budget or utilisation, left one step at a time after a dwell time (hysteresis).
+//!   budget or utilisation once they have asked for it for a confirmation time, left after a
+//!   dwell time (hysteresis), each in one move.
 //! - [`concurrency`]: an adaptive concurrency limit per service (Gradient2-style) that says
 //!   how loaded a service is.
 //! - [`mod@decide`]: one decision — proceed, queue_deferral, cache_fallback or reject — from a
@@ -17,7 +18,8 @@ pub use concurrency::ConcurrencyLimit;
 pub use config::{LadderConfig, LevelThresholds, PolicyConfig};
 pub use decide::{decide, Decision, PolicyRequest, Priority, ServiceContext};
 pub use ladder::{
-    burn_rate_signal, slow_ratio_signal, AlertChange, Ladder, LadderSignals, Transition,
+    burn_rate_signal, slow_ratio_signal, AlertChange, Ladder, LadderSignals, PastTransition,
+    Transition, HISTORY as LADDER_HISTORY,
 };
 
 #[cfg(test)]

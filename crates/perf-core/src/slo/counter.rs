@@ -1,7 +1,9 @@
 //! Exact good/total counts of one SLO instance, in two tiers: one-minute buckets for the
 //! last 7 hours (burn-rate windows up to 6h are exact to the minute) and one-hour buckets
 //! behind them (compliance windows, calendar periods, 1d/3d/7d burn windows, exact to the
-//! hour). Buckets exist only where events are. Minute buckets move to the hour tier a whole
+//! hour). Buckets exist only where events are. Beside them, one-second buckets for the last
+//! 30 s: the degradation ladder reads the last 10 s's burn (issue 21), which a minute bucket
+//! cannot give without ramping through a minute of partial windows. Minute buckets move to the hour tier a whole
 //! time slice at a time, so that Timeslices and RatioTimeslices budgets can be tallied
 //! per slice before the minutes are merged.
 //!
@@ -15,6 +17,9 @@ const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 /// How long minute buckets are kept.
 pub const MINUTE_TIER_MS: i64 = 7 * HOUR;
+const SECOND: i64 = 1_000;
+/// How long one-second buckets are kept.
+pub const SECOND_TIER_MS: i64 = 30_000;
 
 /// Good and total events.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +83,10 @@ struct HourBucket {
 /// The two-tier counter.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SloCounter {
+    /// One-second buckets of the last `SECOND_TIER_MS` (not kept in snapshots: they age
+    /// out before a restart would matter).
+    #[serde(skip)]
+    seconds: VecDeque<(i64, Counts)>,
     minutes: VecDeque<(i64, Counts)>,
     hours: VecDeque<HourBucket>,
     /// Events dropped because they were older than the hour tier keeps.
@@ -127,7 +136,9 @@ fn slot<T>(
 impl SloCounter {
     /// Heap bytes of the minute and hour tiers.
     pub fn heap_bytes(&self) -> usize {
-        crate::memory::deque(&self.minutes) + crate::memory::deque(&self.hours)
+        crate::memory::deque(&self.seconds)
+            + crate::memory::deque(&self.minutes)
+            + crate::memory::deque(&self.hours)
     }
 
     /// Counts one event at `ts`; `now` is the engine time, `keep_ms` how long hours are kept.
@@ -137,6 +148,17 @@ impl SloCounter {
             good: u64::from(good),
             total: 1,
         };
+        if ts >= now - SECOND_TIER_MS {
+            let start = ts.div_euclid(SECOND) * SECOND;
+            slot(
+                &mut self.seconds,
+                start,
+                |b| b.0,
+                || (start, Counts::default()),
+            )
+            .1
+            .add(c);
+        }
         if ts >= minute_horizon(now) {
             let start = ts.div_euclid(MINUTE) * MINUTE;
             slot(
@@ -168,6 +190,13 @@ impl SloCounter {
     /// Moves minutes past the horizon into hours (a slice at a time) and drops hours older
     /// than `keep_ms`.
     pub fn advance(&mut self, now: i64, keep_ms: i64, slice_ms: i64, threshold: f64) {
+        while self
+            .seconds
+            .front()
+            .is_some_and(|s| s.0 + SECOND <= now - SECOND_TIER_MS)
+        {
+            self.seconds.pop_front();
+        }
         let horizon = minute_horizon(now);
         while let Some(&(first, _)) = self.minutes.front() {
             let slice_start = first.div_euclid(slice_ms) * slice_ms;
@@ -204,6 +233,18 @@ impl SloCounter {
         {
             self.hours.pop_front();
         }
+    }
+
+    /// Good and total events of the last `length_ms` (at most `SECOND_TIER_MS`, to the
+    /// second): the buckets starting at or after `now − length_ms`.
+    pub fn recent(&self, now: i64, length_ms: i64) -> Counts {
+        let from = (now - length_ms.min(SECOND_TIER_MS)).div_euclid(SECOND) * SECOND;
+        let mut c = Counts::default();
+        let first = self.seconds.partition_point(|s| s.0 < from);
+        for (_, counts) in self.seconds.range(first..) {
+            c.add(*counts);
+        }
+        c
     }
 
     /// Good and total events with timestamps in `[from, to)` (`from` per [`aligned_from`]).
@@ -303,6 +344,35 @@ mod tests {
     use proptest::prelude::*;
 
     const T0: i64 = 1_700_000_000_000 - 1_700_000_000_000 % HOUR;
+
+    /// The last 10 s to the second: one event a second (every third bad) for a minute, read at
+    /// its end, counts the 11 one-second buckets from now − 10 s; the seconds age out.
+    #[test]
+    fn recent_counts_the_last_seconds_exactly_and_forgets_them() {
+        let mut c = SloCounter::default();
+        let keep = 86_400_000;
+        for s in 0..60 {
+            let t = T0 + s * SECOND;
+            c.record(t, s % 3 != 0, t, keep);
+            c.advance(t, keep, 5 * MINUTE, 0.99);
+        }
+        let now = T0 + 59 * SECOND + 500;
+        // Seconds 49..=59: 11 events.
+        let want = (49..60).fold(Counts::default(), |mut acc, s| {
+            acc.add(Counts {
+                good: u64::from(s % 3 != 0),
+                total: 1,
+            });
+            acc
+        });
+        assert_eq!(c.recent(now, 10_000), want);
+        assert_eq!(want.total, 11);
+        // Longer than the tier: capped at its 30 s.
+        assert_eq!(c.recent(now, 60_000).total, 31);
+        c.advance(T0 + 2 * MINUTE, keep, 5 * MINUTE, 0.99);
+        assert_eq!(c.recent(T0 + 2 * MINUTE, 10_000).total, 0);
+        assert_eq!(c.counts(T0, T0 + MINUTE).total, 60, "the minutes keep them");
+    }
 
     proptest! {
         /// Counts equal a brute-force count for every aligned range, whatever the tier.

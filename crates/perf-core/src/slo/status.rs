@@ -30,6 +30,9 @@ pub const BURN_WINDOWS: [i64; 7] = [
     72 * HOUR,
 ];
 /// Their labels.
+/// The window of [`SloStatus::fast`].
+pub const FAST_WINDOW_MS: i64 = 10_000;
+
 const BURN_LABELS: [&str; 7] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
 const WEEK: i64 = 7 * 24 * HOUR;
 
@@ -95,6 +98,10 @@ pub struct SloStatus {
     pub burn_rates: BTreeMap<Cow<'static, str>, f64>,
     /// Events per burn-rate window (to judge the rates).
     pub burn_rate_events: BTreeMap<Cow<'static, str>, u64>,
+    /// Good and total events of the last `FAST_WINDOW_MS` (10 s), to the second: what the
+    /// degradation ladder reads for its burn rate (not part of the answer).
+    #[serde(skip)]
+    pub fast: super::counter::Counts,
     /// Share of the period's budget burnt per week at the last 7 days' rate.
     pub weekly_budget_burn: f64,
     /// Time left at the current (1h) burn, `null` when not burning.
@@ -269,6 +276,7 @@ pub fn evaluate(
         },
         burn_rates,
         burn_rate_events,
+        fast: counter.recent(now, FAST_WINDOW_MS),
         weekly_budget_burn,
         time_to_exhaustion,
         status: Cow::Borrowed(status),

@@ -16,14 +16,19 @@ pub struct PolicyState {
 }
 
 impl PolicyState {
-    /// Heap bytes: ladders (with their reasons), concurrency limits and contexts by service.
+    /// Heap bytes: ladders (with their reasons and recent changes), concurrency limits and contexts by service.
     pub fn heap_bytes(&self) -> usize {
         use perf_core::memory::{hash_map, string};
         hash_map(&self.ladders)
             + self
                 .ladders
                 .iter()
-                .map(|(s, l)| string(s) + string(&l.reason))
+                .map(|(s, l)| {
+                    string(s)
+                        + string(&l.reason)
+                        + perf_core::memory::deque(&l.history)
+                        + l.history.iter().map(|t| string(&t.reason)).sum::<usize>()
+                })
                 .sum::<usize>()
             + hash_map(&self.limits)
             + self.limits.keys().map(|s| string(s)).sum::<usize>()
@@ -63,12 +68,16 @@ impl PolicyState {
         self.ladders.get(service).map_or(0, |l| l.level)
     }
 
-    /// Every evaluated service's published ladder entry, in name order.
+    /// Every evaluated service's published ladder entry with its recent changes, in name
+    /// order.
     pub fn entries(&self, d: &Durable) -> Vec<LevelEntry> {
         let mut v: Vec<LevelEntry> = self
             .ladders
             .iter()
-            .map(|(svc, l)| entry_of(d, svc, l, self.limits.get(svc)))
+            .map(|(svc, l)| LevelEntry {
+                history: l.history.iter().cloned().collect(),
+                ..entry_of(d, svc, l, self.limits.get(svc))
+            })
             .collect();
         v.sort_by(|a, b| a.service.cmp(&b.service));
         v
@@ -95,5 +104,6 @@ pub fn entry_of(
                 .clone()
         }),
         concurrency: limit.copied(),
+        history: Vec::new(),
     }
 }

@@ -1,11 +1,15 @@
 //! The policy stage: operation policies and the degradation ladder (the Qflow hook).
 //!
-//! The evaluation cycle refreshes, per service: the fastest 5-minute burn rate of its SLOs,
-//! the share of the last minute's requests over their class's p99 budget (per event, so a
-//! service mixing reads and writes is judged against both budgets), the adaptive concurrency limit (median latency
+//! The evaluation cycle refreshes, per service: the fastest burn rate of its SLOs, the share
+//! of its recent requests over their class's p99 budget (per event, so a service mixing reads
+//! and writes is judged against both budgets), the adaptive concurrency limit (median latency
 //! of the last 30 s; in flight from the nodes' `inflight` samples, else by Little's law) and
-//! the ladder. The burn rate is the 5-minute window's one-sided 95 % Wilson lower bound over
-//! the allowed bad share (`burn_rate_signal`), so a handful of failures is no fast burn.
+//! the ladder. Every signal reads the shortest window that holds `minRequests` requests: the
+//! last 10 s (burn rates: to the second; slow share and rate: the view's 10-s buckets, 10-20 s),
+//! else 5 minutes (burn rates) or the last minute. A short window shows a step onset at its
+//! full height within one `confirm`, so the ladder takes it in one move and sees it end as
+//! soon as it ends. The burn rate is the window's one-sided 95 % Wilson lower bound over the
+//! allowed bad share (`burn_rate_signal`), so a handful of failures is no fast burn.
 //! Transitions go on the stream (`degradation`); alerts (`EcosystemPerfDegradation`) only
 //! from `alertFrom` (L2) up, one per episode: updated on level changes, resolved once the
 //! level has stayed under L2 for the dwell (`Ladder::alert_change`). `POST /v1/policy/evaluate`
@@ -27,8 +31,10 @@ use std::collections::HashMap;
 
 /// Window of the recent latency the concurrency limit reads.
 const SHORT_WINDOW_MS: i64 = 30_000;
-/// Window of the p99 the ladder reads.
+/// Window of the slow share and rate the ladder reads when the recent one is too thin.
 const P99_WINDOW_MS: i64 = 60_000;
+/// The recent window of the slow share and rate (from the 10-s bucket holding its start).
+const RECENT_WINDOW_MS: i64 = 10_000;
 
 /// The signals and concurrency inputs of one service at `now`.
 struct Reading {
@@ -39,19 +45,25 @@ struct Reading {
     capacity_utilization: Option<f64>,
 }
 
-/// The fastest 5-minute burn rate of each service's SLOs with at least `min_requests`
-/// events in the window, from the SLO stage's last statuses.
+/// The fastest burn rate of each service's SLOs, from the SLO stage's last statuses: of the
+/// last 10 s when they hold `min_requests` events, else of the last 5 minutes when those do.
 fn burn_rates(m: &Memory, min_requests: u64) -> HashMap<String, f64> {
     let mut out: HashMap<String, f64> = HashMap::new();
     let decisions = m.decisions();
     for s in decisions.slos.iter().flatten() {
-        let events = s.burn_rate_events.get("5m").copied().unwrap_or(0);
-        let Some(rate) = s.burn_rates.get("5m").copied() else {
-            continue;
+        let (bad, events) = if s.fast.total >= min_requests.max(1) {
+            (s.fast.bad(), s.fast.total)
+        } else {
+            let events = s.burn_rate_events.get("5m").copied().unwrap_or(0);
+            let Some(rate) = s.burn_rates.get("5m").copied() else {
+                continue;
+            };
+            // The bad events behind the rate.
+            let bad = (rate * (1.0 - s.objective) * events as f64).round() as u64;
+            (bad, events)
         };
-        // The bad events behind the rate, then the rate their lower bound allows: the ladder
-        // enters a level on a burn that is significant, not on a handful of failures.
-        let bad = (rate * (1.0 - s.objective) * events as f64).round() as u64;
+        // The rate their lower bound allows: the ladder enters a level on a burn that is
+        // significant, not on a handful of failures.
         if let Some(b) = burn_rate_signal(bad.min(events), events, s.objective, min_requests) {
             let m = out.entry(s.service.clone()).or_insert(b);
             *m = m.max(b);
@@ -65,9 +77,18 @@ fn read(d: &Durable, burn_rate: Option<f64>, service: &str, now: i64) -> Reading
     let engine = d.engine();
     let view = engine.views()[0].def.name.clone();
     let filter = [(Dim::Service, service)];
-    let minute = engine
-        .query(&view, &filter, now - P99_WINDOW_MS, now + 1)
-        .ok();
+    // The recent window (the 10-s bucket holding now − 10 s and after) when it holds
+    // `minRequests` requests, else the last minute.
+    let recent_from = (now - RECENT_WINDOW_MS).div_euclid(RECENT_WINDOW_MS) * RECENT_WINDOW_MS;
+    let (minute, rate_window) = match engine.query(&view, &filter, recent_from, now + 1).ok() {
+        Some(s) if s.requests >= min_requests.max(1) => (Some(s), (now + 1 - recent_from)),
+        _ => (
+            engine
+                .query(&view, &filter, now - P99_WINDOW_MS, now + 1)
+                .ok(),
+            P99_WINDOW_MS,
+        ),
+    };
     // Requests over their class's p99 budget (the engine counts them per event), in units of
     // the 1 % a p99 allows: the one-sided 95 % lower bound of the share, so that a few slow
     // requests among few are not read as a 100 % slow service; below `minRequests`, no signal.
@@ -98,7 +119,7 @@ fn read(d: &Durable, burn_rate: Option<f64>, service: &str, now: i64) -> Reading
     let capacity_utilization = (capacity > 0.0).then(|| {
         minute
             .as_ref()
-            .map_or(0.0, |s| s.requests as f64 * 1000.0 / P99_WINDOW_MS as f64)
+            .map_or(0.0, |s| s.requests as f64 * 1000.0 / rate_window as f64)
             / capacity
     });
     Reading {

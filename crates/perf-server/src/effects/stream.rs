@@ -121,6 +121,10 @@ pub struct LevelEntry {
     /// The adaptive concurrency limit and the in-flight work.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<ConcurrencyLimit>,
+    /// The last level changes, oldest first (`GET /v1/degradation` only; empty on the
+    /// stream, whose messages are the changes).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<perf_core::policy::PastTransition>,
 }
 
 /// The broadcast bus of the stream: serialised envelopes, shared by every subscriber.
