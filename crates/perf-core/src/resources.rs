@@ -41,10 +41,18 @@ pub struct NodeResources {
     pub minutes: VecDeque<ResourceMinute>,
 }
 
+/// Most cache spaces whose reported size is kept.
+pub const MAX_CACHE_SPACES: usize = 1_024;
+
 /// Resource samples of every node.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Resources {
     nodes: BTreeMap<(String, String), NodeResources>,
+    /// The newest reported size of each cache space (time, entries), from any node's
+    /// `cacheSizes`; at most [`MAX_CACHE_SPACES`]. Not in snapshots: clients report every
+    /// few seconds, and the log's tail replays what came after the snapshot.
+    #[serde(skip)]
+    cache_sizes: BTreeMap<String, (i64, u64)>,
     /// Samples refused because the node limit was reached.
     pub overflow_samples: u64,
 }
@@ -65,21 +73,51 @@ impl Resources {
                         + deque(&r.minutes)
                 })
                 .sum::<usize>()
+            + btree_map(&self.cache_sizes)
+            + self.cache_sizes.keys().map(|s| string(s)).sum::<usize>()
+    }
+
+    /// The newest size reported for `space` (entries), if any.
+    pub fn cache_size(&self, space: &str) -> Option<u64> {
+        self.cache_sizes.get(space).map(|(_, n)| *n)
+    }
+
+    /// Every reported cache size by space (entries).
+    pub fn cache_sizes(&self) -> BTreeMap<String, u64> {
+        self.cache_sizes
+            .iter()
+            .map(|(s, (_, n))| (s.clone(), *n))
+            .collect()
     }
 
     /// Records one sample; nodes beyond `max_nodes` are counted, not tracked.
     pub fn record(&mut self, s: &ResourceSample, max_nodes: usize) {
+        for (space, entries) in &s.cache_sizes {
+            let room = self.cache_sizes.len() < MAX_CACHE_SPACES;
+            match self.cache_sizes.get_mut(space) {
+                Some(known) if s.ts_ms >= known.0 => *known = (s.ts_ms, *entries),
+                Some(_) => {}
+                None if room => {
+                    self.cache_sizes.insert(space.clone(), (s.ts_ms, *entries));
+                }
+                None => {}
+            }
+        }
         let key = (s.service.clone(), s.node.clone());
         if !self.nodes.contains_key(&key) && self.nodes.len() >= max_nodes {
             self.overflow_samples += 1;
             return;
         }
         let node = self.nodes.entry(key).or_insert_with(|| NodeResources {
-            last: s.clone(),
+            last: ResourceSample {
+                cache_sizes: Vec::new(),
+                ..s.clone()
+            },
             minutes: VecDeque::new(),
         });
         if s.ts_ms >= node.last.ts_ms {
             node.last = s.clone();
+            node.last.cache_sizes = Vec::new();
         }
         let start = s.ts_ms.div_euclid(MINUTE) * MINUTE;
         let pos = match node.minutes.binary_search_by_key(&start, |m| m.start) {

@@ -260,3 +260,110 @@ async fn bad_cache_keys_are_refused_field_by_field() {
         assert_eq!(e["field"], "cacheKey", "{a}");
     }
 }
+
+/// `cacheSizes` on a resource sample (issue 20): a space with no configured size gets the
+/// size its client reports, and the advice compares the curve with it; a newer report wins;
+/// bad sizes are refused by field and change nothing; after a restart the log replays the
+/// report.
+#[tokio::test]
+async fn a_reported_cache_size_is_what_the_advice_compares_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let unsized_config = || {
+        let mut c = config(Some(dir.path()));
+        c.cache.spaces[0].size = None;
+        c
+    };
+    let state = perf_server::AppState::open(unsized_config()).unwrap();
+    for chunk in events().lines().collect::<Vec<_>>().chunks(10_000) {
+        let (status, a) = post(
+            &state,
+            "/v1/events",
+            "application/x-ndjson",
+            chunk.join("\n"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{a}");
+    }
+    let space = "/v1/cache/qindex%3Asearch";
+    let (_, before) = get(&state, space).await;
+    assert_eq!(before["currentSize"], serde_json::Value::Null, "{before:#}");
+    assert_eq!(before["hitRatioAtCurrentSize"], serde_json::Value::Null);
+
+    let sample = |ts: i64, sizes: serde_json::Value| {
+        json!([{"ts": ts, "service": "qindex", "node": "n1", "cpu": 0.4, "cacheSizes": sizes}])
+            .to_string()
+    };
+    let (status, a) = post(
+        &state,
+        "/v1/resources",
+        "application/json",
+        sample(T0 + 3_000_000, json!({"qindex:search": 500})),
+    )
+    .await;
+    assert_eq!(
+        (status, a["accepted"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{a}"
+    );
+    let (status, a) = post(
+        &state,
+        "/v1/resources",
+        "application/json",
+        sample(T0 + 3_500_000, json!({"qindex:search": 1000})),
+    )
+    .await;
+    assert_eq!(
+        (status, a["accepted"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{a}"
+    );
+    let (_, sized) = get(&state, space).await;
+    assert_eq!(sized["currentSize"], 1000, "{sized:#}");
+    // The curve at the reported size agrees with the hit rate the 1,000-entry LRU had.
+    let (hit, at) = (
+        sized["hitRate"].as_f64().unwrap(),
+        sized["hitRatioAtCurrentSize"].as_f64().unwrap(),
+    );
+    assert!((at - hit).abs() < 0.03, "{at} vs {hit}");
+    // LRU and W-TinyLFU are compared at that size.
+    assert_eq!(sized["policy"]["size"], 1000, "{sized:#}");
+
+    // Bad sizes: refused by field; the size stays.
+    let many: serde_json::Map<String, serde_json::Value> =
+        (0..65).map(|i| (format!("s{i}"), json!(1))).collect();
+    for bad in [
+        json!({"qindex:search": -1}),
+        json!({"qindex:search": 2.5}),
+        json!({"qindex:search": f64::MAX}),
+        json!({"": 10}),
+        serde_json::Value::Object(many),
+    ] {
+        let (status, a) = post(
+            &state,
+            "/v1/resources",
+            "application/json",
+            sample(T0 + 3_590_000, bad.clone()),
+        )
+        .await;
+        // The only sample refused: the request is.
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{a}");
+        assert_eq!(a["accepted"], 0, "{bad}: {a}");
+        assert_eq!(a["errors"][0]["field"], "cacheSizes", "{bad}: {a}");
+    }
+    let (status, _) = post(
+        &state,
+        "/v1/resources",
+        "application/json",
+        sample(T0 + 3_590_000, json!({"qindex:search": "big"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, after) = get(&state, space).await;
+    assert_eq!(after["currentSize"], 1000);
+
+    // The report is in the log: a restart (no snapshot taken) replays it.
+    drop(state);
+    let state = perf_server::AppState::open(unsized_config()).unwrap();
+    let (_, again) = get(&state, space).await;
+    assert_eq!(again["currentSize"], 1000, "{again:#}");
+}

@@ -292,6 +292,14 @@ impl Generator {
                     inflight: Some((rps * 0.05).round() as u64),
                     capacity_rps: Some(svc.node_capacity_rps),
                     replicas: None,
+                    // Each node reports the size of its service's caches, as a client of
+                    // the instrumented cache would.
+                    cache_sizes: svc
+                        .operations
+                        .iter()
+                        .filter_map(|o| o.cache_model.as_ref())
+                        .map(|c| (c.space.clone(), c.size as u64))
+                        .collect(),
                 });
                 self.node_load[si][ni] = 0;
             }

@@ -41,7 +41,7 @@ pub struct SpaceFacts {
     pub hits: u64,
     /// Cache lookups (hits + misses) reported by the events.
     pub lookups: u64,
-    /// The cache's size in entries, when configured.
+    /// The cache's size in entries, when its clients report it or it is configured.
     pub current_size: Option<u64>,
     /// The cache's TTL, ms, when configured.
     pub current_ttl_ms: Option<i64>,
@@ -156,7 +156,8 @@ pub struct SpaceReport {
     pub cold_miss_ratio: Option<f64>,
     /// Entries an LRU cache needs for each hit ratio (`null`: no size reaches it).
     pub size_for: BTreeMap<String, Option<u64>>,
-    /// Configured size, entries.
+    /// Size of the cache, entries: the newest its clients reported (`cacheSizes` on a
+    /// resource sample), else the configured one.
     pub current_size: Option<u64>,
     /// LRU hit ratio at the configured size, by the curve.
     pub hit_ratio_at_current_size: Option<f64>,

@@ -27,12 +27,12 @@ const HIT_RATE_WINDOWS: [(&str, i64); 3] = [
 /// Stats per (service, name).
 type ByPair = BTreeMap<(String, String), Stats>;
 
-/// Size (entries) and TTL (ms) of a space by name, when configured.
+/// Size (entries) and TTL (ms) of a space by name, when reported or configured.
 pub type Configured<'a> = &'a dyn Fn(&str) -> (Option<u64>, Option<i64>);
 
 /// What the caller knows of the spaces besides the events.
 pub struct Known<'a> {
-    /// Size (entries) and TTL (ms) of a space by name, when configured.
+    /// Size (entries) and TTL (ms) of a space by name, when reported or configured.
     pub configured: Configured<'a>,
     /// The hit ratio the go-live gate asks for.
     pub target: f64,

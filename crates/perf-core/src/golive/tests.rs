@@ -321,6 +321,7 @@ fn capacity_engine(capacity_rps: Option<f64>) -> Engine {
                     inflight: None,
                     capacity_rps: Some(cap),
                     replicas: None,
+                    cache_sizes: Vec::new(),
                 }],
                 t + HOUR - 1,
             );

@@ -21,4 +21,9 @@ pub struct ResourceSample {
     pub capacity_rps: Option<f64>,
     /// Replicas (service-level sample).
     pub replicas: Option<u32>,
+    /// Sizes of the node's caches by cache space, entries (`cacheSizes`). Written to the
+    /// ingest log in its own record layout (`log_wire.rs`), kept out of the engine's
+    /// snapshot (`Resources` keeps the latest report per space apart).
+    #[serde(skip)]
+    pub cache_sizes: Vec<(String, u64)>,
 }

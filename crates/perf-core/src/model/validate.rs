@@ -172,7 +172,12 @@ pub(crate) struct RawResource<'a> {
     capacity_rps: Option<f64>,
     #[serde(default)]
     replicas: Option<u32>,
+    #[serde(borrow, default)]
+    cache_sizes: Option<BTreeMap<Cow<'a, str>, f64>>,
 }
+
+/// Most cache spaces one resource sample may report.
+pub const MAX_CACHE_SIZES: usize = 64;
 
 /// The rule of a field, used in every message about it.
 pub(crate) fn rule_of(field: &str) -> &'static str {
@@ -190,6 +195,7 @@ pub(crate) fn rule_of(field: &str) -> &'static str {
         "cpu" | "memory" => "must be a utilisation between 0 and 1",
         "inflight" | "replicas" => "must be a non-negative integer",
         "capacityRps" => "must be a finite number > 0",
+        "cacheSizes" => "must be an object of cache space (1-256 characters) to entries (an integer >= 0), at most 64 spaces",
         _ => "must be a string of 1-256 characters, none of them a control character",
     }
 }
@@ -453,6 +459,23 @@ pub(crate) fn validate_resource(
             ));
         }
     }
+    let mut cache_sizes = Vec::new();
+    if let Some(sizes) = raw.cache_sizes {
+        let refuse = || FieldError::new(index, "cacheSizes", rule_of("cacheSizes"));
+        if sizes.len() > MAX_CACHE_SIZES {
+            return Err(refuse());
+        }
+        for (space, entries) in sizes {
+            let space = text(index, "cacheSizes", Some(space), 256)
+                .map_err(|_| refuse())?
+                .ok_or_else(refuse)?;
+            if !(entries.is_finite() && entries >= 0.0 && entries.fract() == 0.0 && entries < 1e15)
+            {
+                return Err(refuse());
+            }
+            cache_sizes.push((space.into_owned(), entries as u64));
+        }
+    }
     Ok(ResourceSample {
         ts_ms,
         service: service.into_owned(),
@@ -462,5 +485,6 @@ pub(crate) fn validate_resource(
         inflight: raw.inflight,
         capacity_rps: raw.capacity_rps,
         replicas: raw.replicas,
+        cache_sizes,
     })
 }

@@ -1,6 +1,7 @@
 //! The cache spaces as the server answers them (`GET /v1/cache`, `cache list|show`) and as
 //! the go-live cache gate explains a failing hot space: the engine's samplers and views
-//! (`perf_core::cache::overview`) with the sizes and TTLs of `cache.spaces` and the hit
+//! (`perf_core::cache::overview`) with the sizes the caches' clients report (`cacheSizes` on
+//! resource samples; else the size in `cache.spaces`), the TTLs of `cache.spaces` and the hit
 //! ratio of the go-live guardrails. The deployment cycle's cache stage puts a space's advice
 //! on the stream (`cache_advice`) when it changes in kind — its words without their figures,
 //! so a hit rate moving from 71 to 72 % is not news, a new "raise the TTL" is.
@@ -14,17 +15,24 @@ use perf_core::cache::overview::{overview, read, CacheOverview, CacheRead, Known
 use perf_core::golive::{Gate, GateStatus};
 use perf_core::Engine;
 
-/// What the spaces are compared with: `cache.spaces` and the go-live gate's hit ratio and
-/// hot share (not `control::golive::guardrails`: the go-live report reads this module, and
-/// modules do not import in a circle).
-fn overview_of(d: &Durable, read: &CacheRead) -> CacheOverview {
+/// What the spaces are compared with: the reported sizes (`reported`, by space), else
+/// `cache.spaces`, and the go-live gate's hit ratio and hot share (not
+/// `control::golive::guardrails`: the go-live report reads this module, and modules do not
+/// import in a circle).
+fn overview_of(
+    d: &Durable,
+    read: &CacheRead,
+    reported: &std::collections::BTreeMap<String, u64>,
+) -> CacheOverview {
     let configured = |space: &str| {
-        d.config
+        let (size, ttl) = d
+            .config
             .cache
             .spaces
             .iter()
             .find(|c| c.space == space)
-            .map_or((None, None), |c| (c.size, c.ttl))
+            .map_or((None, None), |c| (c.size, c.ttl));
+        (reported.get(space).copied().or(size), ttl)
     };
     let known = Known {
         configured: &configured,
@@ -41,7 +49,11 @@ pub fn overview_on(
     now: i64,
     want: &dyn Fn(&str, &str) -> bool,
 ) -> CacheOverview {
-    overview_of(d, &read(engine, now, want))
+    overview_of(
+        d,
+        &read(engine, now, want),
+        &engine.resources().cache_sizes(),
+    )
 }
 
 /// The spaces `want` names of the server's engine now: the engine (and the samplers') lock is
@@ -50,11 +62,11 @@ pub fn overview_on(
 pub fn current(d: &Durable, want: &dyn Fn(&str, &str) -> bool) -> CacheOverview {
     // Read before the engine is locked: under `clock: event`, `now` locks it too.
     let now = d.now();
-    let read = {
+    let (read, reported) = {
         let engine = d.engine();
-        read(&engine, now, want)
+        (read(&engine, now, want), engine.resources().cache_sizes())
     };
-    overview_of(d, &read)
+    overview_of(d, &read, &reported)
 }
 
 /// Adds to each failing space of the go-live cache gate what its access pattern says (the

@@ -2,8 +2,11 @@
 //! an enum whose variant number says the layout. Postcard is positional, so when the event
 //! gained `cache_key` its records could no longer be read as the old ones were: records
 //! written before (variant 0, events without the field) still decode — the field absent —
-//! and new ones are written as variant 2. A log written by an older binary replays into a
-//! newer one; the reverse is refused record by record (unknown variant), never misread.
+//! and new ones are written as variant 2. Resource samples that report cache sizes
+//! (`cacheSizes`) are written as variant 3; those without, as before (variant 1), so a
+//! binary that predates cache sizes still reads them. A log written by an older binary
+//! replays into a newer one; the reverse is refused record by record (unknown variant), never
+//! misread.
 
 use super::snapshot_format::LogBatch;
 use perf_core::model::{CacheOutcome, RequestClass};
@@ -51,6 +54,52 @@ impl From<EventV1> for Event {
     }
 }
 
+/// A resource sample with its cache sizes (variant 3).
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct ResourceWire {
+    pub ts_ms: i64,
+    pub service: String,
+    pub node: String,
+    pub cpu: Option<f64>,
+    pub memory: Option<f64>,
+    pub inflight: Option<u64>,
+    pub capacity_rps: Option<f64>,
+    pub replicas: Option<u32>,
+    pub cache_sizes: Vec<(String, u64)>,
+}
+
+impl From<ResourceWire> for ResourceSample {
+    fn from(r: ResourceWire) -> ResourceSample {
+        ResourceSample {
+            ts_ms: r.ts_ms,
+            service: r.service,
+            node: r.node,
+            cpu: r.cpu,
+            memory: r.memory,
+            inflight: r.inflight,
+            capacity_rps: r.capacity_rps,
+            replicas: r.replicas,
+            cache_sizes: r.cache_sizes,
+        }
+    }
+}
+
+impl From<&ResourceSample> for ResourceWire {
+    fn from(r: &ResourceSample) -> ResourceWire {
+        ResourceWire {
+            ts_ms: r.ts_ms,
+            service: r.service.clone(),
+            node: r.node.clone(),
+            cpu: r.cpu,
+            memory: r.memory,
+            inflight: r.inflight,
+            capacity_rps: r.capacity_rps,
+            replicas: r.replicas,
+            cache_sizes: r.cache_sizes.clone(),
+        }
+    }
+}
+
 /// Every layout a record may have, by variant number.
 #[derive(Deserialize)]
 #[serde(rename = "LogBatch")]
@@ -61,12 +110,20 @@ pub(super) enum Wire {
     Resources(Vec<ResourceSample>),
     /// 2: events.
     Events(Vec<Event>),
+    /// 3: resource samples with cache sizes.
+    ResourcesWithCaches(Vec<ResourceWire>),
 }
 
 impl Serialize for LogBatch {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            LogBatch::Resources(r) => s.serialize_newtype_variant("LogBatch", 1, "Resources", r),
+            LogBatch::Resources(r) if r.iter().all(|r| r.cache_sizes.is_empty()) => {
+                s.serialize_newtype_variant("LogBatch", 1, "Resources", r)
+            }
+            LogBatch::Resources(r) => {
+                let wire: Vec<ResourceWire> = r.iter().map(ResourceWire::from).collect();
+                s.serialize_newtype_variant("LogBatch", 3, "ResourcesWithCaches", &wire)
+            }
             LogBatch::Events(e) => s.serialize_newtype_variant("LogBatch", 2, "Events", e),
         }
     }
@@ -78,6 +135,9 @@ impl<'de> Deserialize<'de> for LogBatch {
             Wire::EventsV1(v) => LogBatch::Events(v.into_iter().map(Event::from).collect()),
             Wire::Resources(r) => LogBatch::Resources(r),
             Wire::Events(e) => LogBatch::Events(e),
+            Wire::ResourcesWithCaches(r) => {
+                LogBatch::Resources(r.into_iter().map(ResourceSample::from).collect())
+            }
         })
     }
 }
@@ -136,11 +196,26 @@ mod tests {
             inflight: None,
             capacity_rps: Some(100.0),
             replicas: None,
+            cache_sizes: Vec::new(),
         };
         let bytes = postcard::to_stdvec(&LogBatch::Resources(vec![r.clone()])).unwrap();
+        assert_eq!(
+            bytes[0], 1,
+            "without cache sizes: the layout older binaries read"
+        );
         assert!(matches!(
             postcard::from_bytes::<LogBatch>(&bytes).unwrap(),
-            LogBatch::Resources(v) if v == vec![r]
+            LogBatch::Resources(v) if v == vec![r.clone()]
+        ));
+        let sized = ResourceSample {
+            cache_sizes: vec![("qindex:search".into(), 10_000)],
+            ..r
+        };
+        let bytes = postcard::to_stdvec(&LogBatch::Resources(vec![sized.clone()])).unwrap();
+        assert_eq!(bytes[0], 3);
+        assert!(matches!(
+            postcard::from_bytes::<LogBatch>(&bytes).unwrap(),
+            LogBatch::Resources(v) if v == vec![sized]
         ));
         // A layout this binary does not know is refused, not misread.
         assert!(postcard::from_bytes::<LogBatch>(&[7, 0]).is_err());
