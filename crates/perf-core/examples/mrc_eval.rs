@@ -171,8 +171,9 @@ fn svg(results: &[Result]) -> String {
     );
     let _ = writeln!(
         out,
-        "<text x=\"8\" y=\"{}\">LRU miss ratio (y, 0–1) against cache size (x, 1–100 % of unique keys): exact (black) and sampled with 4,096 keys (red, dashed)</text>",
-        h * rows as f64 + 14.0
+        "<text x=\"8\" y=\"{}\">LRU miss ratio (y, 0–1) against cache size (x, 1–100 % of unique keys): exact (black) and sampled with {} keys (red, dashed)</text>",
+        h * rows as f64 + 14.0,
+        DEFAULT_MAX_KEYS
     );
     for (i, r) in results.iter().enumerate() {
         let (x0, y0) = ((i % cols) as f64 * w, (i / cols) as f64 * h);

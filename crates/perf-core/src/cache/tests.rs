@@ -304,8 +304,8 @@ fn a_full_sampler_stays_under_its_documented_memory() {
         s.access(*k, t as i64 * 100);
     }
     assert_eq!(s.tracked_keys(), DEFAULT_MAX_KEYS);
-    // The module doc promises at most 0.43 MiB per space.
-    assert!(s.heap_bytes() <= 440 * 1024, "{}", s.heap_bytes());
+    // The module doc promises at most 0.75 MiB per space.
+    assert!(s.heap_bytes() <= 768 * 1024, "{}", s.heap_bytes());
     eprintln!("full sampler: {} bytes", s.heap_bytes());
 }
 
