@@ -224,18 +224,21 @@ impl Shards {
     /// The next free position, renumbering the tracked keys first when none is left.
     fn take_position(&mut self) -> u32 {
         if self.next_position as usize >= self.tree.len() - 1 {
-            // Renumber in position order without sorting: positions are distinct and below
-            // the tree's length, so a pass over them is the order (linear in the tree).
-            let mut owner: Vec<Option<u64>> = vec![None; self.tree.len()];
-            for (k, slot) in &self.keys {
-                owner[slot.position as usize] = Some(*k);
+            // Renumber in position order without sorting or looking keys up: positions are
+            // distinct and below the tree's length, so a key's new position is the number of
+            // marked positions before its own (two linear passes).
+            let mut rank = vec![0u32; self.tree.len()];
+            for slot in self.keys.values() {
+                rank[slot.position as usize] = 1;
             }
             let mut next = 0u32;
-            for key in owner.into_iter().flatten() {
-                if let Some(slot) = self.keys.get_mut(&key) {
-                    slot.position = next;
-                }
-                next += 1;
+            for r in rank.iter_mut() {
+                let marked = *r;
+                *r = next;
+                next += marked;
+            }
+            for slot in self.keys.values_mut() {
+                slot.position = rank[slot.position as usize];
             }
             fenwick_fill(&mut self.tree, next as usize);
             self.next_position = next;
