@@ -96,11 +96,35 @@ impl CacheSpaces {
     }
 
     /// Records the keyed events of a batch (the space: `cacheSpace`, else the operation).
+    /// A run of events in the same space (a client's batch usually is one) looks its sampler
+    /// up once: comparing two short names costs less than hashing them for every event.
     pub fn record(&mut self, events: &[Event]) {
-        for e in events {
-            if let Some(key) = e.cache_key {
-                let space = e.cache_space.as_deref().unwrap_or(&e.operation);
-                self.access(&e.service, space, key, e.ts_ms);
+        let mut i = 0;
+        while i < events.len() {
+            let e = &events[i];
+            i += 1;
+            let Some(key) = e.cache_key else { continue };
+            let space = e.cache_space.as_deref().unwrap_or(&e.operation);
+            self.access(&e.service, space, key, e.ts_ms);
+            let Some(sampler) = self
+                .spaces
+                .get_mut(e.service.as_str())
+                .and_then(|m| m.get_mut(space))
+            else {
+                continue;
+            };
+            while let Some(next) = events.get(i) {
+                match next.cache_key {
+                    None => {}
+                    Some(k)
+                        if next.service == e.service
+                            && next.cache_space.as_deref().unwrap_or(&next.operation) == space =>
+                    {
+                        sampler.access(k, next.ts_ms)
+                    }
+                    Some(_) => break,
+                }
+                i += 1;
             }
         }
     }

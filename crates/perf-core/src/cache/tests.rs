@@ -391,3 +391,52 @@ fn the_policy_note_comes_from_simulating_the_sampled_accesses() {
         "{r:?}"
     );
 }
+
+/// A batch recorded at once (runs of one space looked up once) leaves every sampler as the
+/// same events recorded one by one: spaces, services and keyless events interleaved.
+#[test]
+fn a_batch_records_what_its_events_record_one_by_one() {
+    let mut rng = StdRng::seed_from_u64(31);
+    let events: Vec<Event> = (0..20_000)
+        .map(|i| {
+            let service = ["qindex", "qnet"][rng.random_range(0..2)];
+            let mut e = Event::new(1_700_000_000_000 + i, service, "search", 5.0);
+            match rng.random_range(0..4) {
+                0 => {}
+                1 => e.cache_space = Some("a".into()),
+                _ => e.cache_space = Some("b".into()),
+            }
+            // Runs: the same space for a while, then another.
+            if (i / 50) % 3 != 0 {
+                e.service = "qindex".into();
+                e.cache_space = Some("b".into());
+            }
+            e.cache_key = (i % 7 != 0).then(|| hash(rng.random_range(0..3_000)));
+            e
+        })
+        .collect();
+    let mut batch = CacheSpaces::default();
+    batch.record(&events);
+    let mut one_by_one = CacheSpaces::default();
+    for e in &events {
+        one_by_one.record(std::slice::from_ref(e));
+    }
+    let state = |c: &CacheSpaces| {
+        c.iter()
+            .map(|(service, space, s)| {
+                (
+                    format!("{service}/{space}"),
+                    s.tracked_keys(),
+                    s.periods().clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let got = state(&batch);
+    assert_eq!(
+        got.len(),
+        6,
+        "three spaces (a, b, the operation) in two services"
+    );
+    assert_eq!(got, state(&one_by_one));
+}
