@@ -1,4 +1,5 @@
-//! The `/metrics` exposition a reviewer would read, as a golden file. Lines whose values
+//! The `/metrics` exposition a reviewer would read, as a golden file (with one SLO after one
+//! evaluation cycle). Lines whose values
 //! depend on timing or memory layout (request durations, heap and log bytes) are masked.
 
 mod common;
@@ -11,6 +12,10 @@ use common::*;
 async fn metrics_exposition_matches_the_golden_file() {
     let mut config = perf_server::Config::default();
     config.server.limits.max_series_per_view = 2;
+    config.slos = serde_yaml_ng::from_str(
+        "- {name: qnet-availability, service: qnet, sli: availability, objective: 99.9}",
+    )
+    .unwrap();
     let t = server_with(config);
     let body = r#"[{"service":"qnet","operation":"a","latencyMs":1},{"service":"qnet","operation":"b","latencyMs":2},
         {"service":"qnet","operation":"c","latencyMs":3},{"service":"qnet","operation":"d","latencyMs":-1},{"service":"qnet"}]"#;
@@ -22,6 +27,8 @@ async fn metrics_exposition_matches_the_golden_file() {
         r#"[{"service":"qnet","node":"n1","cpu":0.5}]"#,
     )
     .await;
+    // One evaluation cycle: the SLO's objective, compliance, budget and burn rates appear.
+    perf_server::evaluate_cycle(&t.state).unwrap();
     let (_, bytes) = send(
         &t.state,
         Request::get("/metrics").body(Body::empty()).unwrap(),

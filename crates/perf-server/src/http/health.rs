@@ -38,6 +38,8 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
     }
     crate::http::decision_metrics::render(&mut text, &state)
         .map_err(|e| AppError::Internal(e.into()))?;
+    crate::http::slo_metrics::render(&mut text, &state)
+        .map_err(|e| AppError::Internal(e.into()))?;
     render_answer_cache(&mut text, &state.answers).map_err(|e| AppError::Internal(e.into()))?;
     let s = state.clone();
     let memory = tokio::task::spawn_blocking(move || s.memory_cache.get(|| s.memory()))

@@ -35,6 +35,7 @@ pub mod reports;
 pub mod risk;
 pub mod rollouts;
 pub mod routing;
+pub mod slo_metrics;
 pub mod slos;
 pub mod stream;
 pub mod tenants;
