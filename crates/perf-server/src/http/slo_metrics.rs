@@ -8,6 +8,9 @@ use crate::durable::metrics::escape;
 use crate::AppState;
 use std::fmt::Write;
 
+/// A gauge's value for one SLO instance, if it has one.
+type Reading = fn(&perf_core::slo::SloStatus) -> Option<f64>;
+
 /// Appends the SLO metrics.
 pub fn render(out: &mut String, state: &AppState) -> std::fmt::Result {
     let decisions = state.control.decisions();
@@ -23,7 +26,7 @@ pub fn render(out: &mut String, state: &AppState) -> std::fmt::Result {
         }
         l
     };
-    let gauges: [(&str, &str, fn(&perf_core::slo::SloStatus) -> Option<f64>); 3] = [
+    let gauges: [(&str, &str, Reading); 3] = [
         (
             "ecosystem_perf_slo_objective",
             "Objective of each SLO instance, as a fraction (0.999).",
