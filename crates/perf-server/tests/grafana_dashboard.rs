@@ -65,12 +65,14 @@ fn labels_used(expr: &str, legend: &str) -> BTreeSet<String> {
 
 #[tokio::test]
 async fn every_dashboard_query_names_an_exported_metric_and_its_labels() {
-    let mut config = perf_server::Config::default();
-    config.slos = serde_yaml_ng::from_str(
-        "- {name: qnet-availability, service: qnet, sli: availability, objective: 99.9}
+    let config = perf_server::Config {
+        slos: serde_yaml_ng::from_str(
+            "- {name: qnet-availability, service: qnet, sli: availability, objective: 99.9}
 - {name: qnet-per-dao, service: qnet, sli: availability, objective: 99.5, perTenant: true}",
-    )
-    .unwrap();
+        )
+        .unwrap(),
+        ..Default::default()
+    };
     let t = server_with(config);
     let events = r#"[{"service":"qnet","operation":"a","node":"n1","latencyMs":1},
         {"service":"qnet","operation":"b","node":"n1","latencyMs":2,"ok":false,"tenant":"dao-a"},
