@@ -477,7 +477,8 @@ fn a_fast_forwarded_demo_has_its_history_counted_and_its_memory_accounted() {
 }
 
 /// A fast-forward that is not a duration, or longer than the 400 days the demo plays, is
-/// refused before anything starts (no server, no data directory).
+/// refused before anything starts (no server, no data directory); so is a fast-forward cycle
+/// outside 1 s – 1 h.
 #[test]
 fn a_bad_fast_forward_is_refused_before_the_demo_starts() {
     let dir = tempfile::tempdir().unwrap();
@@ -498,6 +499,27 @@ fn a_bad_fast_forward_is_refused_before_the_demo_starts() {
         assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
         assert!(
             err.contains("--fast-forward") && err.contains("at most 400d"),
+            "{bad}: {err}"
+        );
+        assert!(!data.exists(), "{bad}: nothing was created");
+    }
+    for bad in ["soon", "0s", "2h"] {
+        let out = Command::new(bin())
+            .args([
+                "demo",
+                "--fast-forward=1h",
+                &format!("--fast-forward-cycle={bad}"),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
+        assert!(
+            err.contains("--fast-forward-cycle") && err.contains("from 1s to 1h"),
             "{bad}: {err}"
         );
         assert!(!data.exists(), "{bad}: nothing was created");

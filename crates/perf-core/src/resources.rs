@@ -90,8 +90,14 @@ impl Resources {
             .collect()
     }
 
-    /// Records one sample; nodes beyond `max_nodes` are counted, not tracked.
+    /// Records one sample (and the cache sizes it reports); samples of nodes beyond
+    /// `max_nodes` are counted, not tracked, their cache sizes included.
     pub fn record(&mut self, s: &ResourceSample, max_nodes: usize) {
+        let key = (s.service.clone(), s.node.clone());
+        if !self.nodes.contains_key(&key) && self.nodes.len() >= max_nodes {
+            self.overflow_samples += 1;
+            return;
+        }
         for (space, entries) in &s.cache_sizes {
             let room = self.cache_sizes.len() < MAX_CACHE_SPACES;
             match self.cache_sizes.get_mut(space) {
@@ -102,11 +108,6 @@ impl Resources {
                 }
                 None => {}
             }
-        }
-        let key = (s.service.clone(), s.node.clone());
-        if !self.nodes.contains_key(&key) && self.nodes.len() >= max_nodes {
-            self.overflow_samples += 1;
-            return;
         }
         let node = self.nodes.entry(key).or_insert_with(|| NodeResources {
             last: ResourceSample {

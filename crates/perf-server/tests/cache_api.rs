@@ -293,30 +293,16 @@ async fn a_reported_cache_size_is_what_the_advice_compares_with() {
         json!([{"ts": ts, "service": "qindex", "node": "n1", "cpu": 0.4, "cacheSizes": sizes}])
             .to_string()
     };
-    let (status, a) = post(
-        &state,
-        "/v1/resources",
-        "application/json",
-        sample(T0 + 3_000_000, json!({"qindex:search": 500})),
-    )
-    .await;
-    assert_eq!(
-        (status, a["accepted"].as_u64()),
-        (StatusCode::OK, Some(1)),
-        "{a}"
-    );
-    let (status, a) = post(
-        &state,
-        "/v1/resources",
-        "application/json",
-        sample(T0 + 3_500_000, json!({"qindex:search": 1000})),
-    )
-    .await;
-    assert_eq!(
-        (status, a["accepted"].as_u64()),
-        (StatusCode::OK, Some(1)),
-        "{a}"
-    );
+    // The newer report wins, also when an older one arrives after it.
+    for (ts, entries) in [(T0 + 3_500_000, 1000), (T0 + 3_000_000, 500)] {
+        let body = sample(ts, json!({ "qindex:search": entries }));
+        let (status, a) = post(&state, "/v1/resources", "application/json", body).await;
+        assert_eq!(
+            (status, a["accepted"].as_u64()),
+            (StatusCode::OK, Some(1)),
+            "{a}"
+        );
+    }
     let (_, sized) = get(&state, space).await;
     assert_eq!(sized["currentSize"], 1000, "{sized:#}");
     // The curve at the reported size agrees with the hit rate the 1,000-entry LRU had.
