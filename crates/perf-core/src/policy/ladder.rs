@@ -14,9 +14,14 @@
 //! `dwell` after the level was entered; the ladder then goes to the highest level the signals
 //! reached at `recoverFactor` in the calm's evaluations from `confirm` after it began (the
 //! climb's mirror: by then the windows no longer hold what made the level), so a level comes
-//! down to L0 in one move when the incident is over, and no lower than the load still asks. So the ladder never changes
-//! level more often than once per dwell on the way down, and a signal hovering at a threshold
-//! does not flap it (the 20 % band). Missing signals (no SLO, no capacity) do not count
+//! down to L0 in one move when the incident is over, and no lower than the load still asks.
+//! The climb reads the signals' one-sided 95 % lower bounds (a level is entered on evidence),
+//! the calm test their point estimates (a level is left when the measured burn or slow share
+//! itself is under the band, not merely no longer provably above the threshold): a service
+//! whose slow share hovers at a threshold stays at the level instead of leaving it whenever
+//! its lower bound dips. Where a descent lands is judged on evidence again (the lower bounds
+//! at the band), so one noisy 10-s estimate does not stop it a level short. So the ladder never changes level more often than once per dwell on
+//! the way down, and a signal hovering at a threshold does not flap it (the 20 % band). Missing signals (no SLO, no capacity) do not count
 //! either way. **Flapping waits longer.** The dwell doubles with every climb begun within
 //! `flapWindow` (1 h) before, up to `maxDwellFactor` (16) times: a ladder pushed up again and
 //! again by a signal that comes and goes stays up instead of stepping down and back every few
@@ -47,6 +52,13 @@ pub struct LadderSignals {
     /// Load against capacity or the concurrency limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub utilization: Option<f64>,
+    /// The burn rate's point estimate, against which calm is judged (`burn_rate` when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub burn_rate_estimate: Option<f64>,
+    /// The slow ratio's point estimate, against which calm is judged (`slow_ratio` when
+    /// absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slow_ratio_estimate: Option<f64>,
 }
 
 /// The slow-ratio signal of a window: the one-sided 95 % Wilson lower bound of the share of
@@ -55,6 +67,21 @@ pub struct LadderSignals {
 pub fn slow_ratio_signal(slow: u64, requests: u64, min_requests: u64) -> Option<f64> {
     (requests > 0 && requests >= min_requests)
         .then(|| crate::compare::proportion::wilson(slow, requests, 1.645).0 / 0.01)
+}
+
+/// The slow share of a window in units of 1 %, as measured (the calm test's reading: a level
+/// is left when the share itself, not only its lower bound, is under the band); `None` below
+/// `min_requests` requests.
+pub fn slow_ratio_estimate(slow: u64, requests: u64, min_requests: u64) -> Option<f64> {
+    (requests > 0 && requests >= min_requests).then(|| slow as f64 / requests as f64 / 0.01)
+}
+
+/// The burn rate of a window as measured (the calm test's reading); `None` below
+/// `min_requests` events.
+pub fn burn_rate_estimate(bad: u64, events: u64, objective: f64, min_requests: u64) -> Option<f64> {
+    let allowed = 1.0 - objective;
+    (events > 0 && events >= min_requests && allowed > 0.0)
+        .then(|| bad as f64 / events as f64 / allowed)
 }
 
 /// The burn-rate signal of a window: the one-sided 95 % Wilson lower bound of its bad share
@@ -187,13 +214,28 @@ impl Ladder {
         LEVEL_NAMES[self.level as usize]
     }
 
-    /// The highest level the signals ask for, with the reason.
-    fn wanted(signals: &LadderSignals, config: &LadderConfig, factor: f64) -> (u8, String) {
+    /// The highest level the signals ask for at `factor` × the thresholds, with the reason:
+    /// their lower bounds (to climb, and where to land coming down) or their point estimates
+    /// (`estimates`: to stay).
+    fn wanted(
+        signals: &LadderSignals,
+        config: &LadderConfig,
+        factor: f64,
+        estimates: bool,
+    ) -> (u8, String) {
+        let (burn, slow) = if estimates {
+            (
+                signals.burn_rate_estimate.or(signals.burn_rate),
+                signals.slow_ratio_estimate.or(signals.slow_ratio),
+            )
+        } else {
+            (signals.burn_rate, signals.slow_ratio)
+        };
         let mut out = (0u8, String::new());
         for (i, t) in config.levels.iter().enumerate() {
             let checks = [
-                ("burnRate", signals.burn_rate, t.burn_rate),
-                ("slowRatio", signals.slow_ratio, t.slow_ratio),
+                ("burnRate", burn, t.burn_rate),
+                ("slowRatio", slow, t.slow_ratio),
                 ("utilization", signals.utilization, t.utilization),
             ];
             if let Some((name, v, th)) = checks
@@ -259,7 +301,7 @@ impl Ladder {
         config: &LadderConfig,
     ) -> Option<Transition> {
         self.signals = signals;
-        let (wanted, reason) = Self::wanted(&signals, config, 1.0);
+        let (wanted, reason) = Self::wanted(&signals, config, 1.0, false);
         if wanted > self.level {
             self.calm_since = None;
             // Up once the signals have asked for more for `confirm`, to the most they asked
@@ -289,7 +331,7 @@ impl Ladder {
             return None;
         }
         // Calm: nothing reaches recoverFactor × the current level's thresholds.
-        let (still, _) = Self::wanted(&signals, config, config.recover_factor);
+        let (still, _) = Self::wanted(&signals, config, config.recover_factor, true);
         if still >= self.level {
             self.calm_since = None;
             return None;
@@ -301,7 +343,9 @@ impl Ladder {
         // The first `confirm` of the calm is the windows' tail of what made the level (the
         // climb's mirror); after it, the highest level the signals still reach is the floor.
         if now_ms - calm_since >= config.confirm {
-            self.calm_floor = Some(self.calm_floor.unwrap_or(0).max(still));
+            // Where to land is judged like a climb, on evidence: the lower bounds at the band.
+            let (floor, _) = Self::wanted(&signals, config, config.recover_factor, false);
+            self.calm_floor = Some(self.calm_floor.unwrap_or(0).max(floor));
         }
         if now_ms - calm_since < dwell || now_ms - self.since < dwell {
             return None;

@@ -18,8 +18,8 @@ pub use concurrency::ConcurrencyLimit;
 pub use config::{LadderConfig, LevelThresholds, PolicyConfig};
 pub use decide::{decide, Decision, PolicyRequest, Priority, ServiceContext};
 pub use ladder::{
-    burn_rate_signal, slow_ratio_signal, AlertChange, Ladder, LadderSignals, PastTransition,
-    Transition, HISTORY as LADDER_HISTORY,
+    burn_rate_estimate, burn_rate_signal, slow_ratio_estimate, slow_ratio_signal, AlertChange,
+    Ladder, LadderSignals, PastTransition, Transition, HISTORY as LADDER_HISTORY,
 };
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ fn signals(burn: f64) -> LadderSignals {
         burn_rate: Some(burn),
         slow_ratio: Some(0.5),
         utilization: Some(0.3),
+        ..Default::default()
     }
 }
 
@@ -69,6 +70,7 @@ fn coming_down_stops_where_the_signals_still_are() {
         burn_rate: None,
         slow_ratio: None,
         utilization: Some(u),
+        ..Default::default()
     };
     let mut seen = Vec::new();
     for s in 0..20 {
@@ -93,10 +95,86 @@ fn a_signal_hovering_at_a_threshold_does_not_flap() {
             burn_rate: None,
             slow_ratio: None,
             utilization: Some(u),
+            ..Default::default()
         };
         transitions += usize::from(l.update(sig, s * 10_000, &c).is_some());
     }
     assert_eq!((transitions, l.level), (1, 1));
+}
+
+/// A slow share measured at 0.9-1.4 % whose lower bound wavers between 0.5 and 1.1 (a busy
+/// service at its p99 budget): entered once on evidence, then held, since the share itself
+/// never falls under 0.8 × 1 %. Judged on the lower bound alone it would leave L1 and come
+/// back again and again.
+#[test]
+fn a_measured_share_at_the_threshold_holds_the_level_its_lower_bound_dips_under() {
+    let c = LadderConfig::default();
+    let mut l = Ladder::new(0);
+    let mut seen = Vec::new();
+    for s in 0..400 {
+        let (lower, estimate) = match s % 12 {
+            0..=3 => (1.1, 1.4),
+            4..=8 => (0.5, 0.9),
+            _ => (0.7, 1.0),
+        };
+        let sig = LadderSignals {
+            slow_ratio: Some(lower),
+            slow_ratio_estimate: Some(estimate),
+            ..Default::default()
+        };
+        if let Some(t) = l.update(sig, s * 10_000, &c) {
+            seen.push((t.from, t.to));
+        }
+    }
+    assert_eq!(seen, vec![(0, 1)], "entered once, held");
+    // The same lower bounds without their estimates: the level is left and entered again.
+    let mut l = Ladder::new(0);
+    let mut moves = 0;
+    for s in 0..400 {
+        let lower = match s % 12 {
+            0..=3 => 1.1,
+            4..=8 => 0.5,
+            _ => 0.7,
+        };
+        let sig = LadderSignals {
+            slow_ratio: Some(lower),
+            ..Default::default()
+        };
+        moves += usize::from(l.update(sig, s * 10_000, &c).is_some());
+    }
+    assert!(
+        moves > 2,
+        "judged on lower bounds alone it flaps: {moves} moves"
+    );
+}
+
+/// Coming down, where to land is judged on evidence: after a burst at L3, a 10-s estimate that
+/// one bad request lifts to L1's band (lower bound near 0) does not stop the descent at L1.
+#[test]
+fn a_noisy_estimate_does_not_stop_the_descent_a_level_short() {
+    let c = LadderConfig::default();
+    let mut l = Ladder::new(0);
+    let mut seen = Vec::new();
+    for s in 0..30 {
+        let sig = if s < 8 {
+            LadderSignals {
+                burn_rate: Some(40.0),
+                burn_rate_estimate: Some(60.0),
+                ..Default::default()
+            }
+        } else {
+            // Calm, but every other evaluation's estimate is at 0.8 × L1's 6.
+            LadderSignals {
+                burn_rate: Some(0.3),
+                burn_rate_estimate: Some(if s % 2 == 0 { 5.0 } else { 0.0 }),
+                ..Default::default()
+            }
+        };
+        if let Some(t) = l.update(sig, s * 10_000, &c) {
+            seen.push((t.from, t.to));
+        }
+    }
+    assert_eq!(seen, vec![(0, 3), (3, 0)]);
 }
 
 proptest! {

@@ -9,7 +9,8 @@
 //! else 5 minutes (burn rates) or the last minute. A short window shows a step onset at its
 //! full height within one `confirm`, so the ladder takes it in one move and sees it end as
 //! soon as it ends. The burn rate is the window's one-sided 95 % Wilson lower bound over the
-//! allowed bad share (`burn_rate_signal`), so a handful of failures is no fast burn.
+//! allowed bad share (`burn_rate_signal`), so a handful of failures is no fast burn; the
+//! ladder's calm test reads the point estimates (`burn_rate_estimate`, `slow_ratio_estimate`).
 //! Transitions go on the stream (`degradation`); alerts (`EcosystemPerfDegradation`) only
 //! from `alertFrom` (L2) up, one per episode: updated on level changes, resolved once the
 //! level has stayed under L2 for the dwell (`Ladder::alert_change`). `POST /v1/policy/evaluate`
@@ -23,8 +24,8 @@ use crate::durable::Durable;
 use crate::effects::stream::DegradationChange;
 use crate::effects::{AlertKind, Effect, Notice, StreamEvent};
 use perf_core::policy::{
-    burn_rate_signal, slow_ratio_signal, AlertChange, ConcurrencyLimit, Ladder, LadderSignals,
-    ServiceContext,
+    burn_rate_estimate, burn_rate_signal, slow_ratio_estimate, slow_ratio_signal, AlertChange,
+    ConcurrencyLimit, Ladder, LadderSignals, ServiceContext,
 };
 use perf_core::view::Dim;
 use std::collections::HashMap;
@@ -38,17 +39,26 @@ const RECENT_WINDOW_MS: i64 = 10_000;
 
 /// The signals and concurrency inputs of one service at `now`.
 struct Reading {
-    burn_rate: Option<f64>,
+    burn_rate: Option<Burn>,
     slow_ratio: Option<f64>,
+    slow_ratio_estimate: Option<f64>,
     short_rtt_ms: Option<f64>,
     inflight: f64,
     capacity_utilization: Option<f64>,
 }
 
+/// A service's burn-rate signal: the largest lower bound and the largest point estimate among
+/// its SLOs.
+#[derive(Debug, Clone, Copy)]
+struct Burn {
+    lower: f64,
+    estimate: f64,
+}
+
 /// The fastest burn rate of each service's SLOs, from the SLO stage's last statuses: of the
 /// last 10 s when they hold `min_requests` events, else of the last 5 minutes when those do.
-fn burn_rates(m: &Memory, min_requests: u64) -> HashMap<String, f64> {
-    let mut out: HashMap<String, f64> = HashMap::new();
+fn burn_rates(m: &Memory, min_requests: u64) -> HashMap<String, Burn> {
+    let mut out: HashMap<String, Burn> = HashMap::new();
     let decisions = m.decisions();
     for s in decisions.slos.iter().flatten() {
         let (bad, events) = if s.fast.total >= min_requests.max(1) {
@@ -64,15 +74,22 @@ fn burn_rates(m: &Memory, min_requests: u64) -> HashMap<String, f64> {
         };
         // The rate their lower bound allows: the ladder enters a level on a burn that is
         // significant, not on a handful of failures.
-        if let Some(b) = burn_rate_signal(bad.min(events), events, s.objective, min_requests) {
-            let m = out.entry(s.service.clone()).or_insert(b);
-            *m = m.max(b);
+        let bad = bad.min(events);
+        if let (Some(lower), Some(estimate)) = (
+            burn_rate_signal(bad, events, s.objective, min_requests),
+            burn_rate_estimate(bad, events, s.objective, min_requests),
+        ) {
+            let m = out
+                .entry(s.service.clone())
+                .or_insert(Burn { lower, estimate });
+            m.lower = m.lower.max(lower);
+            m.estimate = m.estimate.max(estimate);
         }
     }
     out
 }
 
-fn read(d: &Durable, burn_rate: Option<f64>, service: &str, now: i64) -> Reading {
+fn read(d: &Durable, burn_rate: Option<Burn>, service: &str, now: i64) -> Reading {
     let min_requests = d.config.policy.ladder.min_requests;
     let engine = d.engine();
     let view = engine.views()[0].def.name.clone();
@@ -95,6 +112,9 @@ fn read(d: &Durable, burn_rate: Option<f64>, service: &str, now: i64) -> Reading
     let slow_ratio = minute
         .as_ref()
         .and_then(|s| slow_ratio_signal(s.slow, s.requests, min_requests));
+    let slow_ratio_estimate = minute
+        .as_ref()
+        .and_then(|s| slow_ratio_estimate(s.slow, s.requests, min_requests));
     let recent = engine
         .query(&view, &filter, now - SHORT_WINDOW_MS, now + 1)
         .ok();
@@ -125,6 +145,7 @@ fn read(d: &Durable, burn_rate: Option<f64>, service: &str, now: i64) -> Reading
     Reading {
         burn_rate,
         slow_ratio,
+        slow_ratio_estimate,
         short_rtt_ms,
         inflight,
         capacity_utilization,
@@ -159,9 +180,11 @@ pub fn evaluate(d: &Durable, m: &Memory, now: i64) -> Result<Vec<Effect>, Contro
             None => (limit.long_rtt_ms > 0.0).then_some(load),
         };
         let signals = LadderSignals {
-            burn_rate: r.burn_rate,
+            burn_rate: r.burn_rate.map(|b| b.lower),
             slow_ratio: r.slow_ratio,
             utilization,
+            burn_rate_estimate: r.burn_rate.map(|b| b.estimate),
+            slow_ratio_estimate: r.slow_ratio_estimate,
         };
         let ladder = ps
             .ladders
@@ -177,7 +200,7 @@ pub fn evaluate(d: &Durable, m: &Memory, now: i64) -> Result<Vec<Effect>, Contro
                 level,
                 load,
                 concurrency_limit: limit.limit,
-                burn_rate: r.burn_rate.unwrap_or(0.0),
+                burn_rate: r.burn_rate.map_or(0.0, |b| b.lower),
                 slow_ratio: r.slow_ratio.unwrap_or(0.0),
             },
         );

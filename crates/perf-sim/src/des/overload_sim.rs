@@ -19,8 +19,8 @@
 
 use super::stats::quantile;
 use perf_core::policy::{
-    decide, slow_ratio_signal, ConcurrencyLimit, Ladder, LadderSignals, PolicyConfig,
-    PolicyRequest, Priority, ServiceContext,
+    decide, slow_ratio_estimate, slow_ratio_signal, ConcurrencyLimit, Ladder, LadderSignals,
+    PolicyConfig, PolicyRequest, Priority, ServiceContext,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -276,6 +276,12 @@ pub fn run(strategy: Strategy, seed: u64) -> OverloadResult {
                             config.ladder.min_requests,
                         ),
                         utilization: Some(sec_load_max),
+                        burn_rate_estimate: None,
+                        slow_ratio_estimate: slow_ratio_estimate(
+                            sec_slow,
+                            sec_done,
+                            config.ladder.min_requests,
+                        ),
                     };
                     ladder.update(signals, (t / 1000) as i64, &config.ladder);
                     if ladder.level > 0 {
