@@ -210,6 +210,40 @@ pub fn query(r: &QueryResult) -> String {
     )
 }
 
+/// A range answer as a table: one row per step.
+pub fn range(r: &perf_core::report::RangeResult) -> String {
+    let quantiles: Vec<String> = r
+        .points
+        .first()
+        .map(|p| p.quantiles.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut header: Vec<String> = ["step start", "count", "rps", "errors"]
+        .map(String::from)
+        .to_vec();
+    header.extend(quantiles.iter().map(|q| format!("q{q} ms")));
+    let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut t = new_table(&header_refs);
+    for p in &r.points {
+        let mut row = vec![
+            Cell::new(perf_core::time::format_rfc3339(p.ts)),
+            Cell::new(p.count),
+            Cell::new(format!("{:.1}", p.rps)),
+            error_cell(p.error_rate.unwrap_or(0.0)),
+        ];
+        for q in &quantiles {
+            row.push(Cell::new(ms(p.quantiles.get(q).copied().flatten())));
+        }
+        t.add_row(row);
+    }
+    let filter: Vec<String> = r.filter.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!(
+        "{} {} · every {} s\n{t}",
+        r.view,
+        filter.join(" "),
+        r.step / 1000
+    )
+}
+
 /// Top callers as a table.
 pub fn callers(c: &Callers) -> String {
     let by = serde_json::to_value(c.by)

@@ -246,6 +246,57 @@ async fn the_query_endpoint_answers_any_view_key_window_and_quantile() {
     }
 }
 
+/// `GET /v1/query/range`: one rolled-up point per step, empty steps present, points adding up
+/// to the window's query; a missing, misaligned or too fine step is refused.
+#[tokio::test]
+async fn the_range_endpoint_answers_one_point_per_step() {
+    let t = server();
+    let now = perf_server::durable::system_now();
+    // 30 requests two minutes ago, 10 slower ones in the last minute.
+    let body: Vec<_> = (0..40)
+        .map(|i| {
+            let (ts, ms) = if i < 30 { (now - 150_000, 5.0) } else { (now - 20_000, 80.0) };
+            serde_json::json!({"service": "qnet", "operation": "GET /x", "node": format!("n{}", i % 2), "latencyMs": ms, "ts": ts})
+        })
+        .collect();
+    ingest(
+        &t.state,
+        "/v1/events",
+        JSON,
+        serde_json::to_string(&body).unwrap(),
+    )
+    .await;
+    let (status, r) = get(
+        &t.state,
+        "/v1/query/range?view=service_node&service=qnet&window=10m&step=1m&quantiles=0.99",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let points = r["points"].as_array().unwrap();
+    assert!((10..=11).contains(&points.len()), "{}", points.len());
+    assert_eq!(r["step"], 60_000);
+    let counts: Vec<u64> = points
+        .iter()
+        .map(|p| p["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts.iter().sum::<u64>(), 40, "{counts:?}");
+    assert!(counts.contains(&30) && counts.contains(&10), "{counts:?}");
+    let slow = points.iter().find(|p| p["count"] == 10).unwrap();
+    assert!(slow["quantiles"]["0.99"].as_f64().unwrap() > 50.0, "{slow}");
+    let empty = points.iter().find(|p| p["count"] == 0).unwrap();
+    assert!(empty["quantiles"]["0.99"].is_null(), "{empty}");
+    for bad in [
+        "/v1/query/range?view=service_node&window=10m",
+        "/v1/query/range?view=service_node&window=10m&step=15s",
+        "/v1/query/range?view=service_node&window=10m&step=soon",
+        "/v1/query/range?view=service_node&window=30d&step=10s",
+        "/v1/query?view=service_node&step=1m",
+    ] {
+        let (status, err) = get(&t.state, bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {err}");
+    }
+}
+
 #[tokio::test]
 async fn under_the_event_clock_a_bogus_future_timestamp_cannot_move_time() {
     let mut config = perf_server::Config::default();

@@ -1,10 +1,11 @@
-//! `query VIEW`: the generic view query, as a table or JSON.
+//! `query VIEW`: the generic view query, as a table or JSON; with `--step`, one rolled-up
+//! row per step over the window (`GET /v1/query/range`).
 
 use crate::args::{Format, ServerArgs};
 use crate::client::{encode_component, ApiClient};
 use crate::exit::{BadInput, OK};
 use clap::Args;
-use perf_core::report::QueryResult;
+use perf_core::report::{QueryResult, RangeResult};
 
 /// Arguments of `query`.
 #[derive(Debug, Clone, Args)]
@@ -43,6 +44,9 @@ pub struct QueryArgs {
     /// Quantiles, comma-separated.
     #[arg(long, default_value = "0.5,0.95,0.99")]
     pub quantiles: String,
+    /// One row per step over the window, all matching keys merged (e.g. 1m).
+    #[arg(long, conflicts_with = "rollup")]
+    pub step: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -63,6 +67,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<i32> {
         to,
         rollup,
         quantiles,
+        step,
         format,
     } = args;
     if let Some(w) = &window {
@@ -78,6 +83,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<i32> {
         ("window", window),
         ("from", from),
         ("to", to),
+        ("step", step.clone()),
     ] {
         if let Some(v) = value {
             params.push((name, v));
@@ -90,6 +96,16 @@ pub fn run(args: QueryArgs) -> anyhow::Result<i32> {
         .iter()
         .map(|(k, v)| format!("{k}={}", encode_component(v)))
         .collect();
+    if let Some(s) = &step {
+        perf_core::duration::parse_duration(s).map_err(|e| BadInput(format!("--step: {e}")))?;
+        let result: RangeResult =
+            ApiClient::new(&server)?.get(&format!("/v1/query/range?{}", query.join("&")))?;
+        match format {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&result)?),
+            Format::Table => println!("{}", crate::tables::range(&result)),
+        }
+        return Ok(OK);
+    }
     let result: QueryResult =
         ApiClient::new(&server)?.get(&format!("/v1/query?{}", query.join("&")))?;
     match format {

@@ -68,6 +68,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/services/{service}/profile", get(reports::get_profile))
         .route("/v1/services/{service}/callers", get(reports::get_callers))
         .route("/v1/query", get(query::get_query))
+        .route("/v1/query/range", get(query::get_range))
         .route("/v1/slos", get(slos::list))
         .route(
             "/v1/slos/{name}",

@@ -2,6 +2,9 @@
 //!
 //! `?view=service_node&service=qnet&node=qnet-1&window=15m&quantiles=0.5,0.99,0.999&rollup=true`
 //! or `from`/`to` (RFC 3339 or unix ms) instead of `window`.
+//!
+//! `GET /v1/query/range`: the same parameters and a `step` (`1m`), one rolled-up point per
+//! step (`perf_core::report::run_range_query`): the dashboard's charts read it.
 
 use crate::http::error::AppError;
 use crate::http::extract::ApiQuery;
@@ -9,7 +12,9 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Json;
 use perf_core::duration::parse_duration;
-use perf_core::report::{run_query, QueryBudget, QueryResult, QuerySpec, Window};
+use perf_core::report::{
+    run_query, run_range_query, QueryBudget, QueryResult, QuerySpec, RangeResult, Window,
+};
 use perf_core::time::parse_timestamp;
 use perf_core::view::Dim;
 use perf_core::CoreError;
@@ -33,6 +38,7 @@ pub struct QueryParams {
     class: Option<String>,
     rollup: Option<bool>,
     quantiles: Option<String>,
+    step: Option<String>,
 }
 
 fn bad(message: impl Into<String>) -> AppError {
@@ -102,11 +108,52 @@ pub fn spec_of(
     })
 }
 
+/// The time budget of a query: it stops scanning at the request timeout (past it nobody reads
+/// the answer, and the engine lock is free again for ingest).
+fn budget_of(state: &AppState) -> QueryBudget {
+    let limits = &state.durable.config.server.limits;
+    QueryBudget {
+        max_quantiles: limits.max_query_quantiles,
+        max_series: limits.max_query_series,
+        deadline: Some(Instant::now() + Duration::from_millis(limits.request_timeout as u64)),
+    }
+}
+
+/// `GET /v1/query/range`.
+pub async fn get_range(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(mut p): ApiQuery<QueryParams>,
+) -> Result<Json<RangeResult>, AppError> {
+    let step = p
+        .step
+        .take()
+        .ok_or_else(|| bad("step is required (for example step=1m)"))?;
+    let step = parse_duration(&step).map_err(|e| bad(format!("step: {e}")))?;
+    let budget = budget_of(&state);
+    tokio::task::spawn_blocking(move || {
+        let now = state.durable.now();
+        let engine = state.durable.engine();
+        let finest = engine.config().resolutions[0].width;
+        let spec = spec_of(p, now, finest, budget)?;
+        run_range_query(&engine, &spec, step, finest)
+            .map(Json)
+            .map_err(|e| match e {
+                CoreError::InvalidQuery(_) | CoreError::UnknownView(_) => bad(e.to_string()),
+                other => AppError::Internal(other.into()),
+            })
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?
+}
+
 /// `GET /v1/query`.
 pub async fn get_query(
     State(state): State<Arc<AppState>>,
     ApiQuery(p): ApiQuery<QueryParams>,
 ) -> Result<Json<QueryResult>, AppError> {
+    if p.step.is_some() {
+        return Err(bad("step belongs to /v1/query/range"));
+    }
     let limits = &state.durable.config.server.limits;
     // The query stops scanning at the request timeout: past it nobody reads the answer, and
     // the engine lock is free again for ingest.
