@@ -1,6 +1,7 @@
 //! Bearer-token authentication with scopes. Without configured tokens every request passes
 //! (the server then refuses to listen beyond loopback, see `lib.rs`, and `browser.rs` guards
-//! against other web pages). `/healthz`, `/readyz` and the dashboard page are open.
+//! against other web pages). `/healthz`, `/readyz`, the dashboard page and its `/assets/` are
+//! open.
 //!
 //! What each scope allows, by method and path ([`required_scope`]):
 //! - `ingest`: `POST /v1/events`, `POST /v1/resources`;
@@ -41,6 +42,7 @@ pub struct Principal {
 pub fn required_scope(method: &Method, path: &str) -> Option<Scope> {
     match (method, path) {
         (&Method::GET | &Method::HEAD, "/healthz" | "/readyz" | "/") => None,
+        (&Method::GET | &Method::HEAD, p) if p.starts_with("/assets/") => None,
         (&Method::POST, "/v1/events" | "/v1/resources") => Some(Scope::Ingest),
         (&Method::GET | &Method::HEAD, _) => Some(Scope::Read),
         (&Method::POST, "/v1/gates/evaluate" | "/v1/policy/evaluate") => Some(Scope::Read),
@@ -237,6 +239,15 @@ mod tests {
         let get = |p| required_scope(&Method::GET, p);
         assert_eq!(get("/v1/slos"), Some(Scope::Read));
         assert_eq!(get("/healthz"), None);
+        assert_eq!(
+            get("/assets/app.js"),
+            None,
+            "the dashboard's files hold no data"
+        );
+        assert_eq!(
+            required_scope(&Method::POST, "/assets/app.js"),
+            Some(Scope::Admin)
+        );
         assert_eq!(
             required_scope(&Method::POST, "/v1/events"),
             Some(Scope::Ingest)

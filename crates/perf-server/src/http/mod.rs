@@ -58,6 +58,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     let body_timeout = Duration::from_millis(limits.body_timeout as u64);
     Router::new()
         .route("/", get(dashboard::page))
+        .route("/assets/{file}", get(dashboard::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
