@@ -203,8 +203,7 @@ const SCREEN_TEXT: &str = "document.getElementById('screen').dataset.ready === '
 /// The read token the demo's dashboard is opened with.
 const TOKEN: &str = "viewer-secret-0123456789";
 
-/// The real `demo` with a read token, 90 simulated minutes fast-forwarded (two rounds of the
-/// hourly incidents and canaries), then live.
+/// The real `demo`, stopped when dropped.
 struct Demo {
     child: std::process::Child,
     url: String,
@@ -217,17 +216,21 @@ impl Drop for Demo {
     }
 }
 
-fn start_demo(dir: &std::path::Path) -> Demo {
+/// Starts `demo ARGS` (with a read token, `TOKEN`, when `with_token`) and waits until it has
+/// caught up with its fast-forward.
+fn start_demo(dir: &std::path::Path, args: &[&str], with_token: bool) -> Demo {
     let config = dir.join("perf.yaml");
-    std::fs::write(
-        &config,
-        format!("version: 1\nauth:\n  tokens:\n    - {{name: viewer, token: {TOKEN}, scopes: [read]}}\n"),
-    )
-    .unwrap();
+    let tokens = if with_token {
+        format!("auth:\n  tokens:\n    - {{name: viewer, token: {TOKEN}, scopes: [read]}}\n")
+    } else {
+        String::new()
+    };
+    std::fs::write(&config, format!("version: 1\n{tokens}")).unwrap();
     let port = free_port();
     let err_path = dir.join("demo.stderr");
     let child = Command::new(bin())
-        .args(["demo", "--rps", "20", "--fast-forward", "90m"])
+        .arg("demo")
+        .args(args)
         .args([
             "--duration",
             "900",
@@ -275,7 +278,8 @@ async fn every_screen_renders_the_demo_in_a_real_browser() {
     let dir = tempfile::tempdir().unwrap();
     let demo = tokio::task::spawn_blocking({
         let dir = dir.path().to_path_buf();
-        move || start_demo(&dir)
+        // 90 simulated minutes: two rounds of the hourly incidents and canaries.
+        move || start_demo(&dir, &["--rps", "20", "--fast-forward", "90m"], true)
     })
     .await
     .unwrap();
@@ -493,4 +497,71 @@ async fn the_risk_screen_lists_anomaly_incidents_with_their_cause() {
     assert!(text.contains("qslow"), "{text}");
     assert!(text.contains("detectors"), "{text}");
     page.screenshot("dashboard-incidents.png").await;
+}
+
+/// The issue's "done when": someone who has never seen the product opens the demo and reads
+/// off the overview which service burns budget fastest, which node is down-weighted and why,
+/// which canary was rolled back, which DAO is throttled and when a service runs out of
+/// capacity. The demo is fast-forwarded to a minute past its first hour and then plays at 20×,
+/// so within about a minute of real time it shows qnet-2's scripted slowdown (minutes 2–5)
+/// and dao-gamma's surge (12–18), after the first hour's qwallet error burst and qnet canary;
+/// the panel must name each scripted culprit.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_overview_answers_the_five_questions_of_a_newcomer() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || {
+            let args = ["--rps", "100", "--fast-forward", "61m", "--speed", "20"];
+            start_demo(&dir, &args, false)
+        }
+    })
+    .await
+    .unwrap();
+    let (_browser, mut page) = open_page(&format!("{}/", demo.url), dir.path()).await;
+    let facts = "Array.from(document.querySelectorAll('#attention li')).map(li => li.dataset.fact + ': ' + li.innerText).join('\\n')";
+    let wanted: [(&str, &[&str]); 5] = [
+        ("budget", &["qwallet-availability", "burns budget fastest"]),
+        ("node", &["qnet-2", "down-weighted", "latency"]),
+        (
+            "canary",
+            &["demo-qnet-v2.1.0", "rolled back", "_degradation on"],
+        ),
+        ("dao", &["dao-gamma", "throttled"]),
+        ("capacity", &["qindex", "runs out of capacity in"]),
+    ];
+    let mut seen: std::collections::BTreeMap<&str, String> = Default::default();
+    let mut shot = false;
+    let deadline = Instant::now() + Duration::from_secs(150);
+    while seen.len() < wanted.len() && Instant::now() < deadline {
+        let text = page.text(facts).await;
+        for line in text.lines() {
+            for (fact, words) in &wanted {
+                let ours = line.starts_with(&format!("{fact}: "));
+                if ours && words.iter().all(|w| line.contains(w)) {
+                    seen.entry(fact).or_insert_with(|| line.to_string());
+                }
+            }
+        }
+        if seen.contains_key("node") && !shot {
+            page.screenshot("dashboard-attention.png").await;
+            shot = true;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let missing: Vec<&str> = wanted
+        .iter()
+        .map(|(f, _)| *f)
+        .filter(|f| !seen.contains_key(f))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "never shown: {missing:?}; shown: {seen:#?}; last panel: {}",
+        page.text(facts).await
+    );
+    assert!(
+        page.errors.is_empty(),
+        "the page logged errors: {:?}",
+        page.errors
+    );
 }

@@ -118,8 +118,44 @@ function connect() {
 // ---- screens ---------------------------------------------------------------------------------
 // Each screen: async (main, arg) => optional refresh function (called every 10 s).
 
+/// The overview's "needs attention" list: the five things an on-call person asks first, each
+/// a list item with `data-fact` (budget, node, canary, dao, capacity), from the API.
+async function attention(services) {
+  const [slos, weights, rollouts, tenants, caps] = await Promise.all([
+    api("/v1/slos").then((r) => r.slos).catch(() => []),
+    api("/v1/routing/weights").then((r) => r.services).catch(() => []),
+    api("/v1/rollouts").then((r) => r.rollouts).catch(() => []),
+    api("/v1/tenants").then((r) => r.tenants).catch(() => []),
+    Promise.all(services.map((s) => api(`/v1/capacity/${enc(s)}`).catch(() => null))),
+  ]);
+  const items = [];
+  const burning = slos.filter((s) => (s.burnRates["1h"] ?? 0) > 1).sort((a, b) => b.burnRates["1h"] - a.burnRates["1h"])[0];
+  items.push(burning
+    ? ["budget", `<b>${esc(burning.service)}</b> burns budget fastest: <a href="#/slo/${enc(burning.name)}">${esc(burning.name)}</a> at ${fmt(burning.burnRates["1h"], 1)}× over the last hour, ${pct(burning.errorBudget.remaining)} of its budget left`]
+    : ["budget", "No SLO burns its budget faster than allowed over the last hour."]);
+  const down = weights.flatMap((w) => w.nodes.filter((n) => n.weight < 0.9 && !n.lowTraffic).map((n) => ({ service: w.service, ...n }))).sort((a, b) => a.weight - b.weight);
+  const scores = (n) => [["latency", n.latencyScore], ["errors", n.errorRateScore], ["capacity", n.capacityScore], ["regression", n.regressionScore]].filter(([, v]) => v < 0.9).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(", ");
+  items.push(...(down.length ? down.slice(0, 3).map((n) => ["node", `Node <b>${esc(n.node)}</b> of <a href="#/service/${enc(n.service)}">${esc(n.service)}</a> is down-weighted to ${fmt(n.weight, 2)} (${esc(n.recommendation)}${n.slowNow ? ", slow in the last 10 s" : ""}: ${esc(scores(n) || "recovering")}; p99 ${ms(n.p99)}, errors ${pct(n.errorRate, 2)})`])
+    : [["node", "Every node is at its neutral weight or above."]]));
+  const back = rollouts.filter((r) => r.state === "rolled_back").slice(-1)[0];
+  if (back) {
+    const detail = await api(`/v1/rollouts/${enc(back.id)}`).catch(() => back);
+    const why = (detail.history || []).filter((h) => h.decision === "rollback").slice(-1)[0];
+    items.push(["canary", `Canary <b>${esc(back.id)}</b> (${esc(back.service)} ${esc(back.baselineVersion)} → ${esc(back.canaryVersion)}) was rolled back${why ? " at " + when(why.at) + ": " + esc(why.reasons.join("; ")) : ""}`]);
+  } else {
+    items.push(["canary", "No canary has been rolled back."]);
+  }
+  const held = tenants.filter((t) => t.isolationRecommendation === "traffic_throttling" || t.isolationRecommendation === "isolate");
+  items.push(...(held.length ? held.map((t) => ["dao", `DAO <b>${esc(t.daoId)}</b> is ${t.isolationRecommendation === "isolate" ? "to be isolated" : "throttled"}: ${esc((t.reasons || []).join("; "))} — <a href="#/daos">DAOs</a>`])
+    : [["dao", "No DAO is throttled or isolated."]]));
+  const short = caps.filter((c) => c && c.hoursToExhaustion !== null && c.hoursToExhaustion !== undefined).sort((a, b) => a.hoursToExhaustion - b.hoursToExhaustion);
+  items.push(...(short.length ? short.map((c) => ["capacity", `<b>${esc(c.service)}</b> runs out of capacity in ${fmt(c.hoursToExhaustion, 1)} h (peak forecast ${fmt(c.peakForecastRps)} rps against ${fmt(c.capacityRps)}) — <a href="#/capacity">capacity</a>`])
+    : [["capacity", "No service runs out of capacity within the forecast horizon."]]));
+  return items.map(([fact, html]) => `<li data-fact="${fact}">${html}</li>`).join("");
+}
+
 async function overviewScreen(main) {
-  main.innerHTML = `<h2>Services</h2><p class="note">Live each second from the stream; sparklines: the last 15 minutes in 10-s steps (requests/s, error rate, p99 against its budget, dashed).</p><div class="tiles" id="tiles"></div>`;
+  main.innerHTML = `<h2>Needs attention</h2><ul id="attention" class="attention"></ul><h2>Services</h2><p class="note">Live each second from the stream; sparklines: the last 15 minutes in 10-s steps (requests/s, error rate, p99 against its budget, dashed).</p><div class="tiles" id="tiles"></div>`;
   const tiles = main.querySelector("#tiles");
   let budgets = {};
   const paint = (ov) => {
@@ -142,6 +178,7 @@ async function overviewScreen(main) {
   const sparks = async () => {
     const ov = live.overview || (await api("/v1/overview"));
     paint(ov);
+    main.querySelector("#attention").innerHTML = await attention(ov.services.map((s) => s.service));
     try {
       const slos = (await api("/v1/slos")).slos;
       budgets = {};
@@ -161,7 +198,7 @@ async function overviewScreen(main) {
   };
   live.listeners.add(paint);
   await sparks();
-  return { refresh: sparks, leave: () => live.listeners.delete(paint) };
+  return { refresh: sparks, every: 5000, leave: () => live.listeners.delete(paint) };
 }
 
 async function slosScreen(main) {
@@ -357,7 +394,7 @@ async function route() {
     const r = await screen(main, arg);
     if (current !== mine) { r?.leave?.(); return; }
     mine.leave = r?.leave;
-    if (r?.refresh) mine.timer = setInterval(() => r.refresh().catch(fail), 10000);
+    if (r?.refresh) mine.timer = setInterval(() => r.refresh().catch(fail), r.every || 10000);
     main.dataset.ready = "1";
   } catch (e) {
     fail(e);
