@@ -116,8 +116,10 @@ fn group_of(key: BTreeMap<String, String>, s: &Stats, spec: &QuerySpec) -> Query
     }
 }
 
-/// Runs a query.
-pub fn run_query(engine: &Engine, spec: &QuerySpec) -> Result<QueryResult, CoreError> {
+/// `spec` checked against its budget and the engine (quantiles in [0, 1], a non-empty window,
+/// at most `max_quantiles` distinct quantiles, a known view, at most `max_series` series to
+/// scan), with its quantiles sorted and deduplicated: what every query of a view runs on.
+pub(crate) fn checked(engine: &Engine, spec: &QuerySpec) -> Result<QuerySpec, CoreError> {
     if let Some(q) = spec.quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
         return Err(CoreError::InvalidQuery(format!(
             "quantile {q} is outside [0, 1]"
@@ -136,12 +138,7 @@ pub fn run_query(engine: &Engine, spec: &QuerySpec) -> Result<QueryResult, CoreE
             spec.budget.max_quantiles
         )));
     }
-    let spec = &QuerySpec {
-        quantiles: distinct,
-        ..spec.clone()
-    };
-    let view = engine.view(&spec.view)?;
-    let dims = view.def.dims.clone();
+    engine.view(&spec.view)?;
     let filter: Vec<(Dim, &str)> = spec.filter.iter().map(|(d, v)| (*d, v.as_str())).collect();
     let candidates = engine.candidate_series(&spec.view, &filter)?;
     if candidates > spec.budget.max_series {
@@ -150,6 +147,17 @@ pub fn run_query(engine: &Engine, spec: &QuerySpec) -> Result<QueryResult, CoreE
             spec.view, spec.budget.max_series
         )));
     }
+    Ok(QuerySpec {
+        quantiles: distinct,
+        ..spec.clone()
+    })
+}
+
+/// Runs a query.
+pub fn run_query(engine: &Engine, spec: &QuerySpec) -> Result<QueryResult, CoreError> {
+    let spec = &checked(engine, spec)?;
+    let dims = engine.view(&spec.view)?.def.dims.clone();
+    let filter: Vec<(Dim, &str)> = spec.filter.iter().map(|(d, v)| (*d, v.as_str())).collect();
     let groups = engine.group_within(
         &spec.view,
         &filter,

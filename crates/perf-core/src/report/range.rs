@@ -7,7 +7,7 @@
 //! whole on the step its bucket starts in: choose a step at least as wide as the resolution
 //! that holds the window (10 s for the last hour, 1 minute for the last day by default).
 
-use super::query::QuerySpec;
+use super::query::{checked, QuerySpec};
 use crate::engine::Engine;
 use crate::error::CoreError;
 use crate::stats::Stats;
@@ -71,21 +71,7 @@ pub fn run_range_query(
             finest_width / 1000
         )));
     }
-    if let Some(q) = spec.quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
-        return Err(CoreError::InvalidQuery(format!(
-            "quantile {q} is outside [0, 1]"
-        )));
-    }
-    if spec.quantiles.len() > spec.budget.max_quantiles {
-        return Err(CoreError::InvalidQuery(format!(
-            "{} quantiles asked for; at most {} per query",
-            spec.quantiles.len(),
-            spec.budget.max_quantiles
-        )));
-    }
-    if spec.from >= spec.to {
-        return Err(CoreError::InvalidQuery("from must be before to".into()));
-    }
+    let spec = &checked(engine, spec)?;
     let from = spec.from.div_euclid(step) * step;
     let to = (spec.to + step - 1).div_euclid(step) * step;
     let steps = (to - from) / step;
@@ -95,13 +81,6 @@ pub fn run_range_query(
         )));
     }
     let filter: Vec<(Dim, &str)> = spec.filter.iter().map(|(d, v)| (*d, v.as_str())).collect();
-    let candidates = engine.candidate_series(&spec.view, &filter)?;
-    if candidates > spec.budget.max_series {
-        return Err(CoreError::InvalidQuery(format!(
-            "the query would scan {candidates} series of view {}, more than {} per query; filter on a service or another dimension",
-            spec.view, spec.budget.max_series
-        )));
-    }
     let mut points = Vec::with_capacity(steps as usize);
     for i in 0..steps {
         let start = from + i * step;
@@ -224,5 +203,16 @@ mod tests {
         let mut q = spec(t0, t0 + 60_000);
         q.quantiles = vec![2.0];
         assert!(run_range_query(&engine, &q, 10_000, 10_000).is_err());
+        // The same checks as any query: copies of one quantile are one quantile.
+        q.quantiles = vec![0.5; 10_000];
+        q.budget.max_quantiles = 4;
+        let r = run_range_query(&engine, &q, 10_000, 10_000).unwrap();
+        assert_eq!(r.points[0].quantiles.len(), 1);
+        q.filter.clear();
+        q.budget.max_series = 1;
+        assert!(
+            run_range_query(&engine, &q, 10_000, 10_000).is_err(),
+            "two series to scan"
+        );
     }
 }

@@ -80,7 +80,7 @@ async function range(params, window, step) {
   if (r.points.length && r.points[r.points.length - 1].ts + r.step > Date.now()) r.points.pop();
   const xs = r.points.map((p) => p.ts / 1000);
   const col = (f) => r.points.map((p) => (p.count ? f(p) : null));
-  return { xs, rps: r.points.map((p) => p.rps), err: col((p) => p.errorRate * 100), p50: col((p) => p.quantiles["0.5"]), p95: col((p) => p.quantiles["0.95"]), p99: col((p) => p.quantiles["0.99"]) };
+  return { xs, count: r.points.map((p) => p.count), errors: r.points.map((p) => p.errors), rps: r.points.map((p) => p.rps), err: col((p) => p.errorRate * 100), p50: col((p) => p.quantiles["0.5"]), p95: col((p) => p.quantiles["0.95"]), p99: col((p) => p.quantiles["0.99"]) };
 }
 
 // ---- live stream -----------------------------------------------------------------------------
@@ -120,9 +120,8 @@ function connect() {
 
 /// The overview's "needs attention" list: the five things an on-call person asks first, each
 /// a list item with `data-fact` (budget, node, canary, dao, capacity), from the API.
-async function attention(services) {
-  const [slos, weights, rollouts, tenants, caps] = await Promise.all([
-    api("/v1/slos").then((r) => r.slos).catch(() => []),
+async function attention(services, slos) {
+  const [weights, rollouts, tenants, caps] = await Promise.all([
     api("/v1/routing/weights").then((r) => r.services).catch(() => []),
     api("/v1/rollouts").then((r) => r.rollouts).catch(() => []),
     api("/v1/tenants").then((r) => r.tenants).catch(() => []),
@@ -178,12 +177,10 @@ async function overviewScreen(main) {
   const sparks = async () => {
     const ov = live.overview || (await api("/v1/overview"));
     paint(ov);
-    main.querySelector("#attention").innerHTML = await attention(ov.services.map((s) => s.service));
-    try {
-      const slos = (await api("/v1/slos")).slos;
-      budgets = {};
-      for (const s of slos) if (s.thresholdMs) budgets[s.service] = Math.min(budgets[s.service] ?? Infinity, s.thresholdMs);
-    } catch (_) { /* no SLO access: no budget line */ }
+    const slos = await api("/v1/slos").then((r) => r.slos).catch(() => []);
+    main.querySelector("#attention").innerHTML = await attention(ov.services.map((s) => s.service), slos);
+    budgets = {};
+    for (const s of slos) if (s.thresholdMs) budgets[s.service] = Math.min(budgets[s.service] ?? Infinity, s.thresholdMs);
     await Promise.all(ov.services.map(async (s) => {
       const t = tiles.querySelector(`[data-service="${CSS.escape(s.service)}"]`);
       const r = await range({ view: "service_operation", service: s.service }, "15m", "10s");
@@ -227,18 +224,17 @@ async function sloScreen(main, name) {
       <h2>Budget remaining, last 24 h</h2><div class="chart" id="budget"></div>
       <div class="cols"><div><h2>Burn rate per window</h2>${table(["window", "burn rate", "events"], windows.map((w) => [esc(w), `<span class="${s.burnRates[w] >= 1 ? "warn" : ""}">${fmt(s.burnRates[w], 2)}×</span>`, String(s.burnRateEvents[w] ?? "–")]))}</div>
       <div><h2>Alert tiers</h2>${table(["severity", "long / short", "factor", "burn long", "burn short", "state", "since"], tiers, [0, 1])}</div></div>`;
-    // Budget remaining as it stood at each hour of the last day, from the views' exact counts
+    // Budget remaining as it stood after each 10-minute step of the last day, from the views' exact counts
     // (availability: failures; latency: the share of each step's requests over the threshold
     // is not in a range point, so latency SLOs show their p99 against the threshold instead).
-    const r = await range({ view: "service_operation", service: s.service }, "24h", "10m");
+    const scope = s.tenant ? { view: "service_tenant", service: s.service, tenant: s.tenant }
+      : { view: "service_operation", service: s.service, ...(s.operation ? { operation: s.operation } : {}) };
+    const r = await range(scope, "24h", "10m");
     const el = main.querySelector("#budget");
     if (s.sli === "availability") {
-      const scope = s.tenant ? `view=service_tenant&service=${enc(s.service)}&tenant=${enc(s.tenant)}`
-        : `view=service_operation&service=${enc(s.service)}` + (s.operation ? `&operation=${enc(s.operation)}` : "");
-      const all = await api(`/v1/query/range?${scope}&window=24h&step=10m&quantiles=0.5`);
       let bad = 0, total = 0;
       const allowed = 1 - s.objective;
-      const rem = all.points.map((p) => { bad += p.errors; total += p.count; return total ? 100 * (1 - bad / (allowed * total)) : null; });
+      const rem = r.xs.map((_, i) => { bad += r.errors[i]; total += r.count[i]; return total ? 100 * (1 - bad / (allowed * total)) : null; });
       chart(el, [r.xs, rem, r.xs.map(() => 0)], [{ label: "budget remaining % (events of the last 24 h)" }, { label: "exhausted", stroke: "#ff6b6b", dash: [4, 4] }]);
     } else {
       chart(el, [r.xs, r.p99, r.xs.map(() => s.thresholdMs)], [{ label: "p99 ms" }, { label: "threshold", stroke: "#ff6b6b", dash: [4, 4] }]);
