@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 /// What is drilled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DrillKind {
     /// Restoring the service's state from a backup.
     Restore,
@@ -26,6 +27,7 @@ pub enum DrillKind {
 /// What "recovered" means for a service.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryBudget {
     /// Largest error rate of a recovered service.
     pub error_rate: f64,
@@ -38,6 +40,7 @@ pub struct RecoveryBudget {
 /// Where a drill stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DrillStatus {
     /// Started; the service is not (yet stably) back within budget.
     Recovering,
@@ -184,6 +187,7 @@ impl Drill {
 /// What a drill shows: [`Drill`] without its sketches, the impact in figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DrillView {
     /// Identifier.
     pub id: String,
@@ -193,9 +197,11 @@ pub struct DrillView {
     pub kind: DrillKind,
     /// Start.
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub started_at: i64,
     /// End of the drill window.
     #[serde(with = "crate::time::serde_rfc3339_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub stopped_at: Option<i64>,
     /// What recovered means.
     pub budget: RecoveryBudget,
@@ -203,6 +209,7 @@ pub struct DrillView {
     pub status: DrillStatus,
     /// Start of the stable stretch within budget.
     #[serde(with = "crate::time::serde_rfc3339_opt")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub recovered_at: Option<i64>,
     /// Measured RTO, ms.
     pub rto_ms: Option<i64>,
@@ -214,6 +221,7 @@ pub struct DrillView {
 /// A drill's impact in figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImpactView {
     /// Requests.
     pub requests: u64,

@@ -189,6 +189,7 @@ impl SpaceSaving {
 /// The measures callers are ranked by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Measure {
     /// Requests.
     Requests,

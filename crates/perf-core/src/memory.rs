@@ -17,6 +17,7 @@ use std::mem::size_of;
 
 /// Bytes of heap one component holds.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Part {
     /// Component name, e.g. `views_10s`, `slo_counters`.
     pub component: String,

@@ -31,6 +31,7 @@ const MINUTE: i64 = 60_000;
 /// What to do with a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Isolation {
     /// Nothing.
     None,
@@ -44,6 +45,7 @@ pub enum Isolation {
 
 /// One SLI against its target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SliCompliance {
     /// `compliant`, `violation` or `no_data`.
     pub status: String,
@@ -56,6 +58,7 @@ pub struct SliCompliance {
 /// Evidence that a tenant's surge hurts the others.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoisyNeighbour {
     /// The tenant's request rate over the last 5 minutes over its rate in the rest of the
     /// hour (0 when there is no earlier data to compare with).
@@ -94,6 +97,7 @@ impl TenantEvaluation {
 /// The evaluation (docs/ARCHITECTURE.md §6 shape plus the numbers behind it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantEvaluation {
     /// Tenant id.
     pub dao_id: String,

@@ -40,6 +40,7 @@ pub type Key = [u32; MAX_DIMS];
 /// A dimension an event can be grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Dim {
     /// Service name.
     Service,

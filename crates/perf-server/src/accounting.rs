@@ -20,6 +20,7 @@ pub const REUSE_MS: u128 = 30_000;
 /// Heap bytes per component.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct MemoryReport {
     /// Sum of the components.
     pub total_bytes: u64,

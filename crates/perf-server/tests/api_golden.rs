@@ -8,15 +8,10 @@
 mod common;
 
 use axum::http::StatusCode;
+use common::ecosystem::{config, ecosystem};
 use common::*;
-use perf_server::config::slo::SloConfig;
-use perf_server::config::{ClockMode, Config};
 use serde_json::{json, Map, Value};
 use std::path::Path;
-
-/// 2026-01-01T00:00:00Z.
-const T0: i64 = 1_767_225_600_000;
-const MINUTE: i64 = 60_000;
 
 /// Field names and value types; an array by its first element.
 fn shape(v: &Value) -> Value {
@@ -57,67 +52,9 @@ fn assert_shape(name: &str, answer: &Value) {
     );
 }
 
-/// Twenty minutes of a service with three nodes, two versions, two tenants and callers,
-/// node n2 slow and failing in the last five.
-fn ecosystem() -> (String, String) {
-    let mut events = Vec::new();
-    for m in 0..20 {
-        for i in 0..120 {
-            let node = i % 3;
-            let late_trouble = m >= 15 && node == 2;
-            let latency = if late_trouble {
-                400 + i % 50
-            } else {
-                12 + i % 30
-            };
-            let ok = !(late_trouble && i % 4 == 0);
-            events.push(json!({
-                "ts": T0 + m * MINUTE + i as i64 * 400,
-                "service": "qnet",
-                "operation": if i % 5 == 0 { "POST /route" } else { "GET /feed" },
-                "class": if i % 5 == 0 { "write" } else { "read" },
-                "node": format!("n{node}"),
-                "version": if i % 10 == 0 { "v2" } else { "v1" },
-                "tenant": if i % 2 == 0 { "dao-a" } else { "dao-b" },
-                "entity": format!("caller-{}", i % 7),
-                "latencyMs": latency,
-                "ok": ok,
-                "cache": if i % 3 == 0 { "miss" } else { "hit" },
-                "cost": 0.001,
-                "stages": {"db": latency as f64 * 0.6},
-            }));
-        }
-    }
-    let events: Vec<String> = events.iter().map(Value::to_string).collect();
-    let resources: Vec<Value> = (0..20)
-        .flat_map(|m| {
-            (0..3).map(move |n| {
-                json!({"ts": T0 + m * MINUTE, "service": "qnet", "node": format!("n{n}"),
-                       "cpu": 0.3, "capacityRps": 50, "inflight": 2})
-            })
-        })
-        .collect();
-    (events.join("\n"), Value::Array(resources).to_string())
-}
-
 #[tokio::test]
 async fn the_main_answers_keep_their_shape() {
-    let mut c = Config::default();
-    c.server.clock = ClockMode::Event;
-    // One evaluation cycle: the ladder climbs at once, so its answer shows a level, its
-    // runbook line and its history.
-    c.policy.ladder.confirm = 0;
-    c.slos = vec![
-        serde_yaml_ng::from_str::<SloConfig>(
-            "{name: feed-availability, service: qnet, sli: availability, objective: 99.9, window: 30d}",
-        )
-        .unwrap(),
-        serde_yaml_ng::from_str::<SloConfig>(
-            "{name: qnet-per-dao, service: qnet, sli: availability, objective: 99.5, perTenant: true}",
-        )
-        .unwrap(),
-    ];
-    let t = server_with(c);
+    let t = server_with(config());
     let (events, resources) = ecosystem();
     let (status, r) = post(&t.state, "/v1/events", "application/x-ndjson", events).await;
     assert_eq!(status, StatusCode::OK, "{r}");

@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 /// A value's share of a throughput surge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contribution {
     /// Dimension.
     pub dimension: String,

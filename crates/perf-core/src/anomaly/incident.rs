@@ -12,6 +12,7 @@ const MAX_MEMBERS: usize = 200;
 /// One anomalous point of one series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SeriesAnomaly {
     /// View.
     pub view: String,
@@ -21,6 +22,7 @@ pub struct SeriesAnomaly {
     pub metric: String,
     /// Bucket start.
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: i64,
     /// Observed value (requests/s, fraction, ms).
     pub value: f64,
@@ -68,6 +70,7 @@ impl SeriesAnomaly {
 /// A dimension value shared by anomalous series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Shared {
     /// Dimension.
     pub dimension: String,
@@ -82,6 +85,7 @@ pub struct Shared {
 /// The excess events of an incident, per value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExcessShares {
     /// `errors` or `slow_requests` (slower than the service's p95 of the hour before).
     pub of: String,
@@ -92,6 +96,7 @@ pub struct ExcessShares {
 /// A dimension value named as a cause.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CauseValue {
     /// Dimension.
     pub dimension: String,
@@ -102,14 +107,17 @@ pub struct CauseValue {
 /// A cluster of concurrent anomalies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Incident {
     /// Identifier (increasing).
     pub id: u64,
     /// First anomaly.
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub start: i64,
     /// Latest anomaly.
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub end: i64,
     /// Still open.
     pub open: bool,

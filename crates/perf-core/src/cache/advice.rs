@@ -52,6 +52,7 @@ pub struct SpaceFacts {
 /// One point of the miss-ratio curve.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MrcPoint {
     /// Cache size, entries.
     pub size: u64,
@@ -62,6 +63,7 @@ pub struct MrcPoint {
 /// Reuse times and the TTL they ask for.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TtlAdvice {
     /// Reuses observed (estimated over the whole space).
     pub reuses: f64,
@@ -83,6 +85,7 @@ pub struct TtlAdvice {
 /// (on the test trace with scans: +8.4 points sampled, +5.0 on the full trace).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyComparison {
     /// Cache size compared at (the configured one, else the size for the target), entries.
     pub size: u64,
@@ -120,6 +123,7 @@ fn compare_policies(s: &Shards, size: u64) -> Option<PolicyComparison> {
 /// The answer for one space.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpaceReport {
     /// Service.
     pub service: String,

@@ -43,6 +43,7 @@ pub struct Known<'a> {
 /// The answer of `GET /v1/cache`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CacheOverview {
     /// The window counts are over (the last 24 hours).
     pub window: String,

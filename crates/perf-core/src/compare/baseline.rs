@@ -17,6 +17,7 @@ pub const KIND: &str = "ecosystem-perf/baseline";
 /// A frozen baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Baseline {
     /// Always [`KIND`].
     pub kind: String,
@@ -32,12 +33,15 @@ pub struct Baseline {
     pub version: Option<String>,
     /// Window start.
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub from: i64,
     /// Window end.
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub to: i64,
     /// When it was frozen.
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: i64,
     /// Requests in it.
     pub requests: u64,

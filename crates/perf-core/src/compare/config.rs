@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// How far a metric may move before the move is a regression.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Thresholds {
     /// Allowed relative increase of the median (0.10 = +10 %).
     pub p50: f64,
@@ -44,6 +45,7 @@ impl Default for Thresholds {
 /// Everything a comparison is configured by.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GateConfig {
     /// Confidence of intervals and tests (0.99: α = 0.01 for the whole family of tests).
     pub confidence: f64,

@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 /// Verdict of one metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = GateVerdict))]
 pub enum Verdict {
     /// Within the threshold (or not significantly past it and the estimate under it).
     Pass,
@@ -40,6 +41,7 @@ pub enum Verdict {
 /// How bad a violation is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = GateSeverity))]
 pub enum Severity {
     /// Less than half the allowed change past the threshold.
     Low,
@@ -54,6 +56,7 @@ pub enum Severity {
 /// The gate's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Recommendation {
     /// Deploy.
     Proceed,
@@ -79,6 +82,7 @@ impl Recommendation {
 
 /// Requests per side.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Samples {
     /// Baseline.
     pub baseline: u64,
@@ -89,6 +93,7 @@ pub struct Samples {
 /// One metric of one operation, with everything the verdict came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricResult {
     /// Metric.
     pub metric: Metric,
@@ -140,6 +145,7 @@ pub struct MetricResult {
 /// How an operation appears on the two sides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum OperationStatus {
     /// On both sides.
     Compared,
@@ -163,6 +169,7 @@ impl OperationStatus {
 /// One operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OperationResult {
     /// Operation.
     pub operation: String,
@@ -179,6 +186,7 @@ pub struct OperationResult {
 /// A violation in the shape of docs/ARCHITECTURE.md §6, with the numbers behind it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Violation {
     /// e.g. `p99_latency_degradation`.
     #[serde(rename = "type")]
@@ -206,6 +214,7 @@ pub struct Violation {
 /// Everything a gate evaluation answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GateOutcome {
     /// `recommendation == proceed`.
     pub passed: bool,

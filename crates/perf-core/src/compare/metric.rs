@@ -28,6 +28,7 @@ const SELECT_ALPHA: f64 = 0.05;
 /// The metrics a comparison judges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Metric {
     /// Median latency.
     P50,
@@ -97,6 +98,7 @@ impl Metric {
 /// How the estimate was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Method {
     /// The whole distribution's shift (Hodges–Lehmann, Moses interval, Mann–Whitney test).
     HodgesLehmann,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// Which correction a gate applies across all its tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Correction {
     /// Holm–Bonferroni (family-wise error rate).
     #[default]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// What one side of a comparison was.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SideInfo {
     /// Where it came from: a baseline id, a file, or a version's live traffic.
     pub source: String,
@@ -21,6 +22,7 @@ pub struct SideInfo {
 /// A gate report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GateReport {
     /// The candidate deployment (its version, or the name it was given).
     pub deployment: String,

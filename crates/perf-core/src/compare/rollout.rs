@@ -29,6 +29,7 @@ const MAX_HISTORY: usize = 200;
 /// What a rollout is asked to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolloutSpec {
     /// Service.
     pub service: String,
@@ -41,6 +42,7 @@ pub struct RolloutSpec {
     pub steps: Vec<u32>,
     /// Minimum time at each step before a promotion.
     #[serde(default = "default_min_step", with = "serde_label")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub min_step_duration: i64,
     /// Rollback when the canary burns an SLO's budget faster than this.
     #[serde(default = "default_max_burn")]
@@ -101,6 +103,7 @@ impl RolloutSpec {
 /// Where a rollout is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RolloutState {
     /// Moving through its steps.
     Running,
@@ -153,6 +156,7 @@ fn whole_seconds(ms: i64) -> String {
 /// An evaluation's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RolloutDecision))]
 pub enum Decision {
     /// Move to the next traffic weight.
     Promote,
@@ -167,6 +171,7 @@ pub enum Decision {
 /// The canary's burn of one SLO.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BurnCheck {
     /// SLO name.
     pub slo: String,
@@ -185,9 +190,11 @@ pub struct BurnCheck {
 /// One evaluation, kept in the history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolloutStep {
     /// When.
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: i64,
     /// Decision.
     pub decision: Decision,
@@ -206,6 +213,7 @@ pub struct RolloutStep {
 /// A rollout with its state and history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rollout {
     /// Identifier.
     pub id: String,
@@ -220,9 +228,11 @@ pub struct Rollout {
     pub weight: u32,
     /// Start.
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub started_at: i64,
     /// Start of the current step.
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub step_started_at: i64,
     /// Always-valid p-values so far.
     pub sequential: SequentialState,
@@ -233,6 +243,7 @@ pub struct Rollout {
 /// What an evaluation answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RolloutEvaluation {
     /// Rollout id.
     pub id: String,

@@ -16,6 +16,7 @@ pub const RESERVOIR: usize = 1_024;
 /// One operation, one side.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OperationSample {
     /// Requests.
     pub requests: u64,

@@ -31,6 +31,7 @@ pub fn mixture_ratio(estimate: f64, variance: f64, tau: f64) -> f64 {
 
 /// Running always-valid p-values per test key (operation and metric).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SequentialState {
     /// Smallest p-value seen per key, for the regression direction.
     pub p_regression: std::collections::BTreeMap<String, f64>,

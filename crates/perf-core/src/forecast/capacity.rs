@@ -45,6 +45,7 @@ const MIN_LATENCY_POINTS: usize = 8;
 /// Where a capacity figure comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CapacitySource {
     /// Nodes' `capacityRps` samples.
     CapacityRps,
@@ -57,6 +58,7 @@ pub enum CapacitySource {
 /// How p99 latency grows with utilisation, and the utilisation that keeps it within budget.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LatencyLimit {
     /// The p99 budget, ms.
     pub p99_budget_ms: f64,
@@ -80,6 +82,7 @@ pub struct LatencyLimit {
 /// The answer of `GET /v1/capacity/{service}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CapacityReport {
     /// Service.
     pub service: String,

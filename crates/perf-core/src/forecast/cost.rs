@@ -18,6 +18,7 @@ const FORECAST_HOURS: usize = 30 * 24;
 /// One operation's cost.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OperationCost {
     /// Operation.
     pub operation: String,
@@ -33,6 +34,7 @@ pub struct OperationCost {
 /// One service's cost.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceCost {
     /// Service.
     pub service: String,
@@ -50,6 +52,7 @@ pub struct ServiceCost {
 /// The cost report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CostReport {
     /// Per service, costliest first.
     pub services: Vec<ServiceCost>,

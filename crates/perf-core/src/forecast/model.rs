@@ -41,12 +41,14 @@ pub enum ForecastError {
 
 /// One forecast step.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForecastPoint {
     /// Time, unix ms (RFC 3339 in JSON).
     #[serde(
         rename = "ts",
         serialize_with = "crate::time::serde_rfc3339::serialize"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub ts_ms: i64,
     /// Point forecast.
     pub forecast: f64,

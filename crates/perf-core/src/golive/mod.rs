@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 /// The thresholds the gates judge against (the server's `budgets:` section).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Guardrails {
     /// p99 budget of reads, ms.
     pub read_p99_ms: f64,
@@ -72,6 +73,7 @@ impl Default for Guardrails {
 /// How one gate came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum GateStatus {
     /// Within its threshold.
     Pass,
@@ -84,6 +86,7 @@ pub enum GateStatus {
 /// The answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = GoLiveVerdict))]
 pub enum Verdict {
     /// Every gate passed.
     Go,
@@ -96,12 +99,15 @@ pub enum Verdict {
 /// A stretch of time a gate was judged over.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = GoLiveWindow))]
 pub struct Window {
     /// Start (inclusive).
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub from: i64,
     /// End (exclusive).
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub to: i64,
     /// What it is ("the latest 30 minutes without …").
     pub description: String,
@@ -110,6 +116,7 @@ pub struct Window {
 /// One figure behind a gate: a service, operation, SLO or cache space.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Evidence {
     /// What it is about (`qwallet read`, `feed-availability`, `qfeed/timeline`…).
     pub subject: String,
@@ -129,6 +136,7 @@ pub struct Evidence {
 /// One gate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Gate {
     /// `latency`, `error_budget`, `cache`, `cost` or `headroom`.
     pub name: String,
@@ -167,11 +175,13 @@ impl Gate {
 /// The go/no-go report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GoLiveReport {
     /// The answer.
     pub verdict: Verdict,
     /// Engine time of the evaluation.
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub evaluated_at: i64,
     /// The thresholds judged against.
     pub guardrails: Guardrails,
@@ -185,11 +195,13 @@ pub struct GoLiveReport {
 /// Which frozen set of guardrails a report used.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FrozenRef {
     /// The set's id.
     pub id: String,
     /// When it was frozen.
     #[serde(with = "crate::time::serde_rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub frozen_at: i64,
     /// Whether the configuration's budgets now differ from it (changing a frozen budget
     /// needs `baseline freeze --golive --force`).

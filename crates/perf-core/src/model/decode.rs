@@ -27,6 +27,7 @@ pub enum BodyFormat {
 
 /// The answer to an ingest request (docs/ARCHITECTURE.md §5).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestAnswer {
     /// Elements kept.
     pub accepted: usize,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// Which latency budgets apply to a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RequestClass {
     /// A read (the default).
     #[default]

@@ -14,6 +14,7 @@ pub(crate) mod in_place;
 
 /// Why one element of a batch was rejected.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// Position of the element in the batch (0-based).
     pub index: usize,

@@ -30,6 +30,7 @@ const SMOOTHING: f64 = 0.2;
 /// The limit of one service.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConcurrencyLimit {
     /// Current limit (requests in flight).
     pub limit: f64,

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 /// Request priority.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Priority {
     /// Never shed by policy.
     Critical,
@@ -37,6 +38,7 @@ pub enum Priority {
 /// What a caller asks about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyRequest {
     /// Service.
     pub service: String,
@@ -72,6 +74,7 @@ impl PolicyRequest {
 /// What the decision is made from, per service (refreshed by the evaluation cycle).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceContext {
     /// Degradation level, 0–4.
     pub level: u8,
@@ -88,6 +91,7 @@ pub struct ServiceContext {
 /// The answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decision {
     /// `proceed`, `queue_deferral`, `cache_fallback` or `reject`.
     pub decision: &'static str,

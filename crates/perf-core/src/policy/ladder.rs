@@ -42,6 +42,7 @@ pub const LEVEL_NAMES: [&str; 5] = [
 /// The signals of one evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LadderSignals {
     /// Fastest 5-minute burn rate among the service's SLOs.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -126,9 +127,11 @@ pub const HISTORY: usize = 32;
 /// A change of level with its time, as `GET /v1/degradation` lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PastTransition {
     /// When (engine ms).
     #[serde(serialize_with = "crate::time::serde_rfc3339::serialize")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: i64,
     /// Level before.
     pub from: u8,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// One caller.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallerRow {
     /// Caller identity.
     pub entity: String,
@@ -22,6 +23,7 @@ pub struct CallerRow {
 /// The answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Callers {
     /// Service.
     pub service: String,

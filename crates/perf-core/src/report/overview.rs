@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 /// One service in the overview.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceOverview {
     /// Service.
     pub service: String,
@@ -39,6 +40,7 @@ pub struct ServiceOverview {
 /// `__overflow__` series because the series limit was reached.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ViewSeries {
     /// View name.
     pub view: String,
@@ -51,6 +53,7 @@ pub struct ViewSeries {
 /// The overview.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Overview {
     /// Window label.
     pub window: String,

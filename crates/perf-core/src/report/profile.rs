@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 /// One operation's profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OperationProfile {
     /// Operation.
     pub operation: String,
@@ -38,6 +39,7 @@ pub struct OperationProfile {
 /// A stage that dominates slow requests.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Bottleneck {
     /// Operation.
     pub operation: String,
@@ -52,6 +54,7 @@ pub struct Bottleneck {
 /// A service profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Profile {
     /// Service.
     pub service: String,

@@ -55,6 +55,7 @@ impl Default for QueryBudget {
 /// One group of the answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueryGroup {
     /// Dimension values (empty when rolled up).
     pub key: BTreeMap<String, String>,
@@ -83,6 +84,7 @@ pub struct QueryGroup {
 /// The answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueryResult {
     /// View.
     pub view: String,

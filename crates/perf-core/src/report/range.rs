@@ -21,6 +21,7 @@ pub const MAX_RANGE_POINTS: i64 = 1_440;
 /// One step of a range answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RangePoint {
     /// Step start (unix ms).
     pub ts: i64,
@@ -41,6 +42,7 @@ pub struct RangePoint {
 /// A range answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RangeResult {
     /// View.
     pub view: String,

@@ -34,6 +34,7 @@ const MIN_EVENTS: f64 = 10.0;
 /// One signal.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RiskSignal {
     /// `error_burst`, `slow_request_concentration`, `cost_spike`, `anomaly_cluster`,
     /// `performance_regression`.
@@ -54,6 +55,7 @@ pub struct RiskSignal {
 /// A correlation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Correlation {
     /// `cost_performance_correlation`.
     #[serde(rename = "type")]
@@ -95,6 +97,7 @@ impl EntityRisk {
 /// The risk of one caller (of one service, or merged over services).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntityRisk {
     /// The caller.
     pub entity_id: String,
@@ -117,6 +120,7 @@ pub struct EntityRisk {
 /// JSON object had them (alphabetical), so the answer reads the same.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallerEvidence {
     /// Cost per request.
     pub cost_per_request: f64,

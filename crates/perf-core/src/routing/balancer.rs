@@ -33,6 +33,7 @@ const EJECTED_BELOW: f64 = 0.5;
 /// One node's published routing answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeWeight {
     /// The scores and the numbers behind them.
     #[serde(flatten)]
@@ -48,11 +49,13 @@ pub struct NodeWeight {
 /// `GET /v1/routing/weights` for one service.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WeightsReport {
     /// Service.
     pub service: String,
     /// Engine time of the evaluation, RFC 3339.
     #[serde(serialize_with = "crate::time::serde_rfc3339::serialize")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub computed_at: i64,
     /// Per node, in name order.
     pub nodes: Vec<NodeWeight>,

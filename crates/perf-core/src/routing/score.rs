@@ -98,6 +98,7 @@ pub struct NodeInput {
 /// The scores of one node.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeScore {
     /// Node.
     pub node: String,

@@ -43,6 +43,7 @@ fn ln_gamma() -> f64 {
 
 /// A DDSketch over non-negative values (latencies in milliseconds).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LatencySketch {
     bins: BinStore,
     zero_count: u64,

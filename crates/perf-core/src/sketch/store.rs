@@ -9,6 +9,7 @@ const SPARSE_LIMIT: usize = 48;
 
 /// Counts per bin index.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum BinStore {
     /// Sorted by index, no duplicates.
     Sparse(Vec<(i32, u32)>),

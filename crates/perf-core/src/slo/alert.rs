@@ -26,6 +26,7 @@ fn label(ms: i64) -> Cow<'static, str> {
 /// Alert state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AlertState {
     /// The rule holds but does not fire yet.
     Pending,
@@ -38,6 +39,7 @@ pub enum AlertState {
 /// One tier's alert, with the numbers that decided it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     /// Page or ticket.
     pub severity: Severity,

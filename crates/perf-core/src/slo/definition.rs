@@ -76,6 +76,7 @@ impl Selector {
 /// A calendar period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CalendarUnit {
     /// Monday 00:00 to Monday 00:00 (ISO weeks).
     Week,
@@ -126,6 +127,7 @@ pub enum Budgeting {
 /// Severity of an alert tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AlertSeverity))]
 pub enum Severity {
     /// Wake someone up.
     Page,

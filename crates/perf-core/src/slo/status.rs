@@ -38,6 +38,7 @@ const WEEK: i64 = 7 * 24 * HOUR;
 
 /// The error budget.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBudget {
     /// Bad events (or slices) the objective allows in the window.
     pub total: f64,
@@ -67,6 +68,7 @@ impl SloStatus {
 /// Status of one SLO instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SloStatus {
     /// SLO name.
     pub name: String,

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 /// The window: a duration (`28d`) or a calendar period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[derive(utoipa::ToSchema)]
 pub enum WindowConfig {
     /// Rolling, e.g. `28d`.
     Rolling(String),
@@ -39,6 +40,7 @@ pub enum WindowConfig {
 /// One alert tier as written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct TierConfig {
     /// `page` or `ticket`.
     pub severity: Severity,
@@ -56,6 +58,7 @@ pub struct TierConfig {
 /// `alerting:` of an SLO.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct AlertingConfig {
     /// Tiers (default: the SRE Workbook's four).
     pub tiers: Option<Vec<TierConfig>>,
@@ -66,6 +69,7 @@ pub struct AlertingConfig {
 /// A native SLO entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct SloConfig {
     /// Unique name (in `PUT /v1/slos/{name}` it may be left out).
     #[serde(default)]

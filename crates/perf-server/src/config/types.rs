@@ -82,6 +82,7 @@ impl Default for ClusterConfig {
 /// `cluster.ownership`: which partitions of the stream a replica applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(utoipa::ToSchema)]
 pub enum Ownership {
     /// Every replica applies every partition: any replica answers every read; apply does
     /// not scale with replicas.

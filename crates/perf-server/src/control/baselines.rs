@@ -15,6 +15,7 @@ pub const DOC_KIND: &str = "baseline";
 /// What `POST /v1/baselines` takes (unless the body is a baseline file).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct FreezeRequest {
     service: String,
     #[serde(default)]

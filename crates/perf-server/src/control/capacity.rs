@@ -101,6 +101,7 @@ pub fn plan_of(
 /// A service that could run with fewer replicas.
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct Saving {
     /// Service.
     pub service: String,

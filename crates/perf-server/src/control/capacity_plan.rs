@@ -41,6 +41,7 @@ pub const SCALE_DOWN_PERIOD_S: i32 = 60;
 /// One hour of the pre-scaling schedule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct ScheduledHour {
     /// Hour start, RFC 3339.
     pub at: String,
@@ -53,6 +54,7 @@ pub struct ScheduledHour {
 /// A scaling plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct ScalingPlan {
     /// Service.
     pub service: String,

@@ -33,6 +33,7 @@ const GATE_WINDOW_MS: i64 = 3_600_000;
 /// What `POST /v1/drills` takes.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct DrillRequest {
     /// Service drilled.
     pub service: String,
@@ -46,6 +47,7 @@ pub struct DrillRequest {
 /// A drill with what it means.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct DrillReport {
     /// The drill as measured.
     #[serde(flatten)]

@@ -14,6 +14,7 @@ use serde::Deserialize;
 /// What `POST /v1/gates/evaluate` takes.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct GateRequest {
     service: String,
     #[serde(default)]

@@ -226,6 +226,7 @@ const FREEZE_WINDOW: &str = "1h";
 /// The guardrails and baselines a go-live run is judged against, frozen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct FrozenSet {
     /// Identifier (`golive-<n>-<time>`).
     pub id: String,
@@ -233,6 +234,7 @@ pub struct FrozenSet {
     pub seq: u32,
     /// When.
     #[serde(with = "perf_core::time::serde_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub frozen_at: i64,
     /// The budgets.
     pub guardrails: Guardrails,
@@ -245,9 +247,11 @@ pub struct FrozenSet {
 /// A change of frozen budgets, recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct BudgetChange {
     /// When.
     #[serde(with = "perf_core::time::serde_rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: i64,
     /// The set replaced.
     pub from_set: String,

@@ -25,6 +25,7 @@ const TREND_ALPHA: f64 = 0.05;
 /// Current window against a baseline.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct Regression {
     /// Service.
     pub service: String,
@@ -43,6 +44,7 @@ pub struct Regression {
 /// A p99 trend over days.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct TrendReport {
     /// Service.
     pub service: String,

@@ -19,6 +19,7 @@ pub struct ClusterMap {
 /// A replica as `GET /v1/cluster` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct ReplicaView {
     /// Replica id.
     pub id: String,

@@ -703,6 +703,7 @@ impl Durable {
 /// How a replica stores and ingests.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct ClusterStatus {
     /// This replica's name (lease holder).
     pub replica_id: String,
@@ -726,6 +727,7 @@ pub struct ClusterStatus {
 /// A lease as `GET /v1/cluster` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct LeaseView {
     /// e.g. `leader`.
     pub name: String,

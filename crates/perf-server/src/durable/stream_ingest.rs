@@ -31,6 +31,7 @@ use std::time::Duration;
 /// The ingest stream as `GET /v1/cluster` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct StreamStatus {
     /// Stream name.
     pub stream: String,

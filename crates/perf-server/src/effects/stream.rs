@@ -102,6 +102,7 @@ pub struct DegradationChange {
 /// One service's level on the degradation ladder (an entry of `GET /v1/degradation`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct LevelEntry {
     /// Service.
     pub service: String,

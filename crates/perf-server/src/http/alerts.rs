@@ -7,6 +7,7 @@
 
 use crate::http::error::AppError;
 use crate::http::extract::ApiQuery;
+use crate::http::schemas::{AlertsAnswer, ErrorBody};
 use crate::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -22,13 +23,19 @@ const MAX_LIMIT: usize = 1_000;
 const SCAN: usize = 500;
 
 /// Query of `GET /v1/alerts`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AlertQuery {
+    /// Only `pending`, `firing` or `resolved` rows.
     state: Option<String>,
+    /// Only this kind (`slo`, `degradation`, `rollout`, `anomaly`…).
     kind: Option<String>,
+    /// Only this service.
     service: Option<String>,
+    /// History rows older than this id (the `next` of the previous page).
     before: Option<i64>,
+    /// Rows per page, 1–1000 (default 100).
     limit: Option<usize>,
 }
 
@@ -86,6 +93,13 @@ fn kept(q: &AlertQuery, rows: Vec<(i64, AlertRecord)>) -> Vec<(i64, serde_json::
 }
 
 /// `GET /v1/alerts`.
+#[utoipa::path(
+    get,
+    path = "/v1/alerts",
+    tag = "slos",
+    params(AlertQuery),
+    responses((status = 200, description = "Current SLO alerts, open notifications and one page of the history", body = AlertsAnswer), (status = 400, description = "A bad parameter or body", body = ErrorBody))
+)]
 pub async fn alerts(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<AlertQuery>,

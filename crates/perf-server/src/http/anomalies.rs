@@ -5,6 +5,7 @@ use crate::control::deploy::window_ms;
 use crate::http::error::AppError;
 use crate::http::extract::ApiQuery;
 use crate::http::refreshed;
+use crate::http::schemas::{AnomaliesAnswer, ErrorBody};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -12,14 +13,24 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 /// Query of `GET /v1/anomalies`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AnomalyQuery {
+    /// Window (default `1h`).
     window: Option<String>,
+    /// Only this service.
     service: Option<String>,
 }
 
 /// `GET /v1/anomalies?window=1h&service=`.
+#[utoipa::path(
+    get,
+    path = "/v1/anomalies",
+    tag = "risk",
+    params(AnomalyQuery),
+    responses((status = 200, description = "Anomalies and incidents with their causes", body = AnomaliesAnswer), (status = 400, description = "A bad parameter or body", body = ErrorBody))
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<AnomalyQuery>,

@@ -41,7 +41,10 @@ pub struct Principal {
 /// The scope a request needs, or `None` for the open endpoints.
 pub fn required_scope(method: &Method, path: &str) -> Option<Scope> {
     match (method, path) {
-        (&Method::GET | &Method::HEAD, "/healthz" | "/readyz" | "/") => None,
+        (
+            &Method::GET | &Method::HEAD,
+            "/healthz" | "/readyz" | "/" | "/api" | "/v1/openapi.json",
+        ) => None,
         (&Method::GET | &Method::HEAD, p) if p.starts_with("/assets/") => None,
         (&Method::POST, "/v1/events" | "/v1/resources") => Some(Scope::Ingest),
         (&Method::GET | &Method::HEAD, _) => Some(Scope::Read),
@@ -222,7 +225,8 @@ pub async fn require_token(
     Ok(next.run(req).await)
 }
 
-fn scope_name(scope: Scope) -> &'static str {
+/// The scope's name as tokens and the OpenAPI document spell it.
+pub fn scope_name(scope: Scope) -> &'static str {
     match scope {
         Scope::Ingest => "ingest",
         Scope::Read => "read",

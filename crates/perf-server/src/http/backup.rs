@@ -5,6 +5,7 @@
 //! snapshot time, digest) is also in the `x-backup-header` response header.
 
 use crate::http::error::AppError;
+use crate::http::schemas::ErrorBody;
 use crate::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -18,6 +19,12 @@ static BACKUPS: AtomicU64 = AtomicU64::new(0);
 const CHUNK: usize = 1 << 16;
 
 /// `POST /v1/admin/backup`.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/backup",
+    tag = "operations",
+    responses((status = 200, description = "A consistent copy of the state (SQLite database), streamed", body = String, content_type = "application/octet-stream"), (status = 503, description = "Not possible now", body = ErrorBody))
+)]
 pub async fn post(State(state): State<Arc<AppState>>) -> Result<Response, AppError> {
     if !state.durable.config.store.url.is_empty() {
         return Err(AppError::Conflict(

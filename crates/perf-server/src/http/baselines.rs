@@ -4,6 +4,7 @@
 use crate::control::baselines::{self, FreezeRequest};
 use crate::http::error::AppError;
 use crate::http::extract::{parse_json, ApiPath};
+use crate::http::schemas::{BaselineList, ErrorBody};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -24,6 +25,13 @@ pub fn summary(b: &Baseline) -> serde_json::Value {
 }
 
 /// `POST /v1/baselines`.
+#[utoipa::path(
+    post,
+    path = "/v1/baselines",
+    tag = "deploy",
+    request_body(content = FreezeRequest, content_type = "application/json"),
+    responses((status = 201, description = "Frozen", body = Baseline), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn post(
     State(state): State<Arc<AppState>>,
     body: Bytes,
@@ -45,6 +53,12 @@ pub async fn post(
 }
 
 /// `GET /v1/baselines`.
+#[utoipa::path(
+    get,
+    path = "/v1/baselines",
+    tag = "deploy",
+    responses((status = 200, description = "Frozen baselines, without their samples", body = BaselineList))
+)]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<serde_json::Value>, AppError> {
     let list: Vec<serde_json::Value> = baselines::all(&state.durable)?
         .iter()
@@ -54,6 +68,13 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<serde_json:
 }
 
 /// `GET /v1/baselines/{id}`: the whole baseline (what `baseline freeze --out` writes).
+#[utoipa::path(
+    get,
+    path = "/v1/baselines/{id}",
+    tag = "deploy",
+    params(("id" = String, Path, description = "Baseline id")),
+    responses((status = 200, description = "The whole baseline", body = Baseline), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
     ApiPath(id): ApiPath<String>,
@@ -62,6 +83,13 @@ pub async fn get_one(
 }
 
 /// `DELETE /v1/baselines/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/v1/baselines/{id}",
+    tag = "deploy",
+    params(("id" = String, Path, description = "Baseline id")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     ApiPath(id): ApiPath<String>,

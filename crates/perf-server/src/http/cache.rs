@@ -6,6 +6,7 @@
 use crate::control::cache::current as cache_overview;
 use crate::http::error::AppError;
 use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::schemas::ErrorBody;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -14,7 +15,8 @@ use perf_core::cache::overview::CacheOverview;
 use std::sync::Arc;
 
 /// Query of the cache reads.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CacheQuery {
     /// Only this service's spaces.
@@ -22,6 +24,13 @@ pub struct CacheQuery {
 }
 
 /// `GET /v1/cache`.
+#[utoipa::path(
+    get,
+    path = "/v1/cache",
+    tag = "capacity",
+    params(CacheQuery),
+    responses((status = 200, description = "Every cache space: hit ratios, hot keys, advice", body = CacheOverview))
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<CacheQuery>,
@@ -37,6 +46,13 @@ pub async fn list(
 }
 
 /// `GET /v1/cache/{space}`: one space (of `?service=` when two services share the name).
+#[utoipa::path(
+    get,
+    path = "/v1/cache/{space}",
+    tag = "capacity",
+    params(("space" = String, Path, description = "Cache space"), CacheQuery),
+    responses((status = 200, description = "One cache space: miss-ratio curve, TTL and size advice", body = SpaceReport), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
     ApiPath(space): ApiPath<String>,

@@ -5,6 +5,7 @@
 use crate::control::capacity::{plan_of, report, savings};
 use crate::http::error::AppError;
 use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::schemas::{CostAnswer, ErrorBody};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -12,6 +13,13 @@ use perf_core::forecast::capacity::CapacityReport;
 use std::sync::Arc;
 
 /// `GET /v1/capacity/{service}`.
+#[utoipa::path(
+    get,
+    path = "/v1/capacity/{service}",
+    tag = "capacity",
+    params(("service" = String, Path, description = "Service name")),
+    responses((status = 200, description = "Demand forecast with its interval against the capacity, headroom", body = CapacityReport), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     ApiPath(service): ApiPath<String>,
@@ -23,6 +31,13 @@ pub async fn get(
 }
 
 /// `GET /v1/capacity/{service}/plan`: replicas, HPA bounds and the pre-scaling schedule.
+#[utoipa::path(
+    get,
+    path = "/v1/capacity/{service}/plan",
+    tag = "capacity",
+    params(("service" = String, Path, description = "Service name")),
+    responses((status = 200, description = "Replicas per hour for the next day", body = crate::control::capacity_plan::ScalingPlan), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn get_plan(
     State(state): State<Arc<AppState>>,
     ApiPath(service): ApiPath<String>,
@@ -34,13 +49,22 @@ pub async fn get_plan(
 }
 
 /// Query of `GET /v1/capacity/{service}/hpa`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HpaQuery {
+    /// `yaml` (default) or `json`.
     format: Option<String>,
 }
 
 /// `GET /v1/capacity/{service}/hpa`: the manifest as YAML (default) or JSON (`?format=json`).
+#[utoipa::path(
+    get,
+    path = "/v1/capacity/{service}/hpa",
+    tag = "capacity",
+    params(("service" = String, Path, description = "Service name"), HpaQuery),
+    responses((status = 200, description = "A Kubernetes HorizontalPodAutoscaler (autoscaling/v2) manifest, YAML by default or JSON with `format=json`", content((String = "application/yaml"), (serde_json::Value = "application/json"))), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn get_hpa(
     State(state): State<Arc<AppState>>,
     ApiPath(service): ApiPath<String>,
@@ -76,6 +100,12 @@ pub async fn get_hpa(
 
 /// `GET /v1/cost`: cost per service and operation, month to date, 30-day forecast against the
 /// monthly budget, and replicas that could be dropped.
+#[utoipa::path(
+    get,
+    path = "/v1/cost",
+    tag = "capacity",
+    responses((status = 200, description = "Cost month to date, 30-day forecast against the budget, replicas to drop", body = CostAnswer), (status = 400, description = "A bad parameter or body", body = ErrorBody))
+)]
 pub async fn get_cost(
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<serde_json::Value>, AppError> {

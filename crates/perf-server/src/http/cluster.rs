@@ -10,6 +10,12 @@ use axum::Json;
 use std::sync::Arc;
 
 /// `GET /v1/cluster`.
+#[utoipa::path(
+    get,
+    path = "/v1/cluster",
+    tag = "operations",
+    responses((status = 200, description = "This replica, its leases and the stream", body = crate::durable::ClusterStatus))
+)]
 pub async fn get(
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<crate::durable::ClusterStatus>, AppError> {

@@ -1,6 +1,7 @@
 //! The dashboard: a page set compiled into the binary (no build step, no CDN, nothing fetched
 //! at run time): `GET /` is the shell, `GET /assets/{file}` its script, style and the vendored
-//! uPlot chart library (MIT, `dashboard/vendor/`). The screens (overview tiles with sparklines,
+//! uPlot chart library (MIT, `dashboard/vendor/`), and RapiDoc (MIT), which renders the API
+//! reference at `/api`. The screens (overview tiles with sparklines,
 //! SLOs worst first and one SLO's budget and tiers, a service's latency, bottlenecks, routing
 //! weights, ladder history and canaries, capacity and cost, risk and anomalies, go-live, DAO
 //! subnets) live in `dashboard/app.js` and read the same API as everyone else, plus the
@@ -13,7 +14,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 /// The files under `/assets/`: name, media type, content.
-const ASSETS: [(&str, &str, &str); 4] = [
+const ASSETS: [(&str, &str, &str); 5] = [
     (
         "app.js",
         "text/javascript; charset=utf-8",
@@ -34,14 +35,32 @@ const ASSETS: [(&str, &str, &str); 4] = [
         "text/css; charset=utf-8",
         include_str!("dashboard/vendor/uplot.min.css"),
     ),
+    (
+        "rapidoc-min.js",
+        "text/javascript; charset=utf-8",
+        include_str!("dashboard/vendor/rapidoc-min.js"),
+    ),
 ];
 
 /// `GET /`.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "ui",
+    responses((status = 200, description = "The dashboard shell", body = String, content_type = "text/html"))
+)]
 pub async fn page() -> Html<&'static str> {
     Html(include_str!("dashboard/index.html"))
 }
 
 /// `GET /assets/{file}`.
+#[utoipa::path(
+    get,
+    path = "/assets/{file}",
+    tag = "ui",
+    params(("file" = String, Path, description = "File name, e.g. `app.js`")),
+    responses((status = 200, description = "A script, stylesheet or vendored library of the dashboard", body = String, content_type = "text/javascript"), (status = 404, description = "No such asset", body = String, content_type = "text/plain"))
+)]
 pub async fn asset(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|(name, _, _)| *name == file) {
         Some((_, media_type, body)) => (

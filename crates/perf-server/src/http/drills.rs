@@ -6,6 +6,7 @@
 use crate::control::drills::{self, DrillReport, DrillRequest};
 use crate::http::error::AppError;
 use crate::http::extract::{parse_json, ApiPath};
+use crate::http::schemas::{DrillList, ErrorBody};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -15,6 +16,13 @@ use perf_core::drill::DrillView;
 use std::sync::Arc;
 
 /// `POST /v1/drills`.
+#[utoipa::path(
+    post,
+    path = "/v1/drills",
+    tag = "golive",
+    request_body(content = DrillRequest, content_type = "application/json"),
+    responses((status = 201, description = "Started", body = DrillView), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody))
+)]
 pub async fn post(
     State(state): State<Arc<AppState>>,
     body: Bytes,
@@ -33,6 +41,13 @@ pub async fn post(
 }
 
 /// `POST /v1/drills/{id}/stop`.
+#[utoipa::path(
+    post,
+    path = "/v1/drills/{id}/stop",
+    tag = "golive",
+    params(("id" = String, Path, description = "Drill id")),
+    responses((status = 200, description = "Stopped", body = DrillView), (status = 404, description = "No such resource", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody))
+)]
 pub async fn stop(
     State(state): State<Arc<AppState>>,
     ApiPath(id): ApiPath<String>,
@@ -50,6 +65,12 @@ pub async fn stop(
 }
 
 /// `GET /v1/drills`.
+#[utoipa::path(
+    get,
+    path = "/v1/drills",
+    tag = "golive",
+    responses((status = 200, description = "Every drill", body = DrillList))
+)]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<serde_json::Value>, AppError> {
     crate::http::refreshed(&state).await?;
     let list: Vec<DrillView> = drills::all(&state.durable)?
@@ -60,6 +81,13 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<serde_json:
 }
 
 /// `GET /v1/drills/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/drills/{id}",
+    tag = "golive",
+    params(("id" = String, Path, description = "Drill id")),
+    responses((status = 200, description = "The drill and what it measured", body = DrillReport), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
     ApiPath(id): ApiPath<String>,

@@ -3,6 +3,7 @@
 use crate::control::gates::{self, GateRequest};
 use crate::http::error::AppError;
 use crate::http::extract::parse_json;
+use crate::http::schemas::ErrorBody;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -11,6 +12,13 @@ use perf_core::compare::GateReport;
 use std::sync::Arc;
 
 /// `POST /v1/gates/evaluate`.
+#[utoipa::path(
+    post,
+    path = "/v1/gates/evaluate",
+    tag = "deploy",
+    request_body(content = GateRequest, content_type = "application/json"),
+    responses((status = 200, description = "Pass, warn or fail, per operation and metric, with the evidence", body = GateReport), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn post(
     State(state): State<Arc<AppState>>,
     body: Bytes,

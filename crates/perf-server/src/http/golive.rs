@@ -7,6 +7,7 @@
 use crate::control::golive::FrozenSet;
 use crate::http::error::AppError;
 use crate::http::refreshed;
+use crate::http::schemas::{ErrorBody, FrozenAnswer};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -14,6 +15,12 @@ use perf_core::golive::GoLiveReport;
 use std::sync::Arc;
 
 /// `GET /v1/golive`.
+#[utoipa::path(
+    get,
+    path = "/v1/golive",
+    tag = "golive",
+    responses((status = 200, description = "Go or no-go: the five gates with their evidence", body = GoLiveReport))
+)]
 pub async fn get(State(state): State<Arc<AppState>>) -> Result<Json<GoLiveReport>, AppError> {
     refreshed(&state).await?;
     let r = tokio::task::spawn_blocking(move || {
@@ -27,6 +34,7 @@ pub async fn get(State(state): State<Arc<AppState>>) -> Result<Json<GoLiveReport
 /// Body of `POST /v1/golive/freeze`.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(utoipa::ToSchema)]
 pub struct FreezeBody {
     /// Replace a frozen set whose budgets differ from the configuration's.
     #[serde(default)]
@@ -34,6 +42,13 @@ pub struct FreezeBody {
 }
 
 /// `POST /v1/golive/freeze` (admin scope): freezes the guardrails and baselines.
+#[utoipa::path(
+    post,
+    path = "/v1/golive/freeze",
+    tag = "golive",
+    request_body(content = FreezeBody, description = "Optional; `{\"force\": true}` refreezes", content_type = "application/json"),
+    responses((status = 201, description = "Frozen", body = FrozenSet), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody))
+)]
 pub async fn post_freeze(
     State(state): State<Arc<AppState>>,
     body: axum::body::Bytes,
@@ -52,6 +67,12 @@ pub async fn post_freeze(
 }
 
 /// `GET /v1/golive/frozen`: the frozen set in force and every recorded budget change.
+#[utoipa::path(
+    get,
+    path = "/v1/golive/frozen",
+    tag = "golive",
+    responses((status = 200, description = "The frozen set in force and every budget change", body = FrozenAnswer))
+)]
 pub async fn get_frozen(
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<serde_json::Value>, AppError> {

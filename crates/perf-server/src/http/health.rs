@@ -2,6 +2,7 @@
 //! the answer for unknown routes.
 
 use crate::http::error::AppError;
+use crate::http::schemas::{ErrorBody, Health};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::header;
@@ -10,12 +11,24 @@ use axum::Json;
 use std::sync::Arc;
 
 /// `GET /healthz`: the process is alive.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "Alive", body = Health))
+)]
 pub async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({"status": "ok"}))
 }
 
 /// `GET /readyz`: the store answers, the ingest log takes writes (no full disk, no failed
 /// sync) and the server is not shutting down; otherwise 503 with the cause.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses((status = 200, description = "Ready: state loaded, accepting events", body = Health), (status = 503, description = "Not ready yet (recovering) or shutting down", body = ErrorBody))
+)]
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, AppError> {
     let s = state.clone();
     tokio::task::spawn_blocking(move || s.durable.readiness())
@@ -26,6 +39,12 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<impl IntoRespo
 }
 
 /// `GET /metrics`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition 0.0.4", body = String, content_type = "text/plain"))
+)]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, AppError> {
     let mut text = String::new();
     {
@@ -118,5 +137,7 @@ fn render_memory(out: &mut String, m: &crate::accounting::MemoryReport) -> std::
 
 /// Unknown routes.
 pub async fn not_found() -> AppError {
-    AppError::NotFound("no such endpoint; see the API table in the README".into())
+    AppError::NotFound(
+        "no such endpoint; the API is described at /api and GET /v1/openapi.json".into(),
+    )
 }

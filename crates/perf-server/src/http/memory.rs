@@ -9,6 +9,12 @@ use axum::Json;
 use std::sync::Arc;
 
 /// `GET /v1/memory`.
+#[utoipa::path(
+    get,
+    path = "/v1/memory",
+    tag = "operations",
+    responses((status = 200, description = "Bytes per component, computed", body = MemoryReport))
+)]
 pub async fn get_memory(
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<MemoryReport>, AppError> {

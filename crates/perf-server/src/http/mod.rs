@@ -28,6 +28,7 @@ pub mod health;
 pub mod ingest;
 pub mod listen;
 pub mod memory;
+pub mod openapi;
 pub mod policy;
 pub mod query;
 pub mod regressions;
@@ -35,6 +36,7 @@ pub mod reports;
 pub mod risk;
 pub mod rollouts;
 pub mod routing;
+pub mod schemas;
 pub mod slo_metrics;
 pub mod slos;
 pub mod stream;
@@ -45,7 +47,6 @@ use crate::AppState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
 use axum::Router;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -56,59 +57,8 @@ pub fn app(state: Arc<AppState>) -> Router {
     let limits = &state.durable.config.server.limits;
     let limit = limits.max_body_bytes;
     let body_timeout = Duration::from_millis(limits.body_timeout as u64);
-    Router::new()
-        .route("/", get(dashboard::page))
-        .route("/assets/{file}", get(dashboard::asset))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .route("/v1/events", post(ingest::post_events))
-        .route("/v1/resources", post(ingest::post_resources))
-        .route("/v1/overview", get(reports::get_overview))
-        .route("/v1/memory", get(memory::get_memory))
-        .route("/v1/services/{service}/profile", get(reports::get_profile))
-        .route("/v1/services/{service}/callers", get(reports::get_callers))
-        .route("/v1/query", get(query::get_query))
-        .route("/v1/query/range", get(query::get_range))
-        .route("/v1/slos", get(slos::list))
-        .route(
-            "/v1/slos/{name}",
-            get(slos::get_one).put(slos::put).delete(slos::delete),
-        )
-        .route("/v1/alerts", get(alerts::alerts))
-        .route("/v1/baselines", get(baselines::list).post(baselines::post))
-        .route(
-            "/v1/baselines/{id}",
-            get(baselines::get_one).delete(baselines::delete),
-        )
-        .route("/v1/gates/evaluate", post(gates::post))
-        .route("/v1/rollouts", get(rollouts::list).post(rollouts::post))
-        .route("/v1/rollouts/{id}", get(rollouts::get_one))
-        .route("/v1/rollouts/{id}/evaluate", post(rollouts::evaluate))
-        .route("/v1/regressions", get(regressions::get))
-        .route("/v1/anomalies", get(anomalies::list))
-        .route("/v1/cost", get(capacity::get_cost))
-        .route("/v1/cache", get(cache::list))
-        .route("/v1/cache/{space}", get(cache::get_one))
-        .route("/v1/golive", get(golive::get))
-        .route("/v1/golive/freeze", post(golive::post_freeze))
-        .route("/v1/golive/frozen", get(golive::get_frozen))
-        .route("/v1/admin/backup", post(backup::post))
-        .route("/v1/cluster", get(cluster::get))
-        .route("/v1/drills", get(drills::list).post(drills::post))
-        .route("/v1/drills/{id}", get(drills::get_one))
-        .route("/v1/drills/{id}/stop", post(drills::stop))
-        .route("/v1/routing/weights", get(routing::get_weights))
-        .route("/v1/policy/evaluate", post(policy::post_evaluate))
-        .route("/v1/degradation", get(policy::get_degradation))
-        .route("/v1/risk/signals", get(risk::get_signals))
-        .route("/v1/risk/entities/{id}", get(risk::get_entity))
-        .route("/v1/capacity/{service}", get(capacity::get))
-        .route("/v1/capacity/{service}/plan", get(capacity::get_plan))
-        .route("/v1/capacity/{service}/hpa", get(capacity::get_hpa))
-        .route("/v1/tenants", get(tenants::list))
-        .route("/v1/tenants/{id}/evaluation", get(tenants::get_one))
-        .route("/v1/stream", get(stream::stream))
+    let (router, _) = openapi::routes().split_for_parts();
+    router
         .fallback(health::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

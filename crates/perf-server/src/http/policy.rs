@@ -7,6 +7,7 @@ use crate::control::Decisions;
 use crate::effects::stream::LevelEntry;
 use crate::http::error::AppError;
 use crate::http::extract::parse_json;
+use crate::http::schemas::{DegradationAnswer, ErrorBody};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -15,6 +16,12 @@ use perf_core::policy::{decide, Decision, PolicyRequest};
 use std::sync::Arc;
 
 /// `GET /v1/degradation`.
+#[utoipa::path(
+    get,
+    path = "/v1/degradation",
+    tag = "control",
+    responses((status = 200, description = "Every service's ladder level, signals and history", body = DegradationAnswer))
+)]
 pub async fn get_degradation(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     let decisions = state.control.decisions();
     let entries: Vec<LevelEntry> = decisions.policy.entries(&state.durable);
@@ -32,6 +39,13 @@ fn tenant_throttled(decisions: &Decisions, tenant: Option<&str>) -> bool {
 }
 
 /// `POST /v1/policy/evaluate`.
+#[utoipa::path(
+    post,
+    path = "/v1/policy/evaluate",
+    tag = "control",
+    request_body(content = PolicyRequest, content_type = "application/json"),
+    responses((status = 200, description = "Proceed, queue, cache fallback or reject, and why", body = Decision), (status = 400, description = "A bad parameter or body", body = ErrorBody))
+)]
 pub async fn post_evaluate(
     State(state): State<Arc<AppState>>,
     body: Bytes,

@@ -8,6 +8,7 @@
 
 use crate::http::error::AppError;
 use crate::http::extract::ApiQuery;
+use crate::http::schemas::ErrorBody;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -23,21 +24,35 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Query parameters; unknown ones are refused.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct QueryParams {
+    /// View name (see `GET /v1/overview` `views`).
     view: String,
+    /// Window ending now, e.g. `15m` (or `from`/`to`).
     window: Option<String>,
+    /// Start, RFC 3339 or unix ms.
     from: Option<String>,
+    /// End, RFC 3339 or unix ms (default now).
     to: Option<String>,
+    /// Key: service.
     service: Option<String>,
+    /// Key: operation.
     operation: Option<String>,
+    /// Key: node.
     node: Option<String>,
+    /// Key: tenant.
     tenant: Option<String>,
+    /// Key: version.
     version: Option<String>,
+    /// Key: request class.
     class: Option<String>,
+    /// Sum every key matching the given dims (default false: one exact key).
     rollup: Option<bool>,
+    /// Comma-separated quantiles, e.g. `0.5,0.99,0.999`.
     quantiles: Option<String>,
+    /// Range queries: one point per step, e.g. `1m`.
     step: Option<String>,
 }
 
@@ -120,6 +135,13 @@ fn budget_of(state: &AppState) -> QueryBudget {
 }
 
 /// `GET /v1/query/range`.
+#[utoipa::path(
+    get,
+    path = "/v1/query/range",
+    tag = "reports",
+    params(QueryParams),
+    responses((status = 200, description = "One rolled-up point per step", body = RangeResult), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn get_range(
     State(state): State<Arc<AppState>>,
     ApiQuery(mut p): ApiQuery<QueryParams>,
@@ -147,6 +169,13 @@ pub async fn get_range(
 }
 
 /// `GET /v1/query`.
+#[utoipa::path(
+    get,
+    path = "/v1/query",
+    tag = "reports",
+    params(QueryParams),
+    responses((status = 200, description = "The statistics of one key or roll-up over the window", body = QueryResult), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn get_query(
     State(state): State<Arc<AppState>>,
     ApiQuery(p): ApiQuery<QueryParams>,

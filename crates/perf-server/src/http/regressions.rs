@@ -5,6 +5,7 @@ use crate::control::deploy::window_ms;
 use crate::control::regressions::{regressions, trends};
 use crate::http::error::AppError;
 use crate::http::extract::ApiQuery;
+use crate::http::schemas::{ErrorBody, RegressionsAnswer};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -12,15 +13,26 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 /// Query of `GET /v1/regressions`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RegressionQuery {
+    /// Only this service.
     service: Option<String>,
+    /// Window compared with the baselines (default `1h`).
     window: Option<String>,
+    /// Days of trend, 3–35 (default 14).
     days: Option<usize>,
 }
 
 /// `GET /v1/regressions?service=&window=1h&days=14`.
+#[utoipa::path(
+    get,
+    path = "/v1/regressions",
+    tag = "deploy",
+    params(RegressionQuery),
+    responses((status = 200, description = "Regressions against frozen baselines and day-over-day trends", body = RegressionsAnswer), (status = 400, description = "A bad parameter or body", body = ErrorBody))
+)]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<RegressionQuery>,

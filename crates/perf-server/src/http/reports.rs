@@ -3,6 +3,7 @@
 
 use crate::http::error::AppError;
 use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::schemas::ErrorBody;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -13,9 +14,11 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 /// `?window=5m`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WindowParam {
+    /// Window, e.g. `5m`, `1h` (default `5m`; at most the retention).
     window: Option<String>,
 }
 
@@ -35,6 +38,13 @@ fn window_of(params: WindowParam, retention: i64) -> Result<i64, AppError> {
 }
 
 /// `GET /v1/overview?window=5m`.
+#[utoipa::path(
+    get,
+    path = "/v1/overview",
+    tag = "reports",
+    params(WindowParam),
+    responses((status = 200, description = "Every service with its SLO state, ladder level and open alerts", body = Overview), (status = 400, description = "A bad parameter or body", body = ErrorBody))
+)]
 pub async fn get_overview(
     State(state): State<Arc<AppState>>,
     ApiQuery(params): ApiQuery<WindowParam>,
@@ -55,6 +65,13 @@ pub async fn get_overview(
 }
 
 /// `GET /v1/services/{service}/profile?window=5m`.
+#[utoipa::path(
+    get,
+    path = "/v1/services/{service}/profile",
+    tag = "reports",
+    params(("service" = String, Path, description = "Service name"), WindowParam),
+    responses((status = 200, description = "Operations, latency, bottlenecks and stage times of one service", body = Profile), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn get_profile(
     State(state): State<Arc<AppState>>,
     ApiPath(service): ApiPath<String>,
@@ -72,15 +89,26 @@ pub async fn get_profile(
 }
 
 /// `?by=requests&window=1h&limit=20`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CallerParams {
+    /// What to rank callers by (default `requests`).
     by: Option<Measure>,
+    /// Window (default and most: `heavyHitters.keep`).
     window: Option<String>,
+    /// How many callers (default 20).
     limit: Option<usize>,
 }
 
 /// `GET /v1/services/{service}/callers?by=requests|errors|cost|slow&window=1h&limit=20`.
+#[utoipa::path(
+    get,
+    path = "/v1/services/{service}/callers",
+    tag = "reports",
+    params(("service" = String, Path, description = "Service name"), CallerParams),
+    responses((status = 200, description = "The top callers of one service (heavy hitters)", body = Callers), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn get_callers(
     State(state): State<Arc<AppState>>,
     ApiPath(service): ApiPath<String>,

@@ -5,6 +5,7 @@ use crate::control::risk::rank;
 use crate::http::error::AppError;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::refreshed;
+use crate::http::schemas::{ErrorBody, RiskSignals};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -17,13 +18,22 @@ async fn last_risks(state: Arc<AppState>) -> Result<Vec<EntityRisk>, AppError> {
 }
 
 /// Query of `GET /v1/risk/signals`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SignalsQuery {
+    /// Lowest level listed: `low`, `moderate` (default), `high` or `critical`.
     min_level: Option<String>,
 }
 
 /// `GET /v1/risk/signals?minLevel=low|moderate|high|critical` (default `moderate`).
+#[utoipa::path(
+    get,
+    path = "/v1/risk/signals",
+    tag = "risk",
+    params(SignalsQuery),
+    responses((status = 200, description = "Callers at the level asked or above", body = RiskSignals), (status = 400, description = "A bad parameter or body", body = ErrorBody))
+)]
 pub async fn get_signals(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<SignalsQuery>,
@@ -49,6 +59,13 @@ pub async fn get_signals(
 }
 
 /// `GET /v1/risk/entities/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/risk/entities/{id}",
+    tag = "risk",
+    params(("id" = String, Path, description = "Caller id")),
+    responses((status = 200, description = "One caller's score and signals", body = EntityRisk), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn get_entity(
     State(state): State<Arc<AppState>>,
     ApiPath(id): ApiPath<String>,

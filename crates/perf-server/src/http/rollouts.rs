@@ -4,6 +4,7 @@
 use crate::control::rollouts;
 use crate::http::error::AppError;
 use crate::http::extract::{parse_json, ApiPath};
+use crate::http::schemas::{ErrorBody, RolloutList};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,6 +14,13 @@ use perf_core::compare::rollout::{Rollout, RolloutEvaluation, RolloutSpec};
 use std::sync::Arc;
 
 /// `POST /v1/rollouts`: a RolloutSpec, optionally with an `id`.
+#[utoipa::path(
+    post,
+    path = "/v1/rollouts",
+    tag = "deploy",
+    request_body(content = RolloutSpec, description = "A rollout spec, optionally with an `id`", content_type = "application/json"),
+    responses((status = 201, description = "Started", body = Rollout), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody))
+)]
 pub async fn post(
     State(state): State<Arc<AppState>>,
     body: Bytes,
@@ -47,6 +55,12 @@ pub async fn post(
 }
 
 /// `GET /v1/rollouts`.
+#[utoipa::path(
+    get,
+    path = "/v1/rollouts",
+    tag = "deploy",
+    responses((status = 200, description = "Every rollout", body = RolloutList))
+)]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<serde_json::Value>, AppError> {
     let list: Vec<serde_json::Value> = rollouts::all(&state.durable)?
         .iter()
@@ -60,6 +74,13 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<serde_json:
 }
 
 /// `GET /v1/rollouts/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/rollouts/{id}",
+    tag = "deploy",
+    params(("id" = String, Path, description = "Rollout id")),
+    responses((status = 200, description = "The rollout with its history", body = Rollout), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
     ApiPath(id): ApiPath<String>,
@@ -68,6 +89,13 @@ pub async fn get_one(
 }
 
 /// `POST /v1/rollouts/{id}/evaluate`.
+#[utoipa::path(
+    post,
+    path = "/v1/rollouts/{id}/evaluate",
+    tag = "deploy",
+    params(("id" = String, Path, description = "Rollout id")),
+    responses((status = 200, description = "The decision of this step: promote, hold or roll back, and why", body = RolloutEvaluation), (status = 404, description = "No such resource", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody))
+)]
 pub async fn evaluate(
     State(state): State<Arc<AppState>>,
     ApiPath(id): ApiPath<String>,

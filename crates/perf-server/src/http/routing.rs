@@ -7,6 +7,7 @@ use crate::control::routing::node_view;
 use crate::http::error::AppError;
 use crate::http::extract::ApiQuery;
 use crate::http::refreshed;
+use crate::http::schemas::{ErrorBody, WeightsAnswer};
 use crate::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -15,15 +16,26 @@ use perf_core::routing::{export, WeightsReport};
 use std::sync::Arc;
 
 /// Query of `GET /v1/routing/weights`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WeightsQuery {
+    /// One service (required for `envoy` and `nginx`).
     service: Option<String>,
+    /// `json` (default), `envoy` (an EDS ClusterLoadAssignment) or `nginx` (an upstream block).
     format: Option<String>,
+    /// Port of the endpoints in `envoy`/`nginx` output (default 80).
     port: Option<u16>,
 }
 
 /// `GET /v1/routing/weights?service=&format=json|envoy|nginx&port=`.
+#[utoipa::path(
+    get,
+    path = "/v1/routing/weights",
+    tag = "control",
+    params(WeightsQuery),
+    responses((status = 200, description = "Without `service`: every service's weights; with it: that service's nodes, weights and their four scores, or an Envoy EDS assignment (`format=envoy`) or an NGINX upstream block (`format=nginx`)", content((WeightsAnswer = "application/json"), (String = "text/plain"))), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn get_weights(
     State(state): State<Arc<AppState>>,
     ApiQuery(q): ApiQuery<WeightsQuery>,

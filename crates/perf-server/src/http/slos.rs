@@ -7,6 +7,7 @@ use crate::config::slo::SloConfig;
 use crate::control::Stage;
 use crate::http::error::AppError;
 use crate::http::extract::ApiPath;
+use crate::http::schemas::{ErrorBody, SloList, SloStored};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 /// A status with its definition and tenant instances.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
 pub struct SloDetail {
     #[serde(flatten)]
     status: SloStatus,
@@ -30,6 +32,12 @@ pub struct SloDetail {
 }
 
 /// `GET /v1/slos`.
+#[utoipa::path(
+    get,
+    path = "/v1/slos",
+    tag = "slos",
+    responses((status = 200, description = "Every SLO with its budget, burn rates and alerts, worst first", body = SloList))
+)]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, AppError> {
     let s = state.clone();
     let all = tokio::task::spawn_blocking(move || s.slo_statuses())
@@ -40,6 +48,13 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<impl IntoRespons
 }
 
 /// `GET /v1/slos/{name}`.
+#[utoipa::path(
+    get,
+    path = "/v1/slos/{name}",
+    tag = "slos",
+    params(("name" = String, Path, description = "SLO name")),
+    responses((status = 200, description = "One SLO: its status and its definition", body = SloDetail), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
     ApiPath(name): ApiPath<String>,
@@ -106,6 +121,14 @@ pub(crate) fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<SloConfig, 
 }
 
 /// `PUT /v1/slos/{name}`: a native entry (JSON or YAML), or one OpenSLO v1 / Sloth SLO.
+#[utoipa::path(
+    put,
+    path = "/v1/slos/{name}",
+    tag = "slos",
+    params(("name" = String, Path, description = "SLO name")),
+    request_body(content((SloConfig = "application/json"), (SloConfig = "application/yaml")), description = "A native SLO entry (JSON or YAML), or one OpenSLO v1 or Sloth SLO"),
+    responses((status = 200, description = "Replaced", body = SloStored), (status = 201, description = "Created", body = SloStored), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 409, description = "The name belongs to an SLO of the configuration file", body = ErrorBody), (status = 415, description = "Not JSON or YAML", body = ErrorBody))
+)]
 pub async fn put(
     State(state): State<Arc<AppState>>,
     ApiPath(name): ApiPath<String>,
@@ -164,6 +187,13 @@ pub async fn put(
 }
 
 /// `DELETE /v1/slos/{name}`.
+#[utoipa::path(
+    delete,
+    path = "/v1/slos/{name}",
+    tag = "slos",
+    params(("name" = String, Path, description = "SLO name")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such resource", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody))
+)]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     ApiPath(name): ApiPath<String>,

@@ -2,6 +2,7 @@
 //! Publishers never wait for clients: a client that falls more than the buffer behind, or
 //! whose socket does not take a message within 5 s, is dropped.
 
+use crate::http::schemas::ErrorBody;
 use crate::AppState;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -14,6 +15,12 @@ use tokio::sync::broadcast::error::RecvError;
 
 /// The upgrade handler.
 /// Over `server.limits.maxStreamClients` subscribers, 503.
+#[utoipa::path(
+    get,
+    path = "/v1/stream",
+    tag = "operations",
+    responses((status = 101, description = "WebSocket: the overview every second and every decision as it is made"), (status = 400, description = "Not a WebSocket upgrade", body = ErrorBody))
+)]
 pub async fn stream(
     State(state): State<Arc<AppState>>,
     ws: WebSocketUpgrade,

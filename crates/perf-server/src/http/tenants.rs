@@ -6,6 +6,7 @@ use crate::http::auth::Principal;
 use crate::http::error::AppError;
 use crate::http::extract::ApiPath;
 use crate::http::refreshed;
+use crate::http::schemas::{ErrorBody, TenantList};
 use crate::AppState;
 use axum::extract::{Extension, State};
 use axum::Json;
@@ -13,6 +14,12 @@ use perf_core::tenant::TenantEvaluation;
 use std::sync::Arc;
 
 /// `GET /v1/tenants`: every tenant seen in the last hour, evaluated.
+#[utoipa::path(
+    get,
+    path = "/v1/tenants",
+    tag = "tenants",
+    responses((status = 200, description = "Every DAO subnet seen in the last hour, evaluated", body = TenantList))
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     principal: Option<Extension<Principal>>,
@@ -31,6 +38,13 @@ pub async fn list(
 }
 
 /// `GET /v1/tenants/{id}/evaluation`.
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{id}/evaluation",
+    tag = "tenants",
+    params(("id" = String, Path, description = "Tenant (DAO) id")),
+    responses((status = 200, description = "One DAO subnet: SLO compliance, burn, cost, isolation and why", body = TenantEvaluation), (status = 404, description = "No such resource", body = ErrorBody))
+)]
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
     ApiPath(id): ApiPath<String>,

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod ecosystem;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
