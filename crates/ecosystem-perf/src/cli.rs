@@ -165,4 +165,7 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::cmd::token::TokenAction,
     },
+    /// Print the server's OpenAPI 3.1 document (offline; the same as `GET /v1/openapi.json`),
+    /// e.g. to generate a client in CI.
+    Openapi(crate::cmd::openapi::OpenapiArgs),
 }

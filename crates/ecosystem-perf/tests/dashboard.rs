@@ -499,6 +499,42 @@ async fn the_risk_screen_lists_anomaly_incidents_with_their_cause() {
     page.screenshot("dashboard-incidents.png").await;
 }
 
+/// The API reference at `/api`: the vendored RapiDoc renders the server's own OpenAPI
+/// document (every tag, an operation and its schema), fetching nothing from elsewhere (its
+/// web fonts are off) and logging no error; a link leads back to the dashboard.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_api_reference_renders_the_openapi_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let (_browser, mut page) = open_page(&format!("{}/api", server.url), dir.path()).await;
+    let shadow = "(() => { const r = document.querySelector('rapi-doc'); return r && r.shadowRoot ? r.shadowRoot.textContent.replace(/\\s+/g, ' ') : ''; })()";
+    let text = page
+        .wait_for(shadow, |t| {
+            t.contains("/v1/overview") && t.contains("/v1/slos/{name}")
+        })
+        .await;
+    for expected in [
+        "ecosystem-perf",
+        "Ingest request events",
+        "Required scopes: ingest",
+        "Every SLO, worst first",
+        "Go / no-go report",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected} missing from the reference"
+        );
+    }
+    let back = page
+        .text("document.querySelector('rapi-doc a[slot=nav-logo]').getAttribute('href')")
+        .await;
+    assert_eq!(back, "/");
+    page.screenshot("dashboard-api.png").await;
+    // Pending console and network events arrive with the next call.
+    page.text("''").await;
+    assert!(page.errors.is_empty(), "console errors: {:?}", page.errors);
+}
+
 /// The "done when": someone who has never seen the product opens the demo and reads
 /// off the overview which service burns budget fastest, which node is down-weighted and why,
 /// which canary was rolled back, which DAO is throttled and when a service runs out of

@@ -19,6 +19,7 @@ pub mod drill;
 pub mod gate;
 pub mod golive;
 pub mod ingest;
+pub mod openapi;
 pub mod policy;
 pub mod query;
 pub mod report;
@@ -45,6 +46,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Query(a) => query::run(a),
         Command::Config { action } => config::run(action),
         Command::Token { action } => token::run(action),
+        Command::Openapi(args) => openapi::run(&args),
         Command::Gate(args) => gate::run(&args),
         Command::Golive(args) => golive::run(&args),
         Command::Backup(args) => backup::backup(&args),

@@ -15,6 +15,7 @@ mod decisions;
 mod drill;
 mod golive;
 mod ingest;
+mod openapi;
 mod ownership;
 mod reports;
 mod simulate;

@@ -97,6 +97,7 @@ fn kept(q: &AlertQuery, rows: Vec<(i64, AlertRecord)>) -> Vec<(i64, serde_json::
     get,
     path = "/v1/alerts",
     tag = "slos",
+    summary = "Alerts and their history",
     params(AlertQuery),
     responses((status = 200, description = "Current SLO alerts, open notifications and one page of the history", body = AlertsAnswer), (status = 400, description = "A bad parameter or body", body = ErrorBody))
 )]

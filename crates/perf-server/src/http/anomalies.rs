@@ -28,6 +28,7 @@ pub struct AnomalyQuery {
     get,
     path = "/v1/anomalies",
     tag = "risk",
+    summary = "Anomalies and incidents",
     params(AnomalyQuery),
     responses((status = 200, description = "Anomalies and incidents with their causes", body = AnomaliesAnswer), (status = 400, description = "A bad parameter or body", body = ErrorBody))
 )]

@@ -23,6 +23,7 @@ const CHUNK: usize = 1 << 16;
     post,
     path = "/v1/admin/backup",
     tag = "operations",
+    summary = "Back up the state",
     responses((status = 200, description = "A consistent copy of the state (SQLite database), streamed", body = String, content_type = "application/octet-stream"), (status = 503, description = "Not possible now", body = ErrorBody))
 )]
 pub async fn post(State(state): State<Arc<AppState>>) -> Result<Response, AppError> {

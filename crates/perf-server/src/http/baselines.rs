@@ -29,6 +29,7 @@ pub fn summary(b: &Baseline) -> serde_json::Value {
     post,
     path = "/v1/baselines",
     tag = "deploy",
+    summary = "Freeze a baseline",
     request_body(content = FreezeRequest, content_type = "application/json"),
     responses((status = 201, description = "Frozen", body = Baseline), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody))
 )]
@@ -57,6 +58,7 @@ pub async fn post(
     get,
     path = "/v1/baselines",
     tag = "deploy",
+    summary = "Frozen baselines",
     responses((status = 200, description = "Frozen baselines, without their samples", body = BaselineList))
 )]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<serde_json::Value>, AppError> {
@@ -72,6 +74,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<serde_json:
     get,
     path = "/v1/baselines/{id}",
     tag = "deploy",
+    summary = "One baseline",
     params(("id" = String, Path, description = "Baseline id")),
     responses((status = 200, description = "The whole baseline", body = Baseline), (status = 404, description = "No such resource", body = ErrorBody))
 )]
@@ -87,6 +90,7 @@ pub async fn get_one(
     delete,
     path = "/v1/baselines/{id}",
     tag = "deploy",
+    summary = "Delete a baseline",
     params(("id" = String, Path, description = "Baseline id")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such resource", body = ErrorBody))
 )]

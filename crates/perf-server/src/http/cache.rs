@@ -28,6 +28,7 @@ pub struct CacheQuery {
     get,
     path = "/v1/cache",
     tag = "capacity",
+    summary = "Cache spaces",
     params(CacheQuery),
     responses((status = 200, description = "Every cache space: hit ratios, hot keys, advice", body = CacheOverview))
 )]
@@ -50,6 +51,7 @@ pub async fn list(
     get,
     path = "/v1/cache/{space}",
     tag = "capacity",
+    summary = "One cache space",
     params(("space" = String, Path, description = "Cache space"), CacheQuery),
     responses((status = 200, description = "One cache space: miss-ratio curve, TTL and size advice", body = SpaceReport), (status = 404, description = "No such resource", body = ErrorBody))
 )]

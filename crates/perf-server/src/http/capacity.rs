@@ -17,6 +17,7 @@ use std::sync::Arc;
     get,
     path = "/v1/capacity/{service}",
     tag = "capacity",
+    summary = "Capacity forecast",
     params(("service" = String, Path, description = "Service name")),
     responses((status = 200, description = "Demand forecast with its interval against the capacity, headroom", body = CapacityReport), (status = 404, description = "No such resource", body = ErrorBody))
 )]
@@ -35,6 +36,7 @@ pub async fn get(
     get,
     path = "/v1/capacity/{service}/plan",
     tag = "capacity",
+    summary = "Scaling plan",
     params(("service" = String, Path, description = "Service name")),
     responses((status = 200, description = "Replicas per hour for the next day", body = crate::control::capacity_plan::ScalingPlan), (status = 404, description = "No such resource", body = ErrorBody))
 )]
@@ -62,6 +64,7 @@ pub struct HpaQuery {
     get,
     path = "/v1/capacity/{service}/hpa",
     tag = "capacity",
+    summary = "Kubernetes HPA manifest",
     params(("service" = String, Path, description = "Service name"), HpaQuery),
     responses((status = 200, description = "A Kubernetes HorizontalPodAutoscaler (autoscaling/v2) manifest, YAML by default or JSON with `format=json`", content((String = "application/yaml"), (serde_json::Value = "application/json"))), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody))
 )]
@@ -104,6 +107,7 @@ pub async fn get_hpa(
     get,
     path = "/v1/cost",
     tag = "capacity",
+    summary = "Cost against the budget",
     responses((status = 200, description = "Cost month to date, 30-day forecast against the budget, replicas to drop", body = CostAnswer), (status = 400, description = "A bad parameter or body", body = ErrorBody))
 )]
 pub async fn get_cost(

@@ -14,6 +14,7 @@ use std::sync::Arc;
     get,
     path = "/v1/cluster",
     tag = "operations",
+    summary = "Cluster status",
     responses((status = 200, description = "This replica, its leases and the stream", body = crate::durable::ClusterStatus))
 )]
 pub async fn get(

@@ -47,6 +47,7 @@ const ASSETS: [(&str, &str, &str); 5] = [
     get,
     path = "/",
     tag = "ui",
+    summary = "The dashboard",
     responses((status = 200, description = "The dashboard shell", body = String, content_type = "text/html"))
 )]
 pub async fn page() -> Html<&'static str> {
@@ -58,6 +59,7 @@ pub async fn page() -> Html<&'static str> {
     get,
     path = "/assets/{file}",
     tag = "ui",
+    summary = "A dashboard asset",
     params(("file" = String, Path, description = "File name, e.g. `app.js`")),
     responses((status = 200, description = "A script, stylesheet or vendored library of the dashboard", body = String, content_type = "text/javascript"), (status = 404, description = "No such asset", body = String, content_type = "text/plain"))
 )]

@@ -20,6 +20,7 @@ use std::sync::Arc;
     post,
     path = "/v1/drills",
     tag = "golive",
+    summary = "Start a drill",
     request_body(content = DrillRequest, content_type = "application/json"),
     responses((status = 201, description = "Started", body = DrillView), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody))
 )]
@@ -45,6 +46,7 @@ pub async fn post(
     post,
     path = "/v1/drills/{id}/stop",
     tag = "golive",
+    summary = "Stop a drill",
     params(("id" = String, Path, description = "Drill id")),
     responses((status = 200, description = "Stopped", body = DrillView), (status = 404, description = "No such resource", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody))
 )]
@@ -69,6 +71,7 @@ pub async fn stop(
     get,
     path = "/v1/drills",
     tag = "golive",
+    summary = "Drills",
     responses((status = 200, description = "Every drill", body = DrillList))
 )]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<serde_json::Value>, AppError> {
@@ -85,6 +88,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<serde_json:
     get,
     path = "/v1/drills/{id}",
     tag = "golive",
+    summary = "One drill",
     params(("id" = String, Path, description = "Drill id")),
     responses((status = 200, description = "The drill and what it measured", body = DrillReport), (status = 404, description = "No such resource", body = ErrorBody))
 )]

@@ -16,6 +16,7 @@ use std::sync::Arc;
     post,
     path = "/v1/gates/evaluate",
     tag = "deploy",
+    summary = "Evaluate a deployment gate",
     request_body(content = GateRequest, content_type = "application/json"),
     responses((status = 200, description = "Pass, warn or fail, per operation and metric, with the evidence", body = GateReport), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody))
 )]

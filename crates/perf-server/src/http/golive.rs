@@ -19,6 +19,7 @@ use std::sync::Arc;
     get,
     path = "/v1/golive",
     tag = "golive",
+    summary = "Go / no-go report",
     responses((status = 200, description = "Go or no-go: the five gates with their evidence", body = GoLiveReport))
 )]
 pub async fn get(State(state): State<Arc<AppState>>) -> Result<Json<GoLiveReport>, AppError> {
@@ -46,6 +47,7 @@ pub struct FreezeBody {
     post,
     path = "/v1/golive/freeze",
     tag = "golive",
+    summary = "Freeze the go-live guardrails",
     request_body(content = FreezeBody, description = "Optional; `{\"force\": true}` refreezes", content_type = "application/json"),
     responses((status = 201, description = "Frozen", body = FrozenSet), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody))
 )]
@@ -71,6 +73,7 @@ pub async fn post_freeze(
     get,
     path = "/v1/golive/frozen",
     tag = "golive",
+    summary = "The frozen go-live set",
     responses((status = 200, description = "The frozen set in force and every budget change", body = FrozenAnswer))
 )]
 pub async fn get_frozen(

@@ -15,6 +15,7 @@ use std::sync::Arc;
     get,
     path = "/healthz",
     tag = "operations",
+    summary = "Liveness",
     responses((status = 200, description = "Alive", body = Health))
 )]
 pub async fn healthz() -> impl IntoResponse {
@@ -27,6 +28,7 @@ pub async fn healthz() -> impl IntoResponse {
     get,
     path = "/readyz",
     tag = "operations",
+    summary = "Readiness",
     responses((status = 200, description = "Ready: state loaded, accepting events", body = Health), (status = 503, description = "Not ready yet (recovering) or shutting down", body = ErrorBody))
 )]
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, AppError> {
@@ -43,6 +45,7 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<impl IntoRespo
     get,
     path = "/metrics",
     tag = "operations",
+    summary = "Prometheus metrics",
     responses((status = 200, description = "Prometheus text exposition 0.0.4", body = String, content_type = "text/plain"))
 )]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, AppError> {

@@ -21,6 +21,7 @@ use std::sync::Arc;
     post,
     path = "/v1/events",
     tag = "ingest",
+    summary = "Ingest request events",
     request_body(content((Vec<EventIn> = "application/json"), (Vec<EventIn> = "application/x-ndjson")), description = "A JSON array of events, or NDJSON (`application/x-ndjson`), optionally gzip-encoded; an `Idempotency-Key` header makes a retry safe"),
     responses((status = 200, description = "Accepted events are durable (fsynced) before this answer; rejected ones are listed by field", body = IngestAnswer), (status = 400, description = "Every event rejected (the answer lists why) or an unreadable body", body = IngestAnswer), (status = 413, description = "Body over server.limits.maxBodyBytes", body = ErrorBody), (status = 415, description = "Not JSON or NDJSON", body = ErrorBody), (status = 429, description = "Over the ingest rate limit; see Retry-After", body = ErrorBody), (status = 503, description = "The disk refuses writes or the server is shutting down; retry later", body = ErrorBody))
 )]
@@ -39,6 +40,7 @@ pub async fn post_events(
     post,
     path = "/v1/resources",
     tag = "ingest",
+    summary = "Ingest resource samples",
     request_body(content((Vec<ResourceIn> = "application/json"), (Vec<ResourceIn> = "application/x-ndjson")), description = "A JSON array of resource samples, or NDJSON"),
     responses((status = 200, description = "Accepted samples are durable before this answer", body = IngestAnswer), (status = 400, description = "Every sample rejected, or an unreadable body", body = IngestAnswer), (status = 413, description = "Body too large", body = ErrorBody), (status = 415, description = "Not JSON or NDJSON", body = ErrorBody))
 )]

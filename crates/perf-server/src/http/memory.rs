@@ -13,6 +13,7 @@ use std::sync::Arc;
     get,
     path = "/v1/memory",
     tag = "operations",
+    summary = "Memory per component",
     responses((status = 200, description = "Bytes per component, computed", body = MemoryReport))
 )]
 pub async fn get_memory(

@@ -112,8 +112,8 @@ pub fn document() -> &'static Document {
     DOC.get_or_init(|| finished(routes().split_for_parts().1))
 }
 
-/// The document as JSON, built once.
-fn document_json() -> &'static str {
+/// The document as served (pretty JSON), built once.
+pub fn document_json() -> &'static str {
     static JSON: OnceLock<String> = OnceLock::new();
     JSON.get_or_init(|| {
         document()
@@ -217,6 +217,7 @@ fn collect_all_of_refs(v: &serde_json::Value, out: &mut Vec<String>) {
     get,
     path = "/v1/openapi.json",
     tag = "ui",
+    summary = "The OpenAPI document",
     responses((status = 200, description = "This document, OpenAPI 3.1", content_type = "application/json", body = Object))
 )]
 pub async fn openapi_json() -> Response {
@@ -232,6 +233,7 @@ pub async fn openapi_json() -> Response {
     get,
     path = "/api",
     tag = "ui",
+    summary = "This API reference, rendered",
     responses((status = 200, description = "The API reference page", content_type = "text/html", body = String))
 )]
 pub async fn docs_page() -> Html<&'static str> {

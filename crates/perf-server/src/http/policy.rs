@@ -20,6 +20,7 @@ use std::sync::Arc;
     get,
     path = "/v1/degradation",
     tag = "control",
+    summary = "The degradation ladder",
     responses((status = 200, description = "Every service's ladder level, signals and history", body = DegradationAnswer))
 )]
 pub async fn get_degradation(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
@@ -43,6 +44,7 @@ fn tenant_throttled(decisions: &Decisions, tenant: Option<&str>) -> bool {
     post,
     path = "/v1/policy/evaluate",
     tag = "control",
+    summary = "Decide one operation: proceed, queue, cache or reject",
     request_body(content = PolicyRequest, content_type = "application/json"),
     responses((status = 200, description = "Proceed, queue, cache fallback or reject, and why", body = Decision), (status = 400, description = "A bad parameter or body", body = ErrorBody))
 )]

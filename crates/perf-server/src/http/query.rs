@@ -139,6 +139,7 @@ fn budget_of(state: &AppState) -> QueryBudget {
     get,
     path = "/v1/query/range",
     tag = "reports",
+    summary = "Query any view over time",
     params(QueryParams),
     responses((status = 200, description = "One rolled-up point per step", body = RangeResult), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody))
 )]
@@ -173,6 +174,7 @@ pub async fn get_range(
     get,
     path = "/v1/query",
     tag = "reports",
+    summary = "Query any view",
     params(QueryParams),
     responses((status = 200, description = "The statistics of one key or roll-up over the window", body = QueryResult), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody))
 )]

@@ -30,6 +30,7 @@ pub struct RegressionQuery {
     get,
     path = "/v1/regressions",
     tag = "deploy",
+    summary = "Regressions and trends",
     params(RegressionQuery),
     responses((status = 200, description = "Regressions against frozen baselines and day-over-day trends", body = RegressionsAnswer), (status = 400, description = "A bad parameter or body", body = ErrorBody))
 )]

@@ -42,6 +42,7 @@ fn window_of(params: WindowParam, retention: i64) -> Result<i64, AppError> {
     get,
     path = "/v1/overview",
     tag = "reports",
+    summary = "Every service at a glance",
     params(WindowParam),
     responses((status = 200, description = "Every service with its SLO state, ladder level and open alerts", body = Overview), (status = 400, description = "A bad parameter or body", body = ErrorBody))
 )]
@@ -69,6 +70,7 @@ pub async fn get_overview(
     get,
     path = "/v1/services/{service}/profile",
     tag = "reports",
+    summary = "A service's profile",
     params(("service" = String, Path, description = "Service name"), WindowParam),
     responses((status = 200, description = "Operations, latency, bottlenecks and stage times of one service", body = Profile), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody))
 )]
@@ -106,6 +108,7 @@ pub struct CallerParams {
     get,
     path = "/v1/services/{service}/callers",
     tag = "reports",
+    summary = "A service's top callers",
     params(("service" = String, Path, description = "Service name"), CallerParams),
     responses((status = 200, description = "The top callers of one service (heavy hitters)", body = Callers), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody))
 )]

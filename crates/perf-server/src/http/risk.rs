@@ -31,6 +31,7 @@ pub struct SignalsQuery {
     get,
     path = "/v1/risk/signals",
     tag = "risk",
+    summary = "Risky callers",
     params(SignalsQuery),
     responses((status = 200, description = "Callers at the level asked or above", body = RiskSignals), (status = 400, description = "A bad parameter or body", body = ErrorBody))
 )]
@@ -63,6 +64,7 @@ pub async fn get_signals(
     get,
     path = "/v1/risk/entities/{id}",
     tag = "risk",
+    summary = "One caller's risk",
     params(("id" = String, Path, description = "Caller id")),
     responses((status = 200, description = "One caller's score and signals", body = EntityRisk), (status = 404, description = "No such resource", body = ErrorBody))
 )]

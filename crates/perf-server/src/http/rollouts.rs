@@ -18,6 +18,7 @@ use std::sync::Arc;
     post,
     path = "/v1/rollouts",
     tag = "deploy",
+    summary = "Start a canary rollout",
     request_body(content = RolloutSpec, description = "A rollout spec, optionally with an `id`", content_type = "application/json"),
     responses((status = 201, description = "Started", body = Rollout), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody))
 )]
@@ -59,6 +60,7 @@ pub async fn post(
     get,
     path = "/v1/rollouts",
     tag = "deploy",
+    summary = "Canary rollouts",
     responses((status = 200, description = "Every rollout", body = RolloutList))
 )]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<serde_json::Value>, AppError> {
@@ -78,6 +80,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<serde_json:
     get,
     path = "/v1/rollouts/{id}",
     tag = "deploy",
+    summary = "One rollout",
     params(("id" = String, Path, description = "Rollout id")),
     responses((status = 200, description = "The rollout with its history", body = Rollout), (status = 404, description = "No such resource", body = ErrorBody))
 )]
@@ -93,6 +96,7 @@ pub async fn get_one(
     post,
     path = "/v1/rollouts/{id}/evaluate",
     tag = "deploy",
+    summary = "Evaluate a rollout step",
     params(("id" = String, Path, description = "Rollout id")),
     responses((status = 200, description = "The decision of this step: promote, hold or roll back, and why", body = RolloutEvaluation), (status = 404, description = "No such resource", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody))
 )]

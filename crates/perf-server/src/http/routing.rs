@@ -33,6 +33,7 @@ pub struct WeightsQuery {
     get,
     path = "/v1/routing/weights",
     tag = "control",
+    summary = "Routing weights per node",
     params(WeightsQuery),
     responses((status = 200, description = "Without `service`: every service's weights; with it: that service's nodes, weights and their four scores, or an Envoy EDS assignment (`format=envoy`) or an NGINX upstream block (`format=nginx`)", content((WeightsAnswer = "application/json"), (String = "text/plain"))), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 404, description = "No such resource", body = ErrorBody))
 )]

@@ -36,6 +36,7 @@ pub struct SloDetail {
     get,
     path = "/v1/slos",
     tag = "slos",
+    summary = "Every SLO, worst first",
     responses((status = 200, description = "Every SLO with its budget, burn rates and alerts, worst first", body = SloList))
 )]
 pub async fn list(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, AppError> {
@@ -52,6 +53,7 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Result<impl IntoRespons
     get,
     path = "/v1/slos/{name}",
     tag = "slos",
+    summary = "One SLO",
     params(("name" = String, Path, description = "SLO name")),
     responses((status = 200, description = "One SLO: its status and its definition", body = SloDetail), (status = 404, description = "No such resource", body = ErrorBody))
 )]
@@ -125,6 +127,7 @@ pub(crate) fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<SloConfig, 
     put,
     path = "/v1/slos/{name}",
     tag = "slos",
+    summary = "Create or replace an SLO",
     params(("name" = String, Path, description = "SLO name")),
     request_body(content((SloConfig = "application/json"), (SloConfig = "application/yaml")), description = "A native SLO entry (JSON or YAML), or one OpenSLO v1 or Sloth SLO"),
     responses((status = 200, description = "Replaced", body = SloStored), (status = 201, description = "Created", body = SloStored), (status = 400, description = "A bad parameter or body", body = ErrorBody), (status = 409, description = "The name belongs to an SLO of the configuration file", body = ErrorBody), (status = 415, description = "Not JSON or YAML", body = ErrorBody))
@@ -191,6 +194,7 @@ pub async fn put(
     delete,
     path = "/v1/slos/{name}",
     tag = "slos",
+    summary = "Delete an SLO made over the API",
     params(("name" = String, Path, description = "SLO name")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such resource", body = ErrorBody), (status = 409, description = "Conflicts with the current state", body = ErrorBody))
 )]

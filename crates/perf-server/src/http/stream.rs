@@ -19,6 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
     get,
     path = "/v1/stream",
     tag = "operations",
+    summary = "Live stream (WebSocket)",
     responses((status = 101, description = "WebSocket: the overview every second and every decision as it is made"), (status = 400, description = "Not a WebSocket upgrade", body = ErrorBody))
 )]
 pub async fn stream(

@@ -18,6 +18,7 @@ use std::sync::Arc;
     get,
     path = "/v1/tenants",
     tag = "tenants",
+    summary = "DAO subnets",
     responses((status = 200, description = "Every DAO subnet seen in the last hour, evaluated", body = TenantList))
 )]
 pub async fn list(
@@ -42,6 +43,7 @@ pub async fn list(
     get,
     path = "/v1/tenants/{id}/evaluation",
     tag = "tenants",
+    summary = "One DAO subnet",
     params(("id" = String, Path, description = "Tenant (DAO) id")),
     responses((status = 200, description = "One DAO subnet: SLO compliance, burn, cost, isolation and why", body = TenantEvaluation), (status = 404, description = "No such resource", body = ErrorBody))
 )]
