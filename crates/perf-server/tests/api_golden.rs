@@ -111,3 +111,48 @@ fn shapes_keep_names_and_types_not_values() {
     );
     assert_ne!(shape(&json!({"p99": 1})), shape(&json!({"p99Ms": 1})));
 }
+
+/// `/metrics` carries the risk and tenant decisions the answers show: callers by level add
+/// up to the callers the risk answer tracks, and every evaluated tenant has an isolation
+/// gauge equal to its recommendation.
+#[tokio::test]
+async fn metrics_carry_risk_levels_and_tenant_isolation() {
+    let t = server_with(config());
+    let (events, resources) = ecosystem();
+    ingest(&t.state, "/v1/events", "application/x-ndjson", events).await;
+    ingest(&t.state, "/v1/resources", "application/json", resources).await;
+    perf_server::evaluate_cycle(&t.state).unwrap();
+    let (_, risk) = get(&t.state, "/v1/risk/signals?minLevel=low").await;
+    let (_, tenants) = get(&t.state, "/v1/tenants").await;
+    let req = axum::http::Request::get("/metrics")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (status, body) = send(&t.state, req).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(body).unwrap();
+    let value = |prefix: &str| -> Option<f64> {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .map(|v| v.parse().unwrap())
+    };
+    let by_level: f64 = ["low", "moderate", "high", "critical"]
+        .iter()
+        .map(|l| value(&format!("ecosystem_perf_risk_callers{{level=\"{l}\"}}")).unwrap())
+        .sum();
+    assert!(risk["trackedCallers"].as_u64().unwrap() > 0, "{risk}");
+    assert_eq!(by_level, risk["trackedCallers"].as_f64().unwrap(), "{text}");
+    let tenants = tenants["tenants"].as_array().unwrap();
+    assert!(!tenants.is_empty());
+    let rank = ["none", "monitor", "traffic_throttling", "isolate"];
+    for t in tenants {
+        let id = t["daoId"].as_str().unwrap();
+        let gauge = value(&format!(
+            "ecosystem_perf_tenant_isolation{{tenant=\"{id}\"}}"
+        ))
+        .unwrap_or_else(|| panic!("no isolation gauge for {id}: {text}"));
+        let recommended = t["isolationRecommendation"].as_str().unwrap_or("none");
+        let expected = rank.iter().position(|r| *r == recommended).unwrap() as f64;
+        assert_eq!(gauge, expected, "{id}: {t}");
+    }
+}

@@ -1,7 +1,8 @@
 //! The decisions on `/metrics`, for Grafana and alerting rules: runs and failures of each
 //! evaluation stage, anomaly detectors and open incidents, rollouts by state with the weight of each running canary,
 //! the services whose regression alert is firing, degradation levels and concurrency limits,
-//! and the published routing weight of every node.
+//! the published routing weight of every node, callers by risk level and each tenant's
+//! isolation recommendation.
 
 use crate::control::Stage;
 use crate::durable::metrics::escape;
@@ -156,6 +157,26 @@ pub fn render(out: &mut String, state: &AppState) -> std::fmt::Result {
             "ecosystem_perf_routing_weight{{service=\"{}\",node=\"{}\"}} {w:.4}",
             escape(&svc),
             escape(&node)
+        )?;
+    }
+    writeln!(
+        out,
+        "# HELP ecosystem_perf_risk_callers Callers tracked by the risk scorer, by risk level."
+    )?;
+    writeln!(out, "# TYPE ecosystem_perf_risk_callers gauge")?;
+    let risks = decisions.risks.as_deref().unwrap_or_default();
+    for level in ["low", "moderate", "high", "critical"] {
+        let n = risks.iter().filter(|r| r.risk_level == level).count();
+        writeln!(out, "ecosystem_perf_risk_callers{{level=\"{level}\"}} {n}")?;
+    }
+    writeln!(out, "# HELP ecosystem_perf_tenant_isolation Isolation recommendation per tenant (DAO subnet): 0 none, 1 monitor, 2 traffic throttling, 3 isolate.")?;
+    writeln!(out, "# TYPE ecosystem_perf_tenant_isolation gauge")?;
+    for (tenant, st) in &decisions.tenant_states {
+        writeln!(
+            out,
+            "ecosystem_perf_tenant_isolation{{tenant=\"{}\"}} {}",
+            escape(tenant),
+            st.current() as u8
         )?;
     }
     Ok(())
