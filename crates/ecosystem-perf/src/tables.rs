@@ -427,7 +427,11 @@ fn isolation(i: perf_core::tenant::Isolation) -> Cell {
 }
 
 /// Tenants as a table.
-pub fn tenants(list: &[perf_core::tenant::TenantEvaluation]) -> String {
+/// `costs[i]` is the `cost` object of the answer's tenant `i` (`null` without one).
+pub fn tenants(
+    list: &[perf_core::tenant::TenantEvaluation],
+    costs: &[serde_json::Value],
+) -> String {
     let mut t = new_table(&[
         "tenant",
         "score",
@@ -436,9 +440,16 @@ pub fn tenants(list: &[perf_core::tenant::TenantEvaluation]) -> String {
         "burn 1h",
         "availability",
         "p99 ms",
+        "cost, month",
+        "next 30 d",
         "recommendation",
     ]);
-    for e in list {
+    let money = |v: &serde_json::Value, digits: usize| {
+        v.as_f64()
+            .map_or_else(|| "–".to_string(), |x| format!("{x:.digits$}"))
+    };
+    for (i, e) in list.iter().enumerate() {
+        let cost = costs.get(i).unwrap_or(&serde_json::Value::Null);
         t.add_row(vec![
             Cell::new(&e.dao_id),
             Cell::new(
@@ -454,15 +465,39 @@ pub fn tenants(list: &[perf_core::tenant::TenantEvaluation]) -> String {
                 3,
             )),
             Cell::new(ms(e.slo_compliance.get("latency").and_then(|c| c.actual))),
+            Cell::new(money(&cost["monthToDate"], 2)),
+            Cell::new(money(&cost["forecast30d"], 0)),
             isolation(e.isolation_recommendation),
         ]);
     }
     t.to_string()
 }
 
-/// One tenant in detail.
-pub fn tenant_detail(e: &perf_core::tenant::TenantEvaluation) -> String {
-    let mut out = tenants(std::slice::from_ref(e));
+/// One tenant in detail; `cost` is the answer's `cost` object.
+pub fn tenant_detail(e: &perf_core::tenant::TenantEvaluation, cost: &serde_json::Value) -> String {
+    let mut out = tenants(std::slice::from_ref(e), std::slice::from_ref(cost));
+    if let Some(mtd) = cost["monthToDate"].as_f64() {
+        out.push_str(&format!(
+            "\ncost: {mtd:.2} this month{} · {:.2} in the last 24 h · next 30 days {}",
+            cost["shareOfEcosystem"]
+                .as_f64()
+                .map_or(String::new(), |s| format!(
+                    " ({} of the ecosystem)",
+                    units::percent(s, 0)
+                )),
+            cost["last24h"].as_f64().unwrap_or(0.0),
+            match (
+                cost["forecast30d"].as_f64(),
+                cost["forecast30dUpper"].as_f64()
+            ) {
+                (Some(f), Some(u)) => format!(
+                    "{f:.0} (up to {u:.0}, {})",
+                    cost["forecastBasis"].as_str().unwrap_or("")
+                ),
+                _ => "not forecast yet (30 minutes of cost needed)".into(),
+            }
+        ));
+    }
     for r in &e.reasons {
         out.push_str(&format!("\n· {r}"));
     }

@@ -301,6 +301,14 @@ async fn every_screen_renders_the_demo_in_a_real_browser() {
         assert!(daos.contains(dao), "{daos}");
     }
     assert!(daos.contains("isolation") && daos.contains("noisy neighbour"));
+    // Each DAO's treasury line: its cost this month and the next 30 days' forecast.
+    let costs = page
+        .text("[...document.querySelectorAll('#screen tbody tr')].map((r) => r.cells[7].innerText + ' / ' + r.cells[8].innerText).join('\\n')")
+        .await;
+    assert_eq!(costs.lines().count(), 4, "{costs}");
+    for line in costs.lines() {
+        assert!(!line.contains('–'), "a DAO without its cost: {costs}");
+    }
     let href = page.text("location.href").await;
     assert!(!href.contains(TOKEN), "the token left the URL: {href}");
     page.screenshot("dashboard-daos.png").await;

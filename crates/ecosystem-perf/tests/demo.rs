@@ -386,6 +386,62 @@ fn the_golive_demo_goes_then_its_error_burst_makes_it_no_go() {
     );
 }
 
+/// The demo starts from a plausible history: the SLOs' budgets are spent by the scripted
+/// incidents, not by the ecosystem's ordinary errors. Fast-forwarded to minute 31 (after
+/// qnet-2's slowdown and dao-gamma's surge, before qwallet's error burst at minute 33),
+/// every SLO meets its objective with budget left and no service is on the degradation
+/// ladder, so a newcomer's first screen is not red for a reason they cannot see.
+#[test]
+fn every_slo_is_within_budget_before_the_first_error_burst() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let err_path = dir.path().join("demo.stderr");
+    let mut demo = Command::new(bin())
+        .args([
+            "demo",
+            "--rps",
+            "150",
+            "--fast-forward",
+            "31m",
+            "--duration",
+            "120",
+        ])
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(110);
+    while !std::fs::read_to_string(&err_path)
+        .unwrap_or_default()
+        .contains("caught up")
+    {
+        assert!(Instant::now() < deadline, "the demo never caught up");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let slos = get(&format!("{url}/v1/slos")).unwrap();
+    let ladder = get(&format!("{url}/v1/degradation")).unwrap();
+    stop(&mut demo);
+    assert_eq!(slos["slos"].as_array().unwrap().len(), 3, "{slos}");
+    for slo in slos["slos"].as_array().unwrap() {
+        let instances = std::iter::once(slo).chain(slo["tenants"].as_array().into_iter().flatten());
+        for s in instances {
+            let remaining = s["errorBudget"]["remaining"].as_f64().unwrap();
+            assert!(
+                remaining > 0.2 && s["status"] != "violation",
+                "{} {} at minute 31: {remaining} of its budget left: {s}",
+                slo["name"],
+                s["tenant"]
+            );
+        }
+    }
+    for svc in ladder["services"].as_array().unwrap() {
+        assert_eq!(svc["level"], 0, "{svc}");
+    }
+}
+
 /// `demo --fast-forward 3h`: three simulated hours are played unpaced before the live part,
 /// with a progress line; the history is then queryable, the simulator's events count on
 /// `/metrics` like an HTTP client's, and `GET /v1/memory` accounts for where the memory

@@ -8,7 +8,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::ecosystem::{config, ecosystem};
+use common::ecosystem::{config, ecosystem, evaluated};
 use common::*;
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -117,11 +117,7 @@ fn shapes_keep_names_and_types_not_values() {
 /// gauge equal to its recommendation.
 #[tokio::test]
 async fn metrics_carry_risk_levels_and_tenant_isolation() {
-    let t = server_with(config());
-    let (events, resources) = ecosystem();
-    ingest(&t.state, "/v1/events", "application/x-ndjson", events).await;
-    ingest(&t.state, "/v1/resources", "application/json", resources).await;
-    perf_server::evaluate_cycle(&t.state).unwrap();
+    let t = evaluated().await;
     let (_, risk) = get(&t.state, "/v1/risk/signals?minLevel=low").await;
     let (_, tenants) = get(&t.state, "/v1/tenants").await;
     let req = axum::http::Request::get("/metrics")
@@ -155,4 +151,36 @@ async fn metrics_carry_risk_levels_and_tenant_isolation() {
         let expected = rank.iter().position(|r| *r == recommended).unwrap() as f64;
         assert_eq!(gauge, expected, "{id}: {t}");
     }
+}
+
+/// The DAO treasury's figures are exact: the fixture's dao-a sent half of 2,400 requests at
+/// 0.001 each, all this month; its share of the ecosystem's month is a half.
+#[tokio::test]
+async fn a_tenant_answer_carries_its_exact_cost() {
+    let t = evaluated().await;
+    let (status, one) = get(&t.state, "/v1/tenants/dao-a/evaluation").await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    let cost = &one["cost"];
+    assert!(
+        (cost["monthToDate"].as_f64().unwrap() - 1.2).abs() < 1e-9,
+        "{cost}"
+    );
+    assert!(
+        (cost["last24h"].as_f64().unwrap() - 1.2).abs() < 1e-9,
+        "{cost}"
+    );
+    assert!(
+        (cost["shareOfEcosystem"].as_f64().unwrap() - 0.5).abs() < 1e-9,
+        "{cost}"
+    );
+    // Twenty minutes of cost: too young for any forecast (30 minutes needed).
+    assert!(cost["forecast30d"].is_null(), "{cost}");
+    let (_, list) = get(&t.state, "/v1/tenants").await;
+    let listed = list["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["daoId"] == "dao-a")
+        .unwrap();
+    assert_eq!(&listed["cost"], cost);
 }

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::ecosystem::{config, ecosystem};
+use common::ecosystem::{ecosystem, evaluated};
 use common::*;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -388,11 +388,7 @@ fn calls() -> Vec<Call> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_operation_answers_as_its_schema_says_on_a_live_server() {
     let doc = document();
-    let t = server_with(config());
-    let (events, resources) = ecosystem();
-    ingest(&t.state, "/v1/events", "application/x-ndjson", events).await;
-    ingest(&t.state, "/v1/resources", "application/json", resources).await;
-    perf_server::evaluate_cycle(&t.state).unwrap();
+    let t = evaluated().await;
     let server = serve_real(&t.state).await;
     let base = format!("http://{}", server.addr);
     let client = reqwest::Client::new();

@@ -211,13 +211,16 @@ fn demo_services(mean_rps: f64) -> Ecosystem {
                 // p99 95 ms × e^(2.33 × 0.45) = 271 ms, inside the 300 ms complex-write
                 // budget (at σ 0.55 it was 341 ms: qwallet sat at its budget by design and
                 // its ladder at L1 whenever load nudged it).
+                // Errors 0.1 % and 0.02 %: 0.048 % in all, half of the 99.9 % SLO's budget,
+                // so the SLO is within budget until the scripted burst (at 0.3 % and 0.05 %
+                // it sat at 0.14 %, in violation from the first minute for no visible reason).
                 op(
                     "POST /transfer",
                     ComplexWrite,
                     0.35,
                     95.0,
                     0.45,
-                    0.003,
+                    0.001,
                     None,
                     0.002,
                 ),
@@ -227,7 +230,7 @@ fn demo_services(mean_rps: f64) -> Ecosystem {
                     0.65,
                     14.0,
                     0.45,
-                    0.0005,
+                    0.0002,
                     Some(0.91),
                     0.00006,
                 ),

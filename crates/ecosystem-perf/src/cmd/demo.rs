@@ -63,7 +63,9 @@ pub struct DemoArgs {
 /// The demo's scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scenario {
-    /// Hourly incidents, canaries, a failover drill and a growing service.
+    /// Hourly incidents, canaries, a failover drill and a growing service. The script
+    /// repeats every simulated hour for as long as the demo runs; only the incidents spend
+    /// the SLOs' error budgets.
     Incidents,
     /// A quiet ecosystem within its budgets (go-live `go`), an hourly error burst that
     /// turns it `no_go` and an hourly failover drill after it (`demo_golive`).

@@ -37,17 +37,24 @@ pub fn run(action: TenantAction) -> anyhow::Result<i32> {
         TenantAction::List { server, format } => {
             let v: serde_json::Value = ApiClient::new(&server)?.get("/v1/tenants")?;
             let list: Vec<TenantEvaluation> = serde_json::from_value(v["tenants"].clone())?;
+            let costs: Vec<serde_json::Value> = v["tenants"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| t["cost"].clone())
+                .collect();
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&v)?),
-                Format::Table => println!("{}", crate::tables::tenants(&list)),
+                Format::Table => println!("{}", crate::tables::tenants(&list, &costs)),
             }
         }
         TenantAction::Show { id, server, format } => {
-            let e: TenantEvaluation = ApiClient::new(&server)?
+            let v: serde_json::Value = ApiClient::new(&server)?
                 .get(&format!("/v1/tenants/{}/evaluation", encode_component(&id)))?;
+            let e: TenantEvaluation = serde_json::from_value(v.clone())?;
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&e)?),
-                Format::Table => println!("{}", crate::tables::tenant_detail(&e)),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&v)?),
+                Format::Table => println!("{}", crate::tables::tenant_detail(&e, &v["cost"])),
             }
         }
     }

@@ -103,4 +103,7 @@ fn tenant_list_and_show() {
     let v = json(&out);
     assert_eq!(v["daoId"], "dao-beta");
     assert!(v["performanceScore"].as_u64().is_some());
+    assert!(v["cost"]["monthToDate"].as_f64().is_some(), "{v}");
+    let out = server.cli(&["tenant", "show", "dao-beta"]);
+    assert!(text(&out).contains("this month"), "{}", text(&out));
 }

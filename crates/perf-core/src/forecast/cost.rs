@@ -83,18 +83,73 @@ pub struct CostReport {
     pub explanation: String,
 }
 
+/// The cost of the next 30 days of what `filter` selects in `view` (everything with no
+/// filter): the demand forecaster on its hourly cost series once it has 16 hours of it, else
+/// the recent rate per 10 minutes. All `None` with under 30 minutes of cost.
+pub fn forecast_30_days(
+    engine: &Engine,
+    view: &str,
+    filter: &[(Dim, &str)],
+    now: i64,
+) -> Result<CostForecast, CoreError> {
+    let end = now.div_euclid(HOUR) * HOUR;
+    let mut hourly = Vec::new();
+    for h in (1..=HISTORY_HOURS).rev() {
+        let from = end - h * HOUR;
+        let cost = engine.query(view, filter, from, from + HOUR)?.cost;
+        if cost > 0.0 || !hourly.is_empty() {
+            hourly.push((from, cost));
+        }
+    }
+    let (total, upper, basis) = match fit(&hourly) {
+        Ok(f) => {
+            let fc = f.forecast(FORECAST_HOURS, 0.95);
+            (
+                Some(fc.iter().map(|p| p.forecast).sum::<f64>()),
+                Some(fc.iter().map(|p| p.upper).sum::<f64>()),
+                Some("hourly_model"),
+            )
+        }
+        Err(_) => match recent_rate(engine, view, filter, now)? {
+            Some((f, upper)) => (Some(f), Some(upper), Some("recent_rate")),
+            None => (None, None, None),
+        },
+    };
+    Ok(CostForecast {
+        total,
+        upper,
+        basis,
+    })
+}
+
+/// A 30-day cost forecast ([`forecast_30_days`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CostForecast {
+    /// The forecast.
+    pub total: Option<f64>,
+    /// Its 95 % upper bound.
+    pub upper: Option<f64>,
+    /// `hourly_model` or `recent_rate`.
+    pub basis: Option<&'static str>,
+}
+
 /// Ten minutes, the step of the young ecosystem's estimate.
 const TEN_MINUTES: i64 = 600_000;
 
 /// For an ecosystem with under 16 hours of cost: the mean cost per 10 minutes since its first
 /// costly 10 minutes (at least three of them), times 30 days, and the 95 % upper bound of that
 /// mean (normal approximation) times 30 days. `None` with less.
-fn recent_rate(engine: &Engine, view: &str, now: i64) -> Result<Option<(f64, f64)>, CoreError> {
+fn recent_rate(
+    engine: &Engine,
+    view: &str,
+    filter: &[(Dim, &str)],
+    now: i64,
+) -> Result<Option<(f64, f64)>, CoreError> {
     let end = now.div_euclid(TEN_MINUTES) * TEN_MINUTES;
     let mut steps: Vec<f64> = Vec::new();
     for k in (1..=16 * 6).rev() {
         let from = end - k * TEN_MINUTES;
-        let cost = engine.query(view, &[], from, from + TEN_MINUTES)?.cost;
+        let cost = engine.query(view, filter, from, from + TEN_MINUTES)?.cost;
         if cost > 0.0 || !steps.is_empty() {
             steps.push(cost);
         }
@@ -112,7 +167,8 @@ fn recent_rate(engine: &Engine, view: &str, now: i64) -> Result<Option<(f64, f64
     )))
 }
 
-fn month_start(now: i64) -> i64 {
+/// The start of `now`'s calendar month (UTC).
+pub fn month_start(now: i64) -> i64 {
     let d = Utc.timestamp_millis_opt(now).single().unwrap_or_default();
     Utc.with_ymd_and_hms(d.year(), d.month(), 1, 0, 0, 0)
         .single()
@@ -184,30 +240,11 @@ pub fn cost_report(
     services.sort_by(|a, b| b.last_24h.total_cmp(&a.last_24h));
     let month_to_date = services.iter().map(|s| s.month_to_date).sum();
 
-    // Hourly cost of everything, then the 30-day forecast.
-    let end = now.div_euclid(HOUR) * HOUR;
-    let mut hourly = Vec::new();
-    for h in (1..=HISTORY_HOURS).rev() {
-        let from = end - h * HOUR;
-        let cost = engine.query(&view, &[], from, from + HOUR)?.cost;
-        if cost > 0.0 || !hourly.is_empty() {
-            hourly.push((from, cost));
-        }
-    }
-    let (forecast_30d, forecast_30d_upper, forecast_basis) = match fit(&hourly) {
-        Ok(f) => {
-            let fc = f.forecast(FORECAST_HOURS, 0.95);
-            (
-                Some(fc.iter().map(|p| p.forecast).sum::<f64>()),
-                Some(fc.iter().map(|p| p.upper).sum::<f64>()),
-                Some("hourly_model"),
-            )
-        }
-        Err(_) => match recent_rate(engine, &view, now)? {
-            Some((f, upper)) => (Some(f), Some(upper), Some("recent_rate")),
-            None => (None, None, None),
-        },
-    };
+    let CostForecast {
+        total: forecast_30d,
+        upper: forecast_30d_upper,
+        basis: forecast_basis,
+    } = forecast_30_days(engine, &view, &[], now)?;
     let budget = monthly_budget.filter(|b| *b > 0.0);
     let budget_utilization = budget.zip(forecast_30d).map(|(b, f)| f / b);
     let status = match budget_utilization {

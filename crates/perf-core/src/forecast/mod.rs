@@ -29,6 +29,7 @@ pub mod capacity;
 pub mod cost;
 pub mod eval;
 mod model;
+pub mod tenant_cost;
 
 pub use model::{fit, Fitted, ForecastError, ForecastPoint};
 

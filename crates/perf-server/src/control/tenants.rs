@@ -97,3 +97,42 @@ pub fn one(d: &Durable, m: &Memory, tenant: &str, now: i64) -> Option<TenantEval
     e.isolation_recommendation = state.apply(e.raw_recommendation, now, t.dwell_ms);
     Some(e)
 }
+
+/// A tenant's evaluation with what it costs: the DAO treasury's answer.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantAnswer {
+    /// The evaluation (SLO compliance, budget burn, isolation and why, noisy-neighbour
+    /// evidence).
+    #[serde(flatten)]
+    pub evaluation: TenantEvaluation,
+    /// Its cost: last 24 hours, month to date, share of the ecosystem, 30-day forecast;
+    /// `null` when no view has a tenant dimension.
+    pub cost: Option<perf_core::forecast::tenant_cost::TenantCost>,
+}
+
+/// `evaluations` with their costs at `now`, read on one engine (the merged partitions when
+/// partitioned). A cost that cannot be read is `null`, not an error: the evaluation stands.
+pub fn with_costs(d: &Durable, evaluations: Vec<TenantEvaluation>, now: i64) -> Vec<TenantAnswer> {
+    let cost_on = |engine: &perf_core::Engine, evaluations: Vec<TenantEvaluation>| {
+        evaluations
+            .into_iter()
+            .map(|evaluation| TenantAnswer {
+                cost: perf_core::forecast::tenant_cost::tenant_cost(
+                    engine,
+                    &evaluation.dao_id,
+                    now,
+                )
+                .ok()
+                .flatten(),
+                evaluation,
+            })
+            .collect()
+    };
+    if d.partitioned() {
+        if let Ok(engine) = d.merged_engine() {
+            return cost_on(&engine, evaluations);
+        }
+    }
+    cost_on(&d.engine(), evaluations)
+}

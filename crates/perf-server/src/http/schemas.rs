@@ -11,6 +11,7 @@
 use crate::control::capacity::Saving;
 use crate::control::golive::{BudgetChange, FrozenSet};
 use crate::control::regressions::{Regression, TrendReport};
+use crate::control::tenants::TenantAnswer;
 use crate::effects::stream::LevelEntry;
 use perf_core::anomaly::incident::{Incident, SeriesAnomaly};
 use perf_core::compare::rollout::RolloutState;
@@ -19,7 +20,6 @@ use perf_core::forecast::cost::CostReport;
 use perf_core::risk::EntityRisk;
 use perf_core::routing::WeightsReport;
 use perf_core::slo::SloStatus;
-use perf_core::tenant::TenantEvaluation;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -352,5 +352,5 @@ pub struct RiskSignals {
 #[derive(Serialize, ToSchema)]
 pub struct TenantList {
     /// Every tenant seen in the last hour (only the caller's own with a tenant token).
-    tenants: Vec<TenantEvaluation>,
+    tenants: Vec<TenantAnswer>,
 }

@@ -73,3 +73,14 @@ pub fn config() -> Config {
     ];
     c
 }
+
+/// A server on [`config`] holding the fixture's events and resource samples, after one
+/// evaluation cycle.
+pub async fn evaluated() -> super::TestServer {
+    let t = super::server_with(config());
+    let (events, resources) = ecosystem();
+    super::ingest(&t.state, "/v1/events", "application/x-ndjson", events).await;
+    super::ingest(&t.state, "/v1/resources", "application/json", resources).await;
+    perf_server::evaluate_cycle(&t.state).unwrap();
+    t
+}

@@ -350,10 +350,13 @@ async function daosScreen(main) {
     const rows = tenants.map((t) => {
       const a = t.sloCompliance?.availability, l = t.sloCompliance?.latency, n = t.noisyNeighbour || {};
       const noisy = n.degradingOthers ? `<span class="bad">degrading others: their p99 ${pct(n.othersP99Change, 0)}</span>` : n.surging ? `<span class="warn">surging ×${fmt(n.surgeRatio, 2)}</span>` : `<span class="dim">no (×${fmt(n.surgeRatio, 2)})</span>`;
-      return [esc(t.daoId), esc(t.subnet ?? "–"), fmt(t.rps), pct(t.loadShare), a ? `<span class="${statusClass(a.status)}">${pct(a.actual, 2)}</span> of ${pct(a.target, 1)}` : "–", l ? `<span class="${statusClass(l.status)}">${ms(l.actual)}</span> of ${ms(l.target)}` : "–", `<span class="${t.errorBudgetBurn > 1 ? "warn" : ""}">${fmt(t.errorBudgetBurn, 2)}×</span>`, String(t.performanceScore), `<b class="${statusClass(t.isolationRecommendation)}">${esc(String(t.isolationRecommendation).replace("_", " "))}</b>`, esc((t.reasons || []).join("; ")), noisy];
+      const c = t.cost;
+      const spent = c ? `${fmt(c.monthToDate, 2)}${c.shareOfEcosystem != null ? ` <span class="dim">(${pct(c.shareOfEcosystem, 0)})</span>` : ""}` : "–";
+      const next = c && c.forecast30d != null ? `${fmt(c.forecast30d, 0)} <span class="dim">(≤ ${fmt(c.forecast30dUpper, 0)})</span>` : "–";
+      return [esc(t.daoId), esc(t.subnet ?? "–"), fmt(t.rps), pct(t.loadShare), a ? `<span class="${statusClass(a.status)}">${pct(a.actual, 2)}</span> of ${pct(a.target, 1)}` : "–", l ? `<span class="${statusClass(l.status)}">${ms(l.actual)}</span> of ${ms(l.target)}` : "–", `<span class="${t.errorBudgetBurn > 1 ? "warn" : ""}">${fmt(t.errorBudgetBurn, 2)}×</span>`, spent, next, String(t.performanceScore), `<b class="${statusClass(t.isolationRecommendation)}">${esc(String(t.isolationRecommendation).replace("_", " "))}</b>`, esc((t.reasons || []).join("; ")), noisy];
     });
-    main.innerHTML = `<h2>DAO subnets</h2><p class="note">Per tenant: SLO compliance (availability, p99), error-budget burn, isolation recommendation and why, noisy-neighbour evidence (the others' p99 since the tenant surged). A tenant token sees its own DAO only.</p>` +
-      (rows.length ? table(["DAO", "subnet", "rps", "load share", "availability", "p99", "budget burn", "score", "isolation", "why", "noisy neighbour"], rows, [0, 1, 8, 9, 10]) : '<p class="note">No tenant has sent traffic yet.</p>');
+    main.innerHTML = `<h2>DAO subnets</h2><p class="note">Per tenant: SLO compliance (availability, p99), error-budget burn, cost this month (share of the ecosystem's) and the next 30 days forecast (95 % upper bound), isolation recommendation and why, noisy-neighbour evidence (the others' p99 since the tenant surged). A tenant token sees its own DAO only.</p>` +
+      (rows.length ? table(["DAO", "subnet", "rps", "load share", "availability", "p99", "budget burn", "cost, month", "next 30 days", "score", "isolation", "why", "noisy neighbour"], rows, [0, 1, 10, 11, 12]) : '<p class="note">No tenant has sent traffic yet.</p>');
   };
   await draw();
   return { refresh: draw };
