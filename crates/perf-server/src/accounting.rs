@@ -70,13 +70,19 @@ pub fn report(
     }
 }
 
-/// A report at most [`REUSE_MS`] old (for `/metrics`, scraped every few seconds).
-#[derive(Default)]
-pub struct Cached(Mutex<Option<(Instant, MemoryReport)>>);
+/// A report at most [`REUSE_MS`] old (for `/metrics`, scraped every few seconds): the
+/// memory report, the go-live report.
+pub struct Cached<T>(Mutex<Option<(Instant, T)>>);
 
-impl Cached {
+impl<T> Default for Cached<T> {
+    fn default() -> Self {
+        Cached(Mutex::new(None))
+    }
+}
+
+impl<T: Clone> Cached<T> {
     /// The cached report, computed again (by `compute`) when older than [`REUSE_MS`].
-    pub fn get(&self, compute: impl FnOnce() -> MemoryReport) -> MemoryReport {
+    pub fn get(&self, compute: impl FnOnce() -> T) -> T {
         let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
         match &*slot {
             Some((at, r)) if at.elapsed().as_millis() < REUSE_MS => r.clone(),

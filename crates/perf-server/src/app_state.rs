@@ -28,7 +28,9 @@ pub struct AppState {
     /// component, reported by its owner.
     pub memory_beside: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
     /// The last memory report, reused by `/metrics` for a while.
-    pub memory_cache: crate::accounting::Cached,
+    pub memory_cache: crate::accounting::Cached<crate::accounting::MemoryReport>,
+    /// The last go-live report, reused by `/metrics` for a while (`None`: it failed).
+    pub golive_cache: crate::accounting::Cached<Option<perf_core::golive::GoLiveReport>>,
     /// The cache of profile and overview answers.
     pub answers: crate::answers::Answers,
 }
@@ -56,6 +58,7 @@ impl AppState {
             decompressions: Arc::new(tokio::sync::Semaphore::new(slots)),
             memory_beside: Default::default(),
             memory_cache: Default::default(),
+            golive_cache: Default::default(),
             answers,
         }))
     }

@@ -112,13 +112,15 @@ fn shapes_keep_names_and_types_not_values() {
     assert_ne!(shape(&json!({"p99": 1})), shape(&json!({"p99Ms": 1})));
 }
 
-/// `/metrics` carries the risk and tenant decisions the answers show: callers by level add
-/// up to the callers the risk answer tracks, and every evaluated tenant has an isolation
-/// gauge equal to its recommendation.
+/// `/metrics` carries the risk, go-live and tenant decisions the answers show: callers by
+/// level add up to the callers the risk answer tracks, the go-live verdict and every gate's
+/// status are the answer's, and every evaluated tenant has an isolation gauge equal to its
+/// recommendation.
 #[tokio::test]
-async fn metrics_carry_risk_levels_and_tenant_isolation() {
+async fn metrics_carry_risk_levels_golive_gates_and_tenant_isolation() {
     let t = evaluated().await;
     let (_, risk) = get(&t.state, "/v1/risk/signals?minLevel=low").await;
+    let (_, golive) = get(&t.state, "/v1/golive").await;
     let (_, tenants) = get(&t.state, "/v1/tenants").await;
     let req = axum::http::Request::get("/metrics")
         .body(axum::body::Body::empty())
@@ -138,6 +140,22 @@ async fn metrics_carry_risk_levels_and_tenant_isolation() {
         .sum();
     assert!(risk["trackedCallers"].as_u64().unwrap() > 0, "{risk}");
     assert_eq!(by_level, risk["trackedCallers"].as_f64().unwrap(), "{text}");
+    let verdict = golive["verdict"].as_str().unwrap();
+    assert_eq!(
+        value(&format!(
+            "ecosystem_perf_golive_verdict{{verdict=\"{verdict}\"}}"
+        )),
+        Some(1.0),
+        "{text}"
+    );
+    for gate in golive["gates"].as_array().unwrap() {
+        let (name, status) = (
+            gate["name"].as_str().unwrap(),
+            gate["status"].as_str().unwrap(),
+        );
+        let line = format!("ecosystem_perf_golive_gate{{gate=\"{name}\",status=\"{status}\"}}");
+        assert_eq!(value(&line), Some(1.0), "{line}: {text}");
+    }
     let tenants = tenants["tenants"].as_array().unwrap();
     assert!(!tenants.is_empty());
     let rank = ["none", "monitor", "traffic_throttling", "isolate"];

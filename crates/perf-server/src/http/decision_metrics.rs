@@ -181,3 +181,76 @@ pub fn render(out: &mut String, state: &AppState) -> std::fmt::Result {
     }
     Ok(())
 }
+
+/// Appends the go-live report: the verdict and each gate's status (one-hot, so an alert rule
+/// reads `ecosystem_perf_golive_gate{status="fail"} == 1`), its deciding figure and its
+/// threshold.
+pub fn render_golive(
+    out: &mut String,
+    report: &perf_core::golive::GoLiveReport,
+) -> std::fmt::Result {
+    writeln!(out, "# HELP ecosystem_perf_golive_verdict The go-live verdict (1 for the current one), at most 30 s old.")?;
+    writeln!(out, "# TYPE ecosystem_perf_golive_verdict gauge")?;
+    let verdict = snake_word(&report.verdict);
+    for v in ["go", "no_go", "insufficient_data"] {
+        writeln!(
+            out,
+            "ecosystem_perf_golive_verdict{{verdict=\"{v}\"}} {}",
+            u8::from(v == verdict)
+        )?;
+    }
+    writeln!(
+        out,
+        "# HELP ecosystem_perf_golive_gate Each go-live gate's status (1 for the current one)."
+    )?;
+    writeln!(out, "# TYPE ecosystem_perf_golive_gate gauge")?;
+    for g in &report.gates {
+        let status = snake_word(&g.status);
+        for st in ["pass", "fail", "insufficient_data"] {
+            writeln!(
+                out,
+                "ecosystem_perf_golive_gate{{gate=\"{}\",status=\"{st}\"}} {}",
+                escape(&g.name),
+                u8::from(st == status)
+            )?;
+        }
+    }
+    writeln!(out, "# HELP ecosystem_perf_golive_gate_actual Each go-live gate's deciding figure (the worst subject's), in its unit.")?;
+    writeln!(out, "# TYPE ecosystem_perf_golive_gate_actual gauge")?;
+    for g in report
+        .gates
+        .iter()
+        .filter(|g| g.actual.is_some_and(f64::is_finite))
+    {
+        writeln!(
+            out,
+            "ecosystem_perf_golive_gate_actual{{gate=\"{}\",unit=\"{}\"}} {}",
+            escape(&g.name),
+            escape(&g.unit),
+            g.actual.unwrap_or(0.0)
+        )?;
+    }
+    writeln!(
+        out,
+        "# HELP ecosystem_perf_golive_gate_threshold Each go-live gate's threshold, in its unit."
+    )?;
+    writeln!(out, "# TYPE ecosystem_perf_golive_gate_threshold gauge")?;
+    for g in &report.gates {
+        writeln!(
+            out,
+            "ecosystem_perf_golive_gate_threshold{{gate=\"{}\",unit=\"{}\"}} {}",
+            escape(&g.name),
+            escape(&g.unit),
+            g.threshold
+        )?;
+    }
+    Ok(())
+}
+
+/// An enum's wire word (`no_go`).
+fn snake_word<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|w| w.as_str().map(str::to_string))
+        .unwrap_or_default()
+}

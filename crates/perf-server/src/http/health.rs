@@ -68,6 +68,17 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
     render_memory(&mut text, &memory).map_err(|e| AppError::Internal(e.into()))?;
+    let s = state.clone();
+    let golive = tokio::task::spawn_blocking(move || {
+        s.golive_cache
+            .get(|| crate::control::golive::report(&s.durable, &s.control.memory).ok())
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
+    if let Some(report) = &golive {
+        crate::http::decision_metrics::render_golive(&mut text, report)
+            .map_err(|e| AppError::Internal(e.into()))?;
+    }
     if !state.durable.config.cluster.nats.url.is_empty() {
         let s = state.clone();
         let status = tokio::task::spawn_blocking(move || s.durable.cluster_status())
