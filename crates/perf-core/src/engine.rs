@@ -518,6 +518,26 @@ impl Engine {
         &mut self.slos
     }
 
+    /// Fills SLO `name`'s counters from the views' history at `now`
+    /// ([`crate::slo::backfill`]); for an SLO just created or whose counts were reset.
+    /// `None` when no view holds the dimensions it selects on, or nothing it selects.
+    pub fn backfill_slo(&mut self, name: &str, now: i64) -> Option<crate::slo::Backfilled> {
+        let def = self.slos.get(name)?.def.clone();
+        let (keep, max_tenants) = self.slos.retention_of(name)?;
+        let views: Vec<(String, Vec<Dim>)> = self
+            .views
+            .iter()
+            .map(|v| (v.def.name.clone(), v.def.dims.clone()))
+            .collect();
+        let group = |view: &str, filter: &[(Dim, &str)], from: i64, to: i64| {
+            self.group(view, filter, from, to).ok()
+        };
+        let h = crate::slo::backfill::history(&views, &group, &def, now, keep, max_tenants)
+            .filter(|h| h.summary.events > 0)?;
+        self.slos.fill(name, h.all, h.tenants, now);
+        Some(h.summary)
+    }
+
     /// Resource samples.
     pub fn resources(&self) -> &Resources {
         &self.resources

@@ -256,3 +256,81 @@ async fn tenants_are_evaluated_with_the_dao_shape() {
     assert_eq!(status, axum::http::StatusCode::NOT_FOUND, "{nobody}");
     assert_eq!(nobody["error"]["code"], "not_found");
 }
+
+/// History from the first minute (issue 23): an SLO made over the API after 60,000 events
+/// were ingested counts them at once, exactly, and says so (`backfilled`); one added to the
+/// configuration file is filled when the server restarts with it, and a restart that keeps
+/// it does not count its history twice.
+#[tokio::test]
+async fn a_new_slo_is_filled_from_the_history_the_views_hold() {
+    const T0: i64 = 1_767_225_600_000;
+    let t = server_with(config_with_slo());
+    let mut failed = 0u64;
+    let events: Vec<String> = (0..60_000i64)
+        .map(|i| {
+            let ok = i % 250 != 0;
+            failed += u64::from(!ok);
+            serde_json::json!({"ts": T0 + i * 100, "service": "qwallet", "operation": "POST /transfer",
+                               "latencyMs": 20 + i % 50, "ok": ok})
+            .to_string()
+        })
+        .collect();
+    for chunk in events.chunks(10_000) {
+        ingest(
+            &t.state,
+            "/v1/events",
+            "application/x-ndjson",
+            chunk.join("\n"),
+        )
+        .await;
+    }
+    let (status, made) = put(
+        &t.state,
+        "wallet",
+        "application/json",
+        r#"{"service": "qwallet", "sli": "availability", "objective": 99.9}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(made["backfilled"]["events"], 60_000, "{made}");
+    assert_eq!(made["backfilled"]["latencyBound"], 0, "{made}");
+    assert_eq!(
+        made["backfilled"]["from"], "2026-01-01T00:00:00.000Z",
+        "{made}"
+    );
+    let (_, one) = get(&t.state, "/v1/slos/wallet").await;
+    assert_eq!(one["total"], 60_000, "{one}");
+    assert_eq!(one["good"], 60_000 - failed, "{one}");
+    assert_eq!(one["backfilled"]["events"], 60_000);
+
+    // In the configuration file: filled at the restart that brings it, not at the next.
+    let mut c = config_with_slo();
+    c.slos.push(
+        serde_yaml_ng::from_str::<SloConfig>(
+            "{name: wallet-fast, service: qwallet, sli: latency, thresholdMs: 40, objective: 99}",
+        )
+        .unwrap(),
+    );
+    c.server.data_dir = t.dir.path().display().to_string();
+    let dir = t.dir;
+    drop(t.state);
+    for restart in 0..2 {
+        let state = perf_server::AppState::open(c.clone()).unwrap();
+        let (_, fast) = get(&state, "/v1/slos/wallet-fast").await;
+        assert_eq!(fast["total"], 60_000, "restart {restart}: {fast}");
+        let bound = fast["backfilled"]["latencyBound"].as_u64().unwrap();
+        // Exactly: ok and at most 40 ms.
+        let exact = (0..60_000i64)
+            .filter(|i| i % 250 != 0 && 20 + i % 50 <= 40)
+            .count() as i64;
+        let good = fast["good"].as_i64().unwrap();
+        assert!(
+            (good - exact).unsigned_abs() <= bound,
+            "good {good}, exact {exact}, bound {bound}"
+        );
+        let (_, wallet) = get(&state, "/v1/slos/wallet").await;
+        assert_eq!(wallet["total"], 60_000, "restart {restart}: {wallet}");
+        drop(state);
+    }
+    drop(dir);
+}

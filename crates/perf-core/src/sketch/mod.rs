@@ -163,6 +163,15 @@ impl LatencySketch {
         self.zero_count + self.bins.count_at_most(Self::index_of(threshold))
     }
 
+    /// How many values share the bin of `threshold`: those [`LatencySketch::count_at_most`]
+    /// cannot place on either side of it (every other value is known to be above or below).
+    pub fn count_in_bin_of(&self, threshold: f64) -> u64 {
+        if threshold < MIN_POSITIVE {
+            return 0;
+        }
+        self.count_at_most(threshold) - self.count_at_most(threshold / GAMMA)
+    }
+
     /// The value of zero-based rank `rank` among the sorted values (within α), `None` when
     /// `rank >= count`.
     pub fn value_at_rank(&self, rank: u64) -> Option<f64> {

@@ -102,7 +102,8 @@ pub fn aligned_from(from: i64, now: i64) -> i64 {
     }
 }
 
-fn minute_horizon(now: i64) -> i64 {
+/// The start of the minute tier at `now` (an hour boundary).
+pub fn minute_horizon(now: i64) -> i64 {
     (now - MINUTE_TIER_MS).div_euclid(HOUR) * HOUR
 }
 
@@ -184,6 +185,30 @@ impl SloCounter {
             .add(c);
         } else {
             self.too_old += 1;
+        }
+    }
+
+    /// Adds a bucket of counts from history (a back-fill): into the minute of `start` inside
+    /// the minute tier, else the hour holding it; nothing older than `keep_ms`.
+    pub fn add_bucket(&mut self, start: i64, counts: Counts, now: i64, keep_ms: i64) {
+        if start >= minute_horizon(now) {
+            let m = start.div_euclid(MINUTE) * MINUTE;
+            slot(&mut self.minutes, m, |b| b.0, || (m, Counts::default()))
+                .1
+                .add(counts);
+        } else if start >= now - keep_ms {
+            let h = start.div_euclid(HOUR) * HOUR;
+            slot(
+                &mut self.hours,
+                h,
+                |b| b.start,
+                || HourBucket {
+                    start: h,
+                    ..Default::default()
+                },
+            )
+            .counts
+            .add(counts);
         }
     }
 

@@ -1,8 +1,9 @@
 //! Service level objectives computed from exact counts: definitions, two-tier counters,
 //! rolling and calendar windows, error budgets and burn rates, multi-window multi-burn-rate
-//! alerts, and the set of SLOs the engine feeds.
+//! alerts, the set of SLOs the engine feeds, and the back-fill of a new SLO from the views.
 
 mod alert;
+pub mod backfill;
 mod counter;
 mod definition;
 mod set;
@@ -10,6 +11,7 @@ mod status;
 mod window;
 
 pub use alert::{Alert, AlertState, TierReading, TierState, Transition};
+pub use backfill::Backfilled;
 pub use counter::{aligned_from, Counts, Slices, SloCounter};
 pub use definition::{
     default_tiers, AlertTier, Budgeting, CalendarUnit, Selector, Severity, Sli, SloDef, SloWindow,

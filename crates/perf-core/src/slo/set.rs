@@ -159,6 +159,37 @@ impl SloSet {
         Ok(kept)
     }
 
+    /// How long SLO `name` keeps its hours, and the most tenant instances it may hold.
+    pub fn retention_of(&self, name: &str) -> Option<(i64, usize)> {
+        let entry = self.get(name)?;
+        Some((keep_ms(&entry.def), self.max_tenants))
+    }
+
+    /// Adds history to SLO `name`'s counters (a back-fill, `super::backfill`): per-bucket
+    /// counts of the all-tenants instance and of each tenant's, at `now`. Meant for an SLO
+    /// whose counters were just created or reset, so that no event is counted twice.
+    pub fn fill(
+        &mut self,
+        name: &str,
+        all: Vec<(i64, super::Counts)>,
+        tenants: BTreeMap<String, Vec<(i64, super::Counts)>>,
+        now: i64,
+    ) {
+        let Some(entry) = self.entries.iter_mut().find(|e| e.def.name == name) else {
+            return;
+        };
+        let keep = keep_ms(&entry.def);
+        for (start, c) in all {
+            entry.all.counter.add_bucket(start, c, now, keep);
+        }
+        for (tenant, buckets) in tenants {
+            let inst = entry.tenants.entry(tenant).or_default();
+            for (start, c) in buckets {
+                inst.counter.add_bucket(start, c, now, keep);
+            }
+        }
+    }
+
     /// Removes an SLO.
     pub fn remove(&mut self, name: &str) -> Option<SloDef> {
         let pos = self.entries.iter().position(|e| e.def.name == name)?;

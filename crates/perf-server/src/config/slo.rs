@@ -295,11 +295,14 @@ impl SloConfig {
 }
 
 /// Puts the configured SLOs and the stored ones into the engine; drops configured SLOs that
-/// left the file. Counts are kept for SLOs that still count the same events.
+/// left the file. Counts are kept for SLOs that still count the same events; a new SLO, or
+/// one whose counting changed, is filled from the views' history at `now` and its summary
+/// kept in the store ([`record_backfill`]).
 pub fn load_definitions(
     engine: &mut Engine,
     configured: &[SloConfig],
     store: &dyn Store,
+    now: i64,
 ) -> anyhow::Result<()> {
     let mut wanted: Vec<SloDef> = Vec::new();
     for c in configured {
@@ -331,12 +334,49 @@ pub fn load_definitions(
         engine.slos_mut().remove(&name);
     }
     for def in wanted {
-        engine
+        let (name, service) = (def.name.clone(), def.selector.service.clone());
+        let kept = engine
             .slos_mut()
             .upsert(def)
             .map_err(|e| anyhow::anyhow!(e))?;
+        if !kept {
+            let filled = engine.backfill_slo(&name, now);
+            record_backfill(store, &name, &service, filled.as_ref(), now)?;
+        }
     }
     Ok(())
+}
+
+/// The store's kind for back-fill summaries, one per SLO.
+pub const BACKFILL_KIND: &str = "slo_backfill";
+
+/// Keeps (or, with `None`, forgets) SLO `name`'s back-fill summary.
+pub fn record_backfill(
+    store: &dyn Store,
+    name: &str,
+    service: &str,
+    filled: Option<&perf_core::slo::Backfilled>,
+    now: i64,
+) -> anyhow::Result<()> {
+    match filled {
+        Some(b) => store.put_document(&perf_store::Document {
+            kind: BACKFILL_KIND.into(),
+            id: name.into(),
+            service: service.into(),
+            body: serde_json::to_string(b)?,
+            at_ms: now,
+        })?,
+        None => {
+            store.delete_document(BACKFILL_KIND, name)?;
+        }
+    }
+    Ok(())
+}
+
+/// SLO `name`'s back-fill summary, if it was filled.
+pub fn backfill_of(store: &dyn Store, name: &str) -> Option<perf_core::slo::Backfilled> {
+    let body = store.get_document(BACKFILL_KIND, name).ok()??;
+    serde_json::from_str(&body).ok()
 }
 
 #[cfg(test)]

@@ -196,12 +196,20 @@ impl Durable {
                 &engine,
                 after,
             )?;
-            crate::config::slo::load_definitions(
-                &mut engine.lock().unwrap_or_else(|p| p.into_inner()),
-                &config.slos,
-                store.as_ref(),
-            )
-            .context("loading SLO definitions")?;
+            {
+                let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
+                let now = match config.server.clock {
+                    ClockMode::Wall => clock.now_ms(),
+                    ClockMode::Event => engine.watermark().max(0),
+                };
+                crate::config::slo::load_definitions(
+                    &mut engine,
+                    &config.slos,
+                    store.as_ref(),
+                    now,
+                )
+                .context("loading SLO definitions")?;
+            }
             return Ok(Durable::assemble(
                 config,
                 engine,
@@ -237,7 +245,11 @@ impl Durable {
             replayed_events = replayed,
             "aggregates restored"
         );
-        crate::config::slo::load_definitions(&mut engine, &config.slos, store.as_ref())
+        let now = match config.server.clock {
+            ClockMode::Wall => clock.now_ms(),
+            ClockMode::Event => engine.watermark().max(0),
+        };
+        crate::config::slo::load_definitions(&mut engine, &config.slos, store.as_ref(), now)
             .context("loading SLO definitions")?;
         Ok(Durable::assemble(
             config,
@@ -344,6 +356,15 @@ impl Durable {
         match self.config.server.clock {
             ClockMode::Wall => self.clock.now_ms(),
             ClockMode::Event => self.engine().watermark().max(0),
+        }
+    }
+
+    /// [`Durable::now`] for a caller already holding the engine (under `clock: event` now
+    /// reads it, and its lock is not reentrant).
+    pub fn now_with(&self, engine: &perf_core::Engine) -> i64 {
+        match self.config.server.clock {
+            ClockMode::Wall => self.clock.now_ms(),
+            ClockMode::Event => engine.watermark().max(0),
         }
     }
 

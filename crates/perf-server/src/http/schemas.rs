@@ -140,6 +140,10 @@ pub struct SloStored {
     name: String,
     /// The definition as stored (native form; an OpenSLO or Sloth body is converted).
     definition: Value,
+    /// A new SLO (or one whose counting changed) is filled from the views' history: from
+    /// when, how many events, the latency estimate's bound; `null` when no view holds the
+    /// dimensions it selects on, or when its counts were kept.
+    backfilled: Option<perf_core::slo::Backfilled>,
 }
 
 /// An SLO alert as `GET /v1/alerts` lists it under `alerts`.

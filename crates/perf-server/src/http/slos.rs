@@ -29,6 +29,9 @@ pub struct SloDetail {
     definition: SloConfig,
     tenant_overflow_events: u64,
     tenants: Vec<SloStatus>,
+    /// When the SLO was filled from the views' history on creation: from when, how many
+    /// events, the latency estimate's bound; `null` when it counted from its creation on.
+    backfilled: Option<perf_core::slo::Backfilled>,
 }
 
 /// `GET /v1/slos`.
@@ -85,12 +88,14 @@ pub async fn get_one(
         .get(&name)
         .map(|e| e.tenant_overflow)
         .unwrap_or(0);
+    let backfilled = crate::config::slo::backfill_of(state.durable.store(), &name);
     Ok(Json(SloDetail {
         status,
         read_only: def.from_config,
         definition: SloConfig::from_def(&def),
         tenant_overflow_events,
         tenants: mine,
+        backfilled,
     }))
 }
 
@@ -168,12 +173,29 @@ pub async fn put(
         .store()
         .put_slo(&name, &json, state.durable.now())
         .map_err(|e| AppError::Internal(e.into()))?;
-    state
-        .durable
-        .engine()
-        .slos_mut()
-        .upsert(def)
-        .map_err(AppError::BadRequest)?;
+    let service = def.selector.service.clone();
+    let backfilled = {
+        let mut engine = state.durable.engine();
+        let kept = engine
+            .slos_mut()
+            .upsert(def)
+            .map_err(AppError::BadRequest)?;
+        if kept {
+            crate::config::slo::backfill_of(state.durable.store(), &name)
+        } else {
+            let now = state.durable.now_with(&engine);
+            let filled = engine.backfill_slo(&name, now);
+            crate::config::slo::record_backfill(
+                state.durable.store(),
+                &name,
+                &service,
+                filled.as_ref(),
+                now,
+            )
+            .map_err(AppError::Internal)?;
+            filled
+        }
+    };
     let s = state.clone();
     tokio::task::spawn_blocking(move || s.run_stage(Stage::Slos))
         .await
@@ -185,7 +207,7 @@ pub async fn put(
     };
     Ok((
         status,
-        Json(serde_json::json!({"name": name, "definition": stored})),
+        Json(serde_json::json!({"name": name, "definition": stored, "backfilled": backfilled})),
     ))
 }
 
@@ -217,6 +239,8 @@ pub async fn delete(
         .delete_slo(&name)
         .map_err(|e| AppError::Internal(e.into()))?;
     state.durable.engine().slos_mut().remove(&name);
+    crate::config::slo::record_backfill(state.durable.store(), &name, "", None, 0)
+        .map_err(AppError::Internal)?;
     let s = state.clone();
     tokio::task::spawn_blocking(move || s.run_stage(Stage::Slos))
         .await
