@@ -473,6 +473,50 @@ pub fn tenants(
     t.to_string()
 }
 
+/// `slo what-if`: the SLO as it is and as it would have been, side by side.
+pub fn what_if(
+    now: &perf_core::slo::SloStatus,
+    then: &perf_core::slo::SloStatus,
+    verdict: &serde_json::Value,
+    history: &serde_json::Value,
+) -> String {
+    let mut t = new_table(&[
+        "",
+        "objective",
+        "window",
+        "compliance",
+        "good / total",
+        "budget left",
+        "status",
+    ]);
+    for (label, s) in [("as defined", now), ("what if", then)] {
+        t.add_row(vec![
+            Cell::new(label),
+            Cell::new(format!("{} %", perf_core::numeric::percent_of(s.objective))),
+            Cell::new(&s.window),
+            Cell::new(opt_pct(s.compliance, 3)),
+            Cell::new(format!("{} / {}", s.good, s.total)),
+            Cell::new(units::percent(s.error_budget.remaining, 1)),
+            state_cell(&s.status),
+        ]);
+    }
+    let read = match (history["events"].as_u64(), history["from"].as_str()) {
+        (Some(n), Some(from)) => {
+            let bound = history["latencyBound"].as_u64().unwrap_or(0);
+            format!(
+                "over {n} events since {from}{}",
+                if bound > 0 {
+                    format!(" (latency estimate within ±{bound} good events)")
+                } else {
+                    String::new()
+                }
+            )
+        }
+        _ => "no history matches this SLO".into(),
+    };
+    format!("{t}\nverdict: {} · {read}", verdict.as_str().unwrap_or("?"))
+}
+
 /// One tenant in detail; `cost` is the answer's `cost` object.
 pub fn tenant_detail(e: &perf_core::tenant::TenantEvaluation, cost: &serde_json::Value) -> String {
     let mut out = tenants(std::slice::from_ref(e), std::slice::from_ref(cost));

@@ -518,12 +518,15 @@ impl Engine {
         &mut self.slos
     }
 
-    /// Fills SLO `name`'s counters from the views' history at `now`
-    /// ([`crate::slo::backfill`]); for an SLO just created or whose counts were reset.
-    /// `None` when no view holds the dimensions it selects on, or nothing it selects.
-    pub fn backfill_slo(&mut self, name: &str, now: i64) -> Option<crate::slo::Backfilled> {
-        let def = self.slos.get(name)?.def.clone();
-        let (keep, max_tenants) = self.slos.retention_of(name)?;
+    /// `def`'s history in the views ([`crate::slo::backfill::history`]); `None` when no view
+    /// can answer or it holds nothing the SLO selects.
+    fn slo_history(
+        &self,
+        def: &crate::slo::SloDef,
+        now: i64,
+        keep: i64,
+        max_tenants: usize,
+    ) -> Option<crate::slo::backfill::History> {
         let views: Vec<(String, Vec<Dim>)> = self
             .views
             .iter()
@@ -532,10 +535,42 @@ impl Engine {
         let group = |view: &str, filter: &[(Dim, &str)], from: i64, to: i64| {
             self.group(view, filter, from, to).ok()
         };
-        let h = crate::slo::backfill::history(&views, &group, &def, now, keep, max_tenants)
-            .filter(|h| h.summary.events > 0)?;
+        crate::slo::backfill::history(&views, &group, def, now, keep, max_tenants)
+            .filter(|h| h.summary.events > 0)
+    }
+
+    /// Fills SLO `name`'s counters from the views' history at `now`
+    /// ([`crate::slo::backfill`]); for an SLO just created or whose counts were reset.
+    /// `None` when no view holds the dimensions it selects on, or nothing it selects.
+    pub fn backfill_slo(&mut self, name: &str, now: i64) -> Option<crate::slo::Backfilled> {
+        let def = self.slos.get(name)?.def.clone();
+        let (keep, max_tenants) = self.slos.retention_of(name)?;
+        let h = self.slo_history(&def, now, keep, max_tenants)?;
         self.slos.fill(name, h.all, h.tenants, now);
         Some(h.summary)
+    }
+
+    /// What SLO `def` would answer at `now` had it existed over the views' history, without
+    /// keeping anything ("would we have met it"): its status over all tenants first, then
+    /// per tenant, and what the history held (`None`: no view holds the dimensions it selects
+    /// on, or nothing it selects).
+    pub fn preview_slo(
+        &self,
+        def: crate::slo::SloDef,
+        now: i64,
+    ) -> Result<(Vec<crate::slo::SloStatus>, Option<crate::slo::Backfilled>), String> {
+        let name = def.name.clone();
+        let mut set = crate::slo::SloSet::new(self.slos.max_tenants());
+        set.upsert(def.clone())?;
+        let (keep, max_tenants) = set.retention_of(&name).ok_or("the SLO vanished")?;
+        let h = self.slo_history(&def, now, keep, max_tenants);
+        let summary = h.as_ref().map(|h| h.summary.clone());
+        if let Some(h) = h {
+            set.fill(&name, h.all, h.tenants, now);
+        }
+        set.advance(now);
+        let statuses = set.evaluate(now).into_iter().map(|e| e.status).collect();
+        Ok((statuses, summary))
     }
 
     /// Resource samples.

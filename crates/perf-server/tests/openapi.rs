@@ -266,6 +266,13 @@ fn calls() -> Vec<Call> {
             json!({"service": "qnet", "sli": "latency", "thresholdMs": 120, "objective": 99}),
             200,
         ),
+        with_body(
+            "POST /v1/slos/preview",
+            "/v1/slos/preview",
+            "application/json",
+            json!({"service": "qnet", "sli": "availability", "objective": 99.5, "perTenant": true}),
+            200,
+        ),
         call("GET /v1/alerts", "/v1/alerts", 200),
         with_body(
             "POST /v1/baselines",

@@ -298,6 +298,31 @@ async fn a_new_slo_is_filled_from_the_history_the_views_hold() {
         made["backfilled"]["from"], "2026-01-01T00:00:00.000Z",
         "{made}"
     );
+    // Would a stricter or a looser objective have been met? Nothing is saved.
+    for (objective, verdict) in [(99.9, "missed"), (99.0, "met")] {
+        let body =
+            format!(r#"{{"service": "qwallet", "sli": "availability", "objective": {objective}}}"#);
+        let (status, preview) = post(&t.state, "/v1/slos/preview", "application/json", body).await;
+        assert_eq!(status, StatusCode::OK, "{preview}");
+        assert_eq!(preview["verdict"], verdict, "{preview}");
+        assert_eq!(preview["slo"]["total"], 60_000);
+        assert_eq!(preview["slo"]["good"], 60_000 - failed);
+        assert_eq!(preview["history"]["events"], 60_000);
+    }
+    let (_, list) = get(&t.state, "/v1/slos").await;
+    assert_eq!(
+        list["slos"].as_array().unwrap().len(),
+        2,
+        "a preview saved nothing: {list}"
+    );
+    let (status, _) = post(
+        &t.state,
+        "/v1/slos/preview",
+        "application/json",
+        "{\"service\": \"qwallet\"}",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, one) = get(&t.state, "/v1/slos/wallet").await;
     assert_eq!(one["total"], 60_000, "{one}");
     assert_eq!(one["good"], 60_000 - failed, "{one}");

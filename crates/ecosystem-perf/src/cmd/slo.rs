@@ -1,9 +1,9 @@
-//! `slo list`, `slo show NAME` (online) and `slo check` (offline, for CI: the SLOs of a
-//! configuration over an NDJSON file, with the engine the server runs).
+//! `slo list`, `slo show NAME`, `slo what-if NAME` (online) and `slo check` (offline, for
+//! CI: the SLOs of a configuration over an NDJSON file, with the engine the server runs).
 
 use crate::args::{Format, ServerArgs};
 use crate::client::{encode_component, ApiClient};
-use crate::exit::{BadInput, FAILURE, OK};
+use crate::exit::{BadInput, FAILURE, OK, PARTIAL};
 use clap::Subcommand;
 use perf_core::slo::{AlertState, Severity, SloStatus};
 use perf_core::Engine;
@@ -27,6 +27,27 @@ pub enum SloAction {
     Show {
         /// SLO name.
         name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Would an SLO have been met with another objective or window? The server evaluates the
+    /// SLO, so changed, over the history its views hold (35 days by default), saving nothing.
+    /// Exit 0 met, 1 missed, 3 no matching history.
+    #[command(
+        after_help = "Example: ecosystem-perf slo what-if --objective 99.95 --window 28d feed-availability"
+    )]
+    WhatIf {
+        /// SLO name.
+        name: String,
+        /// Objective, percent (e.g. 99.95).
+        #[arg(long)]
+        objective: Option<f64>,
+        /// Compliance window: a duration (`28d`) for a rolling one.
+        #[arg(long)]
+        window: Option<String>,
         #[command(flatten)]
         server: ServerArgs,
         /// Output format.
@@ -74,6 +95,13 @@ pub fn run(action: SloAction) -> anyhow::Result<i32> {
             }
             Ok(OK)
         }
+        SloAction::WhatIf {
+            name,
+            objective,
+            window,
+            server,
+            format,
+        } => what_if(&name, objective, window, &server, format),
         SloAction::Check {
             config,
             events,
@@ -136,4 +164,40 @@ fn check(
                 .any(|a| a.state == AlertState::Firing && a.severity == Severity::Page)
     });
     Ok(if failing { FAILURE } else { OK })
+}
+
+/// `slo what-if`: the SLO's stored definition with another objective or window, previewed.
+fn what_if(
+    name: &str,
+    objective: Option<f64>,
+    window: Option<String>,
+    server: &ServerArgs,
+    format: Format,
+) -> anyhow::Result<i32> {
+    let client = ApiClient::new(server)?;
+    let current: serde_json::Value = client.get(&format!("/v1/slos/{}", encode_component(name)))?;
+    let mut def = current["definition"].clone();
+    if let Some(o) = objective {
+        def["objective"] = serde_json::json!(o);
+    }
+    if let Some(w) = window {
+        def["window"] = serde_json::json!(w);
+    }
+    let preview: serde_json::Value = client.post_json("/v1/slos/preview", &def)?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&preview)?),
+        Format::Table => {
+            let slo: SloStatus = serde_json::from_value(preview["slo"].clone())?;
+            let now: SloStatus = serde_json::from_value(current.clone())?;
+            println!(
+                "{}",
+                crate::tables::what_if(&now, &slo, &preview["verdict"], &preview["history"])
+            );
+        }
+    }
+    Ok(match preview["verdict"].as_str() {
+        Some("met") => OK,
+        Some("missed") => FAILURE,
+        _ => PARTIAL,
+    })
 }

@@ -84,6 +84,38 @@ fn slo_check_offline_gives_the_numbers_the_server_gives() {
     );
     let out = server.cli(&["slo", "show", "nope"]);
     assert_eq!(out.status.code(), Some(1));
+
+    // What if: the same history against another objective; the SLO itself is unchanged.
+    let now: serde_json::Value =
+        json(&server.cli(&["slo", "show", "feed-availability", "--format", "json"]));
+    let compliance = now["compliance"].as_f64().unwrap() * 100.0;
+    let looser = format!("{:.3}", (compliance - 0.5).max(1.0));
+    let out = server.cli(&[
+        "slo",
+        "what-if",
+        "--objective",
+        &looser,
+        "--window",
+        "28d",
+        "feed-availability",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("verdict: met"), "{}", text(&out));
+    assert!(text(&out).contains("28d"), "{}", text(&out));
+    let stricter = format!("{:.3}", (compliance + 0.5).min(99.999));
+    let out = server.cli(&[
+        "slo",
+        "what-if",
+        "--objective",
+        &stricter,
+        "feed-availability",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("verdict: missed"), "{}", text(&out));
+    let again: serde_json::Value =
+        json(&server.cli(&["slo", "show", "feed-availability", "--format", "json"]));
+    assert_eq!(again["objective"], now["objective"]);
+    assert_eq!(again["total"], now["total"]);
 }
 
 #[test]

@@ -159,6 +159,11 @@ impl SloSet {
         Ok(kept)
     }
 
+    /// The most tenant instances an SLO keeps.
+    pub fn max_tenants(&self) -> usize {
+        self.max_tenants
+    }
+
     /// How long SLO `name` keeps its hours, and the most tenant instances it may hold.
     pub fn retention_of(&self, name: &str) -> Option<(i64, usize)> {
         let entry = self.get(name)?;

@@ -48,7 +48,9 @@ pub fn required_scope(method: &Method, path: &str) -> Option<Scope> {
         (&Method::GET | &Method::HEAD, p) if p.starts_with("/assets/") => None,
         (&Method::POST, "/v1/events" | "/v1/resources") => Some(Scope::Ingest),
         (&Method::GET | &Method::HEAD, _) => Some(Scope::Read),
-        (&Method::POST, "/v1/gates/evaluate" | "/v1/policy/evaluate") => Some(Scope::Read),
+        (&Method::POST, "/v1/gates/evaluate" | "/v1/policy/evaluate" | "/v1/slos/preview") => {
+            Some(Scope::Read)
+        }
         _ => Some(Scope::Admin),
     }
 }

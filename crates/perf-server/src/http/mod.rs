@@ -38,6 +38,7 @@ pub mod rollouts;
 pub mod routing;
 pub mod schemas;
 pub mod slo_metrics;
+pub mod slo_preview;
 pub mod slos;
 pub mod stream;
 pub mod tenants;

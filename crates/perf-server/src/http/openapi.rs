@@ -10,7 +10,7 @@ use crate::http::schemas::{ErrorBody, ErrorDetail};
 use crate::http::{
     alerts, anomalies, auth, backup, baselines, cache, capacity, cluster, dashboard, drills, gates,
     golive, health, ingest, memory, policy, query, regressions, reports, risk, rollouts, routing,
-    slos, stream, tenants,
+    slo_preview, slos, stream, tenants,
 };
 use crate::AppState;
 use axum::http::{header, Method};
@@ -72,6 +72,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(query::get_query))
         .routes(routes!(query::get_range))
         .routes(routes!(slos::list))
+        .routes(routes!(slo_preview::post))
         .routes(routes!(slos::get_one, slos::put, slos::delete))
         .routes(routes!(alerts::alerts))
         .routes(routes!(baselines::list, baselines::post))
