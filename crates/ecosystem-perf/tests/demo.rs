@@ -386,6 +386,11 @@ fn the_golive_demo_goes_then_its_error_burst_makes_it_no_go() {
     );
 }
 
+/// Held by the tests that fast-forward a demo: each plays its history as fast as two cores
+/// allow, and two at once (beside the other tests' demos) would each get half and miss their
+/// deadlines on a loaded machine.
+static FAST_FORWARD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The demo starts from a plausible history: the SLOs' budgets are spent by the scripted
 /// incidents, not by the ecosystem's ordinary errors. Fast-forwarded to minute 31 (after
 /// qnet-2's slowdown and dao-gamma's surge, before qwallet's error burst at minute 33),
@@ -393,6 +398,7 @@ fn the_golive_demo_goes_then_its_error_burst_makes_it_no_go() {
 /// ladder, so a newcomer's first screen is not red for a reason they cannot see.
 #[test]
 fn every_slo_is_within_budget_before_the_first_error_burst() {
+    let _alone = FAST_FORWARD.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let err_path = dir.path().join("demo.stderr");
@@ -448,6 +454,7 @@ fn every_slo_is_within_budget_before_the_first_error_burst() {
 /// went.
 #[test]
 fn a_fast_forwarded_demo_has_its_history_counted_and_its_memory_accounted() {
+    let _alone = FAST_FORWARD.lock().unwrap_or_else(|p| p.into_inner());
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let err_path = dir.path().join("stderr");

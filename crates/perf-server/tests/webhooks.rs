@@ -169,6 +169,12 @@ async fn alerts_reach_a_receiver_that_was_down_exactly_once() {
             .as_str()
             .unwrap()
             .contains("burns its error budget"));
+        let summary = n["alerts"][0]["annotations"]["summary"].as_str().unwrap();
+        assert!(
+            summary.contains("error budget is gone in")
+                || summary.contains("error budget is spent"),
+            "{summary}"
+        );
     }
     let mut prints: Vec<String> = firing
         .iter()

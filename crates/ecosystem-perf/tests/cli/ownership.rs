@@ -230,8 +230,9 @@ fn recent_events(n: usize) -> Vec<String> {
 }
 
 /// The answer at `url` without the fields that depend on when it was asked or evaluated
-/// under the wall clock: `rps` divides by the time elapsed in the window, and an alert's
-/// `since` is when that server's evaluation cycle first saw it firing.
+/// under the wall clock: `rps` divides by the time elapsed in the window, an alert's
+/// `since` is when that server's evaluation cycle first saw it firing, and a back-fill's
+/// `at` when that server filled the SLO.
 fn get_json(url: &str) -> serde_json::Value {
     let r = reqwest::blocking::get(url).unwrap();
     assert!(r.status().is_success(), "{url}: {}", r.status());
@@ -243,7 +244,13 @@ fn without_timing(v: serde_json::Value) -> serde_json::Value {
         serde_json::Value::Object(m) => m
             .into_iter()
             .filter(|(k, _)| !["rps", "since", "sinceMs"].contains(&k.as_str()))
-            .map(|(k, v)| (k, without_timing(v)))
+            .map(|(k, v)| match (k.as_str(), v) {
+                ("backfilled", serde_json::Value::Object(mut b)) => {
+                    b.remove("at");
+                    (k, serde_json::Value::Object(b))
+                }
+                (_, v) => (k, without_timing(v)),
+            })
             .collect(),
         serde_json::Value::Array(a) => a.into_iter().map(without_timing).collect(),
         other => other,

@@ -229,6 +229,18 @@ impl SloDef {
         }
     }
 
+    /// The highest burn rate possible: every request failing.
+    pub fn max_burn_rate(&self) -> f64 {
+        1.0 / (1.0 - self.objective)
+    }
+
+    /// Whether `tier` can fire at all: its burn-rate threshold is below the highest burn
+    /// rate possible (a 14.4× page on a 95 % objective, where all-failing burns 20×, can; on
+    /// a 90 % one, 10×, it cannot).
+    pub fn can_fire(&self, tier: &AlertTier) -> bool {
+        tier.factor(self.period_ms()) < self.max_burn_rate()
+    }
+
     /// Checks the rules; the message names the field.
     pub fn validate(&self) -> Result<(), String> {
         if self.name.is_empty()
@@ -285,6 +297,16 @@ impl SloDef {
             {
                 return Err(format!(
                     "alerting.tiers[{i}]: budget in (0, 1], 0 < short < long <= 7d"
+                ));
+            }
+            if !self.can_fire(t) {
+                return Err(format!(
+                    "alerting.tiers[{i}] can never fire: it needs a burn rate of {:.1}×, but at an \
+                     objective of {} % even every request failing burns only {:.1}× (spend less \
+                     of the budget in the tier, or lengthen its long window)",
+                    t.factor(self.period_ms()),
+                    crate::numeric::percent_of(self.objective),
+                    self.max_burn_rate()
                 ));
             }
         }

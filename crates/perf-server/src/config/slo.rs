@@ -205,7 +205,7 @@ impl SloConfig {
                 })
                 .collect::<Result<_, String>>()?,
         };
-        let def = SloDef {
+        let mut def = SloDef {
             name: self.name.clone(),
             description: self.description.clone(),
             selector: Selector {
@@ -225,6 +225,13 @@ impl SloConfig {
             min_events: alerting.min_events.unwrap_or(10),
             from_config,
         };
+        if alerting.tiers.is_none() {
+            // Only the default tiers that can fire at this objective (a low one never
+            // reaches the page tiers' burn rates); a configured tier that cannot is refused.
+            let firing: Vec<bool> = def.tiers.iter().map(|t| def.can_fire(t)).collect();
+            let mut keep = firing.into_iter();
+            def.tiers.retain(|_| keep.next().unwrap_or(false));
+        }
         def.validate()?;
         Ok(def)
     }
@@ -386,6 +393,37 @@ mod tests {
     fn parse(yaml: &str) -> Result<SloDef, String> {
         let c: SloConfig = serde_yaml_ng::from_str(yaml).map_err(|e| e.to_string())?;
         c.to_def(true)
+    }
+
+    /// A tier whose burn-rate threshold is above what every request failing reaches can
+    /// never fire: configured, it is refused with the figures; among the defaults, it is left
+    /// out (a 90 % objective burns at most 10×: the 14.4× page tiers go, the 6×, 3× and 1×
+    /// ones stay).
+    #[test]
+    fn tiers_that_can_never_fire_are_refused_or_left_out() {
+        let page = "alerting: {tiers: [{severity: page, budgetPercent: 2, longWindow: 1h, shortWindow: 5m}]}";
+        let e = parse(&format!(
+            "name: a\nservice: s\nsli: availability\nobjective: 90\nwindow: 30d\n{page}\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("alerting.tiers[0] can never fire"), "{e}");
+        assert!(e.contains("14.4×") && e.contains("10.0×"), "{e}");
+        assert!(parse(&format!(
+            "name: a\nservice: s\nsli: availability\nobjective: 99\nwindow: 30d\n{page}\n"
+        ))
+        .is_ok());
+        let low =
+            parse("name: a\nservice: s\nsli: availability\nobjective: 90\nwindow: 30d\n").unwrap();
+        let factors: Vec<f64> = low
+            .tiers
+            .iter()
+            .map(|t| t.factor(low.period_ms()))
+            .collect();
+        assert!(factors.iter().all(|f| *f < 10.0), "{factors:?}");
+        assert!(!factors.is_empty());
+        let usual = parse("name: a\nservice: s\nsli: availability\nobjective: 99.9\nwindow: 30d\n")
+            .unwrap();
+        assert_eq!(usual.tiers, perf_core::slo::default_tiers());
     }
 
     #[test]

@@ -55,9 +55,10 @@ pub fn alertmanager_payload(
     }
     let firing = a.state == AlertState::Firing;
     let summary = format!(
-        "{} SLO {} burns its error budget at {:.1}× over {} and {:.1}× over {} (threshold {:.1}×)",
+        "{} SLO {}: {} — it burns its error budget at {:.1}× over {} and {:.1}× over {} (threshold {:.1}×)",
         status.service,
         status.name,
+        meaning(status),
         a.burn_rate_long,
         a.long_window,
         a.burn_rate_short,
@@ -99,6 +100,24 @@ pub fn alertmanager_payload(
         "externalURL": external_url,
         "alerts": [alert],
     })
+}
+
+/// What an SLO alert means, in one line: when the budget runs out at the last hour's rate.
+pub fn meaning(status: &SloStatus) -> String {
+    match status.time_to_exhaustion.as_deref() {
+        _ if status.error_budget.remaining <= 0.0 => {
+            format!("the {} error budget is spent", status.window)
+        }
+        Some(left) => format!(
+            "at this rate the {} error budget is gone in {}",
+            status.window, left
+        ),
+        None => format!(
+            "{:.0} % of the {} error budget is left and it is not burning now",
+            status.error_budget.remaining * 100.0,
+            status.window
+        ),
+    }
 }
 
 fn external_url(durable: &Durable) -> String {
