@@ -387,6 +387,29 @@ fn calls() -> Vec<Call> {
             "/v1/tenants/dao-a/evaluation",
             200,
         ),
+        // Error answers of other statuses: the same envelope.
+        call("DELETE /v1/slos/{name}", "/v1/slos/feed-availability", 409),
+        with_body(
+            "PUT /v1/slos/{name}",
+            "/v1/slos/feed-availability",
+            "application/json",
+            json!({"service": "qnet", "sli": "availability", "objective": 99}),
+            409,
+        ),
+        with_body(
+            "POST /v1/events",
+            "/v1/events",
+            "text/plain",
+            json!({"service": "qnet"}),
+            415,
+        ),
+        with_body(
+            "POST /v1/slos/preview",
+            "/v1/slos/preview",
+            "text/plain",
+            json!({"service": "qnet"}),
+            415,
+        ),
         call("DELETE /v1/slos/{name}", "/v1/slos/feed-latency", 204),
         call("DELETE /v1/baselines/{id}", "/v1/baselines/qnet-v1", 204),
     ]
