@@ -359,3 +359,53 @@ async fn a_new_slo_is_filled_from_the_history_the_views_hold() {
     }
     drop(dir);
 }
+
+/// An alert tier that can never fire at the SLO's traffic is refused: two days of a quiet
+/// service (six requests an hour) cannot put the 10 events `minEvents` asks into the default
+/// page tier's 5-minute short window; tiers whose short windows can are accepted.
+#[tokio::test]
+async fn a_tier_too_short_for_the_traffic_is_refused() {
+    const T0: i64 = 1_767_225_600_000;
+    let t = server_with(config_with_slo());
+    let events: Vec<String> = (0..2 * 24 * 6)
+        .map(|i: i64| {
+            serde_json::json!({"ts": T0 + i * 600_000, "service": "qcron", "operation": "tick", "latencyMs": 5})
+                .to_string()
+        })
+        .collect();
+    ingest(
+        &t.state,
+        "/v1/events",
+        "application/x-ndjson",
+        events.join("\n"),
+    )
+    .await;
+    let (status, refused) = put(
+        &t.state,
+        "cron",
+        "application/json",
+        r#"{"service": "qcron", "sli": "availability", "objective": 99}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    let why = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        why.contains("alerting.tiers[0] can never fire at this SLO's traffic"),
+        "{why}"
+    );
+    assert!(
+        why.contains("busiest hour") && why.contains("had 6"),
+        "{why}"
+    );
+    let (status, _) = get(&t.state, "/v1/slos/cron").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a refused SLO is not kept");
+    let (status, made) = put(
+        &t.state,
+        "cron",
+        "application/json",
+        r#"{"service": "qcron", "sli": "availability", "objective": 99,
+            "alerting": {"minEvents": 10, "tiers": [{"severity": "ticket", "budgetPercent": 10, "longWindow": "3d", "shortWindow": "6h"}]}}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+}

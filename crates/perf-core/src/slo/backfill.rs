@@ -43,6 +43,9 @@ pub struct Backfilled {
     /// For a latency SLI: the most good events the estimate can be off by (0 for
     /// availability, exact).
     pub latency_bound: u64,
+    /// Events of the busiest whole hour of the history (what the alert tiers' short windows
+    /// can hold at most, scaled to their length).
+    pub peak_hour_events: u64,
     /// The view read.
     pub view: String,
 }
@@ -161,6 +164,7 @@ pub fn history(
     );
     let (mut all, mut tenants) = (Buckets::new(), BTreeMap::<String, Buckets>::new());
     let (mut events, mut bound, mut first) = (0u64, 0u64, None);
+    let mut per_hour: BTreeMap<i64, u64> = BTreeMap::new();
     for (start, width) in steps {
         let groups = group(&view, &filter, start, start + width)?;
         let mut merged = Stats::default();
@@ -190,6 +194,7 @@ pub fn history(
         first.get_or_insert(start);
         let (good, off) = good_of(&def.sli, &merged);
         events += merged.requests;
+        *per_hour.entry(start.div_euclid(HOUR)).or_default() += merged.requests;
         bound += off;
         all.push((
             start,
@@ -207,6 +212,7 @@ pub fn history(
             at: now,
             events,
             latency_bound: bound,
+            peak_hour_events: per_hour.values().copied().max().unwrap_or(0),
             view,
         },
     })

@@ -341,6 +341,9 @@ pub fn load_definitions(
         engine.slos_mut().remove(&name);
     }
     for def in wanted {
+        for why in crate::control::slo_traffic::silent_tiers(engine, &def, now) {
+            tracing::warn!(slo = %def.name, "{why}");
+        }
         let (name, service) = (def.name.clone(), def.selector.service.clone());
         let kept = engine
             .slos_mut()

@@ -29,6 +29,7 @@ pub mod regressions;
 pub mod risk;
 pub mod rollouts;
 pub mod routing;
+pub mod slo_traffic;
 pub mod slos;
 pub mod tenants;
 

@@ -165,6 +165,14 @@ pub async fn put(
         )));
     }
     let def = config.to_def(false).map_err(AppError::BadRequest)?;
+    let silent = {
+        let engine = state.durable.engine();
+        let now = state.durable.now_with(&engine);
+        crate::control::slo_traffic::silent_tiers(&engine, &def, now)
+    };
+    if !silent.is_empty() {
+        return Err(AppError::BadRequest(silent.join("; ")));
+    }
     let stored = SloConfig::from_def(&def);
     let json = serde_json::to_string(&stored).map_err(|e| AppError::Internal(e.into()))?;
     let created = state.durable.engine().slos().get(&name).is_none();
