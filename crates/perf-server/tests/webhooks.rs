@@ -1,5 +1,6 @@
 //! Webhook delivery against a real local HTTP receiver that is down at first, across a
-//! restart of ecosystem-perf, and then back: every alert arrives, none twice.
+//! restart of ecosystem-perf, and then back: every alert arrives, none twice; an SLO's tiers
+//! reach it as one incident (one notification when it opens, one when it resolves).
 
 mod common;
 
@@ -118,14 +119,15 @@ async fn alerts_reach_a_receiver_that_was_down_exactly_once() {
     );
     perf_server::evaluate_slos(&state).unwrap();
     // The server's own evaluation cycle (its first tick runs at start) may be evaluating the
-    // same SLO concurrently and be the one that queues the pages: wait for them.
-    wait_until("both page tiers to be queued", || {
-        state.durable.store().webhook_backlog().unwrap() >= 2
+    // same SLO concurrently and be the one that queues the page: wait for it.
+    wait_until("the incident to be queued", || {
+        state.durable.store().webhook_backlog().unwrap() >= 1
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let queued = state.durable.store().webhook_backlog().unwrap();
-    assert!(queued >= 2, "both page tiers fire: {queued}");
+    // Both page tiers fire (1h/5m and 6h/30m): one incident, one notification.
+    assert_eq!(queued, 1, "the SLO's tiers are one incident");
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert!(receiver.received.lock().unwrap().is_empty());
     assert_eq!(
@@ -176,21 +178,40 @@ async fn alerts_reach_a_receiver_that_was_down_exactly_once() {
             "{summary}"
         );
     }
-    let mut prints: Vec<String> = firing
-        .iter()
-        .map(|n| n["alerts"][0]["fingerprint"].as_str().unwrap().to_string())
-        .collect();
-    prints.sort();
-    prints.dedup();
-    assert_eq!(prints.len(), firing.len(), "no duplicates");
+    assert_eq!(firing[0]["alerts"][0]["labels"]["severity"], "page");
+    let incident = firing[0]["alerts"][0]["fingerprint"].clone();
 
-    // The burst ends: the fast page resolves and that is delivered too.
+    // The burst ends. Once both pages have resolved (the 6h/30m one when the burst leaves its
+    // 30-minute window) the ticket tiers still fire: the incident de-escalates to a ticket,
+    // under the same fingerprint.
     assert_eq!(
         post(
             &state,
             "/v1/events",
             "application/x-ndjson",
-            traffic(t0, 66..80, false)
+            traffic(t0, 66..100, false)
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    perf_server::evaluate_slos(&state).unwrap();
+    wait_until("the de-escalation to a ticket", || {
+        receiver
+            .received
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|n| n["status"] == "firing" && n["alerts"][0]["labels"]["severity"] == "ticket")
+    })
+    .await;
+    // When the burst has left the tickets' 6-hour short window, the incident resolves.
+    assert_eq!(
+        post(
+            &state,
+            "/v1/events",
+            "application/x-ndjson",
+            traffic(t0, 100..440, false)
         )
         .await
         .0,
@@ -210,14 +231,24 @@ async fn alerts_reach_a_receiver_that_was_down_exactly_once() {
         state.durable.store().webhook_backlog().unwrap() == 0
     })
     .await;
-    let resolved = receiver
-        .received
-        .lock()
-        .unwrap()
+    let received = receiver.received.lock().unwrap().clone();
+    let resolved: Vec<&serde_json::Value> = received
         .iter()
         .filter(|n| n["status"] == "resolved")
-        .count();
-    assert!(resolved >= 1);
+        .collect();
+    assert_eq!(resolved.len(), 1, "{received:#?}");
+    let feed: Vec<&serde_json::Value> = received
+        .iter()
+        .filter(|n| n["alerts"][0]["labels"]["slo"] == "feed")
+        .collect();
+    assert_eq!(
+        feed.len(),
+        3,
+        "opened, de-escalated, resolved: {received:#?}"
+    );
+    for n in feed {
+        assert_eq!(n["alerts"][0]["fingerprint"], incident, "one incident");
+    }
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }

@@ -45,12 +45,18 @@ pub enum Effect {
 pub struct Effects {
     /// The stream of `/v1/stream`.
     pub bus: Bus,
+    /// What receivers were last told of each SLO instance's incident (`webhooks::Incident`):
+    /// so that the tiers changing in one evaluation send one notification. Not kept across
+    /// restarts: after one, the next change is sent whatever was sent before (receivers
+    /// deduplicate by the fingerprint).
+    incidents: std::sync::Mutex<std::collections::HashMap<String, webhooks::Incident>>,
 }
 
 impl Default for Effects {
     fn default() -> Self {
         Effects {
             bus: Bus::new(1024),
+            incidents: Default::default(),
         }
     }
 }
@@ -163,8 +169,28 @@ impl Effects {
             payload: payload.to_string(),
         })?;
         self.bus.publish(now, &StreamEvent::Alert(payload));
-        if t.alert.state != AlertState::Pending {
-            webhooks::enqueue_slo(durable, status, t, now)?;
+        if t.alert.state == AlertState::Pending {
+            return Ok(());
+        }
+        let (incident, describing) = webhooks::incident_now(status, t);
+        let key = format!(
+            "{}\u{0}{}",
+            status.name,
+            status.tenant.as_deref().unwrap_or("")
+        );
+        let told = self
+            .incidents
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, incident);
+        if told != Some(incident) {
+            webhooks::enqueue_slo(
+                durable,
+                status,
+                &describing,
+                incident != webhooks::Incident::Resolved,
+                now,
+            )?;
         }
         Ok(())
     }

@@ -1,13 +1,15 @@
 //! Alert notifications to webhook receivers in the Alertmanager webhook format (version 4),
-//! so anything that takes Alertmanager's webhooks takes ours. Each firing or resolved
-//! transition is written to the store's outbox for every receiver before anything is sent;
+//! so anything that takes Alertmanager's webhooks takes ours. An SLO's tiers are one
+//! incident per instance ([`Incident`]): receivers hear when it opens, escalates,
+//! de-escalates and resolves, under one fingerprint. Each notification is written to the
+//! store's outbox for every receiver before anything is sent;
 //! a delivery task POSTs what is due, marks it delivered on a 2xx, and otherwise retries
 //! with exponential backoff (`alerting.retryInitial` doubling up to `retryMax`). Nothing
 //! queued is lost across restarts; each notification is sent until one attempt succeeds.
 
 use super::alerts::{AlertKind, Notice};
 use crate::durable::Durable;
-use perf_core::slo::{AlertState, SloStatus, Transition};
+use perf_core::slo::{Alert, AlertState, Severity, SloStatus, Transition};
 use perf_core::time::format_rfc3339;
 use perf_store::StoreError;
 use std::collections::BTreeMap;
@@ -26,34 +28,73 @@ fn fingerprint(labels: &BTreeMap<&str, String>) -> String {
     format!("{h:016x}")
 }
 
-/// The Alertmanager-format body for one SLO alert transition.
+/// How much a tier wakes people: a page more than a ticket.
+fn rank(s: Severity) -> u8 {
+    match s {
+        Severity::Page => 2,
+        Severity::Ticket => 1,
+    }
+}
+
+/// Where an SLO instance's incident stands: the tiers of an SLO are one problem, told to
+/// receivers as one alert (issue 23) that opens with the first tier firing, escalates and
+/// de-escalates with the highest one firing, and resolves with the last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Incident {
+    /// No tier fires.
+    Resolved,
+    /// The highest tier firing.
+    Firing(Severity),
+}
+
+/// The incident of `status` after transition `t` (a tier that changed in this evaluation),
+/// and the tier that describes it: the highest firing (ties: the first listed), or `t`'s
+/// own when none fires.
+pub fn incident_now(status: &SloStatus, t: &Transition) -> (Incident, Alert) {
+    let mut top: Option<&Alert> = None;
+    for a in status
+        .alerts
+        .iter()
+        .filter(|a| a.state == AlertState::Firing)
+    {
+        if top.is_none_or(|b| rank(a.severity) > rank(b.severity)) {
+            top = Some(a);
+        }
+    }
+    match top {
+        Some(a) => (Incident::Firing(a.severity), a.clone()),
+        None => (Incident::Resolved, t.alert.clone()),
+    }
+}
+
+/// The Alertmanager-format body of an SLO instance's incident, described by tier `a` (firing
+/// or resolved). Its fingerprint is the instance's (alert name, SLO, service, SLI, tenant),
+/// the same while the incident escalates and de-escalates; `severity` is the current tier.
 pub fn alertmanager_payload(
     receiver: &str,
     external_url: &str,
     status: &SloStatus,
-    t: &Transition,
+    a: &Alert,
+    firing: bool,
     now_ms: i64,
 ) -> serde_json::Value {
-    let a = &t.alert;
     let mut labels: BTreeMap<&str, String> = BTreeMap::new();
     labels.insert("alertname", AlertKind::Slo.alertname().into());
     labels.insert("slo", status.name.clone());
     labels.insert("service", status.service.clone());
     labels.insert("sli", status.sli.to_string());
+    if let Some(t) = &status.tenant {
+        labels.insert("tenant", t.clone());
+    }
+    let incident = fingerprint(&labels);
     labels.insert(
         "severity",
-        if a.severity == perf_core::slo::Severity::Page {
+        if a.severity == Severity::Page {
             "page".into()
         } else {
             "ticket".into()
         },
     );
-    labels.insert("long_window", a.long_window.to_string());
-    labels.insert("short_window", a.short_window.to_string());
-    if let Some(t) = &status.tenant {
-        labels.insert("tenant", t.clone());
-    }
-    let firing = a.state == AlertState::Firing;
     let summary = format!(
         "{} SLO {}: {} — it burns its error budget at {:.1}× over {} and {:.1}× over {} (threshold {:.1}×)",
         status.service,
@@ -77,16 +118,17 @@ pub fn alertmanager_payload(
     let starts_at = if firing {
         a.since_ms
     } else {
-        t.alert.since_ms.min(now_ms)
+        a.since_ms.min(now_ms)
     };
     let alert = serde_json::json!({
         "status": if firing { "firing" } else { "resolved" },
         "labels": labels,
-        "annotations": {"summary": summary, "description": description},
+        "annotations": {"summary": summary, "description": description,
+                        "long_window": a.long_window, "short_window": a.short_window},
         "startsAt": format_rfc3339(starts_at),
         "endsAt": if firing { "0001-01-01T00:00:00Z".to_string() } else { format_rfc3339(now_ms) },
         "generatorURL": format!("{}/v1/slos/{}", external_url.trim_end_matches('/'), status.name),
-        "fingerprint": fingerprint(&labels),
+        "fingerprint": incident,
     });
     serde_json::json!({
         "version": "4",
@@ -178,19 +220,17 @@ pub fn enqueue_notice(durable: &Durable, n: &Notice, now_ms: i64) -> Result<(), 
     Ok(())
 }
 
-/// Queues one SLO alert transition (firing or resolved) for every receiver.
+/// Queues an SLO instance's incident, described by tier `a`, for every receiver.
 pub fn enqueue_slo(
     durable: &Durable,
     status: &SloStatus,
-    t: &Transition,
+    a: &Alert,
+    firing: bool,
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    if t.alert.state == AlertState::Pending {
-        return Ok(());
-    }
     let url = external_url(durable);
     for w in &durable.config.alerting.webhooks {
-        let body = alertmanager_payload(&w.name, &url, status, t, now_ms);
+        let body = alertmanager_payload(&w.name, &url, status, a, firing, now_ms);
         durable
             .store()
             .enqueue_webhook(&w.name, &body.to_string(), durable.wall_now())?;
@@ -300,5 +340,115 @@ mod tests {
         assert_eq!(fa, fingerprint(&a.clone()));
         a.insert("tenant", "dao-1".to_string());
         assert_ne!(fa, fingerprint(&a));
+    }
+
+    fn tier(severity: Severity, long: &str, state: AlertState) -> Alert {
+        Alert {
+            severity,
+            state,
+            long_window: long.to_string().into(),
+            short_window: "5m".into(),
+            factor: 14.4,
+            burn_rate_long: 20.0,
+            burn_rate_short: 20.0,
+            short_window_events: 100,
+            since_ms: 0,
+            since: String::new(),
+            reason: None,
+        }
+    }
+
+    /// A status whose alerts are `alerts`, and the transition of `changed` into it.
+    fn after(alerts: Vec<Alert>, changed: Alert) -> (SloStatus, Transition) {
+        let status: SloStatus = serde_json::from_value(serde_json::json!({
+            "name": "feed", "service": "qnet", "tenant": null, "sli": "availability",
+            "thresholdMs": null, "objective": 0.999, "window": "30d", "windowStartMs": 0,
+            "budgetingMethod": "occurrences", "compliance": 0.99, "total": 100, "good": 99,
+            "errorBudget": {"consumed": 0.5, "remaining": 0.5, "spent": 1.0, "total": 2.0},
+            "burnRates": {}, "burnRateEvents": {}, "weeklyBudgetBurn": 0.1,
+            "timeToExhaustion": "2h", "status": "warning", "alerts": alerts,
+        }))
+        .unwrap();
+        (
+            status,
+            Transition {
+                alert: changed,
+                from: None,
+            },
+        )
+    }
+
+    /// The tiers of one SLO are one incident: it opens with the first tier, escalates to a
+    /// page, is not touched by a second page or a ticket firing or resolving under the page
+    /// (also when two change in one evaluation), de-escalates when the page resolves, and
+    /// resolves with the last tier; every payload of it has the same fingerprint.
+    #[test]
+    fn the_tiers_of_an_slo_make_one_incident() {
+        use AlertState::{Firing, Resolved};
+        use Severity::{Page, Ticket};
+        // What the receivers are told, as `Effects::slo_transition` decides it.
+        let mut told: Option<Incident> = None;
+        let mut step = |alerts: Vec<Alert>, changed: Alert| {
+            let (s, t) = after(alerts, changed);
+            let (incident, a) = incident_now(&s, &t);
+            let send = told != Some(incident);
+            told = Some(incident);
+            send.then(|| (incident, a.long_window.to_string()))
+        };
+        let ticket_on = tier(Ticket, "1d", Firing);
+        let page_on = tier(Page, "1h", Firing);
+        let page6 = tier(Page, "6h", Firing);
+        assert_eq!(
+            step(vec![ticket_on.clone()], ticket_on.clone()),
+            Some((Incident::Firing(Ticket), "1d".into()))
+        );
+        // Two pages fire in one evaluation (two transitions, one final status): one escalation.
+        let both = vec![ticket_on.clone(), page_on.clone(), page6.clone()];
+        assert_eq!(
+            step(both.clone(), page6.clone()),
+            Some((Incident::Firing(Page), "1h".into()))
+        );
+        assert_eq!(step(both.clone(), page_on.clone()), None);
+        // The ticket resolves under the pages: nothing.
+        let resolved_ticket = tier(Ticket, "1d", Resolved);
+        assert_eq!(
+            step(
+                vec![page_on.clone(), page6.clone(), resolved_ticket.clone()],
+                resolved_ticket.clone()
+            ),
+            None
+        );
+        // The ticket fires again and the fast page resolves: still a page (the 6h one).
+        assert_eq!(
+            step(
+                vec![tier(Page, "1h", Resolved), page6.clone(), ticket_on.clone()],
+                tier(Page, "1h", Resolved)
+            ),
+            None
+        );
+        // The last page resolves, the ticket still fires: de-escalation.
+        assert_eq!(
+            step(
+                vec![tier(Page, "6h", Resolved), ticket_on.clone()],
+                tier(Page, "6h", Resolved)
+            ),
+            Some((Incident::Firing(Ticket), "1d".into()))
+        );
+        // The last tier resolves: the incident resolves.
+        assert_eq!(
+            step(vec![resolved_ticket.clone()], resolved_ticket.clone()),
+            Some((Incident::Resolved, "1d".into()))
+        );
+        // One fingerprint through escalation and resolution.
+        let (s, _) = after(vec![], ticket_on.clone());
+        let print = |a: &Alert, firing| {
+            alertmanager_payload("r", "http://x", &s, a, firing, 0)["alerts"][0]["fingerprint"]
+                .clone()
+        };
+        assert_eq!(print(&ticket_on, true), print(&page_on, true));
+        assert_eq!(
+            print(&page_on, true),
+            print(&tier(Page, "1h", Resolved), false)
+        );
     }
 }
