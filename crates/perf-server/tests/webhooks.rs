@@ -319,3 +319,53 @@ async fn retries_are_scheduled_on_the_injected_clock() {
     );
     assert_eq!(got[0]["alerts"][0]["startsAt"], "2026-01-01T00:00:00.000Z");
 }
+
+/// Alerts on one service are linked and grouped: an SLO incident opening while the service's
+/// degradation alert fires names it (`related`), and both notifications carry the service's
+/// group key, so a receiver grouping by it shows one problem.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_on_one_service_are_linked_and_grouped() {
+    use perf_server::effects::{AlertKind, Effect, Notice};
+    let (receiver, url) = start_receiver().await;
+    receiver.up.store(true, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = 1_780_000_000_000i64 - 1_780_000_000_000i64 % 60_000;
+    let state = perf_server::AppState::open(config(dir.path(), &url)).unwrap();
+    let notice = Notice {
+        kind: AlertKind::Degradation,
+        subject: "qnet".into(),
+        labels: vec![("service", "qnet".into()), ("level", "L2".into())],
+        summary: "qnet at L2 (cache fallback)".into(),
+        description: String::new(),
+        firing: true,
+        since_ms: t0,
+        path: "/v1/degradation".into(),
+    };
+    state.apply(vec![Effect::Alert(notice)], t0).unwrap();
+    let mut body = traffic(t0, 0..60, false);
+    body.push_str(&traffic(t0, 60..66, true));
+    assert_eq!(
+        post(&state, "/v1/events", "application/x-ndjson", body)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    perf_server::evaluate_slos(&state).unwrap();
+    let client = reqwest::Client::new();
+    perf_server::effects::webhooks::deliver_due(&state.durable, &client)
+        .await
+        .unwrap();
+    let received = receiver.received.lock().unwrap().clone();
+    let slo = received
+        .iter()
+        .find(|n| n["alerts"][0]["labels"]["slo"] == "feed")
+        .unwrap_or_else(|| panic!("no SLO notification: {received:#?}"));
+    assert_eq!(
+        slo["alerts"][0]["annotations"]["related"], "degradation/qnet",
+        "{slo:#}"
+    );
+    for n in &received {
+        assert_eq!(n["groupKey"], "{}:{service=\"qnet\"}", "{n:#}");
+        assert_eq!(n["groupLabels"]["service"], "qnet");
+    }
+}

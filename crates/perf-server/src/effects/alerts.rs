@@ -89,6 +89,13 @@ pub struct Notice {
     pub path: String,
 }
 
+impl Notice {
+    /// The labels as a map.
+    pub fn labels_map(&self) -> std::collections::BTreeMap<&str, String> {
+        self.labels.iter().map(|(k, v)| (*k, v.clone())).collect()
+    }
+}
+
 /// The alerts firing now, by kind and subject.
 #[derive(Debug, Default, Clone)]
 pub struct Firing(BTreeSet<(AlertKind, String)>);

@@ -211,13 +211,57 @@ pub fn notice_payload(
 /// Queues a notice for every receiver (the outbox is written before anything is sent).
 pub fn enqueue_notice(durable: &Durable, n: &Notice, now_ms: i64) -> Result<(), StoreError> {
     let url = external_url(durable);
+    let related = related(durable, &n.labels_map(), n.kind.history_kind(), &n.subject)?;
     for w in &durable.config.alerting.webhooks {
-        let body = notice_payload(&w.name, &url, n, now_ms);
+        let mut body = notice_payload(&w.name, &url, n, now_ms);
+        link(&mut body, &related);
         durable
             .store()
             .enqueue_webhook(&w.name, &body.to_string(), durable.wall_now())?;
     }
     Ok(())
+}
+
+/// The alerts firing now on the service of an alert (its `service` label), other than the
+/// alert itself (`kind`/`subject` in the history): an SLO burn, a ladder step, an anomaly
+/// incident and a rollback on one service are likely one problem. `None` without a service.
+fn related(
+    durable: &Durable,
+    labels: &BTreeMap<&str, String>,
+    kind: &str,
+    subject: &str,
+) -> Result<Option<(String, Vec<String>)>, StoreError> {
+    let Some(service) = labels.get("service") else {
+        return Ok(None);
+    };
+    let mut others = std::collections::BTreeSet::new();
+    for (_, r) in durable.store().open_alerts()? {
+        let p: serde_json::Value = serde_json::from_str(&r.payload).unwrap_or_default();
+        let of = p["service"]
+            .as_str()
+            .or_else(|| p["labels"]["service"].as_str());
+        if of == Some(service.as_str()) && (r.kind.as_str(), r.subject.as_str()) != (kind, subject)
+        {
+            others.insert(format!("{}/{}", r.kind, r.subject));
+        }
+    }
+    Ok(Some((service.clone(), others.into_iter().collect())))
+}
+
+/// Groups a notification by its service (`groupKey`, `groupLabels`: receivers that group by
+/// them, as Alertmanager's integrations do, put one service's alerts together) and names
+/// the related alerts firing beside it (`related` annotation).
+fn link(body: &mut serde_json::Value, related: &Option<(String, Vec<String>)>) {
+    let Some((service, others)) = related else {
+        return;
+    };
+    body["groupKey"] = serde_json::json!(format!("{{}}:{{service=\"{service}\"}}"));
+    body["groupLabels"] = serde_json::json!({ "service": service });
+    if !others.is_empty() {
+        let line = others.join(", ");
+        body["alerts"][0]["annotations"]["related"] = serde_json::json!(line);
+        body["commonAnnotations"]["related"] = serde_json::json!(line);
+    }
 }
 
 /// Queues an SLO instance's incident, described by tier `a`, for every receiver.
@@ -229,8 +273,15 @@ pub fn enqueue_slo(
     now_ms: i64,
 ) -> Result<(), StoreError> {
     let url = external_url(durable);
+    let subject = match &status.tenant {
+        Some(tenant) => format!("{}/{tenant}", status.name),
+        None => status.name.clone(),
+    };
+    let service = BTreeMap::from([("service", status.service.clone())]);
+    let related = related(durable, &service, AlertKind::Slo.history_kind(), &subject)?;
     for w in &durable.config.alerting.webhooks {
-        let body = alertmanager_payload(&w.name, &url, status, a, firing, now_ms);
+        let mut body = alertmanager_payload(&w.name, &url, status, a, firing, now_ms);
+        link(&mut body, &related);
         durable
             .store()
             .enqueue_webhook(&w.name, &body.to_string(), durable.wall_now())?;
