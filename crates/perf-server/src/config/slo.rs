@@ -341,16 +341,22 @@ pub fn load_definitions(
         engine.slos_mut().remove(&name);
     }
     for def in wanted {
-        for why in crate::control::slo_traffic::silent_tiers(engine, &def, now) {
-            tracing::warn!(slo = %def.name, "{why}");
-        }
         let (name, service) = (def.name.clone(), def.selector.service.clone());
+        let checked = def.clone();
         let kept = engine
             .slos_mut()
             .upsert(def)
             .map_err(|e| anyhow::anyhow!(e))?;
         if !kept {
             let filled = engine.backfill_slo(&name, now);
+            // Judged on the history just read, and only for an SLO filled now: a start
+            // does not re-read the history of every SLO it keeps.
+            for why in filled
+                .iter()
+                .flat_map(|h| crate::control::slo_traffic::silent_tiers_of(&checked, h, now))
+            {
+                tracing::warn!(slo = %name, "{why}");
+            }
             record_backfill(store, &name, &service, filled.as_ref(), now)?;
         }
     }

@@ -5,7 +5,7 @@
 //! to the short window, stays under `minEvents`, the tier is refused with the figures. With
 //! less history there is nothing to judge by and nothing is refused.
 
-use perf_core::slo::SloDef;
+use perf_core::slo::{Backfilled, SloDef};
 use perf_core::Engine;
 
 const DAY: i64 = 86_400_000;
@@ -14,9 +14,14 @@ const HOUR: i64 = 3_600_000;
 /// Why each tier of `def` could never fire at the traffic its history shows at `now`
 /// (empty: every tier can, or too little history to say).
 pub fn silent_tiers(engine: &Engine, def: &SloDef, now: i64) -> Vec<String> {
-    let Ok((_, Some(history))) = engine.preview_slo(def.clone(), now) else {
-        return Vec::new();
-    };
+    match engine.preview_slo(def.clone(), now) {
+        Ok((_, Some(history))) => silent_tiers_of(def, &history, now),
+        _ => Vec::new(),
+    }
+}
+
+/// [`silent_tiers`] on a history already read (a back-fill's summary).
+pub fn silent_tiers_of(def: &SloDef, history: &Backfilled, now: i64) -> Vec<String> {
     if now - history.from < DAY {
         return Vec::new();
     }
