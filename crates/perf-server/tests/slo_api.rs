@@ -409,3 +409,78 @@ async fn a_tier_too_short_for_the_traffic_is_refused() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
 }
+
+/// The SLO figures on `/metrics` under Sloth's recording-rule names (issue 23), so Sloth's
+/// dashboards read them: every window's error ratio is the answer's burn rate × (1 −
+/// objective), the period's error ratio is 1 − compliance, the budget figures are the
+/// answer's, and the labels are Sloth's.
+#[tokio::test]
+async fn slo_figures_are_on_metrics_under_sloths_names() {
+    let t = server_with(config_with_slo());
+    let t0 = 1_780_000_000_000i64 - 1_780_000_000_000i64 % 60_000;
+    let mut body = String::new();
+    for m in 0..65 {
+        for k in 0..20 {
+            let ok = m < 60 || k % 4 != 0;
+            body.push_str(&format!("{{\"ts\":{},\"service\":\"qnet\",\"operation\":\"GET /feed\",\"latencyMs\":5,\"ok\":{ok}}}\n", t0 + m * 60_000 + k * 1000));
+        }
+    }
+    assert_eq!(
+        post(&t.state, "/v1/events", "application/x-ndjson", body)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    perf_server::evaluate_slos(&t.state).unwrap();
+    let (_, slo) = get(&t.state, "/v1/slos/feed-availability").await;
+    let (status, bytes) = send(
+        &t.state,
+        Request::get("/metrics").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(bytes).unwrap();
+    let labels =
+        r#"sloth_id="qnet-feed-availability",sloth_service="qnet",sloth_slo="feed-availability""#;
+    let value = |name: &str, extra: &str| -> f64 {
+        let prefix = format!("{name}{{{labels}{extra}}} ");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"));
+        line[prefix.len()..].parse().unwrap()
+    };
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+    let budget = 1.0 - 0.999;
+    for w in ["5m", "30m", "1h", "2h", "6h", "1d", "3d"] {
+        let burn = slo["burnRates"][w].as_f64().unwrap();
+        let ratio = value(
+            &format!("slo:sli_error:ratio_rate{w}"),
+            &format!(",sloth_window=\"{w}\""),
+        );
+        assert!(close(ratio, burn * budget), "{w}: {ratio} vs {burn}");
+    }
+    // 25 bad of the last 5 minutes' 100 events: 25 % errors, a 250× burn.
+    assert!(close(
+        value("slo:sli_error:ratio_rate5m", ",sloth_window=\"5m\""),
+        0.25
+    ));
+    assert!(close(value("slo:current_burn_rate:ratio", ""), 250.0));
+    let compliance = slo["compliance"].as_f64().unwrap();
+    assert!(close(
+        value("slo:sli_error:ratio_rate30d", ",sloth_window=\"30d\""),
+        1.0 - compliance
+    ));
+    assert!(close(value("slo:objective:ratio", ""), 0.999));
+    assert!(close(value("slo:error_budget:ratio", ""), budget));
+    assert!(close(value("slo:time_period:days", ""), 30.0));
+    assert!(close(
+        value("slo:period_burn_rate:ratio", ""),
+        slo["errorBudget"]["consumed"].as_f64().unwrap()
+    ));
+    assert!(close(
+        value("slo:period_error_budget_remaining:ratio", ""),
+        slo["errorBudget"]["remaining"].as_f64().unwrap()
+    ));
+    assert!(text.contains(&format!("sloth_slo_info{{{labels},sloth_mode=\"ecosystem-perf\",sloth_objective=\"99.9\",sloth_window=\"30d\"}} 1")), "{text}");
+}

@@ -104,6 +104,10 @@ pub struct SloStatus {
     /// degradation ladder reads for its burn rate (not part of the answer).
     #[serde(skip)]
     pub fast: super::counter::Counts,
+    /// The SLO's nominal period, ms ([`SloDef::period_ms`]; for Sloth's
+    /// `slo:time_period:days`, not part of the answer).
+    #[serde(skip)]
+    pub period_ms: i64,
     /// Share of the period's budget burnt per week at the last 7 days' rate.
     pub weekly_budget_burn: f64,
     /// Time left at the current (1h) burn, `null` when not burning.
@@ -279,6 +283,7 @@ pub fn evaluate(
         burn_rates,
         burn_rate_events,
         fast: counter.recent(now, FAST_WINDOW_MS),
+        period_ms: period,
         weekly_budget_burn,
         time_to_exhaustion,
         status: Cow::Borrowed(status),
