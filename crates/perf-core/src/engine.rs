@@ -523,6 +523,7 @@ impl Engine {
     fn slo_history(
         &self,
         def: &crate::slo::SloDef,
+        corrections: &[crate::slo::Correction],
         now: i64,
         keep: i64,
         max_tenants: usize,
@@ -535,17 +536,19 @@ impl Engine {
         let group = |view: &str, filter: &[(Dim, &str)], from: i64, to: i64| {
             self.group(view, filter, from, to).ok()
         };
-        crate::slo::backfill::history(&views, &group, def, now, keep, max_tenants)
-            .filter(|h| h.summary.events > 0)
+        crate::slo::backfill::history(&views, &group, def, corrections, now, keep, max_tenants)
+            .filter(|h| h.summary.events > 0 || !h.summary.excluded_events.is_empty())
     }
 
     /// Fills SLO `name`'s counters from the views' history at `now`
-    /// ([`crate::slo::backfill`]); for an SLO just created or whose counts were reset.
-    /// `None` when no view holds the dimensions it selects on, or nothing it selects.
+    /// ([`crate::slo::backfill`]), without what its budget corrections exclude; for an SLO
+    /// just created or whose counts were reset. `None` when no view holds the dimensions it
+    /// selects on, or nothing it selects.
     pub fn backfill_slo(&mut self, name: &str, now: i64) -> Option<crate::slo::Backfilled> {
-        let def = self.slos.get(name)?.def.clone();
+        let entry = self.slos.get(name)?;
+        let (def, corrections) = (entry.def.clone(), entry.corrections.clone());
         let (keep, max_tenants) = self.slos.retention_of(name)?;
-        let h = self.slo_history(&def, now, keep, max_tenants)?;
+        let h = self.slo_history(&def, &corrections, now, keep, max_tenants)?;
         self.slos.fill(name, h.all, h.tenants, now);
         Some(h.summary)
     }
@@ -553,7 +556,8 @@ impl Engine {
     /// What SLO `def` would answer at `now` had it existed over the views' history, without
     /// keeping anything ("would we have met it"): its status over all tenants first, then
     /// per tenant, and what the history held (`None`: no view holds the dimensions it selects
-    /// on, or nothing it selects).
+    /// on, or nothing it selects). The budget corrections of the SLO of that name, if there
+    /// is one, apply.
     pub fn preview_slo(
         &self,
         def: crate::slo::SloDef,
@@ -563,7 +567,13 @@ impl Engine {
         let mut set = crate::slo::SloSet::new(self.slos.max_tenants());
         set.upsert(def.clone())?;
         let (keep, max_tenants) = set.retention_of(&name).ok_or("the SLO vanished")?;
-        let h = self.slo_history(&def, now, keep, max_tenants);
+        let corrections = self
+            .slos
+            .get(&name)
+            .map(|e| e.corrections.clone())
+            .unwrap_or_default();
+        set.set_corrections(&name, corrections.clone())?;
+        let h = self.slo_history(&def, &corrections, now, keep, max_tenants);
         let summary = h.as_ref().map(|h| h.summary.clone());
         if let Some(h) = h {
             set.fill(&name, h.all, h.tenants, now);

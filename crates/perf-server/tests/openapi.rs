@@ -273,6 +273,32 @@ fn calls() -> Vec<Call> {
             json!({"service": "qnet", "sli": "availability", "objective": 99.5, "perTenant": true}),
             200,
         ),
+        with_body(
+            "POST /v1/slos/{name}/corrections",
+            "/v1/slos/feed-latency/corrections",
+            "application/json",
+            json!({"id": "upgrade", "kind": "maintenance", "from": "2020-01-01T00:00:00Z",
+                   "to": "2020-01-01T01:00:00Z", "reason": "database upgrade", "author": "ana"}),
+            201,
+        ),
+        with_body(
+            "POST /v1/slos/{name}/corrections",
+            "/v1/slos/feed-latency/corrections",
+            "application/json",
+            json!({"id": "upgrade", "kind": "maintenance", "from": "2020-01-01T00:00:00Z",
+                   "to": "2020-01-01T01:00:00Z", "reason": "again", "author": "ana"}),
+            409,
+        ),
+        call(
+            "GET /v1/slos/{name}/corrections",
+            "/v1/slos/feed-latency/corrections",
+            200,
+        ),
+        call(
+            "DELETE /v1/slos/{name}/corrections/{id}",
+            "/v1/slos/feed-latency/corrections/upgrade",
+            204,
+        ),
         call("GET /v1/alerts", "/v1/alerts", 200),
         with_body(
             "POST /v1/baselines",

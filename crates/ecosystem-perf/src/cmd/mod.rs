@@ -29,6 +29,7 @@ pub mod routing;
 pub mod serve;
 pub mod simulate;
 pub mod slo;
+pub mod slo_corrections;
 pub mod tenant;
 pub mod token;
 

@@ -1,5 +1,6 @@
-//! `slo list`, `slo show NAME`, `slo what-if NAME` (online) and `slo check` (offline, for
-//! CI: the SLOs of a configuration over an NDJSON file, with the engine the server runs).
+//! `slo list`, `slo show NAME`, `slo what-if NAME`, `slo correct|corrections|withdraw`
+//! (online) and `slo check` (offline, for CI: the SLOs of a configuration over an NDJSON
+//! file, with the engine the server runs).
 
 use crate::args::{Format, ServerArgs};
 use crate::client::{encode_component, ApiClient};
@@ -54,6 +55,35 @@ pub enum SloAction {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Declare a budget correction: a maintenance window (`--from`, `--to`) or business
+    /// hours (`--days`, `--start`, `--end`, `--time-zone`) whose excluded events the SLO
+    /// stops counting, in its history too.
+    #[command(
+        after_help = "Examples:\n  ecosystem-perf slo correct wallet --id db-upgrade --from 2026-12-06T02:00:00Z --to 2026-12-06T03:00:00Z --reason 'database upgrade' --author ana\n  ecosystem-perf slo correct backoffice --id office --days mon,tue,wed,thu,fri --start 09:00 --end 17:00 --time-zone Europe/Berlin --reason 'internal tool'"
+    )]
+    Correct(super::slo_corrections::CorrectArgs),
+    /// An SLO's budget corrections, with who declared them, when, why and the events each
+    /// left out.
+    #[command(after_help = "Example: ecosystem-perf slo corrections wallet")]
+    Corrections {
+        /// SLO name.
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Withdraw a budget correction declared over the API: its events count again.
+    #[command(after_help = "Example: ecosystem-perf slo withdraw wallet db-upgrade")]
+    Withdraw {
+        /// SLO name.
+        name: String,
+        /// Correction id.
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Offline: evaluate the SLOs of a configuration over an NDJSON event file (event time;
     /// the same numbers the server gives for the same events). Exit 0 when no SLO is in
     /// violation and no page fires, 1 otherwise, 2 on bad input.
@@ -102,6 +132,15 @@ pub fn run(action: SloAction) -> anyhow::Result<i32> {
             server,
             format,
         } => what_if(&name, objective, window, &server, format),
+        SloAction::Correct(args) => super::slo_corrections::correct(args),
+        SloAction::Corrections {
+            name,
+            server,
+            format,
+        } => super::slo_corrections::list(&name, &server, format),
+        SloAction::Withdraw { name, id, server } => {
+            super::slo_corrections::withdraw(&name, &id, &server)
+        }
         SloAction::Check {
             config,
             events,
@@ -134,6 +173,14 @@ fn check(
             .to_def(true)
             .map_err(|e| BadInput(format!("{}: slo {}: {e}", config_path.display(), c.name)))?;
         engine.slos_mut().upsert(def).map_err(BadInput)?;
+        // Budget corrections of the file apply offline too (before any event is counted).
+        let corrections = c
+            .config_corrections(0)
+            .map_err(|e| BadInput(format!("{}: slo {}: {e}", config_path.display(), c.name)))?;
+        engine
+            .slos_mut()
+            .set_corrections(&c.name, corrections)
+            .map_err(BadInput)?;
     }
     crate::event_file::for_each_batch(events_path, |events| {
         let now = events

@@ -116,6 +116,80 @@ fn slo_check_offline_gives_the_numbers_the_server_gives() {
         json(&server.cli(&["slo", "show", "feed-availability", "--format", "json"]));
     assert_eq!(again["objective"], now["objective"]);
     assert_eq!(again["total"], now["total"]);
+
+    // A maintenance window over the fixture's first 10 minutes: its GET /feed events leave
+    // the SLO (a brute-force count over the file), and come back when it is withdrawn.
+    let (from, to) = (1_764_450_000_000i64, 1_764_450_600_000i64);
+    let inside = std::fs::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["service"] == "qnet" && e["operation"] == "GET /feed")
+        .filter(|e| (from..to).contains(&e["ts"].as_i64().unwrap()))
+        .count() as u64;
+    assert!(inside > 0);
+    let out = server.cli(&[
+        "slo",
+        "correct",
+        "feed-availability",
+        "--id",
+        "db-upgrade",
+        "--from",
+        "2025-11-29T21:00:00Z",
+        "--to",
+        "2025-11-29T21:10:00Z",
+        "--reason",
+        "database upgrade",
+        "--author",
+        "ana",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text(&out).contains("db-upgrade"), "{}", text(&out));
+    assert!(text(&out).contains(&inside.to_string()), "{}", text(&out));
+    let corrected: serde_json::Value =
+        json(&server.cli(&["slo", "show", "feed-availability", "--format", "json"]));
+    assert_eq!(
+        corrected["total"].as_u64().unwrap(),
+        now["total"].as_u64().unwrap() - inside
+    );
+    let listed = json(&server.cli(&[
+        "slo",
+        "corrections",
+        "feed-availability",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(listed["corrections"][0]["excludedEvents"], inside);
+    assert_eq!(listed["corrections"][0]["reason"], "database upgrade");
+    let out = server.cli(&[
+        "slo",
+        "correct",
+        "feed-availability",
+        "--id",
+        "bad",
+        "--from",
+        "2025-11-29T21:00:30Z",
+        "--to",
+        "2025-11-29T21:10:00Z",
+        "--reason",
+        "r",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "bad input: {}", text(&out));
+    let out = server.cli(&["slo", "withdraw", "feed-availability", "db-upgrade"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let back: serde_json::Value =
+        json(&server.cli(&["slo", "show", "feed-availability", "--format", "json"]));
+    assert_eq!(back["total"], now["total"]);
 }
 
 #[test]

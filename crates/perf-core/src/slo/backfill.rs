@@ -15,6 +15,7 @@
 //! per-slice tallies the hour tier keeps only from minute data, so they are filled from the
 //! minute tier's span only (the last 7 hours).
 
+use super::correction::{cover, excluded_by, Correction, Cover};
 use super::counter::{minute_horizon, Counts};
 use super::definition::{Budgeting, Sli, SloDef};
 use crate::stats::Stats;
@@ -48,6 +49,10 @@ pub struct Backfilled {
     pub peak_hour_events: u64,
     /// The view read.
     pub view: String,
+    /// Events of the history each budget correction left out, by correction id (absent
+    /// without corrections).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub excluded_events: BTreeMap<String, u64>,
 }
 
 /// Per-bucket counts of one instance, oldest first.
@@ -119,12 +124,14 @@ pub type Group<'a> =
     dyn Fn(&str, &[(Dim, &str)], i64, i64) -> Option<Vec<(Vec<String>, Stats)>> + 'a;
 
 /// Reads `def`'s history at `now` from `views` (name and dimensions) through `group`, up to
-/// `keep_ms` back (and at most `max_tenants` tenant instances); `None` when no view holds
-/// the dimensions it filters on.
+/// `keep_ms` back (and at most `max_tenants` tenant instances), leaving out what
+/// `corrections` exclude (a step they cover in part is read minute by minute, each bucket
+/// judged by its start); `None` when no view holds the dimensions it filters on.
 pub fn history(
     views: &[(String, Vec<Dim>)],
     group: &Group<'_>,
     def: &SloDef,
+    corrections: &[Correction],
     now: i64,
     keep_ms: i64,
     max_tenants: usize,
@@ -162,11 +169,32 @@ pub fn history(
             .take_while(|t| *t <= now)
             .map(|t| (t, MINUTE)),
     );
+    if !corrections.is_empty() {
+        steps = steps
+            .into_iter()
+            .flat_map(
+                |(start, width)| match cover(corrections, start, start + width) {
+                    Cover::Part => (0..width / MINUTE)
+                        .map(|m| (start + m * MINUTE, MINUTE))
+                        .collect(),
+                    _ => vec![(start, width)],
+                },
+            )
+            .collect();
+    }
+    let mut excluded_events: BTreeMap<String, u64> = BTreeMap::new();
     let (mut all, mut tenants) = (Buckets::new(), BTreeMap::<String, Buckets>::new());
     let (mut events, mut bound, mut first) = (0u64, 0u64, None);
     let mut per_hour: BTreeMap<i64, u64> = BTreeMap::new();
     for (start, width) in steps {
         let groups = group(&view, &filter, start, start + width)?;
+        if let Some(k) = excluded_by(corrections, start) {
+            let n: u64 = groups.iter().map(|(_, s)| s.requests).sum();
+            *excluded_events
+                .entry(corrections[k].id.clone())
+                .or_default() += n;
+            continue;
+        }
         let mut merged = Stats::default();
         let mut per_tenant: BTreeMap<&str, Stats> = BTreeMap::new();
         for (key, stats) in &groups {
@@ -214,6 +242,7 @@ pub fn history(
             latency_bound: bound,
             peak_hour_events: per_hour.values().copied().max().unwrap_or(0),
             view,
+            excluded_events,
         },
     })
 }
@@ -388,5 +417,85 @@ mod tests {
         let b = statuses(&mut engine, now);
         let wallet = b.iter().find(|s| s.name == "wallet").unwrap();
         assert_eq!((a[0].good, a[0].total), (wallet.good, wallet.total));
+    }
+
+    /// Budget corrections (issue 23): maintenance windows declared after the fact exclude
+    /// exactly their events from the history (one on day two, behind the views' minutes,
+    /// one in the last hours) and, for one that reaches past the declaration, from what comes
+    /// after; a brute-force count over the events agrees, and so do the excluded counts.
+    #[test]
+    fn maintenance_windows_exclude_exactly_their_events_past_and_future() {
+        use crate::slo::{Correction, Exclusion};
+        let data = batches();
+        let (before, after) = data.split_at(data.len() - 18);
+        let declared = before.last().unwrap().0;
+        let next = declared + 1; // the next batch's first event
+        let window = |id: &str, from: i64, to: i64| Correction {
+            id: id.into(),
+            exclusion: Exclusion::Maintenance {
+                from_ms: from,
+                to_ms: to,
+            },
+            reason: "upgrade".into(),
+            author: "ops".into(),
+            token: None,
+            created_ms: declared,
+            from_config: false,
+        };
+        let windows = vec![
+            window("day-two", T0 + 30 * HOUR, T0 + 31 * HOUR),
+            window(
+                "recent",
+                next - 5 * HOUR + 3 * MINUTE,
+                next - 4 * HOUR - 7 * MINUTE,
+            ),
+            window("spanning", next - HOUR, next + HOUR),
+        ];
+        let mut engine = Engine::new(EngineConfig::default()).unwrap();
+        play(&mut engine, before);
+        engine
+            .slos_mut()
+            .upsert(slo(Sli::Availability, false))
+            .unwrap();
+        assert!(engine
+            .slos_mut()
+            .set_corrections("wallet", windows.clone())
+            .unwrap());
+        let summary = engine.backfill_slo("wallet", declared).unwrap();
+        play(&mut engine, after);
+        let now = data.last().unwrap().0;
+        let got = statuses(&mut engine, now);
+
+        let (mut good, mut total) = (0u64, 0u64);
+        let mut excluded = [0u64; 3];
+        for e in data
+            .iter()
+            .flat_map(|(_, b)| b)
+            .filter(|e| e.service == "qwallet")
+        {
+            match windows.iter().position(|w| w.exclusion.excludes(e.ts_ms)) {
+                Some(k) => excluded[k] += 1,
+                None => {
+                    total += 1;
+                    good += u64::from(e.ok);
+                }
+            }
+        }
+        assert!(excluded.iter().all(|n| *n > 0), "{excluded:?}");
+        assert_eq!((got[0].good, got[0].total), (good, total));
+        let entry = engine.slos().get("wallet").unwrap();
+        for (k, w) in windows.iter().enumerate() {
+            let past = summary.excluded_events.get(&w.id).copied().unwrap_or(0);
+            assert_eq!(past + entry.excluded_live[k], excluded[k], "{}", w.id);
+        }
+        assert!(
+            entry.excluded_live[2] > 0,
+            "the spanning window excluded live events"
+        );
+        // Withdrawn, every event counts again.
+        assert!(engine.slos_mut().set_corrections("wallet", vec![]).unwrap());
+        engine.backfill_slo("wallet", now).unwrap();
+        let again = statuses(&mut engine, now);
+        assert_eq!(again[0].total, total + excluded.iter().sum::<u64>());
     }
 }

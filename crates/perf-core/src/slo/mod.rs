@@ -1,9 +1,11 @@
 //! Service level objectives computed from exact counts: definitions, two-tier counters,
 //! rolling and calendar windows, error budgets and burn rates, multi-window multi-burn-rate
-//! alerts, the set of SLOs the engine feeds, and the back-fill of a new SLO from the views.
+//! alerts, the set of SLOs the engine feeds, the back-fill of a new SLO from the views, and
+//! budget corrections (maintenance windows, business hours).
 
 mod alert;
 pub mod backfill;
+pub mod correction;
 mod counter;
 mod definition;
 mod set;
@@ -12,6 +14,7 @@ mod window;
 
 pub use alert::{Alert, AlertState, TierReading, TierState, Transition};
 pub use backfill::Backfilled;
+pub use correction::{Correction, Exclusion};
 pub use counter::{aligned_from, Counts, Slices, SloCounter};
 pub use definition::{
     default_tiers, AlertTier, Budgeting, CalendarUnit, Selector, Severity, Sli, SloDef, SloWindow,

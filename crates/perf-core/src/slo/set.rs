@@ -4,6 +4,7 @@
 //! overflow is counted), besides the instance over all tenants.
 
 use super::alert::{TierState, Transition};
+use super::correction::{excluded_by, Correction};
 use super::counter::SloCounter;
 use super::definition::{Budgeting, SloDef};
 use super::status::{evaluate, SloStatus};
@@ -34,6 +35,15 @@ pub struct SloEntry {
     pub tenants: BTreeMap<String, SloInstance>,
     /// Events of tenants beyond the limit (counted in `all` only).
     pub tenant_overflow: u64,
+    /// Budget corrections in force: events they exclude are not counted. Not part of the
+    /// engine's postcard bytes (the snapshot carries them after the engine, see
+    /// [`SloSet::corrections`]), so that snapshots written before them still read.
+    #[serde(skip)]
+    pub corrections: Vec<Correction>,
+    /// Live events each correction left out since the counters were last rebuilt (those of
+    /// the history are in the back-fill summary).
+    #[serde(skip)]
+    pub excluded_live: Vec<u64>,
 }
 
 /// One evaluated instance.
@@ -151,6 +161,8 @@ impl SloSet {
                     all: SloInstance::default(),
                     tenants: BTreeMap::new(),
                     tenant_overflow: 0,
+                    corrections: Vec::new(),
+                    excluded_live: Vec::new(),
                 });
                 false
             }
@@ -191,6 +203,59 @@ impl SloSet {
             let inst = entry.tenants.entry(tenant).or_default();
             for (start, c) in buckets {
                 inst.counter.add_bucket(start, c, now, keep);
+            }
+        }
+    }
+
+    /// Puts budget corrections in force for SLO `name`. When they differ from those in
+    /// force, its counts are forgotten (alert states kept) so that the caller refills them
+    /// from the history with the new exclusions (`Engine::backfill_slo`); returns whether
+    /// they differed. Ids must be unique.
+    pub fn set_corrections(
+        &mut self,
+        name: &str,
+        corrections: Vec<Correction>,
+    ) -> Result<bool, String> {
+        for (i, c) in corrections.iter().enumerate() {
+            c.validate()
+                .map_err(|e| format!("corrections[{}]: {e}", c.id))?;
+            if corrections[..i].iter().any(|o| o.id == c.id) {
+                return Err(format!("corrections: the id {:?} is used twice", c.id));
+            }
+        }
+        let entry = self
+            .entries
+            .iter_mut()
+            .find(|e| e.def.name == name)
+            .ok_or_else(|| format!("no SLO named {name:?}"))?;
+        if entry.corrections == corrections {
+            return Ok(false);
+        }
+        entry.excluded_live = vec![0; corrections.len()];
+        entry.corrections = corrections;
+        entry.all.counter = SloCounter::default();
+        for inst in entry.tenants.values_mut() {
+            inst.counter = SloCounter::default();
+        }
+        entry.tenant_overflow = 0;
+        Ok(true)
+    }
+
+    /// Every SLO's corrections in force, for the snapshot (SLOs without any left out).
+    pub fn corrections(&self) -> Vec<(String, Vec<Correction>)> {
+        self.entries
+            .iter()
+            .filter(|e| !e.corrections.is_empty())
+            .map(|e| (e.def.name.clone(), e.corrections.clone()))
+            .collect()
+    }
+
+    /// Puts back the corrections a snapshot's counters were counted with (no reset).
+    pub fn restore_corrections(&mut self, saved: Vec<(String, Vec<Correction>)>) {
+        for (name, corrections) in saved {
+            if let Some(entry) = self.entries.iter_mut().find(|e| e.def.name == name) {
+                entry.excluded_live = vec![0; corrections.len()];
+                entry.corrections = corrections;
             }
         }
     }
@@ -241,6 +306,8 @@ impl SloSet {
                         all: SloInstance::default(),
                         tenants: BTreeMap::new(),
                         tenant_overflow: 0,
+                        corrections: e.corrections.clone(),
+                        excluded_live: vec![0; e.corrections.len()],
                     }
                 }
             })
@@ -287,6 +354,12 @@ impl SloSet {
             let entry = &mut self.entries[i];
             if !entry.def.selector.matches(e) {
                 continue;
+            }
+            if !entry.corrections.is_empty() {
+                if let Some(k) = excluded_by(&entry.corrections, e.ts_ms) {
+                    entry.excluded_live[k] += 1;
+                    continue;
+                }
             }
             let good = entry.def.sli.is_good(e);
             let keep = keep_ms(&entry.def);

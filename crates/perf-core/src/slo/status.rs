@@ -29,11 +29,11 @@ pub const BURN_WINDOWS: [i64; 7] = [
     24 * HOUR,
     72 * HOUR,
 ];
-/// Their labels.
 /// The window of [`SloStatus::fast`].
 pub const FAST_WINDOW_MS: i64 = 10_000;
 
-const BURN_LABELS: [&str; 7] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
+/// The labels of [`BURN_WINDOWS`].
+pub(super) const BURN_LABELS: [&str; 7] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
 const WEEK: i64 = 7 * 24 * HOUR;
 
 /// The error budget.
@@ -125,7 +125,7 @@ fn burn(c: Counts, objective: f64) -> f64 {
     (c.bad() as f64 / c.total as f64) / (1.0 - objective)
 }
 
-fn window_label(w: &SloWindow) -> String {
+pub(super) fn window_label(w: &SloWindow) -> String {
     match w {
         SloWindow::Rolling { length_ms } => format_duration(*length_ms),
         SloWindow::Calendar { unit, tz } => {

@@ -7,6 +7,7 @@ mod error;
 mod interpolate;
 pub mod openslo;
 pub mod slo;
+pub mod slo_correction;
 pub mod sloth;
 pub mod tokens;
 mod types;
@@ -450,6 +451,25 @@ impl Config {
                     message: message.to_string(),
                 }
             })?;
+            slo.config_corrections(0).map_err(|m| {
+                let (field, message) = m.split_once(": ").unwrap_or(("", m.as_str()));
+                ConfigError::Invalid {
+                    path: format!("slos[{i}].{field}"),
+                    message: message.to_string(),
+                }
+            })?;
+            let ids: std::collections::HashSet<&str> = slo
+                .corrections
+                .iter()
+                .flatten()
+                .map(|c| c.id.as_str())
+                .collect();
+            if ids.len() != slo.corrections.as_ref().map_or(0, Vec::len) {
+                return invalid(
+                    &format!("slos[{i}].corrections"),
+                    "a correction id is used twice".to_string(),
+                );
+            }
             if !names.insert(slo.name.as_str()) {
                 return invalid(
                     &format!("slos[{i}].name"),

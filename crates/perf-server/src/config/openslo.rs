@@ -365,5 +365,6 @@ fn convert(doc: Document) -> Result<SloConfig, String> {
         time_slice_target,
         per_tenant: false,
         alerting: None,
+        corrections: None,
     })
 }

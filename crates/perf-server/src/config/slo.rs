@@ -119,6 +119,10 @@ pub struct SloConfig {
     /// Alerting.
     #[serde(default)]
     pub alerting: Option<AlertingConfig>,
+    /// Budget corrections (maintenance windows, business hours); in the configuration file
+    /// only: over the API they are declared with `POST /v1/slos/{name}/corrections`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrections: Option<Vec<super::slo_correction::CorrectionConfig>>,
 }
 
 fn dur(field: &str, s: &str) -> Result<i64, String> {
@@ -297,7 +301,20 @@ impl SloConfig {
                 ),
                 min_events: Some(def.min_events),
             }),
+            corrections: None,
         }
+    }
+
+    /// The corrections of a configuration-file entry, declared at `now`.
+    pub fn config_corrections(&self, now: i64) -> Result<Vec<perf_core::slo::Correction>, String> {
+        self.corrections
+            .iter()
+            .flatten()
+            .map(|c| {
+                c.to_correction(true, None, now)
+                    .map_err(|e| format!("corrections[{}]: {e}", c.id))
+            })
+            .collect()
     }
 }
 
@@ -312,11 +329,30 @@ pub fn load_definitions(
     now: i64,
 ) -> anyhow::Result<()> {
     let mut wanted: Vec<SloDef> = Vec::new();
+    let mut corrections: std::collections::BTreeMap<String, Vec<perf_core::slo::Correction>> =
+        Default::default();
     for c in configured {
         wanted.push(
             c.to_def(true)
                 .map_err(|e| anyhow::anyhow!("slo {}: {e}", c.name))?,
         );
+        // A configured correction keeps the time it was first seen, so that a restart does
+        // not count as a change.
+        let mut declared = c
+            .config_corrections(now)
+            .map_err(|e| anyhow::anyhow!("slo {}: {e}", c.name))?;
+        if let Some(entry) = engine.slos().get(&c.name) {
+            for d in &mut declared {
+                if let Some(old) = entry
+                    .corrections
+                    .iter()
+                    .find(|o| o.from_config && o.id == d.id && o.exclusion == d.exclusion)
+                {
+                    d.created_ms = old.created_ms;
+                }
+            }
+        }
+        corrections.insert(c.name.clone(), declared);
     }
     for (name, json) in store.list_slos()? {
         let c: SloConfig =
@@ -347,7 +383,13 @@ pub fn load_definitions(
             .slos_mut()
             .upsert(def)
             .map_err(|e| anyhow::anyhow!(e))?;
-        if !kept {
+        let mut declared = corrections.remove(&name).unwrap_or_default();
+        declared.extend(super::slo_correction::stored_corrections(store, &name)?);
+        let corrected = engine
+            .slos_mut()
+            .set_corrections(&name, declared)
+            .map_err(|e| anyhow::anyhow!("slo {name}: {e}"))?;
+        if !kept || corrected {
             let filled = engine.backfill_slo(&name, now);
             // Judged on the history just read, and only for an SLO filled now: a start
             // does not re-read the history of every SLO it keeps.

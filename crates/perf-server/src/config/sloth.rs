@@ -150,6 +150,7 @@ fn convert(service: &str, i: usize, s: Slo) -> Result<SloConfig, String> {
         time_slice_target: None,
         per_tenant: false,
         alerting: None,
+        corrections: None,
     };
     if let Some(k) = options.keys().next() {
         return Err(format!("{field}.sli.plugin.options.{k}: unknown option (operation, class, node, tenant, version, thresholdMs)"));

@@ -24,7 +24,15 @@ const SNAPSHOT_FORMAT: u32 = 3;
 pub(super) fn encode_snapshot(engine: &Engine) -> anyhow::Result<Vec<u8>> {
     let bytes = postcard::to_extend(engine, SNAPSHOT_FORMAT.to_le_bytes().to_vec())
         .context("encoding the snapshot")?;
-    postcard::to_extend(&*engine.caches(), bytes).context("encoding the snapshot")
+    encode_trailer(engine, bytes)
+}
+
+/// What rides after the engine's postcard bytes: its cache key samplers, then the SLO
+/// budget corrections its counters were counted with. Each was added after the format was
+/// fixed; a snapshot written before one simply ends earlier.
+fn encode_trailer(engine: &Engine, bytes: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+    let bytes = postcard::to_extend(&*engine.caches(), bytes).context("encoding the snapshot")?;
+    postcard::to_extend(&engine.slos().corrections(), bytes).context("encoding the snapshot")
 }
 
 /// Format of a snapshot taken in slices (sliced_snapshot.rs): the version, then a postcard
@@ -93,25 +101,32 @@ pub(super) struct Restored {
 }
 
 /// A postcard engine, without a format header (a slice of a [`SlicedSnapshot`]), followed
-/// by its cache key samplers.
+/// by its cache key samplers and its SLOs' budget corrections.
 ///
-/// The samplers ride after the engine instead of inside it so that snapshots written before
-/// them (no bytes after the engine) still read, without a format change: the engine is
-/// decoded with `take_from_bytes` and whatever follows, if anything, is the samplers.
+/// Those ride after the engine instead of inside it so that snapshots written before them
+/// (no bytes after the engine, or only the samplers) still read, without a format change:
+/// the engine is decoded with `take_from_bytes` and whatever follows, if anything, is the
+/// samplers, then the corrections.
 pub(super) fn encode_engine(engine: &Engine) -> anyhow::Result<Vec<u8>> {
     let bytes = postcard::to_stdvec(engine).context("encoding a slice of the snapshot")?;
-    postcard::to_extend(&*engine.caches(), bytes).context("encoding a slice of the snapshot")
+    encode_trailer(engine, bytes)
 }
 
 fn decode_engine(bytes: &[u8]) -> anyhow::Result<Engine> {
     let (mut engine, rest): (Engine, &[u8]) =
         postcard::take_from_bytes(bytes).context("decoding the aggregate snapshot")?;
-    if !rest.is_empty() {
-        engine.set_caches(
-            postcard::from_bytes(rest).context("decoding the cache samplers of the snapshot")?,
-        );
-    }
     engine.after_load();
+    if !rest.is_empty() {
+        let (caches, rest) = postcard::take_from_bytes(rest)
+            .context("decoding the cache samplers of the snapshot")?;
+        engine.set_caches(caches);
+        if !rest.is_empty() {
+            engine.slos_mut().restore_corrections(
+                postcard::from_bytes(rest)
+                    .context("decoding the SLO budget corrections of the snapshot")?,
+            );
+        }
+    }
     Ok(engine)
 }
 

@@ -26,6 +26,8 @@ pub enum AlertKind {
     Risk,
     /// A failover trigger holds: fail the service over.
     Failover,
+    /// Errors continued past the end of an SLO's maintenance window.
+    SloOverrun,
 }
 
 impl AlertKind {
@@ -34,7 +36,11 @@ impl AlertKind {
     pub fn announced_by_firing(self) -> bool {
         matches!(
             self,
-            AlertKind::Regression | AlertKind::Capacity | AlertKind::Risk | AlertKind::Failover
+            AlertKind::Regression
+                | AlertKind::Capacity
+                | AlertKind::Risk
+                | AlertKind::Failover
+                | AlertKind::SloOverrun
         )
     }
 
@@ -49,6 +55,7 @@ impl AlertKind {
             AlertKind::Degradation => "EcosystemPerfDegradation",
             AlertKind::Risk => "EcosystemPerfCallerRisk",
             AlertKind::Failover => "EcosystemPerfFailover",
+            AlertKind::SloOverrun => "EcosystemPerfSloMaintenanceOverrun",
         }
     }
 
@@ -63,6 +70,7 @@ impl AlertKind {
             AlertKind::Degradation => "degradation",
             AlertKind::Risk => "risk",
             AlertKind::Failover => "failover",
+            AlertKind::SloOverrun => "slo_overrun",
         }
     }
 }
@@ -157,6 +165,7 @@ mod tests {
             AlertKind::Degradation,
             AlertKind::Risk,
             AlertKind::Failover,
+            AlertKind::SloOverrun,
         ];
         let names: BTreeSet<_> = all.iter().map(|k| k.alertname()).collect();
         let kinds: BTreeSet<_> = all.iter().map(|k| k.history_kind()).collect();

@@ -36,6 +36,8 @@ use subtle::ConstantTimeEq;
 pub struct Principal {
     /// The tenant a tenant token is confined to.
     pub tenant: Option<String>,
+    /// The name of the token presented (`None` when the server runs without tokens).
+    pub token: Option<String>,
 }
 
 /// The scope a request needs, or `None` for the open endpoints.
@@ -223,6 +225,7 @@ pub async fn require_token(
     }
     req.extensions_mut().insert(Principal {
         tenant: token.tenant.clone(),
+        token: Some(token.name.clone()),
     });
     Ok(next.run(req).await)
 }

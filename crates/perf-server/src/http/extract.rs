@@ -44,6 +44,29 @@ where
     }
 }
 
+/// Parses a body that is JSON (by its content type) or else YAML, naming the path of a bad
+/// field.
+pub fn parse_json_or_yaml<T: DeserializeOwned>(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<T, AppError> {
+    let ct = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let text = std::str::from_utf8(body)
+        .map_err(|_| AppError::BadRequest("the body is not UTF-8".into()))?;
+    if ct.contains("json") {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de)
+            .map_err(|e| AppError::BadRequest(format!("{}: {}", e.path(), e.inner())))
+    } else {
+        let de = serde_yaml_ng::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de)
+            .map_err(|e| AppError::BadRequest(format!("{}: {}", e.path(), e.inner())))
+    }
+}
+
 /// Parses a JSON body, naming the path of a bad field.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {

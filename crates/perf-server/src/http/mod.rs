@@ -37,6 +37,7 @@ pub mod risk;
 pub mod rollouts;
 pub mod routing;
 pub mod schemas;
+pub mod slo_corrections;
 pub mod slo_metrics;
 pub mod slo_preview;
 pub mod slos;

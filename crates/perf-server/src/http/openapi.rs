@@ -10,7 +10,7 @@ use crate::http::schemas::{ErrorBody, ErrorDetail};
 use crate::http::{
     alerts, anomalies, auth, backup, baselines, cache, capacity, cluster, dashboard, drills, gates,
     golive, health, ingest, memory, policy, query, regressions, reports, risk, rollouts, routing,
-    slo_preview, slos, stream, tenants,
+    slo_corrections, slo_preview, slos, stream, tenants,
 };
 use crate::AppState;
 use axum::http::{header, Method};
@@ -74,6 +74,8 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(slos::list))
         .routes(routes!(slo_preview::post))
         .routes(routes!(slos::get_one, slos::put, slos::delete))
+        .routes(routes!(slo_corrections::list, slo_corrections::post))
+        .routes(routes!(slo_corrections::delete))
         .routes(routes!(alerts::alerts))
         .routes(routes!(baselines::list, baselines::post))
         .routes(routes!(baselines::get_one, baselines::delete))

@@ -11,7 +11,7 @@ use crate::http::schemas::{ErrorBody, SloList, SloStored};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use perf_core::slo::SloStatus;
@@ -32,6 +32,9 @@ pub struct SloDetail {
     /// When the SLO was filled from the views' history on creation: from when, how many
     /// events, the latency estimate's bound; `null` when it counted from its creation on.
     backfilled: Option<perf_core::slo::Backfilled>,
+    /// Budget corrections in force (maintenance windows, business hours), with who
+    /// declared them, when, why, and the events each left out.
+    corrections: Vec<crate::config::slo_correction::CorrectionAnswer>,
 }
 
 /// `GET /v1/slos`.
@@ -64,12 +67,18 @@ pub async fn get_one(
     State(state): State<Arc<AppState>>,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<SloDetail>, AppError> {
-    let def = state
+    let backfilled = crate::config::slo::backfill_of(state.durable.store(), &name);
+    let (def, corrections) = state
         .durable
         .engine()
         .slos()
         .get(&name)
-        .map(|e| e.def.clone())
+        .map(|e| {
+            (
+                e.def.clone(),
+                crate::config::slo_correction::answers(e, backfilled.as_ref()),
+            )
+        })
         .ok_or_else(|| AppError::NotFound(format!("no SLO named {name:?}")))?;
     let s = state.clone();
     let all = tokio::task::spawn_blocking(move || s.slo_statuses())
@@ -88,7 +97,6 @@ pub async fn get_one(
         .get(&name)
         .map(|e| e.tenant_overflow)
         .unwrap_or(0);
-    let backfilled = crate::config::slo::backfill_of(state.durable.store(), &name);
     Ok(Json(SloDetail {
         status,
         read_only: def.from_config,
@@ -96,14 +104,11 @@ pub async fn get_one(
         tenant_overflow_events,
         tenants: mine,
         backfilled,
+        corrections,
     }))
 }
 
 pub(crate) fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<SloConfig, AppError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
     let text = std::str::from_utf8(body)
         .map_err(|_| AppError::BadRequest("the body is not UTF-8".into()))?;
     if text.contains("apiVersion") || text.contains("prometheus/v1") {
@@ -116,15 +121,7 @@ pub(crate) fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<SloConfig, 
         }
         return Ok(slos.remove(0));
     }
-    if ct.contains("json") {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de)
-            .map_err(|e| AppError::BadRequest(format!("{}: {}", e.path(), e.inner())))
-    } else {
-        let de = serde_yaml_ng::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de)
-            .map_err(|e| AppError::BadRequest(format!("{}: {}", e.path(), e.inner())))
-    }
+    crate::http::extract::parse_json_or_yaml(headers, body)
 }
 
 /// `PUT /v1/slos/{name}`: a native entry (JSON or YAML), or one OpenSLO v1 / Sloth SLO.
@@ -155,6 +152,11 @@ pub async fn put(
         )));
     }
     let mut config = parse_body(&headers, &body)?;
+    if config.corrections.is_some() {
+        return Err(AppError::BadRequest(format!(
+            "corrections: declare them with POST /v1/slos/{name}/corrections"
+        )));
+    }
     if config.name.is_empty() {
         config.name = name.clone();
     }
@@ -249,6 +251,13 @@ pub async fn delete(
     state.durable.engine().slos_mut().remove(&name);
     crate::config::slo::record_backfill(state.durable.store(), &name, "", None, 0)
         .map_err(AppError::Internal)?;
+    let store = state.durable.store();
+    for c in crate::config::slo_correction::stored_corrections(store, &name)
+        .map_err(AppError::Internal)?
+    {
+        crate::config::slo_correction::forget_correction(store, &name, &c.id)
+            .map_err(AppError::Internal)?;
+    }
     let s = state.clone();
     tokio::task::spawn_blocking(move || s.run_stage(Stage::Slos))
         .await
