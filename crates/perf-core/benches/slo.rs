@@ -1,10 +1,15 @@
 //! Evaluating 1,000 SLOs (all burn windows and alert tiers) per cycle, with a day of
-//! minute-level traffic behind each; back-filling a new SLO from 35 days of views.
+//! minute-level traffic behind each, and 100 journeys over them; back-filling a new SLO from
+//! 35 days of views; counting events into an SLO with and without a business-hours budget
+//! correction.
 
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use perf_core::slo::{default_tiers, Budgeting, Selector, Sli, SloDef, SloWindow};
+use perf_core::slo::{
+    default_tiers, Budgeting, CompositeDef, Correction, Exclusion, Member, Selector, Sli, SloDef,
+    SloSet, SloWindow,
+};
 use perf_core::{Engine, EngineConfig, Event};
 use std::hint::black_box;
 
@@ -67,6 +72,31 @@ fn evaluate(c: &mut Criterion) {
     let mut g = c.benchmark_group("slo");
     g.sample_size(20);
     g.bench_function("evaluate_1000_slos", |b| {
+        b.iter(|| black_box(engine.slos_mut().evaluate(now).len()))
+    });
+    // 100 journeys of 10 members each over the same SLOs.
+    for j in 0..100 {
+        let journey = CompositeDef {
+            def: SloDef {
+                name: format!("journey-{j}"),
+                selector: Selector {
+                    service: format!("journey-{j}"),
+                    ..Default::default()
+                },
+                objective: 0.99,
+                ..engine.slos().entries()[0].def.clone()
+            },
+            members: (0..10)
+                .map(|k| Member {
+                    slo: format!("slo-{}", (j * 10 + k) % 1000),
+                    weight: 1.0 + k as f64,
+                    key: k == 0,
+                })
+                .collect(),
+        };
+        engine.slos_mut().upsert_composite(journey).unwrap();
+    }
+    g.bench_function("evaluate_1000_slos_and_100_journeys", |b| {
         b.iter(|| black_box(engine.slos_mut().evaluate(now).len()))
     });
     g.finish();
@@ -152,5 +182,70 @@ fn backfill(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, evaluate, backfill);
+/// 100,000 events of one service counted into one SLO, plain and with a business-hours
+/// correction (a time-zone conversion per event).
+fn corrections(c: &mut Criterion) {
+    let slo = SloDef {
+        name: "office".into(),
+        description: None,
+        selector: Selector {
+            service: "svc".into(),
+            ..Default::default()
+        },
+        sli: Sli::Availability,
+        objective: 0.999,
+        window: SloWindow::Rolling {
+            length_ms: 28 * 24 * 60 * MINUTE,
+        },
+        budgeting: Budgeting::Occurrences,
+        per_tenant: false,
+        tiers: default_tiers(),
+        min_events: 10,
+        from_config: false,
+    };
+    let events: Vec<Event> = (0..100_000i64)
+        .map(|i| Event::new(T0 + i * 600, "svc", "op", 10.0))
+        .collect();
+    let now = T0 + 100_000 * 600;
+    let mut g = c.benchmark_group("slo");
+    g.sample_size(20);
+    for corrected in [false, true] {
+        let mut set = SloSet::new(100);
+        set.upsert(slo.clone()).unwrap();
+        if corrected {
+            let office = Correction {
+                id: "office".into(),
+                exclusion: Exclusion::BusinessHours {
+                    days: 0b0011111,
+                    start_minute: 9 * 60,
+                    end_minute: 17 * 60,
+                    tz: chrono_tz::Europe::Berlin,
+                },
+                reason: "bench".into(),
+                author: "bench".into(),
+                token: None,
+                created_ms: T0,
+                from_config: false,
+            };
+            set.set_corrections("office", vec![office]).unwrap();
+        }
+        let label = if corrected {
+            "record_100k_events_business_hours"
+        } else {
+            "record_100k_events_plain"
+        };
+        g.bench_function(label, |b| {
+            b.iter(|| {
+                let mut s = set.clone();
+                for e in &events {
+                    s.record(e, now);
+                }
+                black_box(s.entries().len())
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, evaluate, backfill, corrections);
 criterion_main!(benches);

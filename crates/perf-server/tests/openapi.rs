@@ -289,6 +289,15 @@ fn calls() -> Vec<Call> {
                    "to": "2020-01-01T01:00:00Z", "reason": "again", "author": "ana"}),
             409,
         ),
+        with_body(
+            "PUT /v1/slos/{name}",
+            "/v1/slos/journey",
+            "application/json",
+            json!({"kind": "composite", "objective": 99, "members": [{"slo": "feed-availability", "weight": 2}, {"slo": "feed-latency", "key": true}]}),
+            201,
+        ),
+        call("GET /v1/slos/{name}", "/v1/slos/journey", 200),
+        call("DELETE /v1/slos/{name}", "/v1/slos/journey", 204),
         call(
             "GET /v1/slos/{name}/corrections",
             "/v1/slos/feed-latency/corrections",

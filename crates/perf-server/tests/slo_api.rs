@@ -182,6 +182,25 @@ async fn an_error_burst_fires_a_page_that_shows_everywhere() {
     assert_eq!(page["severity"], "page");
     assert!(page["burnRateShort"].as_f64().unwrap() >= page["factor"].as_f64().unwrap());
     let (_, alerts) = get(&t.state, "/v1/alerts").await;
+    // However many of its tiers fire, the SLO has one incident, at its highest severity.
+    let incidents = alerts["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1, "{alerts}");
+    assert_eq!(incidents[0]["slo"], "feed-availability");
+    assert_eq!(incidents[0]["severity"], "page");
+    let firing_tiers = slo["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["state"] == "firing")
+        .count();
+    assert_eq!(
+        incidents[0]["tiers"].as_array().unwrap().len(),
+        firing_tiers
+    );
+    assert!(incidents[0]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("error budget"));
     assert!(alerts["alerts"]
         .as_array()
         .unwrap()

@@ -168,7 +168,9 @@ fn check(
         return Err(BadInput(format!("{}: no SLO under slos:", config_path.display())).into());
     }
     let mut engine = Engine::new(config.engine_config())?;
-    for c in &config.slos {
+    // SLOs over events first, then the journeys over them.
+    let (journeys, slos): (Vec<_>, Vec<_>) = config.slos.iter().partition(|c| c.is_composite());
+    for c in slos {
         let def = c
             .to_def(true)
             .map_err(|e| BadInput(format!("{}: slo {}: {e}", config_path.display(), c.name)))?;
@@ -181,6 +183,15 @@ fn check(
             .slos_mut()
             .set_corrections(&c.name, corrections)
             .map_err(BadInput)?;
+    }
+    for c in journeys {
+        let journey = c
+            .to_composite(true)
+            .map_err(|e| BadInput(format!("{}: slo {}: {e}", config_path.display(), c.name)))?;
+        engine
+            .slos_mut()
+            .upsert_composite(journey)
+            .map_err(|e| BadInput(format!("{}: slo {}: {e}", config_path.display(), c.name)))?;
     }
     crate::event_file::for_each_batch(events_path, |events| {
         let now = events

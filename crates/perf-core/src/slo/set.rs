@@ -4,6 +4,7 @@
 //! overflow is counted), besides the instance over all tenants.
 
 use super::alert::{TierState, Transition};
+use super::composite::CompositeDef;
 use super::correction::{excluded_by, Correction};
 use super::counter::SloCounter;
 use super::definition::{Budgeting, SloDef};
@@ -55,6 +56,15 @@ pub struct Evaluation {
     pub transitions: Vec<Transition>,
 }
 
+/// A journey (composite SLO) and its alert states.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompositeEntry {
+    /// Definition.
+    pub def: CompositeDef,
+    /// Alert state per tier.
+    pub tiers: Vec<TierState>,
+}
+
 /// All SLOs.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SloSet {
@@ -62,6 +72,11 @@ pub struct SloSet {
     max_tenants: usize,
     #[serde(skip)]
     by_service: AHashMap<String, Vec<usize>>,
+    /// Journeys over the SLOs above. They count nothing of their own (their members'
+    /// counters are read), so they are not in the snapshot: their definitions are loaded at
+    /// every start, and their alert states start over.
+    #[serde(skip)]
+    composites: Vec<CompositeEntry>,
 }
 
 fn keep_ms(def: &SloDef) -> i64 {
@@ -126,6 +141,7 @@ impl SloSet {
             entries: Vec::new(),
             max_tenants,
             by_service: AHashMap::new(),
+            composites: Vec::new(),
         }
     }
 
@@ -260,6 +276,77 @@ impl SloSet {
         }
     }
 
+    /// Adds or replaces a journey: its members must be SLOs of this set (not journeys), and
+    /// its window no longer than any member keeps counts for. Alert states are kept when
+    /// the definition is unchanged.
+    pub fn upsert_composite(&mut self, def: CompositeDef) -> Result<(), String> {
+        def.validate()?;
+        if self.get(&def.def.name).is_some() {
+            return Err(format!("name: {:?} is an SLO, not a journey", def.def.name));
+        }
+        for (i, m) in def.members.iter().enumerate() {
+            let entry = self.get(&m.slo).ok_or_else(|| {
+                if self.composite(&m.slo).is_some() {
+                    format!("members[{i}]: {:?} is a journey; members are SLOs", m.slo)
+                } else {
+                    format!("members[{i}]: no SLO named {:?}", m.slo)
+                }
+            })?;
+            let keeps = keep_ms(&entry.def) - 2 * DAY;
+            if def.def.period_ms() > keeps {
+                return Err(format!(
+                    "window: {:?} keeps {} of counts, shorter than the journey's window",
+                    m.slo,
+                    crate::duration::format_duration(keeps)
+                ));
+            }
+        }
+        match self
+            .composites
+            .iter_mut()
+            .find(|c| c.def.def.name == def.def.name)
+        {
+            Some(c) if c.def == def => {}
+            Some(c) => {
+                c.def = def;
+                c.tiers.clear();
+            }
+            None => self.composites.push(CompositeEntry {
+                def,
+                tiers: Vec::new(),
+            }),
+        }
+        Ok(())
+    }
+
+    /// Removes a journey.
+    pub fn remove_composite(&mut self, name: &str) -> Option<CompositeDef> {
+        let pos = self
+            .composites
+            .iter()
+            .position(|c| c.def.def.name == name)?;
+        Some(self.composites.remove(pos).def)
+    }
+
+    /// A journey by name.
+    pub fn composite(&self, name: &str) -> Option<&CompositeEntry> {
+        self.composites.iter().find(|c| c.def.def.name == name)
+    }
+
+    /// Every journey.
+    pub fn composites(&self) -> &[CompositeEntry] {
+        &self.composites
+    }
+
+    /// The journeys SLO `name` is a member of.
+    pub fn journeys_of(&self, name: &str) -> Vec<String> {
+        self.composites
+            .iter()
+            .filter(|c| c.def.members.iter().any(|m| m.slo == name))
+            .map(|c| c.def.def.name.clone())
+            .collect()
+    }
+
     /// Removes an SLO.
     pub fn remove(&mut self, name: &str) -> Option<SloDef> {
         let pos = self.entries.iter().position(|e| e.def.name == name)?;
@@ -294,6 +381,7 @@ impl SloSet {
     /// with empty counts), as a set of its own.
     pub fn extract(&self, keep: impl Fn(&str) -> bool) -> SloSet {
         let mut out = SloSet::new(self.max_tenants);
+        out.composites = self.composites.clone();
         out.entries = self
             .entries
             .iter()
@@ -422,6 +510,26 @@ impl SloSet {
                     transitions,
                 });
             }
+        }
+        let entries = &self.entries;
+        for c in &mut self.composites {
+            let counters: Vec<Option<&SloCounter>> = c
+                .def
+                .members
+                .iter()
+                .map(|m| {
+                    entries
+                        .iter()
+                        .find(|e| e.def.name == m.slo)
+                        .map(|e| &e.all.counter)
+                })
+                .collect();
+            let (status, transitions) =
+                super::composite::evaluate(&c.def, &counters, &mut c.tiers, now);
+            out.push(Evaluation {
+                status,
+                transitions,
+            });
         }
         out
     }

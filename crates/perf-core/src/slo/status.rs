@@ -139,6 +139,35 @@ pub(super) fn window_label(w: &SloWindow) -> String {
     }
 }
 
+/// Time left at the 1h burn rate, `None` when not burning ("0s" once spent).
+pub(super) fn exhaustion(remaining: f64, period_ms: i64, burn_1h: f64) -> Option<String> {
+    if remaining <= 0.0 {
+        Some("0s".to_string())
+    } else if burn_1h > 0.0 {
+        Some(format_duration(
+            (remaining * period_ms as f64 / burn_1h) as i64,
+        ))
+    } else {
+        None
+    }
+}
+
+/// `no_data`, `violation` (overspent), `warning` (an alert fires or ≥ 75 % consumed) or `ok`.
+pub(super) fn verdict(compliance: Option<f64>, consumed: f64, alerts: &[Alert]) -> &'static str {
+    let firing = alerts
+        .iter()
+        .any(|a| a.state == super::alert::AlertState::Firing);
+    if compliance.is_none() {
+        "no_data"
+    } else if consumed >= 1.0 {
+        "violation"
+    } else if firing || consumed >= 0.75 {
+        "warning"
+    } else {
+        "ok"
+    }
+}
+
 /// Computes the status and applies the alert state machines.
 pub fn evaluate(
     def: &SloDef,
@@ -222,15 +251,7 @@ pub fn evaluate(
     let weekly_budget_burn = burn(window_counts(WEEK), def.objective) * WEEK as f64 / period as f64;
     let burn_1h = burn(window_counts(HOUR), def.objective);
     let remaining = 1.0 - consumed;
-    let time_to_exhaustion = if remaining <= 0.0 {
-        Some("0s".to_string())
-    } else if burn_1h > 0.0 {
-        Some(format_duration(
-            (remaining * period as f64 / burn_1h) as i64,
-        ))
-    } else {
-        None
-    };
+    let time_to_exhaustion = exhaustion(remaining, period, burn_1h);
     tiers.resize(def.tiers.len(), TierState::default());
     let mut transitions = Vec::new();
     for (tier, state) in def.tiers.iter().zip(tiers.iter_mut()) {
@@ -245,18 +266,7 @@ pub fn evaluate(
         }
     }
     let alerts: Vec<Alert> = tiers.iter().filter_map(|t| t.alert().cloned()).collect();
-    let firing = alerts
-        .iter()
-        .any(|a| a.state == super::alert::AlertState::Firing);
-    let status = if compliance.is_none() {
-        "no_data"
-    } else if consumed >= 1.0 {
-        "violation"
-    } else if firing || consumed >= 0.75 {
-        "warning"
-    } else {
-        "ok"
-    };
+    let status = verdict(compliance, consumed, &alerts);
     let threshold_ms = match def.sli {
         super::definition::Sli::Latency { threshold_ms } => Some(threshold_ms),
         super::definition::Sli::Availability => None,

@@ -6,6 +6,7 @@
 mod error;
 mod interpolate;
 pub mod openslo;
+pub mod openslo_composite;
 pub mod slo;
 pub mod slo_correction;
 pub mod sloth;
@@ -444,6 +445,34 @@ impl Config {
         })?;
         let mut names = std::collections::HashSet::new();
         for (i, slo) in self.slos.iter().enumerate() {
+            if slo.is_composite() {
+                let journey = slo.to_composite(true).map_err(|m| {
+                    let (field, message) = m.split_once(": ").unwrap_or(("", m.as_str()));
+                    ConfigError::Invalid {
+                        path: format!("slos[{i}].{field}"),
+                        message: message.to_string(),
+                    }
+                })?;
+                for (k, m) in journey.members.iter().enumerate() {
+                    if !self
+                        .slos
+                        .iter()
+                        .any(|o| o.name == m.slo && !o.is_composite())
+                    {
+                        return invalid(
+                            &format!("slos[{i}].members[{k}].slo"),
+                            format!("{:?} is not an SLO of this file", m.slo),
+                        );
+                    }
+                }
+                if !names.insert(slo.name.as_str()) {
+                    return invalid(
+                        &format!("slos[{i}].name"),
+                        format!("{:?} is used twice", slo.name),
+                    );
+                }
+                continue;
+            }
             slo.to_def(true).map_err(|m| {
                 let (field, message) = m.split_once(": ").unwrap_or(("", m.as_str()));
                 ConfigError::Invalid {

@@ -26,10 +26,11 @@ use perf_core::model::RequestClass;
 use perf_core::slo::CalendarUnit;
 use serde::Deserialize;
 
+/// `metadata` of an OpenSLO document (v1 and the v2alpha draft alike).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Metadata {
-    name: String,
+pub(super) struct Metadata {
+    pub(super) name: String,
     #[serde(default, rename = "displayName")]
     _display_name: Option<String>,
     #[serde(default, rename = "labels")]
@@ -221,9 +222,16 @@ pub fn parse(text: &str) -> Result<Vec<SloConfig>, String> {
             .get("apiVersion")
             .and_then(|k| k.as_str())
             .unwrap_or("");
+        if super::openslo_composite::API_VERSIONS.contains(&api) && kind == "SLO" {
+            out.push(
+                super::openslo_composite::convert(value)
+                    .map_err(|e| format!("document {}: {e}", i + 1))?,
+            );
+            continue;
+        }
         if api != "openslo/v1" {
             return Err(format!(
-                "document {}: apiVersion: {api:?} is not openslo/v1",
+                "document {}: apiVersion: {api:?} is not openslo/v1 (or openslo.com/v2alpha for a composite SLO)",
                 i + 1
             ));
         }
@@ -366,5 +374,7 @@ fn convert(doc: Document) -> Result<SloConfig, String> {
         per_tenant: false,
         alerting: None,
         corrections: None,
+        kind: None,
+        members: None,
     })
 }

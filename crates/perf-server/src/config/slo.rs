@@ -14,7 +14,8 @@ pub(super) use perf_core::numeric::percent_of as percent_of_fraction;
 use perf_core::duration::{format_duration, parse_duration};
 use perf_core::model::RequestClass;
 use perf_core::slo::{
-    default_tiers, AlertTier, Budgeting, CalendarUnit, Selector, Severity, Sli, SloDef, SloWindow,
+    default_tiers, AlertTier, Budgeting, CalendarUnit, CompositeDef, Member, Selector, Severity,
+    Sli, SloDef, SloWindow,
 };
 use perf_core::Engine;
 use perf_store::Store;
@@ -77,7 +78,15 @@ pub struct SloConfig {
     /// Free text.
     #[serde(default)]
     pub description: Option<String>,
-    /// Service.
+    /// `composite` for a journey over member SLOs (`members`); left out for an SLO over
+    /// events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The member SLOs of a composite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<MemberConfig>>,
+    /// Service (for a composite, the journey's service label; default: its name).
+    #[serde(default)]
     pub service: String,
     /// Only this operation.
     #[serde(default)]
@@ -94,7 +103,8 @@ pub struct SloConfig {
     /// Only this version.
     #[serde(default)]
     pub version: Option<String>,
-    /// `availability` or `latency`.
+    /// `availability` or `latency` (not for a composite).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sli: String,
     /// Latency threshold (latency SLIs).
     #[serde(default)]
@@ -125,14 +135,128 @@ pub struct SloConfig {
     pub corrections: Option<Vec<super::slo_correction::CorrectionConfig>>,
 }
 
+/// One member of a composite SLO.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(utoipa::ToSchema)]
+pub struct MemberConfig {
+    /// The member SLO's name.
+    pub slo: String,
+    /// Weight among the weighted members (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
+    /// A step every journey takes: its failure fails the journey (default false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub key: bool,
+}
+
 fn dur(field: &str, s: &str) -> Result<i64, String> {
     parse_duration(s).map_err(|e| format!("{field}: {e}"))
 }
 
 impl SloConfig {
+    /// Whether the entry is a composite SLO (a journey over member SLOs).
+    pub fn is_composite(&self) -> bool {
+        self.kind.as_deref() == Some("composite")
+    }
+
+    /// The engine's journey for a `kind: composite` entry; the error names the field.
+    pub fn to_composite(&self, from_config: bool) -> Result<CompositeDef, String> {
+        if !self.is_composite() {
+            return Err("kind: not a composite SLO".into());
+        }
+        let own = [
+            ("sli", !self.sli.is_empty()),
+            ("operation", self.operation.is_some()),
+            ("class", self.class.is_some()),
+            ("node", self.node.is_some()),
+            ("tenant", self.tenant.is_some()),
+            ("version", self.version.is_some()),
+            ("thresholdMs", self.threshold_ms.is_some()),
+            ("budgetingMethod", self.budgeting_method.is_some()),
+            ("timeSlice", self.time_slice.is_some()),
+            ("timeSliceTarget", self.time_slice_target.is_some()),
+            ("perTenant", self.per_tenant),
+            ("corrections", self.corrections.is_some()),
+        ];
+        if let Some((field, _)) = own.iter().find(|(_, set)| *set) {
+            return Err(format!(
+                "{field}: a composite SLO counts no events of its own; its members do"
+            ));
+        }
+        let members = self
+            .members
+            .as_deref()
+            .ok_or("members: a composite SLO needs its member SLOs")?
+            .iter()
+            .map(|m| Member {
+                slo: m.slo.clone(),
+                weight: m.weight.unwrap_or(1.0),
+                key: m.key,
+            })
+            .collect();
+        let journey = SloConfig {
+            kind: None,
+            members: None,
+            sli: "availability".into(),
+            service: if self.service.is_empty() {
+                self.name.clone()
+            } else {
+                self.service.clone()
+            },
+            ..self.clone()
+        };
+        let c = CompositeDef {
+            def: journey.to_def(from_config)?,
+            members,
+        };
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// The entry that describes a journey.
+    pub fn from_composite(c: &CompositeDef) -> SloConfig {
+        SloConfig {
+            kind: Some("composite".into()),
+            members: Some(
+                c.members
+                    .iter()
+                    .map(|m| MemberConfig {
+                        slo: m.slo.clone(),
+                        weight: (!m.key).then_some(m.weight),
+                        key: m.key,
+                    })
+                    .collect(),
+            ),
+            sli: String::new(),
+            budgeting_method: None,
+            time_slice: None,
+            time_slice_target: None,
+            ..SloConfig::from_def(&c.def)
+        }
+    }
+
     /// The engine definition; the error names the field.
     pub fn to_def(&self, from_config: bool) -> Result<SloDef, String> {
+        match self.kind.as_deref() {
+            None => {}
+            Some("composite") => {
+                return Err(
+                    "kind: a composite SLO is a journey over its members, not an SLO over events"
+                        .into(),
+                )
+            }
+            Some(other) => {
+                return Err(format!(
+                    "kind: {other:?} is not composite (leave it out for an SLO over events)"
+                ))
+            }
+        }
+        if self.members.is_some() {
+            return Err("members: only a composite SLO (kind: composite) has members".into());
+        }
         let sli = match (self.sli.as_str(), self.threshold_ms) {
+            ("", _) => return Err("sli: required (availability or latency)".into()),
             ("availability", None) => Sli::Availability,
             ("availability", Some(_)) => {
                 return Err("thresholdMs: only latency SLIs take a threshold".into())
@@ -261,6 +385,8 @@ impl SloConfig {
         SloConfig {
             name: def.name.clone(),
             description: def.description.clone(),
+            kind: None,
+            members: None,
             service: def.selector.service.clone(),
             operation: def.selector.operation.clone(),
             class: def.selector.class,
@@ -329,9 +455,17 @@ pub fn load_definitions(
     now: i64,
 ) -> anyhow::Result<()> {
     let mut wanted: Vec<SloDef> = Vec::new();
+    let mut journeys: Vec<CompositeDef> = Vec::new();
     let mut corrections: std::collections::BTreeMap<String, Vec<perf_core::slo::Correction>> =
         Default::default();
     for c in configured {
+        if c.is_composite() {
+            journeys.push(
+                c.to_composite(true)
+                    .map_err(|e| anyhow::anyhow!("slo {}: {e}", c.name))?,
+            );
+            continue;
+        }
         wanted.push(
             c.to_def(true)
                 .map_err(|e| anyhow::anyhow!("slo {}: {e}", c.name))?,
@@ -361,6 +495,13 @@ pub fn load_definitions(
             tracing::warn!(slo = %name, "an SLO of the configuration file replaces the one stored over the API");
             continue;
         }
+        if c.is_composite() {
+            journeys.push(
+                c.to_composite(false)
+                    .map_err(|e| anyhow::anyhow!("stored slo {name}: {e}"))?,
+            );
+            continue;
+        }
         wanted.push(
             c.to_def(false)
                 .map_err(|e| anyhow::anyhow!("stored slo {name}: {e}"))?,
@@ -373,6 +514,16 @@ pub fn load_definitions(
         .map(|e| e.def.name.clone())
         .filter(|n| !wanted.iter().any(|w| &w.name == n))
         .collect();
+    let stale_journeys: Vec<String> = engine
+        .slos()
+        .composites()
+        .iter()
+        .map(|c| c.def.def.name.clone())
+        .filter(|n| !journeys.iter().any(|j| &j.def.name == n))
+        .collect();
+    for name in stale_journeys {
+        engine.slos_mut().remove_composite(&name);
+    }
     for name in stale {
         engine.slos_mut().remove(&name);
     }
@@ -401,6 +552,14 @@ pub fn load_definitions(
             }
             record_backfill(store, &name, &service, filled.as_ref(), now)?;
         }
+    }
+    // Journeys last: their members are in the set by now.
+    for j in journeys {
+        let name = j.def.name.clone();
+        engine
+            .slos_mut()
+            .upsert_composite(j)
+            .map_err(|e| anyhow::anyhow!("slo {name}: {e}"))?;
     }
     Ok(())
 }

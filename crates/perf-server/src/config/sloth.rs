@@ -151,6 +151,8 @@ fn convert(service: &str, i: usize, s: Slo) -> Result<SloConfig, String> {
         per_tenant: false,
         alerting: None,
         corrections: None,
+        kind: None,
+        members: None,
     };
     if let Some(k) = options.keys().next() {
         return Err(format!("{field}.sli.plugin.options.{k}: unknown option (operation, class, node, tenant, version, thresholdMs)"));

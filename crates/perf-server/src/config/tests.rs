@@ -165,3 +165,39 @@ fn a_routing_typo_names_its_path() {
         "{text}"
     );
 }
+
+/// Composite SLOs and budget corrections in the file: mistakes name their key path.
+#[test]
+fn composite_and_correction_mistakes_name_their_key() {
+    let base =
+        "version: 1\nslos:\n  - {name: feed, service: qnet, sli: availability, objective: 99}\n";
+    let cases = [
+        (
+            "  - {name: j, kind: composite, objective: 99, members: [{slo: nosuch}]}\n",
+            "slos[1].members[0].slo",
+        ),
+        (
+            "  - {name: j, kind: composite, objective: 99, members: [{slo: feed, weight: -1}]}\n",
+            "slos[1].members[0].weight",
+        ),
+        (
+            "  - {name: j, kind: composite, objective: 99, sli: availability, members: [{slo: feed}]}\n",
+            "slos[1].sli",
+        ),
+        (
+            "  - {name: j, kind: journey, objective: 99, members: [{slo: feed}]}\n",
+            "slos[1].kind",
+        ),
+        (
+            "  - {name: k, service: qnet, sli: availability, objective: 99, corrections: [{id: m, kind: maintenance, from: '2026-01-01T00:00:00Z', to: '2025-01-01T00:00:00Z', reason: r}]}\n",
+            "slos[1].corrections[m]",
+        ),
+    ];
+    for (entry, path) in cases {
+        let err = Config::from_yaml(&format!("{base}{entry}")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with(path), "{entry}: {text}");
+    }
+    let ok = format!("{base}  - {{name: j, kind: composite, objective: 99, members: [{{slo: feed, weight: 2}}]}}\n");
+    Config::from_yaml(&ok).unwrap();
+}

@@ -60,7 +60,13 @@ struct Burn {
 fn burn_rates(m: &Memory, min_requests: u64) -> HashMap<String, Burn> {
     let mut out: HashMap<String, Burn> = HashMap::new();
     let decisions = m.decisions();
-    for s in decisions.slos.iter().flatten() {
+    // A journey (composite SLO) is no service's own: its members drive their services.
+    for s in decisions
+        .slos
+        .iter()
+        .flatten()
+        .filter(|s| s.sli != "composite")
+    {
         let (bad, events) = if s.fast.total >= min_requests.max(1) {
             (s.fast.bad(), s.fast.total)
         } else {

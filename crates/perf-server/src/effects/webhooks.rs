@@ -67,6 +67,47 @@ pub fn incident_now(status: &SloStatus, t: &Transition) -> (Incident, Alert) {
     }
 }
 
+/// The labels of an SLO instance's incident (alert name, SLO, service, SLI, tenant) and its
+/// fingerprint, stable while it escalates and de-escalates.
+pub fn incident_identity(status: &SloStatus) -> (BTreeMap<&'static str, String>, String) {
+    let mut labels: BTreeMap<&'static str, String> = BTreeMap::new();
+    labels.insert("alertname", AlertKind::Slo.alertname().into());
+    labels.insert("slo", status.name.clone());
+    labels.insert("service", status.service.clone());
+    labels.insert("sli", status.sli.to_string());
+    if let Some(t) = &status.tenant {
+        labels.insert("tenant", t.clone());
+    }
+    let incident = fingerprint(&labels);
+    (labels, incident)
+}
+
+/// An SLO instance's incident as it stands now (`None` when no tier fires): its
+/// fingerprint, the highest tier firing, since when the first of them fires, and which.
+pub fn open_incident(status: &SloStatus) -> Option<serde_json::Value> {
+    let firing: Vec<&Alert> = status
+        .alerts
+        .iter()
+        .filter(|a| a.state == AlertState::Firing)
+        .collect();
+    let top = firing.iter().max_by_key(|a| rank(a.severity))?;
+    let since = firing
+        .iter()
+        .map(|a| a.since_ms)
+        .min()
+        .unwrap_or(top.since_ms);
+    Some(serde_json::json!({
+        "fingerprint": incident_identity(status).1,
+        "slo": status.name,
+        "service": status.service,
+        "tenant": status.tenant,
+        "severity": top.severity,
+        "since": format_rfc3339(since),
+        "tiers": firing.iter().map(|a| format!("{}/{}", a.long_window, a.short_window)).collect::<Vec<_>>(),
+        "summary": meaning(status),
+    }))
+}
+
 /// The Alertmanager-format body of an SLO instance's incident, described by tier `a` (firing
 /// or resolved). Its fingerprint is the instance's (alert name, SLO, service, SLI, tenant),
 /// the same while the incident escalates and de-escalates; `severity` is the current tier.
@@ -78,15 +119,7 @@ pub fn alertmanager_payload(
     firing: bool,
     now_ms: i64,
 ) -> serde_json::Value {
-    let mut labels: BTreeMap<&str, String> = BTreeMap::new();
-    labels.insert("alertname", AlertKind::Slo.alertname().into());
-    labels.insert("slo", status.name.clone());
-    labels.insert("service", status.service.clone());
-    labels.insert("sli", status.sli.to_string());
-    if let Some(t) = &status.tenant {
-        labels.insert("tenant", t.clone());
-    }
-    let incident = fingerprint(&labels);
+    let (mut labels, incident) = incident_identity(status);
     labels.insert(
         "severity",
         if a.severity == Severity::Page {

@@ -1,5 +1,6 @@
 //! `GET /v1/alerts?state=&kind=&service=&before=&limit=`: the SLO alert tiers open now with
-//! their burn rates (`alerts`), every alert open now of every kind — SLO, degradation,
+//! their burn rates (`alerts`), the SLO incidents open now — one per SLO instance, whatever
+//! number of its tiers fire, with the fingerprint webhook receivers see (`incidents`), every alert open now of every kind — SLO, degradation,
 //! anomaly, risk, failover… — as the latest unresolved row of its history (`open`), and the
 //! history of alert state changes, newest first, a page at a time (`history`, `next`: the
 //! `before` of the next page). Filters apply to `open` and `history`; history is kept for
@@ -110,6 +111,11 @@ pub async fn alerts(
     let all = tokio::task::spawn_blocking(move || s.slo_statuses())
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
+    let incidents: Vec<serde_json::Value> = all
+        .iter()
+        .filter(|s| q.service.as_deref().is_none_or(|svc| s.service == svc))
+        .filter_map(crate::effects::webhooks::open_incident)
+        .collect();
     let current: Vec<serde_json::Value> = all
         .iter()
         .flat_map(|s| s.alerts.iter().map(move |a| serde_json::json!({"kind": "slo", "slo": s.name, "service": s.service, "tenant": s.tenant, "alert": a})))
@@ -145,6 +151,6 @@ pub async fn alerts(
     .map_err(|e| AppError::Internal(e.into()))?
     .map_err(|e| AppError::Internal(e.into()))?;
     Ok(Json(
-        serde_json::json!({"alerts": current, "open": open, "history": history, "next": next}),
+        serde_json::json!({"alerts": current, "incidents": incidents, "open": open, "history": history, "next": next}),
     ))
 }

@@ -183,12 +183,36 @@ pub struct AlertRow {
 pub struct AlertsAnswer {
     /// SLO alerts as the last evaluation sees them.
     alerts: Vec<CurrentSloAlert>,
+    /// SLO incidents open now: one per SLO instance with a tier firing.
+    incidents: Vec<SloIncident>,
     /// Notifications still open (firing, not resolved).
     open: Vec<AlertRow>,
     /// The history, newest first, one page.
     history: Vec<AlertRow>,
     /// The `before` of the next page; null on the last page.
     next: Option<i64>,
+}
+
+/// An SLO instance's incident: its tiers firing now, as one problem.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SloIncident {
+    /// The fingerprint webhook notifications of this incident carry.
+    fingerprint: String,
+    /// SLO.
+    slo: String,
+    /// Service.
+    service: String,
+    /// Tenant of a per-tenant instance.
+    tenant: Option<String>,
+    /// The highest tier firing.
+    severity: perf_core::slo::Severity,
+    /// When the first of its tiers began firing (RFC 3339).
+    since: String,
+    /// The tiers firing, `long/short` windows.
+    tiers: Vec<String>,
+    /// What it means, in one line.
+    summary: String,
 }
 
 /// A baseline without its samples, as `GET /v1/baselines` lists it and `POST` answers.

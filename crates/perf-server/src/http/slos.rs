@@ -68,18 +68,22 @@ pub async fn get_one(
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<SloDetail>, AppError> {
     let backfilled = crate::config::slo::backfill_of(state.durable.store(), &name);
-    let (def, corrections) = state
-        .durable
-        .engine()
-        .slos()
-        .get(&name)
-        .map(|e| {
-            (
-                e.def.clone(),
+    let (read_only, definition, corrections) = {
+        let engine = state.durable.engine();
+        match (engine.slos().get(&name), engine.slos().composite(&name)) {
+            (Some(e), _) => (
+                e.def.from_config,
+                SloConfig::from_def(&e.def),
                 crate::config::slo_correction::answers(e, backfilled.as_ref()),
-            )
-        })
-        .ok_or_else(|| AppError::NotFound(format!("no SLO named {name:?}")))?;
+            ),
+            (None, Some(c)) => (
+                c.def.def.from_config,
+                SloConfig::from_composite(&c.def),
+                Vec::new(),
+            ),
+            (None, None) => return Err(AppError::NotFound(format!("no SLO named {name:?}"))),
+        }
+    };
     let s = state.clone();
     let all = tokio::task::spawn_blocking(move || s.slo_statuses())
         .await
@@ -99,8 +103,8 @@ pub async fn get_one(
         .unwrap_or(0);
     Ok(Json(SloDetail {
         status,
-        read_only: def.from_config,
-        definition: SloConfig::from_def(&def),
+        read_only,
+        definition,
         tenant_overflow_events,
         tenants: mine,
         backfilled,
@@ -140,13 +144,15 @@ pub async fn put(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<impl IntoResponse, AppError> {
-    if state
-        .durable
-        .engine()
-        .slos()
-        .get(&name)
-        .is_some_and(|e| e.def.from_config)
-    {
+    let configured = {
+        let engine = state.durable.engine();
+        engine.slos().get(&name).is_some_and(|e| e.def.from_config)
+            || engine
+                .slos()
+                .composite(&name)
+                .is_some_and(|c| c.def.def.from_config)
+    };
+    if configured {
         return Err(AppError::Conflict(format!(
             "SLO {name:?} is defined in the configuration file; change it there"
         )));
@@ -164,6 +170,14 @@ pub async fn put(
         return Err(AppError::BadRequest(format!(
             "name: the body names {:?} but the path {name:?}",
             config.name
+        )));
+    }
+    if config.is_composite() {
+        return put_composite(&state, &name, &config).await;
+    }
+    if state.durable.engine().slos().composite(&name).is_some() {
+        return Err(AppError::Conflict(format!(
+            "{name:?} is a composite SLO; delete it before making an SLO of that name"
         )));
     }
     let def = config.to_def(false).map_err(AppError::BadRequest)?;
@@ -206,6 +220,17 @@ pub async fn put(
             filled
         }
     };
+    stored_answer(&state, created, &name, &stored, backfilled).await
+}
+
+/// After a PUT: the SLOs evaluated again, and the answer (201 when `created`).
+async fn stored_answer(
+    state: &Arc<AppState>,
+    created: bool,
+    name: &str,
+    stored: &SloConfig,
+    backfilled: Option<perf_core::slo::Backfilled>,
+) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
     let s = state.clone();
     tokio::task::spawn_blocking(move || s.run_stage(Stage::Slos))
         .await
@@ -221,6 +246,50 @@ pub async fn put(
     ))
 }
 
+/// `PUT /v1/slos/{name}` of a composite SLO: its members must exist (and not be
+/// composites); nothing to fill, the members' counts are its history.
+async fn put_composite(
+    state: &Arc<AppState>,
+    name: &str,
+    config: &SloConfig,
+) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
+    let journey = config.to_composite(false).map_err(AppError::BadRequest)?;
+    let stored = SloConfig::from_composite(&journey);
+    let json = serde_json::to_string(&stored).map_err(|e| AppError::Internal(e.into()))?;
+    let created = {
+        let mut engine = state.durable.engine();
+        if engine.slos().get(name).is_some() {
+            return Err(AppError::Conflict(format!(
+                "{name:?} is an SLO over events; delete it before making a composite of that name"
+            )));
+        }
+        let created = engine.slos().composite(name).is_none();
+        let before = engine.slos().composite(name).map(|c| c.def.clone());
+        engine
+            .slos_mut()
+            .upsert_composite(journey)
+            .map_err(AppError::BadRequest)?;
+        if let Err(e) = state
+            .durable
+            .store()
+            .put_slo(name, &json, state.durable.now_with(&engine))
+        {
+            // Not kept: the engine goes back to what the store holds.
+            match before {
+                Some(old) => {
+                    let _ = engine.slos_mut().upsert_composite(old);
+                }
+                None => {
+                    engine.slos_mut().remove_composite(name);
+                }
+            }
+            return Err(AppError::Internal(e.into()));
+        }
+        created
+    };
+    stored_answer(state, created, name, &stored, None).await
+}
+
 /// `DELETE /v1/slos/{name}`.
 #[utoipa::path(
     delete,
@@ -234,13 +303,23 @@ pub async fn delete(
     State(state): State<Arc<AppState>>,
     ApiPath(name): ApiPath<String>,
 ) -> Result<StatusCode, AppError> {
-    let from_config = match state.durable.engine().slos().get(&name) {
-        None => return Err(AppError::NotFound(format!("no SLO named {name:?}"))),
-        Some(e) => e.def.from_config,
+    let (from_config, journeys) = {
+        let engine = state.durable.engine();
+        match (engine.slos().get(&name), engine.slos().composite(&name)) {
+            (Some(e), _) => (e.def.from_config, engine.slos().journeys_of(&name)),
+            (None, Some(c)) => (c.def.def.from_config, Vec::new()),
+            (None, None) => return Err(AppError::NotFound(format!("no SLO named {name:?}"))),
+        }
     };
     if from_config {
         return Err(AppError::Conflict(format!(
             "SLO {name:?} is defined in the configuration file; remove it there"
+        )));
+    }
+    if !journeys.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "SLO {name:?} is a member of the composite SLO(s) {}; change those first",
+            journeys.join(", ")
         )));
     }
     state
@@ -248,7 +327,11 @@ pub async fn delete(
         .store()
         .delete_slo(&name)
         .map_err(|e| AppError::Internal(e.into()))?;
-    state.durable.engine().slos_mut().remove(&name);
+    {
+        let mut engine = state.durable.engine();
+        engine.slos_mut().remove(&name);
+        engine.slos_mut().remove_composite(&name);
+    }
     crate::config::slo::record_backfill(state.durable.store(), &name, "", None, 0)
         .map_err(AppError::Internal)?;
     let store = state.durable.store();

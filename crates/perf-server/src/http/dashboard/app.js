@@ -217,13 +217,18 @@ async function slosScreen(main) {
 async function sloScreen(main, name) {
   const draw = async () => {
     const s = await api(`/v1/slos/${enc(name)}`);
+    const composite = s.sli === "composite";
     const windows = Object.keys(s.burnRates).sort((a, b) => toSec(a) - toSec(b));
     const tiers = s.alerts.map((a) => [esc(a.severity), `${esc(a.longWindow)} / ${esc(a.shortWindow)}`, fmt(a.factor, 1) + "×", fmt(a.burnRateLong, 2) + "×", fmt(a.burnRateShort, 2) + "×", `<span class="${a.state === "firing" ? "bad" : "dim"}">${esc(a.state)}</span>`, when(a.since)]);
     main.innerHTML = `<h2>${esc(s.name)} <span class="badge ${statusClass(s.status)}">${esc(s.status)}</span></h2>
       <p class="note">${esc(s.service)} · ${esc(s.sli)}${s.thresholdMs ? " under " + ms(s.thresholdMs) : ""} · objective ${pct(s.objective, 2)} over ${esc(s.window)} · ${s.good} good of ${s.total} · budget remaining <b class="${s.errorBudget.remaining < 0 ? "bad" : ""}">${pct(s.errorBudget.remaining)}</b>${s.timeToExhaustion ? " · exhausted in " + esc(s.timeToExhaustion) : ""}</p>
-      <h2>Budget remaining, last 24 h</h2><div class="chart" id="budget"></div>
+      ${composite ? "" : `<h2>Budget remaining, last 24 h</h2><div class="chart" id="budget"></div>`}
       <div class="cols"><div><h2>Burn rate per window</h2>${table(["window", "burn rate", "events"], windows.map((w) => [esc(w), `<span class="${s.burnRates[w] >= 1 ? "warn" : ""}">${fmt(s.burnRates[w], 2)}×</span>`, String(s.burnRateEvents[w] ?? "–")]))}</div>
-      <div><h2>Alert tiers</h2>${table(["severity", "long / short", "factor", "burn long", "burn short", "state", "since"], tiers, [0, 1])}</div></div>`;
+      <div><h2>Alert tiers</h2>${table(["severity", "long / short", "factor", "burn long", "burn short", "state", "since"], tiers, [0, 1])}</div></div>
+      ${composite ? `<h2>Members (a key member failing fails the journey)</h2>${table(["member SLO", "weight", "key"], s.definition.members.map((m) => [`<a href="#/slo/${enc(m.slo)}">${esc(m.slo)}</a>`, m.key ? "–" : fmt(m.weight ?? 1, 2), m.key ? "key" : ""]), [0])}` : ""}
+      ${(s.corrections || []).length ? `<h2>Budget corrections</h2>${table(["id", "kind", "excludes", "reason", "author", "declared", "events left out"], s.corrections.map((c) => [esc(c.id), esc(c.kind), c.kind === "maintenance" ? `${when(c.from)} – ${when(c.to)}` : esc(`outside ${(c.days || []).join(",")} ${c.start}–${c.end} ${c.timeZone}`), esc(c.reason), esc(c.author), when(c.createdAt), String(c.excludedEvents)]), [0, 1, 2, 3, 4])}` : ""}`;
+    // A journey has no events of its own to chart: its members do.
+    if (composite) return;
     // Budget remaining as it stood after each 10-minute step of the last day, from the views' exact counts
     // (availability: failures; latency: the share of each step's requests over the threshold
     // is not in a range point, so latency SLOs show their p99 against the threshold instead).
