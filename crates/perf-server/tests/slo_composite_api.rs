@@ -242,4 +242,39 @@ async fn a_failing_key_member_pages_the_journey() {
         .unwrap_or_else(|| panic!("{checkout}"));
     assert_eq!(page["state"], "firing", "{checkout}");
     assert_eq!(page["severity"], "page");
+
+    // Across a restart the journey's page stays the one that fired: no second firing.
+    let firings = |alerts: &serde_json::Value| {
+        alerts["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["subject"] == "checkout" && h["state"] == "firing")
+            .count()
+    };
+    let (_, before) = get(&t.state, "/v1/alerts").await;
+    assert!(firings(&before) >= 1, "{before}");
+    t.state.durable.snapshot().unwrap();
+    let mut cfg = config();
+    cfg.server.data_dir = t.dir.path().display().to_string();
+    let dir = t.dir;
+    drop(t.state);
+    let state = perf_server::AppState::open(cfg).unwrap();
+    perf_server::evaluate_slos(&state).unwrap();
+    let (_, again) = get(&state, "/v1/slos/checkout").await;
+    let page_again = again["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["longWindow"] == "1h")
+        .unwrap_or_else(|| panic!("{again}"));
+    assert_eq!(page_again["state"], "firing");
+    assert_eq!(
+        page_again["since"], page["since"],
+        "the same firing, not a new one"
+    );
+    let (_, after) = get(&state, "/v1/alerts").await;
+    assert_eq!(firings(&after), firings(&before), "{after}");
+    drop(state);
+    drop(dir);
 }

@@ -73,10 +73,13 @@ pub struct SloSet {
     #[serde(skip)]
     by_service: AHashMap<String, Vec<usize>>,
     /// Journeys over the SLOs above. They count nothing of their own (their members'
-    /// counters are read), so they are not in the snapshot: their definitions are loaded at
-    /// every start, and their alert states start over.
+    /// counters are read), so their definitions are not in the snapshot but loaded at every
+    /// start; their alert states ride after the engine ([`SloSet::composite_tiers`]).
     #[serde(skip)]
     composites: Vec<CompositeEntry>,
+    /// Alert states of journeys restored before their definitions were loaded.
+    #[serde(skip)]
+    restored_tiers: Vec<(String, Vec<TierState>)>,
 }
 
 fn keep_ms(def: &SloDef) -> i64 {
@@ -142,6 +145,7 @@ impl SloSet {
             max_tenants,
             by_service: AHashMap::new(),
             composites: Vec::new(),
+            restored_tiers: Vec::new(),
         }
     }
 
@@ -311,12 +315,39 @@ impl SloSet {
                 c.def = def;
                 c.tiers.clear();
             }
-            None => self.composites.push(CompositeEntry {
-                def,
-                tiers: Vec::new(),
-            }),
+            None => {
+                // Alert states kept by a snapshot, if their tiers still line up.
+                let tiers = self
+                    .restored_tiers
+                    .iter()
+                    .position(|(n, _)| *n == def.def.name)
+                    .map(|p| self.restored_tiers.swap_remove(p).1)
+                    .filter(|t| t.len() == def.def.tiers.len())
+                    .unwrap_or_default();
+                self.composites.push(CompositeEntry { def, tiers })
+            }
         }
         Ok(())
+    }
+
+    /// Every journey's alert states, for the snapshot.
+    pub fn composite_tiers(&self) -> Vec<(String, Vec<TierState>)> {
+        self.composites
+            .iter()
+            .map(|c| (c.def.def.name.clone(), c.tiers.clone()))
+            .collect()
+    }
+
+    /// Puts back journeys' alert states from a snapshot: now for journeys already loaded,
+    /// else when their definitions are ([`SloSet::upsert_composite`]).
+    pub fn restore_composite_tiers(&mut self, saved: Vec<(String, Vec<TierState>)>) {
+        for (name, tiers) in saved {
+            match self.composites.iter_mut().find(|c| c.def.def.name == name) {
+                Some(c) if c.def.def.tiers.len() == tiers.len() => c.tiers = tiers,
+                Some(_) => {}
+                None => self.restored_tiers.push((name, tiers)),
+            }
+        }
     }
 
     /// Removes a journey.

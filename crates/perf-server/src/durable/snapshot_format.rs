@@ -27,12 +27,14 @@ pub(super) fn encode_snapshot(engine: &Engine) -> anyhow::Result<Vec<u8>> {
     encode_trailer(engine, bytes)
 }
 
-/// What rides after the engine's postcard bytes: its cache key samplers, then the SLO
-/// budget corrections its counters were counted with. Each was added after the format was
+/// What rides after the engine's postcard bytes: its cache key samplers, the SLO budget
+/// corrections its counters were counted with, then the alert states of its journeys. Each was added after the format was
 /// fixed; a snapshot written before one simply ends earlier.
 fn encode_trailer(engine: &Engine, bytes: Vec<u8>) -> anyhow::Result<Vec<u8>> {
     let bytes = postcard::to_extend(&*engine.caches(), bytes).context("encoding the snapshot")?;
-    postcard::to_extend(&engine.slos().corrections(), bytes).context("encoding the snapshot")
+    let bytes = postcard::to_extend(&engine.slos().corrections(), bytes)
+        .context("encoding the snapshot")?;
+    postcard::to_extend(&engine.slos().composite_tiers(), bytes).context("encoding the snapshot")
 }
 
 /// Format of a snapshot taken in slices (sliced_snapshot.rs): the version, then a postcard
@@ -101,12 +103,12 @@ pub(super) struct Restored {
 }
 
 /// A postcard engine, without a format header (a slice of a [`SlicedSnapshot`]), followed
-/// by its cache key samplers and its SLOs' budget corrections.
+/// by its cache key samplers, its SLOs' budget corrections and its journeys' alert states.
 ///
 /// Those ride after the engine instead of inside it so that snapshots written before them
 /// (no bytes after the engine, or only the samplers) still read, without a format change:
 /// the engine is decoded with `take_from_bytes` and whatever follows, if anything, is the
-/// samplers, then the corrections.
+/// samplers, then the corrections, then the journeys' alert states.
 pub(super) fn encode_engine(engine: &Engine) -> anyhow::Result<Vec<u8>> {
     let bytes = postcard::to_stdvec(engine).context("encoding a slice of the snapshot")?;
     encode_trailer(engine, bytes)
@@ -121,10 +123,15 @@ fn decode_engine(bytes: &[u8]) -> anyhow::Result<Engine> {
             .context("decoding the cache samplers of the snapshot")?;
         engine.set_caches(caches);
         if !rest.is_empty() {
-            engine.slos_mut().restore_corrections(
-                postcard::from_bytes(rest)
-                    .context("decoding the SLO budget corrections of the snapshot")?,
-            );
+            let (corrections, rest) = postcard::take_from_bytes(rest)
+                .context("decoding the SLO budget corrections of the snapshot")?;
+            engine.slos_mut().restore_corrections(corrections);
+            if !rest.is_empty() {
+                engine.slos_mut().restore_composite_tiers(
+                    postcard::from_bytes(rest)
+                        .context("decoding the journeys' alert states of the snapshot")?,
+                );
+            }
         }
     }
     Ok(engine)
