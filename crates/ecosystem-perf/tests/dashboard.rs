@@ -390,6 +390,14 @@ async fn every_screen_renders_the_demo_in_a_real_browser() {
     );
     page.wait_for(&canvases("#lat"), |n| n == "1").await;
     page.screenshot("dashboard-service.png").await;
+    // The demo's journey lists its members, the wallet as its key step.
+    let journey = page.screen("#/slo/browse-and-pay", "slo").await;
+    assert!(
+        journey.contains("Members")
+            && journey.contains("qwallet-availability")
+            && journey.contains("key"),
+        "{journey}"
+    );
 
     let services = page.screen("#/services", "services").await;
     assert!(

@@ -430,7 +430,11 @@ fn every_slo_is_within_budget_before_the_first_error_burst() {
     let slos = get(&format!("{url}/v1/slos")).unwrap();
     let ladder = get(&format!("{url}/v1/degradation")).unwrap();
     stop(&mut demo);
-    assert_eq!(slos["slos"].as_array().unwrap().len(), 3, "{slos}");
+    assert_eq!(
+        slos["slos"].as_array().unwrap().len(),
+        4,
+        "three SLOs and a journey: {slos}"
+    );
     for slo in slos["slos"].as_array().unwrap() {
         let instances = std::iter::once(slo).chain(slo["tenants"].as_array().into_iter().flatten());
         for s in instances {

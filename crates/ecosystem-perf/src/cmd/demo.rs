@@ -234,12 +234,15 @@ fn demo_cache_spaces(rps: f64) -> Vec<perf_server::config::CacheSpaceConfig> {
 }
 
 /// The SLOs the demo watches when no configuration gives any: the scripted qwallet error
-/// burst pages and resolves; per-tenant qflow availability shows the DAO instances.
+/// burst pages and resolves; per-tenant qflow availability shows the DAO instances; the
+/// `browse-and-pay` journey is a composite of the feed's latency and the wallet (a key step:
+/// its burst fails the journey).
 fn demo_slos() -> Vec<perf_server::config::slo::SloConfig> {
     let yaml = "
 - {name: qwallet-availability, service: qwallet, sli: availability, objective: 99.9, window: 30d}
 - {name: qnet-feed-latency, service: qnet, operation: GET /feed, sli: latency, thresholdMs: 200, objective: 99}
 - {name: qflow-availability, service: qflow, sli: availability, objective: 99.5, perTenant: true, window: {calendar: month}}
+- {name: browse-and-pay, kind: composite, objective: 98, window: 28d, members: [{slo: qnet-feed-latency}, {slo: qwallet-availability, key: true}]}
 ";
     serde_yaml_ng::from_str(yaml).expect("the demo SLOs parse")
 }

@@ -123,12 +123,20 @@ impl SloSet {
                 .iter()
                 .map(|e| {
                     instance(&e.all)
+                        + vec(&e.corrections)
+                        + vec(&e.excluded_live)
                         + btree_map(&e.tenants)
                         + e.tenants
                             .iter()
                             .map(|(t, i)| string(t) + instance(i))
                             .sum::<usize>()
                 })
+                .sum::<usize>()
+            + vec(&self.composites)
+            + self
+                .composites
+                .iter()
+                .map(|c| vec(&c.def.members) + vec(&c.tiers) + vec(&c.def.def.tiers))
                 .sum::<usize>()
             + hash_map(&self.by_service)
             + self
@@ -171,6 +179,7 @@ impl SloSet {
                     entry.all = SloInstance::default();
                     entry.tenants.clear();
                     entry.tenant_overflow = 0;
+                    entry.excluded_live.fill(0);
                 }
                 entry.def = def;
                 keep
@@ -404,6 +413,7 @@ impl SloSet {
                 entry.all = SloInstance::default();
                 entry.tenants.clear();
                 entry.tenant_overflow = 0;
+                entry.excluded_live.fill(0);
             }
         }
     }

@@ -7,6 +7,7 @@ mod error;
 mod interpolate;
 pub mod openslo;
 pub mod openslo_composite;
+mod openslo_meta;
 pub mod slo;
 pub mod slo_correction;
 pub mod sloth;
@@ -464,6 +465,18 @@ impl Config {
                             format!("{:?} is not an SLO of this file", m.slo),
                         );
                     }
+                }
+                // The rules the engine applies at start (a member keeping counts for less
+                // than the journey's window, …), checked here on the file's SLOs.
+                let mut set = perf_core::slo::SloSet::new(1);
+                for o in self.slos.iter().filter(|o| !o.is_composite()) {
+                    if let Ok(def) = o.to_def(true) {
+                        let _ = set.upsert(def);
+                    }
+                }
+                if let Err(m) = set.upsert_composite(journey) {
+                    let (field, message) = m.split_once(": ").unwrap_or(("", m.as_str()));
+                    return invalid(&format!("slos[{i}].{field}"), message.to_string());
                 }
                 if !names.insert(slo.name.as_str()) {
                     return invalid(

@@ -21,23 +21,11 @@
 //! source; the good one says `{good: ok}` (successful requests) or `{good: latency,
 //! thresholdMs: 200}`.
 
+use super::openslo_meta::Metadata;
 use super::slo::{SloConfig, WindowConfig};
 use perf_core::model::RequestClass;
 use perf_core::slo::CalendarUnit;
 use serde::Deserialize;
-
-/// `metadata` of an OpenSLO document (v1 and the v2alpha draft alike).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Metadata {
-    pub(super) name: String,
-    #[serde(default, rename = "displayName")]
-    _display_name: Option<String>,
-    #[serde(default, rename = "labels")]
-    _labels: Option<serde_yaml_ng::Value>,
-    #[serde(default, rename = "annotations")]
-    _annotations: Option<serde_yaml_ng::Value>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

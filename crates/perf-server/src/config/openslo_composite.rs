@@ -28,7 +28,7 @@
 //!     - {sliRef: auth, target: 0.999, labels: {key: "true"}}
 //! ```
 
-use super::openslo::Metadata;
+use super::openslo_meta::Metadata;
 use super::slo::{MemberConfig, SloConfig, WindowConfig};
 use serde::Deserialize;
 

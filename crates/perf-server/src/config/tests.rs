@@ -189,6 +189,10 @@ fn composite_and_correction_mistakes_name_their_key() {
             "slos[1].kind",
         ),
         (
+            "  - {name: j, kind: composite, objective: 99, window: 30d, members: [{slo: feed}]}\n",
+            "slos[1].window",
+        ),
+        (
             "  - {name: k, service: qnet, sli: availability, objective: 99, corrections: [{id: m, kind: maintenance, from: '2026-01-01T00:00:00Z', to: '2025-01-01T00:00:00Z', reason: r}]}\n",
             "slos[1].corrections[m]",
         ),
