@@ -208,6 +208,15 @@ async fn maintenance_windows_exclude_their_events_past_and_future_and_an_overrun
         delete(&t.state, "/v1/slos/wallet/corrections/upgrade").await,
         StatusCode::NOT_FOUND
     );
+    // Its overrun alert, firing when it was withdrawn, is closed with it.
+    let (_, alerts) = get(&t.state, "/v1/alerts").await;
+    let last = alerts["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["subject"] == "wallet/upgrade")
+        .unwrap_or_else(|| panic!("{alerts}"));
+    assert_eq!(last["state"], "resolved", "{last}");
     let (_, slo) = get(&t.state, "/v1/slos/wallet").await;
     let (good, total) = counted(&all, &[burst]);
     assert_eq!(

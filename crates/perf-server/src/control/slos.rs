@@ -129,6 +129,42 @@ fn overruns(m: &Memory, windows: &[Overrun], statuses: &[SloStatus], now: i64) -
             path: format!("/v1/slos/{}", w.slo),
         }));
     }
+    // An overrun whose correction (or SLO) is gone is closed, not left firing.
+    let gone: Vec<String> = m
+        .decisions()
+        .firing
+        .of(AlertKind::SloOverrun)
+        .filter(|s| !windows.iter().any(|w| *s == format!("{}/{}", w.slo, w.id)))
+        .map(String::from)
+        .collect();
+    for subject in gone {
+        m.decisions()
+            .firing
+            .set(AlertKind::SloOverrun, &subject, false);
+        let (slo, id) = subject.split_once('/').unwrap_or((subject.as_str(), ""));
+        let service = statuses
+            .iter()
+            .find(|s| s.name == slo)
+            .map(|s| s.service.clone())
+            .unwrap_or_default();
+        effects.push(Effect::Alert(Notice {
+            kind: AlertKind::SloOverrun,
+            subject: subject.clone(),
+            labels: vec![
+                ("service", service),
+                ("slo", slo.to_string()),
+                ("correction", id.to_string()),
+                ("severity", "page".into()),
+            ],
+            summary: format!(
+                "{slo}: maintenance {id:?} was withdrawn; its overrun alert is closed"
+            ),
+            description: format!("The correction {id:?} of SLO {slo} no longer exists."),
+            firing: false,
+            since_ms: now,
+            path: format!("/v1/slos/{slo}"),
+        }));
+    }
     effects
 }
 
