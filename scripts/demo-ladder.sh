@@ -6,13 +6,13 @@
 # crates/perf-sim/src/demo_script.rs, plus 15 minutes after each for the way down) or outside
 # them. The growing qindex (from minute 10, up to 3.5x its load) counts apart: it is no
 # hourly incident. Also prints the degradation alert notifications.
-# Usage: scripts/demo-ladder.sh [BINARY] [HOURS]
+# Usage: [SEED=42] scripts/demo-ladder.sh [BINARY] [HOURS]   (SEED: the demo's random seed)
 set -euo pipefail
 bin=${1:-./target/release/ecosystem-perf}
 hours=${2:-6}
 port=$((20000 + RANDOM % 20000))
 dir=$(mktemp -d)
-"$bin" demo --fast-forward "${hours}h" --fast-forward-cycle 10s --duration 600 \
+"$bin" demo --fast-forward "${hours}h" --fast-forward-cycle 10s --duration 600 --seed "${SEED:-42}" \
     --listen 127.0.0.1:$port --data-dir "$dir/data" >/dev/null 2>"$dir/err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$dir"' EXIT

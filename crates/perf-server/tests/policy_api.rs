@@ -228,3 +228,83 @@ async fn one_slow_request_on_a_quiet_service_does_not_degrade_it() {
     }
     assert_eq!(levels, vec![0, 4]);
 }
+
+/// A concurrency limit is a guess until it has watched the service for its warm-up (three
+/// time constants of the no-load latency, 30 min): it starts at twice what is first seen in
+/// flight, so a fresh server read the demo's first tenant surge as load 1.21 and put qflow at
+/// L4 (issue 21). The first surge in flight, at normal latency, moves nothing; the same kind
+/// of surge once the limit is learned still degrades the service.
+#[tokio::test]
+async fn a_young_concurrency_limit_does_not_degrade_a_service() {
+    let mut c = Config::default();
+    c.server.clock = ClockMode::Event;
+    let t = server_with(c);
+    // One evaluation per 10 s step: 50 requests at ~20 ms and a sample declaring `inflight`.
+    let step = |k: i64, inflight: u64| {
+        let state = t.state.clone();
+        async move {
+            let start = T0 + k * 10_000;
+            let events: String = (0..50)
+                .map(|i| {
+                    json!({"ts": start + i * 200, "service": "qlim", "operation": "GET /x",
+                           "node": "l1", "latencyMs": 18.0 + (i % 5) as f64})
+                    .to_string()
+                        + "\n"
+                })
+                .collect();
+            let (status, a) = post(&state, "/v1/events", "application/x-ndjson", events).await;
+            assert_eq!(status, StatusCode::OK, "{a}");
+            let sample =
+                json!({"ts": start + 9_900, "service": "qlim", "node": "l1", "inflight": inflight});
+            let (status, a) = post(
+                &state,
+                "/v1/resources",
+                "application/json",
+                sample.to_string(),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{a}");
+            perf_server::evaluate_cycle(&state).unwrap();
+            let (_, g) = get(&state, "/v1/degradation").await;
+            let s = g["services"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["service"] == "qlim")
+                .cloned()
+                .unwrap_or_else(|| panic!("{g}"));
+            (s["level"].as_u64().unwrap(), s)
+        }
+    };
+    let mut k = 0;
+    for _ in 0..6 {
+        step(k, 2).await;
+        k += 1;
+    }
+    // Five times what was first seen in flight, a minute long, at the same latency.
+    for _ in 0..6 {
+        let (level, s) = step(k, 10).await;
+        assert_eq!(level, 0, "a young limit's load is no evidence: {s}");
+        assert!(s["signals"].get("utilization").is_none(), "{s}");
+        k += 1;
+    }
+    // Half an hour later the limit is learned; twenty in flight is ten times what it has seen.
+    for _ in 0..180 {
+        step(k, 2).await;
+        k += 1;
+    }
+    let mut levels = Vec::new();
+    for _ in 0..6 {
+        let (level, s) = step(k, 20).await;
+        assert!(
+            s["concurrency"]["watchedMs"].as_f64().unwrap() >= 1_800_000.0,
+            "{s}"
+        );
+        levels.push(level);
+        k += 1;
+    }
+    assert!(
+        levels.iter().any(|l| *l >= 3),
+        "a learned limit's overload degrades the service: {levels:?}"
+    );
+}

@@ -18,12 +18,26 @@
 //! `load = inflight / limit` is what the ladder and the policies read: over 1, requests
 //! queue inside the service. In-flight work comes from the nodes' `inflight` samples, or by
 //! Little's law (rate × mean latency) when they send none.
+//!
+//! **A young limit is a guess.** The limit starts at twice what is in flight when the service
+//! is first seen and only grows while the service uses half of it, so for its first minutes
+//! it says how much the service was seen doing, not how much it can take: the first surge of
+//! a fresh server reads as overload (the demo's first tenant surge on qflow read as load
+//! 1.21, level L4, where every later one read under 0.8). The limit is [`learned`] after
+//! [`WARMUP_MS`] of updates — three time constants of the no-load latency's rise, by when
+//! that latency has settled to within 5 % of a lasting change — and the ladder reads its load
+//! only from then on (capacity the nodes declare counts from their first sample).
+//!
+//! [`learned`]: ConcurrencyLimit::learned
 
 use super::config::PolicyConfig;
 use serde::Serialize;
 
 /// Time constant with which the no-load latency rises, ms.
 const LONG_RISE_MS: f64 = 600_000.0;
+/// Time a limit is updated before its load is evidence ([`ConcurrencyLimit::learned`]): three
+/// time constants of the no-load latency's rise.
+pub const WARMUP_MS: f64 = 3.0 * LONG_RISE_MS;
 const TOLERANCE: f64 = 1.5;
 const SMOOTHING: f64 = 0.2;
 
@@ -40,6 +54,8 @@ pub struct ConcurrencyLimit {
     pub short_rtt_ms: f64,
     /// Last in-flight estimate.
     pub inflight: f64,
+    /// Time covered by the updates so far, ms (a limit is learned after [`WARMUP_MS`]).
+    pub watched_ms: f64,
 }
 
 impl ConcurrencyLimit {
@@ -50,7 +66,14 @@ impl ConcurrencyLimit {
             long_rtt_ms: 0.0,
             short_rtt_ms: 0.0,
             inflight: 0.0,
+            watched_ms: 0.0,
         }
+    }
+
+    /// Whether the limit has been updated for [`WARMUP_MS`]: before, its load is the
+    /// initial guess's, no evidence of overload.
+    pub fn learned(&self) -> bool {
+        self.watched_ms >= WARMUP_MS
     }
 
     /// `inflight / limit`.
@@ -70,6 +93,7 @@ impl ConcurrencyLimit {
         }
         self.short_rtt_ms = short_rtt_ms;
         self.inflight = inflight.max(0.0);
+        self.watched_ms += dt_ms.max(0.0);
         if self.long_rtt_ms <= 0.0 || short_rtt_ms < self.long_rtt_ms {
             self.long_rtt_ms = short_rtt_ms;
         } else {

@@ -9,6 +9,13 @@
 //! in that time: a step onset, which a window shows at part of its height until it has
 //! filled, is taken in one move instead of level by level, a signal wavering at a threshold
 //! is taken at its top, and a single evaluation's blip moves nothing.
+//! **Escalating takes the band.** From L0 a level is entered at its thresholds; a ladder
+//! already degraded climbs further only when a signal reaches the next level's thresholds
+//! ÷ `recoverFactor` (1.25 × by default) — the band that holds a level on the way down, now
+//! on the way up. A signal hovering at a threshold is read every evaluation, so its lower
+//! bound crosses the threshold now and then during a long incident; without the band, the
+//! demo's qflow surge (slow share measured about 2.3 %, L2 at 2 %) went L0 → L1 and L1 → L2 a
+//! minute later in one of six hours.
 //! **Down in one move, after a dwell.** A level is left only when every signal has stayed
 //! under `recoverFactor` (0.8) of that level's thresholds for `dwell` (15 s), and at least
 //! `dwell` after the level was entered; the ladder then goes to the highest level the signals
@@ -304,7 +311,17 @@ impl Ladder {
         config: &LadderConfig,
     ) -> Option<Transition> {
         self.signals = signals;
-        let (wanted, reason) = Self::wanted(&signals, config, 1.0, false);
+        // From L0 a level is entered at its thresholds; a degraded ladder, already protecting
+        // the service, escalates only on a signal past the band above them (÷ recoverFactor,
+        // the band that holds a level on the way down): a share hovering at the next level's
+        // threshold, whose lower bound crosses it in some of the incident's many evaluations,
+        // does not add a move.
+        let band = if self.level == 0 {
+            1.0
+        } else {
+            1.0 / config.recover_factor
+        };
+        let (wanted, reason) = Self::wanted(&signals, config, band, false);
         if wanted > self.level {
             self.calm_since = None;
             // Up once the signals have asked for more for `confirm`, to the most they asked

@@ -454,9 +454,9 @@ fn the_ladder_alert_is_one_per_episode_from_l2() {
     // Back to L2 within the dwell: the alert announced L2 already, nothing is sent.
     at += 5_000;
     assert_eq!(step(20.0, at), (Some(2), AlertChange::Nothing));
-    // Up to L3: the same alert, updated.
+    // Up to L3 (past its band, 36 ÷ 0.8 = 45): the same alert, updated.
     at += 10_000;
-    assert_eq!(step(40.0, at), (Some(3), AlertChange::Update));
+    assert_eq!(step(50.0, at), (Some(3), AlertChange::Update));
     // Under L2 for longer than the (now doubled) dwell: resolved, once.
     let mut resolved = 0;
     for _ in 0..40 {
@@ -518,4 +518,49 @@ fn bad_flapping_and_alert_settings_are_refused() {
         let err = with(f).expect("refused");
         assert!(err.contains(name), "{err}");
     }
+}
+
+/// From L0 a level is entered at its thresholds; a degraded ladder escalates only past the
+/// band (threshold ÷ recoverFactor). A slow share hovering just over L2's threshold while the
+/// ladder is at L1 — its lower bound over and under 2.0 from one evaluation to the next, as the
+/// demo's qflow surge read — holds L1 for ten minutes instead of adding a move; a share past
+/// 2.5 escalates after `confirm`, and the same hovering share from L0 enters L2 at once.
+#[test]
+fn an_escalation_takes_the_band() {
+    let c = LadderConfig::default();
+    let slow = |ratio: f64| LadderSignals {
+        burn_rate: Some(0.5),
+        slow_ratio: Some(ratio),
+        utilization: Some(0.3),
+        ..Default::default()
+    };
+    let mut l = Ladder::new(0);
+    let mut moves = Vec::new();
+    let mut now = 0;
+    for k in 0..3 {
+        now = k * 10_000;
+        moves.extend(l.update(slow(1.5), now, &c).map(|t| t.to));
+    }
+    assert_eq!(moves, vec![1], "L1 entered at its threshold");
+    for k in 0..60 {
+        now += 10_000;
+        let hovering = [1.9, 2.1, 2.4, 2.2, 2.3, 1.8][k % 6];
+        moves.extend(l.update(slow(hovering), now, &c).map(|t| t.to));
+    }
+    assert_eq!(
+        moves,
+        vec![1],
+        "a share hovering at L2's threshold adds no move"
+    );
+    for _ in 0..3 {
+        now += 10_000;
+        moves.extend(l.update(slow(2.6), now, &c).map(|t| t.to));
+    }
+    assert_eq!(moves, vec![1, 2], "past the band: escalated once confirmed");
+
+    let mut fresh = Ladder::new(0);
+    let entered: Vec<u8> = (0..3)
+        .filter_map(|k| fresh.update(slow(2.2), k * 10_000, &c).map(|t| t.to))
+        .collect();
+    assert_eq!(entered, vec![2], "from L0 the thresholds themselves");
 }

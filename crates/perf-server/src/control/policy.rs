@@ -3,7 +3,8 @@
 //! The evaluation cycle refreshes, per service: the fastest burn rate of its SLOs, the share
 //! of its recent requests over their class's p99 budget (per event, so a service mixing reads
 //! and writes is judged against both budgets), the adaptive concurrency limit (median latency
-//! of the last 30 s; in flight from the nodes' `inflight` samples, else by Little's law) and
+//! of the last 30 s; in flight from the nodes' `inflight` samples, else by Little's law; its
+//! load counts for the ladder once the limit is learned, `ConcurrencyLimit::learned`) and
 //! the ladder. Every signal reads the shortest window that holds `minRequests` requests: the
 //! last 10 s (burn rates: to the second; slow share and rate: the view's 10-s buckets, 10-20 s),
 //! else 5 minutes (burn rates) or the last minute. A short window shows a step onset at its
@@ -181,9 +182,11 @@ pub fn evaluate(d: &Durable, m: &Memory, now: i64) -> Result<Vec<Effect>, Contro
         }
         let limit = *limit;
         let load = limit.load();
-        let utilization = match r.capacity_utilization {
-            Some(u) => Some(u.max(load)),
-            None => (limit.long_rtt_ms > 0.0).then_some(load),
+        // The limit's load is evidence once the limit is learned; declared capacity at once.
+        let limit_load = limit.learned().then_some(load);
+        let utilization = match (r.capacity_utilization, limit_load) {
+            (Some(u), Some(l)) => Some(u.max(l)),
+            (u, l) => u.or(l),
         };
         let signals = LadderSignals {
             burn_rate: r.burn_rate.map(|b| b.lower),
