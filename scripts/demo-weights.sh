@@ -28,20 +28,26 @@ for i in $(seq 1 24); do
 done
 python3 - "$dir" <<'PY'
 import glob, json, sys
-lo, hi = {}, {}
+lo, hi, at_lo = {}, {}, {}
 for f in sorted(glob.glob(sys.argv[1] + "/w*.json")):
     try:
         doc = json.load(open(f))
     except ValueError:
         continue
-    for s in [doc]:
-        for n in s.get("nodes", []):
-            key = f"{s['service']}/{n['node']}"
-            w = n["weight"]
-            lo[key] = min(lo.get(key, w), w)
-            hi[key] = max(hi.get(key, w), w)
+    for n in doc.get("nodes", []):
+        key = f"{doc['service']}/{n['node']}"
+        w = n["weight"]
+        lo[key] = min(lo.get(key, w), w)
+        if n["targetWeight"] < at_lo.get(key, {"targetWeight": float("inf")})["targetWeight"]:
+            at_lo[key] = n
+        hi[key] = max(hi.get(key, w), w)
 out = [k for k in lo if lo[k] < 0.9 or hi[k] > 1.1]
 for k in sorted(lo):
     print(f"{k:28} {lo[k]:.2f} .. {hi[k]:.2f}{'   <- outside 0.9-1.1' if k in out else ''}")
+    if k in out:
+        n = at_lo[k]
+        print("    at its lowest target: " + ", ".join(f"{f} {n[f]}" for f in
+              ["targetWeight", "latencyScore", "errorRateScore", "capacityScore", "regressionScore",
+               "p95", "p99", "requests", "errorRate", "slowNow", "recovered", "lowTraffic"] if f in n))
 print(f"summary: {len(out)} of {len(lo)} nodes left 0.9-1.1")
 PY

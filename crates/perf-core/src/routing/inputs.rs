@@ -1,10 +1,11 @@
 //! The inputs of node scoring read from an [`Engine`]: per node of a service, requests,
-//! errors, p95 and p99 from the (service, node) view over the window, and utilisation and
+//! errors, p95 and p99 from the (service, node) view over the window (with how many of its
+//! requests, and of the others', exceed every node's pooled p95 and p99), and utilisation and
 //! declared capacity from the nodes' resource samples (CPU of the last minute, or the rate
 //! over declared capacity, whichever is higher). Shared by the server and the simulator, so
 //! the simulator's closed loop runs the same code as production.
 
-use super::score::NodeInput;
+use super::score::{Exceedance, NodeInput};
 use crate::engine::Engine;
 use crate::error::CoreError;
 use crate::view::Dim;
@@ -21,19 +22,45 @@ pub fn node_inputs(
     fast_window: i64,
 ) -> Result<Vec<NodeInput>, CoreError> {
     let mut out: Vec<NodeInput> = Vec::new();
-    for (key, stats) in engine.group(view, &[(Dim::Service, service)], now - window, now + 1)? {
+    let whole = engine.group(view, &[(Dim::Service, service)], now - window, now + 1)?;
+    let mut pooled = crate::sketch::LatencySketch::new();
+    for (_, stats) in &whole {
+        pooled.merge(&stats.latency);
+    }
+    let over =
+        |s: &crate::sketch::LatencySketch, t: f64| s.count().saturating_sub(s.count_at_most(t));
+    for (key, stats) in &whole {
         let Some(node) = key.get(1) else { continue };
+        // How many of this node's requests, and of the others', exceed every node's pooled
+        // p95 and p99 (the significance of the latency score).
+        let exceedance = |q: f64| {
+            pooled.quantile(q).map(|t| {
+                let own = over(&stats.latency, t);
+                Exceedance {
+                    own,
+                    peers: over(&pooled, t).saturating_sub(own),
+                    peer_requests: pooled.count().saturating_sub(stats.latency.count()),
+                }
+            })
+        };
         out.push(NodeInput {
             node: node.clone(),
             requests: stats.requests,
             errors: stats.errors,
             p95_ms: stats.latency.quantile(0.95),
             p99_ms: stats.latency.quantile(0.99),
+            over_p95: exceedance(0.95),
+            over_p99: exceedance(0.99),
             rps: stats.requests as f64 * 1000.0 / window.max(1) as f64,
             ..NodeInput::default()
         });
     }
     let recent = engine.group(view, &[(Dim::Service, service)], now - fast_window, now + 1)?;
+    let mut recent_pooled = crate::sketch::LatencySketch::new();
+    for (_, stats) in &recent {
+        recent_pooled.merge(&stats.latency);
+    }
+    let recent_p95 = recent_pooled.quantile(0.95);
     for (i, (key, stats)) in recent.iter().enumerate() {
         let Some(node) = key.get(1) else { continue };
         let Some(n) = out.iter_mut().find(|n| &n.node == node) else {
@@ -42,6 +69,16 @@ pub fn node_inputs(
         n.recent_requests = stats.requests;
         n.recent_errors = stats.errors;
         n.recent_p95_ms = stats.latency.quantile(0.95);
+        // This node's recent requests, and the others', over every node's pooled recent p95:
+        // the two samples of the fast latency test.
+        n.recent_over_p95 = recent_p95.map(|t| {
+            let own = over(&stats.latency, t);
+            Exceedance {
+                own,
+                peers: over(&recent_pooled, t).saturating_sub(own),
+                peer_requests: recent_pooled.count().saturating_sub(stats.latency.count()),
+            }
+        });
         // The other nodes' recent requests pooled: their p95, and how many of this node's
         // are slower (the fast latency test of `score`).
         let mut peers = crate::sketch::LatencySketch::new();

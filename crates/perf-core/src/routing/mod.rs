@@ -17,7 +17,7 @@ pub mod score;
 pub use balancer::{Balancer, NodeWeight, WeightsReport};
 pub use config::RoutingConfig;
 pub use inputs::node_inputs;
-pub use score::{score_nodes, NodeInput, NodeScore};
+pub use score::{score_nodes, Exceedance, NodeInput, NodeScore};
 
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,12 @@
 //! - `latencyScore` = √(s95 · s99) × budget term, where `sq = min(1, peer q / node q)`, the
 //!   peer value being the median of the *other* eligible nodes (so a node's own slowness
 //!   never raises its reference), and the budget term `min(1, p99 budget / node p99)`.
+//!   **Only significant slowness counts**: `sq` is 1 unless the node's share of requests
+//!   over every node's pooled q is above the other nodes' share over it by a one-sided
+//!   two-proportion test (z = 4; [`Exceedance`]); the nodes slower nowhere are held to
+//!   the budget on one p99, the median of theirs (the same for each, so the weights'
+//!   normalisation cancels it), a node slower somewhere on its own. A p99 resting on ~23 requests of a minute moved healthy nodes'
+//!   weights to 0.88 in the demo.
 //! - `errorRateScore` = 1 / (1 + excess / 0.02), `excess` = the Wilson 95 % lower bound of the
 //!   node's error rate minus the lowest upper bound among the other nodes (≥ 0): what the
 //!   best peer achieves is achievable, so when most nodes fail the one that does not stands
@@ -19,10 +25,13 @@
 //!   window's lower bound) and no higher than the best peer's, only the fast window counts
 //!   (`recovered`): a healed node gets its score back within seconds instead of when its
 //!   minute of failures slides out; a relapse shows in the fast window at once.
-//! - **Latency within seconds** (`slowNow`): of a node as fast as its peers, about 5 % of the
-//!   fast window's requests are slower than the other nodes' pooled p95 there; when the
-//!   lower bound (z = 3) of that share exceeds 10 %, the latency score is also the fast
-//!   window's `min(1, peers' p95 / own p95)` when that is worse.
+//! - **Latency within seconds** (`slowNow`): a node as fast as its peers has as large a share
+//!   of the fast window's requests over every node's pooled p95 there as they do; when its
+//!   share is at least twice theirs and above it by a two-proportion test (z = 3), the
+//!   latency score is also the fast window's `min(1, peers' p95 / own p95)` when that is
+//!   worse. (Inputs without those counts test the share over the peers' p95 against 10 % at
+//!   z = 3; that ignored the noise of a p95 taken from a few hundred requests, and a
+//!   two-node service's healthy node read as slow now and then: 0.46 in the demo.)
 //! - `capacityScore` = 1 up to the target utilisation (1 − headroom budget, 0.7), then
 //!   linearly down to 0.1 at 100 %. Utilisation is the largest of CPU, rps over declared
 //!   capacity and in-flight work over its limit that the node reports.
@@ -52,6 +61,10 @@ const ERROR_SCALE: f64 = 0.02;
 const ANOMALY_SCORE: f64 = 0.5;
 /// z of the fast window's latency test (one-sided, ~0.1 % per node and evaluation).
 const SIGNIFICANT_Z: f64 = 3.0;
+/// z of the window's latency test (one-sided two-proportion, ~3·10⁻⁵ per node, quantile and
+/// evaluation: at z = 3 a healthy three-node cluster crossed it about once in ten minutes of
+/// evaluations, overlapping minutes tested every 10 s).
+const WINDOW_Z: f64 = 4.0;
 /// Share of recent requests over the peers' p95 that marks a node slow now (twice the 5 %
 /// expected of a node as fast as its peers).
 const SLOW_SHARE: f64 = 0.10;
@@ -77,6 +90,9 @@ pub struct NodeInput {
     pub recent_errors: u64,
     /// Requests in the short window slower than the other nodes' pooled p95 there.
     pub recent_slow: u64,
+    /// The short window's requests, this node's and the others', over every node's pooled p95
+    /// there (`None`: not measured, and `recent_slow` is tested against a fixed 10 %).
+    pub recent_over_p95: Option<Exceedance>,
     /// The other nodes' pooled p95 in the short window, ms.
     pub peer_recent_p95_ms: Option<f64>,
     /// p95 latency in the short window, ms.
@@ -85,6 +101,11 @@ pub struct NodeInput {
     pub p95_ms: Option<f64>,
     /// p99 latency, ms.
     pub p99_ms: Option<f64>,
+    /// Requests in the window over every node's pooled p95, this node's and the others'
+    /// (`None`: not measured, and the p95 ratio counts as it is).
+    pub over_p95: Option<Exceedance>,
+    /// The same over the pooled p99.
+    pub over_p99: Option<Exceedance>,
     /// Requests per second over the window.
     pub rps: f64,
     /// Utilisation in [0, 1], when the node reports any.
@@ -93,6 +114,33 @@ pub struct NodeInput {
     pub capacity_rps: Option<f64>,
     /// An anomaly is open on the node.
     pub anomalous: bool,
+}
+
+/// How many of a node's requests, and of the other nodes', exceed a threshold: the two
+/// samples of the latency score's significance test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Exceedance {
+    /// This node's requests over the threshold.
+    pub own: u64,
+    /// The other nodes' requests over it.
+    pub peers: u64,
+    /// The other nodes' requests.
+    pub peer_requests: u64,
+}
+
+impl Exceedance {
+    /// Whether `requests` with `own` over the threshold exceed it significantly more often
+    /// than the peers do: a two-proportion z test, one-sided at `z`.
+    fn significant(&self, requests: u64, z: f64) -> bool {
+        let (n1, n2) = (requests as f64, self.peer_requests as f64);
+        if n1 == 0.0 || n2 == 0.0 {
+            return false;
+        }
+        let (p1, p2) = (self.own as f64 / n1, self.peers as f64 / n2);
+        let p = (self.own + self.peers) as f64 / (n1 + n2);
+        let se = (p * (1.0 - p) * (1.0 / n1 + 1.0 / n2)).sqrt();
+        se > 0.0 && (p1 - p2) / se > z
+    }
 }
 
 /// The scores of one node.
@@ -188,6 +236,26 @@ pub fn score_nodes(
     };
     let w = &config.weights;
     let w_total = w.latency + w.errors + w.capacity + w.regression;
+    // Nodes that cannot be told from their peers at p95 or p99 share one p99 for the budget
+    // term: the median of theirs.
+    let indistinct: Vec<bool> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let alike = |over: Option<Exceedance>| {
+                over.is_some_and(|e| !e.significant(n.requests, WINDOW_Z))
+            };
+            eligible[i] && alike(n.over_p95) && alike(n.over_p99)
+        })
+        .collect();
+    let alike_p99 = median(
+        inputs
+            .iter()
+            .zip(&indistinct)
+            .filter(|(_, alike)| **alike)
+            .filter_map(|(n, _)| n.p99_ms)
+            .collect(),
+    );
     let mut scores: Vec<NodeScore> = inputs
         .iter()
         .enumerate()
@@ -213,9 +281,26 @@ pub fn score_nodes(
                     utilization: n.utilization,
                 };
             }
-            let s95 = ratio_score(others(i, &|m| m.p95_ms), n.p95_ms);
-            let s99 = ratio_score(others(i, &|m| m.p99_ms), n.p99_ms);
-            let budget = ratio_score(p99_budget_ms, n.p99_ms);
+            // Slower than its peers only where it is significantly so: its share of requests
+            // over the pooled p95 (p99) is above the peers' share by a two-proportion test
+            // (z = 4). Nodes that cannot be told from their peers are held to the budget on
+            // one p99, the median of theirs, which the weights' normalisation then cancels:
+            // the noise of a p99 resting on a few dozen requests moves no weight.
+            let distinct =
+                |over: Option<Exceedance>| over.is_none_or(|e| e.significant(n.requests, WINDOW_Z));
+            let (d95, d99) = (distinct(n.over_p95), distinct(n.over_p99));
+            let s95 = if d95 {
+                ratio_score(others(i, &|m| m.p95_ms), n.p95_ms)
+            } else {
+                1.0
+            };
+            let s99 = if d99 {
+                ratio_score(others(i, &|m| m.p99_ms), n.p99_ms)
+            } else {
+                1.0
+            };
+            let judged_p99 = if indistinct[i] { alike_p99 } else { n.p99_ms };
+            let budget = ratio_score(p99_budget_ms, judged_p99);
             let mut latency = (s95 * s99).sqrt() * budget;
             // Latency within seconds: under "as fast as its peers" about 5 % of the node's
             // recent requests are slower than the peers' pooled p95; a share whose lower
@@ -223,7 +308,16 @@ pub fn score_nodes(
             // then counts when it is worse.
             let fast_enough = n.recent_requests >= config.min_fast_requests;
             let slow_now = fast_enough
-                && wilson(n.recent_slow, n.recent_requests, SIGNIFICANT_Z).0 > SLOW_SHARE;
+                && match n.recent_over_p95 {
+                    // Twice the peers' share over the pooled p95, and significantly above it
+                    // (the peers' p95 is itself an estimate from a few hundred requests).
+                    Some(e) => {
+                        e.significant(n.recent_requests, SIGNIFICANT_Z)
+                            && e.own as f64 * e.peer_requests as f64
+                                >= 2.0 * e.peers as f64 * n.recent_requests as f64
+                    }
+                    None => wilson(n.recent_slow, n.recent_requests, SIGNIFICANT_Z).0 > SLOW_SHARE,
+                };
             if slow_now {
                 latency = latency.min(ratio_score(n.peer_recent_p95_ms, n.recent_p95_ms));
             }

@@ -470,3 +470,89 @@ fn a_healthy_cluster_does_not_flap() {
         }
     }
 }
+
+/// Weights of `nodes` nodes scored through a real engine every 10 s over `minutes`: each
+/// node serves 40 requests a second, as the demo's generator makes them — a mix of a slow
+/// operation (70 %, lognormal median 100 ms, σ 0.5) and a fast one (median 30 ms), 0.5 % of
+/// them times a Pareto(1, 1.6) tail capped at 50 — times its factor in `slow`, against a
+/// 150 ms p99 budget every node misses (as the demo's qflow does). Each node's lowest and
+/// highest weight after the first minute.
+fn sampled_weights(nodes: usize, slow: &[f64], minutes: i64, seed: u64) -> Vec<(f64, f64)> {
+    use crate::{Engine, EngineConfig, Event};
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use rand_distr::{Distribution, LogNormal, Pareto};
+    let c = cfg();
+    let mut engine = Engine::new(EngineConfig::default()).unwrap();
+    let mut b = Balancer::new();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let slow_op = LogNormal::new(100f64.ln(), 0.5).unwrap();
+    let fast_op = LogNormal::new(30f64.ln(), 0.5).unwrap();
+    let tail: Pareto<f64> = Pareto::new(1.0, 1.6).unwrap();
+    let t0 = 1_764_000_000_000i64;
+    let mut range = vec![(f64::MAX, f64::MIN); nodes];
+    for step in 1..=minutes * 6 {
+        let now = t0 + step * 10_000;
+        let mut events = Vec::new();
+        for node in 0..nodes {
+            for _ in 0..400 {
+                let mut ms: f64 = if rng.random_bool(0.7) {
+                    slow_op.sample(&mut rng)
+                } else {
+                    fast_op.sample(&mut rng)
+                };
+                if rng.random_bool(0.005) {
+                    ms *= tail.sample(&mut rng).min(50.0);
+                }
+                let mut e = Event::new(
+                    now - rng.random_range(0..10_000),
+                    "svc",
+                    "GET /x",
+                    ms * slow.get(node).copied().unwrap_or(1.0),
+                );
+                e.node = format!("n{node}");
+                events.push(e);
+            }
+        }
+        events.sort_by_key(|e| e.ts_ms);
+        engine.ingest(&events, now);
+        let inputs =
+            node_inputs(&engine, "service_node", "svc", now, c.window, c.fast_window).unwrap();
+        let scores = score_nodes(&inputs, &c, Some(150.0), 0.7);
+        let (r, _) = b.update("svc", &inputs, scores, now, &c);
+        if step > 6 {
+            for n in &r.nodes {
+                let i: usize = n.score.node[1..].parse().unwrap();
+                range[i] = (range[i].0.min(n.weight), range[i].1.max(n.weight));
+            }
+        }
+    }
+    range
+}
+
+/// A healthy cluster's p95 and p99 are noisy (a minute's p99 of 2,400 requests rests on 24,
+/// and the generator's tail makes it jump): compared as point estimates they moved the demo's
+/// healthy qflow nodes to 0.88. Only significant slowness counts now. Twelve clusters (three
+/// or eight equal nodes, ten minutes each): at most one node of the 50 leaves 0.9–1.1 (over
+/// seeds 10–39, 1 of 140 nodes did, against 44 of 140 when the ratios counted as measured);
+/// and a node 1.5× slower than its peers still loses its traffic.
+#[test]
+fn a_healthy_cluster_with_sampled_latencies_does_not_flap() {
+    let mut outside = Vec::new();
+    for seed in 0..12u64 {
+        let nodes = if seed % 3 == 0 { 8 } else { 3 };
+        for (i, (lo, hi)) in sampled_weights(nodes, &[], 10, seed)
+            .into_iter()
+            .enumerate()
+        {
+            if !(lo >= 0.9 && hi <= 1.1) {
+                outside.push(format!(
+                    "{nodes} nodes, seed {seed}: n{i} between {lo} and {hi}"
+                ));
+            }
+        }
+    }
+    assert!(outside.len() <= 1, "{outside:#?}");
+    let slow = sampled_weights(3, &[1.0, 1.5, 1.0], 3, 4);
+    assert!(slow[1].1 < 0.7, "the slow node: {:?}", slow[1]);
+}
