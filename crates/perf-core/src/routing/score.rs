@@ -7,8 +7,9 @@
 //!   over every node's pooled q is above the other nodes' share over it by a one-sided
 //!   two-proportion test (z = 4; [`Exceedance`]); the nodes slower nowhere are held to
 //!   the budget on one p99, the median of theirs (the same for each, so the weights'
-//!   normalisation cancels it), a node slower somewhere on its own. A p99 resting on ~23 requests of a minute moved healthy nodes'
-//!   weights to 0.88 in the demo.
+//!   normalisation cancels it), a node slower somewhere on the larger of its own and that
+//!   median (so becoming significantly slower never raises a score). A p99 resting on ~23
+//!   requests of a minute moved healthy nodes' weights to 0.88 in the demo.
 //! - `errorRateScore` = 1 / (1 + excess / 0.02), `excess` = the Wilson 95 % lower bound of the
 //!   node's error rate minus the lowest upper bound among the other nodes (≥ 0): what the
 //!   best peer achieves is achievable, so when most nodes fail the one that does not stands
@@ -299,7 +300,12 @@ pub fn score_nodes(
             } else {
                 1.0
             };
-            let judged_p99 = if indistinct[i] { alike_p99 } else { n.p99_ms };
+            let judged_p99 = if indistinct[i] {
+                alike_p99
+            } else {
+                n.p99_ms
+                    .map(|own| alike_p99.map_or(own, |alike| own.max(alike)))
+            };
             let budget = ratio_score(p99_budget_ms, judged_p99);
             let mut latency = (s95 * s99).sqrt() * budget;
             // Latency within seconds: under "as fast as its peers" about 5 % of the node's
