@@ -1,6 +1,6 @@
 //! The inputs of node scoring read from an [`Engine`]: per node of a service, requests,
 //! errors, p95 and p99 from the (service, node) view over the window (with how many of its
-//! requests, and of the others', exceed every node's pooled p95 and p99), and utilisation and
+//! requests, and of the others', exceed the others' pooled p95 and p99), and utilisation and
 //! declared capacity from the nodes' resource samples (CPU of the last minute, or the rate
 //! over declared capacity, whichever is higher). Shared by the server and the simulator, so
 //! the simulator's closed loop runs the same code as production.
@@ -8,6 +8,8 @@
 use super::score::{Exceedance, NodeInput};
 use crate::engine::Engine;
 use crate::error::CoreError;
+use crate::sketch::LatencySketch;
+use crate::stats::Stats;
 use crate::view::Dim;
 
 /// Per-node inputs of `service` over `[now − window, now]` (errors, p95 and the requests
@@ -23,44 +25,24 @@ pub fn node_inputs(
 ) -> Result<Vec<NodeInput>, CoreError> {
     let mut out: Vec<NodeInput> = Vec::new();
     let whole = engine.group(view, &[(Dim::Service, service)], now - window, now + 1)?;
-    let mut pooled = crate::sketch::LatencySketch::new();
-    for (_, stats) in &whole {
-        pooled.merge(&stats.latency);
-    }
-    let over =
-        |s: &crate::sketch::LatencySketch, t: f64| s.count().saturating_sub(s.count_at_most(t));
-    for (key, stats) in &whole {
+    for (i, (key, stats)) in whole.iter().enumerate() {
         let Some(node) = key.get(1) else { continue };
-        // How many of this node's requests, and of the others', exceed every node's pooled
+        // How many of this node's requests, and of the others', exceed the others' pooled
         // p95 and p99 (the significance of the latency score).
-        let exceedance = |q: f64| {
-            pooled.quantile(q).map(|t| {
-                let own = over(&stats.latency, t);
-                Exceedance {
-                    own,
-                    peers: over(&pooled, t).saturating_sub(own),
-                    peer_requests: pooled.count().saturating_sub(stats.latency.count()),
-                }
-            })
-        };
+        let peers = pooled_except(&whole, i);
         out.push(NodeInput {
             node: node.clone(),
             requests: stats.requests,
             errors: stats.errors,
             p95_ms: stats.latency.quantile(0.95),
             p99_ms: stats.latency.quantile(0.99),
-            over_p95: exceedance(0.95),
-            over_p99: exceedance(0.99),
+            over_p95: exceedance(&stats.latency, &peers, 0.95),
+            over_p99: exceedance(&stats.latency, &peers, 0.99),
             rps: stats.requests as f64 * 1000.0 / window.max(1) as f64,
             ..NodeInput::default()
         });
     }
     let recent = engine.group(view, &[(Dim::Service, service)], now - fast_window, now + 1)?;
-    let mut recent_pooled = crate::sketch::LatencySketch::new();
-    for (_, stats) in &recent {
-        recent_pooled.merge(&stats.latency);
-    }
-    let recent_p95 = recent_pooled.quantile(0.95);
     for (i, (key, stats)) in recent.iter().enumerate() {
         let Some(node) = key.get(1) else { continue };
         let Some(n) = out.iter_mut().find(|n| &n.node == node) else {
@@ -69,30 +51,13 @@ pub fn node_inputs(
         n.recent_requests = stats.requests;
         n.recent_errors = stats.errors;
         n.recent_p95_ms = stats.latency.quantile(0.95);
-        // This node's recent requests, and the others', over every node's pooled recent p95:
-        // the two samples of the fast latency test.
-        n.recent_over_p95 = recent_p95.map(|t| {
-            let own = over(&stats.latency, t);
-            Exceedance {
-                own,
-                peers: over(&recent_pooled, t).saturating_sub(own),
-                peer_requests: recent_pooled.count().saturating_sub(stats.latency.count()),
-            }
-        });
-        // The other nodes' recent requests pooled: their p95, and how many of this node's
-        // are slower (the fast latency test of `score`).
-        let mut peers = crate::sketch::LatencySketch::new();
-        for (j, (_, other)) in recent.iter().enumerate() {
-            if j != i {
-                peers.merge(&other.latency);
-            }
-        }
+        // The other nodes' recent requests pooled: their p95, how many of this node's are
+        // slower, and how many of theirs (the fast latency test of `score`).
+        let peers = pooled_except(&recent, i);
+        n.recent_over_p95 = exceedance(&stats.latency, &peers, 0.95);
         if let Some(p95) = peers.quantile(0.95) {
             n.peer_recent_p95_ms = Some(p95);
-            n.recent_slow = stats
-                .latency
-                .count()
-                .saturating_sub(stats.latency.count_at_most(p95));
+            n.recent_slow = over(&stats.latency, p95);
         }
     }
     for (node, r) in engine.resources().of_service(service) {
@@ -117,4 +82,34 @@ pub fn node_inputs(
     }
     out.sort_by(|a, b| a.node.cmp(&b.node));
     Ok(out)
+}
+
+/// Requests of `sketch` over `threshold` ms.
+fn over(sketch: &LatencySketch, threshold: f64) -> u64 {
+    sketch
+        .count()
+        .saturating_sub(sketch.count_at_most(threshold))
+}
+
+/// Every group's latencies pooled but the `i`-th's.
+fn pooled_except(groups: &[(Vec<String>, Stats)], i: usize) -> LatencySketch {
+    let mut peers = LatencySketch::new();
+    for (j, (_, other)) in groups.iter().enumerate() {
+        if j != i {
+            peers.merge(&other.latency);
+        }
+    }
+    peers
+}
+
+/// How many of `own`'s requests, and of `peers`', exceed the peers' `q` quantile: the
+/// threshold is the peers' alone, so a node's own slowness never moves it (a node slower
+/// than all of them has every request over it), and the peers' share over it carries the
+/// noise of their estimate into the two-proportion test.
+fn exceedance(own: &LatencySketch, peers: &LatencySketch, q: f64) -> Option<Exceedance> {
+    peers.quantile(q).map(|t| Exceedance {
+        own: over(own, t),
+        peers: over(peers, t),
+        peer_requests: peers.count(),
+    })
 }

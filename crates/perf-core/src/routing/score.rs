@@ -4,7 +4,7 @@
 //!   peer value being the median of the *other* eligible nodes (so a node's own slowness
 //!   never raises its reference), and the budget term `min(1, p99 budget / node p99)`.
 //!   **Only significant slowness counts**: `sq` is 1 unless the node's share of requests
-//!   over every node's pooled q is above the other nodes' share over it by a one-sided
+//!   over the other nodes' pooled q is above their share over it by a one-sided
 //!   two-proportion test (z = 4; [`Exceedance`]); the nodes slower nowhere are held to
 //!   the budget on one p99, the median of theirs (the same for each, so the weights'
 //!   normalisation cancels it), a node slower somewhere on the larger of its own and that
@@ -27,8 +27,8 @@
 //!   (`recovered`): a healed node gets its score back within seconds instead of when its
 //!   minute of failures slides out; a relapse shows in the fast window at once.
 //! - **Latency within seconds** (`slowNow`): a node as fast as its peers has as large a share
-//!   of the fast window's requests over every node's pooled p95 there as they do; when its
-//!   share is at least twice theirs and above it by a two-proportion test (z = 3), the
+//!   of the fast window's requests over the other nodes' pooled p95 there as they do; when its
+//!   share is at least twice theirs and above it by a two-proportion test (z = 4), the
 //!   latency score is also the fast window's `min(1, peers' p95 / own p95)` when that is
 //!   worse. (Inputs without those counts test the share over the peers' p95 against 10 % at
 //!   z = 3; that ignored the noise of a p95 taken from a few hundred requests, and a
@@ -62,9 +62,10 @@ const ERROR_SCALE: f64 = 0.02;
 const ANOMALY_SCORE: f64 = 0.5;
 /// z of the fast window's latency test (one-sided, ~0.1 % per node and evaluation).
 const SIGNIFICANT_Z: f64 = 3.0;
-/// z of the window's latency test (one-sided two-proportion, ~3·10⁻⁵ per node, quantile and
-/// evaluation: at z = 3 a healthy three-node cluster crossed it about once in ten minutes of
-/// evaluations, overlapping minutes tested every 10 s).
+/// z of the two-sample latency tests (one-sided, ~3·10⁻⁵ per node, quantile and evaluation:
+/// at z = 3 a healthy three-node cluster crossed the window's about once in ten minutes, and
+/// the demo's ten healthy nodes the fast one about once in seven, each crossing a weight that
+/// falls at once and rises back slowly).
 const WINDOW_Z: f64 = 4.0;
 /// Share of recent requests over the peers' p95 that marks a node slow now (twice the 5 %
 /// expected of a node as fast as its peers).
@@ -91,7 +92,7 @@ pub struct NodeInput {
     pub recent_errors: u64,
     /// Requests in the short window slower than the other nodes' pooled p95 there.
     pub recent_slow: u64,
-    /// The short window's requests, this node's and the others', over every node's pooled p95
+    /// The short window's requests, this node's and the others', over the others' pooled p95
     /// there (`None`: not measured, and `recent_slow` is tested against a fixed 10 %).
     pub recent_over_p95: Option<Exceedance>,
     /// The other nodes' pooled p95 in the short window, ms.
@@ -102,7 +103,7 @@ pub struct NodeInput {
     pub p95_ms: Option<f64>,
     /// p99 latency, ms.
     pub p99_ms: Option<f64>,
-    /// Requests in the window over every node's pooled p95, this node's and the others'
+    /// Requests in the window over the other nodes' pooled p95, this node's and theirs
     /// (`None`: not measured, and the p95 ratio counts as it is).
     pub over_p95: Option<Exceedance>,
     /// The same over the pooled p99.
@@ -283,7 +284,7 @@ pub fn score_nodes(
                 };
             }
             // Slower than its peers only where it is significantly so: its share of requests
-            // over the pooled p95 (p99) is above the peers' share by a two-proportion test
+            // over the peers' pooled p95 (p99) is above theirs by a two-proportion test
             // (z = 4). Nodes that cannot be told from their peers are held to the budget on
             // one p99, the median of theirs, which the weights' normalisation then cancels:
             // the noise of a p99 resting on a few dozen requests moves no weight.
@@ -315,10 +316,11 @@ pub fn score_nodes(
             let fast_enough = n.recent_requests >= config.min_fast_requests;
             let slow_now = fast_enough
                 && match n.recent_over_p95 {
-                    // Twice the peers' share over the pooled p95, and significantly above it
-                    // (the peers' p95 is itself an estimate from a few hundred requests).
+                    // Twice the peers' share over their p95, and significantly above it (the
+                    // peers' p95 is itself an estimate from a few hundred requests; z = 4, as
+                    // every node is tested every evaluation and a weight falls at once).
                     Some(e) => {
-                        e.significant(n.recent_requests, SIGNIFICANT_Z)
+                        e.significant(n.recent_requests, WINDOW_Z)
                             && e.own as f64 * e.peer_requests as f64
                                 >= 2.0 * e.peers as f64 * n.recent_requests as f64
                     }
