@@ -54,9 +54,9 @@ pub fn node_inputs(
         // The other nodes' recent requests pooled: their p95, how many of this node's are
         // slower, and how many of theirs (the fast latency test of `score`).
         let peers = pooled_except(&recent, i);
-        n.recent_over_p95 = exceedance(&stats.latency, &peers, 0.95);
         if let Some(p95) = peers.quantile(0.95) {
             n.peer_recent_p95_ms = Some(p95);
+            n.recent_over_p95 = Some(exceedance_over(&stats.latency, &peers, p95));
             n.recent_slow = over(&stats.latency, p95);
         }
     }
@@ -107,9 +107,14 @@ fn pooled_except(groups: &[(Vec<String>, Stats)], i: usize) -> LatencySketch {
 /// than all of them has every request over it), and the peers' share over it carries the
 /// noise of their estimate into the two-proportion test.
 fn exceedance(own: &LatencySketch, peers: &LatencySketch, q: f64) -> Option<Exceedance> {
-    peers.quantile(q).map(|t| Exceedance {
-        own: over(own, t),
-        peers: over(peers, t),
+    peers.quantile(q).map(|t| exceedance_over(own, peers, t))
+}
+
+/// How many of `own`'s requests, and of `peers`', exceed `threshold` ms.
+fn exceedance_over(own: &LatencySketch, peers: &LatencySketch, threshold: f64) -> Exceedance {
+    Exceedance {
+        own: over(own, threshold),
+        peers: over(peers, threshold),
         peer_requests: peers.count(),
-    })
+    }
 }
