@@ -1,6 +1,7 @@
 //! The whole engine update per event (five default views, caller summaries, stages), and the
 //! profile of a service with 100 operations over one hour; the update and the decoding with
-//! and without `cacheKey` on the same events (issue 20: at most 10 % more).
+//! and without `cacheKey` on the same events (issue 20: at most 10 % more); sealing a busy
+//! bucket and reading it back.
 
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
@@ -149,5 +150,34 @@ fn decode(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, update, profile_query, decode);
+/// Sealing a busy bucket (a demo minute: 2,400 requests) and reading it back, the work the
+/// aging sweep and every query over settled buckets do per bucket.
+fn sealed_cell(c: &mut Criterion) {
+    use perf_core::rollup::Cell;
+    use perf_core::stats::Stats;
+    let mut stats = Stats::default();
+    for e in events(2_400, 1, 60_000, 4) {
+        stats.record(&e, 200.0, &[]);
+    }
+    let mut g = c.benchmark_group("cell");
+    g.bench_function("seal_2400_requests", |b| {
+        b.iter(|| {
+            let mut cell = Cell::Open(Box::new(stats.clone()));
+            cell.seal();
+            black_box(cell)
+        })
+    });
+    let mut sealed = Cell::Open(Box::new(stats.clone()));
+    sealed.seal();
+    g.bench_function("read_2400_requests", |b| {
+        b.iter(|| {
+            let mut out = Stats::default();
+            sealed.merge_into(&mut out);
+            black_box(out)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, update, profile_query, decode, sealed_cell);
 criterion_main!(benches);

@@ -21,6 +21,7 @@ pub mod numeric;
 pub mod policy;
 pub mod report;
 pub mod resources;
+mod rice;
 pub mod risk;
 pub mod rollup;
 pub mod routing;

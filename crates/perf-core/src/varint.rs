@@ -71,6 +71,16 @@ impl<'a> Reader<'a> {
         Some(((u >> 1) as i64) ^ -((u & 1) as i64))
     }
 
+    /// The bytes not read yet.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// Passes over `n` bytes (all that are left, if fewer).
+    pub(crate) fn skip(&mut self, n: usize) {
+        self.bytes = &self.bytes[n.min(self.bytes.len())..];
+    }
+
     /// Exact float bits.
     #[inline]
     pub(crate) fn f64(&mut self) -> Option<f64> {

@@ -202,6 +202,31 @@ mod tests {
     }
 
     #[test]
+    fn a_busy_bucket_takes_well_under_its_varint_size() {
+        // A demo minute of one operation: 2,400 lognormal latencies (bins of a few to a
+        // hundred requests). Postcard writes the bin counts as varints, as this codec did
+        // before the Rice codes; its size is the reference.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let events: Vec<_> = (0..2_400)
+            .map(|_| {
+                let normal: f64 = (0..12).map(|_| rng.random::<f64>()).sum::<f64>() - 6.0;
+                ((3.0 + 0.8 * normal).exp(), true, 0, None, 0)
+            })
+            .collect();
+        let s = stats_of(&events);
+        let mut out = Vec::new();
+        encode(&s, &mut out);
+        let postcard = postcard::to_allocvec(&s).unwrap().len();
+        assert!(
+            out.len() * 10 < postcard * 7,
+            "{} bytes against postcard's {postcard}",
+            out.len()
+        );
+        assert_eq!(decode(&out).unwrap(), s);
+    }
+
+    #[test]
     fn a_one_request_bucket_is_fifteen_bytes() {
         let s = stats_of(&[(42.5, true, 0, None, 0)]);
         let mut out = Vec::new();
