@@ -4,6 +4,7 @@
 //! is deterministic, testable and embeddable.
 
 pub mod anomaly;
+mod bitpack;
 pub mod cache;
 pub mod compare;
 pub mod config;
@@ -21,7 +22,6 @@ pub mod numeric;
 pub mod policy;
 pub mod report;
 pub mod resources;
-mod rice;
 pub mod risk;
 pub mod rollup;
 pub mod routing;

@@ -1,7 +1,7 @@
 //! One bucket's content, open or sealed. A bucket that no event or finer bucket will reach
 //! any more is *sealed*: its [`Stats`] (≈ 160 bytes inline, plus its bins and stages on the
 //! heap) is encoded into one byte string (rollup/compact.rs: flags for the fields that are
-//! not zero, varints, exact float bits), and an encoding of up to [`INLINE`] bytes (a bucket
+//! not zero, varints, exact float bits, bit-packed bin counts), and an encoding of up to [`INLINE`] bytes (a bucket
 //! of a request or two) is kept inside the cell itself, with no allocation. Most buckets of
 //! a rolling window are settled (all but the newest few of each level), so the engine's
 //! steady-state memory is mostly sealed buckets. A late event or merge into a sealed bucket

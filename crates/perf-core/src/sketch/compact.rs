@@ -2,14 +2,14 @@
 //! values are implied by others (the count equal to the bucket's requests, the minimum equal
 //! to the sum — one value —, the maximum equal to the minimum, no zeros, a zero sum), then
 //! varints for the counts outside the bins and exact float bits for the rest. The bins are
-//! adaptive Rice codes (crate::rice): a dense store's counts in one stream, a sparse store's
-//! first index as a varint and then its gaps and counts in two interleaved streams. A
+//! bit-packed in blocks (crate::bitpack): a dense store's counts, or a sparse store's first
+//! index as a varint and then its gaps and its counts. A
 //! one-request bucket's sketch takes 13 bytes instead of postcard's 31; a busy bucket's bins
 //! about half of what varints took (BENCHMARKS.md, "Memory accounted, and over days").
 
 use super::store::BinStore;
 use super::LatencySketch;
-use crate::rice::{Context, RiceReader, RiceWriter};
+use crate::bitpack::{BitReader, BitWriter};
 use crate::varint::{put_f64, put_i64, put_u64, Reader};
 
 const COUNT_IMPLIED: u8 = 1;
@@ -64,28 +64,18 @@ impl LatencySketch {
                 put_u64(out, pairs.len() as u64);
                 if let Some(&(first, _)) = pairs.first() {
                     put_i64(out, i64::from(first));
-                    let (mut gaps, mut counts) = (Context::default(), Context::default());
-                    let mut w = RiceWriter::new(out);
-                    let mut previous = first;
-                    for (n, &(index, count)) in pairs.iter().enumerate() {
-                        if n > 0 {
-                            // Sorted without duplicates: every gap is at least 1.
-                            w.put(&mut gaps, index.abs_diff(previous) - 1);
-                            previous = index;
-                        }
-                        w.put(&mut counts, count);
-                    }
+                    let mut w = BitWriter::new(out);
+                    // Sorted without duplicates: every gap is at least 1.
+                    w.pack(pairs.windows(2).map(|p| p[1].0.abs_diff(p[0].0) - 1));
+                    w.pack(pairs.iter().map(|p| p.1));
                     w.finish();
                 }
             }
             BinStore::Dense { offset, counts } => {
                 put_i64(out, i64::from(*offset));
                 put_u64(out, counts.len() as u64);
-                let mut ctx = Context::default();
-                let mut w = RiceWriter::new(out);
-                for &count in counts {
-                    w.put(&mut ctx, count);
-                }
+                let mut w = BitWriter::new(out);
+                w.pack(counts.iter().copied());
                 w.finish();
             }
         }
@@ -115,11 +105,8 @@ impl LatencySketch {
             let offset = i32::try_from(r.i64()?).ok()?;
             let len = r.u64()? as usize;
             let mut counts = Vec::with_capacity(len.min(4_096));
-            let mut ctx = Context::default();
-            let mut bits = RiceReader::new(r.rest());
-            for _ in 0..len {
-                counts.push(bits.get(&mut ctx)?);
-            }
+            let mut bits = BitReader::new(r.rest());
+            bits.unpack(len, |c| counts.push(c))?;
             r.skip(bits.bytes_used());
             BinStore::Dense { offset, counts }
         } else {
@@ -127,14 +114,22 @@ impl LatencySketch {
             let mut pairs = Vec::with_capacity(len.min(4_096));
             if len > 0 {
                 let mut index = r.i64()?;
-                let (mut gaps, mut counts) = (Context::default(), Context::default());
-                let mut bits = RiceReader::new(r.rest());
-                for n in 0..len {
-                    if n > 0 {
-                        index += i64::from(bits.get(&mut gaps)?) + 1;
-                    }
-                    pairs.push((i32::try_from(index).ok()?, bits.get(&mut counts)?));
+                let mut bits = BitReader::new(r.rest());
+                pairs.push((i32::try_from(index).ok()?, 0));
+                bits.unpack(len - 1, |gap| {
+                    index += i64::from(gap) + 1;
+                    // An index past i32 ends the read below.
+                    pairs.push((i32::try_from(index).unwrap_or(i32::MAX), 0));
+                })?;
+                if i32::try_from(index).is_err() {
+                    return None;
                 }
+                let mut pair = pairs.iter_mut();
+                bits.unpack(len, |c| {
+                    if let Some(p) = pair.next() {
+                        p.1 = c;
+                    }
+                })?;
                 r.skip(bits.bytes_used());
             }
             BinStore::Sparse(pairs)
