@@ -8,8 +8,8 @@
 //! beside hundreds in the body. A varint spends a byte on each tail count and two on every
 //! body count of 128 or more; neighbouring bins are alike, so a block's width fits all of
 //! them to within a bit or two. Measured on sketches of 120 to 24,000 requests (lognormal,
-//! with and without a Pareto tail): 31–70 % of the varints' bytes. An adaptive Rice code
-//! (LOCO-I's) was 2–20 % smaller still but decoded at a third of the speed, and every query
+//! with and without a Pareto tail): 31–58 % of the varints' bytes. An adaptive Rice code
+//! (LOCO-I's) was 2–24 % smaller still but decoded at a third of the speed, and every query
 //! over settled buckets decodes them: the `profile` of 100 operations went from 3.8 to
 //! 11.2 ms with it (BENCHMARKS.md, "Memory accounted, and over days").
 //!

@@ -205,7 +205,7 @@ mod tests {
     fn a_busy_bucket_takes_well_under_its_varint_size() {
         // A demo minute of one operation: 2,400 lognormal latencies (bins of a few to a
         // hundred requests). Postcard writes the bin counts as varints, as this codec did
-        // before the Rice codes; its size is the reference.
+        // before bit packing; its size is the reference.
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let events: Vec<_> = (0..2_400)
