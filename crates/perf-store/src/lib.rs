@@ -139,6 +139,46 @@ pub(crate) const PARTITION_SNAPSHOT_SQL: &str =
    taken_at_ms = excluded.taken_at_ms, data = excluded.data
  WHERE partition_snapshots.epoch <= excluded.epoch";
 
+/// A snapshot saved while it is being encoded: the bytes written go to the store in 1 MiB
+/// chunks, each in a short transaction of its own, and
+/// [`SnapshotWriter::finish`] makes them current in a last one (snapshot_chunks.rs). No
+/// transaction holds the database, nor a flush the disk, for long; the whole snapshot is
+/// never in memory at once; a crash at any point, or a writer dropped unfinished, leaves the
+/// previous snapshot whole (the next save deletes the orphaned chunks). One saver at a time.
+pub struct SnapshotWriter<'a, S: Store + ?Sized> {
+    store: &'a S,
+    generation: i64,
+    buffer: snapshot_chunks::ChunkBuffer,
+}
+
+impl<'a, S: Store + ?Sized> SnapshotWriter<'a, S> {
+    /// Starts a save into `store`.
+    pub fn begin(store: &'a S) -> Result<Self, StoreError> {
+        Ok(SnapshotWriter {
+            generation: store.begin_snapshot_chunks()?,
+            store,
+            buffer: snapshot_chunks::ChunkBuffer::new(snapshot_chunks::CHUNK_BYTES),
+        })
+    }
+
+    /// Appends bytes to the snapshot, storing every chunk they fill.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        let (store, generation) = (self.store, self.generation);
+        self.buffer.write(bytes, |idx, chunk| {
+            store.put_snapshot_chunk(generation, idx, chunk)
+        })
+    }
+
+    /// Stores the last chunk and makes the snapshot current, at log position `seq`.
+    pub fn finish(self, seq: u64, taken_at_ms: i64) -> Result<(), StoreError> {
+        let (store, generation) = (self.store, self.generation);
+        let chunks = self
+            .buffer
+            .finish(|idx, chunk| store.put_snapshot_chunk(generation, idx, chunk))?;
+        store.finish_snapshot_chunks(generation, chunks, seq, taken_at_ms)
+    }
+}
+
 /// What every storage backend provides.
 pub trait Store: Send + Sync {
     /// The schema version of the open database.
@@ -147,15 +187,38 @@ pub trait Store: Send + Sync {
     fn save_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
         self.save_snapshot_parts(snapshot.seq, snapshot.taken_at_ms, &[&snapshot.data])
     }
-    /// Replaces the saved snapshot with one whose bytes are `parts` one after the other,
-    /// written as chunks in short transactions of their own and made current by a last one
-    /// (snapshot_chunks.rs): no transaction holds the database, nor a flush the disk, for
-    /// long, and a crash at any point leaves the previous snapshot whole. One saver at a time.
+    /// Replaces the saved snapshot with one whose bytes are `parts` one after the other
+    /// (a [`SnapshotWriter`] given every part). One saver at a time.
     fn save_snapshot_parts(
         &self,
         seq: u64,
         taken_at_ms: i64,
         parts: &[&[u8]],
+    ) -> Result<(), StoreError> {
+        let mut writer = SnapshotWriter::begin(self)?;
+        for part in parts {
+            writer.write(part)?;
+        }
+        writer.finish(seq, taken_at_ms)
+    }
+    /// Starts saving a snapshot ([`SnapshotWriter`]): deletes the chunks of a save that
+    /// never finished and answers the generation the new chunks belong to.
+    fn begin_snapshot_chunks(&self) -> Result<i64, StoreError>;
+    /// Stores chunk `idx` of snapshot generation `generation`, in a transaction of its own.
+    fn put_snapshot_chunk(
+        &self,
+        generation: i64,
+        idx: usize,
+        bytes: &[u8],
+    ) -> Result<(), StoreError>;
+    /// Makes generation `generation`, of `chunks` chunks, the saved snapshot in one last
+    /// transaction, then deletes every other generation's chunks.
+    fn finish_snapshot_chunks(
+        &self,
+        generation: i64,
+        chunks: usize,
+        seq: u64,
+        taken_at_ms: i64,
     ) -> Result<(), StoreError>;
     /// The saved snapshot, if any.
     fn load_snapshot(&self) -> Result<Option<Snapshot>, StoreError>;

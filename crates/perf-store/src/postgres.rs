@@ -8,7 +8,7 @@
 //! store's own runtime (`bridge.rs`).
 
 use crate::bridge::Bridge;
-use crate::snapshot_chunks::{for_each_chunk, join_chunks, CHUNK_BYTES};
+use crate::snapshot_chunks::join_chunks;
 use crate::{
     AlertRecord, Document, Lease, OutboxItem, PartitionSnapshot, Snapshot, Store, StoreError,
 };
@@ -199,12 +199,7 @@ impl Store for PostgresStore {
         Ok(v.unwrap_or(0).max(0) as u32)
     }
 
-    fn save_snapshot_parts(
-        &self,
-        seq: u64,
-        taken_at_ms: i64,
-        parts: &[&[u8]],
-    ) -> Result<(), StoreError> {
+    fn begin_snapshot_chunks(&self) -> Result<i64, StoreError> {
         // Chunks of an unfinished save first, then a generation past every one seen.
         let current = self.current_generation()?;
         self.delete_chunks_except(current)?;
@@ -214,21 +209,34 @@ impl Store for PostgresStore {
                 .fetch_one(&pool)
                 .await
         })?;
-        let generation = top.max(current).unwrap_or(0) + 1;
-        let chunks = for_each_chunk(parts, CHUNK_BYTES, |idx, bytes| {
-            let (pool, bytes) = (self.pool.clone(), bytes.to_vec());
-            self.run(async move {
-                sqlx::query(
-                    "INSERT INTO snapshot_chunks (generation, idx, data) VALUES ($1, $2, $3)",
-                )
+        Ok(top.max(current).unwrap_or(0) + 1)
+    }
+
+    fn put_snapshot_chunk(
+        &self,
+        generation: i64,
+        idx: usize,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        let (pool, bytes) = (self.pool.clone(), bytes.to_vec());
+        self.run(async move {
+            sqlx::query("INSERT INTO snapshot_chunks (generation, idx, data) VALUES ($1, $2, $3)")
                 .bind(generation)
                 .bind(idx as i64)
                 .bind(bytes)
                 .execute(&pool)
                 .await
                 .map(drop)
-            })
-        })?;
+        })
+    }
+
+    fn finish_snapshot_chunks(
+        &self,
+        generation: i64,
+        chunks: usize,
+        seq: u64,
+        taken_at_ms: i64,
+    ) -> Result<(), StoreError> {
         let pool = self.pool.clone();
         self.run(async move {
             sqlx::query(

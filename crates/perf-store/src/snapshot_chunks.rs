@@ -17,33 +17,75 @@ use crate::StoreError;
 /// (2 MiB by default) and that one chunk's flush is a few milliseconds.
 pub const CHUNK_BYTES: usize = 1 << 20;
 
+/// Cuts a value written piece by piece into chunks of at most `size` bytes, handing each
+/// full chunk on as soon as it is full: a snapshot is stored while it is being encoded,
+/// and never held whole (BENCHMARKS.md, "Memory accounted, and over days").
+pub(crate) struct ChunkBuffer {
+    chunk: Vec<u8>,
+    size: usize,
+    count: usize,
+}
+
+impl ChunkBuffer {
+    /// An empty buffer cutting at `size` bytes.
+    pub(crate) fn new(size: usize) -> Self {
+        ChunkBuffer {
+            chunk: Vec::new(),
+            size,
+            count: 0,
+        }
+    }
+
+    /// Appends `bytes`, calling `each(index, chunk)` for every chunk they fill.
+    pub(crate) fn write(
+        &mut self,
+        bytes: &[u8],
+        mut each: impl FnMut(usize, &[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            if self.chunk.capacity() == 0 {
+                self.chunk
+                    .reserve_exact(self.size.min(rest.len().max(4_096)));
+            }
+            let take = (self.size - self.chunk.len()).min(rest.len());
+            self.chunk.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.chunk.len() == self.size {
+                each(self.count, &self.chunk)?;
+                self.count += 1;
+                self.chunk.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands on the last, partly filled chunk; answers how many chunks there were.
+    pub(crate) fn finish(
+        mut self,
+        mut each: impl FnMut(usize, &[u8]) -> Result<(), StoreError>,
+    ) -> Result<usize, StoreError> {
+        if !self.chunk.is_empty() {
+            each(self.count, &self.chunk)?;
+            self.count += 1;
+        }
+        Ok(self.count)
+    }
+}
+
 /// Calls `each(index, bytes)` with consecutive chunks of at most `size` bytes of the value
 /// made of `parts` one after the other; answers how many chunks there were.
+#[cfg(test)]
 pub(crate) fn for_each_chunk(
     parts: &[&[u8]],
     size: usize,
     mut each: impl FnMut(usize, &[u8]) -> Result<(), StoreError>,
 ) -> Result<usize, StoreError> {
-    let mut chunk = Vec::with_capacity(size.min(parts.iter().map(|p| p.len()).sum()));
-    let mut count = 0;
+    let mut buffer = ChunkBuffer::new(size);
     for part in parts {
-        let mut rest: &[u8] = part;
-        while !rest.is_empty() {
-            let take = (size - chunk.len()).min(rest.len());
-            chunk.extend_from_slice(&rest[..take]);
-            rest = &rest[take..];
-            if chunk.len() == size {
-                each(count, &chunk)?;
-                count += 1;
-                chunk.clear();
-            }
-        }
+        buffer.write(part, &mut each)?;
     }
-    if !chunk.is_empty() {
-        each(count, &chunk)?;
-        count += 1;
-    }
-    Ok(count)
+    buffer.finish(each)
 }
 
 /// Joins the chunks `(index, bytes)` read back in index order, checking that there are

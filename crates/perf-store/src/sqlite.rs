@@ -2,7 +2,7 @@
 //! applied in order at open and recorded in `PRAGMA user_version`; a database from a newer
 //! binary is refused rather than touched.
 
-use crate::snapshot_chunks::{for_each_chunk, join_chunks, CHUNK_BYTES};
+use crate::snapshot_chunks::join_chunks;
 use crate::{
     AlertRecord, Document, Lease, OutboxItem, PartitionSnapshot, Snapshot, Store, StoreError,
 };
@@ -111,31 +111,39 @@ impl Store for SqliteStore {
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
-    fn save_snapshot_parts(
-        &self,
-        seq: u64,
-        taken_at_ms: i64,
-        parts: &[&[u8]],
-    ) -> Result<(), StoreError> {
+    fn begin_snapshot_chunks(&self) -> Result<i64, StoreError> {
         // Chunks of an unfinished save first, then a generation past every one seen.
         let current = self.current_generation()?;
         self.delete_chunks_except(current)?;
-        let generation = {
-            let conn = self.conn();
-            let top: Option<i64> =
-                conn.query_row("SELECT MAX(generation) FROM snapshot_chunks", [], |r| {
-                    r.get(0)
-                })?;
-            top.max(current).unwrap_or(0) + 1
-        };
+        let conn = self.conn();
+        let top: Option<i64> =
+            conn.query_row("SELECT MAX(generation) FROM snapshot_chunks", [], |r| {
+                r.get(0)
+            })?;
+        Ok(top.max(current).unwrap_or(0) + 1)
+    }
+
+    fn put_snapshot_chunk(
+        &self,
+        generation: i64,
+        idx: usize,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
         // One short transaction per chunk; the connection is free in between.
-        let chunks = for_each_chunk(parts, CHUNK_BYTES, |idx, bytes| {
-            self.conn().execute(
-                "INSERT INTO snapshot_chunks (generation, idx, data) VALUES (?1, ?2, ?3)",
-                params![generation, idx as i64, bytes],
-            )?;
-            Ok(())
-        })?;
+        self.conn().execute(
+            "INSERT INTO snapshot_chunks (generation, idx, data) VALUES (?1, ?2, ?3)",
+            params![generation, idx as i64, bytes],
+        )?;
+        Ok(())
+    }
+
+    fn finish_snapshot_chunks(
+        &self,
+        generation: i64,
+        chunks: usize,
+        seq: u64,
+        taken_at_ms: i64,
+    ) -> Result<(), StoreError> {
         {
             let mut conn = self.conn();
             let tx = conn.transaction()?;

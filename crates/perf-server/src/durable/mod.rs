@@ -66,6 +66,8 @@ pub struct Durable {
     shutting_down: AtomicBool,
     /// Log size right after the last snapshot.
     log_bytes_at_snapshot: AtomicU64,
+    /// Size of the last snapshot taken in slices (sets the next one's number of slices).
+    last_snapshot_bytes: AtomicU64,
     /// Woken when the log grew past `maxLogBytes` since the last snapshot.
     pub snapshot_due: Notify,
     /// Why the last write failed, while it has not succeeded since.
@@ -277,6 +279,7 @@ impl Durable {
             clock,
             shutting_down: AtomicBool::new(false),
             log_bytes_at_snapshot: AtomicU64::new(0),
+            last_snapshot_bytes: AtomicU64::new(0),
             snapshot_due: Notify::new(),
             write_failure: Mutex::new(None),
             write_failed: AtomicBool::new(false),
@@ -632,14 +635,23 @@ impl Durable {
                 return Ok(());
             }
         };
-        let taken = sliced_snapshot::take(&self.engine, || log.last_seq(), whole)?;
+        // Each slice goes to the store as it is encoded; the snapshot becomes current only
+        // once every record it includes is durable (a crash before leaves the previous one).
+        let mut writer = perf_store::SnapshotWriter::begin(&*self.store)?;
+        let taken = sliced_snapshot::take(
+            &self.engine,
+            || log.last_seq(),
+            whole,
+            self.last_snapshot_bytes.load(Ordering::Relaxed),
+            |bytes| Ok(writer.write(bytes)?),
+        )?;
         self.metrics
             .snapshot_longest_hold_us
             .store(taken.longest_hold.as_micros() as u64, Ordering::Relaxed);
         log.wait_durable(taken.max_seq)?;
-        let pieces: Vec<&[u8]> = taken.pieces.iter().map(Vec::as_slice).collect();
-        self.store
-            .save_snapshot_parts(taken.min_seq, taken.taken_at_ms, &pieces)?;
+        writer.finish(taken.min_seq, taken.taken_at_ms)?;
+        self.last_snapshot_bytes
+            .store(taken.bytes, Ordering::Relaxed);
         log.rotate()?;
         log.remove_through(taken.min_seq)?;
         self.log_bytes_at_snapshot

@@ -15,7 +15,7 @@
 //! limit in the seconds between two slices' positions may, after a crash, count a few
 //! requests in its overflow series instead of their own (none is lost or counted twice).
 
-use super::snapshot_format::{encode_engine, SlicePart, SlicedSnapshot};
+use super::snapshot_format::{encode_engine, write_slice_part, write_sliced_header};
 use perf_core::{Engine, Event, ResourceSample};
 use perf_store::stream::partition_of;
 use std::sync::Mutex;
@@ -26,15 +26,18 @@ use std::time::{Duration, Instant};
 const SERIES_PER_SLICE: usize = 1_024;
 /// At most this many slices (each walks the series once to pick its own).
 const MAX_SLICES: u32 = 256;
+/// Snapshot bytes per slice the snapshot aims at: what is copied out of the engine and
+/// encoded at once (BENCHMARKS.md, "Memory accounted, and over days").
+const BYTES_PER_SLICE: u64 = 4 << 20;
 
-/// A snapshot taken, with the log positions it covers.
+/// A snapshot taken (its bytes handed to the writer), with the log positions it covers.
 pub(super) struct Taken {
     /// Every record up to here is in every slice (the log is kept after it).
     pub min_seq: u64,
     /// The latest record some slice includes (must be durable before the snapshot is saved).
     pub max_seq: u64,
-    /// The snapshot bytes, in pieces to be written one after the other.
-    pub pieces: Vec<Vec<u8>>,
+    /// Bytes written.
+    pub bytes: u64,
     /// Engine time when the last slice was taken.
     pub taken_at_ms: i64,
     /// The longest single hold of the engine lock.
@@ -45,86 +48,93 @@ fn lock(engine: &Mutex<Engine>) -> std::sync::MutexGuard<'_, Engine> {
     engine.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// How many slices an engine of `series` series (summed over views) is cut into.
-fn slice_count(series: usize) -> u32 {
+/// How many slices an engine of `series` series (summed over views) whose last snapshot
+/// took `last_bytes` is cut into: a slice aims at [`SERIES_PER_SLICE`] series and at
+/// [`BYTES_PER_SLICE`] of snapshot (a few fat series, as in the demo, would otherwise make
+/// one slice of everything, copied and encoded at once).
+fn slice_count(series: usize, last_bytes: u64) -> u32 {
+    let by_bytes = usize::try_from(last_bytes.div_ceil(BYTES_PER_SLICE)).unwrap_or(usize::MAX);
     series
         .div_ceil(SERIES_PER_SLICE)
+        .max(by_bytes)
         .clamp(1, MAX_SLICES as usize) as u32
 }
 
-/// Takes a snapshot of `engine`; `last_seq` is read under the engine lock (appends and
-/// applies happen together under it). `whole`: one hold for everything (backups).
+/// Takes a snapshot of `engine`, handing its bytes to `write` one slice at a time as they
+/// are encoded; `last_seq` is read under the engine lock (appends and applies happen
+/// together under it). `whole`: one hold for everything (backups). `last_bytes`: the size
+/// of the previous snapshot, which sets the slices' number with the series'.
 pub(super) fn take(
     engine: &Mutex<Engine>,
     last_seq: impl Fn() -> u64,
     whole: bool,
+    last_bytes: u64,
+    mut write: impl FnMut(&[u8]) -> anyhow::Result<()>,
 ) -> anyhow::Result<Taken> {
+    let mut bytes = 0u64;
+    let mut write = |piece: &[u8]| {
+        bytes += piece.len() as u64;
+        write(piece)
+    };
     let (slices, whole) = {
         let e = lock(engine);
         let series = e.views().iter().map(|v| v.series_count()).sum();
         let overflow = e.views().iter().any(|v| v.overflow_series().is_some());
-        (slice_count(series), whole || overflow)
+        (slice_count(series, last_bytes), whole || overflow)
     };
     if whole {
-        let e = lock(engine);
-        let started = Instant::now();
-        let seq = last_seq();
-        let parts = vec![SlicePart {
-            seq,
-            engine: encode_engine(&e)?,
-        }];
-        let pieces = SlicedSnapshot {
-            slices: 1,
-            counters: e.counters,
-            parts,
-        }
-        .into_pieces()?;
+        let (seq, encoded, counters, taken_at_ms, held) = {
+            let e = lock(engine);
+            let started = Instant::now();
+            let seq = last_seq();
+            (
+                seq,
+                encode_engine(&e)?,
+                e.counters,
+                e.watermark(),
+                started.elapsed(),
+            )
+        };
+        write_sliced_header(1, counters, &mut write)?;
+        write_slice_part(seq, &encoded, &mut write)?;
         return Ok(Taken {
             min_seq: seq,
             max_seq: seq,
-            pieces,
-            taken_at_ms: e.watermark(),
-            longest_hold: started.elapsed(),
+            bytes,
+            taken_at_ms,
+            longest_hold: held,
         });
     }
-    let mut parts = Vec::with_capacity(slices as usize);
     let mut longest_hold = Duration::ZERO;
-    let mut counters = Default::default();
     let mut taken_at_ms = i64::MIN;
+    let (mut min_seq, mut max_seq) = (u64::MAX, 0);
     for p in 0..slices {
-        let (seq, part, held) = {
+        let (seq, part, counters, held) = {
             let e = lock(engine);
             let held = Instant::now();
-            if p == 0 {
-                // The first slice has the lowest position: the restore adds every event
-                // replayed after it, kept or not.
-                counters = e.counters;
-            }
             taken_at_ms = e.watermark();
             (
                 last_seq(),
                 e.extract(|s| partition_of(s, slices) == p),
+                e.counters,
                 held,
             )
         };
         longest_hold = longest_hold.max(held.elapsed());
-        parts.push(SlicePart {
-            seq,
-            engine: encode_engine(&part)?,
-        });
+        if p == 0 {
+            // The first slice has the lowest position: the restore adds every event
+            // replayed after it, kept or not.
+            write_sliced_header(slices, counters, &mut write)?;
+        }
+        let encoded = encode_engine(&part)?;
+        drop(part);
+        write_slice_part(seq, &encoded, &mut write)?;
+        (min_seq, max_seq) = (min_seq.min(seq), max_seq.max(seq));
     }
-    let min_seq = parts.iter().map(|p| p.seq).min().unwrap_or(0);
-    let max_seq = parts.iter().map(|p| p.seq).max().unwrap_or(0);
-    let pieces = SlicedSnapshot {
-        slices,
-        counters,
-        parts,
-    }
-    .into_pieces()?;
     Ok(Taken {
         min_seq,
         max_seq,
-        pieces,
+        bytes,
         taken_at_ms,
         longest_hold,
     })
@@ -194,10 +204,14 @@ mod tests {
 
     #[test]
     fn slices_grow_with_series_and_stop_at_the_cap() {
-        assert_eq!(slice_count(0), 1);
-        assert_eq!(slice_count(SERIES_PER_SLICE), 1);
-        assert_eq!(slice_count(SERIES_PER_SLICE + 1), 2);
-        assert_eq!(slice_count(usize::MAX / 2), MAX_SLICES);
+        assert_eq!(slice_count(0, 0), 1);
+        assert_eq!(slice_count(SERIES_PER_SLICE, 0), 1);
+        assert_eq!(slice_count(SERIES_PER_SLICE + 1, 0), 2);
+        assert_eq!(slice_count(usize::MAX / 2, 0), MAX_SLICES);
+        // A few fat series: the previous snapshot's size sets the number.
+        assert_eq!(slice_count(300, BYTES_PER_SLICE * 5 / 2), 3);
+        assert_eq!(slice_count(3 * SERIES_PER_SLICE, BYTES_PER_SLICE), 3);
+        assert_eq!(slice_count(1, u64::MAX), MAX_SLICES);
     }
 
     #[test]

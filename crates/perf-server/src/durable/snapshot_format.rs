@@ -69,28 +69,50 @@ impl SlicedSnapshot {
             .context("encoding the snapshot")
     }
 
-    /// The same bytes as pieces to be written one after the other, each slice's engine moved
-    /// in as it is (no buffer ever holds the whole snapshot). Postcard writes a struct as its
-    /// fields in order and a length as a varint, so the header is `(slices, counters, number
-    /// of parts)` and each part `(seq, length)` then its bytes (tested equal to `encode`).
+    /// The same bytes as pieces to be written one after the other: the pieces
+    /// [`write_sliced_header`] and [`write_slice_part`] write (tested equal to `encode`).
+    #[cfg(test)]
     pub fn into_pieces(self) -> anyhow::Result<Vec<Vec<u8>>> {
-        let mut pieces = Vec::with_capacity(1 + 2 * self.parts.len());
-        pieces.push(
-            postcard::to_extend(
-                &(self.slices, self.counters, self.parts.len()),
-                SLICED_FORMAT.to_le_bytes().to_vec(),
-            )
-            .context("encoding the snapshot")?,
-        );
+        let mut pieces = Vec::new();
+        let mut write = |bytes: &[u8]| {
+            pieces.push(bytes.to_vec());
+            Ok(())
+        };
+        write_sliced_header(self.slices, self.counters, &mut write)?;
         for part in self.parts {
-            pieces.push(
-                postcard::to_stdvec(&(part.seq, part.engine.len()))
-                    .context("encoding the snapshot")?,
-            );
-            pieces.push(part.engine);
+            write_slice_part(part.seq, &part.engine, &mut write)?;
         }
         Ok(pieces)
     }
+}
+
+/// Writes the head of a [`SlicedSnapshot`] of `slices` parts, which must follow in slice
+/// order ([`write_slice_part`]): a snapshot is written as it is taken, slice by slice, and no
+/// buffer ever holds all of it. Postcard writes a struct as its fields in order and a length
+/// as a varint, so the head is `(slices, counters, number of parts)` and each part `(seq,
+/// length)` then its bytes.
+pub(super) fn write_sliced_header(
+    slices: u32,
+    counters: perf_core::engine::EngineCounters,
+    write: &mut impl FnMut(&[u8]) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    write(
+        &postcard::to_extend(
+            &(slices, counters, slices as usize),
+            SLICED_FORMAT.to_le_bytes().to_vec(),
+        )
+        .context("encoding the snapshot")?,
+    )
+}
+
+/// Writes one part of a [`SlicedSnapshot`]: its log position and its engine's bytes.
+pub(super) fn write_slice_part(
+    seq: u64,
+    engine: &[u8],
+    write: &mut impl FnMut(&[u8]) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    write(&postcard::to_stdvec(&(seq, engine.len())).context("encoding the snapshot")?)?;
+    write(engine)
 }
 
 /// An engine as restored from a snapshot, with the position of each slice.
