@@ -10,17 +10,19 @@
 //!
 //! A bucket that nothing will reach any more (older than the keep of the level before it,
 //! or, in the finest level, a minute past its end) is sealed into a compact encoding
-//! ([`Cell`]); a late write opens it again.
+//! ([`Cell`]) and packed with the level's other sealed buckets into one buffer
+//! (rollup/level.rs); a late write opens it again.
 
 mod cell;
 mod compact;
+mod level;
 
 pub use cell::Cell;
 
 use crate::duration::serde_label;
 use crate::stats::Stats;
+use level::Level;
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
 
 /// One resolution level: buckets `width` wide, kept for `keep` after they end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +46,7 @@ const SEAL_FINEST_AFTER: i64 = 60_000;
 /// The buckets of one series, per level, each level sorted by start.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Rollup {
-    levels: Vec<VecDeque<Bucket>>,
+    levels: Vec<Level>,
 }
 
 fn floor_to(ts: i64, width: i64) -> i64 {
@@ -59,7 +61,7 @@ impl Rollup {
     /// An empty rollup for these resolutions.
     pub fn new(levels: usize) -> Self {
         Rollup {
-            levels: (0..levels).map(|_| VecDeque::new()).collect(),
+            levels: (0..levels).map(|_| Level::default()).collect(),
         }
     }
 
@@ -70,7 +72,7 @@ impl Rollup {
             .iter()
             .position(|r| !expired(floor_to(ts, r.width), r, now))?;
         let start = floor_to(ts, res[level].width);
-        Some(slot(&mut self.levels[level], start).open())
+        Some(self.levels[level].slot(start).open())
     }
 
     /// Moves expired buckets down a level (or drops them past the last); returns how many
@@ -85,17 +87,20 @@ impl Rollup {
         let mut dropped = 0;
         let mut work = 0;
         for l in 0..self.levels.len() {
-            while let Some(&(start, _)) = self.levels[l].front() {
+            while let Some(start) = self.levels[l].first_start() {
                 if !expired(start, &res[l], now) {
                     break;
                 }
-                let (start, cell) = self.levels[l].pop_front().unwrap_or_default();
+                let Some((start, stats)) = self.levels[l].pop_front() else {
+                    break;
+                };
                 work += 1;
                 match res.get(l + 1) {
-                    Some(next) => cell.merge_into(
-                        slot(&mut self.levels[l + 1], floor_to(start, next.width)).open(),
-                    ),
-                    None => dropped += cell.stats().requests,
+                    Some(next) => self.levels[l + 1]
+                        .slot(floor_to(start, next.width))
+                        .open()
+                        .merge(&stats),
+                    None => dropped += stats.requests,
                 }
             }
         }
@@ -106,8 +111,7 @@ impl Rollup {
     /// Seals the buckets nothing will reach any more: in level L > 0 those that ended
     /// before the keep of level L − 1 (no finer bucket merges into them later), in the
     /// finest level those that ended a minute ago. Settled buckets form a prefix of each
-    /// level (found by binary search) and sealed ones a prefix of those, so the pass walks
-    /// back from the newest settled bucket only until the first sealed one.
+    /// level's cells, so the pass looks only at the front of them (rollup/level.rs).
     fn seal_settled(&mut self, res: &[Resolution], now: i64) -> usize {
         let mut sealed = 0;
         for (l, level) in self.levels.iter_mut().enumerate() {
@@ -117,14 +121,7 @@ impl Rollup {
             } else {
                 res[l - 1].keep
             };
-            let settled = level.partition_point(|b| b.0 + r.width <= now - settle);
-            for (_, cell) in level.range_mut(..settled).rev() {
-                if cell.is_sealed() {
-                    break;
-                }
-                cell.seal();
-                sealed += 1;
-            }
+            sealed += level.seal_settled(r.width, now - settle);
         }
         sealed
     }
@@ -132,13 +129,7 @@ impl Rollup {
     /// Merges every bucket whose start is in `[from, to)` into `out`.
     pub fn query_into(&self, from: i64, to: i64, out: &mut Stats) {
         for level in &self.levels {
-            let first = level.partition_point(|b| b.0 < from);
-            for (start, cell) in level.range(first..) {
-                if *start >= to {
-                    break;
-                }
-                cell.merge_into(out);
-            }
+            level.query_into(from, to, out);
         }
     }
 
@@ -146,11 +137,12 @@ impl Rollup {
     /// the result holds exactly the events of both.
     pub fn merge(&mut self, other: &Rollup) {
         if self.levels.len() < other.levels.len() {
-            self.levels.resize_with(other.levels.len(), VecDeque::new);
+            self.levels.resize_with(other.levels.len(), Level::default);
         }
         for (mine, theirs) in self.levels.iter_mut().zip(&other.levels) {
-            for (start, cell) in theirs {
-                cell.merge_into(slot(mine, *start).open());
+            mine.unpack();
+            for (start, stats) in theirs.iter() {
+                mine.slot(start).open().merge(&stats);
             }
         }
     }
@@ -159,7 +151,7 @@ impl Rollup {
     pub fn buckets_mut(&mut self) -> impl Iterator<Item = &mut Stats> {
         self.levels
             .iter_mut()
-            .flat_map(|l| l.iter_mut().map(|b| b.1.open()))
+            .flat_map(|l| l.cells_mut().iter_mut().map(|b| b.1.open()))
     }
 
     /// True when no bucket is left.
@@ -169,14 +161,12 @@ impl Rollup {
 
     /// Number of buckets held.
     pub fn bucket_count(&self) -> usize {
-        self.levels.iter().map(|l| l.len()).sum()
+        self.levels.iter().map(Level::len).sum()
     }
 
-    /// Heap bytes of level `level` (its deque and the buckets' own heap).
+    /// Heap bytes of level `level` (its buffer, deques and the buckets' own heap).
     pub fn level_heap_bytes(&self, level: usize) -> usize {
-        self.levels.get(level).map_or(0, |l| {
-            crate::memory::deque(l) + l.iter().map(|b| b.1.heap_bytes()).sum::<usize>()
-        })
+        self.levels.get(level).map_or(0, Level::heap_bytes)
     }
 
     /// Heap bytes of the list of levels itself.
@@ -186,38 +176,8 @@ impl Rollup {
 
     /// Approximate heap bytes.
     pub fn heap_bytes(&self) -> usize {
-        self.levels
-            .iter()
-            .map(|l| {
-                l.capacity() * std::mem::size_of::<Bucket>()
-                    + l.iter().map(|b| b.1.heap_bytes()).sum::<usize>()
-            })
-            .sum()
+        self.levels.iter().map(Level::heap_bytes).sum()
     }
-}
-
-/// The bucket starting at `start` in a sorted level, created if missing.
-#[inline]
-fn slot(level: &mut VecDeque<Bucket>, start: i64) -> &mut Cell {
-    let pos = match level.back() {
-        Some(b) if b.0 == start => level.len() - 1,
-        Some(b) if b.0 < start => {
-            level.push_back((start, Cell::default()));
-            level.len() - 1
-        }
-        None => {
-            level.push_back((start, Cell::default()));
-            0
-        }
-        Some(_) => match level.binary_search_by_key(&start, |b| b.0) {
-            Ok(p) => p,
-            Err(p) => {
-                level.insert(p, (start, Cell::default()));
-                p
-            }
-        },
-    };
-    &mut level[pos].1
 }
 
 #[cfg(test)]

@@ -81,24 +81,29 @@ impl Cell {
             // Encoded into a reused buffer, then copied into one exact allocation: growing a
             // fresh vector reallocated several times per bucket, and the allocator's work
             // dominated a sweep that seals many (engine/sweep.rs).
-            let sealed = SCRATCH.with(|scratch| {
-                let mut buf = scratch.take();
-                buf.clear();
-                super::compact::encode(stats, &mut buf);
-                let sealed = if buf.len() <= INLINE {
-                    let mut bytes = [0; INLINE];
-                    bytes[..buf.len()].copy_from_slice(&buf);
-                    Cell::Inline {
-                        len: buf.len() as u8,
-                        bytes,
-                    }
-                } else {
-                    Cell::Sealed(Box::from(&buf[..]))
-                };
-                scratch.set(buf);
-                sealed
-            });
-            *self = sealed;
+            *self = encode_with(stats, Cell::from_encoded);
+        }
+    }
+
+    /// A sealed cell holding an encoding made by [`Cell::seal`] (or `compact::encode`).
+    pub(super) fn from_encoded(encoded: &[u8]) -> Cell {
+        if encoded.len() <= INLINE {
+            let mut bytes = [0; INLINE];
+            bytes[..encoded.len()].copy_from_slice(encoded);
+            Cell::Inline {
+                len: encoded.len() as u8,
+                bytes,
+            }
+        } else {
+            Cell::Sealed(Box::from(encoded))
+        }
+    }
+
+    /// The stats, owned (decoded if sealed).
+    pub(super) fn into_stats(self) -> Stats {
+        match self {
+            Cell::Open(stats) => *stats,
+            sealed => decode(sealed.encoded().unwrap_or_default()),
         }
     }
 
@@ -131,6 +136,27 @@ impl Cell {
             Cell::Sealed(bytes) => bytes.len(),
             Cell::Inline { .. } => 0,
         }
+    }
+}
+
+/// Calls `f` with the encoding of `stats`, made in a buffer reused between calls.
+fn encode_with<R>(stats: &Stats, f: impl FnOnce(&[u8]) -> R) -> R {
+    SCRATCH.with(|scratch| {
+        let mut buf = scratch.take();
+        buf.clear();
+        super::compact::encode(stats, &mut buf);
+        let out = f(&buf);
+        scratch.set(buf);
+        out
+    })
+}
+
+/// Calls `f` with the encoding of a cell's content: its own bytes when sealed, encoded for
+/// the call when open.
+pub(super) fn encoded_with<R>(cell: &Cell, f: impl FnOnce(&[u8]) -> R) -> R {
+    match cell {
+        Cell::Open(stats) => encode_with(stats, f),
+        sealed => f(sealed.encoded().unwrap_or_default()),
     }
 }
 
