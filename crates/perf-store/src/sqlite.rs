@@ -6,7 +6,7 @@ use crate::snapshot_chunks::join_chunks;
 use crate::{
     AlertRecord, Document, Lease, OutboxItem, PartitionSnapshot, Snapshot, Store, StoreError,
 };
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, MAIN_DB};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -129,11 +129,21 @@ impl Store for SqliteStore {
         idx: usize,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
-        // One short transaction per chunk; the connection is free in between.
-        self.conn().execute(
-            "INSERT INTO snapshot_chunks (generation, idx, data) VALUES (?1, ?2, ?3)",
-            params![generation, idx as i64, bytes],
+        // One short transaction per chunk; the connection is free in between. The bytes go
+        // in through incremental blob I/O, into a zero-filled value of their length: bound
+        // as a parameter, SQLite copied each chunk twice (the bound value, then the record)
+        // into buffers from C's malloc, glibc's, whose arenas kept the freed megabytes
+        // (BENCHMARKS.md, "SQLite's copies of the snapshot").
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO snapshot_chunks (generation, idx, data) VALUES (?1, ?2, zeroblob(?3))",
+            params![generation, idx as i64, bytes.len() as i64],
         )?;
+        let row = tx.last_insert_rowid();
+        tx.blob_open(MAIN_DB, c"snapshot_chunks", c"data", row, false)?
+            .write_at(bytes, 0)?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -181,11 +191,26 @@ impl Store for SqliteStore {
         };
         if let Some(generation) = generation {
             let mut stmt = conn.prepare(
-                "SELECT idx, data FROM snapshot_chunks WHERE generation = ?1 ORDER BY idx",
+                "SELECT idx, rowid, length(data) FROM snapshot_chunks WHERE generation = ?1 ORDER BY idx",
             )?;
-            let rows = stmt
-                .query_map([generation], |r| Ok((r.get(0)?, r.get(1)?)))?
+            let found = stmt
+                .query_map([generation], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })?
                 .collect::<Result<Vec<_>, _>>()?;
+            // Read through incremental blob I/O straight into buffers of ours (a query of
+            // `data` would assemble each chunk in a buffer of SQLite's first).
+            let mut rows = Vec::with_capacity(found.len());
+            for (idx, row, len) in found {
+                let mut bytes = vec![0; len.max(0) as usize];
+                conn.blob_open(MAIN_DB, c"snapshot_chunks", c"data", row, true)?
+                    .read_at_exact(&mut bytes, 0)?;
+                rows.push((idx, bytes));
+            }
             data = join_chunks(generation, chunks.max(0) as usize, rows)?;
         }
         Ok(Some(Snapshot {
