@@ -552,4 +552,32 @@ mod tests {
             "{err}"
         );
     }
+
+    /// A snapshot's chunk that does not fit the disk fails its save; the previous snapshot
+    /// stays current and whole, and once there is room again the next save succeeds.
+    #[test]
+    fn a_snapshot_that_fills_the_disk_fails_and_leaves_the_previous_one() {
+        let Some(disk) = crate::testing::Tmpfs::mount(16 << 20) else {
+            eprintln!("skipped: mounting a tmpfs needs root");
+            return;
+        };
+        let store = SqliteStore::open(&disk.path().join("perf.db")).unwrap();
+        let small: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        store.save_snapshot_parts(7, 1_000, &[&small]).unwrap();
+        // A filler file leaves ~3 MiB, well under the next snapshot's 4 MiB (SQLite writes
+        // them to its write-ahead log first).
+        let filler = disk.path().join("filler");
+        std::fs::write(&filler, vec![1u8; 12 << 20]).unwrap();
+        let big: Vec<u8> = (0..4u32 << 20).map(|i| (i % 253) as u8).collect();
+        let err = store.save_snapshot_parts(9, 2_000, &[&big]).unwrap_err();
+        assert!(err.to_string().contains("full"), "{err}");
+        let kept = store.load_snapshot().unwrap().unwrap();
+        assert_eq!((kept.seq, kept.taken_at_ms), (7, 1_000));
+        assert!(kept.data == small, "the previous snapshot, byte for byte");
+        std::fs::remove_file(&filler).unwrap();
+        store.save_snapshot_parts(9, 2_000, &[&big]).unwrap();
+        let saved = store.load_snapshot().unwrap().unwrap();
+        assert_eq!((saved.seq, saved.taken_at_ms), (9, 2_000));
+        assert!(saved.data == big);
+    }
 }
