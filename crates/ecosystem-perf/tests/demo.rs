@@ -528,6 +528,8 @@ fn a_fast_forwarded_demo_has_its_history_counted_and_its_memory_accounted() {
         bytes("views_1m") > 0 && bytes("anomaly_detectors") > 0,
         "{memory}"
     );
+    // The simulator's caches (thousands of entries after three hours) are accounted too.
+    assert!(bytes("simulator") > 100_000, "{memory}");
     let total: u64 = parts.iter().filter_map(|p| p["bytes"].as_u64()).sum();
     assert_eq!(memory["totalBytes"].as_u64(), Some(total), "{memory}");
     assert!(

@@ -54,6 +54,11 @@ impl CacheSim {
         }
     }
 
+    /// Heap bytes: its entry table and recency index.
+    pub fn heap_bytes(&self) -> usize {
+        perf_core::memory::hash_map(&self.entries) + perf_core::memory::btree_map(&self.order)
+    }
+
     /// The spec.
     pub fn spec(&self) -> &CacheSpec {
         &self.spec

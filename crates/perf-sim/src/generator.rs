@@ -65,6 +65,17 @@ pub struct Generator {
 }
 
 impl Generator {
+    /// Heap bytes of its state that grows with what it simulates: the simulated caches
+    /// (the ecosystem's description and the weights are a few kilobytes).
+    pub fn heap_bytes(&self) -> usize {
+        self.caches
+            .iter()
+            .flatten()
+            .flatten()
+            .map(CacheSim::heap_bytes)
+            .sum()
+    }
+
     /// A generator starting at `start_ms` (unix ms).
     pub fn new(eco: Ecosystem, seed: u64, start_ms: i64) -> Self {
         let services = cumulative(eco.services.iter().map(|s| s.share));

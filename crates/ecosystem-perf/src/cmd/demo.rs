@@ -402,6 +402,20 @@ fn step(
     resources: &mut ResourcePacer,
 ) -> bool {
     let events = generator.next_events(sim_ms);
+    {
+        // The simulator's memory shows in the server's accounting as `simulator`.
+        let bytes = generator.heap_bytes() as u64;
+        let mut beside = state
+            .memory_beside
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match beside.get_mut("simulator") {
+            Some(held) => *held = bytes,
+            None => {
+                beside.insert("simulator".into(), bytes);
+            }
+        }
+    }
     if !events.is_empty() {
         if let Err(e) = state.durable.commit(LogBatch::Events(events)) {
             if !state.durable.is_shutting_down() {
