@@ -17,7 +17,7 @@ mod cell;
 mod compact;
 mod level;
 
-pub use cell::Cell;
+pub use cell::{Bucket, Cell};
 
 use crate::duration::serde_label;
 use crate::stats::Stats;
@@ -35,9 +35,6 @@ pub struct Resolution {
     #[serde(with = "serde_label")]
     pub keep: i64,
 }
-
-/// One bucket: its start (unix ms) and content.
-pub type Bucket = (i64, Cell);
 
 /// How long after its end a bucket of the finest level is sealed (events arrive within
 /// seconds; a later one opens it again).

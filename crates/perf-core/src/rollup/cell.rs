@@ -19,6 +19,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Sealed encodings up to this many bytes live inside the cell (which stays 24 bytes).
 pub const INLINE: usize = 22;
 
+/// One bucket: its start (unix ms) and content.
+pub type Bucket = (i64, Cell);
+
 /// A bucket's content.
 #[derive(Debug, Clone)]
 pub enum Cell {

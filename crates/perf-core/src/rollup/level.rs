@@ -19,8 +19,7 @@
 //! a level made of such cells. Every read walks both parts in start order, so answers, the
 //! snapshot's bytes and equality are what they were with every bucket a cell.
 
-use super::cell::{encoded_with, Cell};
-use super::Bucket;
+use super::cell::{encoded_with, Bucket, Cell};
 use crate::stats::Stats;
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
