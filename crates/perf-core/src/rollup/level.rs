@@ -236,21 +236,15 @@ impl Level {
         }
         while i < self.cells.len() && settled(self.cells[i].0) {
             let (start, cell) = &self.cells[i];
-            let start = *start;
-            if !encoded_with(cell, |bytes| self.packed.push(start, bytes)) {
-                // The buffer is full (2 GiB): the rest stay cells, sealed in place.
-                for (_, cell) in self.cells.range_mut(i..) {
-                    if !cell.is_sealed() {
-                        cell.seal();
-                        sealed += 1;
-                    }
-                }
-                break;
+            let (start, was_open) = (*start, !cell.is_sealed());
+            if encoded_with(cell, |bytes| self.packed.push(start, bytes)) {
+                self.cells.remove(i);
+            } else {
+                // The buffer is full (2 GiB): this one stays a cell, sealed in place.
+                self.cells[i].1.seal();
+                i += 1;
             }
-            if !cell.is_sealed() {
-                sealed += 1;
-            }
-            self.cells.remove(i);
+            sealed += usize::from(was_open);
         }
         sealed
     }
