@@ -44,7 +44,8 @@ impl SqliteStore {
         // A 512 KiB page cache instead of SQLite's 2 MB: the store's reads are small and
         // rare, and the connection is used from whichever thread holds it, so its pages end
         // up in several of glibc's per-thread arenas, which keep them once freed
-        // (BENCHMARKS.md, "SQLite's page cache").
+        // (BENCHMARKS.md, "SQLite's page cache"; the binary has since made jemalloc C's
+        // malloc, a process embedding this store may not have).
         conn.pragma_update(None, "cache_size", -512)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
