@@ -114,3 +114,25 @@ fn a_crash_after_sliced_snapshots_taken_during_ingest_restores_every_event_once(
         "the restore differs from the engine before the crash"
     );
 }
+
+/// The snapshot restored at start counts as the last one written until another is: its size
+/// cuts the first snapshot after a restart into slices as it cuts every later one (that
+/// first one was taken as a single slice, the whole engine copied and encoded at once).
+#[test]
+fn a_restart_keeps_the_size_of_the_snapshot_it_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.server.data_dir = dir.path().display().to_string();
+    let written = {
+        let d = Durable::open(config.clone()).unwrap();
+        assert_eq!(d.metrics.snapshot_bytes.load(Ordering::Relaxed), 0);
+        let now = d.now();
+        d.commit_once(LogBatch::Events(batch(0, now)), None)
+            .unwrap();
+        d.snapshot().unwrap();
+        d.metrics.snapshot_bytes.load(Ordering::Relaxed)
+    };
+    assert!(written > 1_000, "{written} bytes");
+    let d = Durable::open(config).unwrap();
+    assert_eq!(d.metrics.snapshot_bytes.load(Ordering::Relaxed), written);
+}

@@ -36,6 +36,9 @@ pub struct Metrics {
     pub snapshots: AtomicU64,
     /// The longest single hold of the engine lock during the last snapshot, µs.
     pub snapshot_longest_hold_us: AtomicU64,
+    /// Size of the last snapshot written, or of the one restored at start before any is
+    /// written (it also sets how many slices the next one is cut into).
+    pub snapshot_bytes: AtomicU64,
     /// Backups written.
     pub backups: AtomicU64,
     /// Connections open now.
@@ -244,6 +247,12 @@ impl Metrics {
             "ecosystem_perf_snapshot_longest_hold_seconds",
             "The longest time ingest waited on the engine during the last snapshot (one slice's copy).",
             load(&self.snapshot_longest_hold_us) as f64 / 1e6,
+        )?;
+        gauge(
+            out,
+            "ecosystem_perf_snapshot_bytes",
+            "Size of the last snapshot of the aggregates written (or restored at start).",
+            load(&self.snapshot_bytes) as f64,
         )?;
         counter(
             out,

@@ -66,8 +66,6 @@ pub struct Durable {
     shutting_down: AtomicBool,
     /// Log size right after the last snapshot.
     log_bytes_at_snapshot: AtomicU64,
-    /// Size of the last snapshot taken in slices (sets the next one's number of slices).
-    last_snapshot_bytes: AtomicU64,
     /// Woken when the log grew past `maxLogBytes` since the last snapshot.
     pub snapshot_due: Notify,
     /// Why the last write failed, while it has not succeeded since.
@@ -162,8 +160,12 @@ impl Durable {
         let dir_lock = data_dir::lock(&dir)?;
         let store = open_store(&config, &dir)?;
         let wanted = config.engine_config();
+        // The restored snapshot's size sets how many slices the first one taken is cut into
+        // (`Metrics::snapshot_bytes`), as a taken one's sets the next.
+        let mut restored_bytes = 0;
         let (mut engine, filter) = match store.load_snapshot()? {
             Some(s) => {
+                restored_bytes = s.data.len() as u64;
                 let restored = decode_restored(&s.data, s.seq)?;
                 if restored.engine.config() != &wanted {
                     tracing::warn!("views, resolutions or limits differ from the stored aggregates; they keep their layout until the data directory is renewed");
@@ -212,14 +214,19 @@ impl Durable {
                 )
                 .context("loading SLO definitions")?;
             }
-            return Ok(Durable::assemble(
+            let durable = Durable::assemble(
                 config,
                 engine,
                 Ingest::Stream(Box::new(stream)),
                 store,
                 clock,
                 dir_lock,
-            ));
+            );
+            durable
+                .metrics
+                .snapshot_bytes
+                .store(restored_bytes, Ordering::Relaxed);
+            return Ok(durable);
         }
         let mut replayed = 0usize;
         let mut bad = None;
@@ -253,14 +260,19 @@ impl Durable {
         };
         crate::config::slo::load_definitions(&mut engine, &config.slos, store.as_ref(), now)
             .context("loading SLO definitions")?;
-        Ok(Durable::assemble(
+        let durable = Durable::assemble(
             config,
             Arc::new(Mutex::new(engine)),
             Ingest::Local(Box::new(log)),
             store,
             clock,
             dir_lock,
-        ))
+        );
+        durable
+            .metrics
+            .snapshot_bytes
+            .store(restored_bytes, Ordering::Relaxed);
+        Ok(durable)
     }
 
     fn assemble(
@@ -279,7 +291,6 @@ impl Durable {
             clock,
             shutting_down: AtomicBool::new(false),
             log_bytes_at_snapshot: AtomicU64::new(0),
-            last_snapshot_bytes: AtomicU64::new(0),
             snapshot_due: Notify::new(),
             write_failure: Mutex::new(None),
             write_failed: AtomicBool::new(false),
@@ -626,11 +637,13 @@ impl Durable {
                     let data = encode_snapshot(&engine)?;
                     (stream.applied_all().unwrap_or(0), data, engine.watermark())
                 };
+                let bytes = data.len() as u64;
                 self.store.save_snapshot(&Snapshot {
                     seq,
                     taken_at_ms,
                     data,
                 })?;
+                self.metrics.snapshot_bytes.store(bytes, Ordering::Relaxed);
                 self.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
                 return Ok(());
             }
@@ -642,7 +655,7 @@ impl Durable {
             &self.engine,
             || log.last_seq(),
             whole,
-            self.last_snapshot_bytes.load(Ordering::Relaxed),
+            self.metrics.snapshot_bytes.load(Ordering::Relaxed),
             |bytes| Ok(writer.write(bytes)?),
         )?;
         self.metrics
@@ -650,7 +663,8 @@ impl Durable {
             .store(taken.longest_hold.as_micros() as u64, Ordering::Relaxed);
         log.wait_durable(taken.max_seq)?;
         writer.finish(taken.min_seq, taken.taken_at_ms)?;
-        self.last_snapshot_bytes
+        self.metrics
+            .snapshot_bytes
             .store(taken.bytes, Ordering::Relaxed);
         log.rotate()?;
         log.remove_through(taken.min_seq)?;
