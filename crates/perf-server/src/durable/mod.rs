@@ -214,6 +214,8 @@ impl Durable {
                 )
                 .context("loading SLO definitions")?;
             }
+            // With leases the restored whole-engine snapshot was not used.
+            let leases = config.cluster.ownership == crate::config::Ownership::Leases;
             let durable = Durable::assemble(
                 config,
                 engine,
@@ -222,10 +224,12 @@ impl Durable {
                 clock,
                 dir_lock,
             );
-            durable
-                .metrics
-                .snapshot_bytes
-                .store(restored_bytes, Ordering::Relaxed);
+            if !leases {
+                durable
+                    .metrics
+                    .snapshot_bytes
+                    .store(restored_bytes, Ordering::Relaxed);
+            }
             return Ok(durable);
         }
         let mut replayed = 0usize;
