@@ -66,6 +66,18 @@ fn owned(url: &str) -> usize {
     v["stream"]["ownedPartitions"].as_array().unwrap().len()
 }
 
+/// `ecosystem_perf_snapshot_bytes` on the replica's `/metrics`.
+fn snapshot_bytes(url: &str) -> f64 {
+    let text = reqwest::blocking::get(format!("{url}/metrics"))
+        .unwrap()
+        .text()
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("ecosystem_perf_snapshot_bytes "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
 fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
     while !done() {
@@ -150,6 +162,14 @@ fn partitions_are_shared_by_leases_and_taken_over_after_a_kill() {
         Duration::from_secs(10),
         || counted_once(&[&a, &b], 50).is_ok(),
     );
+    // Each replica snapshots its own partitions (every second here) and reports their size.
+    for r in [&a, &b] {
+        wait_for(
+            "the replica reports its partitions' snapshot size",
+            Duration::from_secs(10),
+            || snapshot_bytes(&r.url) > 1_000.0,
+        );
+    }
     for r in [&a, &b] {
         assert_eq!(
             total_requests(&r.url),

@@ -308,13 +308,13 @@ impl Durable {
         };
         let id = &self.replica_id;
         match self.save_partition(p, epoch, seq, &extract) {
-            Ok(true) => {
+            Ok(Some(_)) => {
                 if let Err(e) = self.store().release_lease(&partition_lease(p), id) {
                     tracing::warn!(partition = p, error = %e, "a partition lease could not be released; it expires");
                 }
                 tracing::info!(partition = p, seq, "partition handed over");
             }
-            Ok(false) => tracing::warn!(
+            Ok(None) => tracing::warn!(
                 partition = p,
                 "a partition's final snapshot was refused: its lease had passed to another replica"
             ),
@@ -326,13 +326,15 @@ impl Durable {
         true
     }
 
+    /// Writes partition `p`'s snapshot: its size in bytes, or `None` when the store refused
+    /// it (the lease passed to another replica).
     fn save_partition(
         &self,
         p: u32,
         epoch: i64,
         seq: u64,
         extract: &perf_core::Engine,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Option<u64>> {
         let snapshot = PartitionSnapshot {
             partition: p,
             epoch,
@@ -340,9 +342,11 @@ impl Durable {
             taken_at_ms: extract.watermark(),
             data: encode_snapshot(extract)?,
         };
-        Ok(self
+        let bytes = snapshot.data.len() as u64;
+        let saved = self
             .store()
-            .save_partition_snapshot(&snapshot, &self.replica_id)?)
+            .save_partition_snapshot(&snapshot, &self.replica_id)?;
+        Ok(saved.then_some(bytes))
     }
 
     /// Snapshots every owned partition (called by [`Durable::snapshot`] under its lock). A
@@ -366,10 +370,11 @@ impl Durable {
                 .collect()
         };
         let mut failed = None;
+        let mut bytes = 0;
         for (p, epoch, seq, extract) in pieces {
             match self.save_partition(p, epoch, seq, &extract) {
-                Ok(true) => {}
-                Ok(false) => {
+                Ok(Some(b)) => bytes += b,
+                Ok(None) => {
                     tracing::warn!(partition = p, "a partition snapshot was refused: its lease passed to another replica; dropped here");
                     stream.give_up(p);
                 }
@@ -379,6 +384,10 @@ impl Durable {
         if let Some(e) = failed {
             return Err(e);
         }
+        // The partitions' snapshots together are this replica's snapshot.
+        self.metrics
+            .snapshot_bytes
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
         self.metrics
             .snapshots
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
