@@ -5,7 +5,8 @@
 //! exactly (counts add, sketches merge), so a point's p99 is the p99 of its requests, not an
 //! average of per-series p99s. History kept at a coarser resolution than the step lands
 //! whole on the step its bucket starts in: choose a step at least as wide as the resolution
-//! that holds the window (10 s for the last hour, 1 minute for the last day by default).
+//! that holds the window (by default 10 s for the last 15 minutes, 1 minute for the last 4
+//! hours, 10 minutes for the last day, an hour before that).
 
 use super::query::{checked, QuerySpec};
 use crate::engine::Engine;

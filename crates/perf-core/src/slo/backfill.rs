@@ -4,10 +4,10 @@
 //! asked Prometheus for it in vain (recording-rule back-fill).
 //!
 //! **Exactness.** The views count every event once, in buckets of their resolutions (1 m for
-//! the last 6 h, 10 m for 3 d, 1 h behind by default). Events older than the counter's minute
-//! tier are summed per hour, which is exactly the hour tier's granularity; younger ones per
-//! minute, each view bucket at its start (a 10-minute bucket of hours 6–7 lands in the minute
-//! it starts). Availability counts are exact: good = requests − errors. A latency SLI's good
+//! the last 4 h, 10 m for a day, 1 h behind by default). Events older than the counter's
+//! minute tier are summed per hour, which is exactly the hour tier's granularity; younger ones
+//! per minute, each view bucket at its start (a 10-minute bucket of hours 4–7 lands in the
+//! minute it starts). Availability counts are exact: good = requests − errors. A latency SLI's good
 //! events (ok and at most the threshold) come from the latency sketch: events in the
 //! sketch's bin holding the threshold may lie on either side of it, and the sketch does not
 //! say which of its events failed, so the estimate (fast events × the ok share) carries a
@@ -444,10 +444,11 @@ mod tests {
         };
         let windows = vec![
             window("day-two", T0 + 30 * HOUR, T0 + 31 * HOUR),
+            // Edges off the 10-minute boundaries, within the minute level's 4 hours.
             window(
                 "recent",
-                next - 5 * HOUR + 3 * MINUTE,
-                next - 4 * HOUR - 7 * MINUTE,
+                next - 3 * HOUR + 3 * MINUTE,
+                next - 2 * HOUR - 7 * MINUTE,
             ),
             window("spanning", next - HOUR, next + HOUR),
         ];

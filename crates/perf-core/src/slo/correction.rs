@@ -10,8 +10,8 @@
 //! from the views' history with the excluded stretches left out (`super::backfill`), and
 //! live events in them are not counted (`super::SloSet::record`). Exclusion is judged per
 //! event by its timestamp; in the history, per view bucket by the bucket's start, which is
-//! exact where the views hold minutes (the last 6 h by default) and for edges that fall on
-//! the coarser buckets' boundaries (10 minutes for 3 days, hours behind). So edges are whole
+//! exact where the views hold minutes (the last 4 h by default) and for edges that fall on
+//! the coarser buckets' boundaries (10 minutes for a day, hours behind). So edges are whole
 //! minutes, and business hours are `HH:MM` on whole minutes.
 
 use chrono::{Datelike, TimeZone, Timelike};
