@@ -1,10 +1,10 @@
 //! Memory per series over simulated days at 10,000 series per view (issue 19): drives the
 //! engine directly (no HTTP, no log) with N (service, operation) keys, one event per key
 //! every 30 s of simulated time — the sparse, many-series shape, where a bucket holds one or
-//! a few requests — with the default retention (10 s for 15 min, 1 min for 6 h, 10 min for
-//! 3 days, 1 h for 35 days), and prints once per simulated day the engine's own count of
-//! its heap, what the allocator (jemalloc, as in the binary) has handed out and holds
-//! resident, and the process RSS, each per series.
+//! a few requests — with the default retention (`EngineConfig::default()`: 10 s for 15 min,
+//! 1 min for 4 h, 10 min for a day, 1 h for 35 days), and prints once per simulated day the
+//! engine's own count of its heap, what the allocator (jemalloc, as in the binary) has
+//! handed out and holds resident, and the process RSS, each per series.
 //!
 //! `cargo run --release -p ecosystem-perf --example memory_days -- [keys] [days] [hourly keep, days]`
 //! (defaults 10000, 7 and the default 35: with a shorter hourly keep the curve shows where
