@@ -7,8 +7,8 @@
 //! the last 4 h, 10 m for a day, 1 h behind by default). Events older than the counter's
 //! minute tier are summed per hour, which is exactly the hour tier's granularity; younger ones
 //! per minute, each view bucket at its start (a 10-minute bucket of hours 4–7 lands in the
-//! minute it starts). Availability counts are exact: good = requests − errors. A latency SLI's good
-//! events (ok and at most the threshold) come from the latency sketch: events in the
+//! minute it starts). Availability counts are exact: good = requests − errors. A latency
+//! SLI's good events (ok and at most the threshold) come from the latency sketch: events in the
 //! sketch's bin holding the threshold may lie on either side of it, and the sketch does not
 //! say which of its events failed, so the estimate (fast events × the ok share) carries a
 //! bound, `latencyBound`: the most good events it can be off by. Timeslice budgets need
