@@ -188,6 +188,7 @@ impl Durable {
                 let mut fresh = Engine::new(config.engine_config())?;
                 fresh.set_series_per_tenant(Some(config.server.limits.max_series_per_tenant));
                 fresh.set_cache_settings(config.cache_sampler_settings());
+                restored_bytes = 0;
                 (fresh, 0)
             } else {
                 (engine, after)
@@ -214,23 +215,15 @@ impl Durable {
                 )
                 .context("loading SLO definitions")?;
             }
-            // With leases the restored whole-engine snapshot was not used.
-            let leases = config.cluster.ownership == crate::config::Ownership::Leases;
-            let durable = Durable::assemble(
+            return Ok(Durable::assemble(
                 config,
                 engine,
                 Ingest::Stream(Box::new(stream)),
                 store,
                 clock,
                 dir_lock,
-            );
-            if !leases {
-                durable
-                    .metrics
-                    .snapshot_bytes
-                    .store(restored_bytes, Ordering::Relaxed);
-            }
-            return Ok(durable);
+                restored_bytes,
+            ));
         }
         let mut replayed = 0usize;
         let mut bad = None;
@@ -264,21 +257,19 @@ impl Durable {
         };
         crate::config::slo::load_definitions(&mut engine, &config.slos, store.as_ref(), now)
             .context("loading SLO definitions")?;
-        let durable = Durable::assemble(
+        Ok(Durable::assemble(
             config,
             Arc::new(Mutex::new(engine)),
             Ingest::Local(Box::new(log)),
             store,
             clock,
             dir_lock,
-        );
-        durable
-            .metrics
-            .snapshot_bytes
-            .store(restored_bytes, Ordering::Relaxed);
-        Ok(durable)
+            restored_bytes,
+        ))
     }
 
+    /// The layers put together; `restored_bytes` is the size of the snapshot the engine was
+    /// restored from (0 when none was used), the last snapshot's size until one is taken.
     fn assemble(
         config: Config,
         engine: Arc<Mutex<Engine>>,
@@ -286,12 +277,17 @@ impl Durable {
         store: Box<dyn Store>,
         clock: Arc<dyn Clock>,
         dir_lock: std::fs::File,
+        restored_bytes: u64,
     ) -> Durable {
+        let metrics = Metrics::default();
+        metrics
+            .snapshot_bytes
+            .store(restored_bytes, Ordering::Relaxed);
         Durable {
             config,
             engine,
             store,
-            metrics: Metrics::default(),
+            metrics,
             clock,
             shutting_down: AtomicBool::new(false),
             log_bytes_at_snapshot: AtomicU64::new(0),
