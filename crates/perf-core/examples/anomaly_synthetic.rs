@@ -12,7 +12,13 @@
 //!
 //! `cargo run --release -p perf-core --example anomaly_synthetic [TUNING_JSON]` (figures in
 //! BENCHMARKS.md); `TUNING_JSON` overrides fields of `perf_core::anomaly::Tuning`, as for
-//! `anomaly_tune`, so the tuning protocol scores candidates here too.
+//! `anomaly_tune`, so the tuning protocol scores candidates here too. `SEED=N` draws the
+//! series from another seed (7 by default).
+//!
+//! `… anomaly_synthetic --draws FROM TO [TUNING_JSON]` runs every shape over the seeds
+//! `FROM..=TO` and prints, per shape, the mean and highest alerts per 10,000 points and the
+//! injections alerted in all: one draw is 12,000 points, where one alert is 0.8 per 10,000,
+//! so a rate target is judged on the mean over many draws.
 //!
 //! `… anomaly_synthetic --nab DIR` writes the series instead, as a NAB corpus (`DIR/synthetic/
 //! *.csv`, `combined_windows.json` with NAB's windows — 10 % of a file's length shared among
@@ -281,6 +287,14 @@ fn series(seed: u64) -> Vec<Series> {
 /// NAB's cost matrices (`profiles.json` of NAB v1.1).
 const NAB_PROFILES: &str = r#"{"standard": {"CostMatrix": {"tpWeight": 1.0, "fnWeight": 1.0, "fpWeight": 0.11, "tnWeight": 1.0}}, "reward_low_FP_rate": {"CostMatrix": {"tpWeight": 1.0, "fnWeight": 1.0, "fpWeight": 0.22, "tnWeight": 1.0}}, "reward_low_FN_rate": {"CostMatrix": {"tpWeight": 1.0, "fnWeight": 2.0, "fpWeight": 0.11, "tnWeight": 1.0}}}"#;
 
+/// The generators' seed for one draw: 7, or `SEED`.
+fn seed() -> u64 {
+    std::env::var("SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7)
+}
+
 fn nab_time(ts: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ts)
         .expect("a timestamp in range")
@@ -293,7 +307,7 @@ fn write_nab(dir: &std::path::Path) {
     let data = dir.join("synthetic");
     std::fs::create_dir_all(&data).expect("writable folder");
     let mut windows = serde_json::Map::new();
-    for s in series(7) {
+    for s in series(seed()) {
         let slug: String = s
             .name
             .chars()
@@ -331,70 +345,142 @@ fn write_nab(dir: &std::path::Path) {
     std::fs::write(dir.join("profiles.json"), NAB_PROFILES).expect("writable file");
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [flag, dir] = args.as_slice() {
-        if flag == "--nab" {
-            write_nab(std::path::Path::new(dir));
-            return;
+/// What one series did under one detector.
+struct Outcome {
+    /// Points counted for the calibration shares (after warm-up, away from injections).
+    counted: usize,
+    above_02: usize,
+    above_05: usize,
+    top_percent: usize,
+    /// Alerts away from injections, and the points they were counted over.
+    alerts: usize,
+    away: usize,
+    /// Injections alerted within [`DETECT_WITHIN`] points.
+    found: usize,
+}
+
+impl Outcome {
+    fn alerts_per_10k(&self) -> f64 {
+        self.alerts as f64 * 10_000.0 / self.away.max(1) as f64
+    }
+}
+
+fn evaluate(s: &Series, tuning: Tuning) -> Outcome {
+    let mut d = Detector::with_tuning(DetectorConfig::default(), tuning);
+    let mut o = Outcome {
+        counted: 0,
+        above_02: 0,
+        above_05: 0,
+        top_percent: 0,
+        alerts: 0,
+        away: 0,
+        found: 0,
+    };
+    let mut found = vec![false; s.injected.len()];
+    for (i, (&t, &v)) in s.ts.iter().zip(&s.values).enumerate() {
+        let r = d.update(t, v);
+        let near = s
+            .injected
+            .iter()
+            .position(|&start| i >= start && i < start + AFTERMATH);
+        match near {
+            Some(k) => {
+                if r.is_anomaly && i < s.injected[k] + DETECT_WITHIN {
+                    found[k] = true;
+                }
+            }
+            None => {
+                o.away += 1;
+                o.alerts += usize::from(r.is_anomaly);
+                if i >= WARM {
+                    o.counted += 1;
+                    o.above_02 += usize::from(r.score >= 0.2);
+                    o.above_05 += usize::from(r.score >= 0.5);
+                    o.top_percent += usize::from(r.percentile >= 0.99);
+                }
+            }
         }
     }
-    let tuning: Tuning = match args.first() {
+    o.found = found.iter().filter(|&&f| f).count();
+    o
+}
+
+/// The table of one draw (seed 7 unless `SEED` says otherwise).
+fn one_draw(tuning: Tuning) {
+    println!("| series | points | score ≥ 0.2 (1 % if calibrated) | score ≥ 0.5 | percentile ≥ 0.99 | alerts per 10k points | injections alerted within {DETECT_WITHIN} points |");
+    println!("|---|---|---|---|---|---|---|");
+    for s in series(seed()) {
+        let o = evaluate(&s, tuning);
+        let detected = if s.injected.is_empty() {
+            "—".to_string()
+        } else {
+            format!("{} of {}", o.found, s.injected.len())
+        };
+        let share = |k: usize| 100.0 * k as f64 / o.counted.max(1) as f64;
+        println!(
+            "| {} | {} | {:.2} % | {:.2} % ({}) | {:.2} % | {:.1} | {detected} |",
+            s.name,
+            s.values.len(),
+            share(o.above_02),
+            share(o.above_05),
+            o.above_05,
+            share(o.top_percent),
+            o.alerts_per_10k(),
+        );
+    }
+}
+
+/// Every shape over the draws `from..=to` (seeds): alerts per 10,000 points, mean and
+/// highest over the draws, and injections alerted in all.
+fn many_draws(from: u64, to: u64, tuning: Tuning) {
+    let draws: Vec<Vec<Series>> = (from..=to).map(series).collect();
+    println!("| series (draws {from}–{to}) | alerts per 10k points, mean | highest draw | injections alerted |");
+    println!("|---|---|---|---|");
+    for k in 0..draws[0].len() {
+        let outcomes: Vec<(Outcome, usize)> = draws
+            .iter()
+            .map(|d| (evaluate(&d[k], tuning), d[k].injected.len()))
+            .collect();
+        let rates: Vec<f64> = outcomes.iter().map(|(o, _)| o.alerts_per_10k()).collect();
+        let injected: usize = outcomes.iter().map(|(_, n)| n).sum();
+        let found: usize = outcomes.iter().map(|(o, _)| o.found).sum();
+        let detected = if injected == 0 {
+            "—".to_string()
+        } else {
+            format!("{found} of {injected}")
+        };
+        println!(
+            "| {} | {:.2} | {:.1} | {detected} |",
+            draws[0][k].name,
+            rates.iter().sum::<f64>() / rates.len() as f64,
+            rates.iter().copied().fold(0.0, f64::max),
+        );
+    }
+}
+
+fn parse_tuning(json: Option<&String>) -> Tuning {
+    match json {
         Some(json) => serde_json::from_str(json).unwrap_or_else(|e| {
             eprintln!("tuning: {e}");
             std::process::exit(2)
         }),
         None => Tuning::default(),
-    };
-    println!("| series | points | score ≥ 0.2 (1 % if calibrated) | score ≥ 0.5 | percentile ≥ 0.99 | alerts per 10k points | injections alerted within {DETECT_WITHIN} points |");
-    println!("|---|---|---|---|---|---|---|");
-    for s in series(7) {
-        let mut d = Detector::with_tuning(DetectorConfig::default(), tuning);
-        let (mut counted, mut above_02, mut above_05, mut alerts, mut away) = (0, 0, 0, 0, 0);
-        let mut top_percent = 0;
-        let mut found = vec![false; s.injected.len()];
-        for (i, (&t, &v)) in s.ts.iter().zip(&s.values).enumerate() {
-            let r = d.update(t, v);
-            let near = s
-                .injected
-                .iter()
-                .position(|&start| i >= start && i < start + AFTERMATH);
-            match near {
-                Some(k) => {
-                    if r.is_anomaly && i < s.injected[k] + DETECT_WITHIN {
-                        found[k] = true;
-                    }
-                }
-                None => {
-                    away += 1;
-                    alerts += usize::from(r.is_anomaly);
-                    if i >= WARM {
-                        counted += 1;
-                        above_02 += usize::from(r.score >= 0.2);
-                        above_05 += usize::from(r.score >= 0.5);
-                        top_percent += usize::from(r.percentile >= 0.99);
-                    }
-                }
-            }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("--nab") if args.len() == 2 => write_nab(std::path::Path::new(&args[1])),
+        Some("--draws") if args.len() >= 3 => {
+            let bound = |a: &String| -> u64 {
+                a.parse().unwrap_or_else(|e| {
+                    eprintln!("--draws FROM TO: {e}");
+                    std::process::exit(2)
+                })
+            };
+            many_draws(bound(&args[1]), bound(&args[2]), parse_tuning(args.get(3)));
         }
-        let detected = if s.injected.is_empty() {
-            "—".to_string()
-        } else {
-            format!(
-                "{} of {}",
-                found.iter().filter(|&&f| f).count(),
-                found.len()
-            )
-        };
-        let share = |k: usize| 100.0 * k as f64 / counted.max(1) as f64;
-        println!(
-            "| {} | {} | {:.2} % | {:.2} % ({above_05}) | {:.2} % | {:.1} | {detected} |",
-            s.name,
-            s.values.len(),
-            share(above_02),
-            share(above_05),
-            share(top_percent),
-            alerts as f64 * 10_000.0 / away.max(1) as f64,
-        );
+        _ => one_draw(parse_tuning(args.first())),
     }
 }

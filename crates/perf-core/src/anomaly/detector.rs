@@ -48,6 +48,21 @@
 //! so a series whose scores run high by its shape alerts only on its own rarest moments. The
 //! score is what a benchmark's threshold sweep reads; the boolean is what raises alerts.
 //!
+//! **Rarity.** The percentile cannot tell 1 in 10,000 from 1 in 2,000 (it remembers ~5,000
+//! points), and on heavy-tailed or count series a point 6 residuals off comes every few days.
+//! So an alert also needs the moment to be rare on the series' own tail, extrapolated
+//! ([`SurpriseTail`]: a power law fitted to the series' surprises past 3 typical residuals):
+//! the recent largest surprise, or the short average of a burst, at a level the series
+//! reaches less than once in `1 / alertTail` points (~14,000) — or a climb out of the range
+//! when no climb alerted in the last 10,000 points (a random walk leaves its range now and
+//! then; that is not news each time). A flag that lacks only rarity may still alert within
+//! its 45 rest points if the evidence grows (a burst shows its size over several points);
+//! that late alert carries the flag's score and percentile. The tails do not learn from
+//! alerts and from those waits, and a close repeat of a remembered event teaches them only
+//! its discounted surprise (`tailRepeat`), so a series' nightly spikes do not make it deaf
+//! to a new burst. Measured on 15 synthetic shapes × 60 seeded draws: every shape without
+//! anomalies alerts under once per 10,000 points on average (BENCHMARKS.md).
+//!
 //! **Debouncing.** After a point is flagged, scores are held at zero for 45 points, so one
 //! incident is one alert.
 //!
@@ -61,13 +76,14 @@
 //! tailed shapes (figures in BENCHMARKS.md).
 //!
 //! State: 264 profile bins (f32 + a seen flag), ~50 scalars, 32 remembered shapes of 12 f32
-//! and a ring of 12 values, the percentile's 40 bins, and the parameters: about 3.9 KB
-//! (`Detector::STATE_BYTES`, ≤ 4 KB checked in tests; a surprise calibrator, when on, adds
+//! and a ring of 12 values, the percentile's 40 bins, two tails of four f32, and the
+//! parameters: 4,088 bytes (`Detector::STATE_BYTES`, ≤ 4 KB checked in tests; a surprise calibrator, when on, adds
 //! 300 bytes on the heap).
 
 use super::calibration::{ScoreRank, SurpriseCalibrator};
 use super::novelty::EventMemory;
 use super::records::{News, Records};
+use super::surprise_tail::SurpriseTail;
 use serde::{Deserialize, Serialize};
 
 const DAY_MS: i64 = 86_400_000;
@@ -75,6 +91,8 @@ const DAY_BINS: usize = 96;
 const WEEK_BINS: usize = 168;
 /// Predictors: last value, level, daily profile, weekly profile.
 const PREDICTORS: usize = 4;
+/// A climb out of the range is rare when no other climb alerted within this many points.
+const RECORD_RARITY: u64 = 10_000;
 /// Per-phase exponentially weighted values.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Profile {
@@ -174,6 +192,14 @@ pub struct Tuning {
     /// An alert also needs the point's percentile among the series' own recent scores to
     /// reach this (0: no such condition).
     pub alert_percentile: f64,
+    /// An alert also needs its recent largest surprise to be this rare on the series' own
+    /// extrapolated tail ([`super::surprise_tail::SurpriseTail`]: the share of its points
+    /// expected that far off); 0: no such condition.
+    pub alert_tail: f64,
+    /// A surprising moment whose shape matches a remembered one this closely (its novelty,
+    /// the distance over the match distance, below this) is a repeat of a known event and
+    /// teaches the tails only its discounted surprise (0: every moment teaches in full).
+    pub tail_repeat: f64,
 }
 
 impl Default for Tuning {
@@ -195,6 +221,8 @@ impl Default for Tuning {
             exceedance_tail: 1e-4,
             rank_window: 5_000.0,
             alert_percentile: 0.999,
+            alert_tail: 7e-5,
+            tail_repeat: 0.3,
         }
     }
 }
@@ -241,6 +269,24 @@ pub struct Detector {
     surprises: Option<Box<SurpriseCalibrator>>,
     alert_surprises: Option<Box<SurpriseCalibrator>>,
     rank: ScoreRank,
+    /// The series' own tail of the alert's evidence, extrapolated.
+    #[serde(default)]
+    tail: SurpriseTail,
+    /// The same for the short average of the surprise (a burst of several points).
+    #[serde(default)]
+    short_tail: SurpriseTail,
+    /// The point of the latest alert during a climb out of the range (0: none).
+    #[serde(default)]
+    record_alert: u64,
+    /// Points left in which a flag that lacked only rarity can still become an alert, and
+    /// that flag's score and percentile.
+    #[serde(default)]
+    pending: u32,
+    #[serde(default)]
+    pending_flag: [f32; 2],
+    /// Points left, after an alert, that the tails do not learn from.
+    #[serde(default)]
+    unlearnt: u32,
     /// Points seen after warm-up, and those with a tail under `exceedance_tail`.
     exceed_n: f64,
     exceed_k: f64,
@@ -303,6 +349,12 @@ impl Detector {
             exceed_n: 0.0,
             exceed_k: 0.0,
             rank: ScoreRank::new(tuning.rank_window),
+            tail: SurpriseTail::default(),
+            short_tail: SurpriseTail::default(),
+            record_alert: 0,
+            pending: 0,
+            pending_flag: [0.0; 2],
+            unlearnt: 0,
         }
     }
 
@@ -425,10 +477,12 @@ impl Detector {
             score = 0.0;
         }
         // A surprising moment shaped like an earlier one is not news.
+        let mut seen_before = 1.0;
         if score >= t.learn_level {
             let shape = self.events.shape(x, scale);
             if let Some(novelty) = self.events.novelty(&shape) {
                 score *= novelty.min(1.0);
+                seen_before = novelty.min(1.0);
             }
             self.events.learn(shape, self.n);
         }
@@ -436,7 +490,7 @@ impl Detector {
             self.refractory_left -= 1;
             score = 0.0;
         }
-        let percentile = if self.n < t.warmup {
+        let mut percentile = if self.n < t.warmup {
             0.0
         } else {
             let p = self.rank.percentile(score);
@@ -454,9 +508,56 @@ impl Detector {
         } else {
             self.peak.max(evidence) * t.peak_decay
         };
-        let is_anomaly = flagged
-            && percentile >= t.alert_percentile
-            && (self.peak.max(evidence) >= t.min_alert_surprise || record == News::Continued);
+        let recent_peak = self.peak.max(evidence);
+        // Rare on this series: far out on its extrapolated tail (a point, or a burst of
+        // points), or a climb out of its range when no other climb alerted for a long time
+        // (a series that keeps leaving its range, a random walk, is not news each time).
+        let rare = t.alert_tail <= 0.0
+            || self.tail.tail(recent_peak) <= t.alert_tail
+            || self.short_tail.tail(self.short) <= t.alert_tail
+            || (record == News::Continued
+                && (self.record_alert == 0 || self.n - self.record_alert > RECORD_RARITY));
+        let mut is_anomaly = false;
+        // Points of a change that is being judged, or that alerted, do not teach the tails
+        // what this series' noise looks like.
+        let unlearnt = self.pending > 0 || self.unlearnt > 0;
+        self.unlearnt = self.unlearnt.saturating_sub(1);
+        if flagged {
+            let candidate = percentile >= t.alert_percentile
+                && (recent_peak >= t.min_alert_surprise || record == News::Continued);
+            is_anomaly = candidate && rare;
+            self.pending = if candidate && !rare {
+                t.refractory_points
+            } else {
+                0
+            };
+            self.pending_flag = [score as f32, percentile as f32];
+        } else if self.pending > 0 {
+            self.pending -= 1;
+            if rare {
+                // The alert of the flag that opened the wait: reported with its score.
+                is_anomaly = true;
+                self.pending = 0;
+                score = score.max(f64::from(self.pending_flag[0]));
+                percentile = percentile.max(f64::from(self.pending_flag[1]));
+            }
+        }
+        if is_anomaly && record == News::Continued {
+            self.record_alert = self.n;
+        }
+        if is_anomaly {
+            self.unlearnt = t.refractory_points;
+        } else if !unlearnt {
+            // A close repeat of a remembered event is the series' known behaviour, not its
+            // noise: it teaches the tails only as much as it scored.
+            let weight = if seen_before < t.tail_repeat {
+                seen_before
+            } else {
+                1.0
+            };
+            self.tail.learn(evidence * weight);
+            self.short_tail.learn(self.short * weight);
+        }
 
         // Learn.
         let a_err = if self.n < 200 { 0.05 } else { 0.01 };

@@ -15,6 +15,7 @@ pub mod novelty;
 pub mod online;
 pub mod records;
 pub mod series;
+pub mod surprise_tail;
 
 pub use detector::{Detector, DetectorConfig, Scored, Tuning};
 
