@@ -77,8 +77,8 @@
 //!
 //! State: 264 profile bins (f32 + a seen flag), ~50 scalars, 32 remembered shapes of 12 f32
 //! and a ring of 12 values, the percentile's 40 bins, two tails of four f32, and the
-//! parameters: 4,088 bytes (`Detector::STATE_BYTES`, ≤ 4 KB checked in tests; a surprise calibrator, when on, adds
-//! 300 bytes on the heap).
+//! parameters: 4,088 bytes (`Detector::STATE_BYTES`, ≤ 4 KB checked in tests; a surprise
+//! calibrator, when on, adds 300 bytes on the heap).
 
 use super::calibration::{ScoreRank, SurpriseCalibrator};
 use super::novelty::EventMemory;
