@@ -1,4 +1,5 @@
-//! Streaming anomaly detection: a per-series detector ([`detector`]), the series CSV format
+//! Streaming anomaly detection: a per-series detector ([`detector`]; its alerts need rarity
+//! on the series' own extrapolated tail, [`surprise_tail`]), the series CSV format
 //! of the offline command ([`series`]), detectors over the live views ([`online`]) with a
 //! count check on error rates ([`error_counts`]) and the clustering of concurrent anomalies
 //! into incidents ([`cluster`]), whose excess errors or slow requests are attributed from counts
