@@ -107,11 +107,6 @@ impl SurpriseTail {
         (w * f64::from(self.log_excess) + (1.0 - w) * PRIOR_SHAPE).max(1e-3)
     }
 
-    /// Surprises past the threshold learnt so far.
-    pub fn exceedances(&self) -> f64 {
-        f64::from(self.exceedances)
-    }
-
     /// Learns one point's surprise.
     pub fn learn(&mut self, s: f64) {
         self.points += 1.0;
