@@ -235,7 +235,8 @@ pub struct Scored {
     /// The share of this series' recent points (~`rankWindow`) that scored lower: 0.99 is
     /// "higher than 99 % of them" on every shape. 0 while warming up.
     pub percentile: f64,
-    /// `score >= threshold`.
+    /// An alert: `score >= threshold` with the evidence and rarity of the module doc's
+    /// "Decision" and "Rarity" (a late alert carries its flag's score and percentile).
     pub is_anomaly: bool,
     /// What the point was compared with.
     pub expected: f64,
