@@ -58,6 +58,8 @@ fn the_demo_plays_its_incidents_into_decisions() {
     let deadline = Instant::now() + Duration::from_secs(145);
     let (mut throttled_alone, mut paged, mut resolved) = (false, false, false);
     let (mut completed, mut rolled_back, mut promoted) = (false, false, false);
+    // The clean canary's last answer, printed if it never completes (a rare miss on CI).
+    let mut clean_canary = serde_json::Value::Null;
     let (mut slow_node, mut surge, mut burst) = (false, false, false);
     let (mut scaled_out_early, mut plans) = (false, 0);
     let (mut node_weighted_down, mut node_weight_recovered) = (false, false);
@@ -167,6 +169,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
             throttled_alone |= gamma && others_calm && recs.len() == 4;
         }
         if let Some(r) = get(&format!("{url}/v1/rollouts/demo-qerberos-v3.2.0-h0")) {
+            clean_canary = r.clone();
             completed |= r["state"] == "completed";
             promoted |= r["history"]
                 .as_array()
@@ -275,7 +278,7 @@ fn the_demo_plays_its_incidents_into_decisions() {
     assert!(resolved, "and the page resolves after it");
     assert!(
         completed && promoted,
-        "the clean canary is promoted step by step to the end"
+        "the clean canary is promoted step by step to the end; its last answer: {clean_canary}"
     );
     assert!(
         rolled_back,
