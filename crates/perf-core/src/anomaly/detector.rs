@@ -548,8 +548,9 @@ impl Detector {
         }
         if is_anomaly {
             self.unlearnt = t.refractory_points;
-        } else if !unlearnt {
-            // A close repeat of a remembered event is the series' known behaviour, not its
+        } else if !unlearnt && t.alert_tail > 0.0 {
+            // (With no rarity condition, as in the live monitor, the tails are not read and
+            // not fitted.) A close repeat of a remembered event is the series' known behaviour, not its
             // noise: it teaches the tails only as much as it scored.
             let weight = if seen_before < t.tail_repeat {
                 seen_before
